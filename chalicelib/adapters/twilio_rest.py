@@ -34,3 +34,33 @@ def twilio_client(account_sid: str, auth_token: str, api_base_url: str | None) -
     from twilio.rest import Client
 
     return Client(account_sid, auth_token, http_client=make_http_client(api_base_url))
+
+
+class TwilioTelephony:
+    """The ``Telephony`` port over Twilio's Calls API."""
+
+    def __init__(self, account_sid: str, auth_token: str, api_base_url: str | None) -> None:
+        self._credentials = (account_sid, auth_token, api_base_url)
+
+    def place_call(
+        self,
+        *,
+        to: str,
+        from_: str,
+        answer_url: str,
+        status_url: str,
+        ring_timeout_seconds: int,
+        detect_machine: bool,
+    ) -> str:
+        call = twilio_client(*self._credentials).calls.create(
+            to=to,
+            from_=from_,
+            url=answer_url,
+            method="POST",
+            status_callback=status_url,
+            status_callback_method="POST",
+            status_callback_event=["initiated", "ringing", "answered", "completed"],
+            timeout=ring_timeout_seconds,
+            machine_detection="Enable" if detect_machine else None,
+        )
+        return str(call.sid)

@@ -1,0 +1,304 @@
+"""PynamoDB models: the one definition of every table, used by the cloud stack (infra/),
+DynamoDB Local and moto alike.
+
+Table names carry ``TABLE_PREFIX`` so several deployments share an account. Models open no
+connection until first used; ``reset_connections()`` forgets clients when tests switch
+between moto and DynamoDB Local.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+
+def _table(name: str) -> str:
+    return os.environ.get("TABLE_PREFIX", "callcenter-") + name
+
+
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
+
+
+class _Meta:
+    billing_mode = "PAY_PER_REQUEST"
+    region = _region()
+
+
+class ShopRecord(Model):
+    """A shop and its settings (``chalicelib.domain.shop.ShopSettings`` as JSON)."""
+
+    class Meta(_Meta):
+        table_name = _table("shops")
+
+    shop_id = UnicodeAttribute(hash_key=True)
+    settings = JSONAttribute()
+    created_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class PhoneNumberRecord(Model):
+    """A dialed number (E.164) and the shop and agent group it routes to (I1)."""
+
+    class Meta(_Meta):
+        table_name = _table("numbers")
+
+    number = UnicodeAttribute(hash_key=True)
+    shop_id = UnicodeAttribute()
+    group = UnicodeAttribute(default="main")
+
+
+class ApiKeyRecord(Model):
+    """A shop API key, stored only as its SHA-256 digest."""
+
+    class Meta(_Meta):
+        table_name = _table("api_keys")
+
+    key_hash = UnicodeAttribute(hash_key=True)
+    shop_id = UnicodeAttribute()
+    key_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class AgentRecord(Model):
+    class Meta(_Meta):
+        table_name = _table("agents")
+
+    shop_id = UnicodeAttribute(hash_key=True)
+    agent_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)
+    client_identity = UnicodeAttribute(null=True)
+    groups = ListAttribute(of=UnicodeAttribute, default=list)
+    languages = ListAttribute(of=UnicodeAttribute, default=list)
+    status = UnicodeAttribute(default="offline")
+    status_since = UTCDateTimeAttribute(null=True)
+
+
+class OrderByDayIndex(GlobalSecondaryIndex["OrderRecord"]):
+    """Orders of a shop's local calendar day: reports Query this, never Scan."""
+
+    class Meta:
+        index_name = "by_shop_day"
+        projection = AllProjection()
+
+    shop_day = UnicodeAttribute(hash_key=True)
+    received_at = UTCDateTimeAttribute(range_key=True)
+
+
+class OrderByPhoneIndex(GlobalSecondaryIndex["OrderRecord"]):
+    """Orders of one customer of one shop (merge, self-service, timeline)."""
+
+    class Meta:
+        index_name = "by_shop_phone"
+        projection = AllProjection()
+
+    shop_phone = UnicodeAttribute(hash_key=True)
+    received_at = UTCDateTimeAttribute(range_key=True)
+
+
+class OrderRecord(Model):
+    """One order as received. Inserts feed the orders stream (dedup, dial tasks)."""
+
+    class Meta(_Meta):
+        table_name = _table("orders")
+        stream_view_type = "NEW_AND_OLD_IMAGES"
+
+    shop_id = UnicodeAttribute(hash_key=True)
+    order_id = UnicodeAttribute(range_key=True)
+    order_number = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute()  # E.164 when valid, else as sent
+    phone_valid = BooleanAttribute(default=True)
+    phone_problem = UnicodeAttribute(null=True)
+    customer_name = UnicodeAttribute(default="")
+    language = UnicodeAttribute(null=True)
+    payload = JSONAttribute()  # the validated order as the shop sent it (items, delivery, flags)
+    total = UnicodeAttribute()  # decimal string: money is never a float
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute(default="received")
+    duplicate_of = UnicodeAttribute(null=True)
+    fake_reason = UnicodeAttribute(null=True)
+    task_id = UnicodeAttribute(null=True)
+    reached = BooleanAttribute(default=False)
+    received_at = UTCDateTimeAttribute()
+    decided_at = UTCDateTimeAttribute(null=True)
+    first_dial_at = UTCDateTimeAttribute(null=True)
+    shop_day = UnicodeAttribute()
+    shop_phone = UnicodeAttribute()
+
+    by_shop_day = OrderByDayIndex()
+    by_shop_phone = OrderByPhoneIndex()
+
+
+class DedupClaimRecord(Model):
+    """Who owns a dedup key (phone + order number, or phone within a window)."""
+
+    class Meta(_Meta):
+        table_name = _table("dedup_claims")
+
+    claim_key = UnicodeAttribute(hash_key=True)
+    order_id = UnicodeAttribute()
+    claimed_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute(null=True)
+    expires_ttl = TTLAttribute(null=True)  # lets DynamoDB delete lapsed window claims
+
+
+class DueTaskIndex(GlobalSecondaryIndex["DialTaskRecord"]):
+    """Queued tasks of a shop and kind by when they are due (sparse: only queued tasks)."""
+
+    class Meta:
+        index_name = "by_queue_due"
+        projection = AllProjection()
+
+    queue_key = UnicodeAttribute(hash_key=True)
+    due_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ActiveTaskIndex(GlobalSecondaryIndex["DialTaskRecord"]):
+    """Tasks with a call in progress (sparse): the dialer's capacity count."""
+
+    class Meta:
+        index_name = "by_active"
+        projection = KeysOnlyProjection()
+
+    active_key = UnicodeAttribute(hash_key=True)
+    dialing_at = UTCDateTimeAttribute(range_key=True)
+
+
+class DialTaskRecord(Model):
+    """One customer to reach about one or more orders. Inserts feed the tasks stream."""
+
+    class Meta(_Meta):
+        table_name = _table("dial_tasks")
+        stream_view_type = "NEW_AND_OLD_IMAGES"
+
+    task_id = UnicodeAttribute(hash_key=True)
+    shop_id = UnicodeAttribute()
+    phone = UnicodeAttribute()
+    order_ids = ListAttribute(of=UnicodeAttribute)
+    kind = UnicodeAttribute(default="robot")  # robot | agent
+    language = UnicodeAttribute()
+    state = UnicodeAttribute(default="queued")  # queued | dialing | done | failed
+    attempts = NumberAttribute(default=0)
+    result = UnicodeAttribute(null=True)  # confirmed | cancelled | agent | unreachable
+    last_call_sid = UnicodeAttribute(null=True)
+    last_call_result = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    queue_key = UnicodeAttribute(null=True)
+    due_at = UTCDateTimeAttribute(null=True)
+    active_key = UnicodeAttribute(null=True)
+    dialing_at = UTCDateTimeAttribute(null=True)
+
+    by_queue_due = DueTaskIndex()
+    by_active = ActiveTaskIndex()
+
+
+class CallByDayIndex(GlobalSecondaryIndex["CallRecord"]):
+    class Meta:
+        index_name = "by_shop_day"
+        projection = AllProjection()
+
+    shop_day = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class CallRecord(Model):
+    """One phone call, inbound or outbound, as Twilio reported it."""
+
+    class Meta(_Meta):
+        table_name = _table("calls")
+
+    call_sid = UnicodeAttribute(hash_key=True)
+    shop_id = UnicodeAttribute()
+    direction = UnicodeAttribute()  # inbound | outbound-robot
+    customer_phone = UnicodeAttribute()
+    shop_number = UnicodeAttribute()
+    task_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="queued")
+    answered_by = UnicodeAttribute(null=True)
+    result = UnicodeAttribute(null=True)
+    duration_seconds = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    answered_at = UTCDateTimeAttribute(null=True)
+    ended_at = UTCDateTimeAttribute(null=True)
+    last_sequence = NumberAttribute(null=True)
+    recording_url = UnicodeAttribute(null=True)
+    shop_day = UnicodeAttribute()
+
+    by_shop_day = CallByDayIndex()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    ShopRecord,
+    PhoneNumberRecord,
+    ApiKeyRecord,
+    AgentRecord,
+    OrderRecord,
+    DedupClaimRecord,
+    DialTaskRecord,
+    CallRecord,
+)
+
+IDEMPOTENCY_TABLE_SUFFIX = "idempotency"
+
+
+def idempotency_table_name() -> str:
+    return _table(IDEMPOTENCY_TABLE_SUFFIX)
+
+
+def create_tables(wait: bool = True) -> None:
+    """Create every table (with its streams and TTL) unless it exists: the local stack and tests."""
+    import boto3
+
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(wait=wait)
+    client = boto3.client("dynamodb", region_name=_region())
+    existing = set(client.list_tables()["TableNames"])
+    if idempotency_table_name() not in existing:
+        client.create_table(**idempotency_table_definition())
+        if wait:
+            client.get_waiter("table_exists").wait(TableName=idempotency_table_name())
+    _enable_ttl(client, DedupClaimRecord.Meta.table_name, "expires_ttl")
+    _enable_ttl(client, idempotency_table_name(), "expiration")
+
+
+def idempotency_table_definition() -> dict[str, Any]:
+    """The table Powertools' idempotency utility expects (key ``id``, TTL ``expiration``)."""
+    return {
+        "TableName": idempotency_table_name(),
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
+def _enable_ttl(client: Any, table: str, attribute: str) -> None:
+    try:
+        client.update_time_to_live(
+            TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+        )
+    except client.exceptions.ClientError as error:  # already enabled
+        if "TimeToLive is already enabled" not in str(error):
+            raise
+
+
+def reset_connections() -> None:
+    """Drop cached clients so the next call picks up the current endpoint and credentials."""
+    for model in ALL_MODELS:
+        model._connection = None
+        for index in model._indexes.values():
+            index._connection = None  # type: ignore[attr-defined]

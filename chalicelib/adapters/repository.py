@@ -1,0 +1,445 @@
+"""DynamoDB persistence behind the services' ports, through the PynamoDB models.
+
+Every state change that two Lambdas could race on is a conditional write: the condition
+names the state the writer saw, and a failed condition means someone else got there first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.update import Action
+
+from chalicelib.adapters.models import (
+    AgentRecord,
+    ApiKeyRecord,
+    CallRecord,
+    DedupClaimRecord,
+    DialTaskRecord,
+    OrderRecord,
+    PhoneNumberRecord,
+    ShopRecord,
+)
+from chalicelib.domain.dedup import DedupClaim
+from chalicelib.domain.entities import Call, DialTask, Order
+from chalicelib.domain.shop import ShopSettings
+
+
+def api_key_digest(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+def _condition_failed(error: PutError | UpdateError) -> bool:
+    return error.cause_response_code == "ConditionalCheckFailedException"
+
+
+class DynamoRepository:
+    # ---- shops, numbers, keys, agents -------------------------------------------------
+    def get_shop(self, shop_id: str) -> ShopSettings | None:
+        try:
+            record = ShopRecord.get(shop_id)
+        except DoesNotExist:
+            return None
+        return ShopSettings.model_validate(record.settings)
+
+    def list_shops(self) -> list[ShopSettings]:
+        # The shops table holds configuration only (a handful of items), never activity.
+        return [ShopSettings.model_validate(record.settings) for record in ShopRecord.scan()]
+
+    def save_shop(self, shop: ShopSettings, now: datetime) -> None:
+        settings = json.loads(shop.model_dump_json())
+        try:
+            record = ShopRecord.get(shop.shop_id)
+            record.settings = settings
+        except DoesNotExist:
+            record = ShopRecord(shop.shop_id, settings=settings, created_at=now)
+        record.save()
+
+    def shop_for_number(self, number: str) -> tuple[ShopSettings, str] | None:
+        try:
+            route = PhoneNumberRecord.get(number)
+        except DoesNotExist:
+            return None
+        shop = self.get_shop(route.shop_id)
+        return (shop, route.group) if shop else None
+
+    def save_number(self, number: str, shop_id: str, group: str) -> None:
+        PhoneNumberRecord(number, shop_id=shop_id, group=group).save()
+
+    def shop_for_api_key(self, api_key: str) -> ShopSettings | None:
+        digest = api_key_digest(api_key)
+        try:
+            record = ApiKeyRecord.get(digest)
+        except DoesNotExist:
+            return None
+        if not hmac.compare_digest(record.key_hash, digest):
+            return None
+        return self.get_shop(record.shop_id)
+
+    def save_api_key(self, shop_id: str, api_key: str, key_id: str, now: datetime) -> None:
+        ApiKeyRecord(api_key_digest(api_key), shop_id=shop_id, key_id=key_id, created_at=now).save()
+
+    def save_agent(self, shop_id: str, agent: dict[str, Any]) -> None:
+        AgentRecord(shop_id, agent["agent_id"], **{k: v for k, v in agent.items() if k != "agent_id"}).save()
+
+    # ---- orders ------------------------------------------------------------------------
+    def insert_order(self, order: Order) -> bool:
+        """Store a new order; False when that order id is already stored."""
+        record = _order_record(order)
+        try:
+            record.save(condition=OrderRecord.order_id.does_not_exist())
+        except PutError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def get_order(self, shop_id: str, order_id: str) -> Order | None:
+        try:
+            return _order_entity(OrderRecord.get(shop_id, order_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def transition_order(
+        self, shop_id: str, order_id: str, from_statuses: set[str], to_status: str, **fields: Any
+    ) -> Order | None:
+        """Move an order to ``to_status`` if it is still in one of ``from_statuses``."""
+        record = OrderRecord(shop_id, order_id)
+        actions: list[Action] = [OrderRecord.status.set(to_status)]
+        actions += [getattr(OrderRecord, name).set(value) for name, value in fields.items()]
+        try:
+            record.update(
+                actions=actions,
+                condition=OrderRecord.order_id.exists() & OrderRecord.status.is_in(*from_statuses),
+            )
+        except UpdateError as error:
+            if _condition_failed(error):
+                return None
+            raise
+        return _order_entity(record)
+
+    def mark_orders(self, shop_id: str, order_ids: list[str], **fields: Any) -> None:
+        for order_id in order_ids:
+            OrderRecord(shop_id, order_id).update(
+                actions=[getattr(OrderRecord, name).set(value) for name, value in fields.items()],
+                condition=OrderRecord.order_id.exists(),
+            )
+
+    def note_first_dial(self, shop_id: str, order_ids: list[str], now: datetime) -> None:
+        for order_id in order_ids:
+            OrderRecord(shop_id, order_id).update(
+                actions=[OrderRecord.first_dial_at.set(OrderRecord.first_dial_at | now)],
+                condition=OrderRecord.order_id.exists(),
+            )
+
+    def orders_by_ids(self, shop_id: str, order_ids: list[str]) -> list[Order]:
+        keys = [(shop_id, order_id) for order_id in order_ids]
+        found = {r.order_id: _order_entity(r) for r in OrderRecord.batch_get(keys)}
+        return [found[order_id] for order_id in order_ids if order_id in found]
+
+    # ---- dedup -----------------------------------------------------------------------
+    def claim_dedup(self, claim: DedupClaim, order_id: str, received_at: datetime) -> str:
+        """The id of the order that owns the claim: ``order_id`` if it won it (or already had it)."""
+        record = DedupClaimRecord(
+            claim.key,
+            order_id=order_id,
+            claimed_at=received_at,
+            expires_at=claim.expires_at,
+            expires_ttl=claim.expires_at,
+        )
+        free = (
+            DedupClaimRecord.claim_key.does_not_exist()
+            | (DedupClaimRecord.order_id == order_id)
+            | (DedupClaimRecord.expires_at < received_at)
+        )
+        try:
+            record.save(condition=free)
+        except PutError as error:
+            if not _condition_failed(error):
+                raise
+            return str(DedupClaimRecord.get(claim.key, consistent_read=True).order_id)
+        return order_id
+
+    # ---- dial tasks --------------------------------------------------------------------
+    def insert_task(self, task: DialTask) -> bool:
+        record = DialTaskRecord(
+            task.task_id,
+            shop_id=task.shop_id,
+            phone=task.phone,
+            order_ids=task.order_ids,
+            kind=task.kind,
+            language=task.language,
+            state=task.state,
+            attempts=task.attempts,
+            created_at=task.created_at,
+            queue_key=_queue_key(task.shop_id, task.kind),
+            due_at=task.due_at or task.created_at,
+        )
+        try:
+            record.save(condition=DialTaskRecord.task_id.does_not_exist())
+        except PutError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def get_task(self, task_id: str) -> DialTask | None:
+        try:
+            return _task_entity(DialTaskRecord.get(task_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def claim_task_for_dial(self, task_id: str, now: datetime) -> DialTask | None:
+        """queued and due -> dialing, counting the attempt; None if another dialer took it."""
+        record = DialTaskRecord(task_id)
+        try:
+            record.update(
+                actions=[
+                    DialTaskRecord.state.set("dialing"),
+                    DialTaskRecord.attempts.add(1),
+                    DialTaskRecord.dialing_at.set(now),
+                    DialTaskRecord.queue_key.remove(),
+                    DialTaskRecord.due_at.remove(),
+                    DialTaskRecord.last_call_sid.remove(),
+                    DialTaskRecord.result.remove(),
+                ],
+                condition=(DialTaskRecord.state == "queued") & (DialTaskRecord.due_at <= now),
+            )
+        except UpdateError as error:
+            if _condition_failed(error):
+                return None
+            raise
+        # The capacity index key needs the shop and kind, known only after the read-back.
+        record.update(actions=[DialTaskRecord.active_key.set(_queue_key(record.shop_id, record.kind))])
+        return _task_entity(record)
+
+    def attach_call(self, task_id: str, call_sid: str) -> bool:
+        """Tie the call to its dialing task; safe to repeat, and from whichever side sees it first
+        (the dialer after Calls.create, or a webhook that outran it)."""
+        try:
+            DialTaskRecord(task_id).update(
+                actions=[DialTaskRecord.last_call_sid.set(call_sid)],
+                condition=(DialTaskRecord.state == "dialing")
+                & (
+                    DialTaskRecord.last_call_sid.does_not_exist() | (DialTaskRecord.last_call_sid == call_sid)
+                ),
+            )
+        except UpdateError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def defer_task(self, task_id: str, due_at: datetime) -> None:
+        """Keep a queued task waiting until ``due_at`` (outside calling hours)."""
+        try:
+            DialTaskRecord(task_id).update(
+                actions=[DialTaskRecord.due_at.set(due_at)], condition=DialTaskRecord.state == "queued"
+            )
+        except UpdateError as error:
+            if not _condition_failed(error):
+                raise
+
+    def set_task_result(self, task_id: str, call_sid: str, result: str) -> bool:
+        """Remember the customer's decision during the call it was made on."""
+        try:
+            DialTaskRecord(task_id).update(
+                actions=[DialTaskRecord.result.set(result)],
+                condition=(DialTaskRecord.state == "dialing") & (DialTaskRecord.last_call_sid == call_sid),
+            )
+        except UpdateError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def end_attempt(
+        self,
+        task_id: str,
+        call_sid: str | None,
+        *,
+        call_result: str,
+        requeue_at: datetime | None,
+        final_result: str | None,
+    ) -> DialTask | None:
+        """dialing -> queued (retry at ``requeue_at``) or done/failed; None if already ended."""
+        record = DialTaskRecord(task_id)
+        actions: list[Action] = [
+            DialTaskRecord.active_key.remove(),
+            DialTaskRecord.dialing_at.remove(),
+            DialTaskRecord.last_call_result.set(call_result),
+        ]
+        if requeue_at is not None:
+            actions += [DialTaskRecord.state.set("queued"), DialTaskRecord.due_at.set(requeue_at)]
+        else:
+            actions += [
+                DialTaskRecord.state.set("done" if final_result != "unreachable" else "failed"),
+                DialTaskRecord.result.set(final_result or "done"),
+            ]
+        condition = DialTaskRecord.state == "dialing"
+        if call_sid is not None:
+            condition &= DialTaskRecord.last_call_sid == call_sid
+        try:
+            record.update(actions=actions, condition=condition)
+        except UpdateError as error:
+            if _condition_failed(error):
+                return None
+            raise
+        if requeue_at is not None:
+            record.update(actions=[DialTaskRecord.queue_key.set(_queue_key(record.shop_id, record.kind))])
+        return _task_entity(record)
+
+    def count_active_tasks(self, shop_id: str, kind: str) -> int:
+        return DialTaskRecord.by_active.count(_queue_key(shop_id, kind))
+
+    def due_task_ids(self, shop_id: str, kind: str, now: datetime, limit: int) -> list[str]:
+        query = DialTaskRecord.by_queue_due.query(
+            _queue_key(shop_id, kind), DialTaskRecord.due_at <= now, limit=limit
+        )
+        return [record.task_id for record in query]
+
+    # ---- calls -------------------------------------------------------------------------
+    def upsert_call(self, call: Call) -> None:
+        """Create the call record or leave its identity as first written (webhooks may repeat
+        or arrive before the dialer records the call)."""
+        static = {
+            "shop_id": call.shop_id,
+            "direction": call.direction,
+            "customer_phone": call.customer_phone,
+            "shop_number": call.shop_number,
+            "created_at": call.created_at,
+            "shop_day": call.shop_day,
+            "status": call.status,
+        }
+        if call.task_id:
+            static["task_id"] = call.task_id
+        actions: list[Action] = []
+        for name, value in static.items():
+            attribute = getattr(CallRecord, name)
+            actions.append(attribute.set(attribute | value))  # if_not_exists
+        CallRecord(call.call_sid).update(actions=actions)
+
+    def get_call(self, call_sid: str) -> Call | None:
+        try:
+            return _call_entity(CallRecord.get(call_sid, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def update_call(self, call_sid: str, **fields: Any) -> None:
+        CallRecord(call_sid).update(
+            actions=[getattr(CallRecord, name).set(value) for name, value in fields.items()],
+            condition=CallRecord.call_sid.exists(),
+        )
+
+    def apply_call_status(self, call_sid: str, sequence: int, **fields: Any) -> bool:
+        """Apply a status callback unless a later one was applied already (callbacks reorder)."""
+        actions: list[Action] = [CallRecord.last_sequence.set(sequence)]
+        actions += [getattr(CallRecord, name).set(value) for name, value in fields.items()]
+        try:
+            CallRecord(call_sid).update(
+                actions=actions,
+                condition=CallRecord.last_sequence.does_not_exist() | (CallRecord.last_sequence < sequence),
+            )
+        except UpdateError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def calls_of_day(self, shop_id: str, day: str) -> Iterator[Call]:
+        for record in CallRecord.by_shop_day.query(f"{shop_id}#{day}"):
+            yield _call_entity(record)
+
+
+def _queue_key(shop_id: str, kind: str) -> str:
+    return f"{shop_id}#{kind}"
+
+
+def _order_record(order: Order) -> OrderRecord:
+    return OrderRecord(
+        order.shop_id,
+        order.order_id,
+        order_number=order.order_number,
+        phone=order.phone,
+        phone_valid=order.phone_valid,
+        phone_problem=order.phone_problem,
+        customer_name=order.customer_name,
+        language=order.language,
+        payload=order.payload,
+        total=str(order.total),
+        currency=order.currency,
+        status=order.status,
+        received_at=order.received_at,
+        shop_day=order.shop_day,
+        shop_phone=f"{order.shop_id}#{order.phone}",
+    )
+
+
+def _order_entity(record: OrderRecord) -> Order:
+    return Order(
+        shop_id=record.shop_id,
+        order_id=record.order_id,
+        order_number=record.order_number,
+        phone=record.phone,
+        phone_valid=bool(record.phone_valid),
+        phone_problem=record.phone_problem,
+        customer_name=record.customer_name or "",
+        language=record.language,
+        payload=record.payload or {},
+        total=Decimal(record.total),
+        currency=record.currency,
+        status=record.status,
+        duplicate_of=record.duplicate_of,
+        fake_reason=record.fake_reason,
+        task_id=record.task_id,
+        reached=bool(record.reached),
+        received_at=record.received_at,
+        shop_day=record.shop_day,
+        decided_at=record.decided_at,
+        first_dial_at=record.first_dial_at,
+    )
+
+
+def _task_entity(record: DialTaskRecord) -> DialTask:
+    return DialTask(
+        task_id=record.task_id,
+        shop_id=record.shop_id,
+        phone=record.phone,
+        order_ids=[str(order_id) for order_id in record.order_ids or []],
+        language=record.language,
+        created_at=record.created_at,
+        kind=record.kind,
+        state=record.state,
+        attempts=int(record.attempts or 0),
+        due_at=record.due_at,
+        result=record.result,
+        last_call_sid=record.last_call_sid,
+        last_call_result=record.last_call_result,
+    )
+
+
+def _call_entity(record: CallRecord) -> Call:
+    return Call(
+        call_sid=record.call_sid,
+        shop_id=record.shop_id,
+        direction=record.direction,
+        customer_phone=record.customer_phone,
+        shop_number=record.shop_number,
+        created_at=record.created_at,
+        shop_day=record.shop_day,
+        task_id=record.task_id,
+        status=record.status,
+        answered_by=record.answered_by,
+        result=record.result,
+        duration_seconds=int(record.duration_seconds or 0),
+        answered_at=record.answered_at,
+        ended_at=record.ended_at,
+        recording_url=record.recording_url,
+    )

@@ -1,0 +1,87 @@
+"""The records services work with, free of any storage library."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass
+class Order:
+    shop_id: str
+    order_id: str
+    phone: str
+    phone_valid: bool
+    total: Decimal
+    currency: str
+    received_at: datetime
+    shop_day: str
+    order_number: str | None = None
+    phone_problem: str | None = None
+    customer_name: str = ""
+    language: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    status: str = "received"
+    duplicate_of: str | None = None
+    fake_reason: str | None = None
+    task_id: str | None = None
+    reached: bool = False
+    decided_at: datetime | None = None
+    first_dial_at: datetime | None = None
+
+    def public_view(self) -> dict[str, Any]:
+        """What the shop's API sees."""
+        return {
+            "id": self.order_id,
+            "order_number": self.order_number,
+            "phone": self.phone,
+            "customer_name": self.customer_name,
+            "total": str(self.total),
+            "currency": self.currency,
+            "status": self.status,
+            "duplicate_of": self.duplicate_of,
+            "fake_reason": self.fake_reason,
+            "reached": self.reached,
+            "received_at": self.received_at.isoformat(),
+            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            "items": self.payload.get("items", []),
+            "delivery": self.payload.get("delivery"),
+        }
+
+
+@dataclass
+class DialTask:
+    task_id: str
+    shop_id: str
+    phone: str
+    order_ids: list[str]
+    language: str
+    created_at: datetime
+    kind: str = "robot"
+    state: str = "queued"  # queued | dialing | done | failed
+    attempts: int = 0
+    due_at: datetime | None = None
+    result: str | None = None
+    last_call_sid: str | None = None
+    last_call_result: str | None = None
+
+
+@dataclass
+class Call:
+    call_sid: str
+    shop_id: str
+    direction: str  # inbound | outbound-robot
+    customer_phone: str
+    shop_number: str
+    created_at: datetime
+    shop_day: str
+    task_id: str | None = None
+    status: str = "queued"
+    answered_by: str | None = None
+    result: str | None = None
+    duration_seconds: int = 0
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    recording_url: str | None = None

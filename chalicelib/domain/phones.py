@@ -1,0 +1,60 @@
+"""Phone numbers: one customer, one E.164 form (O2), masked wherever they are shown or logged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import timezone as number_timezones
+
+
+@dataclass(frozen=True)
+class PhoneCheck:
+    raw: str
+    e164: str | None
+    region: str | None
+    problem: str | None  # None when the number is a valid, dialable number
+
+    @property
+    def valid(self) -> bool:
+        return self.problem is None
+
+
+def normalise_phone(raw: str, default_region: str) -> PhoneCheck:
+    """'067 123-45-67', '+380 (67) 1234567' and '380671234567' all give '+380671234567' for UA."""
+    text = raw.strip()
+    candidates = [text]
+    digits = "".join(ch for ch in text if ch.isdigit())
+    # A full international number typed without '+' ('380671234567') parses as a national
+    # number of the default region and fails; retry it as international.
+    if not text.startswith("+") and len(digits) >= 11:
+        candidates.append("+" + digits)
+    problem = "not a phone number"
+    for candidate in candidates:
+        try:
+            parsed = phonenumbers.parse(candidate, default_region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+            return PhoneCheck(text, e164, phonenumbers.region_code_for_number(parsed), None)
+        problem = "not a valid number"
+    return PhoneCheck(text, None, None, problem)
+
+
+def number_time_zone(e164: str) -> str | None:
+    """The IANA zone of a number when the numbering plan names exactly one."""
+    try:
+        zones = number_timezones.time_zones_for_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return None
+    return zones[0] if len(zones) == 1 and zones[0] != "Etc/Unknown" else None
+
+
+def mask_phone(number: str) -> str:
+    """Keep the country prefix and the last two digits: '+380671234567' -> '+380*******67'."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    if len(digits) < 6:
+        return "*" * len(digits)
+    head = 3 if len(digits) > 10 else 2
+    return "+" + digits[:head] + "*" * (len(digits) - head - 2) + digits[-2:]

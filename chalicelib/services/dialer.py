@@ -1,0 +1,114 @@
+"""Outbound dialing of robot confirmation tasks (O6, O7): as soon as a task is queued and a
+line is free, inside the customer's calling hours; retries when due.
+
+Claiming the task (queued -> dialing) is a conditional write, so two dialers seeing the same
+task never call the customer twice for one attempt.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from chalicelib.domain.calling_hours import next_calling_time
+from chalicelib.domain.entities import Call
+from chalicelib.domain.orders import local_day
+from chalicelib.domain.phones import number_time_zone
+from chalicelib.domain.robot import next_attempt_at
+from chalicelib.domain.shop import ShopSettings
+from chalicelib.observability import logger
+from chalicelib.services.ports import CallStore, OrderStore, TaskStore, Telephony, WebhookUrls
+
+
+class DialerStore(OrderStore, TaskStore, CallStore, Protocol):
+    pass
+
+
+def dial_task(
+    shop: ShopSettings,
+    task_id: str,
+    *,
+    store: DialerStore,
+    telephony: Telephony,
+    urls: WebhookUrls,
+    now: datetime,
+) -> str | None:
+    """Place the task's next call if it is due, allowed and a line is free; its CallSid or None."""
+    task = store.get_task(task_id)
+    if task is None or task.state != "queued" or (task.due_at and task.due_at > now):
+        return None
+    zone = ZoneInfo(number_time_zone(task.phone) or shop.timezone)
+    opening = next_calling_time(now, zone, shop.calling_hours)
+    if opening > now:
+        store.defer_task(task_id, opening)
+        return None
+    if store.count_active_tasks(shop.shop_id, task.kind) >= shop.robot.max_concurrent_calls:
+        return None  # a line frees up -> the tasks stream or the minute schedule dials it
+    if not shop.caller_id:
+        logger.error("shop has no caller_id: cannot dial", extra={"shop_id": shop.shop_id})
+        return None
+    claimed = store.claim_task_for_dial(task_id, now)
+    if claimed is None:
+        return None
+    try:
+        call_sid = telephony.place_call(
+            to=claimed.phone,
+            from_=shop.caller_id,
+            answer_url=urls.robot_answer(task_id),
+            status_url=urls.call_status(task_id),
+            ring_timeout_seconds=shop.robot.ring_timeout_seconds,
+            detect_machine=True,
+        )
+    except Exception:
+        logger.exception("call create failed", extra={"task_id": task_id})
+        retry_at = next_attempt_at(claimed.attempts, "failed", shop.robot, now)
+        store.end_attempt(
+            task_id,
+            None,
+            call_result="failed",
+            requeue_at=retry_at,
+            final_result=None if retry_at else "unreachable",
+        )
+        if retry_at is None:
+            for order_id in claimed.order_ids:
+                store.transition_order(shop.shop_id, order_id, {"queued"}, "unreachable", decided_at=now)
+        return None
+    store.attach_call(task_id, call_sid)
+    store.upsert_call(
+        Call(
+            call_sid=call_sid,
+            shop_id=shop.shop_id,
+            direction="outbound-robot",
+            customer_phone=claimed.phone,
+            shop_number=shop.caller_id,
+            created_at=now,
+            shop_day=local_day(now, shop.timezone),
+            task_id=task_id,
+        )
+    )
+    store.note_first_dial(shop.shop_id, claimed.order_ids, now)
+    logger.info(
+        "robot call placed", extra={"task_id": task_id, "call_sid": call_sid, "attempt": claimed.attempts}
+    )
+    return call_sid
+
+
+def dial_due_tasks(
+    shop: ShopSettings,
+    *,
+    store: DialerStore,
+    telephony: Telephony,
+    urls: WebhookUrls,
+    now: datetime,
+) -> list[str]:
+    """Dial the shop's due robot tasks, oldest due first, while lines are free."""
+    free_lines = shop.robot.max_concurrent_calls - store.count_active_tasks(shop.shop_id, "robot")
+    placed: list[str] = []
+    if free_lines <= 0:
+        return placed
+    for task_id in store.due_task_ids(shop.shop_id, "robot", now, limit=free_lines):
+        call_sid = dial_task(shop, task_id, store=store, telephony=telephony, urls=urls, now=now)
+        if call_sid:
+            placed.append(call_sid)
+    return placed

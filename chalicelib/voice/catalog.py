@@ -1,0 +1,69 @@
+"""Every word a caller hears, per language, from ``twiml/<language>.toml``.
+
+Catalogs are plain files so a shop can change the wording without touching code. A prompt
+missing from one catalog falls back to English at run time (a test makes sure none is).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Formatter
+from typing import Any
+
+FALLBACK_LANGUAGE = "en"
+
+
+def catalog_dir() -> Path:
+    configured = os.environ.get("TWIML_DIR")
+    if configured:
+        return Path(configured)
+    here = Path(__file__).resolve()
+    packaged = here.parents[1] / "twiml"  # chalicelib/twiml inside the Lambda package
+    return packaged if packaged.is_dir() else here.parents[2] / "twiml"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    language: str
+    tts_language: str
+    voice: str
+    prompts: dict[str, str]
+    currency_names: dict[str, str] = field(default_factory=dict)
+    audio: dict[str, str] = field(default_factory=dict)
+
+    def text(self, prompt: str, **values: Any) -> str:
+        template = self.prompts.get(prompt)
+        if template is None:
+            if self.language == FALLBACK_LANGUAGE:
+                raise KeyError(f"prompt {prompt!r} is in no catalog")
+            return load_catalog(FALLBACK_LANGUAGE).text(prompt, **values)
+        return template.format_map(values)
+
+    def currency(self, code: str) -> str:
+        return self.currency_names.get(code, code)
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in Formatter().parse(template) if name}
+
+
+@functools.cache
+def load_catalog(language: str) -> Catalog:
+    path = catalog_dir() / f"{language}.toml"
+    if not path.is_file():
+        if language == FALLBACK_LANGUAGE:
+            raise FileNotFoundError(path)
+        return load_catalog(FALLBACK_LANGUAGE)
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return Catalog(
+        language=language,
+        tts_language=data["voice"]["language"],
+        voice=data["voice"]["voice"],
+        prompts=dict(data["prompts"]),
+        currency_names=dict(data.get("currency", {})),
+        audio=dict(data.get("audio", {})),
+    )

@@ -1,0 +1,39 @@
+"""``X-Twilio-Signature`` checks against the public URL Twilio actually called.
+
+Behind API Gateway the app sees a different host, stage prefix and port than Twilio used, so
+the URL is rebuilt from ``PUBLIC_BASE_URL`` plus the route path and query string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from urllib.parse import parse_qs, urlencode
+
+from twilio.request_validator import RequestValidator
+
+
+class _MultiParams(dict[str, list[str]]):
+    """Repeated form keys, in the shape RequestValidator reads (``getall``)."""
+
+    def getall(self, name: str) -> list[str]:
+        return self[name]
+
+
+def parse_form(body: bytes | None) -> dict[str, list[str]]:
+    # Blank values are signed too (e.g. 'CalledCity='): keep them.
+    return parse_qs((body or b"").decode("utf-8"), keep_blank_values=True)
+
+
+def public_url(base_url: str, path: str, query: Mapping[str, Sequence[str]] | None) -> str:
+    url = base_url.rstrip("/") + path
+    if query:
+        url += "?" + urlencode(sorted((k, v) for k, values in query.items() for v in values))
+    return url
+
+
+def signature_is_valid(
+    auth_token: str, url: str, form: Mapping[str, list[str]], signature: str | None
+) -> bool:
+    if not signature:
+        return False
+    return bool(RequestValidator(auth_token).validate(url, _MultiParams(form), signature))

@@ -1,0 +1,105 @@
+"""Translating between Chalice requests/responses and the services: JSON errors that name
+the bad field, API-key auth, TwiML responses, Twilio signature checks."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Response
+from chalice.app import Request
+
+from chalicelib.adapters.repository import DynamoRepository
+from chalicelib.config import settings
+from chalicelib.domain.shop import ShopSettings
+from chalicelib.observability import logger
+from chalicelib.voice.signature import parse_form, public_url, signature_is_valid
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+def json_error(status: int, error: str, message: str, fields: list[dict[str, str]] | None = None) -> Response:
+    body: dict[str, Any] = {"error": error, "message": message}
+    if fields is not None:
+        body["fields"] = fields
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+def json_body(request: Request) -> dict[str, Any] | Response:
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        return json_error(413, "body_too_large", f"the body is over {MAX_BODY_BYTES} bytes")
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError as error:
+        return json_error(
+            400,
+            "invalid_json",
+            f"body: not valid JSON ({error})",
+            [{"field": "body", "message": "not valid JSON"}],
+        )
+    if not isinstance(body, dict):
+        return json_error(
+            400,
+            "invalid_json",
+            "body: expected a JSON object",
+            [{"field": "body", "message": "expected a JSON object"}],
+        )
+    return body
+
+
+def shop_from_api_key(request: Request, repository: DynamoRepository) -> ShopSettings | Response:
+    header = request.headers.get("authorization", "")
+    scheme, _, api_key = header.partition(" ")
+    if scheme.lower() != "bearer" or not api_key.strip():
+        return json_error(401, "unauthorized", "send the shop's API key as 'Authorization: Bearer <key>'")
+    shop = repository.shop_for_api_key(api_key.strip())
+    if shop is None:
+        return json_error(401, "unauthorized", "unknown API key")
+    return shop
+
+
+def twiml(document: str) -> Response:
+    return Response(body=document, status_code=200, headers={"Content-Type": "text/xml; charset=utf-8"})
+
+
+def forbidden() -> Response:
+    return Response(
+        body="Forbidden: invalid X-Twilio-Signature", status_code=403, headers={"Content-Type": "text/plain"}
+    )
+
+
+TwilioView = Callable[..., Response]
+
+
+def twilio_webhook(current_request: Callable[[], Request]) -> Callable[[TwilioView], TwilioView]:
+    """Check the Twilio signature before the view runs; the view gets the form as ``form=``.
+
+    A forged or unsigned request gets 403 and the view never runs, so nothing is written.
+    """
+
+    def decorate(view: TwilioView) -> TwilioView:
+        @functools.wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Response:
+            request = current_request()
+            raw = request.raw_body
+            form = parse_form(raw.encode() if isinstance(raw, str) else raw)
+            path = request.to_original_event().get("path") or request.path
+            query = request.query_params
+            url = public_url(
+                settings().base_url, path, {key: query.getlist(key) for key in query} if query else None
+            )
+            if not signature_is_valid(
+                settings().auth_token(), url, form, request.headers.get("x-twilio-signature")
+            ):
+                logger.warning("rejected a webhook with a bad signature", extra={"path": path})
+                return forbidden()
+            flat = {key: values[-1] for key, values in form.items()}
+            logger.append_keys(call_sid=flat.get("CallSid"), message_sid=flat.get("MessageSid"))
+            return view(*args, form=flat, **kwargs)
+
+        return checked
+
+    return decorate

@@ -1,0 +1,50 @@
+"""Composition: the real adapters behind the services' ports, built on first use (never at
+import), plus the names that tie tables to their stream handlers for infra/ and the local stack."""
+
+from __future__ import annotations
+
+import functools
+from urllib.parse import quote
+
+from chalicelib.adapters.repository import DynamoRepository
+from chalicelib.adapters.twilio_rest import TwilioTelephony
+from chalicelib.config import settings
+
+# table (without prefix) -> the @app.lambda_function that consumes its stream
+STREAM_CONSUMERS: dict[str, str] = {"orders": "order_stream", "dial_tasks": "task_stream"}
+
+
+class PublicUrls:
+    """Absolute webhook URLs as Twilio must call them (and as their signatures are checked)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def robot_answer(self, task_id: str) -> str:
+        return f"{self.base_url}/twilio/voice/robot/{quote(task_id)}"
+
+    def robot_keypress(self, task_id: str) -> str:
+        return f"{self.robot_answer(task_id)}/keypress"
+
+    def robot_again(self, task_id: str) -> str:
+        return f"{self.robot_answer(task_id)}/again"
+
+    def call_status(self, task_id: str) -> str:
+        return f"{self.base_url}/twilio/voice/status?task_id={quote(task_id)}"
+
+    def voicemail(self) -> str:
+        return f"{self.base_url}/twilio/voice/voicemail"
+
+
+@functools.cache
+def repository() -> DynamoRepository:
+    return DynamoRepository()
+
+
+def telephony() -> TwilioTelephony:
+    config = settings()
+    return TwilioTelephony(config.twilio_account_sid, config.auth_token(), config.twilio_api_base_url)
+
+
+def urls() -> PublicUrls:
+    return PublicUrls(settings().base_url)
