@@ -72,11 +72,13 @@ def create_order() -> Response:
         return json_error(400, "invalid_header", "Idempotency-Key: at most 255 characters")
     logger.append_keys(shop_id=shop.shop_id)
     try:
-        view = accept_order_with_key(shop, body, order_in, key) if key else accept_order_now(shop, order_in)
-    except IdempotencyValidationError:
-        return json_error(
-            409, "idempotency_key_reused", "Idempotency-Key was already used with a different body"
+        view = (
+            accept_order_with_key(shop, body, order_in, key, app.lambda_context)
+            if key
+            else accept_order_now(shop, order_in)
         )
+    except IdempotencyValidationError:
+        return json_error(409, "idempotency_key_reused", "Idempotency-Key was already used with a different body")
     except IdempotencyAlreadyInProgressError:
         return json_error(
             409, "request_in_progress", "a request with this Idempotency-Key is still being handled; retry"
@@ -117,9 +119,7 @@ def voicemail_recorded(form: dict[str, str]) -> Response:
     return twiml(render.say_and_hang_up(load_catalog(language), "inbound_voicemail_thanks"))
 
 
-@app.route(
-    "/twilio/voice/robot/{task_id}", methods=["POST"], content_types=["application/x-www-form-urlencoded"]
-)
+@app.route("/twilio/voice/robot/{task_id}", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
 @webhook
 def robot_answer(task_id: str, form: dict[str, str]) -> Response:
     return _robot_conversation(task_id, form, greet=True)
@@ -148,9 +148,7 @@ def robot_keypress(task_id: str, form: dict[str, str]) -> Response:
     catalog = load_catalog(task.language if task else "en")
     if task is None or shop is None:
         return twiml(render.say_and_hang_up(catalog, "system_error"))
-    action = robot_call.press_key(
-        shop, task_id, form.get("CallSid", ""), form.get("Digits"), store=store, now=now
-    )
+    action = robot_call.press_key(shop, task_id, form.get("CallSid", ""), form.get("Digits"), store=store, now=now)
     replies = {"confirm": "robot_confirmed", "cancel": "robot_cancelled", "agent": "robot_agent"}
     if action in replies:
         return twiml(render.say_and_hang_up(catalog, replies[action]))
@@ -172,9 +170,7 @@ def _open_orders(shop_id: str, order_ids: list[str]) -> list[Any]:
     return [o for o in repository().orders_by_ids(shop_id, order_ids) if o.status == "queued"]
 
 
-def _robot_conversation(
-    task_id: str, form: dict[str, str], *, greet: bool, last_chance: bool = False
-) -> Response:
+def _robot_conversation(task_id: str, form: dict[str, str], *, greet: bool, last_chance: bool = False) -> Response:
     store, now = repository(), current_clock().now()
     task = store.get_task(task_id)
     shop = store.get_shop(task.shop_id) if task else None
@@ -239,9 +235,7 @@ def _int(text: str | None, *, default: int) -> int:
 @webhook
 def incoming_sms(form: dict[str, str]) -> Response:
     # Replies and opt-outs (O10, O11) come with the outbound issue; acknowledged, never an error.
-    logger.info(
-        "inbound SMS received", extra={"from_number": form.get("From", ""), "to_number": form.get("To", "")}
-    )
+    logger.info("inbound SMS received", extra={"from_number": form.get("From", ""), "to_number": form.get("To", "")})
     return twiml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
 
 
@@ -250,9 +244,7 @@ def incoming_sms(form: dict[str, str]) -> Response:
 def order_stream(event: dict[str, Any], context: Any) -> Any:
     # A processor per invocation: the local stack may run handlers on several threads.
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-    return process_partial_response(
-        event=event, record_handler=_decide_order, processor=processor, context=context
-    )
+    return process_partial_response(event=event, record_handler=_decide_order, processor=processor, context=context)
 
 
 def _decide_order(record: DynamoDBRecord) -> None:
@@ -272,9 +264,7 @@ def _decide_order(record: DynamoDBRecord) -> None:
 @app.lambda_function(name="task_stream")
 def task_stream(event: dict[str, Any], context: Any) -> Any:
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-    return process_partial_response(
-        event=event, record_handler=_dial_on_change, processor=processor, context=context
-    )
+    return process_partial_response(event=event, record_handler=_dial_on_change, processor=processor, context=context)
 
 
 def _dial_on_change(record: DynamoDBRecord) -> None:

@@ -32,7 +32,7 @@ def accept_order_with_key(
 
 
 @functools.cache
-def _idempotent_accept() -> Callable[..., dict[str, Any]]:
+def _idempotent_accept() -> tuple[Callable[..., dict[str, Any]], Any]:
     # Built on first use: the persistence layer creates a boto3 client, never at import.
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
@@ -51,4 +51,4 @@ def _idempotent_accept() -> Callable[..., dict[str, Any]]:
     def accept(request: dict[str, Any], shop: ShopSettings, order_in: OrderIn) -> dict[str, Any]:
         return accept_order_now(shop, order_in)
 
-    return accept
+    return accept, config

@@ -1,0 +1,133 @@
+"""Operator tasks (P3): shops, numbers, agents and API keys, one at a time or from a file."""
+
+from __future__ import annotations
+
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.domain.phones import normalise_phone
+from chalicelib.domain.shop import ShopSettings
+
+
+class AdminStore(Protocol):
+    def save_shop(self, shop: ShopSettings, now: datetime) -> None: ...
+    def get_shop(self, shop_id: str) -> ShopSettings | None: ...
+    def save_number(self, number: str, shop_id: str, group: str) -> None: ...
+    def save_api_key(self, shop_id: str, api_key: str, key_id: str, now: datetime) -> None: ...
+    def save_agent(self, shop_id: str, agent: dict[str, Any]) -> None: ...
+
+
+class AdminError(ValueError):
+    pass
+
+
+class AgentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    agent_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    name: str = Field(min_length=1, max_length=100)
+    phone: str | None = None
+    client_identity: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,100}$")
+    groups: list[str] = Field(default_factory=lambda: ["main"])
+    languages: list[str] = Field(default_factory=list)
+
+
+class NumberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: str
+    group: str = "main"
+
+
+def new_api_key() -> tuple[str, str]:
+    """(key id, secret key): the key is shown once and stored only as a digest."""
+    return "key_" + secrets.token_hex(4), "sk_" + secrets.token_urlsafe(32)
+
+
+def create_shop(settings: dict[str, Any], *, store: AdminStore, now: datetime) -> ShopSettings:
+    shop = ShopSettings.model_validate(settings)
+    if shop.caller_id:
+        shop = shop.model_copy(update={"caller_id": _e164(shop.caller_id, shop.default_region)})
+    store.save_shop(shop, now)
+    return shop
+
+
+def add_number(shop_id: str, number: str, group: str, *, store: AdminStore, now: datetime) -> str:
+    shop = _shop(shop_id, store)
+    e164 = _e164(number, shop.default_region)
+    store.save_number(e164, shop.shop_id, group)
+    if not shop.caller_id:  # the first number also becomes the outbound caller ID
+        store.save_shop(shop.model_copy(update={"caller_id": e164}), now)
+    return e164
+
+
+def add_agent(shop_id: str, agent: dict[str, Any], *, store: AdminStore) -> AgentIn:
+    shop = _shop(shop_id, store)
+    parsed = AgentIn.model_validate(agent)
+    if not parsed.phone and not parsed.client_identity:
+        raise AdminError(f"agent {parsed.agent_id}: give a phone or a client_identity")
+    if parsed.phone:
+        parsed = parsed.model_copy(update={"phone": _e164(parsed.phone, shop.default_region)})
+    store.save_agent(shop.shop_id, parsed.model_dump(exclude_none=True))
+    return parsed
+
+
+def create_api_key(shop_id: str, *, store: AdminStore, now: datetime, api_key: str | None = None) -> tuple[str, str]:
+    _shop(shop_id, store)
+    key_id, generated = new_api_key()
+    key = api_key or generated
+    if len(key) < 16:
+        raise AdminError("an API key must be at least 16 characters")
+    store.save_api_key(shop_id, key, key_id, now)
+    return key_id, key
+
+
+@dataclass
+class LoadSummary:
+    shops: list[str] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)
+    agents: list[str] = field(default_factory=list)
+    api_keys: int = 0
+
+
+def load_config(path: Path, *, store: AdminStore, now: datetime) -> LoadSummary:
+    """Create or update every shop of a TOML file, with its numbers, agents and API keys."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    summary = LoadSummary()
+    for index, entry in enumerate(data.get("shops", [])):
+        entry = dict(entry)
+        numbers = entry.pop("numbers", [])
+        agents = entry.pop("agents", [])
+        api_keys = entry.pop("api_keys", [])
+        try:
+            shop = create_shop(entry, store=store, now=now)
+        except ValueError as error:
+            raise AdminError(f"shops[{index}]: {error}") from error
+        summary.shops.append(shop.shop_id)
+        for number in numbers:
+            parsed = NumberIn.model_validate(number)
+            summary.numbers.append(add_number(shop.shop_id, parsed.number, parsed.group, store=store, now=now))
+        for agent in agents:
+            summary.agents.append(add_agent(shop.shop_id, agent, store=store).agent_id)
+        for key in api_keys:
+            create_api_key(shop.shop_id, store=store, now=now, api_key=key)
+            summary.api_keys += 1
+    return summary
+
+
+def _shop(shop_id: str, store: AdminStore) -> ShopSettings:
+    shop = store.get_shop(shop_id)
+    if shop is None:
+        raise AdminError(f"no shop {shop_id!r}")
+    return shop
+
+
+def _e164(number: str, region: str) -> str:
+    check = normalise_phone(number, region)
+    if check.e164 is None:
+        raise AdminError(f"{number!r}: {check.problem}")
+    return check.e164

@@ -1,0 +1,101 @@
+"""Admin CLI (P3): ``python -m cli.admin <command>`` against the tables of the configured
+account (or DynamoDB Local when ``AWS_ENDPOINT_URL_DYNAMODB`` points at it)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from chalicelib.adapters.models import create_tables
+from chalicelib.clock import SystemClock
+from chalicelib.services import admin
+from chalicelib.wiring import repository
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cli.admin", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("create-tables", help="create every table (local stack, first deploy checks)")
+    load = commands.add_parser("load", help="create or update shops, numbers, agents and keys from a TOML file")
+    load.add_argument("path", type=Path)
+    shop = commands.add_parser("create-shop", help="create or update a shop")
+    shop.add_argument("--id", required=True)
+    shop.add_argument("--name", required=True)
+    shop.add_argument("--region", default="UA")
+    shop.add_argument("--timezone", default="Europe/Kyiv")
+    shop.add_argument("--languages", default="uk", help="comma-separated, e.g. uk,ru,en")
+    shop.add_argument("--currency", default="UAH")
+    number = commands.add_parser("add-number", help="route a phone number to a shop's agent group")
+    number.add_argument("--shop", required=True)
+    number.add_argument("--number", required=True)
+    number.add_argument("--group", default="main")
+    agent = commands.add_parser("add-agent", help="add or update an agent")
+    agent.add_argument("--shop", required=True)
+    agent.add_argument("--id", required=True)
+    agent.add_argument("--name", required=True)
+    agent.add_argument("--phone")
+    agent.add_argument("--client-identity")
+    agent.add_argument("--groups", default="main")
+    agent.add_argument("--languages", default="")
+    key = commands.add_parser("create-api-key", help="create a shop API key (printed once)")
+    key.add_argument("--shop", required=True)
+    commands.add_parser("list-shops", help="print every shop's settings as JSON")
+    args = parser.parse_args(argv)
+
+    store, now = repository(), SystemClock().now()
+    try:
+        if args.command == "create-tables":
+            create_tables()
+            print("tables ready")
+        elif args.command == "load":
+            summary = admin.load_config(args.path, store=store, now=now)
+            print(
+                f"loaded shops {summary.shops}, numbers {summary.numbers}, "
+                f"agents {summary.agents}, {summary.api_keys} API keys"
+            )
+        elif args.command == "create-shop":
+            created = admin.create_shop(
+                {
+                    "shop_id": args.id,
+                    "name": args.name,
+                    "default_region": args.region,
+                    "timezone": args.timezone,
+                    "languages": [code.strip() for code in args.languages.split(",") if code.strip()],
+                    "currency": args.currency,
+                },
+                store=store,
+                now=now,
+            )
+            print(f"shop {created.shop_id} saved")
+        elif args.command == "add-number":
+            routed = admin.add_number(args.shop, args.number, args.group, store=store, now=now)
+            print(f"number {routed} routes to {args.shop}/{args.group}")
+        elif args.command == "add-agent":
+            fields = {
+                "agent_id": args.id,
+                "name": args.name,
+                "phone": args.phone,
+                "client_identity": args.client_identity,
+            }
+            fields |= {"groups": _list(args.groups), "languages": _list(args.languages)}
+            saved = admin.add_agent(args.shop, {k: v for k, v in fields.items() if v is not None}, store=store)
+            print(f"agent {saved.agent_id} saved")
+        elif args.command == "create-api-key":
+            key_id, api_key = admin.create_api_key(args.shop, store=store, now=now)
+            print(f"{key_id}: {api_key}\n(store it now: only its digest is kept)")
+        elif args.command == "list-shops":
+            print(json.dumps([s.model_dump(mode="json") for s in store.list_shops()], indent=2, ensure_ascii=False))
+    except ValueError as error:  # AdminError and pydantic's ValidationError
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""In-memory stand-ins for the services' ports, with the same conditional semantics as the
+DynamoDB repository (a transition from the wrong state does nothing and says so)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.dedup import DedupClaim
+from chalicelib.domain.entities import Call, DialTask, Order
+from chalicelib.domain.shop import ShopSettings
+
+
+class FakeStore:
+    def __init__(self, shops: list[ShopSettings] | None = None) -> None:
+        self.shops = {shop.shop_id: shop for shop in shops or []}
+        self.numbers: dict[str, tuple[str, str]] = {}
+        self.api_keys: dict[str, str] = {}
+        self.agents: dict[tuple[str, str], dict[str, Any]] = {}
+        self.orders: dict[tuple[str, str], Order] = {}
+        self.claims: dict[str, tuple[str, datetime | None]] = {}
+        self.tasks: dict[str, DialTask] = {}
+        self.calls: dict[str, Call] = {}
+        self.call_sequences: dict[str, int] = {}
+
+    # shops
+    def get_shop(self, shop_id: str) -> ShopSettings | None:
+        return self.shops.get(shop_id)
+
+    def list_shops(self) -> list[ShopSettings]:
+        return list(self.shops.values())
+
+    def save_shop(self, shop: ShopSettings, now: datetime) -> None:
+        self.shops[shop.shop_id] = shop
+
+    def shop_for_number(self, number: str) -> tuple[ShopSettings, str] | None:
+        route = self.numbers.get(number)
+        return (self.shops[route[0]], route[1]) if route else None
+
+    def save_number(self, number: str, shop_id: str, group: str) -> None:
+        self.numbers[number] = (shop_id, group)
+
+    def shop_for_api_key(self, api_key: str) -> ShopSettings | None:
+        shop_id = self.api_keys.get(api_key)
+        return self.shops.get(shop_id) if shop_id else None
+
+    def save_api_key(self, shop_id: str, api_key: str, key_id: str, now: datetime) -> None:
+        self.api_keys[api_key] = shop_id
+
+    def save_agent(self, shop_id: str, agent: dict[str, Any]) -> None:
+        self.agents[(shop_id, agent["agent_id"])] = agent
+
+    # orders
+    def insert_order(self, order: Order) -> bool:
+        key = (order.shop_id, order.order_id)
+        if key in self.orders:
+            return False
+        self.orders[key] = dataclasses.replace(order)
+        return True
+
+    def get_order(self, shop_id: str, order_id: str) -> Order | None:
+        order = self.orders.get((shop_id, order_id))
+        return dataclasses.replace(order) if order else None
+
+    def transition_order(
+        self, shop_id: str, order_id: str, from_statuses: set[str], to_status: str, **fields: Any
+    ) -> Order | None:
+        order = self.orders.get((shop_id, order_id))
+        if order is None or order.status not in from_statuses:
+            return None
+        order.status = to_status
+        for name, value in fields.items():
+            setattr(order, name, value)
+        return dataclasses.replace(order)
+
+    def mark_orders(self, shop_id: str, order_ids: list[str], **fields: Any) -> None:
+        for order_id in order_ids:
+            for name, value in fields.items():
+                setattr(self.orders[(shop_id, order_id)], name, value)
+
+    def note_first_dial(self, shop_id: str, order_ids: list[str], now: datetime) -> None:
+        for order_id in order_ids:
+            order = self.orders[(shop_id, order_id)]
+            order.first_dial_at = order.first_dial_at or now
+
+    def orders_by_ids(self, shop_id: str, order_ids: list[str]) -> list[Order]:
+        return [dataclasses.replace(self.orders[(shop_id, o)]) for o in order_ids if (shop_id, o) in self.orders]
+
+    def claim_dedup(self, claim: DedupClaim, order_id: str, received_at: datetime) -> str:
+        held = self.claims.get(claim.key)
+        if held is None or held[0] == order_id or (held[1] is not None and held[1] < received_at):
+            self.claims[claim.key] = (order_id, claim.expires_at)
+            return order_id
+        return held[0]
+
+    # tasks
+    def insert_task(self, task: DialTask) -> bool:
+        if task.task_id in self.tasks:
+            return False
+        self.tasks[task.task_id] = dataclasses.replace(task, due_at=task.due_at or task.created_at)
+        return True
+
+    def get_task(self, task_id: str) -> DialTask | None:
+        task = self.tasks.get(task_id)
+        return dataclasses.replace(task) if task else None
+
+    def claim_task_for_dial(self, task_id: str, now: datetime) -> DialTask | None:
+        task = self.tasks.get(task_id)
+        if task is None or task.state != "queued" or task.due_at is None or task.due_at > now:
+            return None
+        task.state, task.attempts, task.due_at = "dialing", task.attempts + 1, None
+        task.last_call_sid, task.result = None, None
+        return dataclasses.replace(task)
+
+    def attach_call(self, task_id: str, call_sid: str) -> bool:
+        task = self.tasks.get(task_id)
+        if task is None or task.state != "dialing" or task.last_call_sid not in (None, call_sid):
+            return False
+        task.last_call_sid = call_sid
+        return True
+
+    def defer_task(self, task_id: str, due_at: datetime) -> None:
+        task = self.tasks[task_id]
+        if task.state == "queued":
+            task.due_at = due_at
+
+    def set_task_result(self, task_id: str, call_sid: str, result: str) -> bool:
+        task = self.tasks.get(task_id)
+        if task is None or task.state != "dialing" or task.last_call_sid != call_sid:
+            return False
+        task.result = result
+        return True
+
+    def end_attempt(
+        self,
+        task_id: str,
+        call_sid: str | None,
+        *,
+        call_result: str,
+        requeue_at: datetime | None,
+        final_result: str | None,
+    ) -> DialTask | None:
+        task = self.tasks.get(task_id)
+        if task is None or task.state != "dialing" or (call_sid is not None and task.last_call_sid != call_sid):
+            return None
+        task.last_call_result = call_result
+        if requeue_at is not None:
+            task.state, task.due_at = "queued", requeue_at
+        else:
+            task.state = "failed" if final_result == "unreachable" else "done"
+            task.result = final_result or "done"
+        return dataclasses.replace(task)
+
+    def count_active_tasks(self, shop_id: str, kind: str) -> int:
+        return sum(1 for t in self.tasks.values() if t.shop_id == shop_id and t.kind == kind and t.state == "dialing")
+
+    def due_task_ids(self, shop_id: str, kind: str, now: datetime, limit: int) -> list[str]:
+        due = [
+            t
+            for t in self.tasks.values()
+            if t.shop_id == shop_id and t.kind == kind and t.state == "queued" and t.due_at and t.due_at <= now
+        ]
+        return [t.task_id for t in sorted(due, key=lambda t: t.due_at or now)[:limit]]
+
+    # calls
+    def upsert_call(self, call: Call) -> None:
+        self.calls.setdefault(call.call_sid, dataclasses.replace(call))
+
+    def get_call(self, call_sid: str) -> Call | None:
+        call = self.calls.get(call_sid)
+        return dataclasses.replace(call) if call else None
+
+    def update_call(self, call_sid: str, **fields: Any) -> None:
+        for name, value in fields.items():
+            setattr(self.calls[call_sid], name, value)
+
+    def apply_call_status(self, call_sid: str, sequence: int, **fields: Any) -> bool:
+        if self.call_sequences.get(call_sid, -1) >= sequence:
+            return False
+        self.call_sequences[call_sid] = sequence
+        self.update_call(call_sid, **fields)
+        return True
+
+
+class FakeTelephony:
+    def __init__(self, fail: bool = False) -> None:
+        self.placed: list[dict[str, Any]] = []
+        self.fail = fail
+        self._sids = itertools.count(1)
+
+    def place_call(self, **request: Any) -> str:
+        if self.fail:
+            raise ConnectionError("Twilio unreachable")
+        self.placed.append(request)
+        return f"CA{next(self._sids):032x}"
+
+
+class FakeUrls:
+    def robot_answer(self, task_id: str) -> str:
+        return f"https://calls.example.test/twilio/voice/robot/{task_id}"
+
+    def call_status(self, task_id: str) -> str:
+        return f"https://calls.example.test/twilio/voice/status?task_id={task_id}"

@@ -1,0 +1,123 @@
+"""Every caller-facing word comes from a catalog: complete in every language, and the TwiML
+built from it is what Twilio needs."""
+
+import re
+import tomllib
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from chalicelib.domain.entities import Order
+from chalicelib.voice import twiml
+from chalicelib.voice.catalog import catalog_dir, load_catalog, placeholders
+
+ROOT = Path(__file__).resolve().parents[2]
+LANGUAGES = ["uk", "ru", "en"]
+REFERENCE = load_catalog("en")
+
+
+def prompts_named_in_code() -> set[str]:
+    code = (ROOT / "app.py").read_text() + "".join(p.read_text() for p in (ROOT / "chalicelib").rglob("*.py"))
+    return set(re.findall(r'"((?:robot|inbound)_[a-z_]+|number_not_in_service|goodbye|system_error)"', code))
+
+
+def test_catalogs_are_read_from_the_twiml_folder() -> None:
+    assert catalog_dir() == ROOT / "twiml"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_catalog_has_every_prompt_with_the_same_placeholders(language: str) -> None:
+    catalog = load_catalog(language)
+    assert set(catalog.prompts) == set(REFERENCE.prompts)
+    for name, template in REFERENCE.prompts.items():
+        assert placeholders(catalog.prompts[name]) == placeholders(template), f"{language}.{name}"
+        assert catalog.prompts[name].strip(), f"{language}.{name} is empty"
+    assert catalog.voice and catalog.tts_language
+    assert {"UAH", "USD", "EUR"} <= set(catalog.currency_names)
+
+
+def test_every_prompt_the_code_names_exists() -> None:
+    named = prompts_named_in_code()
+    assert named, "the scan found no prompt names"
+    assert named <= set(REFERENCE.prompts)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_audio_entry_names_a_known_prompt_and_an_https_url(language: str) -> None:
+    data = tomllib.loads((catalog_dir() / f"{language}.toml").read_text())
+    for prompt, url in data.get("audio", {}).items():
+        assert prompt in REFERENCE.prompts
+        assert url.startswith("https://")
+
+
+def order(number: str, total: str, address: str = "") -> Order:
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    payload = {"delivery": {"address": address}} if address else {}
+    return Order(
+        "demo", "ord_1", "+380671234567", True, Decimal(total), "UAH", now, "2026-11-22", number, payload=payload
+    )
+
+
+def test_robot_conversation_reads_the_order_and_gathers_one_digit() -> None:
+    document = twiml.robot_conversation(
+        load_catalog("uk"),
+        "Kvitka",
+        [order("A-1001", "1250.00", "Kyiv, Khreshchatyk 1")],
+        "https://x.test/keypress",
+        "https://x.test/again",
+        greet=True,
+    )
+    root = ET.fromstring(document)
+    gather = root.find("./Gather")
+    assert gather is not None
+    assert (gather.get("action"), gather.get("numDigits")) == ("https://x.test/keypress", "1")
+    spoken = [say.text or "" for say in gather.findall("./Say")]
+    assert spoken[0] == "Добрий день! Це Kvitka."
+    assert "A-1001" in spoken[1] and "1250 гривень" in spoken[1]
+    assert "Khreshchatyk" in spoken[2]
+    assert "натисніть 1" in spoken[3]
+    assert all(say.get("language") == "uk-UA" for say in root.iter("Say"))
+    # no keypress: the caller hears why and is asked once more
+    assert root.find("./Redirect").text == "https://x.test/again"  # type: ignore[union-attr]
+
+
+def test_several_orders_are_summed_in_one_sentence() -> None:
+    document = twiml.robot_conversation(
+        load_catalog("en"), "Kvitka", [order("A-1", "100"), order("A-2", "50.5")], "k", "a", greet=False
+    )
+    spoken = [say.text for say in ET.fromstring(document).iter("Say")]
+    assert "You have 2 orders for 150.5 hryvnias in total." in spoken
+
+
+def test_text_from_outside_cannot_break_the_twiml() -> None:
+    document = twiml.robot_conversation(
+        load_catalog("en"), 'Shop <b>&"quotes"', [order("<A&1>", "1", "</Say><Hangup/>")], "k", "a", greet=True
+    )
+    root = ET.fromstring(document)  # still well-formed XML
+    assert root.find(".//Hangup") is None
+    assert 'This is Shop <b>&"quotes".' in "".join(say.text or "" for say in root.iter("Say"))
+
+
+def test_last_chance_hangs_up_politely_when_still_silent() -> None:
+    root = ET.fromstring(twiml.robot_last_chance(load_catalog("ru"), [order("A-1", "10")], "k"))
+    assert root.find("./Gather") is not None
+    assert root[-1].tag == "Hangup"
+    assert root[-2].text == "Мы перезвоним вам позже. До свидания!"
+
+
+def test_a_recorded_prompt_is_played_instead_of_spoken() -> None:
+    catalog = load_catalog("en")
+    recorded = type(catalog)(**{**catalog.__dict__, "audio": {"goodbye": "https://cdn.test/bye.mp3"}})
+    root = ET.fromstring(twiml.say_and_hang_up(recorded, "goodbye"))
+    assert root.find("./Play").text == "https://cdn.test/bye.mp3"  # type: ignore[union-attr]
+    assert root.find("./Say") is None
+
+
+def test_inbound_voicemail_greets_with_the_recording_notice_then_records() -> None:
+    root = ET.fromstring(twiml.inbound_voicemail(load_catalog("en"), "Kvitka", "https://x.test/vm"))
+    assert "This call is recorded" in (root[0].text or "")
+    record = root.find("./Record")
+    assert record is not None and record.get("action") == "https://x.test/vm"

@@ -1,0 +1,73 @@
+import io
+import json
+import logging
+
+from twilio.request_validator import RequestValidator
+
+from chalicelib.observability import PhoneMaskingFilter, logger
+from chalicelib.voice.signature import parse_form, public_url, signature_is_valid
+
+TOKEN = "12345"
+URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
+PARAMS = {
+    "CallSid": "CA1234567890ABCDE",
+    "Caller": "+12349013030",
+    "Digits": "1234",
+    "From": "+12349013030",
+    "To": "+18005551212",
+}
+
+
+def test_twilio_published_example_validates() -> None:
+    # The example from Twilio's security docs and twilio-python's tests.
+    form = {key: [value] for key, value in PARAMS.items()}
+    assert signature_is_valid(TOKEN, URL, form, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
+
+
+def test_a_changed_parameter_another_url_or_no_signature_fail() -> None:
+    signature = RequestValidator(TOKEN).compute_signature(URL, PARAMS)
+    form = {key: [value] for key, value in PARAMS.items()}
+    assert signature_is_valid(TOKEN, URL, form, signature)
+    assert not signature_is_valid(TOKEN, URL, {**form, "Digits": ["1235"]}, signature)
+    assert not signature_is_valid(TOKEN, "https://mycompany.com/other.php?foo=1&bar=2", form, signature)
+    assert not signature_is_valid(TOKEN, URL, form, None)
+    assert not signature_is_valid("another-token", URL, form, signature)
+
+
+def test_blank_parameters_are_signed_and_kept() -> None:
+    form = parse_form(b"CallSid=CA1&CalledCity=&Digits=1")
+    assert form["CalledCity"] == [""]
+    signature = RequestValidator(TOKEN).compute_signature(URL, {"CallSid": "CA1", "CalledCity": "", "Digits": "1"})
+    assert signature_is_valid(TOKEN, URL, form, signature)
+
+
+def test_public_url_uses_the_configured_base_with_stage_prefix_and_query() -> None:
+    assert (
+        public_url(
+            "https://abc.execute-api.eu-central-1.amazonaws.com/api/", "/twilio/voice/status", {"task_id": ["t 1"]}
+        )
+        == "https://abc.execute-api.eu-central-1.amazonaws.com/api/twilio/voice/status?task_id=t+1"
+    )
+    assert public_url("https://calls.shop.example", "/twilio/voice/incoming", None) == (
+        "https://calls.shop.example/twilio/voice/incoming"
+    )
+
+
+def test_phone_numbers_are_masked_in_log_lines() -> None:
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(logger.registered_formatter)  # the JSON lines CloudWatch receives
+    logger.addHandler(handler)
+    try:
+        logger.info("calling +380671234567 now", extra={"phone": "+380501112233"})
+    finally:
+        logger.removeHandler(handler)
+    line = json.loads(written.getvalue().strip().splitlines()[-1])
+    assert "+380671234567" not in line["message"] and "+380*******67" in line["message"]
+    assert line["phone"] == "+380*******33"
+
+
+def test_the_masking_filter_leaves_other_text_alone() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "order %s total %s", ("A-1", "12.50"), None)
+    PhoneMaskingFilter().filter(record)
+    assert record.getMessage() == "order A-1 total 12.50"
