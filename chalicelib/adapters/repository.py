@@ -227,9 +227,7 @@ class DynamoRepository:
             DialTaskRecord(task_id).update(
                 actions=[DialTaskRecord.last_call_sid.set(call_sid)],
                 condition=(DialTaskRecord.state == "dialing")
-                & (
-                    DialTaskRecord.last_call_sid.does_not_exist() | (DialTaskRecord.last_call_sid == call_sid)
-                ),
+                & (DialTaskRecord.last_call_sid.does_not_exist() | (DialTaskRecord.last_call_sid == call_sid)),
             )
         except UpdateError as error:
             if _condition_failed(error):
@@ -300,9 +298,7 @@ class DynamoRepository:
         return DialTaskRecord.by_active.count(_queue_key(shop_id, kind))
 
     def due_task_ids(self, shop_id: str, kind: str, now: datetime, limit: int) -> list[str]:
-        query = DialTaskRecord.by_queue_due.query(
-            _queue_key(shop_id, kind), DialTaskRecord.due_at <= now, limit=limit
-        )
+        query = DialTaskRecord.by_queue_due.query(_queue_key(shop_id, kind), DialTaskRecord.due_at <= now, limit=limit)
         return [record.task_id for record in query]
 
     # ---- calls -------------------------------------------------------------------------

@@ -26,9 +26,7 @@ def unanswered_result(call_status: str, answered_by: str | None) -> CallResult:
     return "no-input"
 
 
-def next_attempt_at(
-    attempts_made: int, result: CallResult, policy: RobotPolicy, now: datetime
-) -> datetime | None:
+def next_attempt_at(attempts_made: int, result: CallResult, policy: RobotPolicy, now: datetime) -> datetime | None:
     """When to dial again, or None when the attempts are used up."""
     if attempts_made >= policy.max_attempts:
         return None

@@ -88,9 +88,7 @@ def dial_task(
         )
     )
     store.note_first_dial(shop.shop_id, claimed.order_ids, now)
-    logger.info(
-        "robot call placed", extra={"task_id": task_id, "call_sid": call_sid, "attempt": claimed.attempts}
-    )
+    logger.info("robot call placed", extra={"task_id": task_id, "call_sid": call_sid, "attempt": claimed.attempts})
     return call_sid
 
 

@@ -35,9 +35,7 @@ def task_id_for(order_id: str) -> str:
     return "tsk_" + order_id.removeprefix("ord_")
 
 
-def accept_order(
-    shop: ShopSettings, order_in: OrderIn, *, store: OrderStore, now: datetime, order_id: str
-) -> Order:
+def accept_order(shop: ShopSettings, order_in: OrderIn, *, store: OrderStore, now: datetime, order_id: str) -> Order:
     phone = normalise_phone(order_in.phone, shop.default_region)
     order = Order(
         shop_id=shop.shop_id,
@@ -69,17 +67,13 @@ def decide_new_order(
 
     reason = fake_reason(order.phone_problem, order.customer_name, shop.test_names)
     if reason:
-        store.transition_order(
-            shop.shop_id, order_id, {"received"}, "fake", fake_reason=reason, decided_at=now
-        )
+        store.transition_order(shop.shop_id, order_id, {"received"}, "fake", fake_reason=reason, decided_at=now)
         return "fake"
 
     claim = dedup_claim_for(shop.shop_id, shop.dedup, order.phone, order.order_number, order.received_at)
     owner = store.claim_dedup(claim, order_id, order.received_at)
     if owner != order_id:
-        store.transition_order(
-            shop.shop_id, order_id, {"received"}, "duplicate", duplicate_of=owner, decided_at=now
-        )
+        store.transition_order(shop.shop_id, order_id, {"received"}, "duplicate", duplicate_of=owner, decided_at=now)
         return "duplicate"
 
     task = DialTask(

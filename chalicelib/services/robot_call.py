@@ -126,9 +126,7 @@ def _end_attempt(
     if task is None or task.state != "dialing" or task.last_call_sid != callback.call_sid:
         return  # a repeated callback: the attempt is already over
     if task.result:
-        store.end_attempt(
-            task_id, callback.call_sid, call_result="decided", requeue_at=None, final_result=task.result
-        )
+        store.end_attempt(task_id, callback.call_sid, call_result="decided", requeue_at=None, final_result=task.result)
         return
     call = store.get_call(callback.call_sid)
     answered_by = callback.answered_by or (call.answered_by if call else None)

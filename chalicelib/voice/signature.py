@@ -31,9 +31,7 @@ def public_url(base_url: str, path: str, query: Mapping[str, Sequence[str]] | No
     return url
 
 
-def signature_is_valid(
-    auth_token: str, url: str, form: Mapping[str, list[str]], signature: str | None
-) -> bool:
+def signature_is_valid(auth_token: str, url: str, form: Mapping[str, list[str]], signature: str | None) -> bool:
     if not signature:
         return False
     return bool(RequestValidator(auth_token).validate(url, _MultiParams(form), signature))

@@ -45,9 +45,7 @@ def robot_conversation(
 
 def robot_last_chance(catalog: Catalog, orders: list[Order], keypress_url: str) -> str:
     response = VoiceResponse()
-    with response.gather(
-        num_digits=1, action=keypress_url, method="POST", timeout=GATHER_TIMEOUT_SECONDS
-    ) as gather:
+    with response.gather(num_digits=1, action=keypress_url, method="POST", timeout=GATHER_TIMEOUT_SECONDS) as gather:
         _describe_orders(gather, catalog, orders)
         speak(gather, catalog, "robot_menu")
     speak(response, catalog, "robot_call_later")
@@ -72,9 +70,7 @@ def _describe_orders(gather: Gather, catalog: Catalog, orders: list[Order]) -> N
             speak(gather, catalog, "robot_delivery", address=address)
     else:
         total = sum((order.total for order in orders), Decimal(0))
-        speak(
-            gather, catalog, "robot_many_orders", count=len(orders), total=_amount(total), currency=currency
-        )
+        speak(gather, catalog, "robot_many_orders", count=len(orders), total=_amount(total), currency=currency)
 
 
 def _amount(value: Decimal) -> str:

@@ -88,12 +88,8 @@ def twilio_webhook(current_request: Callable[[], Request]) -> Callable[[TwilioVi
             form = parse_form(raw.encode() if isinstance(raw, str) else raw)
             path = request.to_original_event().get("path") or request.path
             query = request.query_params
-            url = public_url(
-                settings().base_url, path, {key: query.getlist(key) for key in query} if query else None
-            )
-            if not signature_is_valid(
-                settings().auth_token(), url, form, request.headers.get("x-twilio-signature")
-            ):
+            url = public_url(settings().base_url, path, {key: query.getlist(key) for key in query} if query else None)
+            if not signature_is_valid(settings().auth_token(), url, form, request.headers.get("x-twilio-signature")):
                 logger.warning("rejected a webhook with a bad signature", extra={"path": path})
                 return forbidden()
             flat = {key: values[-1] for key, values in form.items()}
