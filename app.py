@@ -293,4 +293,4 @@ def dial_due(event: Any) -> None:
 def daily_reports(event: Any) -> None:
     from chalicelib.services.reports import send_due_reports_now
 
-    send_due_reports_now(current_clock().now())
+    send_due_reports_now(current_clock().now(), lambda_context=app.lambda_context)

@@ -263,11 +263,11 @@ def create_tables(wait: bool = True) -> None:
     """Create every table (with its streams and TTL) unless it exists: the local stack and tests."""
     import boto3
 
-    for model in ALL_MODELS:
-        if not model.exists():
-            model.create_table(wait=wait)
     client = boto3.client("dynamodb", region_name=_region())
     existing = set(client.list_tables()["TableNames"])
+    for model in ALL_MODELS:
+        if model.Meta.table_name not in existing:
+            model.create_table(wait=wait)
     if idempotency_table_name() not in existing:
         client.create_table(**idempotency_table_definition())
         if wait:

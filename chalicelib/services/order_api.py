@@ -25,10 +25,13 @@ def accept_order_now(shop: ShopSettings, order_in: OrderIn) -> dict[str, Any]:
 
 
 def accept_order_with_key(
-    shop: ShopSettings, body: dict[str, Any], order_in: OrderIn, idempotency_key: str
+    shop: ShopSettings, body: dict[str, Any], order_in: OrderIn, idempotency_key: str, lambda_context: Any = None
 ) -> dict[str, Any]:
+    accept, config = _idempotent_accept()
+    if lambda_context is not None:  # lets Powertools expire an in-progress record with the invocation
+        config.register_lambda_context(lambda_context)
     request = {"shop_id": shop.shop_id, "key": idempotency_key, "body": body}
-    return _idempotent_accept()(request=request, shop=shop, order_in=order_in)
+    return accept(request=request, shop=shop, order_in=order_in)
 
 
 @functools.cache

@@ -1,0 +1,119 @@
+"""moto-backed fixtures: the app's tables in a fresh mock per test, the demo shop loaded,
+the Chalice test client, signed Twilio requests, and Lambda-shaped stream events read from
+the tables' real (moto) streams."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import boto3
+import pytest
+from chalice.test import Client
+from moto import mock_aws
+from twilio.request_validator import RequestValidator
+
+from chalicelib.adapters.models import create_tables, reset_connections
+from chalicelib.clock import SystemClock
+from chalicelib.config import reload_settings
+from chalicelib.services import order_api
+from chalicelib.services.admin import load_config
+from chalicelib.wiring import repository
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "eu-central-1"
+AUTH_TOKEN = "integration-test-token"
+PUBLIC_BASE = "https://calls.example.test/api"
+API_KEY = "demo-shop-key-0001"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "PUBLIC_BASE_URL": PUBLIC_BASE,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODBSTREAMS"):
+        monkeypatch.delenv(name, raising=False)
+    reload_settings()
+    reset_connections()
+    order_api._idempotent_accept.cache_clear()
+    with mock_aws():
+        create_tables(wait=False)
+        load_config(ROOT / "config" / "demo.toml", store=repository(), now=SystemClock().now())
+        yield
+    reset_connections()
+    order_api._idempotent_accept.cache_clear()
+    reload_settings()
+
+
+@pytest.fixture
+def client(aws: None) -> Iterator[Client]:
+    from app import app
+
+    with Client(app) as test_client:
+        yield test_client
+
+
+def post_order(client: Client, body: dict[str, Any], *, key: str | None = None, api_key: str = API_KEY) -> Any:
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {api_key}"}
+    if key:
+        headers["Idempotency-Key"] = key
+    return client.http.post("/v1/orders", headers=headers, body=json.dumps(body))
+
+
+def signed_post(client: Client, path: str, params: dict[str, str], *, token: str = AUTH_TOKEN) -> Any:
+    """POST a form exactly as Twilio would: signed over the public URL and the parameters."""
+    signature = RequestValidator(token).compute_signature(PUBLIC_BASE + path, params)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
+    return client.http.post(path, headers=headers, body=urlencode(params))
+
+
+class StreamReader:
+    """Reads a table's stream from where it last stopped and shapes records as Lambda does."""
+
+    def __init__(self, table_name: str) -> None:
+        self.stream_arn = boto3.client("dynamodb").describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+        self.streams = boto3.client("dynamodbstreams")
+        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        self.iterators = {
+            shard["ShardId"]: self.streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            for shard in shards
+        }
+
+    def next_event(self) -> dict[str, Any]:
+        records: list[dict[str, Any]] = []
+        for shard_id, iterator in list(self.iterators.items()):
+            page = self.streams.get_records(ShardIterator=iterator)
+            self.iterators[shard_id] = page["NextShardIterator"]
+            records += page["Records"]
+        for record in records:
+            created = record["dynamodb"].get("ApproximateCreationDateTime")
+            if isinstance(created, datetime):
+                record["dynamodb"]["ApproximateCreationDateTime"] = created.replace(
+                    tzinfo=created.tzinfo or UTC
+                ).timestamp()
+            record.setdefault("eventSourceARN", self.stream_arn)
+        return {"Records": records}
+
+
+@pytest.fixture
+def order_stream(aws: None) -> StreamReader:
+    return StreamReader("callcenter-orders")
+
+
+@pytest.fixture
+def task_stream(aws: None) -> StreamReader:
+    return StreamReader("callcenter-dial_tasks")
