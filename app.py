@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
+    DynamoDBRecord,
+    DynamoDBRecordEventName,
+)
 from chalice import Chalice, Response
 from chalice.app import Request
 from pydantic import ValidationError
@@ -248,7 +251,7 @@ def order_stream(event: dict[str, Any], context: Any) -> Any:
 
 
 def _decide_order(record: DynamoDBRecord) -> None:
-    if record.event_name is None or record.event_name.value != "INSERT":
+    if record.event_name is not DynamoDBRecordEventName.INSERT:
         return
     keys = record.dynamodb.keys if record.dynamodb else {}
     shop = repository().get_shop(keys["shop_id"])
@@ -276,7 +279,7 @@ def _dial_on_change(record: DynamoDBRecord) -> None:
     if shop is None:
         return
     deps = {"store": repository(), "telephony": telephony(), "urls": urls(), "now": current_clock().now()}
-    if record.event_name is not None and record.event_name.value == "INSERT":
+    if record.event_name is DynamoDBRecordEventName.INSERT:
         dialer.dial_task(shop, image["task_id"], **deps)  # type: ignore[arg-type]
     elif old.get("state") == "dialing" and image.get("state") != "dialing":
         dialer.dial_due_tasks(shop, **deps)  # type: ignore[arg-type]  # a line is free again

@@ -86,7 +86,7 @@ def twilio_webhook(current_request: Callable[[], Request]) -> Callable[[TwilioVi
             request = current_request()
             raw = request.raw_body
             form = parse_form(raw.encode() if isinstance(raw, str) else raw)
-            path = request.to_original_event().get("path") or request.path
+            path = _request_path(request.to_original_event())
             query = request.query_params
             url = public_url(settings().base_url, path, {key: query.getlist(key) for key in query} if query else None)
             if not signature_is_valid(settings().auth_token(), url, form, request.headers.get("x-twilio-signature")):
@@ -99,3 +99,11 @@ def twilio_webhook(current_request: Callable[[], Request]) -> Callable[[TwilioVi
         return checked
 
     return decorate
+
+
+def _request_path(event: dict[str, Any]) -> str:
+    """The path Twilio called, without API Gateway's stage (that is part of PUBLIC_BASE_URL).
+
+    API Gateway puts it in ``path``; Chalice's local server only in ``requestContext.path``.
+    """
+    return str(event.get("path") or event.get("requestContext", {}).get("path") or "/")

@@ -84,7 +84,8 @@ class StreamReader:
 
     def __init__(self, table_name: str) -> None:
         self.stream_arn = boto3.client("dynamodb").describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
-        self.streams = boto3.client("dynamodbstreams")
+        # botocore sends stream calls to an account-based host moto doesn't serve; use the classic one.
+        self.streams = boto3.client("dynamodbstreams", endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com")
         shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
         self.iterators = {
             shard["ShardId"]: self.streams.get_shard_iterator(
