@@ -1,0 +1,624 @@
+"""Deliver DynamoDB stream records to handlers the way a Lambda event source mapping does.
+
+Locally nothing invokes the stream handlers, so this poller plays the part of Lambda's
+event source mapping with ``FunctionResponseTypes=ReportBatchItemFailures``:
+
+* shards are discovered with DescribeStream (and rediscovered, since shards close and get
+  children); a child shard is read only once its parent has been read to the end;
+* per shard, records are delivered in order, in batches of up to ``batch_size``, as the
+  event Lambda builds (``{"Records": [...]}`` in DynamoDB JSON, ``ApproximateCreationDateTime``
+  as epoch seconds, binary attributes base64-encoded) with a Lambda-like context;
+* a handler that raises fails the whole batch, which is delivered again; a handler that
+  returns ``{"batchItemFailures": [{"itemIdentifier": <SequenceNumber>}]}`` has the records
+  before the lowest reported one checkpointed and the rest delivered again;
+* after ``max_attempts`` deliveries failing on the same record the batch is written to the
+  failure log (JSON lines, like an on-failure destination) and the shard moves on. With
+  ``bisect_on_error`` (the deployed mappings use it) a failing batch is split in halves
+  first and only the record that keeps failing is given up.
+
+``drain()`` waits until everything written so far, including what handlers write while
+handling, has been delivered and handled.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import logging
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+Handler = Callable[[dict[str, Any], Any], Any]
+_GET_RECORDS_LIMIT = 1000
+_DISCOVERY_INTERVAL = 1.0  # seconds between DescribeStream calls when nothing asks for one sooner
+_GONE_RECHECK_INTERVAL = 5.0  # a deleted table's stream is looked up again this often
+
+
+class LambdaContext:
+    """The attributes and method of Lambda's Python context object that handlers use."""
+
+    def __init__(
+        self,
+        function_name: str,
+        *,
+        region: str = "us-east-1",
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        memory_limit_in_mb: int = 256,
+        timeout_seconds: float = 60.0,
+    ) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
+        self.memory_limit_in_mb = memory_limit_in_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+        self.identity = None
+        self.client_context = None
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class StreamConsumer:
+    """One event source mapping: a stream, the function it feeds, and its retry policy."""
+
+    name: str
+    stream_arn: str
+    handler: Handler
+    batch_size: int = 100
+    max_attempts: int = 3
+    function_name: str | None = None
+    starting_position: str = "TRIM_HORIZON"  # or LATEST, as in the mapping
+    bisect_on_error: bool = False
+    retry_delay: float = 0.05  # seconds before a failed batch is delivered again
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.max_attempts < 1:
+            raise ValueError(f"{self.name}: batch_size and max_attempts must be at least 1")
+        if self.starting_position not in ("TRIM_HORIZON", "LATEST"):
+            raise ValueError(f"{self.name}: starting_position must be TRIM_HORIZON or LATEST")
+        if self.function_name is None:
+            self.function_name = self.name
+
+
+@dataclass
+class PollerStats:
+    batches: int = 0  # handler invocations
+    records: int = 0  # records handled successfully (checkpointed past)
+    retries: int = 0  # invocations that redelivered a record already delivered
+    failures: int = 0  # records given up on and written to the failure log
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "batches": self.batches,
+            "records": self.records,
+            "retries": self.retries,
+            "failures": self.failures,
+        }
+
+
+class StreamPoller:
+    def __init__(
+        self,
+        consumers: list[StreamConsumer],
+        *,
+        region: str,
+        endpoint_url: str | None,
+        failure_log: Path,
+        poll_interval: float = 0.2,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+    ) -> None:
+        self.consumers = list(consumers)
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self.failure_log = Path(failure_log)
+        self.poll_interval = poll_interval
+        self.account_id = account_id
+        self._stats = PollerStats()
+        # One condition guards the counters drain() reads; workers notify it on progress.
+        self._progress = threading.Condition()
+        self._tick = 0
+        self._deliveries_in_flight = 0
+        self._deliveries_started = 0
+        self._failure_log_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._workers: list[_ConsumerWorker] = []
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> StreamPoller:
+        if self._workers:
+            return self
+        self._stop.clear()
+        self._workers = [_ConsumerWorker(self, consumer) for consumer in self.consumers]
+        for worker in self._workers:
+            worker.thread.start()
+        logger.info("Stream poller started for %s", ", ".join(c.name for c in self.consumers))
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        for worker in self._workers:
+            worker.wake.set()
+        for worker in self._workers:
+            worker.thread.join(timeout)
+            if worker.thread.is_alive():
+                logger.warning("Stream consumer %s did not stop within %.0f s", worker.consumer.name, timeout)
+        self._workers = []
+
+    def __enter__(self) -> StreamPoller:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- observing --------------------------------------------------------------------
+
+    def stats(self) -> dict[str, int]:
+        with self._progress:
+            return self._stats.as_dict()
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Wait until every record written before now, and every record the handlers write
+        meanwhile, has been delivered and handled (or given up). False on timeout.
+
+        Quiet means: no delivery was running at an instant T, none started after T, and after
+        T every shard was polled and came back empty with nothing pending. Handlers finish
+        their writes before T, so polls after T would have seen them.
+        """
+        if not self._workers:
+            raise RuntimeError("StreamPoller.drain() needs start() first")
+        deadline = time.monotonic() + timeout
+        with self._progress:
+            while True:
+                if not self._progress.wait_for(lambda: self._deliveries_in_flight == 0, _left(deadline)):
+                    return False
+                mark = self._tick
+                self._tick += 1
+                started_at_mark = self._deliveries_started
+                for worker in self._workers:
+                    worker.request_discovery()  # rather than waiting for the next interval
+
+                def settled(mark: int = mark, started: int = started_at_mark) -> bool:
+                    return self._deliveries_started != started or all(w.quiet_since(mark) for w in self._workers)
+
+                if not self._progress.wait_for(settled, _left(deadline)):
+                    return False
+                if self._deliveries_started == started_at_mark:
+                    return True
+                # Something was delivered after the mark: its writes need another quiet round.
+
+    # -- used by the workers ----------------------------------------------------------------
+
+    def _next_tick(self) -> int:
+        with self._progress:
+            self._tick += 1
+            return self._tick
+
+    def _notify(self) -> None:
+        with self._progress:
+            self._progress.notify_all()
+
+    def _client(self) -> Any:
+        credentials: dict[str, str] = {}
+        if boto3.Session().get_credentials() is None:
+            # DynamoDB Local accepts any credentials; boto3 refuses to sign without some.
+            credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+        return boto3.client(
+            "dynamodbstreams",
+            region_name=self.region,
+            endpoint_url=self.endpoint_url,
+            config=Config(connect_timeout=2, read_timeout=10, retries={"total_max_attempts": 2}),
+            **credentials,
+        )
+
+    def _write_failure(self, entry: dict[str, Any]) -> None:
+        self.failure_log.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(entry, default=str, sort_keys=False)
+        with self._failure_log_lock, self.failure_log.open("a", encoding="utf-8") as log_file:
+            log_file.write(line + "\n")
+
+
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
+
+
+@dataclass
+class _Shard:
+    shard_id: str
+    parent_id: str | None
+    iterator: str | None = None
+    opened: bool = False
+    exhausted: bool = False  # closed shard read to its end: no more records will come
+    buffer: list[dict[str, Any]] = field(default_factory=list)  # fetched, not yet done
+    last_fetched_sequence: str | None = None
+    delivered_through: int = -1  # highest sequence number handed to the handler so far
+    failing_sequence: str | None = None  # the record the last failed deliveries stopped at
+    attempts: int = 0  # deliveries that failed at failing_sequence
+    batch_limit: int | None = None  # set while bisecting a failing batch
+    retry_at: float = 0.0
+    empty_poll_tick: int = -1  # tick of the last poll that found nothing left to do
+
+    @property
+    def finished(self) -> bool:
+        return self.exhausted and not self.buffer
+
+
+@dataclass
+class _Outcome:
+    failed_index: int | None = None  # None: the whole batch succeeded
+    whole_batch: bool = False  # the handler raised (or answered unusably)
+    error: dict[str, str] = field(default_factory=dict)
+
+
+class _ConsumerWorker:
+    """Reads every shard of one stream for one consumer, in one thread (a shard at a time)."""
+
+    def __init__(self, poller: StreamPoller, consumer: StreamConsumer) -> None:
+        self.poller = poller
+        self.consumer = consumer
+        self.shards: dict[str, _Shard] = {}
+        self.finished_shards: set[str] = set()
+        self.discovery_tick = -1
+        self.wake = threading.Event()  # cuts the idle sleep short
+        self.discover_requested = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"stream-poller-{consumer.name}", daemon=True)
+        self._client: Any = None
+        self._stream_gone = False
+        self._next_discovery = 0.0
+        self._last_error_logged = 0.0
+
+    def request_discovery(self) -> None:
+        self.discover_requested.set()
+        self.wake.set()
+
+    def quiet_since(self, mark: int) -> bool:
+        """Called by drain() under the poller's condition."""
+        if self.discovery_tick <= mark:
+            return False
+        return all(not shard.buffer and shard.empty_poll_tick > mark for shard in self.shards.copy().values())
+
+    def _run(self) -> None:
+        while not self.poller._stop.is_set():
+            try:
+                did_work = self._cycle()
+            except Exception:  # a bug or an unreachable endpoint must not end the thread
+                self._log_error_rate_limited("Stream consumer %s failed a polling cycle", self.consumer.name)
+                did_work = False
+            self.poller._notify()
+            if not did_work:
+                self.wake.wait(self.poller.poll_interval)
+                self.wake.clear()
+
+    def _cycle(self) -> bool:
+        if self._client is None:
+            self._client = self.poller._client()
+        if self.discover_requested.is_set() or time.monotonic() >= self._next_discovery:
+            self.discover_requested.clear()
+            self._discover()
+        did_work = False
+        for shard in list(self.shards.values()):
+            if self.poller._stop.is_set():
+                break
+            if shard.parent_id in self.shards:
+                continue  # children wait until their parent is read, which keeps per-key order
+            did_work |= self._step(shard)
+            if shard.finished:
+                del self.shards[shard.shard_id]
+                self.finished_shards.add(shard.shard_id)
+                self.discover_requested.set()  # a closed shard usually has children by now
+                did_work = True
+        return did_work
+
+    def _discover(self) -> None:
+        tick = self.poller._next_tick()
+        interval = _DISCOVERY_INTERVAL
+        try:
+            described = self._describe_all_shards()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+            if not self._stream_gone:
+                logger.warning("Stream of consumer %s is gone (table deleted?)", self.consumer.name)
+            self._stream_gone = True
+            self.shards.clear()
+            interval = _GONE_RECHECK_INTERVAL
+        else:
+            self._stream_gone = False
+            for raw_shard in described:
+                shard_id = raw_shard["ShardId"]
+                if shard_id in self.shards or shard_id in self.finished_shards:
+                    continue
+                self.shards[shard_id] = _Shard(shard_id=shard_id, parent_id=raw_shard.get("ParentShardId"))
+                logger.debug("Consumer %s found shard %s", self.consumer.name, shard_id)
+        self._next_discovery = time.monotonic() + interval
+        self.discovery_tick = tick
+
+    def _describe_all_shards(self) -> list[dict[str, Any]]:
+        shards: list[dict[str, Any]] = []
+        request: dict[str, Any] = {"StreamArn": self.consumer.stream_arn}
+        while True:
+            description = self._client.describe_stream(**request)["StreamDescription"]
+            shards.extend(description.get("Shards", []))
+            last = description.get("LastEvaluatedShardId")
+            if not last:
+                return shards
+            request["ExclusiveStartShardId"] = last
+
+    def _step(self, shard: _Shard) -> bool:
+        """Fetch what the shard has and deliver one batch; True when anything happened."""
+        did_work = False
+        if not shard.exhausted and len(shard.buffer) < self.consumer.batch_size:
+            did_work |= self._fetch(shard)
+        if shard.buffer and time.monotonic() >= shard.retry_at:
+            self._deliver(shard)
+            did_work = True
+        return did_work
+
+    def _fetch(self, shard: _Shard) -> bool:
+        tick = self.poller._next_tick()
+        if not shard.opened:
+            shard.iterator = self._open_iterator(shard)
+            shard.opened = True
+        if shard.iterator is None:
+            shard.exhausted = True
+            return False
+        try:
+            response = self._client.get_records(ShardIterator=shard.iterator, Limit=_GET_RECORDS_LIMIT)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("ExpiredIteratorException", "TrimmedDataAccessException"):
+                logger.info("Consumer %s reopens shard %s (%s)", self.consumer.name, shard.shard_id, code)
+                shard.opened = False
+                return True
+            if code == "ResourceNotFoundException":
+                shard.exhausted = True  # the shard (or its table) went away
+                return True
+            raise
+        records = response.get("Records", [])
+        shard.buffer.extend(records)
+        if records:
+            shard.last_fetched_sequence = _sequence(records[-1])
+        shard.iterator = response.get("NextShardIterator")
+        if shard.iterator is None:
+            shard.exhausted = True
+        if not shard.buffer:
+            shard.empty_poll_tick = tick
+        return bool(records)
+
+    def _open_iterator(self, shard: _Shard) -> str | None:
+        request: dict[str, Any] = {"StreamArn": self.consumer.stream_arn, "ShardId": shard.shard_id}
+        if shard.last_fetched_sequence is not None:
+            request["ShardIteratorType"] = "AFTER_SEQUENCE_NUMBER"
+            request["SequenceNumber"] = shard.last_fetched_sequence
+        elif shard.parent_id is not None:
+            # A child shard holds the records that follow its parent's: read it from the start.
+            request["ShardIteratorType"] = "TRIM_HORIZON"
+        else:
+            request["ShardIteratorType"] = self.consumer.starting_position
+        iterator: str | None = self._client.get_shard_iterator(**request).get("ShardIterator")
+        return iterator
+
+    # -- delivery -----------------------------------------------------------------------
+
+    def _deliver(self, shard: _Shard) -> None:
+        consumer = self.consumer
+        limit = min(consumer.batch_size, shard.batch_limit or consumer.batch_size)
+        batch = shard.buffer[:limit]
+        is_retry = int(_sequence(batch[0])) <= shard.delivered_through
+        shard.delivered_through = max(shard.delivered_through, int(_sequence(batch[-1])))
+        with self.poller._progress:
+            self.poller._deliveries_in_flight += 1
+            self.poller._deliveries_started += 1
+            self.poller._stats.batches += 1
+            self.poller._stats.retries += int(is_retry)
+        try:
+            outcome = self._invoke(batch, shard)
+            self._settle(shard, batch, outcome)
+        finally:
+            with self.poller._progress:
+                self.poller._deliveries_in_flight -= 1
+                self.poller._progress.notify_all()
+
+    def _invoke(self, batch: list[dict[str, Any]], shard: _Shard) -> _Outcome:
+        consumer = self.consumer
+        region, stream_arn = self.poller.region, consumer.stream_arn
+        event = {"Records": [to_lambda_record(raw, region=region, stream_arn=stream_arn) for raw in batch]}
+        context = LambdaContext(
+            consumer.function_name or consumer.name, region=region, account_id=self.poller.account_id
+        )
+        try:
+            response = consumer.handler(event, context)
+        except Exception as exc:
+            logger.exception(
+                "Handler %s raised on %d record(s) from shard %s starting at %s",
+                consumer.name,
+                len(batch),
+                shard.shard_id,
+                _sequence(batch[0]),
+            )
+            error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+            return _Outcome(0, whole_batch=True, error={**error, "stackTrace": traceback.format_exc()})
+        failed_index, problem = first_failed_index(response, batch)
+        if failed_index is None:
+            return _Outcome()
+        logger.warning("Handler %s %s (shard %s)", consumer.name, problem, shard.shard_id)
+        unusable = problem is not None and "whole batch" in problem
+        return _Outcome(
+            failed_index,
+            whole_batch=unusable,
+            error={"errorType": "BatchItemFailure", "errorMessage": problem or ""},
+        )
+
+    def _settle(self, shard: _Shard, batch: list[dict[str, Any]], outcome: _Outcome) -> None:
+        consumer = self.consumer
+        if outcome.failed_index is None:
+            self._checkpoint(shard, len(batch))
+            shard.failing_sequence, shard.attempts, shard.batch_limit = None, 0, None
+            return
+        self._checkpoint(shard, outcome.failed_index)
+        remaining = batch[outcome.failed_index :]
+        shard.retry_at = time.monotonic() + consumer.retry_delay
+        if consumer.bisect_on_error and outcome.whole_batch and len(remaining) > 1:
+            # Splitting does not use up an attempt (as with Lambda's BisectBatchOnFunctionError).
+            shard.batch_limit = max(1, len(remaining) // 2)
+            return
+        failing_sequence = _sequence(remaining[0])
+        if shard.failing_sequence == failing_sequence:
+            shard.attempts += 1
+        else:
+            shard.failing_sequence, shard.attempts = failing_sequence, 1
+        if shard.attempts < consumer.max_attempts:
+            return
+        # Bisection would have isolated the failing record; without it Lambda drops the batch.
+        given_up = remaining[:1] if consumer.bisect_on_error else remaining
+        self._give_up(shard, given_up, outcome.error)
+        del shard.buffer[: len(given_up)]
+        shard.failing_sequence, shard.attempts, shard.batch_limit = None, 0, None
+        shard.retry_at = 0.0
+
+    def _checkpoint(self, shard: _Shard, count: int) -> None:
+        if count <= 0:
+            return
+        del shard.buffer[:count]
+        with self.poller._progress:
+            self.poller._stats.records += count
+
+    def _give_up(self, shard: _Shard, records: list[dict[str, Any]], error: dict[str, str]) -> None:
+        consumer = self.consumer
+        region, account = self.poller.region, self.poller.account_id
+        lambda_records = [to_lambda_record(raw, region=region, stream_arn=consumer.stream_arn) for raw in records]
+        first_created = lambda_records[0]["dynamodb"].get("ApproximateCreationDateTime")
+        last_created = lambda_records[-1]["dynamodb"].get("ApproximateCreationDateTime")
+        entry = {
+            "timestamp": datetime.now(UTC).isoformat(),
+            "consumer": consumer.name,
+            "requestContext": {
+                "functionArn": f"arn:aws:lambda:{region}:{account}:function:{consumer.function_name}",
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": shard.attempts,
+            },
+            "responseContext": {"functionError": error.get("errorType", "")},
+            "DDBStreamBatchInfo": {
+                "shardId": shard.shard_id,
+                "startSequenceNumber": _sequence(records[0]),
+                "endSequenceNumber": _sequence(records[-1]),
+                "approximateArrivalOfFirstRecord": first_created,
+                "approximateArrivalOfLastRecord": last_created,
+                "batchSize": len(records),
+                "streamArn": consumer.stream_arn,
+            },
+            "error": error,
+            "records": lambda_records,
+        }
+        self.poller._write_failure(entry)
+        with self.poller._progress:
+            self.poller._stats.failures += len(records)
+        logger.error(
+            "Consumer %s gave up on %d record(s) from sequence %s after %d attempts; written to %s",
+            consumer.name,
+            len(records),
+            _sequence(records[0]),
+            shard.attempts,
+            self.poller.failure_log,
+        )
+
+    def _log_error_rate_limited(self, message: str, *args: object) -> None:
+        # An endpoint that went away would otherwise log a stack trace every poll interval.
+        now = time.monotonic()
+        if now - self._last_error_logged > 10.0:
+            self._last_error_logged = now
+            logger.exception(message, *args)
+
+
+def _sequence(record: Mapping[str, Any]) -> str:
+    sequence: str = record["dynamodb"]["SequenceNumber"]
+    return sequence
+
+
+def first_failed_index(response: Any, batch: list[dict[str, Any]]) -> tuple[int | None, str | None]:
+    """Read a handler's response as Lambda does with ReportBatchItemFailures.
+
+    Success: None, an empty dict, a missing/None/empty ``batchItemFailures``. An identifier
+    that is missing, empty, or not in the batch fails the whole batch. Otherwise the batch
+    failed from the lowest reported sequence number on.
+    """
+    if not isinstance(response, Mapping):
+        return None, None
+    failures = response.get("batchItemFailures")
+    if not failures:
+        return None, None
+    positions = {_sequence(record): index for index, record in enumerate(batch)}
+    failed: list[int] = []
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, Mapping) else None
+        if not identifier or identifier not in positions:
+            return 0, f"reported an unusable itemIdentifier {identifier!r}: whole batch failed"
+        failed.append(positions[identifier])
+    lowest = min(failed, key=lambda index: int(_sequence(batch[index])))
+    return lowest, f"reported {len(failed)} failed record(s), first {_sequence(batch[lowest])}"
+
+
+def to_lambda_record(raw: Mapping[str, Any], *, region: str, stream_arn: str) -> dict[str, Any]:
+    """A GetRecords record as it appears in a Lambda event (a fresh copy per delivery)."""
+    dynamodb = copy.deepcopy(dict(raw["dynamodb"]))
+    created = dynamodb.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        dynamodb["ApproximateCreationDateTime"] = created.timestamp()
+    for image_key in ("Keys", "NewImage", "OldImage"):
+        if image_key in dynamodb:
+            image = dynamodb[image_key]
+            dynamodb[image_key] = {name: _json_attribute(value) for name, value in image.items()}
+    record: dict[str, Any] = {
+        "eventID": raw["eventID"],
+        "eventName": raw["eventName"],
+        "eventVersion": raw.get("eventVersion", "1.1"),
+        "eventSource": raw.get("eventSource", "aws:dynamodb"),
+        "awsRegion": region,  # DynamoDB Local says "ddblocal"; Lambda gives the table's region
+        "dynamodb": dynamodb,
+        "eventSourceARN": stream_arn,
+    }
+    if "userIdentity" in raw:  # TTL deletions carry it
+        record["userIdentity"] = copy.deepcopy(raw["userIdentity"])
+    return record
+
+
+def _json_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """boto3 decodes binary attributes to bytes; Lambda events carry them base64-encoded."""
+    (type_name, inner), *_ = value.items()
+    if type_name == "B" and isinstance(inner, bytes | bytearray):
+        return {"B": base64.b64encode(inner).decode("ascii")}
+    if type_name == "BS":
+        return {"BS": [base64.b64encode(item).decode("ascii") for item in inner]}
+    if type_name == "M":
+        return {"M": {name: _json_attribute(item) for name, item in inner.items()}}
+    if type_name == "L":
+        return {"L": [_json_attribute(item) for item in inner]}
+    return value
+
+
+__all__ = [
+    "LambdaContext",
+    "StreamConsumer",
+    "StreamPoller",
+    "first_failed_index",
+    "to_lambda_record",
+]
