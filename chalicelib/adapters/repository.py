@@ -311,7 +311,7 @@ class DynamoRepository:
             "customer_phone": call.customer_phone,
             "shop_number": call.shop_number,
             "created_at": call.created_at,
-            "shop_day": call.shop_day,
+            "shop_day": _day_key(call.shop_id, call.day),
             "status": call.status,
         }
         if call.task_id:
@@ -350,8 +350,17 @@ class DynamoRepository:
         return True
 
     def calls_of_day(self, shop_id: str, day: str) -> Iterator[Call]:
-        for record in CallRecord.by_shop_day.query(f"{shop_id}#{day}"):
+        for record in CallRecord.by_shop_day.query(_day_key(shop_id, day)):
             yield _call_entity(record)
+
+
+def _day_key(shop_id: str, day: str) -> str:
+    """The ``by_shop_day`` index key: one partition per shop and local day."""
+    return f"{shop_id}#{day}"
+
+
+def _day_of(day_key: str) -> str:
+    return day_key.rpartition("#")[2]
 
 
 def _queue_key(shop_id: str, kind: str) -> str:
@@ -373,7 +382,7 @@ def _order_record(order: Order) -> OrderRecord:
         currency=order.currency,
         status=order.status,
         received_at=order.received_at,
-        shop_day=order.shop_day,
+        shop_day=_day_key(order.shop_id, order.day),
         shop_phone=f"{order.shop_id}#{order.phone}",
     )
 
@@ -397,7 +406,7 @@ def _order_entity(record: OrderRecord) -> Order:
         task_id=record.task_id,
         reached=bool(record.reached),
         received_at=record.received_at,
-        shop_day=record.shop_day,
+        day=_day_of(record.shop_day),
         decided_at=record.decided_at,
         first_dial_at=record.first_dial_at,
     )
@@ -429,7 +438,7 @@ def _call_entity(record: CallRecord) -> Call:
         customer_phone=record.customer_phone,
         shop_number=record.shop_number,
         created_at=record.created_at,
-        shop_day=record.shop_day,
+        day=_day_of(record.shop_day),
         task_id=record.task_id,
         status=record.status,
         answered_by=record.answered_by,

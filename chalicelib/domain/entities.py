@@ -17,7 +17,7 @@ class Order:
     total: Decimal
     currency: str
     received_at: datetime
-    shop_day: str
+    day: str  # the shop's local calendar date, ISO (reports count by it)
     order_number: str | None = None
     phone_problem: str | None = None
     customer_name: str = ""
@@ -76,7 +76,7 @@ class Call:
     customer_phone: str
     shop_number: str
     created_at: datetime
-    shop_day: str
+    day: str  # the shop's local calendar date, ISO (reports count by it)
     task_id: str | None = None
     status: str = "queued"
     answered_by: str | None = None

@@ -83,7 +83,7 @@ def dial_task(
             customer_phone=claimed.phone,
             shop_number=shop.caller_id,
             created_at=now,
-            shop_day=local_day(now, shop.timezone),
+            day=local_day(now, shop.timezone),
             task_id=task_id,
         )
     )

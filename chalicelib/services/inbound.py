@@ -27,7 +27,7 @@ def store_voicemail(form: dict[str, str], *, store: Store, now: datetime) -> str
             customer_phone=caller.e164 or caller.raw,
             shop_number=form.get("To", ""),
             created_at=now,
-            shop_day=local_day(now, shop.timezone),
+            day=local_day(now, shop.timezone),
             status="in-progress",
         )
     )

@@ -50,7 +50,7 @@ def accept_order(shop: ShopSettings, order_in: OrderIn, *, store: OrderStore, no
         total=order_in.total,
         currency=order_in.currency or shop.currency,
         received_at=now,
-        shop_day=local_day(now, shop.timezone),
+        day=local_day(now, shop.timezone),
     )
     store.insert_order(order)
     return order

@@ -103,7 +103,7 @@ def record_call_status(
             customer_phone=task.phone,
             shop_number=callback.from_,
             created_at=now,
-            shop_day=local_day(now, shop.timezone),
+            day=local_day(now, shop.timezone),
             task_id=task_id,
         )
     )

@@ -55,7 +55,7 @@ def test_an_accepted_order_is_stored_with_its_phone_in_e164(store: FakeStore, sh
         Decimal("1250.50"),
         "UAH",
     )
-    assert order.shop_day == "2026-11-22"
+    assert order.day == "2026-11-22"
 
 
 def test_a_new_order_gets_one_dial_task_even_when_redelivered(store: FakeStore, shop: ShopSettings) -> None:

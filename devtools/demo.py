@@ -1,0 +1,284 @@
+"""``make demo``: a simulated business day of the demo shop on the local stack, ending in the
+daily report in the outbox.
+
+Orders are posted over HTTP through the day (some twice by mistake, some retried with the
+same Idempotency-Key, a few obviously fake); the Twilio stand-in plays each customer (confirms,
+cancels, is busy, never answers, has voicemail, stays silent); the robot dials, retries and
+records results; the next morning the hourly schedule emails the report. The demo then checks
+every figure of the email against what it simulated and exits non-zero on any difference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as day_time
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import requests
+
+from devtools.simclock import SimClock
+from devtools.stack import PROJECT_ROOT, LocalStack, StackOptions
+from devtools.twilio_standin import Callee, CallerScript, Press, Silence
+
+SHOP_ZONE = ZoneInfo("Europe/Kyiv")
+API_KEY = "demo-shop-key-0001"
+Behaviour = Literal["confirms", "cancels", "busy", "no-answer", "voicemail", "silent"]
+BEHAVIOUR_WEIGHTS: dict[Behaviour, int] = {
+    "confirms": 50,
+    "cancels": 14,
+    "busy": 9,
+    "no-answer": 9,
+    "voicemail": 9,
+    "silent": 9,
+}
+REACHES_A_PERSON: tuple[Behaviour, ...] = ("confirms", "cancels", "silent")
+NAMES = ["Olena", "Taras", "Iryna", "Andrii", "Oksana", "Dmytro", "Kateryna", "Serhii", "Nataliia", "Bohdan"]
+ITEMS = [
+    ("ROSE-RED", "Red roses", "85.00"),
+    ("TULIP-MIX", "Tulips", "42.50"),
+    ("BOUQ-SPRING", "Spring bouquet", "690.00"),
+]
+
+
+@dataclass(frozen=True)
+class PlannedOrder:
+    at: datetime  # when the shop posts it (UTC)
+    order_number: str
+    phone: str
+    customer_name: str
+    behaviour: Behaviour
+    total: Decimal
+    items: list[dict[str, str | int]]
+    fake: bool = False
+    posted_again_after: timedelta | None = None  # the site sends it twice: a duplicate
+    retried_with_same_key: bool = False  # a network retry: must not create anything
+
+    def body(self) -> dict[str, object]:
+        return {
+            "order_number": self.order_number,
+            "phone": self.phone,
+            "customer_name": self.customer_name,
+            "items": self.items,
+            "total": str(self.total),
+            "delivery": {"address": "Kyiv, Khreshchatyk 22"},
+        }
+
+
+@dataclass
+class DayPlan:
+    day: date
+    orders: list[PlannedOrder]
+
+    def expected(self) -> dict[str, str]:
+        """The report's figures this day must produce, by the report's row labels."""
+        real = [o for o in self.orders if not o.fake]
+        duplicates = sum(1 for o in self.orders if o.posted_again_after is not None)
+        fakes = sum(1 for o in self.orders if o.fake)
+        by_behaviour = Counter(o.behaviour for o in real)
+        confirmed_total = sum((o.total for o in real if o.behaviour == "confirms"), Decimal(0))
+        return {
+            "Orders received": str(len(self.orders) + duplicates),
+            "Duplicates": str(duplicates),
+            "Fakes": str(fakes),
+            "Unique orders": str(len(real)),
+            "Customer reached by phone": str(sum(by_behaviour[b] for b in REACHES_A_PERSON)),
+            "Confirmed": str(by_behaviour["confirms"]),
+            "Cancelled": str(by_behaviour["cancels"]),
+            "Unreachable": str(len(real) - by_behaviour["confirms"] - by_behaviour["cancels"]),
+            "Still open": "0",
+            "Confirmed orders' total": f"{confirmed_total:,.2f}".replace(",", "\u00a0") + "\u00a0UAH",
+        }
+
+
+def plan_day(
+    day: date, orders: int, seed: int, first: day_time = day_time(9, 40), last: day_time = day_time(18, 30)
+) -> DayPlan:
+    rng = random.Random(seed)
+    start = datetime.combine(day, first, tzinfo=SHOP_ZONE).astimezone(UTC)
+    span = (datetime.combine(day, last, tzinfo=SHOP_ZONE).astimezone(UTC) - start).total_seconds()
+    behaviours = list(BEHAVIOUR_WEIGHTS)
+    planned = []
+    for index in range(orders):
+        quantity = rng.randint(1, 3)
+        sku, name, price = rng.choice(ITEMS)
+        fake = index % 20 == 7  # about one in twenty
+        planned.append(
+            PlannedOrder(
+                at=start + timedelta(seconds=rng.uniform(0, span)),
+                order_number=f"KV-{10_000 + index}",
+                phone="12-34" if fake and index % 40 == 7 else f"+38067{1_000_000 + index:07d}",
+                customer_name="Test" if fake else rng.choice(NAMES),
+                behaviour=rng.choices(behaviours, weights=list(BEHAVIOUR_WEIGHTS.values()))[0],
+                total=Decimal(price) * quantity,
+                items=[{"sku": sku, "name": name, "quantity": quantity, "price": price}],
+                fake=fake,
+                posted_again_after=timedelta(minutes=rng.randint(2, 40)) if rng.random() < 0.15 else None,
+                retried_with_same_key=rng.random() < 0.1,
+            )
+        )
+    return DayPlan(day, sorted(planned, key=lambda o: o.at))
+
+
+def callee_for(behaviour: Behaviour, rng: random.Random) -> Callee:
+    ring = rng.uniform(2, 12)
+    if behaviour == "confirms":
+        return Callee(answer="human", ring_seconds=ring, script=CallerScript([Press("1")]))
+    if behaviour == "cancels":
+        return Callee(answer="human", ring_seconds=ring, script=CallerScript([Press("2")]))
+    if behaviour == "silent":
+        return Callee(answer="human", ring_seconds=ring, script=CallerScript([Silence(), Silence()]))
+    if behaviour == "voicemail":
+        return Callee(answer="machine", ring_seconds=ring)
+    return Callee(answer=behaviour, ring_seconds=ring)
+
+
+@dataclass
+class DayResult:
+    posts: Counter[int] = field(default_factory=Counter)  # HTTP status -> count
+    report_html: Path | None = None
+    report_figures: dict[str, str] = field(default_factory=dict)
+
+
+def play_day(
+    stack: LocalStack, clock: SimClock, plan: DayPlan, *, progress: bool, call_window_end: day_time = day_time(22, 0)
+) -> DayResult:
+    result = DayResult()
+    rng = random.Random(plan.day.toordinal())
+    for order in plan.orders:
+        if not order.fake:
+            stack.standin.set_callee(order.phone, callee_for(order.behaviour, rng))
+    posts: list[tuple[datetime, PlannedOrder, str | None]] = []
+    for order in plan.orders:
+        posts.append((order.at, order, f"checkout-{order.order_number}"))
+        if order.posted_again_after is not None:
+            posts.append((order.at + order.posted_again_after, order, None))
+    posts.sort(key=lambda post: post[0])
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {API_KEY}"
+    last_report = clock.now()
+    for at, order, key in posts:
+        _sleep_until(clock, at)
+        headers = {"Idempotency-Key": key} if key else {}
+        response = session.post(f"{stack.api_url}/v1/orders", json=order.body(), headers=headers, timeout=15)
+        result.posts[response.status_code] += 1
+        if key and order.retried_with_same_key:
+            retry = session.post(f"{stack.api_url}/v1/orders", json=order.body(), headers=headers, timeout=15)
+            result.posts[retry.status_code] += 1
+        if progress and clock.now() - last_report >= timedelta(hours=1):
+            last_report = clock.now()
+            _print_progress(stack, clock, plan)
+    end_of_calls = datetime.combine(plan.day, call_window_end, tzinfo=SHOP_ZONE).astimezone(UTC)
+    while clock.now() < end_of_calls:
+        _sleep_until(clock, min(end_of_calls, clock.now() + timedelta(hours=1)))
+        if progress:
+            _print_progress(stack, clock, plan)
+    stack.wait_quiet(timeout=60)
+    # The next morning the hourly schedule sends yesterday's report at the shop's report hour.
+    clock.advance_to(
+        datetime.combine(plan.day + timedelta(days=1), day_time(7, 59, 30), tzinfo=SHOP_ZONE).astimezone(UTC)
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        reports = [m for m in stack.ses.messages() if plan.day.isoformat() in str(m.message["Subject"])]
+        if reports:
+            result.report_html = reports[0].html_path
+            result.report_figures = report_figures(reports[0].message)
+            break
+        time.sleep(0.2)
+    return result
+
+
+def report_figures(message: object) -> dict[str, str]:
+    """Label -> value from the report's plain-text part ('  Confirmed      12   40% of ...')."""
+    from email.message import EmailMessage
+
+    assert isinstance(message, EmailMessage)
+    part = message.get_body(preferencelist=("plain",))
+    text = part.get_content() if part is not None else ""
+    figures = {}
+    for line in text.splitlines():
+        if line.startswith("  ") and len(line) > 44:
+            label, value = line[2:44].strip(), line[45:59].strip()  # "  %-42s %14s"
+            if label and value:
+                figures[label] = value
+    return figures
+
+
+def _sleep_until(clock: SimClock, instant: datetime) -> None:
+    seconds = (instant - clock.now()).total_seconds()
+    if seconds > 0:
+        clock.sleep(seconds)
+
+
+def _print_progress(stack: LocalStack, clock: SimClock, plan: DayPlan) -> None:
+    from chalicelib.adapters.models import OrderRecord
+
+    statuses = Counter(o.status for o in OrderRecord.by_shop_day.query(f"demo#{plan.day.isoformat()}"))
+    calls = len(stack.standin.calls)
+    local = clock.now().astimezone(SHOP_ZONE)
+    print(
+        f"  [{local:%H:%M}] orders {sum(statuses.values()):3d} | robot calls {calls:3d} | "
+        f"confirmed {statuses['confirmed']:3d} | cancelled {statuses['cancelled']:3d} | "
+        f"duplicates {statuses['duplicate']:2d} | fakes {statuses['fake']:2d} | "
+        f"waiting {statuses['queued'] + statuses['received']:3d} | unreachable {statuses['unreachable']:2d}",
+        flush=True,
+    )
+
+
+def compare(expected: dict[str, str], reported: dict[str, str]) -> list[tuple[str, str, str, bool]]:
+    return [(label, value, reported.get(label, "—"), reported.get(label) == value) for label, value in expected.items()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=60)
+    parser.add_argument("--speed", type=float, default=450.0, help="simulated seconds per real second")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--outbox", type=Path, default=PROJECT_ROOT / "outbox")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # The app's JSON log and metric lines stay out of the demo's progress; warnings still show.
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    from chalicelib.observability import logger as app_logger
+
+    app_logger.setLevel("WARNING")
+
+    day = datetime.now(SHOP_ZONE).date()
+    plan = plan_day(day, args.orders, args.seed)
+    clock = SimClock(datetime.combine(day, day_time(9, 30), tzinfo=SHOP_ZONE).astimezone(UTC), speed=args.speed)
+    print(f"Demo: {args.orders} orders for 'Kvitka Flowers' on {day} (Kyiv), the day played {args.speed:g}x faster")
+    started = time.monotonic()
+    with LocalStack(StackOptions(clock=clock, outbox_dir=args.outbox, standin_speed=args.speed)) as stack:
+        up = time.monotonic() - started
+        print(f"  local stack up in {up:.1f} s: API {stack.api_url}, Twilio stand-in {stack.standin.base_url}")
+        result = play_day(stack, clock, plan, progress=True)
+        failures = stack.poller.stats()["failures"] if stack.poller else 0
+        errors = [e for call in stack.standin.calls for e in call.transcript.application_errors]
+    print(f"  simulated day done in {time.monotonic() - started:.0f} s; HTTP answers to the shop: {dict(result.posts)}")
+    if result.report_html is None:
+        print("FAILED: no report email reached the outbox", file=sys.stderr)
+        return 1
+    rows = compare(plan.expected(), result.report_figures)
+    width = max(len(label) for label, *_ in rows)
+    print(f"\n  {'figure':<{width}}  {'simulated':>16}  {'in the report':>16}")
+    for label, simulated, reported, same in rows:
+        print(f"  {label:<{width}}  {simulated:>16}  {reported:>16}  {'ok' if same else 'DIFFERENT'}")
+    print(f"\n  stream records given up: {failures}; calls that heard an application error: {len(errors)}")
+    print(f"\nReport: {result.report_html}")
+    print("        (open it in a browser; the .eml beside it is the email as sent)")
+    return 0 if all(same for *_, same in rows) and failures == 0 and not errors else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,281 @@
+"""The whole system on one machine (P2): DynamoDB Local, the Chalice app on loopback, stream
+records delivered to the same handlers Lambda would call, schedules fired on a clock that may
+run faster than real time, email into an outbox, and the Twilio stand-in.
+
+``python -m devtools.stack`` (``make run``) serves it until Ctrl-C; tests and the demo use
+``LocalStack`` as a context manager.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from chalicelib.clock import Clock, SystemClock, use_clock
+from devtools.dynamodb_local import DynamoDBLocal
+from devtools.scheduler import ScheduledJob, Scheduler
+from devtools.ses_sink import SesSink
+from devtools.stream_poller import StreamConsumer, StreamPoller
+from devtools.twilio_standin import TwilioStandIn
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEMO_CONFIG = PROJECT_ROOT / "config" / "demo.toml"
+STATE_FILE = PROJECT_ROOT / ".local" / "stack.json"
+LOCAL_REGION = "eu-central-1"
+LOCAL_ACCOUNT_SID = "AC" + "0" * 31 + "1"
+LOCAL_AUTH_TOKEN = "local-auth-token-not-a-secret"  # noqa: S105 - the local stand-in only
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StackOptions:
+    config_path: Path = DEMO_CONFIG
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: a free port
+    clock: Clock = field(default_factory=SystemClock)
+    outbox_dir: Path = PROJECT_ROOT / "outbox"
+    standin_speed: float = 0.0  # virtual call seconds per real second; 0: calls run without sleeping
+    run_schedules: bool = True
+    state_file: Path | None = None  # written for `make call` while `make run` serves
+    verified_senders: set[str] | None = None
+
+
+def _request_handler_base() -> type:
+    from chalice.local import ChaliceRequestHandler
+
+    return ChaliceRequestHandler
+
+
+class _LoggingRequestHandler(_request_handler_base()):  # type: ignore[misc]
+    """Chalice's local handler with its access lines sent to logging instead of stderr."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info("%s %s", self.address_string(), format % args)
+
+
+class LocalStack:
+    def __init__(self, options: StackOptions | None = None) -> None:
+        self.options = options or StackOptions()
+        self.dynamodb = DynamoDBLocal(PROJECT_ROOT, region=LOCAL_REGION)
+        self.ses = SesSink(self.options.outbox_dir, region=LOCAL_REGION, clock=self.options.clock)
+        self.standin = TwilioStandIn(
+            account_sid=LOCAL_ACCOUNT_SID,
+            auth_token=self._auth_token(),
+            speed=self.options.standin_speed,
+            clock=self.options.clock.now,
+        )
+        self.poller: StreamPoller | None = None
+        self.scheduler: Scheduler | None = None
+        self.api_url = ""
+        self._server: Any = None
+        self._server_thread: threading.Thread | None = None
+        self._saved_environ: dict[str, str] = {}
+        self.app_module: ModuleType | None = None
+
+    @staticmethod
+    def _auth_token() -> str:
+        return os.environ.get("TWILIO_AUTH_TOKEN") or LOCAL_AUTH_TOKEN
+
+    # ---- lifecycle --------------------------------------------------------------------
+    def start(self) -> LocalStack:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        self._saved_environ = dict(os.environ)
+        self.dynamodb.start()
+        self.ses.start()
+        self.standin.start()
+        server = self._bind_app_server()
+        self.api_url = f"http://{self.options.host}:{server.server.server_address[1]}"
+        os.environ.update(self.dynamodb.env())
+        os.environ.update(
+            {
+                "AWS_REGION": LOCAL_REGION,
+                "AWS_DEFAULT_REGION": LOCAL_REGION,
+                "AWS_ENDPOINT_URL_SES": self.ses.base_url,
+                "TWILIO_ACCOUNT_SID": LOCAL_ACCOUNT_SID,
+                "TWILIO_AUTH_TOKEN": self._auth_token(),
+                "TWILIO_API_BASE_URL": self.standin.base_url,
+                "PUBLIC_BASE_URL": self.api_url,
+                "LOCAL_MODE": "true",
+                "POWERTOOLS_METRICS_NAMESPACE": "CallCenterLocal",
+            }
+        )
+        self._forget_cached_clients()
+        use_clock(self.options.clock)
+
+        from chalicelib.adapters.models import create_tables
+        from chalicelib.services.admin import load_config
+        from chalicelib.wiring import repository
+
+        create_tables()
+        summary = load_config(self.options.config_path, store=repository(), now=self.options.clock.now())
+        for number in summary.numbers:
+            self.standin.register_number(
+                number,
+                voice_url=f"{self.api_url}/twilio/voice/incoming",
+                sms_url=f"{self.api_url}/twilio/sms/incoming",
+            )
+        self._server = server
+        self._server_thread = threading.Thread(target=server.server.serve_forever, name="chalice-local", daemon=True)
+        self._server_thread.start()
+        self.poller = self._start_poller()
+        if self.options.run_schedules:
+            self.scheduler = Scheduler(self.options.clock, self._scheduled_jobs(), region=LOCAL_REGION).start()
+        if self.options.state_file:
+            self._write_state(self.options.state_file)
+        log.info(
+            "local stack up: api %s, stand-in %s, outbox %s", self.api_url, self.standin.base_url, self.ses.outbox_dir
+        )
+
+    def _bind_app_server(self) -> Any:
+        from chalice.config import Config
+        from chalice.local import create_local_server
+
+        import app as app_module
+
+        self.app_module = app_module
+        config = Config.create(chalice_stage="dev", app_name="callcenter", lambda_timeout=60)
+        server = create_local_server(app_module.app, config, self.options.host, self.options.port)
+        server.server.RequestHandlerClass = functools.partial(
+            _LoggingRequestHandler, app_object=app_module.app, config=config
+        )
+        return server
+
+    def _forget_cached_clients(self) -> None:
+        from chalicelib.adapters.models import reset_connections
+        from chalicelib.config import reload_settings
+        from chalicelib.services import order_api, reports
+
+        reload_settings()
+        reset_connections()
+        order_api._idempotent_accept.cache_clear()
+        reports.forget_idempotency_store()
+
+    def _start_poller(self) -> StreamPoller:
+        import boto3
+
+        from chalicelib.adapters.models import _table
+        from chalicelib.wiring import STREAM_CONSUMERS
+
+        assert self.app_module is not None
+        dynamodb = boto3.client("dynamodb", region_name=LOCAL_REGION, endpoint_url=self.dynamodb.endpoint_url)
+        consumers = [
+            StreamConsumer(
+                name=function,
+                stream_arn=dynamodb.describe_table(TableName=_table(table))["Table"]["LatestStreamArn"],
+                handler=getattr(self.app_module, function),
+                bisect_on_error=True,  # as the deployed event source mappings
+            )
+            for table, function in STREAM_CONSUMERS.items()
+        ]
+        failure_log = PROJECT_ROOT / ".local" / "stream-failures.jsonl"
+        return StreamPoller(
+            consumers, region=LOCAL_REGION, endpoint_url=self.dynamodb.endpoint_url, failure_log=failure_log
+        ).start()
+
+    def _scheduled_jobs(self) -> list[ScheduledJob]:
+        assert self.app_module is not None
+        app = self.app_module.app
+        jobs = []
+        for source in app.event_sources:
+            expression = getattr(source, "schedule_expression", None)
+            if expression is None:
+                continue
+            handler = getattr(self.app_module, source.handler_string.rsplit(".", 1)[-1])
+            jobs.append(ScheduledJob(source.name, str(expression), handler))
+        return jobs
+
+    def _write_state(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {
+            "api_url": self.api_url,
+            "standin_url": self.standin.base_url,
+            "outbox": str(self.ses.outbox_dir),
+            "dynamodb_endpoint": self.dynamodb.endpoint_url,
+            "pid": os.getpid(),
+        }
+        path.write_text(json.dumps(state, indent=2))
+
+    def wait_quiet(self, timeout: float = 60.0) -> bool:
+        """Until no stream record is pending and no call is in progress (twice in a row,
+        since a finished call writes records and a record can place a call)."""
+        deadline = time.monotonic() + timeout
+        quiet_rounds = 0
+        while time.monotonic() < deadline and quiet_rounds < 2:
+            left = max(0.1, deadline - time.monotonic())
+            drained = self.poller.drain(timeout=left) if self.poller else True
+            idle = self.standin.wait_idle(timeout=max(0.1, deadline - time.monotonic()))
+            busy_after = self.poller is not None and not self.poller.drain(timeout=0.5)
+            quiet_rounds = quiet_rounds + 1 if drained and idle and not busy_after else 0
+        return quiet_rounds >= 2
+
+    def stop(self) -> None:
+        stoppers: list[Any] = [self.scheduler.stop] if self.scheduler else []
+        stoppers += [self.poller.stop] if self.poller else []
+        stoppers += [self._server.server.shutdown] if self._server else []
+        for stopper in (
+            *stoppers,
+            self.standin.stop,
+            self.ses.stop,
+            self.dynamodb.stop,
+        ):
+            try:
+                stopper()
+            except Exception:  # stop everything even when one part is already gone
+                log.exception("while stopping the local stack")
+        if self.options.state_file and self.options.state_file.exists():
+            self.options.state_file.unlink()
+        use_clock(SystemClock())
+        if self._saved_environ:
+            os.environ.clear()
+            os.environ.update(self._saved_environ)
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.stack", description=__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--config", type=Path, default=DEMO_CONFIG)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    options = StackOptions(config_path=args.config, port=args.port, state_file=STATE_FILE, standin_speed=1.0)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    with LocalStack(options) as stack:
+        print(f"API            {stack.api_url}   (POST /v1/orders with 'Authorization: Bearer demo-shop-key-0001')")
+        print(f"Twilio stand-in {stack.standin.base_url}   (make call FROM=+380671112233 TO=+380441234567)")
+        print(f"Outbox         {stack.ses.outbox_dir}")
+        print(f"Started        {datetime.now().isoformat(timespec='seconds')}; Ctrl-C stops everything")
+        try:
+            while not stopping.wait(1.0):
+                pass
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
