@@ -45,9 +45,10 @@ test-e2e: setup
 run: setup
 	$(PY) -m devtools.stack --port $(PORT)
 
-# make call FROM=+380671112233 TO=+380441234567 DIGITS=1,2
+# make call [FROM=+380671112233] [TO=+380441234567] [DIGITS=1,2] [SPEECH="..."]: against `make run`
+# when it serves, else on a throwaway local stack.
 call: setup
-	$(PY) -m devtools.call $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(if $(DIGITS),--digits $(DIGITS))
+	$(PY) -m devtools.call $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(if $(DIGITS),--digits $(DIGITS)) $(if $(SPEECH),--speech "$(SPEECH)")
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -4,6 +4,8 @@ handlers fed the tables' real stream records and the webhooks signed as Twilio s
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from chalice.test import Client
 
 import app as application
 from chalicelib.adapters.models import CallRecord, DialTaskRecord, OrderRecord
+from chalicelib.clock import FixedClock, SystemClock, use_clock
 from tests.fakes import FakeTelephony
 from tests.integration.conftest import StreamReader, post_order, signed_post
 
@@ -27,20 +30,14 @@ def telephony(monkeypatch: pytest.MonkeyPatch) -> FakeTelephony:
 
 
 @pytest.fixture
-def open_hours(monkeypatch: pytest.MonkeyPatch) -> None:
-    from datetime import UTC, datetime
-
-    from chalicelib.clock import FixedClock, use_clock
-
+def open_hours() -> Iterator[None]:
     use_clock(FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC)))  # 12:00 in Kyiv, a Monday
     yield
-    from chalicelib.clock import SystemClock
-
     use_clock(SystemClock())
 
 
 def run_stream(client: Client, function: str, event: dict[str, Any]) -> dict[str, Any]:
-    return client.lambda_.invoke(function, event).payload  # type: ignore[no-any-return]
+    return client.lambda_.invoke(function, event).payload
 
 
 def order(order_id: str) -> OrderRecord:

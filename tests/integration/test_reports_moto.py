@@ -67,7 +67,7 @@ class FakeLambdaContext:
 
 def run_schedule(now: datetime) -> list[SentReport]:
     """The hourly schedule handler's call, as app.py makes it."""
-    return send_due_reports_now(now, lambda_context=FakeLambdaContext())  # type: ignore[arg-type]
+    return send_due_reports_now(now, lambda_context=FakeLambdaContext())
 
 
 def sent_messages() -> list[Any]:

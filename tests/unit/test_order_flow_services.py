@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ def make_shop(**overrides: object) -> ShopSettings:
     return ShopSettings.model_validate(settings)
 
 
-def post(store: FakeStore, shop: ShopSettings, now: datetime = NOON, **fields: object) -> str:
+def post(store: FakeStore, shop: ShopSettings, now: datetime = NOON, **fields: Any) -> str:
     body = {"phone": "067 123-45-67", "total": "100", "order_number": "A-1", "customer_name": "Olena"} | fields
     order_id = intake.new_order_id(now)
     intake.accept_order(shop, OrderIn.model_validate(body), store=store, now=now, order_id=order_id)
@@ -106,7 +107,7 @@ def test_fakes_are_flagged_and_never_called(store: FakeStore, shop: ShopSettings
     assert store.tasks == {}
 
 
-def queued_task(store: FakeStore, shop: ShopSettings, **fields: object) -> str:
+def queued_task(store: FakeStore, shop: ShopSettings, **fields: Any) -> str:
     order_id = post(store, shop, **fields)
     decide(store, shop, order_id)
     return intake.task_id_for(order_id)

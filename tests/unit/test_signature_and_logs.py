@@ -57,11 +57,12 @@ def test_phone_numbers_are_masked_in_log_lines() -> None:
     written = io.StringIO()
     handler = logging.StreamHandler(written)
     handler.setFormatter(logger.registered_formatter)  # the JSON lines CloudWatch receives
-    logger.addHandler(handler)
+    underlying = logging.getLogger(logger.name)  # the stdlib logger Powertools writes through
+    underlying.addHandler(handler)
     try:
         logger.info("calling +380671234567 now", extra={"phone": "+380501112233"})
     finally:
-        logger.removeHandler(handler)
+        underlying.removeHandler(handler)
     line = json.loads(written.getvalue().strip().splitlines()[-1])
     assert "+380671234567" not in line["message"] and "+380*******67" in line["message"]
     assert line["phone"] == "+380*******33"

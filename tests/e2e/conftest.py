@@ -1,0 +1,61 @@
+"""The local stack (DynamoDB Local, the app on loopback, stream poller, scheduler, SES sink,
+Twilio stand-in), one per test module, on a simulated clock the tests move."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from devtools.simclock import SimClock
+from devtools.stack import LocalStack, StackOptions
+
+API_KEY = "demo-shop-key-0001"
+MONDAY_NOON_KYIV = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # One worker runs every e2e test: the stack changes process-wide settings while it runs.
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    clock = SimClock(MONDAY_NOON_KYIV, speed=1.0)
+    outbox = tmp_path_factory.mktemp("outbox")
+    with LocalStack(StackOptions(clock=clock, outbox_dir=Path(outbox))) as local:
+        yield local
+
+
+@pytest.fixture
+def clock(stack: LocalStack) -> SimClock:
+    assert isinstance(stack.options.clock, SimClock)
+    return stack.options.clock
+
+
+class ShopApi:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {API_KEY}"
+
+    def post_order(self, body: dict[str, Any], key: str | None = None) -> requests.Response:
+        headers = {"Idempotency-Key": key} if key else {}
+        return self.session.post(f"{self.base_url}/v1/orders", json=body, headers=headers, timeout=15)
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        response = self.session.get(f"{self.base_url}/v1/orders/{order_id}", timeout=15)
+        response.raise_for_status()
+        return response.json()
+
+
+@pytest.fixture
+def shop_api(stack: LocalStack) -> ShopApi:
+    return ShopApi(stack.api_url)
