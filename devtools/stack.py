@@ -147,13 +147,16 @@ class LocalStack:
 
     def _bind_app_server(self) -> Any:
         from chalice.config import Config
-        from chalice.local import create_local_server
+        from chalice.local import LocalChalice, LocalDevServer, create_local_server
 
         import app as app_module
 
         self.app_module = app_module
         config = Config.create(chalice_stage="dev", app_name="callcenter", lambda_timeout=60)
-        server = create_local_server(app_module.app, config, self.options.host, self.options.port)
+        if isinstance(app_module.app, LocalChalice):  # an earlier stack in this process adapted it already
+            server = LocalDevServer(app_module.app, config, self.options.host, self.options.port)
+        else:
+            server = create_local_server(app_module.app, config, self.options.host, self.options.port)
         server.server.RequestHandlerClass = functools.partial(
             _LoggingRequestHandler, app_object=app_module.app, config=config
         )
