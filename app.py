@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from chalicelib.clock import current_clock
 from chalicelib.domain.orders import OrderIn, field_problems
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import logger, metrics, tracer
 from chalicelib.services import dialer, intake, robot_call
 from chalicelib.voice import twiml as render
 from chalicelib.voice.catalog import load_catalog
@@ -244,12 +244,15 @@ def incoming_sms(form: dict[str, str]) -> Response:
 
 # ---- streams and schedules -----------------------------------------------------------------
 @app.lambda_function(name="order_stream")
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def order_stream(event: dict[str, Any], context: Any) -> Any:
     # A processor per invocation: the local stack may run handlers on several threads.
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     return process_partial_response(event=event, record_handler=_decide_order, processor=processor, context=context)
 
 
+@tracer.capture_method
 def _decide_order(record: DynamoDBRecord) -> None:
     if record.event_name is not DynamoDBRecordEventName.INSERT:
         return
@@ -265,11 +268,14 @@ def _decide_order(record: DynamoDBRecord) -> None:
 
 
 @app.lambda_function(name="task_stream")
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def task_stream(event: dict[str, Any], context: Any) -> Any:
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     return process_partial_response(event=event, record_handler=_dial_on_change, processor=processor, context=context)
 
 
+@tracer.capture_method
 def _dial_on_change(record: DynamoDBRecord) -> None:
     image = record.dynamodb.new_image if record.dynamodb else {}
     old = (record.dynamodb.old_image if record.dynamodb else None) or {}

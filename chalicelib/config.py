@@ -20,7 +20,6 @@ class Settings(BaseModel):
     twilio_auth_token: str | None = Field(default=None, repr=False)
     twilio_auth_token_param: str | None = None
     twilio_api_base_url: str | None = None
-    local_mode: bool = False
 
     @field_validator("twilio_account_sid")
     @classmethod
@@ -53,7 +52,6 @@ _ENV_NAMES = {
     "twilio_auth_token": "TWILIO_AUTH_TOKEN",
     "twilio_auth_token_param": "TWILIO_AUTH_TOKEN_PARAM",
     "twilio_api_base_url": "TWILIO_API_BASE_URL",
-    "local_mode": "LOCAL_MODE",
 }
 
 

@@ -114,7 +114,6 @@ class LocalStack:
                 "TWILIO_AUTH_TOKEN": self._auth_token(),
                 "TWILIO_API_BASE_URL": self.standin.base_url,
                 "PUBLIC_BASE_URL": self.api_url,
-                "LOCAL_MODE": "true",
                 "POWERTOOLS_METRICS_NAMESPACE": "CallCenterLocal",
             }
         )
