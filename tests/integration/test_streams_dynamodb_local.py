@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -111,7 +111,9 @@ def test_the_orders_stream_handler_decides_real_stream_records(local_tables: Dyn
 
 
 @pytest.mark.parametrize("variant", ["A", "B"])
-def test_two_deciders_racing_on_one_customer_leave_one_task(local_tables: DynamoDBLocal, variant: str) -> None:
+def test_two_deciders_racing_on_one_customer_leave_one_task(
+    local_tables: DynamoDBLocal, variant: Literal["A", "B"]
+) -> None:
     shop = repository().get_shop("demo")
     assert shop is not None
     shop = shop.model_copy(update={"dedup": DedupPolicy(variant=variant, window_minutes=60)})
