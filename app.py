@@ -1,5 +1,6 @@
-"""HTTP routes, Twilio webhooks, stream consumers and schedules. Each handler translates the
-event, calls one service, and renders the answer; the work lives in ``chalicelib``."""
+"""The Chalice app: HTTP routes and Twilio webhooks (blueprints in ``chalicelib/web``), stream
+consumers and schedules. Each handler translates the event, calls one service, and renders the
+answer; the work lives in ``chalicelib``."""
 
 from __future__ import annotations
 
@@ -10,30 +11,24 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
     DynamoDBRecord,
     DynamoDBRecordEventName,
 )
-from chalice import Chalice, Response
-from chalice.app import Request
-from pydantic import ValidationError
+from chalice import Chalice
 
 from chalicelib.clock import current_clock
-from chalicelib.domain.orders import OrderIn, field_problems
 from chalicelib.observability import logger, metrics, tracer
-from chalicelib.services import dialer, intake, robot_call
-from chalicelib.voice import twiml as render
-from chalicelib.voice.catalog import load_catalog
-from chalicelib.web.http import json_body, json_error, shop_from_api_key, twilio_webhook, twiml
+from chalicelib.services import dialer, intake
+from chalicelib.web.orders_api import orders_api
+from chalicelib.web.sms import sms
+from chalicelib.web.voice_inbound import voice_inbound
+from chalicelib.web.voice_robot import voice_robot
+from chalicelib.web.voice_status import voice_status
 from chalicelib.wiring import repository, telephony, urls
 
 app = Chalice(app_name="callcenter")
-
-
-def _request() -> Request:
-    request = app.current_request
-    if request is None:  # only outside an HTTP invocation, which these views never are
-        raise RuntimeError("no current request")
-    return request
-
-
-webhook = twilio_webhook(_request)
+app.register_blueprint(orders_api)
+app.register_blueprint(voice_robot)
+app.register_blueprint(voice_status)
+app.register_blueprint(voice_inbound)
+app.register_blueprint(sms)
 
 
 @app.middleware("all")
@@ -44,202 +39,6 @@ def observe(event: Any, get_response: Any) -> Any:
         if metrics.metric_set:
             metrics.flush_metrics()
         logger.remove_keys(["call_sid", "message_sid", "shop_id", "order_id", "task_id"])
-
-
-# ---- shop API ----------------------------------------------------------------------------
-@app.route("/v1/orders", methods=["POST"], content_types=["application/json"])
-def create_order() -> Response:
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyValidationError,
-    )
-
-    from chalicelib.services.order_api import accept_order_now, accept_order_with_key
-
-    request = _request()
-    shop = shop_from_api_key(request, repository())
-    if isinstance(shop, Response):
-        return shop
-    body = json_body(request)
-    if isinstance(body, Response):
-        return body
-    try:
-        order_in = OrderIn.model_validate(body)
-    except ValidationError as error:
-        problems = [p.model_dump() for p in field_problems(error)]
-        return json_error(
-            422, "validation_failed", "; ".join(f"{p['field']}: {p['message']}" for p in problems), problems
-        )
-    key = request.headers.get("idempotency-key", "").strip()
-    if len(key) > 255:
-        return json_error(400, "invalid_header", "Idempotency-Key: at most 255 characters")
-    logger.append_keys(shop_id=shop.shop_id)
-    try:
-        view = (
-            accept_order_with_key(shop, body, order_in, key, app.lambda_context)
-            if key
-            else accept_order_now(shop, order_in)
-        )
-    except IdempotencyValidationError:
-        return json_error(409, "idempotency_key_reused", "Idempotency-Key was already used with a different body")
-    except IdempotencyAlreadyInProgressError:
-        return json_error(
-            409, "request_in_progress", "a request with this Idempotency-Key is still being handled; retry"
-        )
-    metrics.add_metric(name="OrdersAccepted", unit="Count", value=1)
-    logger.info("order accepted", extra={"order_id": view["id"], "phone": view["phone"]})
-    return Response(body=view, status_code=201, headers={"Location": f"/v1/orders/{view['id']}"})
-
-
-@app.route("/v1/orders/{order_id}", methods=["GET"])
-def get_order(order_id: str) -> Response:
-    shop = shop_from_api_key(_request(), repository())
-    if isinstance(shop, Response):
-        return shop
-    order = repository().get_order(shop.shop_id, order_id)
-    if order is None:
-        return json_error(404, "not_found", f"order_id: no order {order_id!r} for this shop")
-    return Response(body=order.public_view(), status_code=200)
-
-
-# ---- Twilio voice --------------------------------------------------------------------------
-@app.route("/twilio/voice/incoming", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
-@webhook
-def incoming_call(form: dict[str, str]) -> Response:
-    route = repository().shop_for_number(form.get("To", ""))
-    if route is None:
-        return twiml(render.say_and_hang_up(load_catalog("en"), "number_not_in_service"))
-    shop, _group = route
-    return twiml(render.inbound_voicemail(load_catalog(shop.main_language), shop.name, urls().voicemail()))
-
-
-@app.route("/twilio/voice/voicemail", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
-@webhook
-def voicemail_recorded(form: dict[str, str]) -> Response:
-    from chalicelib.services.inbound import store_voicemail
-
-    language = store_voicemail(form, store=repository(), now=current_clock().now())
-    return twiml(render.say_and_hang_up(load_catalog(language), "inbound_voicemail_thanks"))
-
-
-@app.route("/twilio/voice/robot/{task_id}", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
-@webhook
-def robot_answer(task_id: str, form: dict[str, str]) -> Response:
-    return _robot_conversation(task_id, form, greet=True)
-
-
-@app.route(
-    "/twilio/voice/robot/{task_id}/again",
-    methods=["POST"],
-    content_types=["application/x-www-form-urlencoded"],
-)
-@webhook
-def robot_again(task_id: str, form: dict[str, str]) -> Response:
-    return _robot_conversation(task_id, form, greet=False, last_chance=True)
-
-
-@app.route(
-    "/twilio/voice/robot/{task_id}/keypress",
-    methods=["POST"],
-    content_types=["application/x-www-form-urlencoded"],
-)
-@webhook
-def robot_keypress(task_id: str, form: dict[str, str]) -> Response:
-    store, now = repository(), current_clock().now()
-    task = store.get_task(task_id)
-    shop = store.get_shop(task.shop_id) if task else None
-    catalog = load_catalog(task.language if task else "en")
-    if task is None or shop is None:
-        return twiml(render.say_and_hang_up(catalog, "system_error"))
-    action = robot_call.press_key(shop, task_id, form.get("CallSid", ""), form.get("Digits"), store=store, now=now)
-    replies = {"confirm": "robot_confirmed", "cancel": "robot_cancelled", "agent": "robot_agent"}
-    if action in replies:
-        return twiml(render.say_and_hang_up(catalog, replies[action]))
-    if action == "repeat":
-        return twiml(
-            render.robot_conversation(
-                catalog,
-                shop.name,
-                _open_orders(shop.shop_id, task.order_ids),
-                urls().robot_keypress(task_id),
-                urls().robot_again(task_id),
-                greet=False,
-            )
-        )
-    return twiml(render.say_and_redirect(catalog, "robot_unknown_key", urls().robot_again(task_id)))
-
-
-def _open_orders(shop_id: str, order_ids: list[str]) -> list[Any]:
-    return [o for o in repository().orders_by_ids(shop_id, order_ids) if o.status == "queued"]
-
-
-def _robot_conversation(task_id: str, form: dict[str, str], *, greet: bool, last_chance: bool = False) -> Response:
-    store, now = repository(), current_clock().now()
-    task = store.get_task(task_id)
-    shop = store.get_shop(task.shop_id) if task else None
-    if task is None or shop is None:
-        return twiml(render.hang_up())
-    catalog = load_catalog(task.language)
-    if last_chance:
-        orders = _open_orders(shop.shop_id, task.order_ids)
-        if not orders:
-            return twiml(render.say_and_hang_up(catalog, "robot_nothing_open"))
-        return twiml(render.robot_last_chance(catalog, orders, urls().robot_keypress(task_id)))
-    talk = robot_call.answer_robot_call(
-        shop, task_id, form.get("CallSid", ""), form.get("AnsweredBy"), store=store, now=now
-    )
-    if talk is None:
-        return twiml(render.hang_up())
-    return twiml(
-        render.robot_conversation(
-            catalog,
-            shop.name,
-            talk.orders,
-            urls().robot_keypress(task_id),
-            urls().robot_again(task_id),
-            greet=greet,
-        )
-    )
-
-
-@app.route("/twilio/voice/status", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
-@webhook
-def call_status(form: dict[str, str]) -> Response:
-    query = _request().query_params
-    task_id = query.get("task_id") if query else None
-    store = repository()
-    task = store.get_task(task_id) if task_id else None
-    shop = store.get_shop(task.shop_id) if task else None
-    if task_id is None or shop is None:
-        logger.warning("status callback without a known task", extra={"task_id": task_id})
-        return Response(body="", status_code=204)
-    callback = robot_call.StatusCallback(
-        call_sid=form.get("CallSid", ""),
-        call_status=form.get("CallStatus", ""),
-        sequence=_int(form.get("SequenceNumber"), default=0),
-        duration_seconds=_int(form.get("CallDuration"), default=0),
-        answered_by=form.get("AnsweredBy") or None,
-        to=form.get("To", ""),
-        from_=form.get("From", ""),
-    )
-    robot_call.record_call_status(shop, task_id, callback, store=store, now=current_clock().now())
-    return Response(body="", status_code=204)
-
-
-def _int(text: str | None, *, default: int) -> int:
-    try:
-        return int(text) if text else default
-    except ValueError:
-        return default
-
-
-# ---- Twilio SMS ----------------------------------------------------------------------------
-@app.route("/twilio/sms/incoming", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
-@webhook
-def incoming_sms(form: dict[str, str]) -> Response:
-    # Replies and opt-outs (O10, O11) come with the outbound issue; acknowledged, never an error.
-    logger.info("inbound SMS received", extra={"from_number": form.get("From", ""), "to_number": form.get("To", "")})
-    return twiml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
 
 
 # ---- streams and schedules -----------------------------------------------------------------

@@ -127,9 +127,11 @@ class LocalStack:
         create_tables()
         summary = load_config(self.options.config_path, store=repository(), now=self.options.clock.now())
         for number in summary.numbers:
+            # As a shop's developer sets the number up in Twilio's console (see the README).
             self.standin.register_number(
                 number,
                 voice_url=f"{self.api_url}/twilio/voice/incoming",
+                status_callback_url=f"{self.api_url}/twilio/voice/status",
                 sms_url=f"{self.api_url}/twilio/sms/incoming",
             )
         self._server = server
@@ -183,7 +185,7 @@ class LocalStack:
             StreamConsumer(
                 name=function,
                 stream_arn=dynamodb.describe_table(TableName=_table(table))["Table"]["LatestStreamArn"],
-                handler=getattr(self.app_module, function),
+                handler=self.app_module.app.handler_map[function],
                 bisect_on_error=True,  # as the deployed event source mappings
             )
             for table, function in STREAM_CONSUMERS.items()
@@ -201,8 +203,7 @@ class LocalStack:
             expression = getattr(source, "schedule_expression", None)
             if expression is None:
                 continue
-            handler = getattr(self.app_module, source.handler_string.rsplit(".", 1)[-1])
-            jobs.append(ScheduledJob(source.name, str(expression), handler))
+            jobs.append(ScheduledJob(source.name, str(expression), app.handler_map[source.name]))
         return jobs
 
     def _write_state(self, path: Path) -> None:

@@ -33,3 +33,15 @@ def store_voicemail(form: dict[str, str], *, store: Store, now: datetime) -> str
     )
     store.update_call(call_sid, result="voicemail", recording_url=form.get("RecordingUrl", ""))
     return shop.main_language
+
+
+def record_inbound_call_status(form: dict[str, str], *, store: Store, now: datetime) -> None:
+    """Status callbacks of calls to the shop's numbers: the final status and duration land on
+    the call record when the call left one (a voicemail); other calls keep no record yet."""
+    call = store.get_call(form.get("CallSid", ""))
+    if call is None:
+        return
+    fields: dict[str, object] = {"status": form.get("CallStatus", call.status)}
+    if form.get("CallDuration", "").isdigit():
+        fields["duration_seconds"] = int(form["CallDuration"])
+    store.apply_call_status(call.call_sid, int(form.get("SequenceNumber") or 0), **fields)

@@ -20,6 +20,14 @@ from chalicelib.voice.signature import parse_form, public_url, signature_is_vali
 MAX_BODY_BYTES = 256 * 1024
 
 
+def current_request(source: Any) -> Request:
+    """The request being handled by a Chalice app or blueprint (never None inside a route)."""
+    request = source.current_request
+    if request is None:
+        raise RuntimeError("no current request")
+    return request
+
+
 def json_error(status: int, error: str, message: str, fields: list[dict[str, str]] | None = None) -> Response:
     body: dict[str, Any] = {"error": error, "message": message}
     if fields is not None:

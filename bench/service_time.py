@@ -1,0 +1,476 @@
+"""Service time of the shop API and the Twilio webhooks, in-process against DynamoDB Local.
+
+Every request goes through ``chalice.test.Client(app)`` as in the integration tests (JSON
+posts with the shop's API key; Twilio webhooks form-encoded and signed over the public
+URL), against a private DynamoDB Local holding the demo shop. Each round prepares fresh
+data outside the timed region (a new order, and a new robot task taken through the real
+services to "dialing" with a CallSid), then times one request per endpoint, in a shuffled
+order, next to the floor: a throwaway Chalice app whose only route does one GetItem through
+the same PynamoDB stack and returns fixed TwiML, through the same test client. Figures are
+each endpoint's median and p99 as multiples of the floor's, and the DynamoDB requests each
+call made, by operation (see ``bench.ddb_counter``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlencode
+
+from bench.ddb_counter import DynamoDBRequestCounter, Tally
+from bench.stats import Summary, markdown_table, per_call
+
+ROOT = Path(__file__).resolve().parent.parent
+AUTH_TOKEN = "bench-auth-token"  # noqa: S105 - signs the bench's own requests to a local app
+PUBLIC_BASE = "https://calls.example.test/api"
+API_KEY = "demo-shop-key-0001"
+SHOP_ID = "demo"
+SHOP_NUMBER = "+380441234567"
+CUSTOMER = "+380671234567"
+ACCOUNT_SID = "AC00000000000000000000000000000000"
+# A Monday, 12:00 in Kyiv: inside the demo shop's calling hours, so the dialer dials at once.
+OPEN_HOURS = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+FLOOR = "floor: 1 GetItem + fixed TwiML"
+ORDERS = "POST /v1/orders"
+ORDERS_KEY = "POST /v1/orders + Idempotency-Key (new key)"
+ORDERS_REPLAY = "POST /v1/orders + Idempotency-Key (replayed key)"
+INCOMING = "POST /twilio/voice/incoming"
+ANSWER = "POST /twilio/voice/robot/{task_id} (answer)"
+KEYPRESS = "POST /twilio/voice/robot/{task_id}/keypress"
+STATUS = "POST /twilio/voice/status?task_id= (completed)"
+ENDPOINTS = (ORDERS, ORDERS_KEY, ORDERS_REPLAY, INCOMING, ANSWER, KEYPRESS, STATUS)
+# Service calls made while preparing a round: their DynamoDB requests are counted, not timed.
+DECIDE = "intake.decide_new_order (orders stream, new order queued)"
+DIAL = "dialer.dial_task (tasks stream, call placed)"
+COUNTED_ONLY = (DECIDE, DIAL)
+
+FLOOR_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Say>Hello</Say><Hangup/></Response>'
+
+
+class BenchmarkError(RuntimeError):
+    """A request did not do what the benchmark meant it to do: its timing would be meaningless."""
+
+
+def _expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise BenchmarkError(message)
+
+
+# ---- requests -------------------------------------------------------------------------------
+
+
+def order_body(order_number: str, phone: str = CUSTOMER) -> dict[str, Any]:
+    return {
+        "order_number": order_number,
+        "phone": phone,
+        "customer_name": "Olena Kovalenko",
+        "items": [
+            {"sku": "ROSE-RED-51", "name": "Red roses, 51", "quantity": 1, "price": "2450"},
+            {"sku": "CARD", "name": "Greeting card", "quantity": 1, "price": "50"},
+        ],
+        "total": "2500",
+        "delivery": {"address": "Kyiv, Khreshchatyk 1"},
+        "comment": "Call before delivery",
+    }
+
+
+def twilio_params(call_sid: str, from_: str, to: str, direction: str, **extra: str) -> dict[str, str]:
+    """The parameters Twilio posts to a voice webhook (blank geography included: it is signed too)."""
+    params = {
+        "AccountSid": ACCOUNT_SID,
+        "ApiVersion": "2010-04-01",
+        "CallSid": call_sid,
+        "CallStatus": "in-progress",
+        "Direction": direction,
+        "Called": to,
+        "Caller": from_,
+        "From": from_,
+        "To": to,
+    }
+    for who in ("Called", "Caller", "From", "To"):
+        params.update({f"{who}City": "", f"{who}State": "", f"{who}Zip": "", f"{who}Country": "UA"})
+    params.update(extra)
+    return params
+
+
+@dataclass
+class Request:
+    """One prepared HTTP request (signed if a webhook) and the check its response must pass."""
+
+    name: str
+    path: str
+    headers: dict[str, str]
+    body: str
+    check: Callable[[Any], None]
+
+
+def json_post(name: str, body: dict[str, Any], check: Callable[[Any], None], key: str | None = None) -> Request:
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {API_KEY}"}
+    if key:
+        headers["Idempotency-Key"] = key
+    return Request(name, "/v1/orders", headers, json.dumps(body), check)
+
+
+def signed_post(name: str, path: str, params: dict[str, str], check: Callable[[Any], None]) -> Request:
+    from twilio.request_validator import RequestValidator
+
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_BASE + path, params)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
+    return Request(name, path, headers, urlencode(params), check)
+
+
+def _created(response: Any) -> None:
+    _expect(response.status_code == 201, f"order not created: {response.status_code} {response.body[:300]!r}")
+    _expect(str(response.json_body.get("id", "")).startswith("ord_"), "no order id in the response")
+
+
+def _twiml_with(*fragments: str) -> Callable[[Any], None]:
+    def check(response: Any) -> None:
+        body = response.body.decode("utf-8")
+        _expect(response.status_code == 200, f"webhook answered {response.status_code}: {body[:300]}")
+        missing = [fragment for fragment in fragments if fragment not in body]
+        _expect(not missing, f"TwiML lacks {missing}: {body[:300]}")
+
+    return check
+
+
+def _no_content(response: Any) -> None:
+    _expect(response.status_code == 204, f"status callback answered {response.status_code}: {response.body[:300]!r}")
+
+
+# ---- the floor --------------------------------------------------------------------------------
+
+
+def floor_app() -> Any:
+    """A throwaway Chalice app: one GetItem through the app's PynamoDB stack, fixed TwiML back."""
+    from chalice import Chalice, Response
+
+    from chalicelib.adapters.models import ShopRecord
+
+    floor = Chalice(app_name="bench-floor")
+
+    @floor.route("/floor", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+    def answer() -> Response:
+        ShopRecord.get(SHOP_ID)
+        return Response(body=FLOOR_TWIML, status_code=200, headers={"Content-Type": "text/xml; charset=utf-8"})
+
+    return floor
+
+
+# ---- the run ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Series:
+    samples_ns: list[int] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)
+    per_call_totals: set[int] = field(default_factory=set)
+    attempts: int = 0
+    wire: int = 0
+
+    def add(self, elapsed_ns: int, tally: Tally) -> None:
+        self.samples_ns.append(elapsed_ns)
+        self.calls.update(tally.calls)
+        self.per_call_totals.add(sum(tally.calls.values()))
+        self.attempts += sum(tally.attempts.values())
+        self.wire += sum(tally.wire.values())
+
+
+@contextlib.contextmanager
+def _app_environment(ddb_env: dict[str, str]) -> Iterator[None]:
+    """Point the app at DynamoDB Local with the bench's Twilio token and a fixed open-hours clock."""
+    from chalicelib.adapters.models import reset_connections
+    from chalicelib.clock import FixedClock, SystemClock, use_clock
+    from chalicelib.config import reload_settings
+    from chalicelib.services import order_api
+
+    saved = dict(os.environ)
+    os.environ.update(ddb_env)
+    os.environ.update({"TWILIO_AUTH_TOKEN": AUTH_TOKEN, "PUBLIC_BASE_URL": PUBLIC_BASE})
+
+    def forget() -> None:
+        reload_settings()
+        reset_connections()
+        order_api._idempotent_accept.cache_clear()
+
+    forget()
+    use_clock(FixedClock(OPEN_HOURS))
+    try:
+        yield
+    finally:
+        use_clock(SystemClock())
+        os.environ.clear()
+        os.environ.update(saved)
+        forget()
+
+
+@contextlib.contextmanager
+def _app_output_discarded() -> Iterator[None]:
+    """The app's JSON log lines and metric blobs go to /dev/null (still formatted and written,
+    as in Lambda), so the benchmark's own output stays readable."""
+    from chalicelib.observability import logger
+
+    handler = logger.registered_handler
+    with open(os.devnull, "w", encoding="utf-8") as sink, contextlib.redirect_stdout(sink):
+        previous = handler.setStream(sink) if isinstance(handler, logging.StreamHandler) else None
+        try:
+            yield
+        finally:
+            if previous is not None and isinstance(handler, logging.StreamHandler):
+                handler.setStream(previous)
+
+
+class _Bench:
+    def __init__(self, counter: DynamoDBRequestCounter, seed: int) -> None:
+        from chalice.test import Client
+
+        import app as application
+        from tests.fakes import FakeTelephony
+
+        self.counter = counter
+        self.rng = random.Random(seed)
+        self.client = Client(application.app, project_dir=str(ROOT))
+        self.floor_client = Client(floor_app(), project_dir=str(ROOT))
+        self.telephony = FakeTelephony()
+        self.series: dict[str, Series] = {name: Series() for name in (FLOOR, *ENDPOINTS)}
+        self.counts: dict[str, Counter[str]] = {name: Counter() for name in COUNTED_ONLY}
+        self.count_calls: Counter[str] = Counter()
+        self.round_no = 0
+
+    def _send(self, request: Request, *, floor: bool = False) -> Any:
+        client = self.floor_client if floor else self.client
+        return client.http.post(request.path, headers=request.headers, body=request.body)
+
+    def _timed(self, request: Request, record: bool) -> Any:
+        is_floor = request.name == FLOOR
+        with self.counter.measure() as tally:
+            start = time.perf_counter_ns()
+            response = self._send(request, floor=is_floor)
+            elapsed = time.perf_counter_ns() - start
+        request.check(response)
+        if record:
+            self.series[request.name].add(elapsed, tally[0])
+        return response
+
+    @contextlib.contextmanager
+    def _counted(self, name: str, record: bool) -> Iterator[None]:
+        """Count (never time) the DynamoDB requests of an untimed service call."""
+        with self.counter.measure() as tally:
+            yield
+        if record:
+            self.counts[name].update(tally[0].calls)
+            self.count_calls[name] += 1
+
+    def _dialing_task(self, record: bool) -> tuple[str, str]:
+        """A fresh order taken through the real services to a robot task in "dialing" with a CallSid."""
+        from chalicelib.clock import current_clock
+        from chalicelib.domain.orders import OrderIn
+        from chalicelib.services import dialer, intake
+        from chalicelib.wiring import repository, urls
+
+        store, now = repository(), current_clock().now()
+        shop = store.get_shop(SHOP_ID)
+        _expect(shop is not None, "the demo shop is not loaded")
+        assert shop is not None
+        order_in = OrderIn.model_validate(order_body(f"R-{self.round_no}"))
+        order = intake.accept_order(shop, order_in, store=store, now=now, order_id=intake.new_order_id(now))
+        with self._counted(DECIDE, record):
+            outcome = intake.decide_new_order(shop, order.order_id, store=store, tasks=store, now=now)
+        _expect(outcome == "queued", f"order {order.order_id} was decided {outcome!r}, not queued")
+        task_id = intake.task_id_for(order.order_id)
+        with self._counted(DIAL, record):
+            call_sid = dialer.dial_task(shop, task_id, store=store, telephony=self.telephony, urls=urls(), now=now)
+        _expect(call_sid is not None, f"task {task_id} was not dialled")
+        assert call_sid is not None
+        return task_id, call_sid
+
+    def _task_finished(self, task_id: str) -> None:
+        from chalicelib.wiring import repository
+
+        task = repository().get_task(task_id)
+        _expect(task is not None and (task.state, task.result) == ("done", "confirmed"), f"task {task_id}: {task}")
+
+    def round(self, record: bool) -> None:
+        self.round_no += 1
+        n = self.round_no
+        # Prepared outside the timed region: bodies, keys, signatures, the dialing task, and the
+        # first use of the key that is then replayed.
+        replay_key, replay_body = f"bench-replay-{n}", order_body(f"K-{n}")
+        first = self._send(json_post(ORDERS_KEY, replay_body, _created, key=replay_key))
+        _created(first)
+        first_id = first.json_body["id"]
+
+        def same_order(response: Any) -> None:
+            _created(response)
+            _expect(response.json_body["id"] == first_id, "a replayed Idempotency-Key created another order")
+
+        task_id, call_sid = self._dialing_task(record)
+        outbound = twilio_params(call_sid, SHOP_NUMBER, CUSTOMER, "outbound-api")
+        inbound = twilio_params(f"CA{n:032x}", CUSTOMER, SHOP_NUMBER, "inbound", CallStatus="ringing")
+        status = {**outbound, "CallStatus": "completed", "CallDuration": "37", "SequenceNumber": "3"}
+        units: list[list[Request]] = [
+            [
+                Request(
+                    FLOOR,
+                    "/floor",
+                    {"Content-Type": "application/x-www-form-urlencoded"},
+                    urlencode(outbound),
+                    _floor_check,
+                )
+            ],
+            [json_post(ORDERS, order_body(f"N-{n}"), _created)],
+            [json_post(ORDERS_KEY, order_body(f"I-{n}"), _created, key=f"bench-new-{n}")],
+            [json_post(ORDERS_REPLAY, replay_body, same_order, key=replay_key)],
+            [signed_post(INCOMING, "/twilio/voice/incoming", inbound, _twiml_with("<Record", "<Say"))],
+            [
+                signed_post(
+                    ANSWER,
+                    f"/twilio/voice/robot/{task_id}",
+                    {**outbound, "AnsweredBy": "human"},
+                    _twiml_with("<Gather", f"R-{n}"),
+                ),
+                signed_post(
+                    KEYPRESS,
+                    f"/twilio/voice/robot/{task_id}/keypress",
+                    {**outbound, "Digits": "1"},
+                    _twiml_with("<Say", "<Hangup"),
+                ),
+                signed_post(STATUS, f"/twilio/voice/status?task_id={task_id}", status, _no_content),
+            ],
+        ]
+        self.rng.shuffle(units)  # the robot call's three webhooks stay in the order Twilio sends them
+        for unit in units:
+            for request in unit:
+                self._timed(request, record)
+        self._task_finished(task_id)
+
+
+def _floor_check(response: Any) -> None:
+    _expect(response.status_code == 200 and response.body.decode() == FLOOR_TWIML, "the floor route failed")
+
+
+def run(
+    iterations: int = 300, warmup: int = 50, seed: int = 20261123, progress: TextIO | None = None
+) -> dict[str, Any]:
+    """Measure; return the result document (see ``render`` for its table)."""
+    from devtools.dynamodb_local import DynamoDBLocal
+
+    out = progress or sys.stderr
+    counter = DynamoDBRequestCounter()
+    with counter, DynamoDBLocal() as ddb, _app_environment(ddb.env()), _app_output_discarded():
+        from chalicelib.adapters.models import create_tables
+        from chalicelib.clock import current_clock
+        from chalicelib.services.admin import load_config
+        from chalicelib.wiring import repository
+
+        create_tables()
+        load_config(ROOT / "config" / "demo.toml", store=repository(), now=current_clock().now())
+        bench = _Bench(counter, seed)
+        print(f"service_time: {warmup} warm-up rounds, then {iterations} measured", file=out, flush=True)
+        for _ in range(warmup):
+            bench.round(record=False)
+        for done in range(1, iterations + 1):
+            bench.round(record=True)
+            if done % 50 == 0:
+                print(f"service_time: {done}/{iterations}", file=out, flush=True)
+        hooked = counter.hooked_clients
+    document = _document(bench.series, iterations, warmup, seed, hooked)
+    document["counted_only"] = {
+        name: {
+            "dynamodb_requests_per_call": round(sum(bench.counts[name].values()) / bench.count_calls[name], 2),
+            "dynamodb_requests_by_operation": per_call(dict(bench.counts[name]), bench.count_calls[name]),
+        }
+        for name in COUNTED_ONLY
+    }
+    return document
+
+
+def _document(series: dict[str, Series], iterations: int, warmup: int, seed: int, hooked: int) -> dict[str, Any]:
+    floor = series[FLOOR]
+    floor_summary = Summary.of(floor.samples_ns)
+    floor_ops = per_call(dict(floor.calls), len(floor.samples_ns))
+    if floor_ops != {"GetItem": 1.0}:
+        raise BenchmarkError(f"the request counter is broken: the floor made {floor_ops}, not one GetItem")
+    endpoints: dict[str, Any] = {}
+    for name in (FLOOR, *ENDPOINTS):
+        s = series[name]
+        summary = Summary.of(s.samples_ns)
+        median_ratio, p99_ratio = summary.ratio_to(floor_summary)
+        calls = len(s.samples_ns)
+        endpoints[name] = {
+            "median_vs_floor": median_ratio,
+            "p99_vs_floor": p99_ratio,
+            "dynamodb_requests_per_call": round(sum(s.calls.values()) / calls, 2),
+            "dynamodb_requests_by_operation": per_call(dict(s.calls), calls),
+            "dynamodb_requests_same_every_call": len(s.per_call_totals) == 1,
+            "dynamodb_http_retries": s.attempts - sum(s.calls.values()),
+            "context_only_ms": {"median": round(summary.median / 1e6, 3), "p99": round(summary.p99 / 1e6, 3)},
+        }
+    wire_agrees = all(s.wire == s.attempts for s in series.values())
+    if not wire_agrees:
+        raise BenchmarkError("DynamoDB requests seen on the wire differ from those the client hooks counted")
+    return {
+        "benchmark": "service_time",
+        "what": "in-process Chalice test client against DynamoDB Local; ratios are to the floor measured "
+        "interleaved in the same run (one PynamoDB GetItem + fixed TwiML through the same test client)",
+        "iterations": iterations,
+        "warmup_rounds": warmup,
+        "shuffle_seed": seed,
+        "percentiles": "linear interpolation between closest ranks",
+        "endpoints": endpoints,
+        "request_counting": {
+            "method": "before-call/before-send hooks on every botocore DynamoDB client, cross-checked "
+            "against X-Amz-Target at botocore's HTTP session",
+            "wire_matches_hooks": wire_agrees,
+            "hooked_clients": hooked,
+        },
+    }
+
+
+def render(document: dict[str, Any]) -> str:
+    rows = []
+    for name, figures in document["endpoints"].items():
+        ops = _ops(figures["dynamodb_requests_by_operation"])
+        total = figures["dynamodb_requests_per_call"]
+        rows.append(
+            [
+                name,
+                figures["median_vs_floor"],
+                figures["p99_vs_floor"],
+                f"{total:g}" if figures["dynamodb_requests_same_every_call"] else f"{total:g} (varies)",
+                ops,
+            ]
+        )
+    floor = document["endpoints"][FLOOR]["context_only_ms"]
+    table = markdown_table(
+        ["Endpoint", "median × floor", "p99 × floor", "DynamoDB requests / call", "by operation"], rows
+    )
+    counted = markdown_table(
+        ["Service call (untimed)", "DynamoDB requests / call", "by operation"],
+        [
+            [name, f"{f['dynamodb_requests_per_call']:g}", _ops(f["dynamodb_requests_by_operation"])]
+            for name, f in document.get("counted_only", {}).items()
+        ],
+    )
+    return (
+        f"### Webhook and API service time ({document['iterations']} calls each, after "
+        f"{document['warmup_rounds']} warm-up rounds)\n\n{table}\n\n"
+        f"Floor on this machine in this run: median {floor['median']:.2f} ms, p99 {floor['p99']:.2f} ms "
+        f"(context only: compare the ratios).\n\n{counted}"
+    )
+
+
+def _ops(by_operation: dict[str, float]) -> str:
+    return ", ".join(f"{op} {count:g}" for op, count in by_operation.items())

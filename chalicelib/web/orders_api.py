@@ -1,0 +1,67 @@
+"""The shop's order API (O1): ``POST /v1/orders`` and ``GET /v1/orders/{order_id}``."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+from pydantic import ValidationError
+
+from chalicelib.domain.orders import OrderIn, field_problems
+from chalicelib.observability import logger, metrics
+from chalicelib.web.http import current_request, json_body, json_error, shop_from_api_key
+from chalicelib.wiring import repository
+
+orders_api = Blueprint(__name__)
+
+
+@orders_api.route("/v1/orders", methods=["POST"], content_types=["application/json"])
+def create_order() -> Response:
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    from chalicelib.services.order_api import accept_order_now, accept_order_with_key
+
+    request = current_request(orders_api)
+    shop = shop_from_api_key(request, repository())
+    if isinstance(shop, Response):
+        return shop
+    body = json_body(request)
+    if isinstance(body, Response):
+        return body
+    try:
+        order_in = OrderIn.model_validate(body)
+    except ValidationError as error:
+        problems = [p.model_dump() for p in field_problems(error)]
+        message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        return json_error(422, "validation_failed", message, problems)
+    key = request.headers.get("idempotency-key", "").strip()
+    if len(key) > 255:
+        return json_error(400, "invalid_header", "Idempotency-Key: at most 255 characters")
+    logger.append_keys(shop_id=shop.shop_id)
+    try:
+        view = (
+            accept_order_with_key(shop, body, order_in, key, orders_api.lambda_context)
+            if key
+            else accept_order_now(shop, order_in)
+        )
+    except IdempotencyValidationError:
+        return json_error(409, "idempotency_key_reused", "Idempotency-Key was already used with a different body")
+    except IdempotencyAlreadyInProgressError:
+        return json_error(
+            409, "request_in_progress", "a request with this Idempotency-Key is still being handled; retry"
+        )
+    metrics.add_metric(name="OrdersAccepted", unit="Count", value=1)
+    logger.info("order accepted", extra={"order_id": view["id"], "phone": view["phone"]})
+    return Response(body=view, status_code=201, headers={"Location": f"/v1/orders/{view['id']}"})
+
+
+@orders_api.route("/v1/orders/{order_id}", methods=["GET"])
+def get_order(order_id: str) -> Response:
+    shop = shop_from_api_key(current_request(orders_api), repository())
+    if isinstance(shop, Response):
+        return shop
+    order = repository().get_order(shop.shop_id, order_id)
+    if order is None:
+        return json_error(404, "not_found", f"order_id: no order {order_id!r} for this shop")
+    return Response(body=order.public_view(), status_code=200)

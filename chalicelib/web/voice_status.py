@@ -1,0 +1,49 @@
+"""``POST /twilio/voice/status``: every call's status callbacks. Calls the app places carry
+their dial task in the query string; calls to the shop's numbers come without one."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.clock import current_clock
+from chalicelib.observability import logger
+from chalicelib.services import inbound, robot_call
+from chalicelib.web.http import current_request, twilio_webhook
+from chalicelib.wiring import repository
+
+voice_status = Blueprint(__name__)
+webhook = twilio_webhook(lambda: current_request(voice_status))
+
+
+@voice_status.route("/twilio/voice/status", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+@webhook
+def call_status(form: dict[str, str]) -> Response:
+    query = current_request(voice_status).query_params
+    task_id = query.get("task_id") if query else None
+    store, now = repository(), current_clock().now()
+    if task_id is None:
+        inbound.record_inbound_call_status(form, store=store, now=now)
+        return Response(body="", status_code=204)
+    task = store.get_task(task_id)
+    shop = store.get_shop(task.shop_id) if task else None
+    if shop is None:
+        logger.warning("status callback for an unknown task", extra={"task_id": task_id})
+        return Response(body="", status_code=204)
+    callback = robot_call.StatusCallback(
+        call_sid=form.get("CallSid", ""),
+        call_status=form.get("CallStatus", ""),
+        sequence=_int(form.get("SequenceNumber")),
+        duration_seconds=_int(form.get("CallDuration")),
+        answered_by=form.get("AnsweredBy") or None,
+        to=form.get("To", ""),
+        from_=form.get("From", ""),
+    )
+    robot_call.record_call_status(shop, task_id, callback, store=store, now=now)
+    return Response(body="", status_code=204)
+
+
+def _int(text: str | None) -> int:
+    try:
+        return int(text) if text else 0
+    except ValueError:
+        return 0
