@@ -236,9 +236,47 @@ class CallRecord(Model):
     ended_at = UTCDateTimeAttribute(null=True)
     last_sequence = NumberAttribute(null=True)
     recording_url = UnicodeAttribute(null=True)
+    recording_sid = UnicodeAttribute(null=True)
     shop_day = UnicodeAttribute()
+    # Inbound calls (SPEC I1-I10, reports R3-R5); empty on robot calls.
+    language = UnicodeAttribute(null=True)
+    group = UnicodeAttribute(null=True)  # the agent group the dialed number routes to
+    after_hours = BooleanAttribute(null=True)
+    queued_at = UTCDateTimeAttribute(null=True)  # entered the agent queue
+    wait_seconds = NumberAttribute(null=True)  # queued_at -> agent answered, or -> hang-up
+    agent_id = UnicodeAttribute(null=True)  # the agent who talked to the caller
+    abandoned = BooleanAttribute(null=True)  # hung up before reaching an agent
+    callback_task_id = UnicodeAttribute(null=True)  # asked for (I6) or made for (I7)
+    survey = UnicodeAttribute(null=True)  # "1" solved first time, "2" called several times, "3" not solved
 
     by_shop_day = CallByDayIndex()
+
+
+class AgentStatusByDayIndex(GlobalSecondaryIndex["AgentStatusRecord"]):
+    class Meta:
+        index_name = "by_shop_day"
+        projection = AllProjection()
+
+    shop_day = UnicodeAttribute(hash_key=True)
+    changed_at = UTCDateTimeAttribute(range_key=True)
+
+
+class AgentStatusRecord(Model):
+    """Every change of an agent's status, with its time (A1; time in each status, R4)."""
+
+    class Meta(_Meta):
+        table_name = _table("agent_status_log")
+
+    agent_key = UnicodeAttribute(hash_key=True)  # "<shop_id>#<agent_id>"
+    changed_at = UTCDateTimeAttribute(range_key=True)
+    shop_id = UnicodeAttribute()
+    agent_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # available | busy | wrap-up | break | away | offline
+    previous_status = UnicodeAttribute(null=True)
+    source = UnicodeAttribute(default="api")  # api | sms | system
+    shop_day = UnicodeAttribute()
+
+    by_shop_day = AgentStatusByDayIndex()
 
 
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -250,6 +288,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     DedupClaimRecord,
     DialTaskRecord,
     CallRecord,
+    AgentStatusRecord,
 )
 
 IDEMPOTENCY_TABLE_SUFFIX = "idempotency"

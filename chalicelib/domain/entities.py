@@ -85,3 +85,13 @@ class Call:
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     recording_url: str | None = None
+    recording_sid: str | None = None
+    language: str | None = None
+    group: str | None = None
+    after_hours: bool | None = None
+    queued_at: datetime | None = None
+    wait_seconds: int | None = None
+    agent_id: str | None = None
+    abandoned: bool | None = None
+    callback_task_id: str | None = None
+    survey: str | None = None
