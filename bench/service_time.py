@@ -289,7 +289,9 @@ class _Bench:
         with self._counted(DECIDE, record):
             outcome = intake.decide_new_order(shop, order.order_id, store=store, tasks=store, now=now)
         _expect(outcome == "queued", f"order {order.order_id} was decided {outcome!r}, not queued")
-        task_id = intake.task_id_for(order.order_id)
+        decided = store.get_order(SHOP_ID, order.order_id)
+        assert decided is not None and decided.task_id is not None
+        task_id = decided.task_id
         with self._counted(DIAL, record):
             call_sid = dialer.dial_task(shop, task_id, store=store, telephony=self.telephony, urls=urls(), now=now)
         _expect(call_sid is not None, f"task {task_id} was not dialled")

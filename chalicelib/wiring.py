@@ -43,7 +43,7 @@ def repository() -> DynamoRepository:
 
 def telephony() -> TwilioTelephony:
     config = settings()
-    return TwilioTelephony(config.twilio_account_sid, config.auth_token(), config.twilio_api_base_url)
+    return TwilioTelephony(config.twilio_account_sid, config.auth_token, config.twilio_api_base_url)
 
 
 def urls() -> PublicUrls:

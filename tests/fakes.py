@@ -9,8 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.dedup import DedupClaim
-from chalicelib.domain.entities import Call, DialTask, Order
+from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
+from chalicelib.domain.priority import DueTask
 from chalicelib.domain.shop import ShopSettings
+from chalicelib.services.ports import CallState
 
 
 class FakeStore:
@@ -24,6 +26,9 @@ class FakeStore:
         self.tasks: dict[str, DialTask] = {}
         self.calls: dict[str, Call] = {}
         self.call_sequences: dict[str, int] = {}
+        self.do_not_call: dict[tuple[str, str], str] = {}
+        self.dialing_since: dict[str, datetime] = {}
+        self.messages: list[TextMessage] = []
 
     # shops
     def get_shop(self, shop_id: str) -> ShopSettings | None:
@@ -96,6 +101,26 @@ class FakeStore:
         return held[0]
 
     # tasks
+    def open_customer_task(self, task: DialTask, order_id: str, now: datetime) -> DialTask:
+        held = self.tasks.get(task.task_id)
+        if held is None:
+            held = self.tasks[task.task_id] = dataclasses.replace(task, order_ids=[], state="new", attempts=0)
+        if order_id not in held.order_ids:
+            held.order_ids = sorted([*held.order_ids, order_id])
+        if task.kind == "agent":
+            held.kind = "agent"
+        if held.state in ("new", "done", "failed"):
+            self._queue_again(held, now)
+        return dataclasses.replace(held)
+
+    @staticmethod
+    def _queue_again(task: DialTask, now: datetime) -> None:
+        task.state, task.attempts, task.due_at = "queued", 0, now
+        task.contacted, task.result, task.last_call_result, task.call_order_ids = False, None, None, []
+
+    def mark_contacted(self, task_id: str) -> None:
+        self.tasks[task_id].contacted = True
+
     def insert_task(self, task: DialTask) -> bool:
         if task.task_id in self.tasks:
             return False
@@ -108,10 +133,11 @@ class FakeStore:
 
     def claim_task_for_dial(self, task_id: str, now: datetime) -> DialTask | None:
         task = self.tasks.get(task_id)
-        if task is None or task.state != "queued" or task.due_at is None or task.due_at > now:
+        if task is None or task.state != "queued" or task.due_at is None or task.due_at > now or not task.order_ids:
             return None
         task.state, task.attempts, task.due_at = "dialing", task.attempts + 1, None
-        task.last_call_sid, task.result = None, None
+        task.last_call_sid, task.result, task.call_order_ids = None, None, list(task.order_ids)
+        self.dialing_since[task_id] = now
         return dataclasses.replace(task)
 
     def attach_call(self, task_id: str, call_sid: str) -> bool:
@@ -141,6 +167,7 @@ class FakeStore:
         call_result: str,
         requeue_at: datetime | None,
         final_result: str | None,
+        now: datetime,
     ) -> DialTask | None:
         task = self.tasks.get(task_id)
         if task is None or task.state != "dialing" or (call_sid is not None and task.last_call_sid != call_sid):
@@ -151,18 +178,67 @@ class FakeStore:
         else:
             task.state = "failed" if final_result == "unreachable" else "done"
             task.result = final_result or "done"
+            task.order_ids = [o for o in task.order_ids if o not in task.call_order_ids]
+            if task.order_ids:  # orders that came in during the call: a new round at once
+                self._queue_again(task, now)
         return dataclasses.replace(task)
+
+    def release_claim(self, task_id: str, due_at: datetime) -> bool:
+        task = self.tasks.get(task_id)
+        if task is None or task.state != "dialing" or task.last_call_sid is not None:
+            return False
+        task.state, task.attempts, task.due_at, task.call_order_ids = "queued", task.attempts - 1, due_at, []
+        self.dialing_since.pop(task_id, None)
+        return True
+
+    def stale_dialing_task_ids(self, shop_id: str, kind: str, dialing_before: datetime) -> list[str]:
+        return [
+            task_id
+            for task_id, since in self.dialing_since.items()
+            if since <= dialing_before and self.tasks[task_id].state == "dialing" and self.tasks[task_id].kind == kind
+        ]
 
     def count_active_tasks(self, shop_id: str, kind: str) -> int:
         return sum(1 for t in self.tasks.values() if t.shop_id == shop_id and t.kind == kind and t.state == "dialing")
 
-    def due_task_ids(self, shop_id: str, kind: str, now: datetime, limit: int) -> list[str]:
+    def due_tasks(self, shop_id: str, kind: str, now: datetime, limit: int) -> list[DueTask]:
         due = [
             t
             for t in self.tasks.values()
             if t.shop_id == shop_id and t.kind == kind and t.state == "queued" and t.due_at and t.due_at <= now
         ]
-        return [t.task_id for t in sorted(due, key=lambda t: t.due_at or now)[:limit]]
+        return [
+            DueTask(t.task_id, t.attempts, t.due_at or now, t.callback_at, t.contacted)
+            for t in sorted(due, key=lambda t: t.due_at or now)[:limit]
+        ]
+
+    def drop_orders_from_task(self, task_id: str, order_ids: list[str]) -> None:
+        task = self.tasks.get(task_id)
+        if task is None:
+            return
+        task.order_ids = [o for o in task.order_ids if o not in order_ids]
+        if not task.order_ids and task.state == "queued":
+            task.state, task.result = "done", "decided-by-sms"
+
+    # do-not-call and texts
+    def is_do_not_call(self, shop_id: str, phone: str) -> bool:
+        return (shop_id, phone) in self.do_not_call
+
+    def add_do_not_call(self, shop_id: str, phone: str, source: str, now: datetime) -> None:
+        self.do_not_call[(shop_id, phone)] = source
+
+    def remove_do_not_call(self, shop_id: str, phone: str) -> None:
+        self.do_not_call.pop((shop_id, phone), None)
+
+    def log_message(self, message: TextMessage) -> None:
+        self.messages.append(message)
+
+    def open_orders_of(self, shop_id: str, phone: str) -> list[Order]:
+        return [
+            dataclasses.replace(o)
+            for (shop, _), o in self.orders.items()
+            if shop == shop_id and o.phone == phone and o.status in ("queued", "unreachable")
+        ]
 
     # calls
     def upsert_call(self, call: Call) -> None:
@@ -185,12 +261,25 @@ class FakeStore:
 
 
 class FakeTelephony:
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool | Exception = False) -> None:
         self.placed: list[dict[str, Any]] = []
+        self.texts: list[dict[str, str]] = []
+        self.call_states: dict[str, CallState] = {}  # what Twilio would say of a call (reconciliation)
         self.fail = fail
         self._sids = itertools.count(1)
 
+    def fetch_call(self, call_sid: str) -> CallState:
+        return self.call_states.get(call_sid, CallState("in-progress", 0, None))
+
+    def send_sms(self, *, to: str, from_: str, body: str) -> str:
+        if self.fail:
+            raise ConnectionError("Twilio unreachable")
+        self.texts.append({"to": to, "from_": from_, "body": body})
+        return f"SM{next(self._sids):032x}"
+
     def place_call(self, **request: Any) -> str:
+        if isinstance(self.fail, Exception):
+            raise self.fail
         if self.fail:
             raise ConnectionError("Twilio unreachable")
         self.placed.append(request)

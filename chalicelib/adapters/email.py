@@ -77,6 +77,15 @@ def build_mime_message(email: OutgoingEmail) -> EmailMessage:
         for image in email.inline_images:
             html_part.add_related(image.data, maintype="image", subtype=image.subtype, cid=f"<{image.content_id}>")
     for attachment in email.attachments:
+        if attachment.maintype == "text":
+            # Text goes as UTF-8 with its charset named, so clients show a CSV's non-ASCII as written.
+            message.add_attachment(
+                attachment.data.decode("utf-8"),
+                subtype=attachment.subtype,
+                charset="utf-8",
+                filename=attachment.filename,
+            )
+            continue
         message.add_attachment(
             attachment.data,
             maintype=attachment.maintype,

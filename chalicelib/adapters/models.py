@@ -18,6 +18,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
@@ -86,6 +87,10 @@ class AgentRecord(Model):
     languages = ListAttribute(of=UnicodeAttribute, default=list)
     status = UnicodeAttribute(default="offline")
     status_since = UTCDateTimeAttribute(null=True)
+    # Inbound routing (I8, A2): the call an agent is reserved for, when their last call ended.
+    reserved_call_sid = UnicodeAttribute(null=True)
+    last_call_ended_at = UTCDateTimeAttribute(null=True)
+    missed_calls = NumberAttribute(null=True)
 
 
 class OrderByDayIndex(GlobalSecondaryIndex["OrderRecord"]):
@@ -132,6 +137,8 @@ class OrderRecord(Model):
     duplicate_of = UnicodeAttribute(null=True)
     fake_reason = UnicodeAttribute(null=True)
     task_id = UnicodeAttribute(null=True)
+    route = UnicodeAttribute(null=True)  # auto_confirm | robot | agent (O5)
+    route_reason = UnicodeAttribute(null=True)
     reached = BooleanAttribute(default=False)
     received_at = UTCDateTimeAttribute()
     decided_at = UTCDateTimeAttribute(null=True)
@@ -179,7 +186,9 @@ class ActiveTaskIndex(GlobalSecondaryIndex["DialTaskRecord"]):
 
 
 class DialTaskRecord(Model):
-    """One customer to reach about one or more orders. Inserts feed the tasks stream."""
+    """One customer of one shop to reach about their open orders (O4: one task, one call for
+    all of them). It is reused: a new order reopens a finished task for a new round of attempts.
+    Inserts and state changes feed the tasks stream."""
 
     class Meta(_Meta):
         table_name = _table("dial_tasks")
@@ -188,10 +197,13 @@ class DialTaskRecord(Model):
     task_id = UnicodeAttribute(hash_key=True)
     shop_id = UnicodeAttribute()
     phone = UnicodeAttribute()
-    order_ids = ListAttribute(of=UnicodeAttribute)
-    kind = UnicodeAttribute(default="robot")  # robot | agent
+    order_ids = UnicodeSetAttribute(null=True)  # the customer's open orders (absent when none)
+    call_order_ids = UnicodeSetAttribute(null=True)  # the orders the current call is about
+    kind = UnicodeAttribute(default="robot")  # robot | agent | callback
     language = UnicodeAttribute()
-    state = UnicodeAttribute(default="queued")  # queued | dialing | done | failed
+    # queued | dialing | done | failed; absent while a new task's first write is in flight.
+    # No default: a default would make an unwritten state read back as "queued".
+    state = UnicodeAttribute(null=True)
     attempts = NumberAttribute(default=0)
     result = UnicodeAttribute(null=True)  # confirmed | cancelled | agent | unreachable
     last_call_sid = UnicodeAttribute(null=True)
@@ -201,6 +213,8 @@ class DialTaskRecord(Model):
     due_at = UTCDateTimeAttribute(null=True)
     active_key = UnicodeAttribute(null=True)
     dialing_at = UTCDateTimeAttribute(null=True)
+    callback_at = UTCDateTimeAttribute(null=True)  # a time agreed with the customer
+    contacted = BooleanAttribute(null=True)  # a person answered on some attempt
 
     by_queue_due = DueTaskIndex()
     by_active = ActiveTaskIndex()
@@ -296,7 +310,10 @@ def all_models() -> tuple[type[Model], ...]:
     """Every table's model. Areas keep their tables in their own modules (imported here, late,
     because they build on this module's ``_Meta``); the cloud stack, the local stack and the
     tests create exactly these."""
-    return CORE_MODELS
+    from chalicelib.adapters.inbound_models import INBOUND_MODELS
+    from chalicelib.adapters.outbound_models import OUTBOUND_MODELS
+
+    return CORE_MODELS + INBOUND_MODELS + OUTBOUND_MODELS
 
 
 IDEMPOTENCY_TABLE_SUFFIX = "idempotency"

@@ -27,8 +27,10 @@ from chalicelib.adapters.models import (
     PhoneNumberRecord,
     ShopRecord,
 )
+from chalicelib.adapters.outbound_models import DoNotCallRecord, MessageRecord
 from chalicelib.domain.dedup import DedupClaim
-from chalicelib.domain.entities import Call, DialTask, Order
+from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
+from chalicelib.domain.priority import DueTask
 from chalicelib.domain.shop import ShopSettings
 
 
@@ -63,6 +65,8 @@ class DynamoRepository:
         record.save()
 
     def shop_for_number(self, number: str) -> tuple[ShopSettings, str] | None:
+        if not number:  # DynamoDB refuses an empty key; a webhook without To has no shop
+            return None
         try:
             route = PhoneNumberRecord.get(number)
         except DoesNotExist:
@@ -168,12 +172,72 @@ class DynamoRepository:
         return order_id
 
     # ---- dial tasks --------------------------------------------------------------------
+    def open_customer_task(self, task: DialTask, order_id: str, now: datetime) -> DialTask:
+        """Add an open order to the customer's task, creating the task or reopening a finished
+        one. Safe under redelivery and races: adding to a set is idempotent, and only one writer
+        can move the task from 'no state'/'finished' to 'queued'."""
+        record = DialTaskRecord(task.task_id)
+        identity: list[Action] = [
+            DialTaskRecord.order_ids.add({order_id}),
+            DialTaskRecord.shop_id.set(DialTaskRecord.shop_id | task.shop_id),
+            DialTaskRecord.phone.set(DialTaskRecord.phone | task.phone),
+            DialTaskRecord.language.set(DialTaskRecord.language | task.language),
+            DialTaskRecord.created_at.set(DialTaskRecord.created_at | now),
+            DialTaskRecord.attempts.set(DialTaskRecord.attempts | 0),
+        ]
+        # A person is needed if any open order needs one; never downgraded while orders are open.
+        identity.append(
+            DialTaskRecord.kind.set(task.kind)
+            if task.kind == "agent"
+            else DialTaskRecord.kind.set(DialTaskRecord.kind | task.kind)
+        )
+        record.update(actions=identity)
+        if record.state in (None, "done", "failed"):
+            self._queue_again(task.task_id, now, from_states=("done", "failed"))
+        elif record.state == "queued" and task.kind == "agent":
+            self._move_queue(task.task_id, f"{task.shop_id}#agent")
+        return _task_entity(DialTaskRecord.get(task.task_id, consistent_read=True))
+
+    def _queue_again(self, task_id: str, now: datetime, *, from_states: tuple[str, ...]) -> bool:
+        """A new round of attempts for a task that has open orders and no call going on."""
+        record = DialTaskRecord(task_id)
+        try:
+            record.update(
+                actions=[
+                    DialTaskRecord.state.set("queued"),
+                    DialTaskRecord.attempts.set(0),
+                    DialTaskRecord.due_at.set(now),
+                    DialTaskRecord.contacted.remove(),
+                    DialTaskRecord.result.remove(),
+                    DialTaskRecord.last_call_result.remove(),
+                    DialTaskRecord.call_order_ids.remove(),
+                ],
+                condition=(DialTaskRecord.state.does_not_exist() | DialTaskRecord.state.is_in(*from_states))
+                & DialTaskRecord.order_ids.exists(),
+            )
+        except UpdateError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        record.update(actions=[DialTaskRecord.queue_key.set(_queue_key(record.shop_id, record.kind))])
+        return True
+
+    def _move_queue(self, task_id: str, queue_key: str) -> None:
+        try:
+            DialTaskRecord(task_id).update(
+                actions=[DialTaskRecord.queue_key.set(queue_key)], condition=DialTaskRecord.state == "queued"
+            )
+        except UpdateError as error:
+            if not _condition_failed(error):
+                raise
+
     def insert_task(self, task: DialTask) -> bool:
+        """Store a task made whole elsewhere (callbacks); False when that id exists."""
         record = DialTaskRecord(
             task.task_id,
             shop_id=task.shop_id,
             phone=task.phone,
-            order_ids=task.order_ids,
+            order_ids=set(task.order_ids) or None,
             kind=task.kind,
             language=task.language,
             state=task.state,
@@ -181,6 +245,7 @@ class DynamoRepository:
             created_at=task.created_at,
             queue_key=_queue_key(task.shop_id, task.kind),
             due_at=task.due_at or task.created_at,
+            callback_at=task.callback_at,
         )
         try:
             record.save(condition=DialTaskRecord.task_id.does_not_exist())
@@ -191,13 +256,16 @@ class DynamoRepository:
         return True
 
     def get_task(self, task_id: str) -> DialTask | None:
+        if not task_id:
+            return None
         try:
             return _task_entity(DialTaskRecord.get(task_id, consistent_read=True))
         except DoesNotExist:
             return None
 
     def claim_task_for_dial(self, task_id: str, now: datetime) -> DialTask | None:
-        """queued and due -> dialing, counting the attempt; None if another dialer took it."""
+        """queued and due -> dialing, counting the attempt and fixing which orders this call is
+        about; None if another dialer took it."""
         record = DialTaskRecord(task_id)
         try:
             record.update(
@@ -205,12 +273,15 @@ class DynamoRepository:
                     DialTaskRecord.state.set("dialing"),
                     DialTaskRecord.attempts.add(1),
                     DialTaskRecord.dialing_at.set(now),
+                    DialTaskRecord.call_order_ids.set(DialTaskRecord.order_ids),
                     DialTaskRecord.queue_key.remove(),
                     DialTaskRecord.due_at.remove(),
                     DialTaskRecord.last_call_sid.remove(),
                     DialTaskRecord.result.remove(),
                 ],
-                condition=(DialTaskRecord.state == "queued") & (DialTaskRecord.due_at <= now),
+                condition=(DialTaskRecord.state == "queued")
+                & (DialTaskRecord.due_at <= now)
+                & DialTaskRecord.order_ids.exists(),
             )
         except UpdateError as error:
             if _condition_failed(error):
@@ -234,6 +305,9 @@ class DynamoRepository:
                 return False
             raise
         return True
+
+    def mark_contacted(self, task_id: str) -> None:
+        DialTaskRecord(task_id).update(actions=[DialTaskRecord.contacted.set(True)])
 
     def defer_task(self, task_id: str, due_at: datetime) -> None:
         """Keep a queued task waiting until ``due_at`` (outside calling hours)."""
@@ -266,8 +340,11 @@ class DynamoRepository:
         call_result: str,
         requeue_at: datetime | None,
         final_result: str | None,
+        now: datetime,
     ) -> DialTask | None:
-        """dialing -> queued (retry at ``requeue_at``) or done/failed; None if already ended."""
+        """dialing -> queued (retry at ``requeue_at``) or finished with ``final_result``, the orders
+        the call was about leaving the task; a task that still has open orders (they came in
+        during the call) starts a new round at once. None if the attempt was already ended."""
         record = DialTaskRecord(task_id)
         actions: list[Action] = [
             DialTaskRecord.active_key.remove(),
@@ -292,14 +369,133 @@ class DynamoRepository:
             raise
         if requeue_at is not None:
             record.update(actions=[DialTaskRecord.queue_key.set(_queue_key(record.shop_id, record.kind))])
-        return _task_entity(record)
+        elif record.call_order_ids:
+            record.update(actions=[DialTaskRecord.order_ids.delete(set(record.call_order_ids))])
+            if record.order_ids:
+                self._queue_again(task_id, now, from_states=("done", "failed"))
+        return _task_entity(DialTaskRecord.get(task_id, consistent_read=True))
+
+    def release_claim(self, task_id: str, due_at: datetime) -> bool:
+        """dialing -> queued for a call that was never placed: the attempt is not counted."""
+        record = DialTaskRecord(task_id)
+        try:
+            record.update(
+                actions=[
+                    DialTaskRecord.state.set("queued"),
+                    DialTaskRecord.attempts.add(-1),
+                    DialTaskRecord.due_at.set(due_at),
+                    DialTaskRecord.active_key.remove(),
+                    DialTaskRecord.dialing_at.remove(),
+                    DialTaskRecord.call_order_ids.remove(),
+                ],
+                condition=(DialTaskRecord.state == "dialing") & DialTaskRecord.last_call_sid.does_not_exist(),
+            )
+        except UpdateError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        record.update(actions=[DialTaskRecord.queue_key.set(_queue_key(record.shop_id, record.kind))])
+        return True
+
+    def stale_dialing_task_ids(self, shop_id: str, kind: str, dialing_before: datetime) -> list[str]:
+        query = DialTaskRecord.by_active.query(_queue_key(shop_id, kind), DialTaskRecord.dialing_at <= dialing_before)
+        return [record.task_id for record in query]
 
     def count_active_tasks(self, shop_id: str, kind: str) -> int:
         return DialTaskRecord.by_active.count(_queue_key(shop_id, kind))
 
-    def due_task_ids(self, shop_id: str, kind: str, now: datetime, limit: int) -> list[str]:
+    def due_tasks(self, shop_id: str, kind: str, now: datetime, limit: int) -> list[DueTask]:
         query = DialTaskRecord.by_queue_due.query(_queue_key(shop_id, kind), DialTaskRecord.due_at <= now, limit=limit)
-        return [record.task_id for record in query]
+        return [
+            DueTask(
+                task_id=record.task_id,
+                attempts=int(record.attempts or 0),
+                due_at=record.due_at or now,
+                callback_at=record.callback_at,
+                contacted=bool(record.contacted),
+            )
+            for record in query
+        ]
+
+    def drop_orders_from_task(self, task_id: str, order_ids: list[str]) -> None:
+        """Orders decided outside a call (a text reply) leave the customer's task; a waiting task
+        left with nothing to ask about is done."""
+        record = DialTaskRecord(task_id)
+        try:
+            record.update(
+                actions=[DialTaskRecord.order_ids.delete(set(order_ids))], condition=DialTaskRecord.task_id.exists()
+            )
+        except UpdateError as error:
+            if _condition_failed(error):
+                return
+            raise
+        if not record.order_ids and record.state == "queued":
+            try:
+                record.update(
+                    actions=[
+                        DialTaskRecord.state.set("done"),
+                        DialTaskRecord.result.set("decided-by-sms"),
+                        DialTaskRecord.queue_key.remove(),
+                        DialTaskRecord.due_at.remove(),
+                    ],
+                    condition=(DialTaskRecord.state == "queued") & DialTaskRecord.order_ids.does_not_exist(),
+                )
+            except UpdateError as error:
+                if not _condition_failed(error):
+                    raise
+
+    # ---- do-not-call and text messages -------------------------------------------------
+    def is_do_not_call(self, shop_id: str, phone: str) -> bool:
+        try:
+            DoNotCallRecord.get(f"{shop_id}#{phone}", consistent_read=True)
+        except DoesNotExist:
+            return False
+        return True
+
+    def add_do_not_call(self, shop_id: str, phone: str, source: str, now: datetime) -> None:
+        DoNotCallRecord(f"{shop_id}#{phone}", added_at=now, source=source).save()
+
+    def remove_do_not_call(self, shop_id: str, phone: str) -> None:
+        DoNotCallRecord(f"{shop_id}#{phone}").delete()
+
+    def log_message(self, message: TextMessage) -> None:
+        MessageRecord(
+            f"{message.shop_id}#{message.phone}",
+            f"{message.at.isoformat()}#{message.message_sid}",
+            at=message.at,
+            message_sid=message.message_sid,
+            direction=message.direction,
+            body=message.body,
+            purpose=message.purpose,
+            intent=message.intent,
+            order_ids=set(message.order_ids) or None,
+            shop_id=message.shop_id,
+            shop_day=_day_key(message.shop_id, message.day),
+        ).save()
+
+    def messages_of(self, shop_id: str, phone: str) -> list[TextMessage]:
+        return [
+            TextMessage(
+                shop_id=record.shop_id,
+                phone=phone,
+                message_sid=record.message_sid,
+                direction=record.direction,
+                body=record.body,
+                at=record.at,
+                day=_day_of(record.shop_day),
+                purpose=record.purpose,
+                intent=record.intent,
+                order_ids=sorted(record.order_ids or ()),
+            )
+            for record in MessageRecord.query(f"{shop_id}#{phone}")
+        ]
+
+    def open_orders_of(self, shop_id: str, phone: str) -> list[Order]:
+        """The customer's orders still waiting for a yes or no (queued, or given up on by phone)."""
+        query = OrderRecord.by_shop_phone.query(
+            f"{shop_id}#{phone}", filter_condition=OrderRecord.status.is_in("queued", "unreachable")
+        )
+        return [_order_entity(record) for record in query]
 
     # ---- calls -------------------------------------------------------------------------
     def upsert_call(self, call: Call) -> None:
@@ -323,6 +519,8 @@ class DynamoRepository:
         CallRecord(call.call_sid).update(actions=actions)
 
     def get_call(self, call_sid: str) -> Call | None:
+        if not call_sid:
+            return None
         try:
             return _call_entity(CallRecord.get(call_sid, consistent_read=True))
         except DoesNotExist:
@@ -404,6 +602,8 @@ def _order_entity(record: OrderRecord) -> Order:
         duplicate_of=record.duplicate_of,
         fake_reason=record.fake_reason,
         task_id=record.task_id,
+        route=record.route,
+        route_reason=record.route_reason,
         reached=bool(record.reached),
         received_at=record.received_at,
         day=_day_of(record.shop_day),
@@ -417,11 +617,14 @@ def _task_entity(record: DialTaskRecord) -> DialTask:
         task_id=record.task_id,
         shop_id=record.shop_id,
         phone=record.phone,
-        order_ids=[str(order_id) for order_id in record.order_ids or []],
+        order_ids=sorted(record.order_ids or ()),
+        call_order_ids=sorted(record.call_order_ids or ()),
+        callback_at=record.callback_at,
+        contacted=bool(record.contacted),
         language=record.language,
         created_at=record.created_at,
         kind=record.kind,
-        state=record.state,
+        state=record.state or "new",
         attempts=int(record.attempts or 0),
         due_at=record.due_at,
         result=record.result,

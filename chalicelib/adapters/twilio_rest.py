@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from chalicelib.services.ports import CallNotPlacedError, CallOutcomeUnknownError, CallState
 
 if TYPE_CHECKING:  # twilio.rest is heavy: imported only when a REST call is made
     from twilio.rest import Client
@@ -37,10 +40,15 @@ def twilio_client(account_sid: str, auth_token: str, api_base_url: str | None) -
 
 
 class TwilioTelephony:
-    """The ``Telephony`` port over Twilio's Calls API."""
+    """The ``Telephony`` and ``Messenger`` ports over Twilio's Calls and Messages APIs."""
 
-    def __init__(self, account_sid: str, auth_token: str, api_base_url: str | None) -> None:
-        self._credentials = (account_sid, auth_token, api_base_url)
+    def __init__(self, account_sid: str, auth_token: Callable[[], str], api_base_url: str | None) -> None:
+        # The token is read on the first REST call: building the port costs nothing and needs no secret.
+        self._account_sid, self._auth_token, self._api_base_url = account_sid, auth_token, api_base_url
+
+    @property
+    def _credentials(self) -> tuple[str, str, str | None]:
+        return self._account_sid, self._auth_token(), self._api_base_url
 
     def place_call(
         self,
@@ -52,15 +60,34 @@ class TwilioTelephony:
         ring_timeout_seconds: int,
         detect_machine: bool,
     ) -> str:
-        call = twilio_client(*self._credentials).calls.create(
-            to=to,
-            from_=from_,
-            url=answer_url,
-            method="POST",
-            status_callback=status_url,
-            status_callback_method="POST",
-            status_callback_event=["initiated", "ringing", "answered", "completed"],
-            timeout=ring_timeout_seconds,
-            machine_detection="Enable" if detect_machine else None,
-        )
+        import requests
+        from twilio.base.exceptions import TwilioRestException
+
+        try:
+            call = twilio_client(*self._credentials).calls.create(
+                to=to,
+                from_=from_,
+                url=answer_url,
+                method="POST",
+                status_callback=status_url,
+                status_callback_method="POST",
+                status_callback_event=["initiated", "ringing", "answered", "completed"],
+                timeout=ring_timeout_seconds,
+                machine_detection="Enable" if detect_machine else None,
+            )
+        except TwilioRestException as error:  # Twilio answered: the call does not exist
+            temporary = error.status == 429 or error.status >= 500
+            raise CallNotPlacedError(f"Twilio {error.status} {error.code}: {error.msg}", temporary=temporary) from error
+        except requests.ConnectTimeout as error:  # no connection: nothing was sent
+            raise CallNotPlacedError(f"Twilio unreachable: {error}", temporary=True) from error
+        except (requests.ReadTimeout, requests.ConnectionError) as error:  # maybe sent: the call may exist
+            raise CallOutcomeUnknownError(str(error)) from error
         return str(call.sid)
+
+    def fetch_call(self, call_sid: str) -> CallState:
+        call = twilio_client(*self._credentials).calls(call_sid).fetch()
+        return CallState(str(call.status), int(call.duration or 0), getattr(call, "answered_by", None))
+
+    def send_sms(self, *, to: str, from_: str, body: str) -> str:
+        message = twilio_client(*self._credentials).messages.create(to=to, from_=from_, body=body)
+        return str(message.sid)

@@ -27,6 +27,8 @@ class Order:
     duplicate_of: str | None = None
     fake_reason: str | None = None
     task_id: str | None = None
+    route: str | None = None
+    route_reason: str | None = None
     reached: bool = False
     decided_at: datetime | None = None
     first_dial_at: datetime | None = None
@@ -43,6 +45,8 @@ class Order:
             "status": self.status,
             "duplicate_of": self.duplicate_of,
             "fake_reason": self.fake_reason,
+            "route": self.route,
+            "route_reason": self.route_reason,
             "reached": self.reached,
             "received_at": self.received_at.isoformat(),
             "decided_at": self.decided_at.isoformat() if self.decided_at else None,
@@ -66,6 +70,9 @@ class DialTask:
     result: str | None = None
     last_call_sid: str | None = None
     last_call_result: str | None = None
+    call_order_ids: list[str] = field(default_factory=list)
+    callback_at: datetime | None = None
+    contacted: bool = False
 
 
 @dataclass
@@ -95,3 +102,17 @@ class Call:
     abandoned: bool | None = None
     callback_task_id: str | None = None
     survey: str | None = None
+
+
+@dataclass
+class TextMessage:
+    shop_id: str
+    phone: str
+    message_sid: str
+    direction: str  # inbound | outbound
+    body: str
+    at: datetime
+    day: str
+    purpose: str | None = None
+    intent: str | None = None
+    order_ids: list[str] = field(default_factory=list)

@@ -76,3 +76,8 @@ def local_day(instant: datetime, zone_name: str) -> str:
     from zoneinfo import ZoneInfo
 
     return instant.astimezone(ZoneInfo(zone_name)).date().isoformat()
+
+
+def format_amount(value: Decimal) -> str:
+    """A money amount as said or written to a customer: '1250' for whole amounts, else '50.5'."""
+    return str(value.quantize(Decimal(1))) if value == value.to_integral_value() else str(value)

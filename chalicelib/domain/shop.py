@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
+from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,6 +27,8 @@ class DedupPolicy(_Strict):
 class CallingWindow(_Strict):
     start: time = time(10, 0)
     end: time = time(22, 0)
+    # Shops under stricter rules never call outside 08:00-21:00, whatever start/end say.
+    legal_hours_only: bool = False
 
     @model_validator(mode="after")
     def _start_before_end(self) -> CallingWindow:
@@ -50,10 +53,76 @@ class RobotPolicy(_Strict):
     )
 
 
+class TriagePolicy(_Strict):
+    """Which orders need no call, a robot call, or a person (O5)."""
+
+    auto_confirm_prepaid: bool = True  # prepaid, in stock, no call asked for: confirmed at once
+    auto_confirm_max_total: Decimal = Decimal("5000")
+    agent_from_total: Decimal | None = Decimal("20000")  # large orders go to an agent
+    agent_when_out_of_stock: bool = True
+    agent_when_call_requested: bool = True  # the order's needs_call flag
+
+
+class DialingPolicy(_Strict):
+    # Variant 1: new, one attempt, callbacks due, retries with no contact. Variant 2: new, then fewest attempts.
+    priority_variant: Literal[1, 2] = 1
+
+
 class ReportPolicy(_Strict):
     hour: int = Field(default=8, ge=0, le=23)  # local hour the previous day's report goes out
     recipients: list[EmailStr] = Field(default_factory=list)
     sender: EmailStr | None = None
+    weekly_on: int | None = Field(default=None, ge=0, le=6)  # weekday (0 = Monday) of last week's digest
+    monthly: bool = False  # last month's digest on the 1st
+    daily: bool = True  # False: digests only
+
+
+class AlertPolicy(_Strict):
+    """Immediate emails to the shop's managers (R6). Empty recipients: the report's recipients."""
+
+    recipients: list[EmailStr] = Field(default_factory=list)
+    order_total_above: Decimal | None = Field(default=None, ge=0)  # None: no large-order alerts
+    complaints: bool = True
+    max_queue_wait_seconds: int | None = Field(default=120, ge=1)  # None: no queue-wait alerts
+    max_drop_rate_percent: Decimal | None = Field(default=Decimal("3"), ge=0, le=100)  # O8's legal bar
+
+
+class OpenInterval(_Strict):
+    """One opening of a day, local wall-clock time of the shop (I3)."""
+
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> OpenInterval:
+        if self.start >= self.end:
+            raise ValueError("an opening interval must start before it ends")
+        return self
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class BusinessHours(_Strict):
+    """When the shop answers calls (I3); 24/7 unless a weekly schedule is given."""
+
+    always_open: bool = True
+    weekly: dict[Weekday, list[OpenInterval]] = Field(default_factory=dict)
+    holidays: list[date] = Field(default_factory=list)
+
+
+class InboundPolicy(_Strict):
+    """How callers are served (I2, I5, I8-I10)."""
+
+    menu_attempts: int = Field(default=3, ge=1, le=5)  # a menu is asked at most this often
+    queue_max_wait_seconds: int = Field(default=300, ge=30, le=3600)
+    agent_ring_seconds: int = Field(default=20, ge=5, le=120)
+    wrap_up_seconds: int = Field(default=30, ge=0, le=900)
+    default_handle_seconds: int = Field(default=180, ge=10, le=3600)
+    hold_music_url: str = "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3"
+    record_calls: bool = True
+    survey: bool = True
+    self_service: bool = True
 
 
 class ShopSettings(_Strict):
@@ -67,8 +136,13 @@ class ShopSettings(_Strict):
     dedup: DedupPolicy = Field(default_factory=DedupPolicy)
     calling_hours: CallingWindow = Field(default_factory=CallingWindow)
     robot: RobotPolicy = Field(default_factory=RobotPolicy)
+    triage: TriagePolicy = Field(default_factory=TriagePolicy)
+    dialing: DialingPolicy = Field(default_factory=DialingPolicy)
     report: ReportPolicy = Field(default_factory=ReportPolicy)
+    alerts: AlertPolicy = Field(default_factory=AlertPolicy)
     test_names: list[str] = Field(default_factory=lambda: ["test", "тест", "asdf", "qwerty"])
+    business_hours: BusinessHours = Field(default_factory=BusinessHours)
+    inbound: InboundPolicy = Field(default_factory=InboundPolicy)
 
     @field_validator("default_region")
     @classmethod

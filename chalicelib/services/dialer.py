@@ -7,22 +7,36 @@ task never call the customer twice for one attempt.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.calling_hours import next_calling_time
-from chalicelib.domain.entities import Call
+from chalicelib.domain.entities import Call, DialTask
 from chalicelib.domain.orders import local_day
 from chalicelib.domain.phones import number_time_zone
+from chalicelib.domain.priority import in_dial_order
 from chalicelib.domain.robot import next_attempt_at
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
-from chalicelib.services.ports import CallStore, OrderStore, TaskStore, Telephony, WebhookUrls
+from chalicelib.services.ports import (
+    CallNotPlacedError,
+    CallOutcomeUnknownError,
+    CallStore,
+    OrderStore,
+    TaskStore,
+    Telephony,
+    WebhookUrls,
+)
+
+DUE_LOOKAHEAD = 100
+TEMPORARY_FAILURE_BACKOFF = timedelta(minutes=1)
 
 
 class DialerStore(OrderStore, TaskStore, CallStore, Protocol):
-    pass
+    def is_do_not_call(self, shop_id: str, phone: str) -> bool: ...
+    def release_claim(self, task_id: str, due_at: datetime) -> bool: ...
+    def stale_dialing_task_ids(self, shop_id: str, kind: str, dialing_before: datetime) -> list[str]: ...
 
 
 def dial_task(
@@ -36,8 +50,8 @@ def dial_task(
 ) -> str | None:
     """Place the task's next call if it is due, allowed and a line is free; its CallSid or None."""
     task = store.get_task(task_id)
-    if task is None or task.state != "queued" or (task.due_at and task.due_at > now):
-        return None
+    if task is None or task.kind != "robot" or task.state != "queued" or (task.due_at and task.due_at > now):
+        return None  # agent and callback tasks are for people: the agent dialer takes them
     zone = ZoneInfo(number_time_zone(task.phone) or shop.timezone)
     opening = next_calling_time(now, zone, shop.calling_hours)
     if opening > now:
@@ -51,6 +65,16 @@ def dial_task(
     claimed = store.claim_task_for_dial(task_id, now)
     if claimed is None:
         return None
+    if store.is_do_not_call(shop.shop_id, claimed.phone):
+        # O11: the customer asked not to be contacted; their orders end without a call.
+        store.end_attempt(
+            task_id, None, call_result="do-not-call", requeue_at=None, final_result="unreachable", now=now
+        )
+        for order_id in claimed.call_order_ids:
+            store.transition_order(
+                shop.shop_id, order_id, {"queued"}, "unreachable", decided_at=now, route_reason="do not call"
+            )
+        return None
     try:
         call_sid = telephony.place_call(
             to=claimed.phone,
@@ -60,19 +84,21 @@ def dial_task(
             ring_timeout_seconds=shop.robot.ring_timeout_seconds,
             detect_machine=True,
         )
+    except CallOutcomeUnknownError:
+        # The call may be ringing: its webhooks will tie it to the task, or the sweep
+        # (reconcile_stuck_calls) releases the task if none ever comes. Never dial again now.
+        logger.warning("call create outcome unknown; waiting for Twilio", extra={"task_id": task_id})
+        return None
+    except CallNotPlacedError as error:
+        if error.temporary:  # throttled or Twilio down: no call was made, the attempt doesn't count
+            logger.warning("call not placed; retrying soon", extra={"task_id": task_id, "reason": str(error)})
+            store.release_claim(task_id, now + TEMPORARY_FAILURE_BACKOFF)
+            return None
+        _attempt_failed(shop, claimed, store=store, now=now)
+        return None
     except Exception:
         logger.exception("call create failed", extra={"task_id": task_id})
-        retry_at = next_attempt_at(claimed.attempts, "failed", shop.robot, now)
-        store.end_attempt(
-            task_id,
-            None,
-            call_result="failed",
-            requeue_at=retry_at,
-            final_result=None if retry_at else "unreachable",
-        )
-        if retry_at is None:
-            for order_id in claimed.order_ids:
-                store.transition_order(shop.shop_id, order_id, {"queued"}, "unreachable", decided_at=now)
+        _attempt_failed(shop, claimed, store=store, now=now)
         return None
     store.attach_call(task_id, call_sid)
     store.upsert_call(
@@ -87,9 +113,25 @@ def dial_task(
             task_id=task_id,
         )
     )
-    store.note_first_dial(shop.shop_id, claimed.order_ids, now)
+    store.note_first_dial(shop.shop_id, claimed.call_order_ids, now)
     logger.info("robot call placed", extra={"task_id": task_id, "call_sid": call_sid, "attempt": claimed.attempts})
     return call_sid
+
+
+def _attempt_failed(shop: ShopSettings, claimed: DialTask, *, store: DialerStore, now: datetime) -> None:
+    """Twilio refused the call for good (e.g. an invalid number): a failed attempt, retried by policy."""
+    retry_at = next_attempt_at(claimed.attempts, "failed", shop.robot, now)
+    store.end_attempt(
+        claimed.task_id,
+        None,
+        call_result="failed",
+        requeue_at=retry_at,
+        final_result=None if retry_at else "unreachable",
+        now=now,
+    )
+    if retry_at is None:
+        for order_id in claimed.call_order_ids:
+            store.transition_order(shop.shop_id, order_id, {"queued"}, "unreachable", decided_at=now)
 
 
 def dial_due_tasks(
@@ -100,13 +142,18 @@ def dial_due_tasks(
     urls: WebhookUrls,
     now: datetime,
 ) -> list[str]:
-    """Dial the shop's due robot tasks, oldest due first, while lines are free."""
+    """Dial the shop's due robot tasks in the shop's priority order (O6) while lines are free;
+    at the morning's opening this is the night's backlog."""
     free_lines = shop.robot.max_concurrent_calls - store.count_active_tasks(shop.shop_id, "robot")
     placed: list[str] = []
     if free_lines <= 0:
         return placed
-    for task_id in store.due_task_ids(shop.shop_id, "robot", now, limit=free_lines):
-        call_sid = dial_task(shop, task_id, store=store, telephony=telephony, urls=urls, now=now)
+    # Look further than the free lines: the index orders by due time, the shop by priority.
+    due = store.due_tasks(shop.shop_id, "robot", now, limit=max(DUE_LOOKAHEAD, free_lines))
+    for task in in_dial_order(due, shop.dialing.priority_variant):
+        if len(placed) >= free_lines:
+            break
+        call_sid = dial_task(shop, task.task_id, store=store, telephony=telephony, urls=urls, now=now)
         if call_sid:
             placed.append(call_sid)
     return placed

@@ -1,47 +1,429 @@
-"""Inbound calls of the walking skeleton: a caller hears the shop's greeting and leaves a
-voicemail linked to the shop (the full IVR, queue and agents come with the inbound issue)."""
+"""What happens to a caller of a shop's number (I1-I10), as use cases taking their store.
+
+The web layer turns each webhook into one call here and renders the answer as TwiML. Per-call
+state lives on the call record: ``language``, ``group``, ``queued_at`` (the original arrival
+in the agent queue, kept across re-queueing), ``agent_id`` (reserved or talking), ``result``
+(``connecting`` while an agent is dialled, then ``agent``, ``callback``, ``voicemail``,
+``self-service``, ``closed``), ``callback_task_id``, ``abandoned``, ``wait_seconds``, ``survey``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
-from chalicelib.domain.entities import Call
+from chalicelib.domain.entities import Call, Order
+from chalicelib.domain.hours import is_open
 from chalicelib.domain.orders import local_day
 from chalicelib.domain.phones import normalise_phone
+from chalicelib.domain.queue_estimate import estimated_wait_minutes
+from chalicelib.domain.routing import Agent, candidates, is_free, staffed
+from chalicelib.domain.shop import ShopSettings
+from chalicelib.observability import logger
 from chalicelib.services.ports import Store
 
+ACTIVE_ORDER_STATUSES = {"received", "queued"}
 
-def store_voicemail(form: dict[str, str], *, store: Store, now: datetime) -> str:
-    """Record the voicemail on the call record; returns the language to thank the caller in."""
+
+class InboundStore(Store, Protocol):
+    """What inbound calls need beyond the shared store (``InboundRepository``)."""
+
+    def list_agents(self, shop_id: str) -> list[Agent]: ...
+    def get_agent(self, shop_id: str, agent_id: str) -> Agent | None: ...
+    def reserve_agent(
+        self, agent: Agent, call_sid: str, now: datetime, *, wrap_up_seconds: int, timezone: str
+    ) -> bool: ...
+    def release_agent(
+        self,
+        shop_id: str,
+        agent_id: str,
+        call_sid: str,
+        status: str,
+        now: datetime,
+        *,
+        timezone: str,
+        talked: bool = False,
+        missed: bool = False,
+    ) -> bool: ...
+    def add_queue_entry(self, entry: Any) -> None: ...
+    def remove_queue_entry(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> bool: ...
+    def queue_entries(self, shop_id: str, group: str, limit: int = 50) -> list[Any]: ...
+    def queue_position(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> tuple[int, int]: ...
+    def announced_position(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> int | None: ...
+    def note_announced_position(
+        self, shop_id: str, group: str, queued_at: datetime, ref: str, position: int
+    ) -> None: ...
+    def recent_handle_seconds(self, shop_id: str, group: str) -> list[float]: ...
+    def remember_handle_seconds(self, shop_id: str, group: str, seconds: float) -> None: ...
+    def active_orders(self, shop_id: str, phone: str) -> list[Order]: ...
+    def insert_callback_task(
+        self, task_id: str, shop_id: str, phone: str, language: str, arrived_at: datetime, now: datetime
+    ) -> bool: ...
+
+
+# ---- I1-I3: arrival ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Arrival:
+    shop: ShopSettings
+    group: str
+    language: str
+    open: bool
+
+
+def arrive(form: dict[str, str], *, store: Store, now: datetime) -> Arrival | None:
+    """The dialed number picks the shop and group (I1); the call record starts here. None for
+    a number no shop owns."""
     route = store.shop_for_number(form.get("To", ""))
     if route is None:
-        return "en"
-    shop, _ = route
-    caller = normalise_phone(form.get("From", ""), shop.default_region)
+        logger.warning("call to a number no shop owns", extra={"to": form.get("To", "")})
+        return None
+    shop, group = route
+    open_now = is_open(shop.business_hours, shop.timezone, now)
     call_sid = form.get("CallSid", "")
     store.upsert_call(
         Call(
             call_sid=call_sid,
             shop_id=shop.shop_id,
             direction="inbound",
-            customer_phone=caller.e164 or caller.raw,
+            customer_phone=_caller(form, shop),
             shop_number=form.get("To", ""),
             created_at=now,
             day=local_day(now, shop.timezone),
             status="in-progress",
         )
     )
-    store.update_call(call_sid, result="voicemail", recording_url=form.get("RecordingUrl", ""))
-    return shop.main_language
+    fields: dict[str, Any] = {"group": group, "after_hours": not open_now}
+    call = store.get_call(call_sid)
+    if call is None or call.language is None:
+        fields["language"] = shop.main_language
+    store.update_call(call_sid, **fields)
+    return Arrival(shop, group, (call.language if call and call.language else shop.main_language), open_now)
 
 
-def record_inbound_call_status(form: dict[str, str], *, store: Store, now: datetime) -> None:
-    """Status callbacks of calls to the shop's numbers: the final status and duration land on
-    the call record when the call left one (a voicemail); other calls keep no record yet."""
+def _caller(form: dict[str, str], shop: ShopSettings) -> str:
+    caller = normalise_phone(form.get("From", ""), shop.default_region)
+    return caller.e164 or caller.raw
+
+
+@dataclass(frozen=True)
+class CallContext:
+    shop: ShopSettings
+    call: Call
+
+
+def context(call_sid: str, *, store: Store) -> CallContext | None:
+    call = store.get_call(call_sid)
+    if call is None:
+        return None
+    shop = store.get_shop(call.shop_id)
+    return CallContext(shop, call) if shop else None
+
+
+def choose_language(call_sid: str, language: str, *, store: Store) -> None:
+    store.update_call(call_sid, language=language)
+
+
+# ---- I6, I7: callbacks ---------------------------------------------------------------------
+def callback_task_id(call_sid: str) -> str:
+    """One callback per call, whoever asks first (the caller, the queue's action, a status
+    callback, a retry of any of them)."""
+    return f"cb_{call_sid}"
+
+
+def request_callback(ctx: CallContext, *, store: InboundStore, now: datetime, abandoned: bool = False) -> str | None:
+    """A callback task for the caller keeping their original arrival time (I6), in the group's
+    queue in that order; None when the call already has one."""
+    call = ctx.call
+    if call.callback_task_id:
+        return None
+    task_id = callback_task_id(call.call_sid)
+    arrived = call.queued_at or call.created_at
+    language = call.language or ctx.shop.main_language
+    created = store.insert_callback_task(task_id, ctx.shop.shop_id, call.customer_phone, language, arrived, now)
+    if call.queued_at is not None:
+        store.remove_queue_entry(ctx.shop.shop_id, call.group or "main", call.queued_at, call.call_sid)
+    if created:
+        from chalicelib.adapters.inbound_repository import QueueEntry
+
+        store.add_queue_entry(
+            QueueEntry(
+                ctx.shop.shop_id, call.group or "main", "callback", task_id, call.customer_phone, language, arrived
+            )
+        )
+    fields: dict[str, Any] = {"callback_task_id": task_id}
+    if abandoned:
+        fields["abandoned"] = True
+    else:
+        fields["result"] = "callback"
+    store.update_call(call.call_sid, **fields)
+    logger.info("callback task", extra={"task_id": task_id, "abandoned": abandoned})
+    return task_id
+
+
+# ---- I4: self-service ----------------------------------------------------------------------
+def active_orders(ctx: CallContext, *, store: InboundStore) -> list[Order]:
+    if not ctx.shop.inbound.self_service:
+        return []
+    return store.active_orders(ctx.shop.shop_id, ctx.call.customer_phone)[:9]
+
+
+def decide_order(ctx: CallContext, order_id: str, decision: str, *, store: Store, now: datetime) -> Order | None:
+    """confirmed / cancelled, only from an active state (like the robot's keypress)."""
+    order = store.transition_order(ctx.shop.shop_id, order_id, ACTIVE_ORDER_STATUSES, decision, decided_at=now)
+    if order is not None:
+        store.update_call(ctx.call.call_sid, result="self-service")
+        logger.info("self-service decision", extra={"order_id": order_id, "decision": decision})
+    return order
+
+
+# ---- I5, I8: queue and agents --------------------------------------------------------------
+def queue_name(ctx: CallContext) -> str:
+    return f"{ctx.shop.shop_id}.{ctx.call.group or 'main'}"[:64]
+
+
+def enter_queue(ctx: CallContext, *, store: InboundStore, now: datetime) -> None:
+    """Put the caller in the group's queue; a caller coming back (the agent did not answer)
+    keeps the original arrival time and so their place."""
+    from chalicelib.adapters.inbound_repository import QueueEntry
+
+    call = ctx.call
+    queued_at = call.queued_at or now
+    if call.queued_at is None:
+        store.update_call(call.call_sid, queued_at=queued_at)
+    store.update_call(call.call_sid, result="queued")
+    store.add_queue_entry(
+        QueueEntry(
+            ctx.shop.shop_id,
+            call.group or "main",
+            "caller",
+            call.call_sid,
+            call.customer_phone,
+            call.language or ctx.shop.main_language,
+            queued_at,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class HoldRound:
+    leave: bool  # an agent is reserved: leave the queue and dial them
+    position: int | None = None  # announce it (changed since the last announcement)
+    minutes: int | None = None
+    max_wait_reached: bool = False
+
+
+def hold_round(ctx: CallContext, queue_seconds: int, *, store: InboundStore, now: datetime) -> HoldRound:
+    """One round of the wait music: take a free agent when it is this caller's turn, else say
+    where they stand (when it changed) and how long it should take."""
+    call, shop = ctx.call, ctx.shop
+    group = call.group or "main"
+    if call.result == "connecting" and call.agent_id:
+        return HoldRound(leave=True)
+    if call.queued_at is None:  # not queued by us (should not happen): queue now
+        enter_queue(ctx, store=store, now=now)
+        call = store.get_call(call.call_sid) or call
+        ctx = CallContext(shop, call)
+    assert call.queued_at is not None
+    agents = store.list_agents(shop.shop_id)
+    if _take_agent(ctx, agents, store=store, now=now):
+        return HoldRound(leave=True)
+    position, _size = store.queue_position(shop.shop_id, group, call.queued_at, call.call_sid)
+    announced = store.announced_position(shop.shop_id, group, call.queued_at, call.call_sid)
+    max_wait = queue_seconds >= shop.inbound.queue_max_wait_seconds
+    if position and position != announced:
+        store.note_announced_position(shop.shop_id, group, call.queued_at, call.call_sid, position)
+        minutes = estimated_wait_minutes(
+            position,
+            store.recent_handle_seconds(shop.shop_id, group),
+            staffed(agents, group),
+            shop.inbound.default_handle_seconds,
+        )
+        return HoldRound(leave=False, position=position, minutes=minutes, max_wait_reached=max_wait)
+    return HoldRound(leave=False, max_wait_reached=max_wait)
+
+
+def _take_agent(ctx: CallContext, agents: list[Agent], *, store: InboundStore, now: datetime) -> bool:
+    """Reserve a free agent for this caller if no one who came earlier is still waiting for
+    one: as many free agents as there are earlier entries are left for them."""
+    call, shop = ctx.call, ctx.shop
+    group = call.group or "main"
+    assert call.queued_at is not None
+    wrap_up = shop.inbound.wrap_up_seconds
+    free = candidates(agents, group, call.language, now, wrap_up)
+    if not free:
+        return False
+    ahead = [
+        entry
+        for entry in store.queue_entries(shop.shop_id, group, limit=len(free) + 1)
+        if entry.ref != call.call_sid and entry.queued_at <= call.queued_at
+    ]
+    if len(ahead) >= len(free):
+        return False
+    for agent in free:
+        if store.reserve_agent(agent, call.call_sid, now, wrap_up_seconds=wrap_up, timezone=shop.timezone):
+            store.remove_queue_entry(shop.shop_id, group, call.queued_at, call.call_sid)
+            store.update_call(call.call_sid, agent_id=agent.agent_id, result="connecting")
+            logger.info("agent reserved", extra={"agent_id": agent.agent_id})
+            return True
+    return False
+
+
+def reserved_agent(ctx: CallContext, *, store: InboundStore) -> Agent | None:
+    if ctx.call.result != "connecting" or not ctx.call.agent_id:
+        return None
+    agent = store.get_agent(ctx.shop.shop_id, ctx.call.agent_id)
+    return agent if agent and agent.reserved_call_sid == ctx.call.call_sid else None
+
+
+def agent_accepted(ctx: CallContext, *, store: Store, now: datetime) -> None:
+    call = ctx.call
+    waited = int((now - call.queued_at).total_seconds()) if call.queued_at else 0
+    store.update_call(call.call_sid, result="agent", answered_at=now, wait_seconds=max(waited, 0))
+
+
+@dataclass(frozen=True)
+class DialOutcome:
+    talked: bool
+
+
+def dial_ended(
+    ctx: CallContext,
+    agent_id: str,
+    dial_status: str,
+    bridged: bool,
+    duration: int,
+    *,
+    store: InboundStore,
+    now: datetime,
+) -> DialOutcome:
+    """The Dial to the agent ended: after a conversation the agent goes to wrap-up; on no
+    answer (or a declined whisper) the agent is marked away and the caller queued again."""
+    call, shop = ctx.call, ctx.shop
+    talked = bridged or (dial_status == "completed" and call.result == "agent")
+    if talked:
+        store.release_agent(shop.shop_id, agent_id, call.call_sid, "wrap-up", now, timezone=shop.timezone, talked=True)
+        store.remember_handle_seconds(shop.shop_id, call.group or "main", duration)
+        return DialOutcome(talked=True)
+    store.release_agent(shop.shop_id, agent_id, call.call_sid, "away", now, timezone=shop.timezone, missed=True)
+    logger.info("agent missed the call", extra={"agent_id": agent_id, "dial_status": dial_status})
+    store.update_call(call.call_sid, result="queued")
+    return DialOutcome(talked=False)
+
+
+def left_queue(ctx: CallContext, queue_result: str, queue_seconds: int, *, store: InboundStore, now: datetime) -> str:
+    """The Enqueue ended; returns what the caller gets next: ``agent``, ``callback``,
+    ``voicemail``, or ``gone`` (hung up: a callback task is made, I7)."""
+    call, shop = ctx.call, ctx.shop
+    if queue_result == "leave" and call.result == "connecting":
+        return "agent"
+    if queue_result == "leave" and call.result in ("callback", "voicemail-requested"):
+        return "callback" if call.result == "callback" else "voicemail"
+    if call.queued_at is not None:
+        store.remove_queue_entry(shop.shop_id, call.group or "main", call.queued_at, call.call_sid)
+    if call.result == "connecting" and call.agent_id:
+        store.release_agent(shop.shop_id, call.agent_id, call.call_sid, "available", now, timezone=shop.timezone)
+    if queue_result == "hangup":
+        store.update_call(call.call_sid, wait_seconds=queue_seconds)
+        request_callback(ctx, store=store, now=now, abandoned=True)
+        return "gone"
+    return "voicemail"
+
+
+def wants_voicemail(ctx: CallContext, *, store: Store) -> None:
+    if ctx.call.queued_at is not None:
+        from chalicelib.adapters.inbound_repository import inbound_store
+
+        inbound_store().remove_queue_entry(
+            ctx.shop.shop_id, ctx.call.group or "main", ctx.call.queued_at, ctx.call.call_sid
+        )
+    store.update_call(ctx.call.call_sid, result="voicemail-requested")
+
+
+def free_agent_count(ctx: CallContext, *, store: InboundStore, now: datetime) -> int:
+    return sum(
+        1 for agent in store.list_agents(ctx.shop.shop_id) if is_free(agent, now, ctx.shop.inbound.wrap_up_seconds)
+    )
+
+
+def store_survey(call_sid: str, digits: str | None, *, store: Store) -> bool:
+    if digits in ("1", "2", "3"):
+        store.update_call(call_sid, survey=digits)
+        return True
+    return False
+
+
+def store_recording(form: dict[str, str], *, store: Store) -> None:
+    """Recording callbacks (I9): the recording's id and link land on the call record."""
+    call_sid = form.get("CallSid", "")
+    if form.get("RecordingSid") and store.get_call(call_sid) is not None:
+        store.update_call(call_sid, recording_sid=form["RecordingSid"], recording_url=form.get("RecordingUrl", ""))
+
+
+# ---- voicemail and status callbacks (walking skeleton, extended) ---------------------------
+def store_voicemail(form: dict[str, str], *, store: Store, now: datetime) -> str:
+    """Record the voicemail on the call record; returns the language to thank the caller in."""
+    route = store.shop_for_number(form.get("To", ""))
+    if route is None:
+        return "en"
+    shop, _ = route
+    call_sid = form.get("CallSid", "")
+    store.upsert_call(
+        Call(
+            call_sid=call_sid,
+            shop_id=shop.shop_id,
+            direction="inbound",
+            customer_phone=_caller(form, shop),
+            shop_number=form.get("To", ""),
+            created_at=now,
+            day=local_day(now, shop.timezone),
+            status="in-progress",
+        )
+    )
+    fields: dict[str, Any] = {"result": "voicemail"}
+    if form.get("RecordingUrl"):
+        fields["recording_url"] = form["RecordingUrl"]
+    if form.get("RecordingSid"):
+        fields["recording_sid"] = form["RecordingSid"]
+    store.update_call(call_sid, **fields)
+    call = store.get_call(call_sid)
+    return (call.language if call and call.language else None) or shop.main_language
+
+
+FINAL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
+# Results that mean the caller was served or has a next step; anything else at hang-up is a
+# lost call that gets a callback task (I7).
+SERVED_RESULTS = {"agent", "callback", "voicemail", "self-service", "closed"}
+
+
+def record_inbound_call_status(
+    form: dict[str, str], *, store: Store, now: datetime, inbound: InboundStore | None = None
+) -> None:
+    """Status callbacks of calls to the shop's numbers. Repeated or reordered callbacks never
+    move the record back (SequenceNumber). A caller who hung up before being served (greeting,
+    menu, queue) gets an automatic callback task (I7)."""
     call = store.get_call(form.get("CallSid", ""))
     if call is None:
         return
-    fields: dict[str, object] = {"status": form.get("CallStatus", call.status)}
+    status = form.get("CallStatus", call.status)
+    fields: dict[str, object] = {"status": status}
     if form.get("CallDuration", "").isdigit():
         fields["duration_seconds"] = int(form["CallDuration"])
-    store.apply_call_status(call.call_sid, int(form.get("SequenceNumber") or 0), **fields)
+    if status in FINAL_STATUSES:
+        fields["ended_at"] = now
+    applied = store.apply_call_status(call.call_sid, int(form.get("SequenceNumber") or 0), **fields)
+    if not applied or status not in FINAL_STATUSES or call.direction != "inbound":
+        return
+    if call.result in SERVED_RESULTS or call.callback_task_id:
+        return
+    if inbound is None:
+        from chalicelib.adapters.inbound_repository import inbound_store
+
+        inbound = inbound_store()
+    shop = store.get_shop(call.shop_id)
+    if shop is None:
+        return
+    ctx = CallContext(shop, call)
+    if call.result == "connecting" and call.agent_id:
+        inbound.release_agent(shop.shop_id, call.agent_id, call.call_sid, "available", now, timezone=shop.timezone)
+    request_callback(ctx, store=inbound, now=now, abandoned=True)

@@ -1,12 +1,14 @@
 """Orders in: accept a shop's POST (O1, O2), then on the orders stream decide what each order
-is (O3: fake, duplicate, or a customer to call) and queue its dial task.
+is (O3: fake or duplicate; O5: confirmed at once, for the robot, or for an agent) and add it to
+the customer's dial task (O4).
 
 Both halves are safe to repeat: the order id is fixed before the write, every transition is
-conditional on the state it starts from, and the task id is derived from the order id.
+conditional on the state it starts from, and the task id is derived from the shop and phone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from datetime import datetime
@@ -17,9 +19,10 @@ from chalicelib.domain.entities import DialTask, Order
 from chalicelib.domain.orders import OrderIn, local_day
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.shop import ShopSettings
+from chalicelib.domain.triage import triage
 from chalicelib.services.ports import OrderStore, TaskStore
 
-Outcome = Literal["fake", "duplicate", "queued", "already-decided"]
+Outcome = Literal["fake", "duplicate", "queued", "auto-confirmed", "already-decided"]
 
 
 class OrderMissingError(LookupError):
@@ -31,8 +34,10 @@ def new_order_id(now: datetime) -> str:
     return f"ord_{int(now.timestamp() * 1000):011x}{secrets.token_hex(5)}"
 
 
-def task_id_for(order_id: str) -> str:
-    return "tsk_" + order_id.removeprefix("ord_")
+def customer_task_id(shop_id: str, phone: str) -> str:
+    """One dial task per customer of a shop (O4). Hashed: task ids travel in webhook URLs and
+    access logs, phone numbers must not."""
+    return "tsk_" + hashlib.sha256(f"{shop_id}#{phone}".encode()).hexdigest()[:24]
 
 
 def accept_order(shop: ShopSettings, order_in: OrderIn, *, store: OrderStore, now: datetime, order_id: str) -> Order:
@@ -76,15 +81,31 @@ def decide_new_order(
         store.transition_order(shop.shop_id, order_id, {"received"}, "duplicate", duplicate_of=owner, decided_at=now)
         return "duplicate"
 
+    payload = order.payload
+    route, reason = triage(
+        shop.triage,
+        total=order.total,
+        prepaid=bool(payload.get("prepaid")),
+        in_stock=bool(payload.get("in_stock", True)),
+        needs_call=bool(payload.get("needs_call")),
+    )
+    if route == "auto_confirm":
+        store.transition_order(
+            shop.shop_id, order_id, {"received"}, "confirmed", route=route, route_reason=reason, decided_at=now
+        )
+        return "auto-confirmed"
     task = DialTask(
-        task_id=task_id_for(order_id),
+        task_id=customer_task_id(shop.shop_id, order.phone),
         shop_id=shop.shop_id,
         phone=order.phone,
         order_ids=[order_id],
         language=order.language or shop.main_language,
         created_at=now,
-        due_at=now,
+        kind=route,
     )
-    tasks.insert_task(task)  # False on redelivery: the task is already there
-    store.transition_order(shop.shop_id, order_id, {"received"}, "queued", task_id=task.task_id)
+    # Joins the customer's open task if there is one: one call covers all their orders.
+    tasks.open_customer_task(task, order_id, now)
+    store.transition_order(
+        shop.shop_id, order_id, {"received"}, "queued", task_id=task.task_id, route=route, route_reason=reason
+    )
     return "queued"

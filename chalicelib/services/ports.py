@@ -3,11 +3,13 @@ Twilio adapter implement them in production, in-memory fakes in unit tests."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib.domain.dedup import DedupClaim
-from chalicelib.domain.entities import Call, DialTask, Order
+from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
+from chalicelib.domain.priority import DueTask
 from chalicelib.domain.shop import ShopSettings
 
 
@@ -24,10 +26,12 @@ class OrderStore(Protocol):
 
 
 class TaskStore(Protocol):
+    def open_customer_task(self, task: DialTask, order_id: str, now: datetime) -> DialTask: ...
     def insert_task(self, task: DialTask) -> bool: ...
     def get_task(self, task_id: str) -> DialTask | None: ...
     def claim_task_for_dial(self, task_id: str, now: datetime) -> DialTask | None: ...
     def attach_call(self, task_id: str, call_sid: str) -> bool: ...
+    def mark_contacted(self, task_id: str) -> None: ...
     def defer_task(self, task_id: str, due_at: datetime) -> None: ...
     def set_task_result(self, task_id: str, call_sid: str, result: str) -> bool: ...
     def end_attempt(
@@ -38,9 +42,10 @@ class TaskStore(Protocol):
         call_result: str,
         requeue_at: datetime | None,
         final_result: str | None,
+        now: datetime,
     ) -> DialTask | None: ...
     def count_active_tasks(self, shop_id: str, kind: str) -> int: ...
-    def due_task_ids(self, shop_id: str, kind: str, now: datetime, limit: int) -> list[str]: ...
+    def due_tasks(self, shop_id: str, kind: str, now: datetime, limit: int) -> list[DueTask]: ...
 
 
 class CallStore(Protocol):
@@ -56,6 +61,25 @@ class Store(OrderStore, TaskStore, CallStore, Protocol):
     def shop_for_api_key(self, api_key: str) -> ShopSettings | None: ...
 
 
+class CallNotPlacedError(Exception):
+    """Twilio did not place the call (refused, throttled, failed before the request was sent)."""
+
+    def __init__(self, reason: str, *, temporary: bool) -> None:
+        super().__init__(reason)
+        self.temporary = temporary
+
+
+class CallOutcomeUnknownError(Exception):
+    """The request may have reached Twilio (a read timeout): the call may be ringing."""
+
+
+@dataclass(frozen=True)
+class CallState:
+    status: str
+    duration_seconds: int
+    answered_by: str | None
+
+
 class Telephony(Protocol):
     def place_call(
         self,
@@ -67,8 +91,29 @@ class Telephony(Protocol):
         ring_timeout_seconds: int,
         detect_machine: bool,
     ) -> str:
-        """Start an outbound call; returns its CallSid."""
+        """Start an outbound call; returns its CallSid. Raises CallNotPlacedError or
+        CallOutcomeUnknownError when it cannot say the call was placed."""
         ...
+
+    def fetch_call(self, call_sid: str) -> CallState: ...
+
+
+class Messenger(Protocol):
+    def send_sms(self, *, to: str, from_: str, body: str) -> str:
+        """Send a text message; returns its MessageSid."""
+        ...
+
+
+class MessagingStore(Protocol):
+    def is_do_not_call(self, shop_id: str, phone: str) -> bool: ...
+    def add_do_not_call(self, shop_id: str, phone: str, source: str, now: datetime) -> None: ...
+    def remove_do_not_call(self, shop_id: str, phone: str) -> None: ...
+    def log_message(self, message: TextMessage) -> None: ...
+    def open_orders_of(self, shop_id: str, phone: str) -> list[Order]: ...
+    def transition_order(
+        self, shop_id: str, order_id: str, from_statuses: set[str], to_status: str, **fields: Any
+    ) -> Order | None: ...
+    def drop_orders_from_task(self, task_id: str, order_ids: list[str]) -> None: ...
 
 
 class WebhookUrls(Protocol):

@@ -1,9 +1,12 @@
-"""The daily report (R1): which shops are due, what their email says, sending it once.
+"""The owner's report (R1-R5): which shops are due, what their email says, sending it once.
 
 ``send_due_reports`` runs on the hourly schedule. Every run considers every shop; a shop's
-report for a local day goes out at most once, however often the schedule fires or the
-function is retried, because each send is guarded by a Powertools idempotency record keyed
-on (shop, day).
+report for a local day (and its weekly or monthly digest, when the shop asks for them) goes
+out at most once, however often the schedule fires or the function is retried, because each
+send is guarded by a Powertools idempotency record keyed on (shop, period).
+
+The period's records stream through one pass: each order and call goes to the figures'
+tally and to the CSV call log as it is read, so a day of 100,000 calls never sits in memory.
 """
 
 from __future__ import annotations
@@ -16,8 +19,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from chalicelib.adapters.email import OutgoingEmail, one_line
-from chalicelib.domain.report import CallFact, DailyFigures, OrderFact, Share, daily_figures, report_due
+from chalicelib.adapters.email import Attachment, InlineImage, OutgoingEmail, one_line
+from chalicelib.domain.call_log import CallLogFile, CallLogWriter, RecordingLink, pending_recording_link
+from chalicelib.domain.report import (
+    SERVICE_LEVEL_SECONDS,
+    SURVEY_ANSWERS,
+    AgentStatusFact,
+    CallFact,
+    DailyFigures,
+    OrderFact,
+    ReportPeriod,
+    ReportTally,
+    Share,
+    digests_due,
+    report_due,
+)
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 
@@ -42,18 +58,25 @@ class EmailSender(Protocol):
 
 
 class ReportQueries(Protocol):
+    """Reads of one shop-day, each a Query on a ``by_shop_day`` index (or a BatchGet by key)."""
+
     def orders_of_day(self, shop_id: str, day: date) -> Iterable[OrderFact]: ...
 
     def calls_of_day(self, shop_id: str, day: date) -> Iterable[CallFact]: ...
+
+    def agent_statuses_of_day(self, shop_id: str, day: date) -> Iterable[AgentStatusFact]: ...
+
+    def callbacks_completed(self, task_ids: Iterable[str]) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
 class SentReport:
     shop_id: str
-    day: date
+    day: date  # the period's first day
     message_id: str
     subject: str
     recipients: tuple[str, ...]
+    period: str = "day"
 
 
 class ReportsFailed(Exception):
@@ -103,12 +126,36 @@ def format_share(share: Share) -> str:
     return f"{percent}% of {share.whole} {share.of}"
 
 
-def report_subject(shop: ShopSettings, day: date, figures: DailyFigures) -> str:
-    return one_line(f"{shop.name} — daily report for {day.isoformat()}: {figures.confirmed}/{figures.unique} confirmed")
+def format_duration(seconds: int | None) -> str:
+    """``45 s``, ``3 min 05 s``, ``2 h 07 min``; an em dash when there is nothing to show."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, rest = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def format_percent(share: Share) -> str:
+    return "—" if share.percent is None else f"{share.percent}%"
+
+
+def report_subject(shop: ShopSettings, period: date | ReportPeriod, figures: DailyFigures) -> str:
+    period = period if isinstance(period, ReportPeriod) else ReportPeriod.day(period)
+    if period.kind == "day":
+        what = f"daily report for {period.first.isoformat()}"
+    else:
+        what = f"{period.title.lower()} for {period.label}"
+    return one_line(f"{shop.name} — {what}: {figures.confirmed}/{figures.unique} confirmed")
 
 
 def report_sections(figures: DailyFigures, currency: str) -> tuple[ReportSection, ...]:
-    """The figures as labelled rows: the HTML and the text part show exactly the same ones."""
+    """The figures as labelled rows: the HTML and the text part show exactly the same ones.
+
+    Row labels are unique across the report (the demo and its e2e test read rows by label)."""
     f = figures
     orders = (
         ReportRow("Orders received", str(f.orders_received), "every order record of the day"),
@@ -137,19 +184,142 @@ def report_sections(figures: DailyFigures, currency: str) -> tuple[ReportSection
                 "not in the total or the average",
             )
         )
-    calls = (
+    calls = [
         ReportRow("Robot calls made", str(f.robot_calls)),
         ReportRow(
             "Answered by a person",
             str(f.robot_calls_answered_by_person),
             format_share(f.answered_by_person_share),
         ),
-    )
-    return (
+    ]
+    sections = [
         ReportSection("Orders", orders),
         ReportSection("Money", tuple(money)),
-        ReportSection("Robot calls", calls),
-    )
+    ]
+    if f.outbound is not None:
+        calls.extend(_outbound_rows(f))
+    sections.append(ReportSection("Robot calls", tuple(calls)))
+    if f.inbound is not None:
+        sections.append(ReportSection("Inbound calls", _inbound_rows(f)))
+        hours = tuple(
+            ReportRow(f"{h.hour:02d}:00–{(h.hour + 1) % 24:02d}:00", f"{h.answered} / {h.lost} / {h.other}")
+            for h in f.inbound.by_hour
+            if h.answered or h.lost or h.other
+        )
+        if hours:
+            sections.append(ReportSection("Inbound calls by hour (answered / lost / other)", hours))
+    if f.agents:
+        sections.append(ReportSection("Agents", tuple(_agent_row(agent) for agent in f.agents)))
+    return tuple(sections)
+
+
+def _outbound_rows(f: DailyFigures) -> list[ReportRow]:
+    o = f.outbound
+    assert o is not None
+    per_contact = o.attempts_per_contact
+    drop = o.drop_rate
+    drop_note = f"dropped live answers ÷ live answers ({drop.count} ÷ {drop.whole})"
+    if drop.whole == 0:
+        drop_note += ": no agent dialing yet, so nothing dropped"
+    return [
+        ReportRow(
+            "Dial attempts per contact",
+            str(per_contact) if per_contact is not None else "—",
+            f"robot calls ÷ answered by a person ({o.dial_attempts} ÷ {o.contacts})",
+        ),
+        ReportRow(
+            "Order to first dial, median",
+            format_duration(o.first_dial_median_seconds),
+            f"of {o.orders_dialed} unique orders dialed",
+        ),
+        ReportRow("Order to first dial, 95th percentile", format_duration(o.first_dial_p95_seconds)),
+        ReportRow("Drop rate", format_percent(drop) if drop.whole else "0.0%", drop_note),
+    ]
+
+
+def _inbound_rows(f: DailyFigures) -> tuple[ReportRow, ...]:
+    i = f.inbound
+    assert i is not None
+    completed = "—" if i.callbacks_completed is None else str(i.callbacks_completed)
+    rows = [
+        ReportRow("Inbound calls", str(i.calls)),
+        ReportRow("Answered by an agent", str(i.answered), format_share(i.answered_share)),
+        ReportRow("Lost (hung up, no callback)", str(i.lost), format_share(i.lost_share)),
+        ReportRow("Callbacks asked", str(i.callbacks_asked)),
+        ReportRow("Callbacks completed", completed, f"of {i.callbacks_asked} asked"),
+        ReportRow(
+            f"Service level (agent within {SERVICE_LEVEL_SECONDS} s)",
+            format_percent(i.service_level),
+            f"{i.service_level.count} of {i.service_level.whole} calls queued for an agent",
+        ),
+        ReportRow("Average wait", format_duration(i.average_wait_seconds), f"of {i.waits} calls that waited"),
+        ReportRow("Longest wait", format_duration(i.longest_wait_seconds)),
+        ReportRow("After-hours calls", str(i.after_hours)),
+    ]
+    answers = i.survey_answers
+    for answer, count in i.survey:
+        meaning = SURVEY_ANSWERS.get(answer, f"answered {answer!r}")
+        rows.append(ReportRow(f"Survey: {meaning}", str(count), format_share(Share(count, answers, "survey answers"))))
+    return tuple(rows)
+
+
+def _agent_row(agent: Any) -> ReportRow:
+    statuses = ", ".join(f"{status} {format_duration(seconds)}" for status, seconds in agent.status_seconds)
+    parts = [
+        f"talk {format_duration(agent.talk_seconds)}",
+        f"AHT {format_duration(agent.average_handle_seconds)}",
+    ]
+    if agent.logged_in_seconds:
+        parts.append(f"occupancy {format_percent(agent.occupancy)}")
+    if statuses:
+        parts.append(statuses)
+    parts.append(f"missed offers {agent.missed_offers}")
+    return ReportRow(f"Agent {agent.agent_id}", f"{agent.calls} calls", "; ".join(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    content_id: str
+    alt: str
+    png: bytes
+    width: int = 600
+
+
+def report_charts(figures: DailyFigures) -> tuple[Chart, ...]:
+    """The charts the figures have data for (an empty chart says nothing)."""
+    from chalicelib.domain.charts import calls_by_hour_png, funnel_png, occupancy_png
+
+    charts: list[Chart] = []
+    inbound = figures.inbound
+    if inbound is not None and inbound.calls:
+        rows = [(h.hour, h.answered, h.lost, h.other) for h in inbound.by_hour]
+        charts.append(
+            Chart(
+                "calls-by-hour",
+                f"Inbound calls by hour: {inbound.answered} answered, {inbound.lost} lost",
+                calls_by_hour_png(rows),
+            )
+        )
+    if figures.orders_received:
+        steps = figures.funnel
+        charts.append(
+            Chart(
+                "orders-funnel",
+                "Orders funnel: " + ", ".join(f"{n} {label.lower()}" for label, n in steps),
+                funnel_png(steps),
+            )
+        )
+    occupied = [agent for agent in figures.agents if agent.logged_in_seconds]
+    if occupied:
+        bars = [(agent.agent_id, int(agent.occupancy.percent or 0)) for agent in occupied]
+        charts.append(
+            Chart(
+                "agent-occupancy",
+                "Agent occupancy: " + ", ".join(f"{name} {value}%" for name, value in bars),
+                occupancy_png(bars),
+            )
+        )
+    return tuple(charts)
 
 
 @functools.cache
@@ -167,17 +337,28 @@ def _templates() -> Environment:
     )
 
 
-def render_report(shop: ShopSettings, day: date, figures: DailyFigures) -> RenderedReport:
+def render_report(
+    shop: ShopSettings,
+    period: date | ReportPeriod,
+    figures: DailyFigures,
+    *,
+    charts: Sequence[Chart] = (),
+    notes: Sequence[str] = (),
+) -> RenderedReport:
+    period = period if isinstance(period, ReportPeriod) else ReportPeriod.day(period)
     confirmed = figures.confirmed_share
     headline_percent = f" ({confirmed.percent}%)" if confirmed.percent is not None else ""
     context: dict[str, Any] = {
-        "subject": report_subject(shop, day, figures),
+        "subject": report_subject(shop, period, figures),
         "shop_name": shop.name,
-        "day_label": f"{day.isoformat()} ({day:%A})",
+        "title": period.title,
+        "day_label": period.label,
         "timezone": shop.timezone,
         "has_activity": figures.has_activity,
         "headline": f"Confirmed {figures.confirmed} of {figures.unique} unique orders{headline_percent}.",
         "sections": report_sections(figures, shop.currency),
+        "charts": [{"cid": c.content_id, "alt": c.alt, "width": c.width} for c in charts],
+        "notes": list(notes),
     }
     environment = _templates()
     return RenderedReport(
@@ -187,23 +368,67 @@ def render_report(shop: ShopSettings, day: date, figures: DailyFigures) -> Rende
     )
 
 
-def build_daily_report(shop: ShopSettings, day: date, queries: ReportQueries) -> OutgoingEmail:
-    """The shop's report email for a local day, its figures read from ``queries``."""
+def build_report(
+    shop: ShopSettings,
+    period: ReportPeriod,
+    queries: ReportQueries,
+    *,
+    recording_link: RecordingLink = pending_recording_link,
+) -> OutgoingEmail:
+    """The shop's report email for a period: one streaming pass over its days' records."""
     if shop.report.sender is None:
         raise ValueError(f"shop {shop.shop_id} has no report sender")
-    figures = daily_figures(
-        queries.orders_of_day(shop.shop_id, day),
-        queries.calls_of_day(shop.shop_id, day),
-        currency=shop.currency,
+    start, end = period.bounds(shop.zone)
+    tally = ReportTally(currency=shop.currency, zone=shop.zone, start=start, end=end)
+    name = "calls-and-orders-" + (
+        period.first.isoformat() if period.kind == "day" else f"{period.first.isoformat()}-to-{period.last.isoformat()}"
     )
-    rendered = render_report(shop, day, figures)
+    log = CallLogWriter(name, shop.zone, recording_link=recording_link)
+    for day in period.days():
+        for order in queries.orders_of_day(shop.shop_id, day):
+            tally.add_order(order)
+            log.add_order(order)
+        for call in queries.calls_of_day(shop.shop_id, day):
+            tally.add_call(call)
+            log.add_call(call)
+        for change in queries.agent_statuses_of_day(shop.shop_id, day):
+            tally.add_status(change)
+    completed = queries.callbacks_completed(sorted(tally.callback_task_ids)) if tally.callback_task_ids else 0
+    figures = tally.figures(callbacks_completed=completed)
+    attached = log.finish()
+    charts = report_charts(figures) if figures.has_activity else ()
+    notes = _log_notes(attached, log.rows) if figures.has_activity else ()
+    rendered = render_report(shop, period, figures, charts=charts, notes=notes)
+    attachments: tuple[Attachment, ...] = ()
+    if attached is not None and figures.has_activity:
+        attachments = (Attachment(attached.filename, attached.data, attached.maintype, attached.subtype),)
     return OutgoingEmail(
         sender=shop.report.sender,
         recipients=tuple(shop.report.recipients),
         subject=rendered.subject,
         text=rendered.text,
         html=rendered.html,
+        inline_images=tuple(InlineImage(chart.content_id, chart.png) for chart in charts),
+        attachments=attachments,
     )
+
+
+def _log_notes(attached: CallLogFile | None, rows: int) -> tuple[str, ...]:
+    if attached is None:
+        return (
+            f"The call log ({rows} calls and orders) is too large for one email even compressed; "
+            "the daily reports carry it day by day.",
+        )
+    return (
+        f"Attached: {attached.filename}, every call and order of the period ({rows} rows; numbers masked). "
+        "Recording links that expire come with the recording service; until then the log names the "
+        "masked recording reference.",
+    )
+
+
+def build_daily_report(shop: ShopSettings, day: date, queries: ReportQueries) -> OutgoingEmail:
+    """The shop's report email for a local day, its figures read from ``queries``."""
+    return build_report(shop, ReportPeriod.day(day), queries)
 
 
 # ----------------------------------------------------------------------------- sending once
@@ -215,18 +440,29 @@ class _OncePerShopDay(NamedTuple):
 
 
 def _build_and_send(
-    *, report_key: dict[str, str], shop: ShopSettings, day: date, sender: EmailSender, queries: ReportQueries
+    *,
+    report_key: dict[str, str],
+    shop: ShopSettings,
+    period: ReportPeriod,
+    sender: EmailSender,
+    queries: ReportQueries,
 ) -> dict[str, Any]:
-    email = build_daily_report(shop, day, queries)
+    email = build_report(shop, period, queries)
     message_id = sender.send(email)
     logger.info(
-        "Daily report sent",
-        extra={"shop_id": shop.shop_id, "day": day.isoformat(), "message_id": message_id},
+        "Report sent",
+        extra={
+            "shop_id": shop.shop_id,
+            "period": period.kind,
+            "first_day": period.first.isoformat(),
+            "message_id": message_id,
+        },
     )
     # What the idempotency record stores and replays: JSON only.
     return {
         "shop_id": shop.shop_id,
-        "day": day.isoformat(),
+        "day": period.first.isoformat(),
+        "period": period.kind,
         "message_id": message_id,
         "subject": email.subject,
         "recipients": list(email.recipients),
@@ -268,6 +504,17 @@ def forget_idempotency_store() -> None:
     _once_per_shop_day.cache_clear()
 
 
+def due_periods(now: datetime, shop: ShopSettings) -> list[ReportPeriod]:
+    """The shop's daily report (unless turned off) and any weekly or monthly digest due now."""
+    policy = shop.report
+    periods: list[ReportPeriod] = []
+    day = report_due(now, shop.timezone, policy.hour) if policy.daily else None
+    if day is not None:
+        periods.append(ReportPeriod.day(day))
+    periods += digests_due(now, shop.timezone, policy.hour, weekly_on=policy.weekly_on, monthly=policy.monthly)
+    return periods
+
+
 def _skip_reason(shop: ShopSettings) -> str | None:
     if not shop.report.recipients:
         return "no report recipients configured"
@@ -302,41 +549,41 @@ def send_due_reports(
     sent: list[SentReport] = []
     failures: dict[str, BaseException] = {}
     for shop in shops:
-        day = report_due(now, shop.timezone, shop.report.hour)
-        if day is None:
-            continue
-        log_keys = {"shop_id": shop.shop_id, "day": day.isoformat()}
-        reason = _skip_reason(shop)
-        if reason is not None:
-            logger.warning(f"Daily report skipped: {reason}", extra=log_keys)
-            continue
-        try:
-            result = once.send(
-                report_key={"shop_id": shop.shop_id, "day": day.isoformat()},
-                shop=shop,
-                day=day,
-                sender=sender,
-                queries=queries,
+        for period in due_periods(now, shop):
+            log_keys = {"shop_id": shop.shop_id, "day": period.first.isoformat(), "period": period.kind}
+            reason = _skip_reason(shop)
+            if reason is not None:
+                logger.warning(f"Report skipped: {reason}", extra=log_keys)
+                continue
+            try:
+                result = once.send(
+                    report_key={"shop_id": shop.shop_id, **period.key},
+                    shop=shop,
+                    period=period,
+                    sender=sender,
+                    queries=queries,
+                )
+            except IdempotencyAlreadyInProgressError:
+                logger.info("Report already being sent by another run", extra=log_keys)
+                continue
+            except Exception as error:
+                logger.exception("Report failed", extra=log_keys)
+                key = shop.shop_id if period.kind == "day" else f"{shop.shop_id} ({period.kind}ly digest)"
+                failures[key] = error
+                continue
+            if result.get("replayed"):
+                logger.debug("Report already sent", extra=log_keys)
+                continue
+            sent.append(
+                SentReport(
+                    shop_id=shop.shop_id,
+                    day=period.first,
+                    message_id=result["message_id"],
+                    subject=result["subject"],
+                    recipients=tuple(result["recipients"]),
+                    period=period.kind,
+                )
             )
-        except IdempotencyAlreadyInProgressError:
-            logger.info("Daily report already being sent by another run", extra=log_keys)
-            continue
-        except Exception as error:
-            logger.exception("Daily report failed", extra=log_keys)
-            failures[shop.shop_id] = error
-            continue
-        if result.get("replayed"):
-            logger.debug("Daily report already sent", extra=log_keys)
-            continue
-        sent.append(
-            SentReport(
-                shop_id=shop.shop_id,
-                day=day,
-                message_id=result["message_id"],
-                subject=result["subject"],
-                recipients=tuple(result["recipients"]),
-            )
-        )
     if failures:
         raise ReportsFailed(failures, sent)
     return sent

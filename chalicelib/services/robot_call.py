@@ -8,7 +8,7 @@ queued again for a retry, or unreachable after the last attempt.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib.domain.entities import Call, Order
 from chalicelib.domain.orders import local_day
@@ -22,6 +22,7 @@ from chalicelib.domain.robot import (
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services.dialer import DialerStore
+from chalicelib.services.ports import Telephony
 
 DECISIONS: dict[KeypressAction, str] = {"confirm": "confirmed", "cancel": "cancelled", "agent": "agent"}
 
@@ -51,8 +52,9 @@ def answer_robot_call(
         store.update_call(call_sid, answered_by=answered_by)
         return None
     store.update_call(call_sid, answered_by=answered_by or "human", answered_at=now)
-    store.mark_orders(shop.shop_id, task.order_ids, reached=True)
-    open_orders = [o for o in store.orders_by_ids(shop.shop_id, task.order_ids) if o.status == "queued"]
+    store.mark_contacted(task_id)
+    store.mark_orders(shop.shop_id, task.call_order_ids, reached=True)
+    open_orders = [o for o in store.orders_by_ids(shop.shop_id, task.call_order_ids) if o.status == "queued"]
     if not open_orders:
         return None
     return RobotConversation(language=task.language, orders=open_orders)
@@ -71,7 +73,7 @@ def press_key(
     store.set_task_result(task_id, call_sid, decision)
     store.update_call(call_sid, result=decision)
     if decision in ("confirmed", "cancelled"):
-        for order_id in task.order_ids:
+        for order_id in task.call_order_ids:
             store.transition_order(shop.shop_id, order_id, {"queued"}, decision, decided_at=now)
     logger.info("robot call decision", extra={"task_id": task_id, "call_sid": call_sid, "decision": decision})
     return action
@@ -126,7 +128,9 @@ def _end_attempt(
     if task is None or task.state != "dialing" or task.last_call_sid != callback.call_sid:
         return  # a repeated callback: the attempt is already over
     if task.result:
-        store.end_attempt(task_id, callback.call_sid, call_result="decided", requeue_at=None, final_result=task.result)
+        store.end_attempt(
+            task_id, callback.call_sid, call_result="decided", requeue_at=None, final_result=task.result, now=now
+        )
         return
     call = store.get_call(callback.call_sid)
     answered_by = callback.answered_by or (call.answered_by if call else None)
@@ -138,7 +142,43 @@ def _end_attempt(
         call_result=result,
         requeue_at=retry_at,
         final_result=None if retry_at else "unreachable",
+        now=now,
     )
     if retry_at is None:
-        for order_id in task.order_ids:
+        for order_id in task.call_order_ids:
             store.transition_order(shop.shop_id, order_id, {"queued"}, "unreachable", decided_at=now)
+
+
+STALE_DIALING = timedelta(minutes=10)  # far beyond ring time plus a robot conversation
+
+
+def reconcile_stuck_calls(shop: ShopSettings, *, store: DialerStore, telephony: Telephony, now: datetime) -> list[str]:
+    """Settle robot attempts whose end never reached us: a create that timed out and never
+    produced a webhook (no call was made: released, not counted), or a call whose final status
+    callback was lost (asked of Twilio and applied as if it had arrived)."""
+    settled = []
+    for task_id in store.stale_dialing_task_ids(shop.shop_id, "robot", now - STALE_DIALING):
+        task = store.get_task(task_id)
+        if task is None or task.state != "dialing":
+            continue
+        if task.last_call_sid is None:
+            if store.release_claim(task_id, now):
+                settled.append(task_id)
+            continue
+        state = telephony.fetch_call(task.last_call_sid)
+        if state.status in FINAL_CALL_STATUSES:
+            callback = StatusCallback(
+                task.last_call_sid,
+                state.status,
+                LATE_SEQUENCE,
+                state.duration_seconds,
+                state.answered_by,
+                task.phone,
+                "",
+            )
+            record_call_status(shop, task_id, callback, store=store, now=now)
+            settled.append(task_id)
+    return settled
+
+
+LATE_SEQUENCE = 1_000_000  # after any real callback's SequenceNumber

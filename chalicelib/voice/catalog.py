@@ -34,6 +34,7 @@ class Catalog:
     prompts: dict[str, str]
     currency_names: dict[str, str] = field(default_factory=dict)
     audio: dict[str, str] = field(default_factory=dict)
+    sms: dict[str, str] = field(default_factory=dict)  # text messages, same placeholders rule
 
     def text(self, prompt: str, **values: Any) -> str:
         template = self.prompts.get(prompt)
@@ -41,6 +42,14 @@ class Catalog:
             if self.language == FALLBACK_LANGUAGE:
                 raise KeyError(f"prompt {prompt!r} is in no catalog")
             return load_catalog(FALLBACK_LANGUAGE).text(prompt, **values)
+        return template.format_map(values)
+
+    def sms_text(self, message: str, **values: Any) -> str:
+        template = self.sms.get(message)
+        if template is None:
+            if self.language == FALLBACK_LANGUAGE:
+                raise KeyError(f"text message {message!r} is in no catalog")
+            return load_catalog(FALLBACK_LANGUAGE).sms_text(message, **values)
         return template.format_map(values)
 
     def currency(self, code: str) -> str:
@@ -66,4 +75,5 @@ def load_catalog(language: str) -> Catalog:
         prompts=dict(data["prompts"]),
         currency_names=dict(data.get("currency", {})),
         audio=dict(data.get("audio", {})),
+        sms=dict(data.get("sms", {})),
     )

@@ -8,6 +8,7 @@ from typing import Any
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from chalicelib.domain.entities import Order
+from chalicelib.domain.orders import format_amount
 from chalicelib.voice.catalog import Catalog
 
 GATHER_TIMEOUT_SECONDS = 6
@@ -62,7 +63,7 @@ def _describe_orders(gather: Gather, catalog: Catalog, orders: list[Order]) -> N
             catalog,
             "robot_one_order",
             order_number=order.order_number or "",
-            total=_amount(order.total),
+            total=format_amount(order.total),
             currency=currency,
         )
         address = (order.payload.get("delivery") or {}).get("address")
@@ -70,11 +71,7 @@ def _describe_orders(gather: Gather, catalog: Catalog, orders: list[Order]) -> N
             speak(gather, catalog, "robot_delivery", address=address)
     else:
         total = sum((order.total for order in orders), Decimal(0))
-        speak(gather, catalog, "robot_many_orders", count=len(orders), total=_amount(total), currency=currency)
-
-
-def _amount(value: Decimal) -> str:
-    return str(value.quantize(Decimal(1))) if value == value.to_integral_value() else str(value)
+        speak(gather, catalog, "robot_many_orders", count=len(orders), total=format_amount(total), currency=currency)
 
 
 def say_and_hang_up(catalog: Catalog, prompt: str, **values: Any) -> str:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from chalice import Blueprint, Response
 from pydantic import ValidationError
 
+from chalicelib.clock import current_clock
 from chalicelib.domain.orders import OrderIn, field_problems
+from chalicelib.domain.phones import normalise_phone
 from chalicelib.observability import logger, metrics
 from chalicelib.web.http import current_request, json_body, json_error, shop_from_api_key
 from chalicelib.wiring import repository
@@ -61,7 +65,52 @@ def get_order(order_id: str) -> Response:
     shop = shop_from_api_key(current_request(orders_api), repository())
     if isinstance(shop, Response):
         return shop
-    order = repository().get_order(shop.shop_id, order_id)
+    store = repository()
+    order = store.get_order(shop.shop_id, order_id)
     if order is None:
         return json_error(404, "not_found", f"order_id: no order {order_id!r} for this shop")
-    return Response(body=order.public_view(), status_code=200)
+    view = order.public_view()
+    task = store.get_task(order.task_id) if order.task_id else None
+    view["dialing"] = (
+        {
+            "attempts": task.attempts,
+            "state": task.state,
+            "next_attempt_at": task.due_at.isoformat() if task.state == "queued" and task.due_at else None,
+            "last_call_result": task.last_call_result,
+        }
+        if task and order.order_id in (task.order_ids + task.call_order_ids)
+        else None
+    )
+    return Response(body=view, status_code=200)
+
+
+@orders_api.route("/v1/do-not-call", methods=["POST"], content_types=["application/json"])
+def add_do_not_call() -> Response:
+    """O11: the shop puts a customer on its do-not-call list (calls and texts stop)."""
+    request = current_request(orders_api)
+    shop = shop_from_api_key(request, repository())
+    if isinstance(shop, Response):
+        return shop
+    body = json_body(request)
+    if isinstance(body, Response):
+        return body
+    phone = normalise_phone(str(body.get("phone", "")), shop.default_region)
+    if phone.e164 is None:
+        problem = phone.problem or "required"
+        return json_error(422, "validation_failed", f"phone: {problem}", [{"field": "phone", "message": problem}])
+    repository().add_do_not_call(shop.shop_id, phone.e164, "api", current_clock().now())
+    return Response(body={"phone": phone.e164, "do_not_call": True}, status_code=201)
+
+
+@orders_api.route("/v1/do-not-call/{phone}", methods=["DELETE"])
+def remove_do_not_call(phone: str) -> Response:
+    shop = shop_from_api_key(current_request(orders_api), repository())
+    if isinstance(shop, Response):
+        return shop
+    number = normalise_phone(unquote(phone), shop.default_region)
+    if number.e164 is None:
+        return json_error(
+            422, "validation_failed", f"phone: {number.problem}", [{"field": "phone", "message": str(number.problem)}]
+        )
+    repository().remove_do_not_call(shop.shop_id, number.e164)
+    return Response(body="", status_code=204)

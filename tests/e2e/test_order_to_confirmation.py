@@ -11,7 +11,7 @@ import requests
 
 from devtools.simclock import SimClock
 from devtools.stack import LocalStack
-from devtools.twilio_standin import Callee, CallerScript, Press, Silence, Speak
+from devtools.twilio_standin import Callee, CallerScript, Press, Silence
 from tests.e2e.conftest import ShopApi
 
 
@@ -68,21 +68,6 @@ def test_a_silent_customer_is_asked_twice_then_hears_goodbye(stack: LocalStack, 
     assert heard.count("Вибачте, ми вас не почули.") == 1
     assert heard[-1] == "Ми зателефонуємо вам пізніше. До побачення!"
     assert shop_api.order(order_id)["status"] == "queued"  # waits for its retry
-
-
-def test_a_caller_to_the_shop_number_hears_the_greeting_and_leaves_a_voicemail(stack: LocalStack) -> None:
-    transcript = stack.standin.place_inbound_call(
-        from_="+380671110004", to="+380441234567", script=CallerScript([Speak("Please call me about my order")])
-    )
-    heard = transcript.heard()
-    assert heard[0] == "Вітаємо! Ви зателефонували до Kvitka Flowers. Розмова записується для контролю якості."
-    assert "Дякуємо! Ваше повідомлення збережено. До побачення." in heard
-    assert transcript.application_errors == []
-    from chalicelib.adapters.models import CallRecord
-
-    stored = CallRecord.get(transcript.call_sid)
-    assert (stored.shop_id, stored.customer_phone, stored.result) == ("demo", "+380671110004", "voicemail")
-    assert stored.recording_url.startswith(stack.standin.base_url)
 
 
 def test_a_forged_webhook_gets_403(stack: LocalStack) -> None:

@@ -20,7 +20,9 @@ REFERENCE = load_catalog("en")
 
 
 def prompts_named_in_code() -> set[str]:
-    code = (ROOT / "app.py").read_text() + "".join(p.read_text() for p in (ROOT / "chalicelib").rglob("*.py"))
+    # Prompts are named where TwiML is built: the voice and web layers.
+    layers = [ROOT / "chalicelib" / "voice", ROOT / "chalicelib" / "web"]
+    code = "".join(p.read_text() for layer in layers for p in layer.rglob("*.py"))
     return set(re.findall(r'"((?:robot|inbound)_[a-z_]+|number_not_in_service|goodbye|system_error)"', code))
 
 
@@ -37,6 +39,10 @@ def test_every_catalog_has_every_prompt_with_the_same_placeholders(language: str
         assert catalog.prompts[name].strip(), f"{language}.{name} is empty"
     assert catalog.voice and catalog.tts_language
     assert {"UAH", "USD", "EUR"} <= set(catalog.currency_names)
+    assert set(catalog.sms) == set(REFERENCE.sms)
+    for name, template in REFERENCE.sms.items():
+        assert placeholders(catalog.sms[name]) == placeholders(template), f"{language}.sms.{name}"
+        assert "{shop_name}" in catalog.sms[name], "a text says who sends it"
 
 
 def test_every_prompt_the_code_names_exists() -> None:

@@ -9,6 +9,7 @@ import pytest
 from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.shop import DedupPolicy, RobotPolicy, ShopSettings
 from chalicelib.services import dialer, intake, robot_call
+from chalicelib.services.ports import CallNotPlacedError, CallOutcomeUnknownError, CallState
 from tests.fakes import FakeStore, FakeTelephony, FakeUrls
 
 NOON = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv: inside calling hours
@@ -79,12 +80,16 @@ def test_variant_a_same_phone_and_number_is_a_duplicate_of_the_first(store: Fake
     assert len(store.tasks) == 1
 
 
-def test_variant_a_new_order_number_from_same_phone_is_a_real_repeat_purchase(
+def test_a_repeat_purchase_is_a_real_order_and_joins_the_customers_one_task(
     store: FakeStore, shop: ShopSettings
 ) -> None:
-    decide(store, shop, post(store, shop, order_number="A-1"))
-    assert decide(store, shop, post(store, shop, order_number="A-2")) == "queued"
-    assert len(store.tasks) == 2
+    first = post(store, shop, order_number="A-1")
+    second = post(store, shop, order_number="A-2")
+    decide(store, shop, first)
+    assert decide(store, shop, second) == "queued"  # variant A: a new order number is not a duplicate
+    [task] = store.tasks.values()
+    assert task.order_ids == sorted([first, second])
+    assert store.orders[("demo", first)].task_id == store.orders[("demo", second)].task_id == task.task_id
 
 
 def test_variant_b_blocks_within_the_window_and_passes_after_it() -> None:
@@ -107,10 +112,50 @@ def test_fakes_are_flagged_and_never_called(store: FakeStore, shop: ShopSettings
     assert store.tasks == {}
 
 
+def test_prepaid_in_stock_orders_are_confirmed_without_a_call(store: FakeStore, shop: ShopSettings) -> None:
+    order_id = post(store, shop, prepaid=True)
+    assert decide(store, shop, order_id) == "auto-confirmed"
+    order = store.orders[("demo", order_id)]
+    assert (order.status, order.route, order.decided_at) == ("confirmed", "auto_confirm", NOON)
+    assert store.tasks == {}
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"needs_call": True}, "the shop asked for a call"),
+        ({"in_stock": False}, "an item is out of stock"),
+        ({"total": "25000"}, "total at least 20000"),
+    ],
+)
+def test_orders_that_need_a_person_go_to_the_agent_queue_not_the_robot(
+    store: FakeStore, shop: ShopSettings, fields: dict[str, Any], reason: str
+) -> None:
+    telephony = FakeTelephony()
+    order_id = post(store, shop, **fields)
+    decide(store, shop, order_id)
+    order = store.orders[("demo", order_id)]
+    assert (order.status, order.route, order.route_reason) == ("queued", "agent", reason)
+    assert store.tasks[order.task_id].kind == "agent"  # type: ignore[index]
+    assert dialer.dial_due_tasks(shop, store=store, telephony=telephony, urls=FakeUrls(), now=NOON) == []
+    assert telephony.placed == []
+
+
+def test_one_order_needing_a_person_makes_the_whole_customer_task_an_agent_task(
+    store: FakeStore, shop: ShopSettings
+) -> None:
+    decide(store, shop, post(store, shop, order_number="A-1"))
+    decide(store, shop, post(store, shop, order_number="A-2", needs_call=True))
+    [task] = store.tasks.values()
+    assert task.kind == "agent" and len(task.order_ids) == 2
+
+
 def queued_task(store: FakeStore, shop: ShopSettings, **fields: Any) -> str:
     order_id = post(store, shop, **fields)
     decide(store, shop, order_id)
-    return intake.task_id_for(order_id)
+    task_id = store.orders[("demo", order_id)].task_id
+    assert task_id is not None
+    return task_id
 
 
 def test_a_due_task_is_dialled_once_with_signed_webhook_urls(store: FakeStore, shop: ShopSettings) -> None:
@@ -170,11 +215,12 @@ def completed(sid: str, sequence: int = 3, status: str = "completed") -> robot_c
 
 def test_pressing_1_confirms_the_order_and_the_call_ends_the_task(store: FakeStore, shop: ShopSettings) -> None:
     task_id, sid = dialled(store, shop)
+    order_id = store.tasks[task_id].order_ids[0]
     talk = robot_call.answer_robot_call(shop, task_id, sid, "human", store=store, now=NOON)
     assert talk is not None and [o.order_number for o in talk.orders] == ["A-1"]
     assert robot_call.press_key(shop, task_id, sid, "1", store=store, now=NOON) == "confirm"
     robot_call.record_call_status(shop, task_id, completed(sid), store=store, now=NOON)
-    order = store.orders[("demo", store.tasks[task_id].order_ids[0])]
+    order = store.orders[("demo", order_id)]
     assert (order.status, order.reached, order.decided_at) == ("confirmed", True, NOON)
     assert (store.tasks[task_id].state, store.tasks[task_id].result) == ("done", "confirmed")
     assert store.calls[sid].duration_seconds == 42
@@ -198,13 +244,14 @@ def test_a_machine_gets_no_conversation_and_the_task_is_retried(store: FakeStore
 
 def test_unanswered_after_the_last_attempt_the_order_is_unreachable(store: FakeStore, shop: ShopSettings) -> None:
     task_id, sid = dialled(store, shop)
+    order_id = store.tasks[task_id].order_ids[0]
     robot_call.record_call_status(shop, task_id, completed(sid, status="no-answer"), store=store, now=NOON)
     later = NOON + timedelta(minutes=31)
     second = dialer.dial_task(shop, task_id, store=store, telephony=FakeTelephony(), urls=FakeUrls(), now=later)
     assert second
     robot_call.record_call_status(shop, task_id, completed(second, status="busy"), store=store, now=later)
     assert store.tasks[task_id].state == "failed"
-    assert store.orders[("demo", store.tasks[task_id].order_ids[0])].status == "unreachable"
+    assert store.orders[("demo", order_id)].status == "unreachable"
 
 
 def test_repeated_and_late_status_callbacks_change_nothing(store: FakeStore, shop: ShopSettings) -> None:
@@ -223,3 +270,90 @@ def test_a_keypress_on_a_call_that_is_not_the_tasks_current_call_is_ignored(
     task_id, _ = dialled(store, shop)
     assert robot_call.press_key(shop, task_id, "CA-someone-else", "1", store=store, now=NOON) == "unknown"
     assert store.orders[("demo", store.tasks[task_id].order_ids[0])].status == "queued"
+
+
+def test_one_call_covers_every_open_order_of_the_customer(store: FakeStore, shop: ShopSettings) -> None:
+    first, second = post(store, shop, order_number="A-1"), post(store, shop, order_number="A-2", total="50")
+    decide(store, shop, first)
+    decide(store, shop, second)
+    [task] = store.tasks.values()
+    sid = dialer.dial_task(shop, task.task_id, store=store, telephony=FakeTelephony(), urls=FakeUrls(), now=NOON)
+    assert sid
+    talk = robot_call.answer_robot_call(shop, task.task_id, sid, "human", store=store, now=NOON)
+    assert talk is not None and sorted(o.order_id for o in talk.orders) == sorted([first, second])
+    robot_call.press_key(shop, task.task_id, sid, "1", store=store, now=NOON)
+    assert {store.orders[("demo", o)].status for o in (first, second)} == {"confirmed"}
+
+
+def test_an_order_arriving_during_the_call_gets_its_own_call_right_after(store: FakeStore, shop: ShopSettings) -> None:
+    task_id, sid = dialled(store, shop)
+    late = post(store, shop, order_number="A-2")
+    decide(store, shop, late)
+    robot_call.answer_robot_call(shop, task_id, sid, "human", store=store, now=NOON)
+    robot_call.press_key(shop, task_id, sid, "1", store=store, now=NOON)  # confirms what was read out
+    assert store.orders[("demo", late)].status == "queued"
+    robot_call.record_call_status(shop, task_id, completed(sid), store=store, now=NOON)
+    task = store.tasks[task_id]
+    assert (task.state, task.order_ids, task.attempts, task.due_at) == ("queued", [late], 0, NOON)
+
+
+def test_the_nights_backlog_is_dialled_at_opening_new_orders_first(store: FakeStore) -> None:
+    shop = make_shop(robot=RobotPolicy(max_concurrent_calls=1, max_attempts=3))
+    store.shops["demo"] = shop
+    telephony = FakeTelephony()
+    retry = queued_task(store, shop, phone="+380671234501")
+    store.tasks[retry].attempts = 2  # waited since yesterday after two tries
+    store.tasks[retry].due_at = NOON - timedelta(hours=14)
+    fresh = queued_task(store, shop, phone="+380671234502", order_number="A-9")
+    store.tasks[fresh].due_at = NOON - timedelta(hours=2)  # came in at night
+    placed = dialer.dial_due_tasks(shop, store=store, telephony=telephony, urls=FakeUrls(), now=NOON)
+    assert len(placed) == 1
+    assert telephony.placed[0]["to"] == "+380671234502"  # the new order, though the retry waited longer
+
+
+def test_twilio_throttling_leaves_the_task_waiting_without_counting_an_attempt(
+    store: FakeStore, shop: ShopSettings
+) -> None:
+    task_id = queued_task(store, shop)
+    throttled = FakeTelephony(fail=CallNotPlacedError("Twilio 429 20429: Too many requests", temporary=True))
+    assert dialer.dial_task(shop, task_id, store=store, telephony=throttled, urls=FakeUrls(), now=NOON) is None
+    task = store.tasks[task_id]
+    assert (task.state, task.attempts, task.due_at) == ("queued", 0, NOON + timedelta(minutes=1))
+
+
+def test_a_refused_number_is_a_failed_attempt(store: FakeStore, shop: ShopSettings) -> None:
+    task_id = queued_task(store, shop)
+    refused = FakeTelephony(fail=CallNotPlacedError("Twilio 400 21211: invalid 'To'", temporary=False))
+    dialer.dial_task(shop, task_id, store=store, telephony=refused, urls=FakeUrls(), now=NOON)
+    assert (store.tasks[task_id].state, store.tasks[task_id].attempts) == ("queued", 1)
+
+
+def test_a_timed_out_create_is_never_dialled_again_until_reconciled(store: FakeStore, shop: ShopSettings) -> None:
+    task_id = queued_task(store, shop)
+    unsure = FakeTelephony(fail=CallOutcomeUnknownError("read timed out"))
+    assert dialer.dial_task(shop, task_id, store=store, telephony=unsure, urls=FakeUrls(), now=NOON) is None
+    assert store.tasks[task_id].state == "dialing"  # the call may be ringing
+    again = dialer.dial_due_tasks(shop, store=store, telephony=FakeTelephony(), urls=FakeUrls(), now=NOON)
+    assert again == []
+    # No webhook ever came: after the stale period the sweep puts the task back, not counted.
+    later = NOON + timedelta(minutes=11)
+    assert robot_call.reconcile_stuck_calls(shop, store=store, telephony=FakeTelephony(), now=later) == [task_id]
+    assert (store.tasks[task_id].state, store.tasks[task_id].attempts) == ("queued", 0)
+
+
+def test_a_call_whose_final_status_was_lost_is_settled_from_twilio(store: FakeStore, shop: ShopSettings) -> None:
+    task_id, sid = dialled(store, shop)
+    twilio = FakeTelephony()
+    twilio.call_states[sid] = CallState("no-answer", 0, None)
+    later = NOON + timedelta(minutes=11)
+    assert robot_call.reconcile_stuck_calls(shop, store=store, telephony=twilio, now=later) == [task_id]
+    task = store.tasks[task_id]
+    assert (task.state, task.last_call_result) == ("queued", "no-answer")
+    assert store.calls[sid].status == "no-answer"
+
+
+def test_a_call_still_in_progress_is_left_alone_by_the_sweep(store: FakeStore, shop: ShopSettings) -> None:
+    task_id, _ = dialled(store, shop)
+    later = NOON + timedelta(minutes=11)
+    assert robot_call.reconcile_stuck_calls(shop, store=store, telephony=FakeTelephony(), now=later) == []
+    assert store.tasks[task_id].state == "dialing"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import re
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -12,7 +13,7 @@ from email.policy import default as default_policy
 from html import unescape
 
 from chalicelib.adapters.email import Attachment, InlineImage, OutgoingEmail, build_mime_message
-from chalicelib.domain.report import CallFact, OrderFact, daily_figures
+from chalicelib.domain.report import AgentStatusFact, CallFact, OrderFact, daily_figures
 from chalicelib.domain.shop import ReportPolicy, ShopSettings
 from chalicelib.services.reports import build_daily_report, format_money, render_report
 
@@ -56,6 +57,12 @@ class FakeQueries:
 
     def calls_of_day(self, shop_id: str, day: date) -> list[CallFact]:
         return self.calls
+
+    def agent_statuses_of_day(self, shop_id: str, day: date) -> list[AgentStatusFact]:
+        return []
+
+    def callbacks_completed(self, task_ids: Iterable[str]) -> int:
+        return 0
 
 
 def squeeze(text: str) -> str:

@@ -1,0 +1,72 @@
+"""Which agent takes a caller (I8, A2): available agents of the group, the caller's language
+first, longest idle first. Pure: the repository reserves the chosen one atomically."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+STATUSES = ("available", "busy", "wrap-up", "break", "away", "offline")
+SETTABLE_STATUSES = ("available", "break", "away", "offline")  # busy and wrap-up are the system's
+
+
+@dataclass
+class Agent:
+    shop_id: str
+    agent_id: str
+    name: str
+    phone: str | None = None
+    client_identity: str | None = None
+    groups: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    status: str = "offline"
+    status_since: datetime | None = None
+    reserved_call_sid: str | None = None
+    last_call_ended_at: datetime | None = None
+    missed_calls: int = 0
+
+    def public_view(self) -> dict[str, object]:
+        return {
+            "agent_id": self.agent_id,
+            "name": self.name,
+            "groups": self.groups,
+            "languages": self.languages,
+            "status": self.status,
+            "status_since": self.status_since.isoformat() if self.status_since else None,
+        }
+
+
+def is_free(agent: Agent, now: datetime, wrap_up_seconds: int) -> bool:
+    """Available, or in wrap-up that has run its time (wrap-up ends by itself)."""
+    if agent.status == "available":
+        return True
+    return (
+        agent.status == "wrap-up"
+        and agent.status_since is not None
+        and agent.status_since + timedelta(seconds=wrap_up_seconds) <= now
+    )
+
+
+def idle_since(agent: Agent) -> float:
+    """Since when (POSIX seconds) the agent has had no call: the later of their last call's end
+    and their last status change; never -> minus infinity (idlest of all)."""
+    moments = [m.timestamp() for m in (agent.last_call_ended_at, agent.status_since) if m is not None]
+    return max(moments) if moments else float("-inf")
+
+
+def candidates(
+    agents: list[Agent], group: str, language: str | None, now: datetime, wrap_up_seconds: int
+) -> list[Agent]:
+    """Free agents of ``group`` in the order to offer them: speakers of the caller's language
+    first (others only when none speaks it), each set longest idle first."""
+    free = [a for a in agents if group in a.groups and is_free(a, now, wrap_up_seconds)]
+
+    def key(agent: Agent) -> tuple[int, float]:
+        return (0 if language in agent.languages else 1, idle_since(agent))
+
+    return sorted(free, key=key)
+
+
+def staffed(agents: list[Agent], group: str) -> int:
+    """Agents of the group who take calls now or soon (not on break, away or offline)."""
+    return sum(1 for a in agents if group in a.groups and a.status in ("available", "busy", "wrap-up"))

@@ -1,0 +1,34 @@
+"""What a customer's text message means (O10, O11).
+
+Twilio's own opt-out handling tells us with ``OptOutType`` (STOP, START, HELP) when the shop's
+Messaging Service has Advanced Opt-Out on; without it, the keywords are recognised here. A
+'1'/'YES' confirms and '2'/'NO' cancels the customer's open orders; anything else is kept for
+an agent.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Intent = Literal["confirm", "cancel", "stop", "start", "help", "other"]
+
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "СТОП", "ОТПИСАТЬСЯ", "ВІДПИСАТИСЯ"})
+START_WORDS = frozenset({"START", "UNSTOP", "СТАРТ"})
+CONFIRM_WORDS = frozenset({"1", "YES", "Y", "ДА", "ТАК", "OK"})
+CANCEL_WORDS = frozenset({"2", "NO", "N", "НЕТ", "НІ"})
+
+
+def sms_intent(body: str, opt_out_type: str | None) -> Intent:
+    word = body.strip().strip(".!,").upper()
+    if word in CONFIRM_WORDS:
+        return "confirm"  # Twilio also calls 'YES' an opt-in: the customer is asking to hear from us
+    if word in CANCEL_WORDS:
+        return "cancel"
+    kind = (opt_out_type or "").upper()
+    if kind == "STOP" or word in STOP_WORDS:
+        return "stop"
+    if kind == "START" or word in START_WORDS:
+        return "start"
+    if kind == "HELP" or word == "HELP":
+        return "help"
+    return "other"

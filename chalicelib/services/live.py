@@ -1,0 +1,170 @@
+"""Live figures (R7): calls waiting now, the longest wait, agents by status, today's KPIs.
+
+Everything is read by Query: today's calls still in the queue (the day index, recent
+``created_at`` only, filtered), the shop's agents (their table's hash key), and today's
+records for the KPIs (the same one-pass tally as the report, cut at ``now``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Protocol
+
+from chalicelib.domain.report import AgentStatusFact, CallFact, DailyFigures, OrderFact, ReportTally, Share
+from chalicelib.domain.shop import ShopSettings
+
+# A call is looked for in the queue if it came in within this long (nobody waits longer).
+WAITING_LOOKBACK = timedelta(hours=2)
+
+
+class AgentNowLike(Protocol):
+    @property
+    def agent_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def status_since(self) -> datetime | None: ...
+
+
+class LiveQueries(Protocol):
+    def orders_of_day(self, shop_id: str, day: date) -> Iterable[OrderFact]: ...
+    def calls_of_day(self, shop_id: str, day: date) -> Iterable[CallFact]: ...
+    def agent_statuses_of_day(self, shop_id: str, day: date) -> Iterable[AgentStatusFact]: ...
+    def calls_waiting(self, shop_id: str, day: date, since: datetime) -> Iterable[CallFact]: ...
+    def agents_of_shop(self, shop_id: str) -> Iterable[AgentNowLike]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class QueueNow:
+    calls_waiting: int
+    longest_wait_seconds: int  # 0 when nobody waits
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFigures:
+    shop_id: str
+    at: datetime
+    day: date  # the shop's local today
+    queue: QueueNow
+    agents: tuple[AgentNowLike, ...]
+    today: DailyFigures | None
+
+    @property
+    def agents_by_status(self) -> dict[str, int]:
+        return dict(sorted(Counter(agent.status for agent in self.agents).items()))
+
+
+def queue_now(shop: ShopSettings, now: datetime, queries: LiveQueries) -> QueueNow:
+    """Calls in the queue now and how long the longest has waited (cheap: recent calls only)."""
+    local_now = now.astimezone(shop.zone)
+    since = now - WAITING_LOOKBACK
+    days = [local_now.date()]
+    if since.astimezone(shop.zone).date() < local_now.date():  # just after midnight: yesterday's calls too
+        days.insert(0, local_now.date() - timedelta(days=1))
+    waiting, longest = 0, 0
+    for day in days:
+        for call in queries.calls_waiting(shop.shop_id, day, since):
+            waiting += 1
+            if call.queued_at is not None:
+                longest = max(longest, round((now - call.queued_at).total_seconds()))
+    return QueueNow(waiting, max(0, longest))
+
+
+def today_figures(shop: ShopSettings, now: datetime, queries: LiveQueries) -> DailyFigures:
+    day = now.astimezone(shop.zone).date()
+    start = datetime.combine(day, time(0), tzinfo=shop.zone)
+    tally = ReportTally(currency=shop.currency, zone=shop.zone, start=start, end=now)
+    for order in queries.orders_of_day(shop.shop_id, day):
+        tally.add_order(order)
+    for call in queries.calls_of_day(shop.shop_id, day):
+        tally.add_call(call)
+    for change in queries.agent_statuses_of_day(shop.shop_id, day):
+        tally.add_status(change)
+    return tally.figures()
+
+
+def live_figures(shop: ShopSettings, now: datetime, queries: LiveQueries, *, with_kpis: bool = True) -> LiveFigures:
+    return LiveFigures(
+        shop_id=shop.shop_id,
+        at=now,
+        day=now.astimezone(shop.zone).date(),
+        queue=queue_now(shop, now, queries),
+        agents=tuple(sorted(queries.agents_of_shop(shop.shop_id), key=lambda agent: agent.agent_id)),
+        today=today_figures(shop, now, queries) if with_kpis else None,
+    )
+
+
+def _percent(share: Share) -> float | None:
+    return None if share.percent is None else float(share.percent)
+
+
+def live_view(figures: LiveFigures, currency: str) -> dict[str, Any]:
+    """The JSON the API answers with."""
+    view: dict[str, Any] = {
+        "shop_id": figures.shop_id,
+        "at": figures.at.isoformat(),
+        "day": figures.day.isoformat(),
+        "calls_waiting": figures.queue.calls_waiting,
+        "longest_wait_seconds": figures.queue.longest_wait_seconds,
+        "agents_by_status": figures.agents_by_status,
+        "agents": [
+            {
+                "id": agent.agent_id,
+                "name": agent.name,
+                "status": agent.status,
+                "since": agent.status_since.isoformat() if agent.status_since else None,
+            }
+            for agent in figures.agents
+        ],
+    }
+    f = figures.today
+    if f is None:
+        return view
+    today: dict[str, Any] = {
+        "orders_received": f.orders_received,
+        "duplicates": f.duplicates,
+        "fakes": f.fakes,
+        "unique": f.unique,
+        "reached": f.reached,
+        "confirmed": f.confirmed,
+        "cancelled": f.cancelled,
+        "unreachable": f.unreachable,
+        "still_open": f.still_open,
+        "confirmed_percent": _percent(f.confirmed_share),
+        "confirmed_total": str(f.confirmed_total),
+        "average_check": None if f.average_check is None else str(f.average_check),
+        "currency": currency,
+        "robot_calls": f.robot_calls,
+        "robot_calls_answered_by_person": f.robot_calls_answered_by_person,
+    }
+    if f.outbound is not None:
+        today |= {
+            "first_dial_median_seconds": f.outbound.first_dial_median_seconds,
+            "first_dial_p95_seconds": f.outbound.first_dial_p95_seconds,
+            "drop_rate_percent": _percent(f.outbound.drop_rate) or 0.0,
+        }
+    if f.inbound is not None:
+        today |= {
+            "inbound_calls": f.inbound.calls,
+            "inbound_answered": f.inbound.answered,
+            "inbound_lost": f.inbound.lost,
+            "inbound_lost_percent": _percent(f.inbound.lost_share),
+            "service_level_percent": _percent(f.inbound.service_level),
+            "average_wait_seconds": f.inbound.average_wait_seconds,
+            "longest_wait_seconds": f.inbound.longest_wait_seconds,
+            "callbacks_asked": f.inbound.callbacks_asked,
+        }
+    view["today"] = today
+    return view
+
+
+def live_figures_now(shop: ShopSettings, now: datetime) -> dict[str, Any]:
+    """The API's entry point: DynamoDB behind the queries."""
+    from chalicelib.adapters.report_queries import DynamoReportQueries
+
+    return live_view(live_figures(shop, now, DynamoReportQueries()), shop.currency)

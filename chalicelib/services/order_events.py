@@ -1,0 +1,61 @@
+"""What follows an order's change of state, driven by the orders stream so that nothing is
+lost when a webhook or a Lambda dies half-way: a text after the last unanswered call (O7) and
+the confirmation with the delivery time (O9), each sent once per order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.entities import Order
+from chalicelib.domain.shop import ShopSettings
+from chalicelib.services import messaging
+from chalicelib.services.once import run_once
+from chalicelib.services.ports import MessagingStore, Messenger
+
+Once = Callable[[str, Callable[[], Any]], Any]
+
+
+def after_new_order(shop: ShopSettings, order: Order | None, *, alert: Callable[..., Any] | None = None) -> None:
+    """R6: the managers hear about an order above the shop's threshold (once; a redelivered
+    record asks again and is a no-op)."""
+    if order is None or shop.alerts.order_total_above is None:
+        return
+    if alert is not None:
+        alert(shop, order)
+        return
+    from chalicelib.services.alerts import alert_on_new_order  # jinja2 and SES: only when needed
+
+    alert_on_new_order(shop, order)
+
+
+def after_status_change(
+    shop: ShopSettings,
+    previous_status: str | None,
+    order: Order,
+    *,
+    store: MessagingStore,
+    messenger: Messenger,
+    now: datetime,
+    once: Once = run_once,
+) -> str | None:
+    """The purpose of the text sent for this change, if one is due."""
+    if order.status == previous_status:
+        return None
+    if order.status == "unreachable":
+        once(
+            f"sms#{order.order_id}#confirm-request",
+            lambda: messaging.ask_by_sms(shop, order, store=store, messenger=messenger, now=now),
+        )
+        return "confirm-request"
+    has_slot = bool((order.payload.get("delivery") or {}).get("slot"))
+    # A robot or agent already said "confirmed"; the text adds the delivery time, or tells a
+    # customer whose order was confirmed without any call.
+    if order.status == "confirmed" and (has_slot or order.route == "auto_confirm"):
+        once(
+            f"sms#{order.order_id}#confirmed",
+            lambda: messaging.tell_confirmed(shop, order, store=store, messenger=messenger, now=now),
+        )
+        return "confirmed"
+    return None

@@ -1,0 +1,195 @@
+"""TwiML of inbound calls (I2-I10): menus that take digits and, where the catalog gives hints,
+speech; the queue's wait documents; the agent's whisper; the survey."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from twilio.twiml.voice_response import Dial, VoiceResponse
+
+from chalicelib.voice.catalog import Catalog, load_catalog
+from chalicelib.voice.twiml import GATHER_TIMEOUT_SECONDS, speak
+
+WAIT_GATHER_SECONDS = 3
+
+
+def _gather(response: VoiceResponse, catalog: Catalog, action: str, hints: Sequence[str] = (), **extra: object) -> Any:
+    """One-digit Gather; with hints it also listens for speech in the catalog's language (I11)."""
+    words = ", ".join(catalog.text(name) for name in hints)
+    if words:
+        return response.gather(
+            num_digits=1,
+            action=action,
+            method="POST",
+            timeout=extra.pop("timeout", GATHER_TIMEOUT_SECONDS),
+            input="dtmf speech",
+            hints=words,
+            language=catalog.tts_language,
+            speech_timeout="auto",
+            **extra,
+        )
+    return response.gather(
+        num_digits=1, action=action, method="POST", timeout=extra.pop("timeout", GATHER_TIMEOUT_SECONDS), **extra
+    )
+
+
+def language_menu(shop_name: str, languages: Sequence[str], action: str, no_input_url: str, *, greet: bool) -> str:
+    response = VoiceResponse()
+    main = load_catalog(languages[0])
+    if greet:
+        speak(response, main, "inbound_welcome", shop_name=shop_name)
+    hints = [load_catalog(language).text("inbound_speech_language") for language in languages]
+    with response.gather(
+        num_digits=1,
+        action=action,
+        method="POST",
+        timeout=GATHER_TIMEOUT_SECONDS,
+        input="dtmf speech",
+        hints=", ".join(hints),
+        language=main.tts_language,
+        speech_timeout="auto",
+    ) as gather:
+        for digit, language in enumerate(languages, start=1):
+            speak(gather, load_catalog(language), "inbound_language_option", digit=digit)
+    response.redirect(no_input_url, method="POST")
+    return str(response)
+
+
+def not_understood_then(catalog: Catalog, url: str) -> str:
+    response = VoiceResponse()
+    speak(response, catalog, "inbound_not_understood")
+    response.redirect(url, method="POST")
+    return str(response)
+
+
+def redirect(url: str, catalog: Catalog | None = None, prompt: str | None = None, **values: object) -> str:
+    response = VoiceResponse()
+    if catalog is not None and prompt:
+        speak(response, catalog, prompt, **values)
+    response.redirect(url, method="POST")
+    return str(response)
+
+
+def after_hours(catalog: Catalog, shop_name: str, action: str, no_input_url: str, *, greet: bool) -> str:
+    response = VoiceResponse()
+    if greet:
+        speak(response, catalog, "inbound_welcome", shop_name=shop_name)
+    with _gather(response, catalog, action, ("inbound_speech_callback", "inbound_speech_voicemail")) as gather:
+        speak(gather, catalog, "inbound_after_hours")
+    response.redirect(no_input_url, method="POST")
+    return str(response)
+
+
+def voicemail(catalog: Catalog, recording_action_url: str, prompt: str = "inbound_voicemail") -> str:
+    response = VoiceResponse()
+    speak(response, catalog, prompt)
+    response.record(action=recording_action_url, method="POST", max_length=120, timeout=5, play_beep=True)
+    speak(response, catalog, "goodbye")
+    response.hangup()
+    return str(response)
+
+
+def orders_menu(
+    catalog: Catalog, lines: list[tuple[str, dict[str, object]]], action: str, no_input_url: str, *, choose: bool
+) -> str:
+    """Read the caller's orders; one order: its menu; several: pick one by digit."""
+    response = VoiceResponse()
+    hints = () if choose else ("inbound_speech_confirm", "inbound_speech_cancel", "inbound_speech_agent")
+    with _gather(response, catalog, action, hints) as gather:
+        for prompt, values in lines:
+            speak(gather, catalog, prompt, **values)
+        if not choose:
+            speak(gather, catalog, "inbound_order_menu")
+    response.redirect(no_input_url, method="POST")
+    return str(response)
+
+
+def enqueue(catalog: Catalog, queue_name: str, wait_url: str, action_url: str, prompt: str | None) -> str:
+    response = VoiceResponse()
+    if prompt:
+        speak(response, catalog, prompt)
+    response.enqueue(queue_name, wait_url=wait_url, wait_url_method="POST", action=action_url, method="POST")
+    return str(response)
+
+
+def leave_queue() -> str:
+    response = VoiceResponse()
+    response.leave()
+    return str(response)
+
+
+def hold(
+    catalog: Catalog,
+    choice_url: str,
+    music_url: str,
+    *,
+    position: int | None,
+    minutes: int | None,
+    max_wait_reached: bool,
+) -> str:
+    """One round of the queue's wait music: where the caller stands, the callback offer, music."""
+    response = VoiceResponse()
+    if position is not None and minutes is not None:
+        speak(response, catalog, "inbound_queue_position", position=position, minutes=minutes)
+    hints = (
+        ("inbound_speech_callback", "inbound_speech_voicemail") if max_wait_reached else ("inbound_speech_callback",)
+    )
+    with _gather(response, catalog, choice_url, hints, timeout=WAIT_GATHER_SECONDS) as gather:
+        speak(gather, catalog, "inbound_queue_max_wait" if max_wait_reached else "inbound_queue_offer")
+    response.play(music_url)
+    return str(response)
+
+
+def dial_agent(
+    catalog: Catalog,
+    *,
+    phone: str | None,
+    client_identity: str | None,
+    whisper_url: str,
+    action_url: str,
+    ring_seconds: int,
+    record: bool,
+    recording_callback_url: str,
+) -> str:
+    response = VoiceResponse()
+    speak(response, catalog, "inbound_please_hold")
+    options: dict[str, object] = {"action": action_url, "method": "POST", "timeout": ring_seconds}
+    if record:  # after the recording notice of the greeting (I9), both parties on their own channel
+        options |= {
+            "record": "record-from-answer-dual",
+            "recording_status_callback": recording_callback_url,
+            "recording_status_callback_method": "POST",
+        }
+    dial = Dial(**options)
+    if client_identity:
+        dial.client(client_identity, url=whisper_url, method="POST")
+    else:
+        dial.number(phone or "", url=whisper_url, method="POST")
+    response.append(dial)
+    return str(response)
+
+
+def whisper(catalog: Catalog, accept_url: str, shop_name: str, order_number: str | None) -> str:
+    response = VoiceResponse()
+    with response.gather(num_digits=1, action=accept_url, method="POST", timeout=GATHER_TIMEOUT_SECONDS) as gather:
+        if order_number:
+            speak(gather, catalog, "inbound_whisper_order", shop_name=shop_name, order_number=order_number)
+        else:
+            speak(gather, catalog, "inbound_whisper", shop_name=shop_name)
+    response.hangup()  # not accepted: the caller's Dial goes on to its action (next agent)
+    return str(response)
+
+
+def bridge() -> str:
+    """An empty document: the whisper is over and the two parties talk."""
+    return str(VoiceResponse())
+
+
+def survey(catalog: Catalog, action: str) -> str:
+    response = VoiceResponse()
+    with response.gather(num_digits=1, action=action, method="POST", timeout=GATHER_TIMEOUT_SECONDS) as gather:
+        speak(gather, catalog, "inbound_survey")
+    speak(response, catalog, "goodbye")
+    response.hangup()
+    return str(response)

@@ -1,0 +1,170 @@
+"""Callers of the demo shop through the local stack and the Twilio stand-in (I1-I10): language
+choice, queue with position, agent with whisper and survey, callback that keeps its place,
+abandon -> callback, agent no-answer -> next agent, after hours."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from chalicelib.adapters.inbound_repository import inbound_store
+from chalicelib.adapters.models import AgentRecord, CallRecord, DialTaskRecord
+from devtools.simclock import SimClock
+from devtools.stack import LocalStack
+from devtools.twilio_standin import AgentBehaviour, CallerScript, HangUp, Press, Silence
+from tests.e2e.conftest import ShopApi
+
+SHOP = "+380441234567"
+ANNA = "+380501112233"
+OLEH = "client:oleh"
+
+
+@pytest.fixture(autouse=True)
+def agents_offline(stack: LocalStack) -> Iterator[None]:
+    """Every test starts with both agents offline, nobody queued, wrap-up of 0 s."""
+    store = inbound_store()
+    shop = store.get_shop("demo")
+    assert shop is not None
+    store.save_shop(
+        shop.model_copy(update={"inbound": shop.inbound.model_copy(update={"wrap_up_seconds": 0})}), datetime.now(UTC)
+    )
+    for agent_id in ("anna", "oleh"):
+        AgentRecord("demo", agent_id).update(
+            actions=[AgentRecord.status.set("offline"), AgentRecord.reserved_call_sid.remove()]
+        )
+    for entry in store.queue_entries("demo", "sales"):
+        store.remove_queue_entry("demo", "sales", entry.queued_at, entry.ref)
+    yield
+
+
+def set_status(shop_api: ShopApi, agent_id: str, status: str) -> dict[str, object]:
+    response = shop_api.session.put(
+        f"{shop_api.base_url}/v1/agents/{agent_id}/status", json={"status": status}, timeout=15
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_english_caller_reaches_an_agent_after_the_whisper_and_answers_the_survey(
+    stack: LocalStack, shop_api: ShopApi
+) -> None:
+    # GIVEN Oleh (uk/en, softphone) available
+    stack.standin.register_agent(OLEH, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=40))
+    set_status(shop_api, "oleh", "available")
+    # WHEN a caller picks English (3) and, after the agent hangs up, rates the call 1
+    transcript = stack.standin.place_inbound_call("+380671230001", SHOP, CallerScript([Press("3"), Press("1")]))
+    # THEN
+    heard = transcript.heard()
+    assert heard[0].startswith("Вітаємо! Ви зателефонували до Kvitka Flowers.")
+    assert "For English, press 3." in heard
+    assert "Please hold, we are connecting you to an agent." in heard
+    assert "Thank you for your answer. Goodbye!" in heard
+    assert transcript.application_errors == []
+    [agent_leg] = [leg for leg in stack.standin.calls if leg.to == OLEH]
+    assert "Дзвінок до Kvitka Flowers. Натисніть 1, щоб прийняти." in agent_leg.transcript.heard()
+    assert stack.wait_quiet(timeout=30)
+    record = CallRecord.get(transcript.call_sid)
+    assert (record.language, record.group, record.agent_id, record.result, record.survey) == (
+        "en",
+        "sales",
+        "oleh",
+        "agent",
+        "1",
+    )
+    assert record.status == "completed"
+    assert inbound_store().get_agent("demo", "oleh").status == "wrap-up"  # type: ignore[union-attr]
+    statuses = [status for _, status, _ in inbound_store().status_log("demo", "oleh")]
+    assert statuses[-3:] == ["available", "busy", "wrap-up"]
+
+
+def test_a_caller_with_no_agent_hears_the_position_and_presses_1_for_a_callback(
+    stack: LocalStack, shop_api: ShopApi
+) -> None:
+    # GIVEN nobody available; WHEN the caller (Ukrainian) waits one round and presses 1
+    transcript = stack.standin.place_inbound_call(
+        "+380671230002", SHOP, CallerScript([Press("1"), Silence(), Press("1")])
+    )
+    heard = transcript.heard()
+    assert any(text.startswith("Ви 1-й у черзі.") for text in heard)
+    assert heard[-1] == "Дякуємо! Оператор вам передзвонить. Ваше місце в черзі збережено. До побачення."
+    assert transcript.application_errors == []
+    assert stack.wait_quiet(timeout=30)
+    record = CallRecord.get(transcript.call_sid)
+    task = DialTaskRecord.get(record.callback_task_id)
+    assert (task.kind, task.phone, task.state) == ("callback", "+380671230002", "waiting")
+    # the callback keeps the caller's place: its queue entry has the original arrival time
+    [entry] = [e for e in inbound_store().queue_entries("demo", "sales") if e.ref == task.task_id]
+    assert entry.kind == "callback" and entry.queued_at == record.queued_at
+    assert task.due_at == record.queued_at
+    assert not record.abandoned
+
+
+def test_a_caller_who_hangs_up_in_the_queue_gets_an_automatic_callback(stack: LocalStack) -> None:
+    transcript = stack.standin.place_inbound_call("+380671230003", SHOP, CallerScript([Press("2"), HangUp()]))
+    assert transcript.application_errors == []
+    assert stack.wait_quiet(timeout=30)
+    record = CallRecord.get(transcript.call_sid)
+    assert record.abandoned is True and record.language == "ru"
+    task = DialTaskRecord.get(record.callback_task_id)
+    assert (task.kind, task.language, task.due_at) == ("callback", "ru", record.queued_at)
+
+
+def test_a_caller_who_hangs_up_in_the_language_menu_gets_a_callback_too(stack: LocalStack) -> None:
+    transcript = stack.standin.place_inbound_call("+380671230004", SHOP, CallerScript([HangUp()]))
+    assert stack.wait_quiet(timeout=30)
+    record = CallRecord.get(transcript.call_sid)
+    assert record.abandoned is True and record.queued_at is None
+    assert DialTaskRecord.get(record.callback_task_id).kind == "callback"
+
+
+def test_an_agent_who_does_not_answer_is_marked_away_and_the_next_agent_takes_the_call(
+    stack: LocalStack, shop_api: ShopApi
+) -> None:
+    stack.standin.register_agent(ANNA, AgentBehaviour(answers=False))
+    stack.standin.register_agent(OLEH, AgentBehaviour(answers=True, talk_seconds=20))
+    set_status(shop_api, "oleh", "available")
+    set_status(shop_api, "anna", "available")  # Anna was idle longer... no: Oleh first -> make Anna idlest
+    AgentRecord("demo", "anna").update(actions=[AgentRecord.status_since.set(datetime(2026, 1, 1, tzinfo=UTC))])
+    transcript = stack.standin.place_inbound_call("+380671230005", SHOP, CallerScript([Press("1"), Press("2")]))
+    heard = transcript.heard()
+    assert "Оператор не відповів. Залишайтеся на лінії, ми шукаємо іншого." in heard
+    assert transcript.application_errors == []
+    assert stack.wait_quiet(timeout=30)
+    record = CallRecord.get(transcript.call_sid)
+    assert (record.agent_id, record.result, record.survey) == ("oleh", "agent", "2")
+    anna = inbound_store().get_agent("demo", "anna")
+    assert anna is not None and (anna.status, anna.missed_calls) == ("away", 1)
+
+
+def test_after_hours_the_caller_can_ask_for_a_callback(stack: LocalStack, clock: SimClock) -> None:
+    # 23:30 Kyiv on Monday: closed
+    store = inbound_store()
+    shop = store.get_shop("demo")
+    assert shop is not None
+    hours = shop.business_hours.model_copy(update={"always_open": False, "weekly": {}})
+    store.save_shop(shop.model_copy(update={"business_hours": hours}), clock.now())
+    try:
+        transcript = stack.standin.place_inbound_call("+380671230006", SHOP, CallerScript([Press("1")]))
+    finally:
+        store.save_shop(shop, clock.now())
+    heard = transcript.heard()
+    assert "Зараз ми не працюємо." in heard[1]
+    assert heard[-1].startswith("Дякуємо! Оператор вам передзвонить.")
+    assert stack.wait_quiet(timeout=30)
+    record = CallRecord.get(transcript.call_sid)
+    assert record.after_hours is True and record.result == "callback"
+
+
+def test_a_caller_with_an_active_order_confirms_it_by_keypress(stack: LocalStack, shop_api: ShopApi) -> None:
+    phone = "+380671230007"
+    stack.standin.set_callee(phone, __import__("devtools.twilio_standin", fromlist=["Callee"]).Callee(answer="busy"))
+    created = shop_api.post_order({"order_number": "IN-7", "phone": phone, "total": "410.00"})
+    assert created.status_code == 201
+    assert stack.wait_quiet(timeout=60)
+    transcript = stack.standin.place_inbound_call(phone, SHOP, CallerScript([Press("3"), Press("1")]))
+    heard = transcript.heard()
+    assert "Your order IN-7 for 410 hryvnias is waiting for confirmation." in heard
+    assert heard[-1] == "Thank you! Your order is confirmed. Goodbye."
+    assert shop_api.order(created.json()["id"])["status"] == "confirmed"

@@ -1,0 +1,187 @@
+"""Texts with customers (O7 fallback, O9, O10) and the do-not-call list (O11), on fakes."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.entities import Order
+from chalicelib.domain.orders import OrderIn
+from chalicelib.domain.shop import RobotPolicy, ShopSettings
+from chalicelib.domain.sms import sms_intent
+from chalicelib.services import dialer, intake, messaging, order_events
+from tests.fakes import FakeStore, FakeTelephony, FakeUrls
+
+NOON = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+PHONE = "+380671234567"
+
+
+@pytest.fixture
+def shop() -> ShopSettings:
+    return ShopSettings.model_validate(
+        {"shop_id": "demo", "name": "Kvitka", "caller_id": "+380441234567", "robot": RobotPolicy(max_attempts=2)}
+    )
+
+
+@pytest.fixture
+def store(shop: ShopSettings) -> FakeStore:
+    return FakeStore([shop])
+
+
+def queued_order(store: FakeStore, shop: ShopSettings, number: str = "A-1", **fields: Any) -> Order:
+    body = {"phone": PHONE, "total": "250", "order_number": number, "customer_name": "Olena"} | fields
+    order_id = intake.new_order_id(NOON)
+    intake.accept_order(shop, OrderIn.model_validate(body), store=store, now=NOON, order_id=order_id)
+    intake.decide_new_order(shop, order_id, store=store, tasks=store, now=NOON)
+    order = store.get_order("demo", order_id)
+    assert order is not None
+    return order
+
+
+@pytest.mark.parametrize(
+    ("body", "opt_out", "intent"),
+    [
+        ("1", None, "confirm"),
+        (" yes! ", None, "confirm"),
+        ("Так", None, "confirm"),
+        ("2", None, "cancel"),
+        ("no", None, "cancel"),
+        ("STOP", None, "stop"),
+        ("please stop", "STOP", "stop"),
+        ("start", None, "start"),
+        ("YES", "START", "confirm"),
+        ("HELP", "HELP", "help"),
+        ("Can you deliver tomorrow?", None, "other"),
+    ],
+)
+def test_what_a_text_means(body: str, opt_out: str | None, intent: str) -> None:
+    assert sms_intent(body, opt_out) == intent
+
+
+def test_replying_1_confirms_every_open_order_and_takes_them_off_the_dial_list(
+    store: FakeStore, shop: ShopSettings
+) -> None:
+    first, second = queued_order(store, shop, "A-1"), queued_order(store, shop, "A-2")
+    store.orders[("demo", second.order_id)].status = "unreachable"
+    reply = messaging.receive_sms(shop, PHONE, "1", None, "SM1", store=store, now=NOON)
+    assert reply == "Kvitka: замовлення A-1, A-2 підтверджено. Дякуємо!"
+    assert {store.orders[("demo", o.order_id)].status for o in (first, second)} == {"confirmed"}
+    assert store.tasks[first.task_id].state == "done"  # type: ignore[index]
+    [logged] = store.messages
+    assert (logged.direction, logged.intent, sorted(logged.order_ids)) == (
+        "inbound",
+        "confirm",
+        sorted([first.order_id, second.order_id]),
+    )
+
+
+def test_replying_2_cancels(store: FakeStore, shop: ShopSettings) -> None:
+    order = queued_order(store, shop)
+    assert (
+        messaging.receive_sms(shop, PHONE, "no", None, "SM1", store=store, now=NOON)
+        == "Kvitka: замовлення A-1 скасовано."
+    )
+    assert store.orders[("demo", order.order_id)].status == "cancelled"
+
+
+def test_a_yes_with_nothing_open_says_so(store: FakeStore, shop: ShopSettings) -> None:
+    reply = messaging.receive_sms(shop, PHONE, "1", None, "SM1", store=store, now=NOON)
+    assert reply == "Kvitka: у вас немає замовлень, що чекають на підтвердження."
+
+
+def test_stop_puts_the_customer_on_the_list_and_start_takes_them_off(store: FakeStore, shop: ShopSettings) -> None:
+    assert "START" in (messaging.receive_sms(shop, PHONE, "STOP", None, "SM1", store=store, now=NOON) or "")
+    assert store.is_do_not_call("demo", PHONE)
+    # With Twilio's Advanced Opt-Out the keyword is acted on but Twilio sends the reply.
+    assert messaging.receive_sms(shop, PHONE, "START", "START", "SM2", store=store, now=NOON) is None
+    assert not store.is_do_not_call("demo", PHONE)
+
+
+def test_other_text_is_kept_for_an_agent(store: FakeStore, shop: ShopSettings) -> None:
+    reply = messaging.receive_sms(shop, PHONE, "Can I pay by card?", None, "SM1", store=store, now=NOON)
+    assert reply == "Kvitka: дякуємо, ваше повідомлення передано менеджеру."
+    assert store.messages[0].body == "Can I pay by card?" and store.messages[0].intent == "other"
+
+
+def test_no_call_and_no_text_to_a_do_not_call_customer(store: FakeStore, shop: ShopSettings) -> None:
+    order = queued_order(store, shop)
+    store.add_do_not_call("demo", PHONE, "api", NOON)
+    telephony = FakeTelephony()
+    assert (
+        dialer.dial_task(shop, order.task_id or "", store=store, telephony=telephony, urls=FakeUrls(), now=NOON) is None
+    )
+    assert telephony.placed == []
+    stored = store.orders[("demo", order.order_id)]
+    assert (stored.status, stored.route_reason) == ("unreachable", "do not call")
+    assert messaging.ask_by_sms(shop, stored, store=store, messenger=telephony, now=NOON) is None
+    assert telephony.texts == []
+
+
+def test_after_the_last_failed_call_the_customer_gets_the_order_by_text(store: FakeStore, shop: ShopSettings) -> None:
+    order = queued_order(store, shop, total="1250.50")
+    store.orders[("demo", order.order_id)].status = "unreachable"
+    telephony, keys = FakeTelephony(), []
+
+    def once(key: str, action: Any) -> Any:
+        keys.append(key)
+        return action()
+
+    unreachable = store.orders[("demo", order.order_id)]
+    purpose = order_events.after_status_change(
+        shop, "queued", unreachable, store=store, messenger=telephony, now=NOON, once=once
+    )
+    assert purpose == "confirm-request" and keys == [f"sms#{order.order_id}#confirm-request"]
+    [text] = telephony.texts
+    assert (text["to"], text["from_"]) == (PHONE, "+380441234567")
+    assert text["body"] == (
+        "Kvitka: ми не змогли до вас додзвонитися щодо замовлення A-1 на 1250.50 UAH. "
+        "Відповідайте 1 — підтвердити, 2 — скасувати."
+    )
+    assert store.messages[0].purpose == "confirm-request"
+
+
+def test_a_confirmed_order_with_a_delivery_slot_gets_the_time_in_the_shops_zone(
+    store: FakeStore, shop: ShopSettings
+) -> None:
+    slot = {"start": "2026-11-24T12:00:00+00:00", "end": "2026-11-24T14:00:00+00:00"}
+    order = queued_order(store, shop, delivery={"address": "Kyiv", "slot": slot})
+    confirmed = store.transition_order("demo", order.order_id, {"queued"}, "confirmed")
+    assert confirmed is not None
+    telephony = FakeTelephony()
+    order_events.after_status_change(
+        shop, "queued", confirmed, store=store, messenger=telephony, now=NOON, once=lambda key, action: action()
+    )
+    assert telephony.texts[0]["body"] == "Kvitka: замовлення A-1 підтверджено. Доставка 24.11.2026 з 14:00 до 16:00."
+
+
+def test_a_robot_confirmation_without_a_slot_sends_nothing_more(store: FakeStore, shop: ShopSettings) -> None:
+    order = queued_order(store, shop)
+    confirmed = store.transition_order("demo", order.order_id, {"queued"}, "confirmed")
+    assert confirmed is not None
+    telephony = FakeTelephony()
+    purpose = order_events.after_status_change(
+        shop, "queued", confirmed, store=store, messenger=telephony, now=NOON, once=lambda key, action: action()
+    )
+    assert purpose is None and telephony.texts == []
+
+
+def test_an_order_confirmed_without_any_call_is_told_by_text(store: FakeStore, shop: ShopSettings) -> None:
+    order = queued_order(store, shop, prepaid=True)
+    assert order.status == "confirmed" and order.route == "auto_confirm"
+    telephony = FakeTelephony()
+    order_events.after_status_change(
+        shop, "received", order, store=store, messenger=telephony, now=NOON, once=lambda key, action: action()
+    )
+    assert telephony.texts[0]["body"] == "Kvitka: замовлення A-1 підтверджено. Дякуємо!"
+    assert Decimal(order.total) == Decimal("250")
+
+
+def test_the_new_order_alert_hook_runs_only_for_shops_with_a_threshold(store: FakeStore, shop: ShopSettings) -> None:
+    order = queued_order(store, shop)
+    seen: list[str] = []
+    order_events.after_new_order(shop, order, alert=lambda s, o: seen.append(o.order_id))
+    assert seen == []
+    with_threshold = shop.model_copy(update={"alerts": shop.alerts.model_copy(update={"order_total_above": 100})})
+    order_events.after_new_order(with_threshold, order, alert=lambda s, o: seen.append(o.order_id))
+    assert seen == [order.order_id]
