@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup demo test test-unit test-integration test-e2e run call lint fmt bench clean
+.PHONY: setup demo test test-unit test-integration test-e2e run call lint fmt bench clean synth deploy destroy
 
 setup: $(VENV)/.stamp-deps node_modules/.stamp-npm .local/.stamp-java
 
@@ -14,6 +14,11 @@ $(VENV)/.stamp-deps: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# The CDK app and its offline checks (infra/, tests/infra): same venv, installed on top.
+$(VENV)/.stamp-infra: $(VENV)/.stamp-deps requirements-infra.txt
+	$(PY) -m pip install -q -r requirements-infra.txt
 	touch $@
 
 node_modules/.stamp-npm: package.json
@@ -30,7 +35,7 @@ node_modules/.stamp-npm: package.json
 demo: setup
 	$(PY) -m devtools.demo
 
-test: setup
+test: setup $(VENV)/.stamp-infra
 	$(PY) -m pytest -n 2 --dist loadgroup tests
 
 test-unit: setup
@@ -50,10 +55,10 @@ run: setup
 call: setup
 	$(PY) -m devtools.call $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(if $(DIGITS),--digits $(DIGITS)) $(if $(SPEECH),--speech "$(SPEECH)")
 
-lint: setup
+lint: setup $(VENV)/.stamp-infra
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy app.py chalicelib cli devtools tests bench
+	$(VENV)/bin/mypy app.py chalicelib cli devtools tests bench infra
 
 fmt: setup
 	$(VENV)/bin/ruff format .
@@ -63,4 +68,24 @@ bench: setup
 	$(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) node_modules .local outbox
+	rm -rf $(VENV) node_modules .local outbox cdk.out chalice.out
+
+# ---- AWS (infra/README.md) -----------------------------------------------------------------
+# Settings come from infra/cdk.json's "context" and CONTEXT="key=value key=value" on the command
+# line; e.g. make deploy CONTEXT="twilio_account_sid=AC... ses_identities=shop.example".
+CDK_CLI ?= npx --yes aws-cdk@2.1148.1
+CDK_CONTEXT = $(foreach pair,$(CONTEXT),-c $(pair))
+
+# Writes the CloudFormation template and the Lambda package to cdk.out/, offline.
+synth: $(VENV)/.stamp-infra
+	$(PY) -m infra.app $(CDK_CONTEXT)
+
+# Deploys exactly what synth wrote (cdk.out/) with the account and region of your AWS credentials.
+deploy: $(VENV)/.stamp-infra
+	$(PY) -m infra.app --deployable $(CDK_CONTEXT)
+	$(CDK_CLI) deploy --app cdk.out --all $(DEPLOY_FLAGS)
+
+# Removes the stack; the tables are kept unless deployed with retain_data=false (see infra/README.md).
+destroy: $(VENV)/.stamp-infra
+	$(PY) -m infra.app $(CDK_CONTEXT)
+	$(CDK_CLI) destroy --app cdk.out --all

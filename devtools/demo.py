@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from devtools.demo_inbound import InboundPlan, plan_inbound, start_inbound_day
 from devtools.simclock import SimClock
 from devtools.stack import PROJECT_ROOT, LocalStack, StackOptions
 from devtools.twilio_standin import Callee, CallerScript, Press, Silence
@@ -151,9 +152,16 @@ class DayResult:
 
 
 def play_day(
-    stack: LocalStack, clock: SimClock, plan: DayPlan, *, progress: bool, call_window_end: day_time = day_time(22, 0)
+    stack: LocalStack,
+    clock: SimClock,
+    plan: DayPlan,
+    *,
+    progress: bool,
+    call_window_end: day_time = day_time(22, 0),
+    inbound: InboundPlan | None = None,
 ) -> DayResult:
     result = DayResult()
+    callers = start_inbound_day(stack, clock, inbound, API_KEY) if inbound else None
     rng = random.Random(plan.day.toordinal())
     for order in plan.orders:
         if not order.fake:
@@ -178,6 +186,8 @@ def play_day(
         if progress and clock.now() - last_report >= timedelta(hours=1):
             last_report = clock.now()
             _print_progress(stack, clock, plan)
+    if callers is not None:
+        callers.join()
     end_of_calls = datetime.combine(plan.day, call_window_end, tzinfo=SHOP_ZONE).astimezone(UTC)
     while clock.now() < end_of_calls:
         _sleep_until(clock, min(end_of_calls, clock.now() + timedelta(hours=1)))
@@ -236,6 +246,12 @@ def _print_progress(stack: LocalStack, clock: SimClock, plan: DayPlan) -> None:
     )
 
 
+def last_weekday(day: date) -> date:
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
 def compare(expected: dict[str, str], reported: dict[str, str]) -> list[tuple[str, str, str, bool]]:
     return [(label, value, reported.get(label, "—"), reported.get(label) == value) for label, value in expected.items()]
 
@@ -254,22 +270,26 @@ def main(argv: list[str] | None = None) -> int:
 
     app_logger.setLevel("WARNING")
 
-    day = datetime.now(SHOP_ZONE).date()
+    day = last_weekday(datetime.now(SHOP_ZONE).date())  # the shop takes calls on weekdays
     plan = plan_day(day, args.orders, args.seed)
+    inbound = plan_inbound(day, SHOP_ZONE, args.seed)
     clock = SimClock(datetime.combine(day, day_time(9, 30), tzinfo=SHOP_ZONE).astimezone(UTC), speed=args.speed)
-    print(f"Demo: {args.orders} orders for 'Kvitka Flowers' on {day} (Kyiv), the day played {args.speed:g}x faster")
+    print(
+        f"Demo: {args.orders} orders and {len(inbound.calls)} callers for 'Kvitka Flowers' on {day:%A %Y-%m-%d} "
+        f"(Kyiv), the day played {args.speed:g}x faster"
+    )
     started = time.monotonic()
     with LocalStack(StackOptions(clock=clock, outbox_dir=args.outbox, standin_speed=args.speed)) as stack:
         up = time.monotonic() - started
         print(f"  local stack up in {up:.1f} s: API {stack.api_url}, Twilio stand-in {stack.standin.base_url}")
-        result = play_day(stack, clock, plan, progress=True)
+        result = play_day(stack, clock, plan, progress=True, inbound=inbound)
         failures = stack.poller.stats()["failures"] if stack.poller else 0
         errors = [e for call in stack.standin.calls for e in call.transcript.application_errors]
     print(f"  simulated day done in {time.monotonic() - started:.0f} s; HTTP answers to the shop: {dict(result.posts)}")
     if result.report_html is None:
         print("FAILED: no report email reached the outbox", file=sys.stderr)
         return 1
-    rows = compare(plan.expected(), result.report_figures)
+    rows = compare(plan.expected() | inbound.expected(), result.report_figures)
     width = max(len(label) for label, *_ in rows)
     print(f"\n  {'figure':<{width}}  {'simulated':>16}  {'in the report':>16}")
     for label, simulated, reported, same in rows:

@@ -110,8 +110,23 @@ def twilio_webhook(current_request: Callable[[], Request]) -> Callable[[TwilioVi
 
 
 def _request_path(event: dict[str, Any]) -> str:
-    """The path Twilio called, without API Gateway's stage (that is part of PUBLIC_BASE_URL).
+    """The route's path as Twilio called it, below PUBLIC_BASE_URL (which carries any stage or
+    custom-domain base path).
 
-    API Gateway puts it in ``path``; Chalice's local server only in ``requestContext.path``.
+    API Gateway's proxy event has it in ``path`` without the stage (``requestContext.path`` has
+    the stage); behind a custom domain with a base path mapping, ``path`` starts with that base
+    path. Chalice's local server fills only ``requestContext.path``. A route has as many
+    segments as its resource template (Chalice has no greedy parameters), so leading extra
+    segments are a stage or base path: dropped, since PUBLIC_BASE_URL already has them.
     """
-    return str(event.get("path") or event.get("requestContext", {}).get("path") or "/")
+    context = event.get("requestContext") or {}
+    path = str(event.get("path") or context.get("path") or "/")
+    resource = event.get("resource") or context.get("resourcePath")
+    if not resource or path == "/":
+        return path
+    trailing = "/" if path.endswith("/") else ""
+    segments = path.rstrip("/").split("/")[1:]
+    route_length = len(str(resource).rstrip("/").split("/")[1:])
+    if len(segments) > route_length:
+        segments = segments[len(segments) - route_length :]
+    return "/" + "/".join(segments) + (trailing if segments else "")

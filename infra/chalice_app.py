@@ -1,0 +1,151 @@
+"""The Chalice app as a CDK construct, with the two things ``chalice package`` alone gets wrong
+for this app:
+
+- the caller-facing catalogs (``twiml/``) are outside ``chalicelib/``, and Chalice zips only
+  ``app.py``, ``chalicelib/`` and ``vendor/`` (it does not follow a symlinked directory inside
+  ``chalicelib/``): they are added to the package as ``chalicelib/twiml/``, the first place
+  ``chalicelib.voice.catalog.catalog_dir()`` looks;
+- every function gets a fixed name, and, when the handler's ``PUBLIC_BASE_URL`` is the API's own
+  URL, the API's integrations call the handler by that name instead of ``${APIHandler.Arn}``:
+  otherwise that is a dependency cycle (API -> handler -> API).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from chalice.cdk import Chalice
+
+REPO = Path(__file__).resolve().parents[1]
+TWIML_DIR = REPO / "twiml"
+PACKAGED_TWIML = "chalicelib/twiml"  # where catalog_dir() looks first inside the package
+FUNCTION_TYPE = "AWS::Serverless::Function"
+LOG_GROUP_TYPE = "AWS::Logs::LogGroup"
+
+
+def add_catalogs(deployment_zip: Path, twiml_dir: Path = TWIML_DIR) -> list[str]:
+    """Append every catalog file to the Lambda package; returns the paths added."""
+    added = []
+    with zipfile.ZipFile(deployment_zip, "a", compression=zipfile.ZIP_DEFLATED) as package:
+        present = set(package.namelist())
+        for path in sorted(p for p in twiml_dir.rglob("*") if p.is_file()):
+            arcname = f"{PACKAGED_TWIML}/{path.relative_to(twiml_dir).as_posix()}"
+            if arcname not in present:
+                # A fixed date, like Chalice's own entries: the same catalogs give the same
+                # package hash, so a redeploy without changes uploads and updates nothing.
+                info = zipfile.ZipInfo(arcname, date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                package.writestr(info, path.read_bytes())
+                added.append(arcname)
+    if not added:
+        raise FileNotFoundError(f"no catalogs found in {twiml_dir}")
+    return added
+
+
+def function_arn_sub(function_name: str) -> str:
+    return f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{function_name}"
+
+
+def name_functions(template: dict[str, Any], names: dict[str, str], *, arn_by_name: bool = True) -> dict[str, Any]:
+    """Give each function its fixed name and, with ``arn_by_name``, point ``${Fn.Arn}``
+    references (the API's integrations) at that name instead of the resource."""
+    resources = template["Resources"]
+    for logical_id, name in names.items():
+        resources[logical_id]["Properties"]["FunctionName"] = name
+    replacements = {f"${{{logical_id}.Arn}}": function_arn_sub(name) for logical_id, name in names.items()}
+    if not arn_by_name:
+        replacements = {}
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: rewrite(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [rewrite(value) for value in node]
+        if isinstance(node, str):
+            for old, new in replacements.items():
+                node = node.replace(old, new)
+        return node
+
+    template["Resources"] = resources = rewrite(resources)
+    # Chalice's log groups (the ones carrying the retention) name their function in a Sub; for
+    # the API handler it writes ${ApiHandler}, a resource that does not exist (the function is
+    # APIHandler). With fixed names the log group needs no reference at all, and the function
+    # waits for it, so Lambda never creates a log group without retention first.
+    by_lower = {logical_id.lower(): logical_id for logical_id in names}
+    for group_id, group in resources.items():
+        if group["Type"] != LOG_GROUP_TYPE:
+            continue
+        sub = group["Properties"]["LogGroupName"]
+        match = re.fullmatch(r"/aws/lambda/\$\{(\w+)\}", sub.get("Fn::Sub", "") if isinstance(sub, dict) else "")
+        if match is None or match.group(1).lower() not in by_lower:
+            raise ValueError(f"{group_id}: cannot tell which function {sub!r} belongs to")
+        function_id = by_lower[match.group(1).lower()]
+        group["Properties"]["LogGroupName"] = f"/aws/lambda/{names[function_id]}"
+        depends = resources[function_id].setdefault("DependsOn", [])
+        resources[function_id]["DependsOn"] = [*([depends] if isinstance(depends, str) else depends), group_id]
+    return template
+
+
+class ChaliceApp(Chalice):
+    """``chalice.cdk.Chalice`` whose functions are named ``<name_prefix><LogicalId>`` and whose
+    package carries the ``twiml/`` catalogs."""
+
+    def __init__(
+        self,
+        scope: Any,
+        id: str,
+        *,
+        source_dir: str,
+        stage_config: dict[str, Any],
+        name_prefix: str,
+        api_calls_handler_by_name: bool,
+    ):
+        self._name_prefix = name_prefix
+        self._api_calls_handler_by_name = api_calls_handler_by_name
+        self.function_names: dict[str, str] = {}  # logical id -> Lambda function name
+        self.chalice_names: dict[str, str] = {}  # logical id -> name in app.py ("api_handler" for routes)
+        super().__init__(scope, id, source_dir=source_dir, stage_config=stage_config)
+
+    @property
+    def deployment_zip(self) -> Path:
+        return Path(self._sam_package_dir) / "deployment.zip"
+
+    def _package_app(self) -> None:
+        super()._package_app()
+        add_catalogs(self.deployment_zip)
+        sam_path = Path(self._sam_package_dir) / "sam.json"
+        template = json.loads(sam_path.read_text())
+        self.function_names = {
+            logical_id: f"{self._name_prefix}{logical_id}"
+            for logical_id, resource in template["Resources"].items()
+            if resource["Type"] == FUNCTION_TYPE
+        }
+        self.chalice_names = {
+            logical_id: _chalice_name(template["Resources"][logical_id]["Properties"]["Handler"])
+            for logical_id in self.function_names
+        }
+        too_long = [name for name in self.function_names.values() if len(name) > 64]
+        if too_long:
+            raise ValueError(f"Lambda function names are limited to 64 characters: {too_long}")
+        sam_path.write_text(
+            json.dumps(
+                name_functions(template, self.function_names, arn_by_name=self._api_calls_handler_by_name), indent=2
+            )
+        )
+
+
+def _chalice_name(handler: str) -> str:
+    # "app.order_stream" -> "order_stream"; the routes' handler is the app object itself.
+    name = handler.rpartition(".")[2]
+    return "api_handler" if name == "app" else name
+
+
+def chalice_out_dir() -> str:
+    """Where ``chalice.cdk.Chalice`` stages its packages (``./chalice.out``, fixed by Chalice)."""
+    return os.path.join(os.getcwd(), "chalice.out")

@@ -1,0 +1,449 @@
+"""The call center in one CloudFormation stack: the tables as the models define them, the Chalice
+API and functions, the stream triggers Chalice cannot configure, SES and SSM access scoped to
+exact ARNs, alarms."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from chalice.utils import to_cfn_resource_name
+from constructs import Construct
+
+from chalicelib.wiring import STREAM_CONSUMERS
+from infra.chalice_app import ChaliceApp
+from infra.tables import TableSpec, table_specs
+
+REPO = Path(__file__).resolve().parents[1]
+API_STAGE = "api"  # API Gateway's stage: the path prefix of the execute-api URL
+METRICS_NAMESPACE = "CallCenter"  # chalicelib.observability's Powertools namespace
+SERVICE = "callcenter"
+# The dialer publishes this (percent of answered calls dropped, SPEC O8) with the Powertools
+# dimension service=callcenter; until it does the alarm stays OK (missing data is not breaching).
+DROP_RATE_METRIC = "DialerDropRate"
+DROP_RATE_LIMIT_PERCENT = 3
+PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/replaced-by-infra"
+PLACEHOLDER_ACCOUNT_SID = "AC" + "0" * 32
+
+FUNCTION_TIMEOUT_SECONDS = {"daily_reports": 300}  # every shop's report in one run
+
+# The item operations PynamoDB, the repository and Powertools' idempotency layer issue
+# (transactions are authorised per item action).
+TABLE_ACTIONS = [
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+]
+INDEX_ACTIONS = ["dynamodb:Query", "dynamodb:Scan"]
+STREAM_ACTIONS = [
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+]
+
+
+def _flag(value: Any, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    """Everything a deployment chooses, read from CDK context (``-c key=value`` or cdk.json)."""
+
+    table_prefix: str = "callcenter-"
+    twilio_account_sid: str = PLACEHOLDER_ACCOUNT_SID
+    # The SSM parameter's name, not the token (that is put there by hand, never in the template).
+    twilio_auth_token_param: str = "/callcenter/twilio-auth-token"  # noqa: S105
+    twilio_auth_token_kms_key_arn: str | None = None  # only for a customer managed key
+    public_base_url: str | None = None  # a custom domain mapped to the API without stage
+    ses_identities: tuple[str, ...] = ()
+    ses_region: str | None = None
+    ses_create_identities: bool = True
+    alarm_email: str | None = None
+    log_retention_days: int = 30
+    retain_data: bool = True
+    stream_batch_size: int = 25
+    stream_retry_attempts: int = 5
+    stream_max_record_age_seconds: int = 3600
+    lambda_memory_mb: int = 512
+
+    @classmethod
+    def from_context(cls, node: Any) -> DeploySettings:
+        def get(key: str) -> Any:
+            value = node.try_get_context(key)
+            return None if value in (None, "") else value
+
+        base = cls()
+        settings = cls(
+            table_prefix=str(get("table_prefix") or base.table_prefix),
+            twilio_account_sid=str(get("twilio_account_sid") or base.twilio_account_sid),
+            twilio_auth_token_param=str(get("twilio_auth_token_param") or base.twilio_auth_token_param),
+            twilio_auth_token_kms_key_arn=get("twilio_auth_token_kms_key_arn"),
+            public_base_url=(str(get("public_base_url")).rstrip("/") if get("public_base_url") else None),
+            ses_identities=tuple(_list(get("ses_identities"))),
+            ses_region=get("ses_region"),
+            ses_create_identities=_flag(get("ses_create_identities"), base.ses_create_identities),
+            alarm_email=get("alarm_email"),
+            log_retention_days=int(get("log_retention_days") or base.log_retention_days),
+            retain_data=_flag(get("retain_data"), base.retain_data),
+            stream_batch_size=int(get("stream_batch_size") or base.stream_batch_size),
+            stream_retry_attempts=int(get("stream_retry_attempts") or base.stream_retry_attempts),
+            stream_max_record_age_seconds=int(
+                get("stream_max_record_age_seconds") or base.stream_max_record_age_seconds
+            ),
+            lambda_memory_mb=int(get("lambda_memory_mb") or base.lambda_memory_mb),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if not re.fullmatch(r"AC[0-9a-fA-F]{32}", self.twilio_account_sid):
+            raise ValueError("twilio_account_sid: 'AC' followed by 32 hex digits")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{0,100}", self.table_prefix):
+            raise ValueError("table_prefix: letters, digits, '_', '.', '-' only")
+        if not re.fullmatch(r"/?[A-Za-z0-9_.\-/]{1,1011}", self.twilio_auth_token_param):
+            raise ValueError("twilio_auth_token_param: an SSM parameter name such as /callcenter/twilio-auth-token")
+        if self.public_base_url and not self.public_base_url.startswith("https://"):
+            raise ValueError("public_base_url: the https:// URL Twilio calls (a custom domain)")
+        if not 1 <= self.stream_retry_attempts <= 10:
+            raise ValueError("stream_retry_attempts: 1..10 (never endless: one bad record would block a shard)")
+        if not 60 <= self.stream_max_record_age_seconds <= 86400:
+            raise ValueError("stream_max_record_age_seconds: 60..86400")
+        if self.log_retention_days not in _LOG_RETENTION_DAYS:
+            raise ValueError(f"log_retention_days: one of {sorted(_LOG_RETENTION_DAYS)}")
+
+
+_LOG_RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922}
+
+
+class CallCenterStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: DeploySettings, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.settings = settings
+        self.tables = {spec.suffix: self._table(spec) for spec in table_specs(settings.table_prefix)}
+        self.alarm_topic = sns.Topic(self, "AlarmTopic", display_name="Call center alarms")
+        if settings.alarm_email:
+            sns.Subscription(
+                self,
+                "AlarmEmail",
+                topic=self.alarm_topic,
+                protocol=sns.SubscriptionProtocol.EMAIL,
+                endpoint=settings.alarm_email,
+            )
+        if settings.ses_create_identities:
+            for number, identity in enumerate(settings.ses_identities):
+                ses.CfnEmailIdentity(self, f"SesIdentity{number}", email_identity=identity)
+
+        self.app = ChaliceApp(
+            self,
+            "ChaliceApp",
+            source_dir=str(REPO),
+            stage_config=self._stage_config(),
+            name_prefix=f"{construct_id}-",
+            # A custom domain is known in advance: the usual order (function, then API) stays.
+            api_calls_handler_by_name=not settings.public_base_url,
+        )
+        self.function_names = self.app.function_names
+        rest_api = self.app.get_resource("RestAPI")
+        self.api_name = f"{construct_id}-api"
+        rest_api.add_property_override("Name", self.api_name)
+        self.public_base_url = settings.public_base_url or (
+            f"https://{rest_api.ref}.execute-api.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}/{API_STAGE}"
+        )
+
+        self.dead_letter_queues: dict[str, sqs.Queue] = {}
+        consumers = {to_cfn_resource_name(name): table for table, name in STREAM_CONSUMERS.items()}
+        for logical_id in self.function_names:
+            self._configure_function(logical_id, stream_table=consumers.get(logical_id))
+        for logical_id, table in consumers.items():
+            self._stream_trigger(logical_id, table)
+
+        self._alarms()
+        self._outputs()
+
+    # ---- tables -------------------------------------------------------------------------------
+    def _table(self, spec: TableSpec) -> dynamodb.Table:
+        def attribute(key: Any) -> dynamodb.Attribute:
+            return dynamodb.Attribute(name=key.name, type=dynamodb.AttributeType(_ATTRIBUTE_TYPES[key.type]))
+
+        table = dynamodb.Table(
+            self,
+            f"Table{to_cfn_resource_name(spec.suffix)}",
+            table_name=spec.name(self.settings.table_prefix),
+            partition_key=attribute(spec.hash_key),
+            sort_key=attribute(spec.range_key) if spec.range_key else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            stream=dynamodb.StreamViewType(spec.stream_view_type) if spec.stream_view_type else None,
+            time_to_live_attribute=spec.ttl_attribute,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=cdk.RemovalPolicy.RETAIN if self.settings.retain_data else cdk.RemovalPolicy.DESTROY,
+        )
+        for index in spec.indexes:
+            table.add_global_secondary_index(
+                index_name=index.name,
+                partition_key=attribute(index.hash_key),
+                sort_key=attribute(index.range_key) if index.range_key else None,
+                projection_type=dynamodb.ProjectionType(index.projection),
+                non_key_attributes=list(index.non_key_attributes) or None,
+            )
+        return table
+
+    # ---- functions ----------------------------------------------------------------------------
+    def _stage_config(self) -> dict[str, Any]:
+        environment = {
+            "TABLE_PREFIX": self.settings.table_prefix,
+            "TWILIO_ACCOUNT_SID": self.settings.twilio_account_sid,
+            # The name only: the token itself stays in SSM, fetched and cached at run time.
+            "TWILIO_AUTH_TOKEN_PARAM": self.settings.twilio_auth_token_param,
+            "POWERTOOLS_SERVICE_NAME": SERVICE,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+        if self.settings.ses_region:
+            environment["SES_REGION"] = self.settings.ses_region
+        return {
+            "api_gateway_stage": API_STAGE,
+            # Roles come from this stack, scoped per function; Chalice's generated policy would
+            # grant what its code analysis guesses, with "*" resources.
+            "manage_iam_role": False,
+            "iam_role_arn": PLACEHOLDER_ROLE,
+            "autogen_policy": False,
+            "xray": True,
+            "lambda_memory_size": self.settings.lambda_memory_mb,
+            "lambda_timeout": 60,
+            "log_retention_in_days": self.settings.log_retention_days,
+            "environment_variables": environment,
+        }
+
+    def _configure_function(self, logical_id: str, stream_table: str | None) -> None:
+        name = self.function_names[logical_id]
+        chalice_name = self.app.chalice_names[logical_id]
+        statements = [
+            iam.PolicyStatement(
+                sid="Logs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[
+                    f"arn:{cdk.Aws.PARTITION}:logs:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:log-group:/aws/lambda/{name}:*"
+                ],
+            ),
+            # X-Ray's write actions have no resource-level permissions: "*" is the only form.
+            iam.PolicyStatement(
+                sid="Tracing",
+                actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="Tables",
+                actions=TABLE_ACTIONS,
+                resources=[table.table_arn for table in self.tables.values()],
+            ),
+        ]
+        index_arns = [
+            f"{self.tables[spec.suffix].table_arn}/index/{index.name}"
+            for spec in table_specs(self.settings.table_prefix)
+            for index in spec.indexes
+        ]
+        if index_arns:
+            statements.append(iam.PolicyStatement(sid="Indexes", actions=INDEX_ACTIONS, resources=index_arns))
+        if stream_table is not None:
+            table = self.tables[stream_table]
+            queue = sqs.Queue(
+                self,
+                f"{logical_id}FailedRecords",
+                retention_period=cdk.Duration.days(14),
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+            )
+            self.dead_letter_queues[logical_id] = queue
+            statements += [
+                iam.PolicyStatement(sid="Stream", actions=STREAM_ACTIONS, resources=[_stream_arn(table)]),
+                # Lambda sends the failed batch's description with the function's role.
+                iam.PolicyStatement(sid="FailedRecords", actions=["sqs:SendMessage"], resources=[queue.queue_arn]),
+            ]
+        # Every function may check a signature, place a call or email an alert (the app moves
+        # these between handlers as it grows): each gets the one token parameter and the
+        # configured SES identities, exact ARNs, rather than a per-handler list that goes stale.
+        param = self.settings.twilio_auth_token_param.lstrip("/")
+        statements.append(
+            iam.PolicyStatement(
+                sid="TwilioToken",
+                actions=["ssm:GetParameter"],
+                resources=[f"arn:{cdk.Aws.PARTITION}:ssm:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:parameter/{param}"],
+            )
+        )
+        if self.settings.twilio_auth_token_kms_key_arn:  # aws/ssm (the default) needs no grant
+            statements.append(
+                iam.PolicyStatement(
+                    sid="TwilioTokenKey",
+                    actions=["kms:Decrypt"],
+                    resources=[self.settings.twilio_auth_token_kms_key_arn],
+                )
+            )
+        if self.settings.ses_identities:
+            region = self.settings.ses_region or cdk.Aws.REGION
+            statements.append(
+                iam.PolicyStatement(
+                    sid="SendEmail",
+                    actions=["ses:SendRawEmail"],
+                    resources=[
+                        f"arn:{cdk.Aws.PARTITION}:ses:{region}:{cdk.Aws.ACCOUNT_ID}:identity/{identity}"
+                        for identity in self.settings.ses_identities
+                    ],
+                )
+            )
+        # Inline, so the function (and its stream mapping, which Lambda validates against the
+        # role) is only created once the permissions exist.
+        role = iam.Role(
+            self,
+            f"{logical_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{name}: exactly the tables, streams, queues and identities it uses",
+            inline_policies={"access": iam.PolicyDocument(statements=statements)},
+        )
+        function = self.app.get_resource(logical_id)
+        function.add_property_override("Role", role.role_arn)
+        function.add_property_override("Environment.Variables.PUBLIC_BASE_URL", self.public_base_url)
+        timeout = FUNCTION_TIMEOUT_SECONDS.get(chalice_name)
+        if timeout:
+            function.add_property_override("Timeout", timeout)
+
+    def _stream_trigger(self, logical_id: str, table_suffix: str) -> None:
+        """Chalice cannot set these: partial batch failures, bisection, bounded retries and age,
+        an on-failure queue. Without them one bad record would block its shard for a day."""
+        lambda_.CfnEventSourceMapping(
+            self,
+            f"{logical_id}Trigger",
+            function_name=self.app.get_resource(logical_id).ref,
+            event_source_arn=_stream_arn(self.tables[table_suffix]),
+            starting_position="TRIM_HORIZON",  # records written before the mapping existed too
+            batch_size=self.settings.stream_batch_size,
+            function_response_types=["ReportBatchItemFailures"],
+            bisect_batch_on_function_error=True,
+            maximum_retry_attempts=self.settings.stream_retry_attempts,
+            maximum_record_age_in_seconds=self.settings.stream_max_record_age_seconds,
+            destination_config=lambda_.CfnEventSourceMapping.DestinationConfigProperty(
+                on_failure=lambda_.CfnEventSourceMapping.OnFailureProperty(
+                    destination=self.dead_letter_queues[logical_id].queue_arn
+                )
+            ),
+        )
+
+    # ---- alarms and outputs -------------------------------------------------------------------
+    def _alarm(self, construct_id: str, metric: cloudwatch.Metric, threshold: float, description: str) -> None:
+        alarm = metric.create_alarm(
+            self,
+            construct_id,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
+
+    def _alarms(self) -> None:
+        five_minutes = cdk.Duration.minutes(5)
+        for logical_id, name in self.function_names.items():
+            for metric_name in ("Errors", "Throttles"):
+                metric = cloudwatch.Metric(
+                    namespace="AWS/Lambda",
+                    metric_name=metric_name,
+                    dimensions_map={"FunctionName": name},
+                    statistic="Sum",
+                    period=five_minutes,
+                )
+                self._alarm(f"{logical_id}{metric_name}Alarm", metric, 1, f"{name}: {metric_name.lower()}")
+        for logical_id, queue in self.dead_letter_queues.items():
+            name = self.function_names[logical_id]
+            depth = queue.metric_approximate_number_of_messages_visible(statistic="Maximum", period=five_minutes)
+            self._alarm(f"{logical_id}FailedRecordsAlarm", depth, 1, f"{name}: stream records given up (see the queue)")
+            age = cloudwatch.Metric(
+                namespace="AWS/Lambda",
+                metric_name="IteratorAge",
+                dimensions_map={"FunctionName": name},
+                statistic="Maximum",
+                period=five_minutes,
+            )
+            self._alarm(f"{logical_id}IteratorAgeAlarm", age, 5 * 60 * 1000, f"{name}: stream behind by 5 minutes")
+        server_errors = cloudwatch.Metric(
+            namespace="AWS/ApiGateway",
+            metric_name="5XXError",
+            dimensions_map={"ApiName": self.api_name, "Stage": API_STAGE},
+            statistic="Sum",
+            period=five_minutes,
+        )
+        self._alarm("Api5xxAlarm", server_errors, 1, "API: 5xx answers (shops or Twilio got an error)")
+        drop_rate = cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=DROP_RATE_METRIC,
+            dimensions_map={"service": SERVICE},
+            statistic="Maximum",
+            period=cdk.Duration.hours(1),
+        )
+        self._alarm(
+            "DialerDropRateAlarm",
+            drop_rate,
+            DROP_RATE_LIMIT_PERCENT,
+            f"Dialer: dropped (abandoned) answered calls at or over {DROP_RATE_LIMIT_PERCENT}% (SPEC O8)",
+        )
+
+    def _outputs(self) -> None:
+        cdk.CfnOutput(self, "PublicBaseUrl", value=self.public_base_url, description="PUBLIC_BASE_URL")
+        cdk.CfnOutput(
+            self,
+            "VoiceWebhook",
+            value=f"{self.public_base_url}/twilio/voice/incoming",
+            description="Twilio phone number: A call comes in (HTTP POST)",
+        )
+        cdk.CfnOutput(
+            self,
+            "SmsWebhook",
+            value=f"{self.public_base_url}/twilio/sms/incoming",
+            description="Twilio phone number: A message comes in (HTTP POST)",
+        )
+        cdk.CfnOutput(self, "TablePrefix", value=self.settings.table_prefix)
+        cdk.CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn)
+        for logical_id, queue in self.dead_letter_queues.items():
+            cdk.CfnOutput(self, f"{logical_id}FailedRecordsQueue", value=queue.queue_url)
+
+
+_ATTRIBUTE_TYPES = {"S": "STRING", "N": "NUMBER", "B": "BINARY"}
+
+
+def _stream_arn(table: dynamodb.Table) -> str:
+    arn = table.table_stream_arn
+    if arn is None:
+        raise ValueError(f"{table.node.id} has no stream: its model needs Meta.stream_view_type")
+    return arn

@@ -1,0 +1,128 @@
+"""Least privilege in the synthesised template: exact ARNs wherever the resource has one, each
+function reaching only what it uses, the Twilio token never in the template."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from chalicelib.wiring import STREAM_CONSUMERS
+from tests.infra.conftest import CONTEXT, Synthesis
+
+pytestmark = pytest.mark.xdist_group("infra")
+
+# Actions that have no resource-level permissions at all: "*" is the only valid resource.
+NO_RESOURCE_LEVEL = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+def _statements(synthesis: Synthesis) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for logical_id, resource in synthesis.resources.items():
+        properties = resource.get("Properties", {})
+        documents = []
+        if resource["Type"] == "AWS::IAM::Role":
+            documents = [p["PolicyDocument"] for p in properties.get("Policies", [])]
+        elif resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            documents = [properties["PolicyDocument"]]
+        for document in documents:
+            found += [(logical_id, statement) for statement in document["Statement"]]
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _literal_parts(resource: Any) -> list[str]:
+    """The literal text of an ARN (strings inside Fn::Join / Fn::Sub), references left out."""
+    if isinstance(resource, str):
+        return [resource]
+    if isinstance(resource, dict) and "Fn::Join" in resource:
+        return [part for part in resource["Fn::Join"][1] if isinstance(part, str)]
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        return [resource["Fn::Sub"] if isinstance(resource["Fn::Sub"], str) else resource["Fn::Sub"][0]]
+    return []  # Ref / Fn::GetAtt: an exact ARN of a resource in this stack
+
+
+def _role_statements(synthesis: Synthesis, function_logical_id: str) -> dict[str, dict[str, Any]]:
+    role_id = synthesis.resources[function_logical_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    return {s["Sid"]: s for role, s in _statements(synthesis) if role == role_id}
+
+
+def test_no_statement_uses_a_wildcard_where_an_arn_exists(synthesis: Synthesis) -> None:
+    statements = _statements(synthesis)
+    assert statements
+    for owner, statement in statements:
+        actions = set(_as_list(statement["Action"]))
+        assert not any(action.endswith("*") for action in actions), (owner, actions)
+        for resource in _as_list(statement["Resource"]):
+            if resource == "*":
+                assert actions <= NO_RESOURCE_LEVEL, (owner, statement)
+                continue
+            text = "".join(_literal_parts(resource))
+            if actions <= {"logs:CreateLogStream", "logs:PutLogEvents"}:
+                # The streams of one named log group: 'log-group:/aws/lambda/<function>:*'.
+                assert text.count("*") == 1 and text.endswith(":*") and ":log-group:/aws/lambda/" in text
+            else:
+                assert "*" not in text, (owner, statement)
+
+
+def test_each_function_reaches_exactly_the_tables_and_indexes(synthesis: Synthesis) -> None:
+    tables = synthesis.of_type("AWS::DynamoDB::Table")
+    table_arns = [{"Fn::GetAtt": [table_id, "Arn"]} for table_id in tables]
+    index_arns = [
+        {"Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, f"/index/{index['IndexName']}"]]}
+        for table_id, table in tables.items()
+        for index in table["Properties"].get("GlobalSecondaryIndexes", [])
+    ]
+    for logical_id in synthesis.function_names:
+        statements = _role_statements(synthesis, logical_id)
+        assert sorted(map(json.dumps, statements["Tables"]["Resource"])) == sorted(map(json.dumps, table_arns))
+        assert sorted(map(json.dumps, statements["Indexes"]["Resource"])) == sorted(map(json.dumps, index_arns))
+        assert not any(a.startswith("dynamodb:") and "Table" in a for a in statements["Tables"]["Action"]), (
+            "no control-plane actions (CreateTable, DeleteTable, UpdateTable)"
+        )
+
+
+def test_only_stream_consumers_read_streams_and_each_only_its_own(synthesis: Synthesis) -> None:
+    by_handler = {f["Properties"]["Handler"]: k for k, f in synthesis.of_type("AWS::Serverless::Function").items()}
+    consumers = {by_handler[f"app.{name}"]: table for table, name in STREAM_CONSUMERS.items()}
+    mappings = {
+        m["Properties"]["FunctionName"]["Ref"]: m["Properties"]
+        for m in synthesis.of_type("AWS::Lambda::EventSourceMapping").values()
+    }
+    for logical_id in synthesis.function_names:
+        statements = _role_statements(synthesis, logical_id)
+        if logical_id not in consumers:
+            assert "Stream" not in statements and "FailedRecords" not in statements, logical_id
+            continue
+        mapping = mappings[logical_id]
+        assert statements["Stream"]["Resource"] == mapping["EventSourceArn"]
+        assert statements["FailedRecords"]["Resource"] == mapping["DestinationConfig"]["OnFailure"]["Destination"]
+        assert statements["FailedRecords"]["Action"] == "sqs:SendMessage"
+
+
+def test_the_twilio_token_is_read_from_its_one_parameter_and_never_in_the_template(synthesis: Synthesis) -> None:
+    name = CONTEXT["twilio_auth_token_param"]
+    for logical_id in synthesis.function_names:
+        statement = _role_statements(synthesis, logical_id)["TwilioToken"]
+        assert statement["Action"] == "ssm:GetParameter"
+        assert "".join(_literal_parts(statement["Resource"])).endswith(f":parameter{name}")
+    # No SSM parameter resource holds it (CloudFormation cannot even create a SecureString).
+    assert not synthesis.of_type("AWS::SSM::Parameter")
+    assert not any(
+        s.get("Action") in ("ssm:GetParameters", "ssm:GetParametersByPath") for _, s in _statements(synthesis)
+    )
+
+
+def test_email_is_sent_only_as_the_configured_identities(synthesis: Synthesis) -> None:
+    identities = CONTEXT["ses_identities"].split(",")
+    for logical_id in synthesis.function_names:
+        statement = _role_statements(synthesis, logical_id)["SendEmail"]
+        assert statement["Action"] == "ses:SendRawEmail"
+        resources = ["".join(_literal_parts(r)) for r in _as_list(statement["Resource"])]
+        assert [r.rpartition(":identity/")[2] for r in resources] == identities
+    created = [i["Properties"]["EmailIdentity"] for i in synthesis.of_type("AWS::SES::EmailIdentity").values()]
+    assert created == identities
