@@ -66,6 +66,7 @@ fmt: setup
 
 bench: setup
 	$(PY) -m bench.run
+	$(PY) -m bench.dialer --grid
 
 clean:
 	rm -rf $(VENV) node_modules .local outbox cdk.out chalice.out

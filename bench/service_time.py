@@ -335,7 +335,7 @@ class _Bench:
             [json_post(ORDERS, order_body(f"N-{n}"), _created)],
             [json_post(ORDERS_KEY, order_body(f"I-{n}"), _created, key=f"bench-new-{n}")],
             [json_post(ORDERS_REPLAY, replay_body, same_order, key=replay_key)],
-            [signed_post(INCOMING, "/twilio/voice/incoming", inbound, _twiml_with("<Record", "<Say"))],
+            [signed_post(INCOMING, "/twilio/voice/incoming", inbound, _twiml_with("<Gather", "<Say"))],
             [
                 signed_post(
                     ANSWER,

@@ -114,3 +114,31 @@ def remove_do_not_call(phone: str) -> Response:
         )
     repository().remove_do_not_call(shop.shop_id, number.e164)
     return Response(body="", status_code=204)
+
+
+@orders_api.route("/v1/callbacks", methods=["POST"], content_types=["application/json"])
+def request_callback() -> Response:
+    """O1: a "call me back" request from the shop's site form, for its agents."""
+    from chalicelib.adapters.inbound_repository import inbound_store
+    from chalicelib.services.web_callbacks import CallbackIn, CallbackRefused
+    from chalicelib.services.web_callbacks import request_callback as schedule
+
+    request = current_request(orders_api)
+    shop = shop_from_api_key(request, repository())
+    if isinstance(shop, Response):
+        return shop
+    body = json_body(request)
+    if isinstance(body, Response):
+        return body
+    try:
+        view, created = schedule(
+            shop, CallbackIn.model_validate(body), store=inbound_store(), now=current_clock().now()
+        )
+    except ValidationError as error:
+        problems = [p.model_dump() for p in field_problems(error)]
+        message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        return json_error(422, "validation_failed", message, problems)
+    except CallbackRefused as refused:
+        fields = [{"field": refused.field, "message": refused.message}]
+        return json_error(422, "validation_failed", str(refused), fields)
+    return Response(body=view, status_code=201 if created else 200)
