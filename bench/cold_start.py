@@ -27,7 +27,7 @@ APP_IMPORT = "import app"
 BASELINE_IMPORT = "import chalice, boto3, twilio.twiml.voice_response"
 # Each is loaded only by the code path that needs it (REST calls, e-mail reports, charts, infra,
 # tests), never by a webhook's cold start.
-HEAVY_MODULES = ("twilio.rest", "jinja2", "matplotlib", "aws_cdk", "moto")
+HEAVY_MODULES = ("twilio.rest", "jinja2", "matplotlib", "PIL", "aws_cdk", "moto")
 STDLIB = "(standard library)"
 
 _CHILD = """

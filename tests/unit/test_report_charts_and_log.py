@@ -10,6 +10,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from PIL import Image
 
 from chalicelib.domain import call_log
 from chalicelib.domain.call_log import COLUMNS, CallLogWriter
@@ -20,9 +21,7 @@ from chalicelib.domain.charts import (
     LOST,
     OTHER,
     WHITE,
-    Canvas,
     calls_by_hour_png,
-    decode_png,
     funnel_png,
     nice_ceiling,
     occupancy_png,
@@ -32,77 +31,134 @@ from chalicelib.services.reports import report_charts
 
 AT = datetime(2025, 3, 29, 8, 0, tzinfo=UTC)
 KYIV = ZoneInfo("Europe/Kyiv")
+Color = tuple[int, int, int]
 
 
-def column_colors(png: bytes, x: int) -> list[tuple[int, int, int]]:
-    image = decode_png(png)
-    return [image.pixel(x, y) for y in range(image.height)]
+def opened(png: bytes) -> Image.Image:
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG"
+    image.load()  # decodes every line: a truncated or corrupt image fails here
+    assert image.mode == "RGB"
+    return image
 
 
-def test_canvas_png_round_trips():
-    canvas = Canvas(4, 3)
-    canvas.rect(1, 1, 3, 2, LOST)
-
-    image = decode_png(canvas.png())
-
-    assert (image.width, image.height) == (4, 3)
-    assert image.pixel(0, 0) == WHITE
-    assert image.pixel(1, 1) == image.pixel(2, 1) == LOST
-    assert image.pixel(3, 1) == WHITE
+def rgb(value: object) -> Color:
+    assert isinstance(value, tuple) and len(value) == 3
+    r, g, b = value
+    return (int(r), int(g), int(b))
 
 
-def test_a_corrupted_png_is_refused():
-    data = bytearray(Canvas(2, 2).png())
-    data[-20] ^= 0xFF
-    with pytest.raises(ValueError):
-        decode_png(bytes(data))
+def pixel(image: Image.Image, x: int, y: int) -> Color:
+    return rgb(image.getpixel((x, y)))
+
+
+def column_colors(image: Image.Image, x: int, top: int = 0, bottom: int | None = None) -> list[Color]:
+    return [pixel(image, x, y) for y in range(top, image.height if bottom is None else bottom)]
+
+
+def row_colors(image: Image.Image, y: int) -> list[Color]:
+    return [pixel(image, x, y) for x in range(image.width)]
+
+
+def color_counts(image: Image.Image, box: tuple[int, int, int, int] | None = None) -> dict[Color, int]:
+    """How many pixels of each colour, in the whole image or in ``box`` (left, top, right, bottom)."""
+    part = image.crop(box) if box else image
+    return {rgb(color): count for count, color in part.getcolors(maxcolors=part.width * part.height) or []}
+
+
+def inked(image: Image.Image, box: tuple[int, int, int, int]) -> int:
+    """Pixels in ``box`` that are not background (white) and not a bar's colour: text."""
+    return sum(
+        count
+        for color, count in color_counts(image, box).items()
+        if color not in {WHITE, GRID, ANSWERED, LOST, OTHER, BLUE}
+    )
+
+
+# The calls-by-hour plot area (see calls_by_hour_png): hours 08..20 by default.
+LEFT, RIGHT, PLOT_TOP, PLOT_BOTTOM = 44, 588, 44, 226
 
 
 def test_calls_by_hour_stacks_answered_lost_and_other():
     # GIVEN 10 answered, 5 lost, 5 other at 10:00 (the axis tops at 20)
-    png = calls_by_hour_png([(10, 10, 5, 5)])
-    image = decode_png(png)
+    image = opened(calls_by_hour_png([(10, 10, 5, 5)]))
 
-    # THEN the bar has answered at the bottom, lost above it, other on top, in those proportions
-    assert (image.width, image.height) == (600, 260)
-    colors = image.colors()
-    assert {ANSWERED, LOST, OTHER} <= colors
-    slot = (588 - 44) // 13  # hours 08..20 shown
-    x = 44 + 2 * slot + slot // 2  # the middle of the 10:00 bar
-    column = column_colors(png, x)
+    # THEN a 600x260 RGB picture whose 10:00 bar has answered at the bottom, lost above it,
+    # other on top, in those proportions
+    assert image.size == (600, 260) and image.mode == "RGB"
+    slot = (RIGHT - LEFT) // 13  # hours 08..20 shown
+    x = LEFT + 2 * slot + slot // 2  # the middle of the 10:00 bar
+    column = column_colors(image, x, PLOT_TOP, PLOT_BOTTOM)
     assert column.count(ANSWERED) == pytest.approx(column.count(LOST) * 2, abs=2)
     assert column.count(LOST) == pytest.approx(column.count(OTHER), abs=2)
+    assert column.count(ANSWERED) + column.count(LOST) + column.count(OTHER) == pytest.approx(
+        PLOT_BOTTOM - PLOT_TOP, abs=2
+    )  # 20 of 20: the bar reaches the axis top
     assert column.index(OTHER) < column.index(LOST) < column.index(ANSWERED)
+    # over the whole plot, the colours' areas follow the counts
+    plot = color_counts(image, (LEFT, PLOT_TOP, RIGHT, PLOT_BOTTOM))
+    assert plot[ANSWERED] == pytest.approx(2 * plot[LOST], rel=0.05)
+    assert plot[LOST] == pytest.approx(plot[OTHER], rel=0.05)
     # an hour without calls has no bar
-    assert ANSWERED not in column_colors(png, 44 + slot // 2)
+    assert ANSWERED not in column_colors(image, LEFT + slot // 2, PLOT_TOP, PLOT_BOTTOM)
+
+
+def test_calls_by_hour_draws_title_legend_and_axis_labels():
+    image = opened(calls_by_hour_png([(10, 3, 1, 0)]))
+
+    assert inked(image, (12, 8, 250, 30)) > 100  # the title
+    legend = color_counts(image, (300, 10, 600, 30))
+    assert all(legend.get(color, 0) >= 81 for color in (ANSWERED, LOST, OTHER))  # 9x9 swatches
+    assert inked(image, (313, 10, 600, 30)) > 100  # their labels
+    assert inked(image, (0, PLOT_TOP - 8, LEFT - 4, PLOT_BOTTOM + 8)) > 50  # the counts on the y axis
+    assert inked(image, (LEFT, PLOT_BOTTOM + 4, RIGHT, 260)) > 100  # the hours under the bars
+    assert inked(image, (LEFT + 1, PLOT_TOP + 2, RIGHT, PLOT_BOTTOM - 2)) == 0  # no text in the plot
 
 
 def test_hours_outside_the_day_widen_the_chart():
-    image = decode_png(calls_by_hour_png([(6, 1, 0, 0), (23, 0, 1, 0)]))
+    plot = color_counts(opened(calls_by_hour_png([(6, 1, 0, 0), (23, 0, 1, 0)])), (LEFT, PLOT_TOP, RIGHT, PLOT_BOTTOM))
 
-    assert ANSWERED in image.colors() and LOST in image.colors()
+    assert plot.get(ANSWERED, 0) > 0 and plot.get(LOST, 0) > 0
+    assert plot[ANSWERED] == pytest.approx(plot[LOST], rel=0.05)  # one call each
+
+
+def test_a_day_without_calls_still_gives_a_valid_chart():
+    image = opened(calls_by_hour_png([]))
+
+    assert image.size == (600, 260)
+    plot = color_counts(image, (LEFT, PLOT_TOP, RIGHT, PLOT_BOTTOM))
+    assert not {ANSWERED, LOST, OTHER} & set(plot)  # no bars, only the grid
 
 
 def test_funnel_bars_shrink_with_each_step():
-    png = funnel_png([("Received", 10), ("Unique", 8), ("Reached", 5), ("Confirmed", 2)])
-    image = decode_png(png)
+    image = opened(funnel_png([("Received", 10), ("Unique", 8), ("Reached", 5), ("Confirmed", 2)]))
 
-    lengths = []
-    for index in range(4):
-        y = 44 + index * 30 + 10
-        lengths.append(sum(1 for x in range(image.width) if image.pixel(x, y) == BLUE))
+    assert image.size == (600, 44 + 4 * 30 + 8) and image.mode == "RGB"
+    lengths = [row_colors(image, 44 + index * 30 + 10).count(BLUE) for index in range(4)]
     assert lengths[0] > lengths[1] > lengths[2] > lengths[3] > 0
     assert lengths[1] == pytest.approx(lengths[0] * 0.8, abs=2)
+    assert lengths[3] == pytest.approx(lengths[0] * 0.2, abs=2)
+    for index in range(4):
+        y = 44 + index * 30
+        assert inked(image, (0, y, 80, y + 26)) > 30  # the step's name
+        assert inked(image, (530, y, 600, y + 26)) > 10  # its count
+    assert inked(image, (12, 8, 200, 32)) > 100  # the title
+
+
+def test_an_empty_funnel_is_a_small_valid_chart():
+    image = opened(funnel_png([]))
+
+    assert image.size == (600, 82) and BLUE not in color_counts(image)
 
 
 def test_occupancy_is_drawn_against_100_percent():
-    png = occupancy_png([("anna", 50)])
-    image = decode_png(png)
-    y = 44 + 10
-    green = sum(1 for x in range(image.width) if image.pixel(x, y) == ANSWERED)
-    grey = sum(1 for x in range(image.width) if image.pixel(x, y) == GRID)
+    image = opened(occupancy_png([("anna", 50), ("bohdan", 25)]))
 
-    assert green == pytest.approx(grey, abs=2)
+    first, second = row_colors(image, 44 + 10), row_colors(image, 44 + 30 + 10)
+    assert first.count(ANSWERED) == pytest.approx(first.count(GRID), abs=2)
+    assert second.count(ANSWERED) == pytest.approx(first.count(ANSWERED) / 2, abs=2)
+    assert inked(image, (530, 44, 600, 70)) > 10  # "50%"
 
 
 def test_nice_ceiling():
@@ -123,7 +179,8 @@ def test_charts_come_from_the_figures_and_only_with_data():
     assert charts["orders-funnel"].alt == "Orders funnel: 2 received, 1 unique, 1 reached, 1 confirmed"
     assert charts["agent-occupancy"].alt == "Agent occupancy: anna 11%"  # busy 1 h of 9 h logged in
     for chart in charts.values():
-        assert len(decode_png(chart.png).colors()) > 3  # not blank
+        image = opened(chart.png)
+        assert image.width == chart.width and len(color_counts(image)) > 3  # not blank
     assert report_charts(daily_figures(orders, [])) != ()
     assert [c.content_id for c in report_charts(daily_figures(orders, []))] == ["orders-funnel"]
     assert report_charts(daily_figures([], [])) == ()
