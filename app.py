@@ -20,6 +20,7 @@ from chalicelib.web.agents_api import agents_api
 from chalicelib.web.live import live_api
 from chalicelib.web.orders_api import orders_api
 from chalicelib.web.sms import sms
+from chalicelib.web.voice_agent_dial import dial_agents, voice_agent_dial
 from chalicelib.web.voice_inbound import voice_inbound
 from chalicelib.web.voice_robot import voice_robot
 from chalicelib.web.voice_status import voice_status
@@ -33,6 +34,7 @@ app.register_blueprint(voice_status)
 app.register_blueprint(voice_inbound)
 app.register_blueprint(agents_api)
 app.register_blueprint(sms)
+app.register_blueprint(voice_agent_dial)
 
 
 @app.middleware("all")
@@ -104,6 +106,7 @@ def dial_due(event: Any) -> None:
     for shop in store.list_shops():
         robot_call.reconcile_stuck_calls(shop, store=store, telephony=telephony(), now=now)
         dialer.dial_due_tasks(shop, store=store, telephony=telephony(), urls=urls(), now=now)
+        dial_agents(shop, now)  # agent tasks and callbacks, agent first (O8, I6)
 
 
 @app.schedule("rate(1 minute)", name="live_alerts")

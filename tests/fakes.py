@@ -11,6 +11,7 @@ from typing import Any
 from chalicelib.domain.dedup import DedupClaim
 from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
 from chalicelib.domain.priority import DueTask
+from chalicelib.domain.routing import Agent
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services.ports import CallState
 
@@ -292,3 +293,115 @@ class FakeUrls:
 
     def call_status(self, task_id: str) -> str:
         return f"https://calls.example.test/twilio/voice/status?task_id={task_id}"
+
+
+class FakeAgentDialStore(FakeStore):
+    """``FakeStore`` plus agents, the inbound queue and the agent dialer's task transitions, with
+    the repository's conditions (a reservation or claim that lost the race says so)."""
+
+    def __init__(self, shops: list[ShopSettings] | None = None) -> None:
+        super().__init__(shops)
+        self.agent_list: dict[tuple[str, str], Agent] = {}
+        self.agent_log: list[tuple[str, str, str]] = []  # (agent_id, status, reservation)
+        self.queue: dict[tuple[str, str], list[Any]] = {}
+
+    def add_agent(self, agent: Agent) -> None:
+        self.agent_list[(agent.shop_id, agent.agent_id)] = agent
+
+    def list_agents(self, shop_id: str) -> list[Agent]:
+        return [dataclasses.replace(a) for (shop, _), a in self.agent_list.items() if shop == shop_id]
+
+    def reserve_agent(self, agent: Agent, call_sid: str, now: datetime, *, wrap_up_seconds: int, timezone: str) -> bool:
+        from chalicelib.domain.routing import is_free
+
+        held = self.agent_list[(agent.shop_id, agent.agent_id)]
+        if not is_free(held, now, wrap_up_seconds):
+            return False
+        held.status, held.status_since, held.reserved_call_sid = "busy", now, call_sid
+        self.agent_log.append((agent.agent_id, "busy", call_sid))
+        return True
+
+    def release_agent(
+        self,
+        shop_id: str,
+        agent_id: str,
+        call_sid: str,
+        status: str,
+        now: datetime,
+        *,
+        timezone: str,
+        talked: bool = False,
+        missed: bool = False,
+    ) -> bool:
+        held = self.agent_list.get((shop_id, agent_id))
+        if held is None or held.reserved_call_sid != call_sid:
+            return False
+        held.status, held.status_since, held.reserved_call_sid = status, now, None
+        if talked:
+            held.last_call_ended_at = now
+        if missed:
+            held.missed_calls += 1
+        self.agent_log.append((agent_id, status, call_sid))
+        return True
+
+    def add_queue_entry(self, entry: Any) -> None:
+        entries = self.queue.setdefault((entry.shop_id, entry.group), [])
+        entries[:] = sorted([e for e in entries if e.ref != entry.ref] + [entry], key=lambda e: (e.queued_at, e.ref))
+
+    def queue_entries(self, shop_id: str, group: str, limit: int = 50) -> list[Any]:
+        return list(self.queue.get((shop_id, group), []))[:limit]
+
+    def remove_queue_entry(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> bool:
+        entries = self.queue.get((shop_id, group), [])
+        kept = [e for e in entries if not (e.ref == ref and e.queued_at == queued_at)]
+        self.queue[(shop_id, group)] = kept
+        return len(kept) != len(entries)
+
+    def due_tasks(self, shop_id: str, kind: str, now: datetime, limit: int) -> list[DueTask]:
+        due = [
+            t
+            for t in self.tasks.values()
+            if t.shop_id == shop_id
+            and t.kind == kind
+            and t.state in ("queued", "waiting")
+            and t.due_at
+            and t.due_at <= now
+        ]
+        return [
+            DueTask(t.task_id, t.attempts, t.due_at or now, t.callback_at, t.contacted)
+            for t in sorted(due, key=lambda t: t.due_at or now)[:limit]
+        ]
+
+    def claim_person_task(self, task_id: str, now: datetime, *, with_orders: bool) -> DialTask | None:
+        task = self.tasks.get(task_id)
+        if task is None or task.state not in ("queued", "waiting") or task.due_at is None or task.due_at > now:
+            return None
+        if with_orders and not task.order_ids:
+            return None
+        task.state, task.attempts, task.due_at = "dialing", task.attempts + 1, None
+        task.last_call_sid, task.result = None, None
+        task.call_order_ids = list(task.order_ids) if with_orders else []
+        self.dialing_since[task_id] = now
+        return dataclasses.replace(task)
+
+    def return_person_task(self, task_id: str, call_sid: str | None, state: str, due_at: datetime) -> bool:
+        task = self.tasks.get(task_id)
+        if task is None or task.state != "dialing" or task.last_call_sid not in (None, call_sid):
+            return False
+        task.state, task.attempts, task.due_at = state, task.attempts - 1, due_at
+        task.call_order_ids, task.last_call_sid = [], None
+        self.dialing_since.pop(task_id, None)
+        return True
+
+    def defer_person_task(self, task_id: str, due_at: datetime) -> None:
+        task = self.tasks[task_id]
+        if task.state in ("queued", "waiting"):
+            task.due_at = due_at
+
+
+class FakeAgentDialUrls:
+    def agent_answer(self, task_id: str, agent_id: str, reservation: str) -> str:
+        return f"https://calls.example.test/twilio/voice/agent-dial/answer?agent={agent_id}&res={reservation}&task={task_id}"
+
+    def agent_status(self, task_id: str, agent_id: str, reservation: str) -> str:
+        return f"https://calls.example.test/twilio/voice/agent-dial/status?agent={agent_id}&res={reservation}&task={task_id}"

@@ -397,6 +397,74 @@ class DynamoRepository:
         record.update(actions=[DialTaskRecord.queue_key.set(_queue_key(record.shop_id, record.kind))])
         return True
 
+    # ---- tasks for people (agent dialer): agent tasks and callbacks ----------------------
+    def claim_person_task(self, task_id: str, now: datetime, *, with_orders: bool) -> DialTask | None:
+        """queued/waiting and due -> dialing for an agent-first call, counting the attempt and
+        fixing which orders (if any: callbacks may have none) the call is about; None if another
+        dialer took it."""
+        record = DialTaskRecord(task_id)
+        actions: list[Action] = [
+            DialTaskRecord.state.set("dialing"),
+            DialTaskRecord.attempts.add(1),
+            DialTaskRecord.dialing_at.set(now),
+            DialTaskRecord.queue_key.remove(),
+            DialTaskRecord.due_at.remove(),
+            DialTaskRecord.last_call_sid.remove(),
+            DialTaskRecord.result.remove(),
+        ]
+        condition = DialTaskRecord.state.is_in("queued", "waiting") & (DialTaskRecord.due_at <= now)
+        if with_orders:
+            actions.append(DialTaskRecord.call_order_ids.set(DialTaskRecord.order_ids))
+            condition &= DialTaskRecord.order_ids.exists()
+        try:
+            record.update(actions=actions, condition=condition)
+        except UpdateError as error:
+            if _condition_failed(error):
+                return None
+            raise
+        record.update(actions=[DialTaskRecord.active_key.set(_queue_key(record.shop_id, record.kind))])
+        return _task_entity(record)
+
+    def return_person_task(self, task_id: str, call_sid: str | None, state: str, due_at: datetime) -> bool:
+        """dialing -> ``state`` (queued or waiting) due at ``due_at`` when the agent never took
+        the call (or it was never placed): the attempt is not counted."""
+        record = DialTaskRecord(task_id)
+        condition = DialTaskRecord.state == "dialing"
+        condition &= (
+            DialTaskRecord.last_call_sid.does_not_exist()
+            if call_sid is None
+            else (DialTaskRecord.last_call_sid.does_not_exist() | (DialTaskRecord.last_call_sid == call_sid))
+        )
+        try:
+            record.update(
+                actions=[
+                    DialTaskRecord.state.set(state),
+                    DialTaskRecord.attempts.add(-1),
+                    DialTaskRecord.due_at.set(due_at),
+                    DialTaskRecord.active_key.remove(),
+                    DialTaskRecord.dialing_at.remove(),
+                    DialTaskRecord.call_order_ids.remove(),
+                    DialTaskRecord.last_call_sid.remove(),
+                ],
+                condition=condition,
+            )
+        except UpdateError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        record.update(actions=[DialTaskRecord.queue_key.set(_queue_key(record.shop_id, record.kind))])
+        return True
+
+    def defer_person_task(self, task_id: str, due_at: datetime) -> None:
+        """Keep a waiting agent task or callback until ``due_at`` (outside calling hours)."""
+        try:
+            DialTaskRecord(task_id).update(
+                actions=[DialTaskRecord.due_at.set(due_at)], condition=DialTaskRecord.state.is_in("queued", "waiting")
+            )
+        except UpdateError as error:
+            if not _condition_failed(error):
+                raise
+
     def stale_dialing_task_ids(self, shop_id: str, kind: str, dialing_before: datetime) -> list[str]:
         query = DialTaskRecord.by_active.query(_queue_key(shop_id, kind), DialTaskRecord.dialing_at <= dialing_before)
         return [record.task_id for record in query]

@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 from chalicelib.adapters.models import create_tables, reset_connections
 from chalicelib.clock import SystemClock
 from chalicelib.config import reload_settings
-from chalicelib.services import order_api
+from chalicelib.services import once, order_api
 from chalicelib.services.admin import load_config
 from chalicelib.wiring import repository
 
@@ -48,6 +48,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reload_settings()
     reset_connections()
     order_api._idempotent_accept.cache_clear()
+    once.forget_persistence()
     with mock_aws():
         create_tables(wait=False)
         load_config(ROOT / "config" / "demo.toml", store=repository(), now=SystemClock().now())

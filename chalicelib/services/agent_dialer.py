@@ -1,0 +1,396 @@
+"""Agent-first progressive dialing (O8, I6, I8, A2) of the tasks that need a person: agent tasks
+(orders triaged to an agent, O5) and callbacks (I6, I7).
+
+When an agent of the shop is free and such a task is due inside the customer's calling window,
+the agent is reserved (conditional write), the task claimed (queued/waiting -> dialing,
+conditional: two dialers never call one customer twice), and the AGENT is called first. The
+agent hears a whisper (customer, orders) and presses 1; then the customer is dialed with the
+shop's caller ID and bridged. Nobody waits on a line for an agent, so nothing is dropped.
+
+Outcomes: the customer answered -> the task is done with ``agent-talked`` (the orders stay for
+the agent's outcome, issue 5) and the agent goes to wrap-up; the customer did not answer -> the
+shop's retry policy; the agent did not answer or declined -> the agent is marked away (missed)
+and the task goes back uncounted, a callback keeping its place.
+
+Order of service: callbacks by the caller's original arrival time (I6; a caller still waiting
+live in the same group who arrived earlier goes first), then agent tasks in the shop's priority
+order (O6). Live inbound callers waiting in an agent's group come before outbound agent tasks.
+Triggered by the minute schedule (``dial_due``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from chalicelib.domain.calling_hours import next_calling_time
+from chalicelib.domain.entities import Call, DialTask, Order
+from chalicelib.domain.orders import local_day
+from chalicelib.domain.phones import number_time_zone
+from chalicelib.domain.priority import in_dial_order
+from chalicelib.domain.robot import next_attempt_at, unanswered_result
+from chalicelib.domain.routing import Agent, idle_since, is_free
+from chalicelib.domain.shop import ShopSettings
+from chalicelib.observability import logger
+from chalicelib.services.ports import CallOutcomeUnknownError, Telephony
+
+DIRECTION = "outbound-agent"
+PERSON_KINDS = ("callback", "agent")
+DUE_LOOKAHEAD = 50
+TEMPORARY_FAILURE_BACKOFF = timedelta(minutes=1)
+# Call record ``result`` of the agent's leg, in order.
+RINGING, ACCEPTED, TALKED = "agent-ringing", "agent-accepted", "agent-talked"
+FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+
+
+class AgentDialStore(Protocol):
+    # tasks
+    def get_task(self, task_id: str) -> DialTask | None: ...
+    def due_tasks(self, shop_id: str, kind: str, now: datetime, limit: int) -> list[Any]: ...
+    def claim_person_task(self, task_id: str, now: datetime, *, with_orders: bool) -> DialTask | None: ...
+    def return_person_task(self, task_id: str, call_sid: str | None, state: str, due_at: datetime) -> bool: ...
+    def defer_person_task(self, task_id: str, due_at: datetime) -> None: ...
+    def attach_call(self, task_id: str, call_sid: str) -> bool: ...
+    def mark_contacted(self, task_id: str) -> None: ...
+    def end_attempt(
+        self,
+        task_id: str,
+        call_sid: str | None,
+        *,
+        call_result: str,
+        requeue_at: datetime | None,
+        final_result: str | None,
+        now: datetime,
+    ) -> DialTask | None: ...
+    # orders and do-not-call
+    def orders_by_ids(self, shop_id: str, order_ids: list[str]) -> list[Order]: ...
+    def transition_order(
+        self, shop_id: str, order_id: str, from_statuses: set[str], to_status: str, **fields: Any
+    ) -> Order | None: ...
+    def note_first_dial(self, shop_id: str, order_ids: list[str], now: datetime) -> None: ...
+    def is_do_not_call(self, shop_id: str, phone: str) -> bool: ...
+    # calls
+    def upsert_call(self, call: Call) -> None: ...
+    def get_call(self, call_sid: str) -> Call | None: ...
+    def update_call(self, call_sid: str, **fields: Any) -> None: ...
+    def apply_call_status(self, call_sid: str, sequence: int, **fields: Any) -> bool: ...
+    # agents and the inbound queue
+    def list_agents(self, shop_id: str) -> list[Agent]: ...
+    def reserve_agent(
+        self, agent: Agent, call_sid: str, now: datetime, *, wrap_up_seconds: int, timezone: str
+    ) -> bool: ...
+    def release_agent(
+        self,
+        shop_id: str,
+        agent_id: str,
+        call_sid: str,
+        status: str,
+        now: datetime,
+        *,
+        timezone: str,
+        talked: bool = False,
+        missed: bool = False,
+    ) -> bool: ...
+    def queue_entries(self, shop_id: str, group: str, limit: int = 50) -> list[Any]: ...
+    def add_queue_entry(self, entry: Any) -> None: ...
+    def remove_queue_entry(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> bool: ...
+
+
+class AgentDialUrls(Protocol):
+    def agent_answer(self, task_id: str, agent_id: str, reservation: str) -> str: ...
+    def agent_status(self, task_id: str, agent_id: str, reservation: str) -> str: ...
+
+
+@dataclass
+class _Slot:
+    """A callback's place in its group's queue (I6)."""
+
+    group: str
+    queued_at: datetime
+    callers_ahead: int
+
+
+# ---- dialing -------------------------------------------------------------------------------
+def dial_for_free_agents(
+    shop: ShopSettings, *, store: AgentDialStore, telephony: Telephony, urls: AgentDialUrls, now: datetime
+) -> list[str]:
+    """Give each free agent of the shop the next due task that needs a person; the agent legs
+    (CallSids) placed."""
+    if not shop.caller_id:
+        return []
+    wrap_up = shop.inbound.wrap_up_seconds
+    agents = store.list_agents(shop.shop_id)
+    free = sorted((a for a in agents if is_free(a, now, wrap_up)), key=idle_since)
+    if not free:
+        return []
+    groups = sorted({group for agent in agents for group in agent.groups})
+    callers_waiting: set[str] = set()
+    slots: dict[str, _Slot] = {}
+    for group in groups:
+        callers = 0
+        for entry in store.queue_entries(shop.shop_id, group):
+            if entry.kind == "caller":
+                callers += 1
+            elif entry.kind == "callback":
+                slots[entry.ref] = _Slot(group, entry.queued_at, callers)
+        if callers:
+            callers_waiting.add(group)
+
+    placed: list[str] = []
+    callbacks = sorted(store.due_tasks(shop.shop_id, "callback", now, DUE_LOOKAHEAD), key=lambda t: t.due_at)
+    for due in callbacks:
+        if not free:
+            return placed
+        slot = slots.get(due.task_id)
+        eligible = [a for a in free if slot is None or slot.group in a.groups]
+        if slot is not None and slot.callers_ahead >= len(eligible):
+            continue  # earlier live callers of the group take these agents first
+        sid = _serve(shop, due.task_id, eligible, free, slot, store=store, telephony=telephony, urls=urls, now=now)
+        if sid:
+            placed.append(sid)
+    agent_tasks = store.due_tasks(shop.shop_id, "agent", now, DUE_LOOKAHEAD)
+    for due in in_dial_order(agent_tasks, shop.dialing.priority_variant):
+        eligible = [a for a in free if not callers_waiting.intersection(a.groups)]
+        if not eligible:
+            break
+        sid = _serve(shop, due.task_id, eligible, free, None, store=store, telephony=telephony, urls=urls, now=now)
+        if sid:
+            placed.append(sid)
+    return placed
+
+
+def _serve(
+    shop: ShopSettings,
+    task_id: str,
+    eligible: list[Agent],
+    free: list[Agent],
+    slot: _Slot | None,
+    *,
+    store: AgentDialStore,
+    telephony: Telephony,
+    urls: AgentDialUrls,
+    now: datetime,
+) -> str | None:
+    """Reserve an agent, claim the task and call the agent; the agent leg's CallSid or None."""
+    task = store.get_task(task_id)
+    if task is None or task.kind not in PERSON_KINDS or task.state not in ("queued", "waiting"):
+        return None
+    if task.due_at is not None and task.due_at > now:
+        return None
+    if task.kind == "agent" and not task.order_ids:
+        return None
+    zone = ZoneInfo(number_time_zone(task.phone) or shop.timezone)
+    opening = next_calling_time(now, zone, shop.calling_hours)
+    if opening > now:
+        if task.kind == "agent":  # a callback keeps its arrival time as its place in line
+            store.defer_person_task(task_id, opening)
+        return None
+    if store.is_do_not_call(shop.shop_id, task.phone):
+        _end_do_not_call(shop, task, store=store, now=now)
+        return None
+    ordered = sorted(eligible, key=lambda a: (task.language not in a.languages, idle_since(a)))
+    reservation = f"AD{uuid.uuid4().hex}"
+    agent: Agent | None = None
+    for candidate in ordered:
+        free.remove(candidate)  # reserved now, or lost to someone else meanwhile
+        if store.reserve_agent(
+            candidate, reservation, now, wrap_up_seconds=shop.inbound.wrap_up_seconds, timezone=shop.timezone
+        ):
+            agent = candidate
+            break
+    if agent is None:
+        return None
+    claimed = store.claim_person_task(task_id, now, with_orders=task.kind == "agent")
+    if claimed is None:  # another dialer took it
+        store.release_agent(shop.shop_id, agent.agent_id, reservation, "available", now, timezone=shop.timezone)
+        free.append(agent)
+        return None
+    back_state = "waiting" if task.kind == "callback" else "queued"
+    try:
+        call_sid = telephony.place_call(
+            to=f"client:{agent.client_identity}" if agent.client_identity else agent.phone or "",
+            from_=shop.caller_id or "",
+            answer_url=urls.agent_answer(task_id, agent.agent_id, reservation),
+            status_url=urls.agent_status(task_id, agent.agent_id, reservation),
+            ring_timeout_seconds=shop.inbound.agent_ring_seconds,
+            detect_machine=False,
+        )
+    except CallOutcomeUnknownError:
+        # The agent's phone may be ringing: its status callback settles the task and the agent.
+        logger.warning("agent call outcome unknown; waiting for Twilio", extra={"task_id": task_id})
+        return None
+    except Exception:  # refused, throttled or unreachable (CallNotPlacedError): no call exists
+        logger.exception("agent call not placed; task back uncounted", extra={"task_id": task_id})
+        due_back = slot.queued_at if slot else now + TEMPORARY_FAILURE_BACKOFF
+        store.return_person_task(task_id, None, back_state, due_back)
+        store.release_agent(shop.shop_id, agent.agent_id, reservation, "available", now, timezone=shop.timezone)
+        return None
+    store.attach_call(task_id, call_sid)
+    store.upsert_call(
+        Call(
+            call_sid=call_sid,
+            shop_id=shop.shop_id,
+            direction=DIRECTION,
+            customer_phone=claimed.phone,
+            shop_number=shop.caller_id or "",
+            created_at=now,
+            day=local_day(now, shop.timezone),
+            task_id=task_id,
+        )
+    )
+    fields: dict[str, Any] = {"agent_id": agent.agent_id, "result": RINGING, "language": claimed.language}
+    if slot is not None:  # remembered so that a missed offer puts the callback back in its place
+        fields |= {"group": slot.group, "queued_at": slot.queued_at}
+        store.remove_queue_entry(shop.shop_id, slot.group, slot.queued_at, task_id)
+    store.update_call(call_sid, **fields)
+    if claimed.call_order_ids:
+        store.note_first_dial(shop.shop_id, claimed.call_order_ids, now)
+    logger.info("agent-first call placed", extra={"task_id": task_id, "call_sid": call_sid, "agent_id": agent.agent_id})
+    return call_sid
+
+
+def _end_do_not_call(shop: ShopSettings, task: DialTask, *, store: AgentDialStore, now: datetime) -> None:
+    """O11: the customer asked not to be contacted; the task ends without a call."""
+    claimed = store.claim_person_task(task.task_id, now, with_orders=task.kind == "agent")
+    if claimed is None:
+        return
+    store.end_attempt(
+        task.task_id, None, call_result="do-not-call", requeue_at=None, final_result="unreachable", now=now
+    )
+    for order_id in claimed.call_order_ids:
+        store.transition_order(
+            shop.shop_id, order_id, {"queued"}, "unreachable", decided_at=now, route_reason="do not call"
+        )
+
+
+# ---- the agent's leg (webhooks) ------------------------------------------------------------
+@dataclass(frozen=True)
+class Whisper:
+    language: str
+    shop_name: str
+    kind: str  # agent | callback
+    customer_name: str
+    order_numbers: str
+
+
+def whisper(shop: ShopSettings, task_id: str, call_sid: str, *, store: AgentDialStore) -> Whisper | None:
+    """What the agent hears before accepting; None when the task is no longer this call's."""
+    task = store.get_task(task_id)
+    if task is None or task.state != "dialing":
+        return None
+    if not store.attach_call(task_id, call_sid):  # the webhook may outrun the dialer
+        return None
+    orders = store.orders_by_ids(shop.shop_id, task.call_order_ids) if task.call_order_ids else []
+    name = next((o.customer_name for o in orders if o.customer_name), "") or task.phone
+    numbers = ", ".join(o.order_number or o.order_id for o in orders)
+    return Whisper(shop.main_language, shop.name, task.kind, name, numbers)
+
+
+@dataclass(frozen=True)
+class CustomerDial:
+    phone: str
+    caller_id: str
+    ring_seconds: int
+
+
+def agent_accepted(
+    shop: ShopSettings, task_id: str, call_sid: str, *, store: AgentDialStore, now: datetime
+) -> CustomerDial | None:
+    """The agent pressed 1: dial the customer (None when the task is not this call's any more)."""
+    task = store.get_task(task_id)
+    if task is None or task.state != "dialing" or task.last_call_sid != call_sid or not shop.caller_id:
+        return None
+    store.update_call(call_sid, result=ACCEPTED, answered_at=now)
+    return CustomerDial(task.phone, shop.caller_id, shop.robot.ring_timeout_seconds)
+
+
+def customer_dial_ended(
+    shop: ShopSettings,
+    task_id: str,
+    agent_id: str,
+    reservation: str,
+    call_sid: str,
+    dial_status: str,
+    bridged: bool,
+    *,
+    store: AgentDialStore,
+    now: datetime,
+) -> bool:
+    """The Dial to the customer ended; True when they talked. Answered: the task is done with
+    ``agent-talked`` and the agent goes to wrap-up; otherwise a retry per the shop's policy."""
+    task = store.get_task(task_id)
+    if task is None or task.last_call_sid != call_sid:
+        return False
+    talked = bridged or dial_status in ("completed", "answered")
+    if talked:
+        store.mark_contacted(task_id)
+        store.end_attempt(task_id, call_sid, call_result="answered", requeue_at=None, final_result=TALKED, now=now)
+        store.update_call(call_sid, result=TALKED)
+        store.release_agent(shop.shop_id, agent_id, reservation, "wrap-up", now, timezone=shop.timezone, talked=True)
+        logger.info("agent talked to the customer", extra={"task_id": task_id, "agent_id": agent_id})
+        return True
+    result = unanswered_result(dial_status, None)
+    retry_at = next_attempt_at(task.attempts, result, shop.robot, now)
+    ended = store.end_attempt(
+        task_id,
+        call_sid,
+        call_result=result,
+        requeue_at=retry_at,
+        final_result=None if retry_at else "unreachable",
+        now=now,
+    )
+    store.update_call(call_sid, result=f"customer-{result}")
+    store.release_agent(shop.shop_id, agent_id, reservation, "available", now, timezone=shop.timezone)
+    if ended is not None and retry_at is None:
+        for order_id in task.call_order_ids:
+            store.transition_order(shop.shop_id, order_id, {"queued"}, "unreachable", decided_at=now)
+    return False
+
+
+def agent_leg_status(
+    shop: ShopSettings,
+    task_id: str,
+    agent_id: str,
+    reservation: str,
+    form: dict[str, str],
+    *,
+    store: AgentDialStore,
+    now: datetime,
+) -> None:
+    """Status callbacks of the agent's leg. When it ends and the agent never accepted (no
+    answer, busy, declined the whisper): the agent is marked away (a missed call) and the task
+    goes back uncounted, a callback in its original place."""
+    call_sid = form.get("CallSid", "")
+    call = store.get_call(call_sid)
+    if call is None:
+        return
+    status = form.get("CallStatus", call.status)
+    fields: dict[str, Any] = {"status": status}
+    if form.get("CallDuration", "").isdigit():
+        fields["duration_seconds"] = int(form["CallDuration"])
+    if status in FINAL_CALL_STATUSES:
+        fields["ended_at"] = now
+    store.apply_call_status(call_sid, int(form.get("SequenceNumber") or 0), **fields)
+    if status not in FINAL_CALL_STATUSES:
+        return
+    task = store.get_task(task_id)
+    still_dialing = task is not None and task.state == "dialing" and task.last_call_sid in (None, call_sid)
+    back_state = "waiting" if task is not None and task.kind == "callback" else "queued"
+    due_back = call.queued_at or now
+    if call.result == RINGING:
+        store.release_agent(shop.shop_id, agent_id, reservation, "away", now, timezone=shop.timezone, missed=True)
+        store.update_call(call_sid, result="agent-missed")
+        logger.info("agent missed an agent-first call", extra={"agent_id": agent_id, "task_id": task_id})
+    else:  # accepted, then the leg ended without a Dial result (the agent hung up first)
+        store.release_agent(shop.shop_id, agent_id, reservation, "available", now, timezone=shop.timezone)
+    if not (still_dialing and store.return_person_task(task_id, call_sid, back_state, due_back)):
+        return
+    if task is not None and task.kind == "callback" and call.group and call.queued_at:
+        from chalicelib.adapters.inbound_repository import QueueEntry
+
+        store.add_queue_entry(
+            QueueEntry(shop.shop_id, call.group, "callback", task_id, task.phone, task.language, call.queued_at)
+        )
