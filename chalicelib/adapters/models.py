@@ -310,10 +310,11 @@ def all_models() -> tuple[type[Model], ...]:
     """Every table's model. Areas keep their tables in their own modules (imported here, late,
     because they build on this module's ``_Meta``); the cloud stack, the local stack and the
     tests create exactly these."""
+    from chalicelib.adapters.agent_models import AGENT_MODELS
     from chalicelib.adapters.inbound_models import INBOUND_MODELS
     from chalicelib.adapters.outbound_models import OUTBOUND_MODELS
 
-    return CORE_MODELS + INBOUND_MODELS + OUTBOUND_MODELS
+    return CORE_MODELS + INBOUND_MODELS + OUTBOUND_MODELS + AGENT_MODELS
 
 
 IDEMPOTENCY_TABLE_SUFFIX = "idempotency"

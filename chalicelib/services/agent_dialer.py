@@ -369,11 +369,12 @@ def agent_leg_status(
         return
     status = form.get("CallStatus", call.status)
     fields: dict[str, Any] = {"status": status}
-    if form.get("CallDuration", "").isdigit():
-        fields["duration_seconds"] = int(form["CallDuration"])
+    duration = _count(form.get("CallDuration"))
+    if duration is not None:
+        fields["duration_seconds"] = duration
     if status in FINAL_CALL_STATUSES:
         fields["ended_at"] = now
-    store.apply_call_status(call_sid, int(form.get("SequenceNumber") or 0), **fields)
+    store.apply_call_status(call_sid, _count(form.get("SequenceNumber")) or 0, **fields)
     if status not in FINAL_CALL_STATUSES:
         return
     task = store.get_task(task_id)
@@ -394,3 +395,9 @@ def agent_leg_status(
         store.add_queue_entry(
             QueueEntry(shop.shop_id, call.group, "callback", task_id, task.phone, task.language, call.queued_at)
         )
+
+
+def _count(text: str | None) -> int | None:
+    """A non-negative whole number Twilio sent, or None for anything else (blank, garbage)."""
+    text = (text or "").strip()
+    return int(text) if text.isdecimal() and text.isascii() and len(text) <= 18 else None  # DynamoDB: 38 digits

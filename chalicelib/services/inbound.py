@@ -407,11 +407,12 @@ def record_inbound_call_status(
         return
     status = form.get("CallStatus", call.status)
     fields: dict[str, object] = {"status": status}
-    if form.get("CallDuration", "").isdigit():
-        fields["duration_seconds"] = int(form["CallDuration"])
+    duration = _count(form.get("CallDuration"))
+    if duration is not None:
+        fields["duration_seconds"] = duration
     if status in FINAL_STATUSES:
         fields["ended_at"] = now
-    applied = store.apply_call_status(call.call_sid, int(form.get("SequenceNumber") or 0), **fields)
+    applied = store.apply_call_status(call.call_sid, _count(form.get("SequenceNumber")) or 0, **fields)
     if not applied or status not in FINAL_STATUSES or call.direction != "inbound":
         return
     if call.result in SERVED_RESULTS or call.callback_task_id:
@@ -427,3 +428,9 @@ def record_inbound_call_status(
     if call.result == "connecting" and call.agent_id:
         inbound.release_agent(shop.shop_id, call.agent_id, call.call_sid, "available", now, timezone=shop.timezone)
     request_callback(ctx, store=inbound, now=now, abandoned=True)
+
+
+def _count(text: str | None) -> int | None:
+    """A non-negative whole number Twilio sent, or None for anything else (blank, garbage)."""
+    text = (text or "").strip()
+    return int(text) if text.isdecimal() and text.isascii() and len(text) <= 18 else None  # DynamoDB: 38 digits

@@ -24,10 +24,12 @@ def parse_form(body: bytes | None) -> dict[str, list[str]]:
     return parse_qs((body or b"").decode("utf-8"), keep_blank_values=True)
 
 
-def public_url(base_url: str, path: str, query: Mapping[str, Sequence[str]] | None) -> str:
+def public_url(base_url: str, path: str, query: Mapping[str, Sequence[str]] | None, *, sort_keys: bool = False) -> str:
+    """The URL Twilio signed: keys in the order given (as Twilio called it), or sorted."""
     url = base_url.rstrip("/") + path
     if query:
-        url += "?" + urlencode(sorted((k, v) for k, values in query.items() for v in values))
+        pairs = [(k, v) for k, values in query.items() for v in values]
+        url += "?" + urlencode(sorted(pairs) if sort_keys else pairs)
     return url
 
 

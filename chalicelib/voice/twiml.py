@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,9 @@ from chalicelib.domain.orders import format_amount
 from chalicelib.voice.catalog import Catalog
 
 GATHER_TIMEOUT_SECONDS = 6
+# Characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF):
+# one in a customer's text would make the whole TwiML document unparseable for Twilio.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def speak(node: VoiceResponse | Gather, catalog: Catalog, prompt: str, **values: Any) -> None:
@@ -20,7 +24,8 @@ def speak(node: VoiceResponse | Gather, catalog: Catalog, prompt: str, **values:
     if audio_url:
         node.play(audio_url)
     else:
-        node.say(catalog.text(prompt, **values), voice=catalog.voice, language=catalog.tts_language)
+        text = _NOT_XML.sub("", catalog.text(prompt, **values))
+        node.say(text, voice=catalog.voice, language=catalog.tts_language)
 
 
 def robot_conversation(

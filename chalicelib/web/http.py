@@ -96,8 +96,12 @@ def twilio_webhook(current_request: Callable[[], Request]) -> Callable[[TwilioVi
             form = parse_form(raw.encode() if isinstance(raw, str) else raw)
             path = _request_path(request.to_original_event())
             query = request.query_params
-            url = public_url(settings().base_url, path, {key: query.getlist(key) for key in query} if query else None)
-            if not signature_is_valid(settings().auth_token(), url, form, request.headers.get("x-twilio-signature")):
+            params = {key: query.getlist(key) for key in query} if query else None
+            # The query as received, then sorted (the app's own URLs are sorted; API Gateway does
+            # not promise to keep the order Twilio called them in).
+            urls = {public_url(settings().base_url, path, params, sort_keys=s) for s in (False, True)}
+            signature = request.headers.get("x-twilio-signature")
+            if not any(signature_is_valid(settings().auth_token(), url, form, signature) for url in urls):
                 logger.warning("rejected a webhook with a bad signature", extra={"path": path})
                 return forbidden()
             flat = {key: values[-1] for key, values in form.items()}

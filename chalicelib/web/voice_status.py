@@ -44,6 +44,6 @@ def call_status(form: dict[str, str]) -> Response:
 
 def _int(text: str | None) -> int:
     try:
-        return int(text) if text else 0
+        return int(text) if text and len(text) <= 18 else 0  # no 400-digit number to DynamoDB
     except ValueError:
         return 0

@@ -1,0 +1,222 @@
+"""An agent records a call's outcome (A4) and what it sets off (A5).
+
+- The call must be one of the shop's and one the agent handled (``Call.agent_id``).
+- ``confirmed``/``cancelled`` move the call's open orders with conditional transitions: the
+  dial task's orders of that call for an agent-dialed call, the caller's open orders otherwise.
+- ``callback`` schedules a callback task for the agents at the agreed time.
+- Saving again within the shop's wrap-up window (counted from the first save) corrects the
+  outcome: what the previous one did to the orders is undone, a callback it scheduled and
+  not yet served is dropped; every save is kept with its time (``OutcomeRecord``).
+- ``needs_manager`` emails the shop's managers once per call, ``complaint`` raises the
+  complaint alert once per call (both through the alerts' idempotent email path), however
+  often the outcome is saved. Other outcomes send nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from chalicelib.adapters.email import one_line
+from chalicelib.domain.entities import Call, DialTask, Order
+from chalicelib.domain.outcomes import (
+    OutcomeIn,
+    SavedOutcome,
+    correction_open,
+    order_moves,
+    purpose_of,
+)
+from chalicelib.domain.shop import ShopSettings
+from chalicelib.observability import logger
+
+
+class OutcomeStore(Protocol):
+    def get_call(self, call_sid: str) -> Call | None: ...
+    def get_task(self, task_id: str) -> DialTask | None: ...
+    def orders_by_ids(self, shop_id: str, order_ids: list[str]) -> list[Order]: ...
+    def open_orders_of(self, shop_id: str, phone: str) -> list[Order]: ...
+    def transition_order(
+        self, shop_id: str, order_id: str, from_statuses: set[str], to_status: str, **fields: Any
+    ) -> Order | None: ...
+    def insert_callback_task(
+        self, task_id: str, shop_id: str, phone: str, language: str, arrived_at: datetime, now: datetime
+    ) -> bool: ...
+    def finish_callback(self, task_id: str, result: str) -> None: ...
+    def outcomes_of(self, call_sid: str) -> list[SavedOutcome]: ...
+    def save_outcome(self, saved: SavedOutcome) -> None: ...
+
+
+# (shop, outcome, call, orders) -> whether an email went out now
+Notifier = Callable[[ShopSettings, SavedOutcome, Call, list[Order], str], bool]
+
+
+class OutcomeError(Exception):
+    """The outcome cannot be saved: HTTP status, error code, the field at fault, a message."""
+
+    def __init__(self, status: int, error: str, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.status, self.error, self.field, self.message = status, error, field, message
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeResult:
+    saved: SavedOutcome
+    corrected: bool
+    correctable_until: datetime
+    notified: bool
+
+    def public_view(self) -> dict[str, Any]:
+        saved = self.saved
+        return {
+            "call_sid": saved.call_sid,
+            "agent_id": saved.agent_id,
+            "outcome": saved.outcome,
+            "comment": saved.comment,
+            "saved_at": saved.saved_at.isoformat(),
+            "corrected": self.corrected,
+            "correctable_until": self.correctable_until.isoformat(),
+            "order_ids": saved.order_ids,
+            "orders_updated": saved.orders_moved,
+            "callback": (
+                {"task_id": saved.callback_task_id, "callback_at": saved.callback_at.isoformat()}
+                if saved.callback_task_id and saved.callback_at
+                else None
+            ),
+            "manager_notified": self.notified,
+        }
+
+
+def record_outcome(
+    shop: ShopSettings,
+    call_sid: str,
+    request: OutcomeIn,
+    *,
+    store: OutcomeStore,
+    now: datetime,
+    notify: Notifier | None = None,
+) -> OutcomeResult:
+    call = store.get_call(call_sid)
+    if call is None or call.shop_id != shop.shop_id:
+        raise OutcomeError(404, "not_found", "call_sid", f"no call {call_sid!r} for this shop")
+    if not call.agent_id or call.agent_id != request.agent_id:
+        raise OutcomeError(403, "forbidden", "agent_id", f"agent {request.agent_id!r} did not handle this call")
+    history = store.outcomes_of(call_sid)
+    wrap_up = shop.inbound.wrap_up_seconds
+    if history and not correction_open(history[0].saved_at, now, wrap_up):
+        until = history[0].saved_at + timedelta(seconds=wrap_up)
+        raise OutcomeError(
+            409,
+            "outcome_final",
+            "outcome",
+            f"the outcome can no longer be corrected (wrap-up ended {until.isoformat()})",
+        )
+    previous = history[-1] if history else None
+    task = store.get_task(call.task_id) if call.task_id else None
+    order_ids = previous.order_ids if previous else _orders_of_call(shop, call, task, store)
+
+    moved: list[str] = []
+    move = order_moves(previous.outcome if previous else None, request.outcome)
+    if move is not None:
+        sources, target = move
+        for order_id in order_ids:
+            if store.transition_order(shop.shop_id, order_id, set(sources), target, decided_at=now):
+                moved.append(order_id)
+
+    callback_task_id = None
+    if request.outcome == "callback" and request.callback_at is not None:
+        callback_task_id = _callback_task_id(call_sid, request.callback_at)
+        language = call.language or (task.language if task else None) or shop.main_language
+        store.insert_callback_task(
+            callback_task_id, shop.shop_id, call.customer_phone, language, request.callback_at, now
+        )
+    if previous and previous.callback_task_id and previous.callback_task_id != callback_task_id:
+        _drop_callback(previous.callback_task_id, store)
+
+    saved = SavedOutcome(
+        call_sid=call_sid,
+        shop_id=shop.shop_id,
+        phone=call.customer_phone,
+        agent_id=request.agent_id,
+        outcome=request.outcome,
+        saved_at=now,
+        comment=request.comment,
+        callback_at=request.callback_at,
+        callback_task_id=callback_task_id,
+        order_ids=sorted(order_ids),
+        orders_moved=sorted(moved),
+    )
+    store.save_outcome(saved)
+    logger.info(
+        "outcome saved",
+        extra={"call_sid": call_sid, "outcome": request.outcome, "corrected": bool(history), "moved": moved},
+    )
+    notified = False
+    if request.outcome in ("needs_manager", "complaint"):
+        purpose = purpose_of(call.direction, task.kind if task else None)
+        orders = store.orders_by_ids(shop.shop_id, saved.order_ids)
+        try:
+            notified = (notify or notify_managers)(shop, saved, call, orders, purpose)
+        except Exception:  # the outcome stands; saving it again retries the (once-only) email
+            logger.exception("manager email failed", extra={"call_sid": call_sid, "outcome": request.outcome})
+    first_saved = history[0].saved_at if history else now
+    return OutcomeResult(
+        saved=saved,
+        corrected=bool(history),
+        correctable_until=first_saved + timedelta(seconds=wrap_up),
+        notified=notified,
+    )
+
+
+def _orders_of_call(shop: ShopSettings, call: Call, task: DialTask | None, store: OutcomeStore) -> list[str]:
+    """The orders the call was about: the dial task's for that call, else the caller's open ones."""
+    if task is not None and task.last_call_sid == call.call_sid and task.call_order_ids:
+        return sorted(task.call_order_ids)
+    return sorted(order.order_id for order in store.open_orders_of(shop.shop_id, call.customer_phone))
+
+
+def _callback_task_id(call_sid: str, at: datetime) -> str:
+    return "cb_out_" + hashlib.sha256(f"{call_sid}#{at.isoformat()}".encode()).hexdigest()[:20]
+
+
+def _drop_callback(task_id: str, store: OutcomeStore) -> None:
+    """A corrected callback outcome: its task goes unless an agent is already on it."""
+    task = store.get_task(task_id)
+    if task is not None and task.state == "waiting":
+        store.finish_callback(task_id, "corrected")
+
+
+# ---- manager emails (A5) -------------------------------------------------------------------
+def notify_managers(shop: ShopSettings, saved: SavedOutcome, call: Call, orders: list[Order], purpose: str) -> bool:
+    """One email per call and outcome kind, however often it is saved (alerts' idempotency is
+    keyed by shop, kind and the call's sid). True when this call sent it."""
+    from chalicelib.services.alerts import Alert, alert_on_complaint, send_alert
+
+    first = orders[0] if orders else None
+    number = ", ".join(order.order_number or order.order_id for order in orders) or "—"
+    name = next((order.customer_name for order in orders if order.customer_name), "")
+    if saved.outcome == "complaint":
+        return alert_on_complaint(
+            shop,
+            event_id=saved.call_sid,
+            phone=saved.phone,
+            order_id=first.order_id if first else None,
+            order_number=number if orders else None,
+            customer_name=name,
+            agent_id=saved.agent_id,
+            comment=saved.comment,
+        )
+    alert = Alert(
+        kind="needs-manager",
+        event=saved.call_sid,
+        subject=one_line(f"{shop.name}: a customer needs a manager (order {number})"),
+        text=(
+            "An agent asked a manager to follow up on this call.\n\n"
+            f"Order: {number}\nCustomer: {name or '—'}\nPhone: {saved.phone}\n"
+            f"Purpose of the call: {purpose}\nAgent: {saved.agent_id}\nComment: {saved.comment or '—'}\n"
+            f"Call: {saved.call_sid}\n"
+        ),
+    )
+    return send_alert(shop, alert)

@@ -1,0 +1,278 @@
+"""Agents' outcomes (A4, A5) through the HTTP API on moto: orders updated, callbacks scheduled,
+corrections audited, manager emails sent exactly once."""
+
+from __future__ import annotations
+
+import email
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from chalice.test import Client
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+from chalicelib.adapters.agent_models import OutcomeRecord
+from chalicelib.adapters.models import DialTaskRecord
+from chalicelib.clock import FixedClock, SystemClock, use_clock
+from chalicelib.domain.entities import Call, DialTask, Order
+from chalicelib.services import alerts
+from chalicelib.wiring import repository
+
+pytestmark = pytest.mark.integration
+REGION = "eu-central-1"
+KEY = {"Authorization": "Bearer demo-shop-key-0001", "Content-Type": "application/json"}
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+PHONE = "+380671234567"
+
+
+@pytest.fixture
+def clock() -> Iterator[FixedClock]:
+    fixed = FixedClock(NOW)
+    use_clock(fixed)
+    yield fixed
+    use_clock(SystemClock())
+
+
+@pytest.fixture
+def desk(client: Client, clock: FixedClock) -> Iterator[Client]:
+    alerts.forget_idempotency_store()
+    boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress="reports@kvitka.example")
+    yield client
+    alerts.forget_idempotency_store()
+
+
+def sent() -> list[Any]:
+    return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
+
+
+def body_of(message: Any) -> tuple[str, str]:
+    parsed = email.message_from_string(message.raw_data)
+    text = next(part for part in parsed.walk() if part.get_content_type() == "text/plain")
+    payload = text.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return str(parsed["Subject"]), payload.decode()
+
+
+def order(order_id: str, number: str, status: str = "queued") -> Order:
+    return Order(
+        shop_id="demo",
+        order_id=order_id,
+        phone=PHONE,
+        phone_valid=True,
+        total=Decimal("1250.00"),
+        currency="UAH",
+        received_at=NOW - timedelta(hours=1),
+        day="2026-11-23",
+        order_number=number,
+        customer_name="Olena Petrenko",
+        status=status,
+        route="agent",
+    )
+
+
+def agent_dialed_call(call_sid: str = "CA100", agent_id: str = "anna", orders: tuple[str, ...] = ("o1",)) -> None:
+    """An agent-first call as the agent dialer leaves it: the task done with ``agent-talked``,
+    its orders still queued for the agent's outcome."""
+    store = repository()
+    for number, order_id in enumerate(orders, start=7):
+        store.insert_order(order(order_id, f"A-{number}"))
+    store.insert_task(
+        DialTask(
+            task_id="t1",
+            shop_id="demo",
+            phone=PHONE,
+            order_ids=list(orders),
+            language="uk",
+            created_at=NOW - timedelta(hours=1),
+            kind="agent",
+            state="done",
+        )
+    )
+    DialTaskRecord("t1").update(
+        actions=[
+            DialTaskRecord.result.set("agent-talked"),
+            DialTaskRecord.last_call_sid.set(call_sid),
+            DialTaskRecord.call_order_ids.set(set(orders)),
+            DialTaskRecord.queue_key.remove(),
+        ]
+    )
+    store.upsert_call(
+        Call(
+            call_sid=call_sid,
+            shop_id="demo",
+            direction="outbound-agent",
+            customer_phone=PHONE,
+            shop_number="+380441234567",
+            created_at=NOW - timedelta(minutes=5),
+            day="2026-11-23",
+            task_id="t1",
+        )
+    )
+    store.update_call(call_sid, agent_id=agent_id, result="agent-talked", status="completed")
+
+
+def post(client: Client, call_sid: str, body: dict[str, Any]) -> Any:
+    return client.http.post(f"/v1/calls/{call_sid}/outcome", headers=KEY, body=json.dumps(body))
+
+
+def test_confirmed_moves_the_calls_orders_and_keeps_the_outcome(desk: Client) -> None:
+    # GIVEN an agent-dialed call about two queued orders, and another queued order of the customer
+    agent_dialed_call(orders=("o1", "o2"))
+    repository().insert_order(order("o3", "A-99"))
+
+    # WHEN the agent records "confirmed"
+    response = post(desk, "CA100", {"agent_id": "anna", "outcome": "confirmed", "comment": "all fine"})
+
+    # THEN the call's orders are confirmed, the other one is untouched, the outcome is stored
+    assert response.status_code == 201
+    assert response.json_body["orders_updated"] == ["o1", "o2"]
+    assert response.json_body["corrected"] is False
+    statuses = {o: repository().get_order("demo", o).status for o in ("o1", "o2", "o3")}  # type: ignore[union-attr]
+    assert statuses == {"o1": "confirmed", "o2": "confirmed", "o3": "queued"}
+    [record] = OutcomeRecord.query("CA100")
+    assert (record.outcome, record.agent_id, record.comment, record.saved_at) == ("confirmed", "anna", "all fine", NOW)
+    assert sent() == []  # nothing to tell a manager
+
+
+def test_a_correction_within_wrap_up_is_audited_and_later_ones_are_refused(desk: Client, clock: FixedClock) -> None:
+    agent_dialed_call()
+    assert post(desk, "CA100", {"agent_id": "anna", "outcome": "confirmed"}).status_code == 201
+
+    # WHEN the agent corrects it to "cancelled" 20 s later (wrap-up is 30 s in the demo shop)
+    clock.advance(seconds=20)
+    corrected = post(desk, "CA100", {"agent_id": "anna", "outcome": "cancelled", "comment": "changed her mind"})
+
+    # THEN the order is cancelled and both saves are kept with their times
+    assert corrected.status_code == 200
+    assert corrected.json_body["corrected"] is True
+    assert repository().get_order("demo", "o1").status == "cancelled"  # type: ignore[union-attr]
+    history = [(r.outcome, r.saved_at) for r in OutcomeRecord.query("CA100")]
+    assert history == [("confirmed", NOW), ("cancelled", NOW + timedelta(seconds=20))]
+
+    # AND after the wrap-up window the outcome is final
+    clock.advance(seconds=20)
+    late = post(desk, "CA100", {"agent_id": "anna", "outcome": "confirmed"})
+    assert late.status_code == 409
+    assert late.json_body["error"] == "outcome_final"
+    assert repository().get_order("demo", "o1").status == "cancelled"  # type: ignore[union-attr]
+    assert len(list(OutcomeRecord.query("CA100"))) == 2
+
+
+def test_callback_schedules_a_callback_task_at_the_agreed_time(desk: Client) -> None:
+    agent_dialed_call()
+    at = "2026-11-24T15:30:00+02:00"
+    response = post(desk, "CA100", {"agent_id": "anna", "outcome": "callback", "callback_at": at})
+    assert response.status_code == 201
+    task = DialTaskRecord.get(response.json_body["callback"]["task_id"])
+    assert (task.kind, task.state, task.phone, task.due_at) == (
+        "callback",
+        "waiting",
+        PHONE,
+        datetime.fromisoformat(at),
+    )
+    assert repository().get_order("demo", "o1").status == "queued"  # type: ignore[union-attr]
+
+
+def test_needs_manager_emails_the_managers_once_however_often_it_is_saved(desk: Client) -> None:
+    agent_dialed_call()
+    body = {"agent_id": "anna", "outcome": "needs_manager", "comment": "wants a discount"}
+
+    first, again = post(desk, "CA100", body), post(desk, "CA100", body)
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert (first.json_body["manager_notified"], again.json_body["manager_notified"]) == (True, False)
+    [message] = sent()
+    assert set(message.destinations) == {"owner@kvitka.example"}
+    subject, text = body_of(message)
+    assert "needs a manager" in subject
+    for expected in ("A-7", "Olena Petrenko", PHONE, "order confirmation by an agent", "wants a discount"):
+        assert expected in text
+    assert len(list(OutcomeRecord.query("CA100"))) == 2
+
+
+def test_a_complaint_raises_the_complaint_alert_once(desk: Client) -> None:
+    agent_dialed_call()
+    body = {"agent_id": "anna", "outcome": "complaint", "comment": "courier was rude"}
+    post(desk, "CA100", body)
+    post(desk, "CA100", body)
+    [message] = sent()
+    subject, text = body_of(message)
+    assert "complaint" in subject
+    assert "courier was rude" in text
+
+
+def test_an_inbound_call_confirms_the_callers_open_orders(desk: Client) -> None:
+    store = repository()
+    store.insert_order(order("o5", "B-1"))
+    store.insert_order(order("o6", "B-2", status="confirmed"))
+    store.upsert_call(
+        Call(
+            call_sid="CA200",
+            shop_id="demo",
+            direction="inbound",
+            customer_phone=PHONE,
+            shop_number="+380441234567",
+            created_at=NOW,
+            day="2026-11-23",
+        )
+    )
+    store.update_call("CA200", agent_id="oleh")
+    response = post(desk, "CA200", {"agent_id": "oleh", "outcome": "cancelled"})
+    assert response.status_code == 201
+    assert response.json_body["orders_updated"] == ["o5"]
+    assert store.get_order("demo", "o5").status == "cancelled"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("call_sid", "body", "status", "field"),
+    [
+        ("CA100", {"agent_id": "oleh", "outcome": "confirmed"}, 403, "agent_id"),
+        ("CA404", {"agent_id": "anna", "outcome": "confirmed"}, 404, "call_sid"),
+        ("CA100", {"agent_id": "anna", "outcome": "maybe"}, 422, "outcome"),
+        ("CA100", {"agent_id": "anna", "outcome": "callback"}, 422, "callback_at"),
+        (
+            "CA100",
+            {"agent_id": "anna", "outcome": "callback", "callback_at": "2026-11-23T09:00:00+00:00"},
+            422,
+            "callback_at",
+        ),
+        (
+            "CA100",
+            {"agent_id": "anna", "outcome": "callback", "callback_at": "2026-11-24T09:00:00"},
+            422,
+            "callback_at",
+        ),
+        (
+            "CA100",
+            {"agent_id": "anna", "outcome": "callback", "callback_at": "2027-01-24T09:00:00+00:00"},
+            422,
+            "callback_at",
+        ),
+    ],
+)
+def test_refused_outcomes_change_nothing(
+    desk: Client, call_sid: str, body: dict[str, Any], status: int, field: str
+) -> None:
+    agent_dialed_call()
+    response = post(desk, call_sid, body)
+    assert response.status_code == status
+    assert response.json_body["fields"][0]["field"] == field
+    assert repository().get_order("demo", "o1").status == "queued"  # type: ignore[union-attr]
+    assert list(OutcomeRecord.scan()) == []
+    assert [t for t in DialTaskRecord.scan() if t.kind == "callback"] == []
+
+
+def test_the_shop_api_key_is_required(desk: Client) -> None:
+    agent_dialed_call()
+    response = desk.http.post(
+        "/v1/calls/CA100/outcome",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"agent_id": "anna", "outcome": "confirmed"}),
+    )
+    assert response.status_code == 401
+    assert list(OutcomeRecord.scan()) == []
