@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import warnings
 import random
 import sys
 import time
@@ -266,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # The app's JSON log and metric lines stay out of the demo's progress; warnings still show.
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    # Outside Lambda, Powertools' idempotency warns that it has no invocation deadline to use.
+    warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left", category=UserWarning)
     from chalicelib.observability import logger as app_logger
 
     app_logger.setLevel("WARNING")

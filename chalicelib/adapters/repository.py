@@ -15,7 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
+from pynamodb.models import Model
 
 from chalicelib.adapters.models import (
     AgentRecord,
@@ -40,6 +42,18 @@ def api_key_digest(api_key: str) -> str:
 
 def _condition_failed(error: PutError | UpdateError) -> bool:
     return error.cause_response_code == "ConditionalCheckFailedException"
+
+
+def _updated(record: Model, *, actions: list[Action], condition: Condition) -> bool:
+    """Apply a conditional update; False when the condition no longer holds (another writer, or
+    a repeated event, got there first), which callers treat as a normal outcome."""
+    try:
+        record.update(actions=actions, condition=condition)
+    except UpdateError as error:
+        if _condition_failed(error):
+            return False
+        raise
+    return True
 
 
 class DynamoRepository:
@@ -118,15 +132,12 @@ class DynamoRepository:
         record = OrderRecord(shop_id, order_id)
         actions: list[Action] = [OrderRecord.status.set(to_status)]
         actions += [getattr(OrderRecord, name).set(value) for name, value in fields.items()]
-        try:
-            record.update(
-                actions=actions,
-                condition=OrderRecord.order_id.exists() & OrderRecord.status.is_in(*from_statuses),
-            )
-        except UpdateError as error:
-            if _condition_failed(error):
-                return None
-            raise
+        if not _updated(
+            record,
+            actions=actions,
+            condition=OrderRecord.order_id.exists() & OrderRecord.status.is_in(*from_statuses),
+        ):
+            return None
         return _order_entity(record)
 
     def mark_orders(self, shop_id: str, order_ids: list[str], **fields: Any) -> None:
@@ -201,35 +212,30 @@ class DynamoRepository:
     def _queue_again(self, task_id: str, now: datetime, *, from_states: tuple[str, ...]) -> bool:
         """A new round of attempts for a task that has open orders and no call going on."""
         record = DialTaskRecord(task_id)
-        try:
-            record.update(
-                actions=[
-                    DialTaskRecord.state.set("queued"),
-                    DialTaskRecord.attempts.set(0),
-                    DialTaskRecord.due_at.set(now),
-                    DialTaskRecord.contacted.remove(),
-                    DialTaskRecord.result.remove(),
-                    DialTaskRecord.last_call_result.remove(),
-                    DialTaskRecord.call_order_ids.remove(),
-                ],
-                condition=(DialTaskRecord.state.does_not_exist() | DialTaskRecord.state.is_in(*from_states))
-                & DialTaskRecord.order_ids.exists(),
-            )
-        except UpdateError as error:
-            if _condition_failed(error):
-                return False
-            raise
+        if not _updated(
+            record,
+            actions=[
+                DialTaskRecord.state.set("queued"),
+                DialTaskRecord.attempts.set(0),
+                DialTaskRecord.due_at.set(now),
+                DialTaskRecord.contacted.remove(),
+                DialTaskRecord.result.remove(),
+                DialTaskRecord.last_call_result.remove(),
+                DialTaskRecord.call_order_ids.remove(),
+            ],
+            condition=(DialTaskRecord.state.does_not_exist() | DialTaskRecord.state.is_in(*from_states))
+            & DialTaskRecord.order_ids.exists(),
+        ):
+            return False
         record.update(actions=[DialTaskRecord.queue_key.set(_queue_key(record.shop_id, record.kind))])
         return True
 
     def _move_queue(self, task_id: str, queue_key: str) -> None:
-        try:
-            DialTaskRecord(task_id).update(
-                actions=[DialTaskRecord.queue_key.set(queue_key)], condition=DialTaskRecord.state == "queued"
-            )
-        except UpdateError as error:
-            if not _condition_failed(error):
-                raise
+        _updated(
+            DialTaskRecord(task_id),
+            actions=[DialTaskRecord.queue_key.set(queue_key)],
+            condition=DialTaskRecord.state == "queued",
+        )
 
     def insert_task(self, task: DialTask) -> bool:
         """Store a task made whole elsewhere (callbacks); False when that id exists."""
@@ -267,26 +273,23 @@ class DynamoRepository:
         """queued and due -> dialing, counting the attempt and fixing which orders this call is
         about; None if another dialer took it."""
         record = DialTaskRecord(task_id)
-        try:
-            record.update(
-                actions=[
-                    DialTaskRecord.state.set("dialing"),
-                    DialTaskRecord.attempts.add(1),
-                    DialTaskRecord.dialing_at.set(now),
-                    DialTaskRecord.call_order_ids.set(DialTaskRecord.order_ids),
-                    DialTaskRecord.queue_key.remove(),
-                    DialTaskRecord.due_at.remove(),
-                    DialTaskRecord.last_call_sid.remove(),
-                    DialTaskRecord.result.remove(),
-                ],
-                condition=(DialTaskRecord.state == "queued")
-                & (DialTaskRecord.due_at <= now)
-                & DialTaskRecord.order_ids.exists(),
-            )
-        except UpdateError as error:
-            if _condition_failed(error):
-                return None
-            raise
+        if not _updated(
+            record,
+            actions=[
+                DialTaskRecord.state.set("dialing"),
+                DialTaskRecord.attempts.add(1),
+                DialTaskRecord.dialing_at.set(now),
+                DialTaskRecord.call_order_ids.set(DialTaskRecord.order_ids),
+                DialTaskRecord.queue_key.remove(),
+                DialTaskRecord.due_at.remove(),
+                DialTaskRecord.last_call_sid.remove(),
+                DialTaskRecord.result.remove(),
+            ],
+            condition=(DialTaskRecord.state == "queued")
+            & (DialTaskRecord.due_at <= now)
+            & DialTaskRecord.order_ids.exists(),
+        ):
+            return None
         # The capacity index key needs the shop and kind, known only after the read-back.
         record.update(actions=[DialTaskRecord.active_key.set(_queue_key(record.shop_id, record.kind))])
         return _task_entity(record)
@@ -294,43 +297,31 @@ class DynamoRepository:
     def attach_call(self, task_id: str, call_sid: str) -> bool:
         """Tie the call to its dialing task; safe to repeat, and from whichever side sees it first
         (the dialer after Calls.create, or a webhook that outran it)."""
-        try:
-            DialTaskRecord(task_id).update(
-                actions=[DialTaskRecord.last_call_sid.set(call_sid)],
-                condition=(DialTaskRecord.state == "dialing")
-                & (DialTaskRecord.last_call_sid.does_not_exist() | (DialTaskRecord.last_call_sid == call_sid)),
-            )
-        except UpdateError as error:
-            if _condition_failed(error):
-                return False
-            raise
-        return True
+        return _updated(
+            DialTaskRecord(task_id),
+            actions=[DialTaskRecord.last_call_sid.set(call_sid)],
+            condition=(DialTaskRecord.state == "dialing")
+            & (DialTaskRecord.last_call_sid.does_not_exist() | (DialTaskRecord.last_call_sid == call_sid)),
+        )
 
     def mark_contacted(self, task_id: str) -> None:
         DialTaskRecord(task_id).update(actions=[DialTaskRecord.contacted.set(True)])
 
     def defer_task(self, task_id: str, due_at: datetime) -> None:
         """Keep a queued task waiting until ``due_at`` (outside calling hours)."""
-        try:
-            DialTaskRecord(task_id).update(
-                actions=[DialTaskRecord.due_at.set(due_at)], condition=DialTaskRecord.state == "queued"
-            )
-        except UpdateError as error:
-            if not _condition_failed(error):
-                raise
+        _updated(
+            DialTaskRecord(task_id),
+            actions=[DialTaskRecord.due_at.set(due_at)],
+            condition=DialTaskRecord.state == "queued",
+        )
 
     def set_task_result(self, task_id: str, call_sid: str, result: str) -> bool:
         """Remember the customer's decision during the call it was made on."""
-        try:
-            DialTaskRecord(task_id).update(
-                actions=[DialTaskRecord.result.set(result)],
-                condition=(DialTaskRecord.state == "dialing") & (DialTaskRecord.last_call_sid == call_sid),
-            )
-        except UpdateError as error:
-            if _condition_failed(error):
-                return False
-            raise
-        return True
+        return _updated(
+            DialTaskRecord(task_id),
+            actions=[DialTaskRecord.result.set(result)],
+            condition=(DialTaskRecord.state == "dialing") & (DialTaskRecord.last_call_sid == call_sid),
+        )
 
     def end_attempt(
         self,
@@ -378,22 +369,19 @@ class DynamoRepository:
     def release_claim(self, task_id: str, due_at: datetime) -> bool:
         """dialing -> queued for a call that was never placed: the attempt is not counted."""
         record = DialTaskRecord(task_id)
-        try:
-            record.update(
-                actions=[
-                    DialTaskRecord.state.set("queued"),
-                    DialTaskRecord.attempts.add(-1),
-                    DialTaskRecord.due_at.set(due_at),
-                    DialTaskRecord.active_key.remove(),
-                    DialTaskRecord.dialing_at.remove(),
-                    DialTaskRecord.call_order_ids.remove(),
-                ],
-                condition=(DialTaskRecord.state == "dialing") & DialTaskRecord.last_call_sid.does_not_exist(),
-            )
-        except UpdateError as error:
-            if _condition_failed(error):
-                return False
-            raise
+        if not _updated(
+            record,
+            actions=[
+                DialTaskRecord.state.set("queued"),
+                DialTaskRecord.attempts.add(-1),
+                DialTaskRecord.due_at.set(due_at),
+                DialTaskRecord.active_key.remove(),
+                DialTaskRecord.dialing_at.remove(),
+                DialTaskRecord.call_order_ids.remove(),
+            ],
+            condition=(DialTaskRecord.state == "dialing") & DialTaskRecord.last_call_sid.does_not_exist(),
+        ):
+            return False
         record.update(actions=[DialTaskRecord.queue_key.set(_queue_key(record.shop_id, record.kind))])
         return True
 
@@ -435,35 +423,30 @@ class DynamoRepository:
             if call_sid is None
             else (DialTaskRecord.last_call_sid.does_not_exist() | (DialTaskRecord.last_call_sid == call_sid))
         )
-        try:
-            record.update(
-                actions=[
-                    DialTaskRecord.state.set(state),
-                    DialTaskRecord.attempts.add(-1),
-                    DialTaskRecord.due_at.set(due_at),
-                    DialTaskRecord.active_key.remove(),
-                    DialTaskRecord.dialing_at.remove(),
-                    DialTaskRecord.call_order_ids.remove(),
-                    DialTaskRecord.last_call_sid.remove(),
-                ],
-                condition=condition,
-            )
-        except UpdateError as error:
-            if _condition_failed(error):
-                return False
-            raise
+        if not _updated(
+            record,
+            actions=[
+                DialTaskRecord.state.set(state),
+                DialTaskRecord.attempts.add(-1),
+                DialTaskRecord.due_at.set(due_at),
+                DialTaskRecord.active_key.remove(),
+                DialTaskRecord.dialing_at.remove(),
+                DialTaskRecord.call_order_ids.remove(),
+                DialTaskRecord.last_call_sid.remove(),
+            ],
+            condition=condition,
+        ):
+            return False
         record.update(actions=[DialTaskRecord.queue_key.set(_queue_key(record.shop_id, record.kind))])
         return True
 
     def defer_person_task(self, task_id: str, due_at: datetime) -> None:
         """Keep a waiting agent task or callback until ``due_at`` (outside calling hours)."""
-        try:
-            DialTaskRecord(task_id).update(
-                actions=[DialTaskRecord.due_at.set(due_at)], condition=DialTaskRecord.state.is_in("queued", "waiting")
-            )
-        except UpdateError as error:
-            if not _condition_failed(error):
-                raise
+        _updated(
+            DialTaskRecord(task_id),
+            actions=[DialTaskRecord.due_at.set(due_at)],
+            condition=DialTaskRecord.state.is_in("queued", "waiting"),
+        )
 
     def stale_dialing_task_ids(self, shop_id: str, kind: str, dialing_before: datetime) -> list[str]:
         query = DialTaskRecord.by_active.query(_queue_key(shop_id, kind), DialTaskRecord.dialing_at <= dialing_before)
@@ -498,19 +481,16 @@ class DynamoRepository:
                 return
             raise
         if not record.order_ids and record.state == "queued":
-            try:
-                record.update(
-                    actions=[
-                        DialTaskRecord.state.set("done"),
-                        DialTaskRecord.result.set("decided-by-sms"),
-                        DialTaskRecord.queue_key.remove(),
-                        DialTaskRecord.due_at.remove(),
-                    ],
-                    condition=(DialTaskRecord.state == "queued") & DialTaskRecord.order_ids.does_not_exist(),
-                )
-            except UpdateError as error:
-                if not _condition_failed(error):
-                    raise
+            _updated(
+                record,
+                actions=[
+                    DialTaskRecord.state.set("done"),
+                    DialTaskRecord.result.set("decided-by-sms"),
+                    DialTaskRecord.queue_key.remove(),
+                    DialTaskRecord.due_at.remove(),
+                ],
+                condition=(DialTaskRecord.state == "queued") & DialTaskRecord.order_ids.does_not_exist(),
+            )
 
     # ---- do-not-call and text messages -------------------------------------------------
     def is_do_not_call(self, shop_id: str, phone: str) -> bool:
@@ -604,16 +584,11 @@ class DynamoRepository:
         """Apply a status callback unless a later one was applied already (callbacks reorder)."""
         actions: list[Action] = [CallRecord.last_sequence.set(sequence)]
         actions += [getattr(CallRecord, name).set(value) for name, value in fields.items()]
-        try:
-            CallRecord(call_sid).update(
-                actions=actions,
-                condition=CallRecord.last_sequence.does_not_exist() | (CallRecord.last_sequence < sequence),
-            )
-        except UpdateError as error:
-            if _condition_failed(error):
-                return False
-            raise
-        return True
+        return _updated(
+            CallRecord(call_sid),
+            actions=actions,
+            condition=CallRecord.last_sequence.does_not_exist() | (CallRecord.last_sequence < sequence),
+        )
 
     def calls_of_day(self, shop_id: str, day: str) -> Iterator[Call]:
         for record in CallRecord.by_shop_day.query(_day_key(shop_id, day)):
