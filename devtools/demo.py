@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import warnings
 import random
 import sys
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
