@@ -34,6 +34,7 @@ from chalicelib.domain.priority import in_dial_order
 from chalicelib.domain.robot import next_attempt_at, unanswered_result
 from chalicelib.domain.routing import Agent, idle_since, is_free
 from chalicelib.domain.shop import ShopSettings
+from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
 from chalicelib.services.ports import CallOutcomeUnknownError, Telephony
 
@@ -369,12 +370,12 @@ def agent_leg_status(
         return
     status = form.get("CallStatus", call.status)
     fields: dict[str, Any] = {"status": status}
-    duration = _count(form.get("CallDuration"))
+    duration = twilio_count(form.get("CallDuration"))
     if duration is not None:
         fields["duration_seconds"] = duration
     if status in FINAL_CALL_STATUSES:
         fields["ended_at"] = now
-    store.apply_call_status(call_sid, _count(form.get("SequenceNumber")) or 0, **fields)
+    store.apply_call_status(call_sid, twilio_count(form.get("SequenceNumber")) or 0, **fields)
     if status not in FINAL_CALL_STATUSES:
         return
     task = store.get_task(task_id)
@@ -395,9 +396,3 @@ def agent_leg_status(
         store.add_queue_entry(
             QueueEntry(shop.shop_id, call.group, "callback", task_id, task.phone, task.language, call.queued_at)
         )
-
-
-def _count(text: str | None) -> int | None:
-    """A non-negative whole number Twilio sent, or None for anything else (blank, garbage)."""
-    text = (text or "").strip()
-    return int(text) if text.isdecimal() and text.isascii() and len(text) <= 18 else None  # DynamoDB: 38 digits

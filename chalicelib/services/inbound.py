@@ -20,6 +20,7 @@ from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.queue_estimate import estimated_wait_minutes
 from chalicelib.domain.routing import Agent, candidates, is_free, staffed
 from chalicelib.domain.shop import ShopSettings
+from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
 from chalicelib.services.ports import Store
 
@@ -407,12 +408,12 @@ def record_inbound_call_status(
         return
     status = form.get("CallStatus", call.status)
     fields: dict[str, object] = {"status": status}
-    duration = _count(form.get("CallDuration"))
+    duration = twilio_count(form.get("CallDuration"))
     if duration is not None:
         fields["duration_seconds"] = duration
     if status in FINAL_STATUSES:
         fields["ended_at"] = now
-    applied = store.apply_call_status(call.call_sid, _count(form.get("SequenceNumber")) or 0, **fields)
+    applied = store.apply_call_status(call.call_sid, twilio_count(form.get("SequenceNumber")) or 0, **fields)
     if not applied or status not in FINAL_STATUSES or call.direction != "inbound":
         return
     if call.result in SERVED_RESULTS or call.callback_task_id:
@@ -428,9 +429,3 @@ def record_inbound_call_status(
     if call.result == "connecting" and call.agent_id:
         inbound.release_agent(shop.shop_id, call.agent_id, call.call_sid, "available", now, timezone=shop.timezone)
     request_callback(ctx, store=inbound, now=now, abandoned=True)
-
-
-def _count(text: str | None) -> int | None:
-    """A non-negative whole number Twilio sent, or None for anything else (blank, garbage)."""
-    text = (text or "").strip()
-    return int(text) if text.isdecimal() and text.isascii() and len(text) <= 18 else None  # DynamoDB: 38 digits

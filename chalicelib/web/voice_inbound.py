@@ -19,6 +19,7 @@ from chalice import Blueprint, Response
 from chalicelib.adapters.inbound_repository import inbound_store
 from chalicelib.clock import current_clock
 from chalicelib.domain.ivr import choose, language_digits, next_attempt
+from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
 from chalicelib.services import inbound
 from chalicelib.voice import inbound_twiml as tw
@@ -268,7 +269,9 @@ def waiting(form: dict[str, str]) -> Response:
     catalog = load_catalog(language)
     try:
         ctx = _context(form)
-        held = inbound.hold_round(ctx, _int(form.get("QueueTime")), store=inbound_store(), now=current_clock().now())
+        held = inbound.hold_round(
+            ctx, (twilio_count(form.get("QueueTime")) or 0), store=inbound_store(), now=current_clock().now()
+        )
     except Exception:  # the caller stays on hold; the next round tries again
         logger.exception("queue wait round failed")
         return twiml(
@@ -329,7 +332,9 @@ def queue_exit(form: dict[str, str]) -> Response:
     ctx, language = _context(form), _lang()
     catalog = load_catalog(language)
     store, now = inbound_store(), current_clock().now()
-    nxt = inbound.left_queue(ctx, form.get("QueueResult", ""), _int(form.get("QueueTime")), store=store, now=now)
+    nxt = inbound.left_queue(
+        ctx, form.get("QueueResult", ""), (twilio_count(form.get("QueueTime")) or 0), store=store, now=now
+    )
     if nxt == "agent":
         agent = inbound.reserved_agent(ctx, store=store)
         if agent is not None:
@@ -401,7 +406,7 @@ def dial_done(form: dict[str, str]) -> Response:
         _query("agent"),
         form.get("DialCallStatus", ""),
         form.get("DialBridged", "").lower() == "true",
-        _int(form.get("DialCallDuration")),
+        (twilio_count(form.get("DialCallDuration")) or 0),
         store=store,
         now=now,
     )
@@ -444,10 +449,3 @@ def voicemail_recorded(form: dict[str, str]) -> Response:
         logger.exception("voicemail not stored")
         language = "en"
     return twiml(render.say_and_hang_up(load_catalog(language), "inbound_voicemail_thanks"))
-
-
-def _int(text: str | None) -> int:
-    try:
-        return int(text) if text else 0
-    except ValueError:
-        return 0

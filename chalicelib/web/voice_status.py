@@ -6,6 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.clock import current_clock
+from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
 from chalicelib.services import inbound, robot_call
 from chalicelib.web.http import current_request, twilio_webhook
@@ -32,18 +33,11 @@ def call_status(form: dict[str, str]) -> Response:
     callback = robot_call.StatusCallback(
         call_sid=form.get("CallSid", ""),
         call_status=form.get("CallStatus", ""),
-        sequence=_int(form.get("SequenceNumber")),
-        duration_seconds=_int(form.get("CallDuration")),
+        sequence=(twilio_count(form.get("SequenceNumber")) or 0),
+        duration_seconds=(twilio_count(form.get("CallDuration")) or 0),
         answered_by=form.get("AnsweredBy") or None,
         to=form.get("To", ""),
         from_=form.get("From", ""),
     )
     robot_call.record_call_status(shop, task_id, callback, store=store, now=now)
     return Response(body="", status_code=204)
-
-
-def _int(text: str | None) -> int:
-    try:
-        return int(text) if text and len(text) <= 18 else 0  # no 400-digit number to DynamoDB
-    except ValueError:
-        return 0
