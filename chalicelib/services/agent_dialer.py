@@ -36,7 +36,7 @@ from chalicelib.domain.routing import Agent, idle_since, is_free
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
-from chalicelib.services.ports import CallOutcomeUnknownError, Telephony
+from chalicelib.services.ports import AgentQueueStore, CallOutcomeUnknownError, Telephony
 
 DIRECTION = "outbound-agent"
 PERSON_KINDS = ("callback", "agent")
@@ -47,7 +47,7 @@ RINGING, ACCEPTED, TALKED = "agent-ringing", "agent-accepted", "agent-talked"
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 
-class AgentDialStore(Protocol):
+class AgentDialStore(AgentQueueStore, Protocol):
     # tasks
     def get_task(self, task_id: str) -> DialTask | None: ...
     def due_tasks(self, shop_id: str, kind: str, now: datetime, limit: int) -> list[Any]: ...
@@ -78,26 +78,6 @@ class AgentDialStore(Protocol):
     def get_call(self, call_sid: str) -> Call | None: ...
     def update_call(self, call_sid: str, **fields: Any) -> None: ...
     def apply_call_status(self, call_sid: str, sequence: int, **fields: Any) -> bool: ...
-    # agents and the inbound queue
-    def list_agents(self, shop_id: str) -> list[Agent]: ...
-    def reserve_agent(
-        self, agent: Agent, call_sid: str, now: datetime, *, wrap_up_seconds: int, timezone: str
-    ) -> bool: ...
-    def release_agent(
-        self,
-        shop_id: str,
-        agent_id: str,
-        call_sid: str,
-        status: str,
-        now: datetime,
-        *,
-        timezone: str,
-        talked: bool = False,
-        missed: bool = False,
-    ) -> bool: ...
-    def queue_entries(self, shop_id: str, group: str, limit: int = 50) -> list[Any]: ...
-    def add_queue_entry(self, entry: Any) -> None: ...
-    def remove_queue_entry(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> bool: ...
 
 
 class AgentDialUrls(Protocol):

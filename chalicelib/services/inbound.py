@@ -22,34 +22,15 @@ from chalicelib.domain.routing import Agent, candidates, is_free, staffed
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
-from chalicelib.services.ports import Store
+from chalicelib.services.ports import AgentQueueStore, Store
 
 ACTIVE_ORDER_STATUSES = {"received", "queued"}
 
 
-class InboundStore(Store, Protocol):
+class InboundStore(Store, AgentQueueStore, Protocol):
     """What inbound calls need beyond the shared store (``InboundRepository``)."""
 
-    def list_agents(self, shop_id: str) -> list[Agent]: ...
     def get_agent(self, shop_id: str, agent_id: str) -> Agent | None: ...
-    def reserve_agent(
-        self, agent: Agent, call_sid: str, now: datetime, *, wrap_up_seconds: int, timezone: str
-    ) -> bool: ...
-    def release_agent(
-        self,
-        shop_id: str,
-        agent_id: str,
-        call_sid: str,
-        status: str,
-        now: datetime,
-        *,
-        timezone: str,
-        talked: bool = False,
-        missed: bool = False,
-    ) -> bool: ...
-    def add_queue_entry(self, entry: Any) -> None: ...
-    def remove_queue_entry(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> bool: ...
-    def queue_entries(self, shop_id: str, group: str, limit: int = 50) -> list[Any]: ...
     def queue_position(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> tuple[int, int]: ...
     def announced_position(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> int | None: ...
     def note_announced_position(

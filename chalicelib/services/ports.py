@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from chalicelib.domain.dedup import DedupClaim
 from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
 from chalicelib.domain.priority import DueTask
+from chalicelib.domain.routing import Agent
 from chalicelib.domain.shop import ShopSettings
 
 
@@ -114,6 +115,30 @@ class MessagingStore(Protocol):
         self, shop_id: str, order_id: str, from_statuses: set[str], to_status: str, **fields: Any
     ) -> Order | None: ...
     def drop_orders_from_task(self, task_id: str, order_ids: list[str]) -> None: ...
+
+
+class AgentQueueStore(Protocol):
+    """Agents and the per-group queue, as inbound calls and the agent dialer both use them."""
+
+    def list_agents(self, shop_id: str) -> list[Agent]: ...
+    def reserve_agent(
+        self, agent: Agent, call_sid: str, now: datetime, *, wrap_up_seconds: int, timezone: str
+    ) -> bool: ...
+    def release_agent(
+        self,
+        shop_id: str,
+        agent_id: str,
+        call_sid: str,
+        status: str,
+        now: datetime,
+        *,
+        timezone: str,
+        talked: bool = False,
+        missed: bool = False,
+    ) -> bool: ...
+    def queue_entries(self, shop_id: str, group: str, limit: int = 50) -> list[Any]: ...
+    def add_queue_entry(self, entry: Any) -> None: ...
+    def remove_queue_entry(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> bool: ...
 
 
 class WebhookUrls(Protocol):

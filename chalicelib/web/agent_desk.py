@@ -20,7 +20,13 @@ from chalicelib.clock import current_clock
 from chalicelib.domain.outcomes import OutcomeRefused, parse_outcome
 from chalicelib.observability import logger
 from chalicelib.services.outcomes import OutcomeError, record_outcome
-from chalicelib.web.http import current_request, json_body, json_error, shop_from_api_key
+from chalicelib.web.http import (
+    current_request,
+    json_body,
+    json_error,
+    shop_from_api_key,
+    validation_failed,
+)
 
 agent_desk = Blueprint(__name__)
 
@@ -39,8 +45,7 @@ def save_outcome(call_sid: str) -> Response:
     try:
         outcome = parse_outcome(body, now)
     except OutcomeRefused as refused:
-        fields = [{"field": refused.field, "message": refused.message}]
-        return json_error(422, "validation_failed", str(refused), fields)
+        return validation_failed([(refused.field, refused.message)])
     logger.append_keys(shop_id=shop.shop_id, call_sid=call_sid)
     try:
         result = record_outcome(shop, call_sid, outcome, store=store, now=now)

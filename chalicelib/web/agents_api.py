@@ -12,7 +12,13 @@ from chalice import Blueprint, Response
 from chalicelib.adapters.inbound_repository import inbound_store
 from chalicelib.clock import current_clock
 from chalicelib.services import agents
-from chalicelib.web.http import current_request, json_body, json_error, shop_from_api_key
+from chalicelib.web.http import (
+    current_request,
+    json_body,
+    json_error,
+    shop_from_api_key,
+    validation_failed,
+)
 
 agents_api = Blueprint(__name__)
 
@@ -51,9 +57,7 @@ def put_status(agent_id: str) -> Response:
         return body
     status = body.get("status")
     if not isinstance(status, str):
-        return json_error(
-            422, "validation_failed", "status: Field required", [{"field": "status", "message": "Field required"}]
-        )
+        return validation_failed([("status", "Field required")])
     try:
         agent = agents.set_status(shop, agent_id, status, store=inbound_store(), now=current_clock().now())
     except agents.StatusRefused as refused:

@@ -10,9 +10,11 @@ from typing import Any
 
 from chalice import Response
 from chalice.app import Request
+from pydantic import ValidationError
 
 from chalicelib.adapters.repository import DynamoRepository
 from chalicelib.config import settings
+from chalicelib.domain.orders import field_problems
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.voice.signature import parse_form, public_url, signature_is_valid
@@ -33,6 +35,16 @@ def json_error(status: int, error: str, message: str, fields: list[dict[str, str
     if fields is not None:
         body["fields"] = fields
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+def validation_failed(problems: list[tuple[str, str]]) -> Response:
+    """422 naming every bad field: 'field: message; ...' and the same pairs as a list."""
+    fields = [{"field": field, "message": message} for field, message in problems]
+    return json_error(422, "validation_failed", "; ".join(f"{f}: {m}" for f, m in problems), fields)
+
+
+def invalid_body(error: ValidationError) -> Response:
+    return validation_failed([(problem.field, problem.message) for problem in field_problems(error)])
 
 
 def json_body(request: Request) -> dict[str, Any] | Response:

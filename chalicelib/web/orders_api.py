@@ -8,10 +8,17 @@ from chalice import Blueprint, Response
 from pydantic import ValidationError
 
 from chalicelib.clock import current_clock
-from chalicelib.domain.orders import OrderIn, field_problems
+from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.observability import logger, metrics
-from chalicelib.web.http import current_request, json_body, json_error, shop_from_api_key
+from chalicelib.web.http import (
+    current_request,
+    invalid_body,
+    json_body,
+    json_error,
+    shop_from_api_key,
+    validation_failed,
+)
 from chalicelib.wiring import repository
 
 orders_api = Blueprint(__name__)
@@ -36,9 +43,7 @@ def create_order() -> Response:
     try:
         order_in = OrderIn.model_validate(body)
     except ValidationError as error:
-        problems = [p.model_dump() for p in field_problems(error)]
-        message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-        return json_error(422, "validation_failed", message, problems)
+        return invalid_body(error)
     key = request.headers.get("idempotency-key", "").strip()
     if len(key) > 255:
         return json_error(400, "invalid_header", "Idempotency-Key: at most 255 characters")
@@ -96,8 +101,7 @@ def add_do_not_call() -> Response:
         return body
     phone = normalise_phone(str(body.get("phone", "")), shop.default_region)
     if phone.e164 is None:
-        problem = phone.problem or "required"
-        return json_error(422, "validation_failed", f"phone: {problem}", [{"field": "phone", "message": problem}])
+        return validation_failed([("phone", phone.problem or "required")])
     repository().add_do_not_call(shop.shop_id, phone.e164, "api", current_clock().now())
     return Response(body={"phone": phone.e164, "do_not_call": True}, status_code=201)
 
@@ -109,9 +113,7 @@ def remove_do_not_call(phone: str) -> Response:
         return shop
     number = normalise_phone(unquote(phone), shop.default_region)
     if number.e164 is None:
-        return json_error(
-            422, "validation_failed", f"phone: {number.problem}", [{"field": "phone", "message": str(number.problem)}]
-        )
+        return validation_failed([("phone", str(number.problem))])
     repository().remove_do_not_call(shop.shop_id, number.e164)
     return Response(body="", status_code=204)
 
@@ -135,10 +137,7 @@ def request_callback() -> Response:
             shop, CallbackIn.model_validate(body), store=inbound_store(), now=current_clock().now()
         )
     except ValidationError as error:
-        problems = [p.model_dump() for p in field_problems(error)]
-        message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-        return json_error(422, "validation_failed", message, problems)
+        return invalid_body(error)
     except CallbackRefused as refused:
-        fields = [{"field": refused.field, "message": refused.message}]
-        return json_error(422, "validation_failed", str(refused), fields)
+        return validation_failed([(refused.field, refused.message)])
     return Response(body=view, status_code=201 if created else 200)

@@ -24,7 +24,7 @@ from chalicelib.observability import logger
 from chalicelib.services import inbound
 from chalicelib.voice import inbound_twiml as tw
 from chalicelib.voice import twiml as render
-from chalicelib.voice.catalog import load_catalog
+from chalicelib.voice.catalog import Catalog, load_catalog
 from chalicelib.web.http import current_request, twilio_webhook, twiml
 from chalicelib.wiring import repository, urls
 
@@ -134,18 +134,23 @@ def language_menu_again(form: dict[str, str]) -> Response:
     return twiml(tw.language_menu(shop.name, shop.languages, again, again, greet=False))
 
 
+def _callback_or_voicemail(form: dict[str, str], catalog: Catalog) -> str | None:
+    """1 or "call me back" -> callback, 2 or "voicemail" -> voicemail (after hours, in the queue)."""
+    return choose(
+        form.get("Digits"),
+        form.get("SpeechResult"),
+        {"1": "callback", "2": "voicemail"},
+        {"callback": catalog.text("inbound_speech_callback"), "voicemail": catalog.text("inbound_speech_voicemail")},
+    )
+
+
 @voice_inbound.route(f"{BASE}/after-hours", methods=["POST"], content_types=FORM)
 @webhook
 @guarded
 def after_hours_choice(form: dict[str, str]) -> Response:
     ctx, language = _context(form), _lang()
     catalog = load_catalog(language)
-    choice = choose(
-        form.get("Digits"),
-        form.get("SpeechResult"),
-        {"1": "callback", "2": "voicemail"},
-        {"callback": catalog.text("inbound_speech_callback"), "voicemail": catalog.text("inbound_speech_voicemail")},
-    )
+    choice = _callback_or_voicemail(form, catalog)
     if choice == "callback":
         inbound.request_callback(ctx, store=inbound_store(), now=current_clock().now())
         return twiml(render.say_and_hang_up(catalog, "inbound_callback_confirmed"))
@@ -310,12 +315,7 @@ def _music(ctx: inbound.CallContext | None) -> str:
 def wait_choice(form: dict[str, str]) -> Response:
     ctx, language = _context(form), _lang()
     catalog = load_catalog(language)
-    choice = choose(
-        form.get("Digits"),
-        form.get("SpeechResult"),
-        {"1": "callback", "2": "voicemail"},
-        {"callback": catalog.text("inbound_speech_callback"), "voicemail": catalog.text("inbound_speech_voicemail")},
-    )
+    choice = _callback_or_voicemail(form, catalog)
     if choice == "callback":
         inbound.request_callback(ctx, store=inbound_store(), now=current_clock().now())
         return twiml(tw.leave_queue())
