@@ -32,10 +32,17 @@ node_modules/.stamp-npm: package.json
 	java -version 2>&1 | head -1
 	touch $@
 
+# Browser tests (the agent page, the report's rendering) use Debian's headless Chromium.
+.local/.stamp-chromium:
+	mkdir -p .local
+	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+	chromium --version 2>/dev/null | head -1
+	touch $@
+
 demo: setup
 	$(PY) -m devtools.demo
 
-test: setup $(VENV)/.stamp-infra
+test: setup $(VENV)/.stamp-infra .local/.stamp-chromium
 	$(PY) -m pytest -n 2 --dist loadgroup tests
 
 test-unit: setup
@@ -44,7 +51,7 @@ test-unit: setup
 test-integration: setup
 	$(PY) -m pytest tests/integration
 
-test-e2e: setup
+test-e2e: setup .local/.stamp-chromium
 	$(PY) -m pytest tests/e2e
 
 run: setup
