@@ -85,6 +85,23 @@ class AlertPolicy(_Strict):
     complaints: bool = True
     max_queue_wait_seconds: int | None = Field(default=120, ge=1)  # None: no queue-wait alerts
     max_drop_rate_percent: Decimal | None = Field(default=Decimal("3"), ge=0, le=100)  # O8's legal bar
+    # Managers' mobiles that get every alert also by text, in international form (+380...).
+    sms_numbers: list[str] = Field(default_factory=list, max_length=10)
+
+    @field_validator("sms_numbers")
+    @classmethod
+    def _international_numbers(cls, numbers: list[str]) -> list[str]:
+        # No region to assume here: the number must carry its country code.
+        normalised = []
+        for number in numbers:
+            try:
+                parsed = phonenumbers.parse(number, None)
+            except phonenumbers.NumberParseException:
+                parsed = None
+            if parsed is None or not phonenumbers.is_valid_number(parsed):
+                raise ValueError(f"{number!r} is not a phone number in international form (+380...)")
+            normalised.append(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+        return list(dict.fromkeys(normalised))
 
 
 class OpenInterval(_Strict):

@@ -9,17 +9,19 @@ Three kinds of event:
   threshold (called on a schedule with the live figures; at most one alert per kind per
   local hour for the queue, per local day for the drop rate).
 
-Each send is guarded by a Powertools idempotency record keyed by the event, so a redelivered
-stream record or a retried call sends nothing twice. A send that fails raises, so the caller
-(the stream, the schedule) retries it and no alert is lost. Email only: SMS alerts come with
-the SMS sender (issue #4).
+Every alert goes by email and, where the shop lists ``alerts.sms_numbers``, by a short text in
+the shop's language (never to a number on its do-not-call list). Each message (the email; the
+text to each number) is guarded by a Powertools idempotency record keyed by the event, so a
+redelivered stream record or a retried call sends nothing twice. A send that fails raises once
+the other messages were tried, so the caller (the stream, the schedule) retries it, the
+messages already sent are not sent again, and no alert is lost.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -29,6 +31,7 @@ from chalicelib.domain.phones import mask_phone
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services.live import LiveFigures, LiveQueries, live_figures
+from chalicelib.services.ports import Messenger
 
 ALERT_IDEMPOTENCY_SECONDS = 7 * 24 * 60 * 60
 _KEY_PREFIX = "alert"
@@ -39,12 +42,23 @@ class EmailSender(Protocol):
     def send(self, email: OutgoingEmail) -> str: ...
 
 
+class DoNotCallList(Protocol):
+    def is_do_not_call(self, shop_id: str, phone: str) -> bool: ...
+
+
+# once(key, send): runs ``send`` (returning the provider's message id) unless a message with this
+# key went before; True when this call sent it.
+SendOnce = Callable[[dict[str, str], Callable[[], str]], bool]
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
     kind: str  # large-order | complaint | queue-wait | drop-rate
     event: str  # what makes it one event (the idempotency key with the shop and kind)
     subject: str
     text: str
+    sms: str | None = None  # the text message's name in the catalogs' [sms]; None: email only
+    sms_values: Mapping[str, str] = field(default_factory=dict)
 
 
 def alert_recipients(shop: ShopSettings) -> tuple[str, ...]:
@@ -83,6 +97,13 @@ def large_order_alert(shop: ShopSettings, order: Any) -> Alert | None:
             f"Order: {number} ({order_id})\nTotal: {total} {currency}\nCustomer: {name}\n"
             f"Phone: {mask_phone(phone) if phone else '—'}\n"
         ),
+        sms="alert_large_order",
+        sms_values={
+            "order_number": str(number),
+            "total": str(total),
+            "currency": currency,
+            "threshold": str(threshold),
+        },
     )
 
 
@@ -109,6 +130,8 @@ def complaint_alert(
             f"Order: {order}\nCustomer: {customer_name or '—'}\nPhone: {phone}\n"
             f"Agent: {agent_id or '—'}\nComment: {comment or '—'}\n"
         ),
+        sms="alert_complaint",
+        sms_values={"phone": mask_phone(phone) if phone else "—", "order_number": order, "agent": agent_id or "—"},
     )
 
 
@@ -130,6 +153,12 @@ def live_alerts(shop: ShopSettings, live: LiveFigures) -> list[Alert]:
                     f"the longest has waited {live.queue.longest_wait_seconds} s, over your limit of {limit} s.\n"
                     f"Agents by status: {live.agents_by_status or 'none'}\n"
                 ),
+                sms="alert_queue_wait",
+                sms_values={
+                    "wait": str(live.queue.longest_wait_seconds),
+                    "limit": str(limit),
+                    "waiting": str(live.queue.calls_waiting),
+                },
             )
         )
     max_drop = shop.alerts.max_drop_rate_percent
@@ -147,6 +176,8 @@ def live_alerts(shop: ShopSettings, live: LiveFigures) -> list[Alert]:
                         f"(no agent within 2 s): {drop.percent}%, over your limit of {max_drop}%.\n"
                         "Drop rate = dropped live answers ÷ live answers.\n"
                     ),
+                    sms="alert_drop_rate",
+                    sms_values={"percent": str(drop.percent), "limit": str(max_drop)},
                 )
             )
     return alerts
@@ -155,10 +186,9 @@ def live_alerts(shop: ShopSettings, live: LiveFigures) -> list[Alert]:
 # ----------------------------------------------------------------------------- sending once
 
 
-def _send(*, alert_key: dict[str, str], email: OutgoingEmail, sender: EmailSender) -> dict[str, Any]:
-    message_id = sender.send(email)
-    logger.info("Alert sent", extra={**alert_key, "message_id": message_id})
-    return {**alert_key, "message_id": message_id, "replayed": False}
+def _send(*, alert_key: dict[str, str], send: Callable[[], str]) -> dict[str, Any]:
+    # What the idempotency record stores: no addresses or numbers, only the provider's id.
+    return {"message_id": send(), "replayed": False}
 
 
 def _mark_replayed(response: Any, idempotent_data: Any) -> Any:
@@ -189,40 +219,117 @@ def forget_idempotency_store() -> None:
     _once_per_event.cache_clear()
 
 
+def send_once(key: dict[str, str], send: Callable[[], str]) -> bool:
+    """The production ``SendOnce``: a Powertools idempotency record per key in DynamoDB."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+    try:
+        result = _once_per_event()(alert_key=key, send=send)
+    except IdempotencyAlreadyInProgressError:
+        return False  # another delivery of the same event is sending it right now
+    return not result.get("replayed")
+
+
 def _default_sender() -> EmailSender:
     from chalicelib.adapters.email import SesEmailSender
 
     return SesEmailSender()
 
 
-def send_alert(shop: ShopSettings, alert: Alert, *, sender: EmailSender | None = None) -> bool:
-    """Send the alert unless it was sent before; True when this call sent it."""
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+def _default_messenger() -> Messenger:
+    from chalicelib.wiring import telephony
 
-    recipients = alert_recipients(shop)
+    return telephony()
+
+
+def _default_do_not_call() -> DoNotCallList:
+    from chalicelib.wiring import repository
+
+    return repository()
+
+
+def has_alert_channel(shop: ShopSettings) -> bool:
+    """Whether any alert of the shop could reach someone (an email address or a mobile)."""
+    return bool(alert_recipients(shop) or shop.alerts.sms_numbers)
+
+
+def send_alert(
+    shop: ShopSettings,
+    alert: Alert,
+    *,
+    sender: EmailSender | None = None,
+    messenger: Messenger | None = None,
+    do_not_call: DoNotCallList | None = None,
+    once: SendOnce = send_once,
+) -> bool:
+    """Send the alert's email and texts that were not sent before; True when this call sent any.
+
+    Every message is tried even when one fails; the first failure is raised afterwards, so the
+    caller retries and only what failed goes again."""
     log_keys = {"shop_id": shop.shop_id, "kind": alert.kind, "event": alert.event}
-    if not recipients or shop.report.sender is None:
-        logger.warning("Alert not sent: no recipients or no sender configured", extra=log_keys)
-        return False
-    email = OutgoingEmail(
-        sender=shop.report.sender,
-        recipients=recipients,
-        subject=alert.subject,
-        text=alert.text,
-        html='<pre style="font-family:Arial,Helvetica,sans-serif;white-space:pre-wrap;">'
-        + _escape(alert.text)
-        + "</pre>",
-    )
-    try:
-        result = _once_per_event()(
-            alert_key={"shop_id": shop.shop_id, "kind": alert.kind, "event": alert.event},
-            email=email,
-            sender=sender or _default_sender(),
+    sent_now = False
+    failure: Exception | None = None
+    recipients = alert_recipients(shop)
+    if recipients and shop.report.sender is not None:
+        email = OutgoingEmail(
+            sender=shop.report.sender,
+            recipients=recipients,
+            subject=alert.subject,
+            text=alert.text,
+            html='<pre style="font-family:Arial,Helvetica,sans-serif;white-space:pre-wrap;">'
+            + _escape(alert.text)
+            + "</pre>",
         )
-    except IdempotencyAlreadyInProgressError:
-        logger.info("Alert already being sent", extra=log_keys)
+        email_sender = sender or _default_sender()
+        try:
+            if once(dict(log_keys), lambda: email_sender.send(email)):
+                sent_now = True
+                logger.info("Alert emailed", extra=log_keys)
+        except Exception as error:
+            logger.exception("Alert email failed", extra=log_keys)
+            failure = error
+    elif not (alert.sms and shop.alerts.sms_numbers):
+        logger.warning("Alert not sent: no recipients or no sender configured", extra=log_keys)
+    if alert.sms and shop.alerts.sms_numbers:
+        for number in shop.alerts.sms_numbers:
+            try:
+                if _text_once(shop, alert, number, messenger=messenger, do_not_call=do_not_call, once=once):
+                    sent_now = True
+            except Exception as error:
+                logger.exception("Alert text failed", extra={**log_keys, "to": mask_phone(number)})
+                failure = failure or error
+    if failure is not None:
+        raise failure
+    return sent_now
+
+
+def _text_once(
+    shop: ShopSettings,
+    alert: Alert,
+    number: str,
+    *,
+    messenger: Messenger | None,
+    do_not_call: DoNotCallList | None,
+    once: SendOnce,
+) -> bool:
+    from chalicelib.voice.catalog import load_catalog
+
+    log_keys = {"shop_id": shop.shop_id, "kind": alert.kind, "event": alert.event, "to": mask_phone(number)}
+    if not shop.caller_id:
+        logger.error("Alert not texted: the shop has no number to text from (caller_id)", extra=log_keys)
         return False
-    return not result.get("replayed")
+    if (do_not_call or _default_do_not_call()).is_do_not_call(shop.shop_id, number):
+        logger.info("Alert not texted: the number is on the do-not-call list", extra=log_keys)
+        return False
+    assert alert.sms is not None
+    body = load_catalog(shop.main_language).sms_text(alert.sms, shop_name=shop.name, **alert.sms_values)
+    texter = messenger or _default_messenger()
+    from_ = shop.caller_id
+    key = {"shop_id": shop.shop_id, "kind": alert.kind, "event": alert.event, "channel": "sms", "to": number}
+    if not once(key, lambda: texter.send_sms(to=number, from_=from_, body=body)):
+        return False
+    logger.info("Alert texted", extra=log_keys)
+    return True
 
 
 def _escape(text: str) -> str:
@@ -231,10 +338,20 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def alert_on_new_order(shop: ShopSettings, order: Any, *, sender: EmailSender | None = None) -> bool:
-    """The orders stream's hook: email the managers about an order above the threshold, once."""
+def alert_on_new_order(
+    shop: ShopSettings,
+    order: Any,
+    *,
+    sender: EmailSender | None = None,
+    messenger: Messenger | None = None,
+    do_not_call: DoNotCallList | None = None,
+    once: SendOnce = send_once,
+) -> bool:
+    """The orders stream's hook: tell the managers about an order above the threshold, once."""
     alert = large_order_alert(shop, order)
-    return send_alert(shop, alert, sender=sender) if alert is not None else False
+    if alert is None:
+        return False
+    return send_alert(shop, alert, sender=sender, messenger=messenger, do_not_call=do_not_call, once=once)
 
 
 def alert_on_complaint(
@@ -248,6 +365,9 @@ def alert_on_complaint(
     agent_id: str | None = None,
     comment: str = "",
     sender: EmailSender | None = None,
+    messenger: Messenger | None = None,
+    do_not_call: DoNotCallList | None = None,
+    once: SendOnce = send_once,
 ) -> bool:
     """The outcomes API's hook (A4): a complaint outcome, once per ``event_id`` (the outcome's id)."""
     alert = complaint_alert(
@@ -260,16 +380,37 @@ def alert_on_complaint(
         agent_id=agent_id,
         comment=comment,
     )
-    return send_alert(shop, alert, sender=sender) if alert is not None else False
+    if alert is None:
+        return False
+    return send_alert(shop, alert, sender=sender, messenger=messenger, do_not_call=do_not_call, once=once)
 
 
-def alert_on_live_figures(shop: ShopSettings, live: LiveFigures, *, sender: EmailSender | None = None) -> list[str]:
+def alert_on_live_figures(
+    shop: ShopSettings,
+    live: LiveFigures,
+    *,
+    sender: EmailSender | None = None,
+    messenger: Messenger | None = None,
+    do_not_call: DoNotCallList | None = None,
+    once: SendOnce = send_once,
+) -> list[str]:
     """Send the live thresholds' alerts not sent yet; returns the kinds sent now."""
-    return [alert.kind for alert in live_alerts(shop, live) if send_alert(shop, alert, sender=sender)]
+    return [
+        alert.kind
+        for alert in live_alerts(shop, live)
+        if send_alert(shop, alert, sender=sender, messenger=messenger, do_not_call=do_not_call, once=once)
+    ]
 
 
 def check_live_alerts(
-    now: datetime, *, shops: list[ShopSettings], queries: LiveQueries, sender: EmailSender | None = None
+    now: datetime,
+    *,
+    shops: list[ShopSettings],
+    queries: LiveQueries,
+    sender: EmailSender | None = None,
+    messenger: Messenger | None = None,
+    do_not_call: DoNotCallList | None = None,
+    once: SendOnce = send_once,
 ) -> dict[str, list[str]]:
     """For a per-minute schedule: every shop with a live threshold, its figures, its alerts.
     A shop that fails is logged and the others still get checked; the first failure is raised."""
@@ -279,11 +420,13 @@ def check_live_alerts(
         policy = shop.alerts
         if policy.max_queue_wait_seconds is None and policy.max_drop_rate_percent is None:
             continue
-        if not alert_recipients(shop):
+        if not has_alert_channel(shop):
             continue
         try:
             live = live_figures(shop, now, queries, with_kpis=policy.max_drop_rate_percent is not None)
-            kinds = alert_on_live_figures(shop, live, sender=sender)
+            kinds = alert_on_live_figures(
+                shop, live, sender=sender, messenger=messenger, do_not_call=do_not_call, once=once
+            )
         except Exception as error:
             logger.exception("Live alert check failed", extra={"shop_id": shop.shop_id})
             failure = failure or error
