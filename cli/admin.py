@@ -10,6 +10,7 @@ from pathlib import Path
 
 from chalicelib.adapters.models import create_tables
 from chalicelib.clock import SystemClock
+from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import admin
 from chalicelib.wiring import repository
 
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     key = commands.add_parser("create-api-key", help="create a shop API key (printed once)")
     key.add_argument("--shop", required=True)
     commands.add_parser("list-shops", help="print every shop's settings as JSON")
+    runs = commands.add_parser("report-runs", help="per shop, the last report run: sent, or skipped/failed and why")
+    runs.add_argument("--shop", help="only this shop")
     args = parser.parse_args(argv)
 
     store, now = repository(), SystemClock().now()
@@ -87,10 +90,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{key_id}: {api_key}\n(store it now: only its digest is kept)")
         elif args.command == "list-shops":
             print(json.dumps([s.model_dump(mode="json") for s in store.list_shops()], indent=2, ensure_ascii=False))
+        elif args.command == "report-runs":
+            print(_report_runs(store.list_shops(), args.shop))
     except ValueError as error:  # AdminError and pydantic's ValidationError
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def _report_runs(shops: list[ShopSettings], only: str | None) -> str:
+    from chalicelib.adapters.report_models import DynamoReportRuns
+    from chalicelib.services.reports import format_report_runs, last_report_runs
+
+    chosen = [shop for shop in shops if only in (None, shop.shop_id)]
+    if only is not None and not chosen:
+        raise admin.AdminError(f"no shop {only!r}")
+    return format_report_runs(last_report_runs(chosen, DynamoReportRuns()))
 
 
 def _list(text: str) -> list[str]:

@@ -313,8 +313,9 @@ def all_models() -> tuple[type[Model], ...]:
     from chalicelib.adapters.agent_models import AGENT_MODELS
     from chalicelib.adapters.inbound_models import INBOUND_MODELS
     from chalicelib.adapters.outbound_models import OUTBOUND_MODELS
+    from chalicelib.adapters.report_models import REPORT_MODELS
 
-    return CORE_MODELS + INBOUND_MODELS + OUTBOUND_MODELS + AGENT_MODELS
+    return CORE_MODELS + INBOUND_MODELS + OUTBOUND_MODELS + AGENT_MODELS + REPORT_MODELS
 
 
 IDEMPOTENCY_TABLE_SUFFIX = "idempotency"

@@ -636,6 +636,23 @@ def digests_due(
     return due
 
 
+RunStatus = Literal["sent", "skipped", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRun:
+    """What the last run did with a shop's report for a period, for the operator (admin CLI)."""
+
+    shop_id: str
+    period: PeriodKind
+    first_day: date
+    status: RunStatus  # skipped: nothing to retry until the shop's settings change; failed: retried
+    at: datetime
+    reason: str | None = None  # why skipped or failed
+    message_id: str | None = None
+    recipients: int = 0
+
+
 def _local(now_utc: datetime, shop_zone: str | tzinfo) -> datetime:
     if now_utc.tzinfo is None:
         raise ValueError("now_utc must be timezone-aware")
@@ -653,6 +670,7 @@ __all__ = [
     "OrderFact",
     "OutboundFigures",
     "ReportPeriod",
+    "ReportRun",
     "ReportTally",
     "SecondsHistogram",
     "Share",

@@ -14,12 +14,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from chalicelib.adapters.email import Attachment, InlineImage, OutgoingEmail, one_line
+from chalicelib.adapters.email import Attachment, EmailRejected, InlineImage, OutgoingEmail, one_line
 from chalicelib.domain.call_log import CallLogFile, CallLogWriter, RecordingLink, pending_recording_link
 from chalicelib.domain.report import (
     SERVICE_LEVEL_SECONDS,
@@ -29,6 +29,7 @@ from chalicelib.domain.report import (
     DailyFigures,
     OrderFact,
     ReportPeriod,
+    ReportRun,
     ReportTally,
     Share,
     digests_due,
@@ -67,6 +68,14 @@ class ReportQueries(Protocol):
     def agent_statuses_of_day(self, shop_id: str, day: date) -> Iterable[AgentStatusFact]: ...
 
     def callbacks_completed(self, task_ids: Iterable[str]) -> int: ...
+
+
+class ReportRunLog(Protocol):
+    """Where each run notes what it did with a shop's report (the admin CLI reads it)."""
+
+    def record(self, run: ReportRun) -> None: ...
+
+    def latest_runs(self, shop_id: str, limit: int = 10) -> Iterable[ReportRun]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,14 +538,18 @@ def send_due_reports(
     shops: Iterable[ShopSettings],
     sender: EmailSender,
     queries: ReportQueries,
+    runs: ReportRunLog | None = None,
     lambda_context: LambdaContext | None = None,
 ) -> list[SentReport]:
     """Send every due shop's report for its local yesterday, once per (shop, day).
 
     Returns the reports this run sent (not those sent by an earlier run). A shop without
-    recipients or sender is logged and skipped. A shop that fails does not stop the others:
-    failures are logged and raised together at the end as ``ReportsFailed``, so the scheduled
-    function is retried and only the failed shops are tried again.
+    recipients or sender, or whose sender SES rejects (not verified), is logged, noted in
+    ``runs`` as skipped with the reason, and tried again by the next hourly run (no point in
+    retrying at once: its settings must change first). Any other failure does not stop the
+    other shops either: failures are logged, noted, and raised together at the end as
+    ``ReportsFailed``, so the scheduled function is retried and only the failed shops are
+    tried again.
 
     Pass ``lambda_context`` from a Lambda handler so a send cut off by a timeout is retried
     on the next run instead of being held as "in progress" until its record expires.
@@ -548,12 +561,23 @@ def send_due_reports(
         once.config.register_lambda_context(lambda_context)
     sent: list[SentReport] = []
     failures: dict[str, BaseException] = {}
+
+    def note(shop: ShopSettings, period: ReportPeriod, status: Any, **details: Any) -> None:
+        if runs is None:
+            return
+        run = ReportRun(shop.shop_id, period.kind, period.first, status, now, **details)
+        try:
+            runs.record(run)
+        except Exception:  # bookkeeping must never cost an owner their report
+            logger.exception("Report run not recorded", extra={"shop_id": shop.shop_id, "status": status})
+
     for shop in shops:
         for period in due_periods(now, shop):
             log_keys = {"shop_id": shop.shop_id, "day": period.first.isoformat(), "period": period.kind}
             reason = _skip_reason(shop)
             if reason is not None:
                 logger.warning(f"Report skipped: {reason}", extra=log_keys)
+                note(shop, period, "skipped", reason=reason)
                 continue
             try:
                 result = once.send(
@@ -566,24 +590,29 @@ def send_due_reports(
             except IdempotencyAlreadyInProgressError:
                 logger.info("Report already being sent by another run", extra=log_keys)
                 continue
+            except EmailRejected as error:
+                logger.error(f"Report skipped: {error}", extra=log_keys)
+                note(shop, period, "skipped", reason=str(error))
+                continue
             except Exception as error:
                 logger.exception("Report failed", extra=log_keys)
                 key = shop.shop_id if period.kind == "day" else f"{shop.shop_id} ({period.kind}ly digest)"
                 failures[key] = error
+                note(shop, period, "failed", reason=f"{type(error).__name__}: {error}")
                 continue
             if result.get("replayed"):
                 logger.debug("Report already sent", extra=log_keys)
                 continue
-            sent.append(
-                SentReport(
-                    shop_id=shop.shop_id,
-                    day=period.first,
-                    message_id=result["message_id"],
-                    subject=result["subject"],
-                    recipients=tuple(result["recipients"]),
-                    period=period.kind,
-                )
+            report = SentReport(
+                shop_id=shop.shop_id,
+                day=period.first,
+                message_id=result["message_id"],
+                subject=result["subject"],
+                recipients=tuple(result["recipients"]),
+                period=period.kind,
             )
+            sent.append(report)
+            note(shop, period, "sent", message_id=report.message_id, recipients=len(report.recipients))
     if failures:
         raise ReportsFailed(failures, sent)
     return sent
@@ -592,6 +621,7 @@ def send_due_reports(
 def send_due_reports_now(now: datetime, lambda_context: Any = None) -> list[SentReport]:
     """The hourly schedule's entry point: every configured shop, the real SES and DynamoDB."""
     from chalicelib.adapters.email import SesEmailSender
+    from chalicelib.adapters.report_models import DynamoReportRuns
     from chalicelib.adapters.report_queries import DynamoReportQueries, configured_shops
 
     return send_due_reports(
@@ -599,5 +629,43 @@ def send_due_reports_now(now: datetime, lambda_context: Any = None) -> list[Sent
         shops=configured_shops(),
         sender=SesEmailSender(),
         queries=DynamoReportQueries(),
+        runs=DynamoReportRuns(),
         lambda_context=lambda_context,
+    )
+
+
+# ----------------------------------------------------------------------------- for the operator
+
+
+def last_report_runs(shops: Iterable[ShopSettings], runs: ReportRunLog) -> list[tuple[str, ReportRun | None]]:
+    """Per shop, its newest run of each report kind (day, and week or month digests), newest
+    first; ``(shop_id, None)`` for a shop no run has considered yet."""
+    table: list[tuple[str, ReportRun | None]] = []
+    for shop in sorted(shops, key=lambda s: s.shop_id):
+        newest: dict[str, ReportRun] = {}
+        for run in runs.latest_runs(shop.shop_id):
+            newest.setdefault(run.period, run)
+        if not newest:
+            table.append((shop.shop_id, None))
+        table += [(shop.shop_id, run) for run in sorted(newest.values(), key=lambda r: r.at, reverse=True)]
+    return table
+
+
+def format_report_runs(rows: Sequence[tuple[str, ReportRun | None]]) -> str:
+    """The admin CLI's table: shop, period, day, status, when (UTC), and why or what."""
+    lines = [("shop", "period", "day", "status", "at (UTC)", "detail")]
+    for shop_id, run in rows:
+        if run is None:
+            lines.append((shop_id, "-", "-", "never", "-", "no report due since the shop was added"))
+            continue
+        if run.status == "sent":
+            detail = f"to {run.recipients} recipient(s), SES message {run.message_id}"
+        else:
+            detail = run.reason or ""
+        at = run.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        lines.append((shop_id, run.period, run.first_day.isoformat(), run.status, at, detail))
+    widths = [max(len(line[column]) for line in lines) for column in range(5)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line[:5], widths, strict=True)) + "  " + line[5]
+        for line in lines
     )
