@@ -74,6 +74,13 @@ def nice_ceiling(value: int) -> int:
         magnitude *= 10
 
 
+def axis_ticks(top: int) -> list[int]:
+    """Whole-number gridlines from 0 to ``top`` (a ``nice_ceiling``): calls come in units, so an
+    axis up to 2 reads 0, 1, 2 and never 0, 0, 1, 1, 2."""
+    parts = next(count for count in (4, 5, 2, 1) if top % count == 0)
+    return [top * step // parts for step in range(parts + 1)]
+
+
 def _legend(draw: ImageDraw.ImageDraw, x: int, y: int, items: Sequence[tuple[str, Color]]) -> None:
     font = _font(LABEL_SIZE)
     for label, color in items:
@@ -96,10 +103,10 @@ def calls_by_hour_png(hours: Sequence[tuple[int, int, int, int]], *, title: str 
     _title(draw, title)
     _legend(draw, 300, 14, (("Answered", ANSWERED), ("Lost", LOST), ("Other", OTHER)))
     plot_height = plot_bottom - plot_top
-    for step in range(5):
-        y = plot_bottom - plot_height * step // 4
+    for tick in axis_ticks(top):
+        y = plot_bottom - plot_height * tick // top
         _rect(draw, left, y, right, y + 1, GRID)
-        draw.text((left - 6, y), str(top * step // 4), fill=MUTED, font=font, anchor="rm")
+        draw.text((left - 6, y), str(tick), fill=MUTED, font=font, anchor="rm")
     slot = (right - left) // len(shown)
     bar = max(4, slot * 2 // 3)
     for index, hour in enumerate(shown):

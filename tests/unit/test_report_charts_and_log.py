@@ -21,6 +21,7 @@ from chalicelib.domain.charts import (
     LOST,
     OTHER,
     WHITE,
+    axis_ticks,
     calls_by_hour_png,
     funnel_png,
     nice_ceiling,
@@ -163,6 +164,15 @@ def test_occupancy_is_drawn_against_100_percent():
 
 def test_nice_ceiling():
     assert [nice_ceiling(n) for n in (0, 1, 3, 7, 11, 20, 21, 499, 501)] == [1, 1, 5, 10, 20, 20, 50, 500, 1000]
+
+
+def test_the_calls_axis_is_labelled_in_whole_calls_without_repeats():
+    assert axis_ticks(1) == [0, 1]
+    assert axis_ticks(2) == [0, 1, 2]  # drawn as 0, 0, 1, 1, 2 before
+    assert axis_ticks(5) == [0, 1, 2, 3, 4, 5]
+    assert axis_ticks(10) == [0, 2, 4, 6, 8, 10]
+    assert axis_ticks(20) == [0, 5, 10, 15, 20]
+    assert axis_ticks(500) == [0, 125, 250, 375, 500]
 
 
 def test_charts_come_from_the_figures_and_only_with_data():
