@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from devtools.demo import SHOP_ZONE, compare, plan_day, play_day
+from devtools.demo import SHOP_ZONE, DayPlan, DayResult, compare, plan_day, play_day
 from devtools.simclock import SimClock
 from devtools.stack import LocalStack, StackOptions
+from tests.mail_browser import assert_shows_its_charts, chromium
 
 DAY = date(2026, 11, 24)  # a Tuesday
 SPEED = 1500.0
@@ -27,14 +28,22 @@ def day_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         yield stack
 
 
-def test_the_report_email_matches_the_simulated_day_and_goes_once(day_stack: LocalStack) -> None:
+@pytest.fixture(scope="module")
+def played_day(day_stack: LocalStack) -> tuple[DayPlan, DayResult]:
     clock = day_stack.options.clock
     assert isinstance(clock, SimClock)
     plan = plan_day(DAY, orders=14, seed=3, last=day_time(17, 0))
+    return plan, play_day(day_stack, clock, plan, progress=False)
+
+
+def test_the_report_email_matches_the_simulated_day_and_goes_once(
+    day_stack: LocalStack, played_day: tuple[DayPlan, DayResult]
+) -> None:
+    clock = day_stack.options.clock
+    assert isinstance(clock, SimClock)
+    plan, result = played_day
     expected = plan.expected()
     assert int(expected["Confirmed"]) > 0 and int(expected["Duplicates"]) > 0 and int(expected["Fakes"]) > 0
-
-    result = play_day(day_stack, clock, plan, progress=False)
 
     assert result.report_html is not None and result.report_html.is_file()
     mismatches = [row for row in compare(expected, result.report_figures) if not row[3]]
@@ -51,3 +60,18 @@ def test_the_report_email_matches_the_simulated_day_and_goes_once(day_stack: Loc
     assert list(reports[0].destinations) == ["owner@kvitka.example"]
     assert day_stack.poller is not None and day_stack.poller.stats()["failures"] == 0
     assert all(not call.transcript.application_errors for call in day_stack.standin.calls)
+
+
+def test_the_days_report_opened_as_a_mail_client_does_shows_its_charts_in_chromium(
+    day_stack: LocalStack, played_day: tuple[DayPlan, DayResult], tmp_path: Path
+) -> None:
+    browser = chromium()
+    if browser is None:
+        pytest.skip("chromium is not installed (make test installs Debian's: target .local/.stamp-chromium)")
+    _, result = played_day
+    assert result.report_html is not None
+    (sent,) = [m for m in day_stack.ses.messages() if m.html_path == result.report_html]
+    email = sent.message  # the .eml in the outbox, as SES took it
+    charts = [str(part["Content-ID"]).strip("<>") for part in email.walk() if part.get_content_maintype() == "image"]
+    assert "orders-funnel" in charts  # this day has orders only; the inbound charts: test_report_dynamodb_local
+    assert_shows_its_charts(browser, email, tmp_path / "demo-mail", charts)
