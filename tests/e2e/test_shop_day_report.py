@@ -16,6 +16,8 @@ from devtools.simclock import SimClock
 from devtools.stack import LocalStack, StackOptions
 from tests.mail_browser import assert_shows_its_charts, chromium
 
+# Both tests read the one played day: one worker, so the day is played once.
+pytestmark = pytest.mark.xdist_group("shop-day-report")
 DAY = date(2026, 11, 24)  # a Tuesday
 SPEED = 1500.0
 
