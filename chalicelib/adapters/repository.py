@@ -620,7 +620,7 @@ class DynamoRepository:
             actions=[getattr(CallRecord, name).set(value) for name, value in fields.items()],
             condition=CallRecord.call_sid.exists(),
         )
-        if fields.get("agent_id"):
+        if fields.get("agent_id") and record.shop_id:
             # The call an agent is given becomes the one on their desk (A3). The update read
             # the record back, so its shop is known.
             _updated(
