@@ -17,6 +17,7 @@ from chalicelib.clock import current_clock
 from chalicelib.observability import logger, metrics, tracer
 from chalicelib.services import dialer, intake, order_events, robot_call
 from chalicelib.web.agent_desk import agent_desk
+from chalicelib.web.agent_page import agent_page
 from chalicelib.web.agents_api import agents_api
 from chalicelib.web.live import live_api
 from chalicelib.web.orders_api import orders_api
@@ -37,6 +38,7 @@ app.register_blueprint(agents_api)
 app.register_blueprint(sms)
 app.register_blueprint(voice_agent_dial)
 app.register_blueprint(agent_desk)
+app.register_blueprint(agent_page)
 
 
 @app.middleware("all")

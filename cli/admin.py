@@ -40,8 +40,17 @@ def main(argv: list[str] | None = None) -> int:
     agent.add_argument("--client-identity")
     agent.add_argument("--groups", default="main")
     agent.add_argument("--languages", default="")
+    agent.add_argument("--sees-phone-numbers", action="store_true", help="callers' numbers in full on the desk")
     key = commands.add_parser("create-api-key", help="create a shop API key (printed once)")
     key.add_argument("--shop", required=True)
+    token = commands.add_parser(
+        "issue-agent-token", help="issue (or rotate) an agent's desk token (printed once; the old one stops working)"
+    )
+    token.add_argument("--shop", required=True)
+    token.add_argument("--agent", required=True)
+    revoke = commands.add_parser("revoke-agent-token", help="revoke an agent's desk token")
+    revoke.add_argument("--shop", required=True)
+    revoke.add_argument("--agent", required=True)
     commands.add_parser("list-shops", help="print every shop's settings as JSON")
     runs = commands.add_parser("report-runs", help="per shop, the last report run: sent, or skipped/failed and why")
     runs.add_argument("--shop", help="only this shop")
@@ -83,11 +92,18 @@ def main(argv: list[str] | None = None) -> int:
                 "client_identity": args.client_identity,
             }
             fields |= {"groups": _list(args.groups), "languages": _list(args.languages)}
+            fields["sees_phone_numbers"] = args.sees_phone_numbers
             saved = admin.add_agent(args.shop, {k: v for k, v in fields.items() if v is not None}, store=store)
             print(f"agent {saved.agent_id} saved")
         elif args.command == "create-api-key":
             key_id, api_key = admin.create_api_key(args.shop, store=store, now=now)
             print(f"{key_id}: {api_key}\n(store it now: only its digest is kept)")
+        elif args.command == "issue-agent-token":
+            token_id, token_value = admin.issue_agent_token(args.shop, args.agent, store=store, now=now)
+            print(f"{token_id}: {token_value}\n(give it to the agent now: only its digest is kept)")
+        elif args.command == "revoke-agent-token":
+            revoked = admin.revoke_agent_token(args.shop, args.agent, store=store)
+            print(f"revoked {revoked} token(s) of {args.shop}/{args.agent}")
         elif args.command == "list-shops":
             print(json.dumps([s.model_dump(mode="json") for s in store.list_shops()], indent=2, ensure_ascii=False))
         elif args.command == "report-runs":

@@ -162,7 +162,7 @@ def play_day(
     inbound: InboundPlan | None = None,
 ) -> DayResult:
     result = DayResult()
-    callers = start_inbound_day(stack, clock, inbound, API_KEY) if inbound else None
+    callers = start_inbound_day(stack, clock, inbound) if inbound else None
     rng = random.Random(plan.day.toordinal())
     for order in plan.orders:
         if not order.fake:

@@ -76,16 +76,21 @@ def plan_inbound(day: date, zone: ZoneInfo, seed: int, with_agents: int = 10, wi
     return InboundPlan(zone, day, calls)
 
 
-def start_inbound_day(stack: LocalStack, clock: SimClock, plan: InboundPlan, api_key: str) -> threading.Thread:
+def start_inbound_day(stack: LocalStack, clock: SimClock, plan: InboundPlan) -> threading.Thread:
     """Runs the plan on a thread; join it before the day's end."""
     for address in AGENTS.values():
         stack.standin.register_agent(address, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=90))
+    tokens = issue_agent_tokens(clock.now())
     session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {api_key}"
 
     def set_agents(status: str) -> None:
-        for agent_id in AGENTS:
-            response = session.put(f"{stack.api_url}/v1/agents/{agent_id}/status", json={"status": status}, timeout=15)
+        for agent_id in AGENTS:  # each agent with their own token, as on the agent's desk
+            response = session.put(
+                f"{stack.api_url}/v1/agents/{agent_id}/status",
+                json={"status": status},
+                headers={"Authorization": f"Bearer {tokens[agent_id]}"},
+                timeout=15,
+            )
             if response.status_code != 200:
                 log.warning("agent %s status %s refused: %s", agent_id, status, response.text)
 
@@ -110,3 +115,11 @@ def start_inbound_day(stack: LocalStack, clock: SimClock, plan: InboundPlan, api
     thread = threading.Thread(target=run, name="demo-inbound", daemon=True)
     thread.start()
     return thread
+
+
+def issue_agent_tokens(now: datetime) -> dict[str, str]:
+    """A fresh desk token per demo agent, as `python -m cli.admin issue-agent-token` gives them."""
+    from chalicelib.services.admin import issue_agent_token
+    from chalicelib.wiring import repository
+
+    return {agent_id: issue_agent_token("demo", agent_id, store=repository(), now=now)[1] for agent_id in AGENTS}

@@ -22,6 +22,7 @@ class FakeStore:
         self.numbers: dict[str, tuple[str, str]] = {}
         self.api_keys: dict[str, str] = {}
         self.agents: dict[tuple[str, str], dict[str, Any]] = {}
+        self.agent_tokens: dict[str, tuple[str, str]] = {}
         self.orders: dict[tuple[str, str], Order] = {}
         self.claims: dict[str, tuple[str, datetime | None]] = {}
         self.tasks: dict[str, DialTask] = {}
@@ -57,6 +58,22 @@ class FakeStore:
 
     def save_agent(self, shop_id: str, agent: dict[str, Any]) -> None:
         self.agents[(shop_id, agent["agent_id"])] = agent
+
+    def has_agent(self, shop_id: str, agent_id: str) -> bool:
+        return (shop_id, agent_id) in self.agents
+
+    def save_agent_token(self, shop_id: str, agent_id: str, token: str, token_id: str, now: datetime) -> None:
+        self.agent_tokens[token] = (shop_id, agent_id)
+
+    def revoke_agent_tokens(self, shop_id: str, agent_id: str) -> int:
+        mine = [token for token, owner in self.agent_tokens.items() if owner == (shop_id, agent_id)]
+        for token in mine:
+            del self.agent_tokens[token]
+        return len(mine)
+
+    def agent_for_token(self, token: str) -> tuple[ShopSettings, str] | None:
+        owner = self.agent_tokens.get(token)
+        return (self.shops[owner[0]], owner[1]) if owner else None
 
     # orders
     def insert_order(self, order: Order) -> bool:

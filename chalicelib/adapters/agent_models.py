@@ -1,20 +1,27 @@
 """Tables of the agents' desk (issue 5) and their persistence: every outcome an agent saved for
 a call, with its time, corrections included (A4's audit trail; the customer timeline reads it
-by (shop, phone))."""
+by (shop, phone)); the reads behind the screen pop and the customer timeline (A3, A7), each a
+Query on a (shop, phone) key, never a Scan."""
 
 from __future__ import annotations
 
 import functools
 import uuid
-from datetime import UTC
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from pynamodb.attributes import UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.adapters.inbound_repository import InboundRepository
-from chalicelib.adapters.models import _Meta, _table
+from chalicelib.adapters.models import AgentRecord, CallRecord, OrderRecord, _Meta, _table
+from chalicelib.adapters.outbound_models import DoNotCallRecord, MessageRecord
+from chalicelib.adapters.repository import _call_entity, _day_of, _order_entity
+from chalicelib.domain.entities import Call, Order, TextMessage
 from chalicelib.domain.outcomes import SavedOutcome
+from chalicelib.services.screen_pop import DeskAgent
 
 
 class OutcomeByPhoneIndex(GlobalSecondaryIndex["OutcomeRecord"]):
@@ -84,6 +91,75 @@ class OutcomeRepository(InboundRepository):
 @functools.cache
 def outcome_store() -> OutcomeRepository:
     return OutcomeRepository()
+
+
+class DeskRepository(OutcomeRepository):
+    """The agents' desk: agents as the desk sees them, and the customer timeline's sources.
+
+    Timeline sources are lazy Queries, newest first, from ``until`` back (inclusive: the
+    domain drops what the previous page already showed)."""
+
+    def desk_agent(self, shop_id: str, agent_id: str) -> DeskAgent | None:
+        try:
+            record = AgentRecord.get(shop_id, agent_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return DeskAgent(
+            shop_id=shop_id,
+            agent_id=agent_id,
+            name=record.name,
+            status=record.status or "offline",
+            current_call_sid=record.current_call_sid,
+            sees_phone_numbers=bool(record.sees_phone_numbers),
+        )
+
+    def orders_of_customer(self, shop_id: str, phone: str, until: datetime | None) -> Iterator[Order]:
+        condition = OrderRecord.received_at <= until if until else None
+        query = OrderRecord.by_shop_phone.query(f"{shop_id}#{phone}", condition, scan_index_forward=False)
+        return (_order_entity(record) for record in query)
+
+    def calls_of_customer(self, shop_id: str, phone: str, until: datetime | None) -> Iterator[Call]:
+        condition = CallRecord.created_at <= until if until else None
+        query = CallRecord.by_shop_phone.query(f"{shop_id}#{phone}", condition, scan_index_forward=False)
+        return (_call_entity(record) for record in query)
+
+    def messages_of_customer(self, shop_id: str, phone: str, until: datetime | None) -> Iterator[TextMessage]:
+        # Range keys start with the time in ISO form: '~' sorts after any "#<MessageSid>".
+        condition = MessageRecord.message_key <= until.isoformat() + "#~" if until else None
+        query = MessageRecord.query(f"{shop_id}#{phone}", condition, scan_index_forward=False)
+        return (
+            TextMessage(
+                shop_id=record.shop_id,
+                phone=phone,
+                message_sid=record.message_sid,
+                direction=record.direction,
+                body=record.body,
+                at=record.at,
+                day=_day_of(record.shop_day),
+                purpose=record.purpose,
+                intent=record.intent,
+                order_ids=sorted(record.order_ids or ()),
+            )
+            for record in query
+            if until is None or record.at <= until
+        )
+
+    def outcomes_newest_first(self, shop_id: str, phone: str, until: datetime | None) -> Iterator[SavedOutcome]:
+        condition = OutcomeRecord.saved_at <= until if until else None
+        query = OutcomeRecord.by_shop_phone.query(f"{shop_id}#{phone}", condition, scan_index_forward=False)
+        return (_saved(record) for record in query)
+
+    def opted_out_since(self, shop_id: str, phone: str) -> tuple[datetime, str] | None:
+        try:
+            record = DoNotCallRecord.get(f"{shop_id}#{phone}")
+        except DoesNotExist:
+            return None
+        return record.added_at, record.source
+
+
+@functools.cache
+def desk_store() -> DeskRepository:
+    return DeskRepository()
 
 
 def _saved(record: OutcomeRecord) -> SavedOutcome:

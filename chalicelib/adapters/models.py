@@ -74,6 +74,32 @@ class ApiKeyRecord(Model):
     created_at = UTCDateTimeAttribute()
 
 
+class AgentTokenByAgentIndex(GlobalSecondaryIndex["AgentTokenRecord"]):
+    """An agent's tokens: rotating or revoking them finds them here."""
+
+    class Meta:
+        index_name = "by_agent"
+        projection = KeysOnlyProjection()
+
+    agent_key = UnicodeAttribute(hash_key=True)
+
+
+class AgentTokenRecord(Model):
+    """An agent's API token (agents' desk, A3), stored only as its SHA-256 digest."""
+
+    class Meta(_Meta):
+        table_name = _table("agent_tokens")
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    shop_id = UnicodeAttribute()
+    agent_id = UnicodeAttribute()
+    agent_key = UnicodeAttribute()  # "<shop_id>#<agent_id>"
+    token_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+    by_agent = AgentTokenByAgentIndex()
+
+
 class AgentRecord(Model):
     class Meta(_Meta):
         table_name = _table("agents")
@@ -91,6 +117,10 @@ class AgentRecord(Model):
     reserved_call_sid = UnicodeAttribute(null=True)
     last_call_ended_at = UTCDateTimeAttribute(null=True)
     missed_calls = NumberAttribute(null=True)
+    # Agents' desk (A3): the call shown on the agent's screen, and whether the agent may see
+    # callers' numbers in full (masked otherwise).
+    current_call_sid = UnicodeAttribute(null=True)
+    sees_phone_numbers = BooleanAttribute(null=True)
 
 
 class OrderByDayIndex(GlobalSecondaryIndex["OrderRecord"]):
@@ -229,6 +259,17 @@ class CallByDayIndex(GlobalSecondaryIndex["CallRecord"]):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class CallByPhoneIndex(GlobalSecondaryIndex["CallRecord"]):
+    """Calls of one customer of one shop, by time (customer timeline, A7)."""
+
+    class Meta:
+        index_name = "by_shop_phone"
+        projection = AllProjection()
+
+    shop_phone = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class CallRecord(Model):
     """One phone call, inbound or outbound, as Twilio reported it."""
 
@@ -262,8 +303,10 @@ class CallRecord(Model):
     abandoned = BooleanAttribute(null=True)  # hung up before reaching an agent
     callback_task_id = UnicodeAttribute(null=True)  # asked for (I6) or made for (I7)
     survey = UnicodeAttribute(null=True)  # "1" solved first time, "2" called several times, "3" not solved
+    shop_phone = UnicodeAttribute(null=True)  # "<shop_id>#<customer E.164>" (timeline index)
 
     by_shop_day = CallByDayIndex()
+    by_shop_phone = CallByPhoneIndex()
 
 
 class AgentStatusByDayIndex(GlobalSecondaryIndex["AgentStatusRecord"]):
@@ -303,6 +346,7 @@ CORE_MODELS: tuple[type[Model], ...] = (
     DialTaskRecord,
     CallRecord,
     AgentStatusRecord,
+    AgentTokenRecord,
 )
 
 

@@ -21,6 +21,7 @@ from pynamodb.models import Model
 
 from chalicelib.adapters.models import (
     AgentRecord,
+    AgentTokenRecord,
     ApiKeyRecord,
     CallRecord,
     DedupClaimRecord,
@@ -106,6 +107,44 @@ class DynamoRepository:
 
     def save_agent(self, shop_id: str, agent: dict[str, Any]) -> None:
         AgentRecord(shop_id, agent["agent_id"], **{k: v for k, v in agent.items() if k != "agent_id"}).save()
+
+    def has_agent(self, shop_id: str, agent_id: str) -> bool:
+        try:
+            AgentRecord.get(shop_id, agent_id, attributes_to_get=["agent_id"])
+        except DoesNotExist:
+            return False
+        return True
+
+    # ---- agents' tokens (the same digest scheme as shop API keys) ------------------------
+    def agent_for_token(self, token: str) -> tuple[ShopSettings, str] | None:
+        """(shop, agent id) of an agent's token; None when unknown or revoked."""
+        digest = api_key_digest(token)
+        try:
+            record = AgentTokenRecord.get(digest)
+        except DoesNotExist:
+            return None
+        if not hmac.compare_digest(record.token_hash, digest):
+            return None
+        shop = self.get_shop(record.shop_id)
+        return (shop, record.agent_id) if shop else None
+
+    def save_agent_token(self, shop_id: str, agent_id: str, token: str, token_id: str, now: datetime) -> None:
+        AgentTokenRecord(
+            api_key_digest(token),
+            shop_id=shop_id,
+            agent_id=agent_id,
+            agent_key=f"{shop_id}#{agent_id}",
+            token_id=token_id,
+            created_at=now,
+        ).save()
+
+    def revoke_agent_tokens(self, shop_id: str, agent_id: str) -> int:
+        """Delete every token of the agent; how many there were."""
+        revoked = 0
+        for record in AgentTokenRecord.by_agent.query(f"{shop_id}#{agent_id}"):
+            AgentTokenRecord(record.token_hash).delete()
+            revoked += 1
+        return revoked
 
     # ---- orders ------------------------------------------------------------------------
     def insert_order(self, order: Order) -> bool:
@@ -557,6 +596,7 @@ class DynamoRepository:
             "created_at": call.created_at,
             "shop_day": _day_key(call.shop_id, call.day),
             "status": call.status,
+            "shop_phone": f"{call.shop_id}#{call.customer_phone}",
         }
         if call.task_id:
             static["task_id"] = call.task_id
@@ -575,10 +615,19 @@ class DynamoRepository:
             return None
 
     def update_call(self, call_sid: str, **fields: Any) -> None:
-        CallRecord(call_sid).update(
+        record = CallRecord(call_sid)
+        record.update(
             actions=[getattr(CallRecord, name).set(value) for name, value in fields.items()],
             condition=CallRecord.call_sid.exists(),
         )
+        if fields.get("agent_id") and record.shop_id:
+            # The call an agent is given becomes the one on their desk (A3). The update read
+            # the record back, so its shop is known.
+            _updated(
+                AgentRecord(record.shop_id, fields["agent_id"]),
+                actions=[AgentRecord.current_call_sid.set(call_sid)],
+                condition=AgentRecord.agent_id.exists(),
+            )
 
     def apply_call_status(self, call_sid: str, sequence: int, **fields: Any) -> bool:
         """Apply a status callback unless a later one was applied already (callbacks reorder)."""

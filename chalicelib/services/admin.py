@@ -21,6 +21,9 @@ class AdminStore(Protocol):
     def save_number(self, number: str, shop_id: str, group: str) -> None: ...
     def save_api_key(self, shop_id: str, api_key: str, key_id: str, now: datetime) -> None: ...
     def save_agent(self, shop_id: str, agent: dict[str, Any]) -> None: ...
+    def has_agent(self, shop_id: str, agent_id: str) -> bool: ...
+    def save_agent_token(self, shop_id: str, agent_id: str, token: str, token_id: str, now: datetime) -> None: ...
+    def revoke_agent_tokens(self, shop_id: str, agent_id: str) -> int: ...
 
 
 class AdminError(ValueError):
@@ -35,6 +38,7 @@ class AgentIn(BaseModel):
     client_identity: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,100}$")
     groups: list[str] = Field(default_factory=lambda: ["main"])
     languages: list[str] = Field(default_factory=list)
+    sees_phone_numbers: bool = False  # callers' numbers in full on the agent's desk (masked otherwise)
 
 
 class NumberIn(BaseModel):
@@ -86,6 +90,33 @@ def create_api_key(shop_id: str, *, store: AdminStore, now: datetime, api_key: s
     return key_id, key
 
 
+def new_agent_token() -> tuple[str, str]:
+    """(token id, secret token): the token is shown once and stored only as a digest."""
+    return "tok_" + secrets.token_hex(4), "at_" + secrets.token_urlsafe(32)
+
+
+def issue_agent_token(
+    shop_id: str, agent_id: str, *, store: AdminStore, now: datetime, token: str | None = None
+) -> tuple[str, str]:
+    """A new token for the agent's desk (A3); any token the agent had stops working (rotation)."""
+    _shop(shop_id, store)
+    if not store.has_agent(shop_id, agent_id):
+        raise AdminError(f"no agent {agent_id!r} in shop {shop_id!r}")
+    token_id, generated = new_agent_token()
+    secret = token or generated
+    if len(secret) < 16:
+        raise AdminError("an agent token must be at least 16 characters")
+    store.revoke_agent_tokens(shop_id, agent_id)  # before saving: the new token is never revoked
+    store.save_agent_token(shop_id, agent_id, secret, token_id, now)
+    return token_id, secret
+
+
+def revoke_agent_token(shop_id: str, agent_id: str, *, store: AdminStore) -> int:
+    """The agent's tokens stop working; how many were revoked."""
+    _shop(shop_id, store)
+    return store.revoke_agent_tokens(shop_id, agent_id)
+
+
 @dataclass
 class LoadSummary:
     shops: list[str] = field(default_factory=list)
@@ -112,7 +143,11 @@ def load_config(path: Path, *, store: AdminStore, now: datetime) -> LoadSummary:
             parsed = NumberIn.model_validate(number)
             summary.numbers.append(add_number(shop.shop_id, parsed.number, parsed.group, store=store, now=now))
         for agent in agents:
+            agent = dict(agent)
+            token = agent.pop("token", None)  # local demo only: real tokens come from issue-agent-token
             summary.agents.append(add_agent(shop.shop_id, agent, store=store).agent_id)
+            if token is not None:
+                issue_agent_token(shop.shop_id, summary.agents[-1], store=store, now=now, token=str(token))
         for key in api_keys:
             create_api_key(shop.shop_id, store=store, now=now, api_key=key)
             summary.api_keys += 1

@@ -1,59 +1,156 @@
-"""The agents' desk API (issue 5).
+"""The agents' desk API (issue 5): the agent's own view, the screen pop of their current call
+(A3), the outcome of a call (A4), and a customer's timeline (A7).
 
-``POST /v1/calls/{call_sid}/outcome`` (A4) with ``{"agent_id", "outcome", "comment",
-"callback_at"}``: the outcome of a call the agent handled. Authorised with the shop's API key
-(``Authorization: Bearer <key>``) like the other shop APIs, the body naming the agent; the
-call must be one that agent handled (else 403). Per-agent tokens (A3) will replace the shop
-key here: until then whoever holds the shop's key can speak for any of its agents.
+Agents authenticate with their own token, ``Authorization: Bearer <agent token>`` (issued by
+``python -m cli.admin issue-agent-token``); the agent and the shop come from the token, so an
+agent only ever sees their own shop's data. The shop's API key may read timelines (its back
+office) but cannot act as an agent: the screen pop and outcomes are the agent's own (401).
 
-Answers: 201 with the saved outcome (200 for a correction within the wrap-up window), 404 for
-an unknown call, 403 for another agent's call, 409 once the outcome can no longer be
-corrected, 422 naming the field for an unknown outcome or a bad ``callback_at``.
+- ``GET /v1/agent``: the token's agent, ``{"agent_id", "name", "groups", "languages",
+  "status", "status_since", "sees_phone_numbers", "shop": {"shop_id", "name"}}``.
+- ``GET /v1/agent/call``: the screen pop of the call on the agent's desk (see
+  ``chalicelib.services.screen_pop``): ``{"agent", "shop", "call": {"call_sid", "direction",
+  "state": "live"|"ended", "status", "language", "started_at", "answered_at", "purpose"},
+  "caller": {"phone" (masked like +380*******67 unless the agent has ``sees_phone_numbers``),
+  "phone_masked", "name"}, "orders": [{"order_id", "order_number", "status", "total",
+  "currency", "items", "delivery", "comment", "received_at"}], "recent_contacts": [timeline
+  entries, newest first, at most 10], "outcome": null | {"outcome", "comment", "saved_at",
+  "correctable_until"}, "outcome_codes": [...]}``; 404 ``no_call`` when no call is on the desk.
+- ``POST /v1/calls/{call_sid}/outcome`` with ``{"outcome", "comment", "callback_at"}`` (and
+  optionally ``"agent_id"``, which must be the token's agent: else 403): 201 with the saved
+  outcome (200 for a correction within the wrap-up window), 404 for an unknown call, 403 for
+  another agent's call, 409 once the outcome can no longer be corrected, 422 naming the field
+  for an unknown outcome or a bad ``callback_at``.
+- ``GET /v1/customers/{phone}/timeline?limit=20&cursor=...`` (agent token or shop key): the
+  customer's orders, calls (with ``outcome`` and ``recording: {"available", "url"}``; the
+  url is an expiring link, null until recordings' signed links are wired in), text messages
+  in and out, agents' outcomes and the opt-out, newest first: ``{"phone", "entries": [{"id",
+  "type": "order"|"call"|"sms"|"outcome"|"opt_out", "at", ...}], "next_cursor"}``; pass
+  ``next_cursor`` back as ``cursor`` for the next page (null: no more). ``limit`` 1-100;
+  422 naming ``phone``, ``limit`` or ``cursor`` when bad.
 """
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from chalice import Blueprint, Response
 
-from chalicelib.adapters.agent_models import outcome_store
+from chalicelib.adapters.agent_models import desk_store
 from chalicelib.clock import current_clock
+from chalicelib.domain.entities import Call
 from chalicelib.domain.outcomes import OutcomeRefused, parse_outcome
+from chalicelib.domain.phones import normalise_phone
+from chalicelib.domain.timeline import MAX_PAGE, CursorRefused
 from chalicelib.observability import logger
 from chalicelib.services.outcomes import OutcomeError, record_outcome
+from chalicelib.services.screen_pop import screen_pop
+from chalicelib.services.timeline import DEFAULT_PAGE, customer_timeline
+from chalicelib.web.desk_auth import agent_of, caller_of, not_yours
 from chalicelib.web.http import (
     current_request,
     json_body,
     json_error,
-    shop_from_api_key,
     validation_failed,
 )
 
 agent_desk = Blueprint(__name__)
 
 
+def recording_link(call: Call) -> str | None:
+    """An expiring link to the call's recording (SPEC I9). Hook for the recordings' signed
+    links: until they are wired in, no link (the timeline says whether a recording exists)."""
+    return None
+
+
+def _json(body: object, status: int = 200) -> Response:
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+@agent_desk.route("/v1/agent", methods=["GET"])
+def who_am_i() -> Response:
+    caller = agent_of(current_request(agent_desk), desk_store())
+    if isinstance(caller, Response):
+        return caller
+    assert caller.agent_id is not None
+    agent = desk_store().get_agent(caller.shop.shop_id, caller.agent_id)
+    desk = desk_store().desk_agent(caller.shop.shop_id, caller.agent_id)
+    if agent is None or desk is None:
+        return json_error(401, "unauthorized", "the token's agent no longer exists")
+    view = agent.public_view() | {
+        "sees_phone_numbers": desk.sees_phone_numbers,
+        "shop": {"shop_id": caller.shop.shop_id, "name": caller.shop.name},
+    }
+    return _json(view)
+
+
+@agent_desk.route("/v1/agent/call", methods=["GET"])
+def current_call() -> Response:
+    caller = agent_of(current_request(agent_desk), desk_store())
+    if isinstance(caller, Response):
+        return caller
+    assert caller.agent_id is not None
+    pop = screen_pop(
+        caller.shop, caller.agent_id, store=desk_store(), now=current_clock().now(), recording_link=recording_link
+    )
+    if pop is None:
+        return json_error(404, "no_call", "no call on this agent's desk")
+    return _json(pop)
+
+
 @agent_desk.route("/v1/calls/{call_sid}/outcome", methods=["POST"], content_types=["application/json"])
 def save_outcome(call_sid: str) -> Response:
     request = current_request(agent_desk)
-    store = outcome_store()
-    shop = shop_from_api_key(request, store)
-    if isinstance(shop, Response):
-        return shop
+    store = desk_store()
+    caller = agent_of(request, store)
+    if isinstance(caller, Response):
+        return caller
+    assert caller.agent_id is not None
     body = json_body(request)
     if isinstance(body, Response):
         return body
+    named = body.get("agent_id")
+    if named is not None and named != caller.agent_id:
+        return not_yours(str(named))
     now = current_clock().now()
     try:
-        outcome = parse_outcome(body, now)
+        outcome = parse_outcome(body | {"agent_id": caller.agent_id}, now)
     except OutcomeRefused as refused:
         return validation_failed([(refused.field, refused.message)])
+    shop = caller.shop
     logger.append_keys(shop_id=shop.shop_id, call_sid=call_sid)
     try:
         result = record_outcome(shop, call_sid, outcome, store=store, now=now)
     except OutcomeError as refused:
         fields = [{"field": refused.field, "message": refused.message}]
         return json_error(refused.status, refused.error, str(refused), fields)
-    return Response(
-        body=result.public_view(),
-        status_code=200 if result.corrected else 201,
-        headers={"Content-Type": "application/json"},
-    )
+    return _json(result.public_view(), 200 if result.corrected else 201)
+
+
+@agent_desk.route("/v1/customers/{phone}/timeline", methods=["GET"])
+def timeline(phone: str) -> Response:
+    request = current_request(agent_desk)
+    caller = caller_of(request, desk_store())
+    if isinstance(caller, Response):
+        return caller
+    shop = caller.shop
+    number = normalise_phone(unquote(phone), shop.default_region)
+    if number.e164 is None:
+        return validation_failed([("phone", str(number.problem))])
+    params = request.query_params
+    limit_text = (params.get("limit") if params else None) or str(DEFAULT_PAGE)
+    cursor = (params.get("cursor") if params else None) or None
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_PAGE:
+        return validation_failed([("limit", f"a whole number from 1 to {MAX_PAGE}")])
+    try:
+        page = customer_timeline(
+            shop,
+            number.e164,
+            store=desk_store(),
+            limit=int(limit_text),
+            cursor=cursor,
+            recording_link=recording_link,
+        )
+    except CursorRefused as refused:
+        return validation_failed([("cursor", str(refused))])
+    return _json({"phone": number.e164} | page.public_view())

@@ -1,22 +1,32 @@
-"""Agents' status API (A1), authorised with the shop's API key like the orders API:
+"""Agents' status API (A1).
 
-- ``GET /v1/agents``: every agent of the shop with status and since when;
-- ``GET /v1/agents/{agent_id}``: one agent;
-- ``PUT /v1/agents/{agent_id}/status`` with ``{"status": "available" | "break" | "away" | "offline"}``.
+Who may call it: an agent with their own token (``Authorization: Bearer <agent token>``, from
+``python -m cli.admin issue-agent-token``) or the shop with its API key, as a supervisor.
+Both see only their own shop's agents.
+
+- ``GET /v1/agents``: every agent of the shop, ``{"agents": [{"agent_id", "name", "groups",
+  "languages", "status", "status_since"}]}`` (agent token or shop key);
+- ``GET /v1/agents/{agent_id}``: one agent, the same fields; 404 naming the id when unknown;
+- ``PUT /v1/agents/{agent_id}/status`` with ``{"status": "available" | "break" | "away" |
+  "offline"}``: 200 with the agent. An agent's token sets only that agent's own status (403
+  for another agent); the shop's key sets any of its agents' (a supervisor). ``busy`` and
+  ``wrap-up`` belong to the system (422); leaving ``busy`` by hand is 409.
 """
 
 from __future__ import annotations
 
 from chalice import Blueprint, Response
 
+from chalicelib.adapters.agent_models import desk_store
 from chalicelib.adapters.inbound_repository import inbound_store
 from chalicelib.clock import current_clock
+from chalicelib.observability import logger
 from chalicelib.services import agents
+from chalicelib.web.desk_auth import caller_of, not_yours
 from chalicelib.web.http import (
     current_request,
     json_body,
     json_error,
-    shop_from_api_key,
     validation_failed,
 )
 
@@ -29,18 +39,18 @@ def _json(body: object, status: int = 200) -> Response:
 
 @agents_api.route("/v1/agents", methods=["GET"])
 def list_agents() -> Response:
-    shop = shop_from_api_key(current_request(agents_api), inbound_store())
-    if isinstance(shop, Response):
-        return shop
-    return _json({"agents": [agent.public_view() for agent in inbound_store().list_agents(shop.shop_id)]})
+    caller = caller_of(current_request(agents_api), desk_store())
+    if isinstance(caller, Response):
+        return caller
+    return _json({"agents": [agent.public_view() for agent in inbound_store().list_agents(caller.shop.shop_id)]})
 
 
 @agents_api.route("/v1/agents/{agent_id}", methods=["GET"])
 def get_agent(agent_id: str) -> Response:
-    shop = shop_from_api_key(current_request(agents_api), inbound_store())
-    if isinstance(shop, Response):
-        return shop
-    agent = inbound_store().get_agent(shop.shop_id, agent_id)
+    caller = caller_of(current_request(agents_api), desk_store())
+    if isinstance(caller, Response):
+        return caller
+    agent = inbound_store().get_agent(caller.shop.shop_id, agent_id)
     if agent is None:
         return json_error(404, "not_found", f"agent_id: no agent {agent_id!r} in this shop")
     return _json(agent.public_view())
@@ -49,15 +59,18 @@ def get_agent(agent_id: str) -> Response:
 @agents_api.route("/v1/agents/{agent_id}/status", methods=["PUT"], content_types=["application/json"])
 def put_status(agent_id: str) -> Response:
     request = current_request(agents_api)
-    shop = shop_from_api_key(request, inbound_store())
-    if isinstance(shop, Response):
-        return shop
+    caller = caller_of(request, desk_store())
+    if isinstance(caller, Response):
+        return caller
+    if not caller.may_act_for(agent_id):
+        return not_yours(agent_id)
     body = json_body(request)
     if isinstance(body, Response):
         return body
     status = body.get("status")
     if not isinstance(status, str):
         return validation_failed([("status", "Field required")])
+    shop = caller.shop
     try:
         agent = agents.set_status(shop, agent_id, status, store=inbound_store(), now=current_clock().now())
     except agents.StatusRefused as refused:
@@ -65,4 +78,5 @@ def put_status(agent_id: str) -> Response:
         return json_error(code, "status_refused", f"status: {refused}", [{"field": "status", "message": str(refused)}])
     if agent is None:
         return json_error(404, "not_found", f"agent_id: no agent {agent_id!r} in this shop")
+    logger.info("agent status set", extra={"agent_id": agent_id, "status": status, "by_agent": caller.is_agent})
     return _json(agent.public_view())

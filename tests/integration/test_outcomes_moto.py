@@ -25,7 +25,7 @@ from chalicelib.wiring import repository
 
 pytestmark = pytest.mark.integration
 REGION = "eu-central-1"
-KEY = {"Authorization": "Bearer demo-shop-key-0001", "Content-Type": "application/json"}
+TOKENS = {"anna": "demo-agent-anna-0001", "oleh": "demo-agent-oleh-0001"}  # config/demo.toml
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 PHONE = "+380671234567"
 
@@ -117,7 +117,9 @@ def agent_dialed_call(call_sid: str = "CA100", agent_id: str = "anna", orders: t
 
 
 def post(client: Client, call_sid: str, body: dict[str, Any]) -> Any:
-    return client.http.post(f"/v1/calls/{call_sid}/outcome", headers=KEY, body=json.dumps(body))
+    """POST as the agent the body names, with that agent's own token."""
+    headers = {"Authorization": f"Bearer {TOKENS[body['agent_id']]}", "Content-Type": "application/json"}
+    return client.http.post(f"/v1/calls/{call_sid}/outcome", headers=headers, body=json.dumps(body))
 
 
 def test_confirmed_moves_the_calls_orders_and_keeps_the_outcome(desk: Client) -> None:
@@ -267,12 +269,30 @@ def test_refused_outcomes_change_nothing(
     assert [t for t in DialTaskRecord.scan() if t.kind == "callback"] == []
 
 
-def test_the_shop_api_key_is_required(desk: Client) -> None:
+@pytest.mark.parametrize(
+    ("authorization", "body", "status"),
+    [
+        (None, {"outcome": "confirmed"}, 401),
+        ("Bearer demo-shop-key-0001", {"agent_id": "anna", "outcome": "confirmed"}, 401),  # not an agent
+        ("Bearer not-a-token-at-all-0000", {"outcome": "confirmed"}, 401),
+        ("Bearer demo-agent-oleh-0001", {"agent_id": "anna", "outcome": "confirmed"}, 403),  # speaks for Anna
+    ],
+)
+def test_only_the_agents_own_token_saves_an_outcome(
+    desk: Client, authorization: str | None, body: dict[str, Any], status: int
+) -> None:
     agent_dialed_call()
-    response = desk.http.post(
-        "/v1/calls/CA100/outcome",
-        headers={"Content-Type": "application/json"},
-        body=json.dumps({"agent_id": "anna", "outcome": "confirmed"}),
-    )
-    assert response.status_code == 401
+    headers = {"Content-Type": "application/json"} | ({"Authorization": authorization} if authorization else {})
+    response = desk.http.post("/v1/calls/CA100/outcome", headers=headers, body=json.dumps(body))
+    assert response.status_code == status
     assert list(OutcomeRecord.scan()) == []
+    assert repository().get_order("demo", "o1").status == "queued"  # type: ignore[union-attr]
+
+
+def test_the_agent_comes_from_the_token_when_the_body_names_none(desk: Client) -> None:
+    agent_dialed_call()
+    headers = {"Authorization": "Bearer demo-agent-anna-0001", "Content-Type": "application/json"}
+    response = desk.http.post("/v1/calls/CA100/outcome", headers=headers, body=json.dumps({"outcome": "confirmed"}))
+    assert response.status_code == 201
+    assert response.json_body["agent_id"] == "anna"
+    assert repository().get_order("demo", "o1").status == "confirmed"  # type: ignore[union-attr]

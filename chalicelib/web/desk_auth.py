@@ -1,0 +1,69 @@
+"""Who is calling an agent or shop route: an agent with their own token, or the shop with its
+API key (a supervisor: the shop's back office). Both are ``Authorization: Bearer <secret>``,
+stored only as SHA-256 digests and compared in constant time; the secret is never logged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from chalice import Response
+from chalice.app import Request
+
+from chalicelib.domain.shop import ShopSettings
+from chalicelib.web.http import json_error
+
+
+class CredentialStore(Protocol):
+    def agent_for_token(self, token: str) -> tuple[ShopSettings, str] | None: ...
+    def shop_for_api_key(self, api_key: str) -> ShopSettings | None: ...
+
+
+@dataclass(frozen=True)
+class Caller:
+    shop: ShopSettings
+    agent_id: str | None  # None: the shop's API key
+
+    @property
+    def is_agent(self) -> bool:
+        return self.agent_id is not None
+
+    def may_act_for(self, agent_id: str) -> bool:
+        """An agent speaks only for themself; the shop's key for any of its agents."""
+        return self.agent_id is None or self.agent_id == agent_id
+
+
+def bearer(request: Request) -> str | None:
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" and secret.strip() else None
+
+
+def caller_of(request: Request, store: CredentialStore, *, shop_key: bool = True) -> Caller | Response:
+    """The agent (token) or, when ``shop_key``, the shop (API key) behind the request; 401 else."""
+    secret = bearer(request)
+    wanted = "an agent's token or the shop's API key" if shop_key else "the agent's token"
+    if secret is None:
+        return json_error(401, "unauthorized", f"send {wanted} as 'Authorization: Bearer <token>'")
+    agent = store.agent_for_token(secret)
+    if agent is not None:
+        return Caller(shop=agent[0], agent_id=agent[1])
+    if shop_key:
+        shop = store.shop_for_api_key(secret)
+        if shop is not None:
+            return Caller(shop=shop, agent_id=None)
+        return json_error(401, "unauthorized", "unknown token or API key")
+    return json_error(401, "unauthorized", "unknown agent token (the shop's API key cannot act as an agent)")
+
+
+def agent_of(request: Request, store: CredentialStore) -> Caller | Response:
+    """Routes only an agent may call (their screen pop, their outcomes)."""
+    return caller_of(request, store, shop_key=False)
+
+
+def not_yours(agent_id: str) -> Response:
+    return json_error(
+        403,
+        "forbidden",
+        f"agent_id: an agent's token acts only for that agent, not for {agent_id!r}",
+        [{"field": "agent_id", "message": "not the agent of this token"}],
+    )

@@ -1,0 +1,252 @@
+"""The agents' desk through the HTTP API on moto: per-agent tokens (A3), the screen pop of the
+agent's current call, the customer timeline (A7), and the admin commands for tokens."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib.adapters.models import AgentTokenRecord, DialTaskRecord
+from chalicelib.clock import FixedClock, SystemClock, use_clock
+from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
+from chalicelib.services import admin
+from chalicelib.wiring import repository
+from cli.admin import main as admin_cli
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+ANNA = "demo-agent-anna-0001"  # config/demo.toml: sees callers' numbers
+OLEH = "demo-agent-oleh-0001"  # does not
+SHOP_KEY = "demo-shop-key-0001"
+PHONE = "+380671234567"
+
+
+@pytest.fixture
+def clock() -> Iterator[FixedClock]:
+    fixed = FixedClock(NOW)
+    use_clock(fixed)
+    yield fixed
+    use_clock(SystemClock())
+
+
+def call(client: Client, method: str, path: str, secret: str | None, body: dict[str, Any] | None = None) -> Any:
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {secret}"} if secret else {})
+    payload = json.dumps(body) if body is not None else None
+    return getattr(client.http, method)(path, headers=headers, **({"body": payload} if payload else {}))
+
+
+def order(order_id: str, number: str, phone: str = PHONE, minutes_ago: int = 60, status: str = "queued") -> Order:
+    return Order(
+        shop_id="demo",
+        order_id=order_id,
+        phone=phone,
+        phone_valid=True,
+        total=Decimal("255.00"),
+        currency="UAH",
+        received_at=NOW - timedelta(minutes=minutes_ago),
+        day="2026-11-23",
+        order_number=number,
+        customer_name="Olena Petrenko",
+        status=status,
+        payload={"items": [{"sku": "ROSE-RED", "name": "Red roses", "quantity": 3, "price": "85.00"}]},
+    )
+
+
+def agent_dialed_call(call_sid: str, agent_id: str, order_ids: list[str]) -> None:
+    """An agent-first call about ``order_ids`` as the agent dialer leaves it, given to the agent."""
+    store = repository()
+    store.insert_task(
+        DialTask(
+            task_id="t1",
+            shop_id="demo",
+            phone=PHONE,
+            order_ids=order_ids,
+            language="uk",
+            created_at=NOW - timedelta(minutes=30),
+            kind="agent",
+            state="dialing",
+        )
+    )
+    store.attach_call("t1", call_sid)
+    DialTaskRecord("t1").update(actions=[DialTaskRecord.call_order_ids.set(set(order_ids))])
+    store.upsert_call(
+        Call(
+            call_sid=call_sid,
+            shop_id="demo",
+            direction="outbound-agent",
+            customer_phone=PHONE,
+            shop_number="+380441234567",
+            created_at=NOW - timedelta(minutes=2),
+            day="2026-11-23",
+            task_id="t1",
+        )
+    )
+    store.update_call(call_sid, agent_id=agent_id, result="agent", status="in-progress")
+
+
+def test_an_agent_sets_only_their_own_status_and_the_shop_key_acts_as_a_supervisor(client: Client) -> None:
+    # an agent logs in with their token and goes available
+    me = call(client, "get", "/v1/agent", ANNA)
+    assert me.status_code == 200
+    assert (me.json_body["agent_id"], me.json_body["shop"]["name"], me.json_body["sees_phone_numbers"]) == (
+        "anna",
+        "Kvitka Flowers",
+        True,
+    )
+    assert call(client, "put", "/v1/agents/anna/status", ANNA, {"status": "available"}).status_code == 200
+    # ... but cannot set a colleague's status
+    refused = call(client, "put", "/v1/agents/oleh/status", ANNA, {"status": "available"})
+    assert (refused.status_code, refused.json_body["fields"][0]["field"]) == (403, "agent_id")
+    statuses = {a["agent_id"]: a["status"] for a in call(client, "get", "/v1/agents", ANNA).json_body["agents"]}
+    assert statuses == {"anna": "available", "oleh": "offline"}
+    # the shop's key may set any agent's status, but is nobody's desk
+    assert call(client, "put", "/v1/agents/oleh/status", SHOP_KEY, {"status": "break"}).status_code == 200
+    assert call(client, "get", "/v1/agents/oleh", OLEH).json_body["status"] == "break"
+    assert call(client, "get", "/v1/agent", SHOP_KEY).status_code == 401
+    assert call(client, "get", "/v1/agent/call", SHOP_KEY).status_code == 401
+    assert call(client, "get", "/v1/agent", None).status_code == 401
+    assert call(client, "get", "/v1/agents", "wrong-token-0000000").status_code == 401
+
+
+def test_the_screen_pop_shows_the_agents_call_masked_unless_allowed_until_the_outcome_is_final(
+    client: Client, clock: FixedClock
+) -> None:
+    store = repository()
+    assert call(client, "get", "/v1/agent/call", OLEH).status_code == 404  # no call yet
+    # GIVEN Oleh (no right to see numbers) on an agent-first call about one of two queued orders
+    store.insert_order(order("o1", "A-1"))
+    store.insert_order(order("o2", "A-2", minutes_ago=90, status="confirmed"))
+    store.log_message(TextMessage("demo", PHONE, "SM1", "inbound", "when will it come?", NOW, "2026-11-23"))
+    agent_dialed_call("CA100", "oleh", ["o1"])
+
+    # WHEN Oleh's desk asks for the current call
+    pop = call(client, "get", "/v1/agent/call", OLEH)
+
+    # THEN the caller is masked, the call's order shows its items, the recent contacts are there
+    assert pop.status_code == 200, pop.json_body
+    body = pop.json_body
+    assert body["caller"] == {"phone": "+380*******67", "phone_masked": True, "name": "Olena Petrenko"}
+    assert PHONE not in json.dumps(body)
+    assert body["shop"] == {"shop_id": "demo", "name": "Kvitka Flowers"}
+    assert (body["call"]["call_sid"], body["call"]["state"], body["call"]["purpose"]) == (
+        "CA100",
+        "live",
+        "order-confirmation",
+    )
+    [shown] = body["orders"]
+    assert (shown["order_number"], shown["status"], shown["items"][0]["name"]) == ("A-1", "queued", "Red roses")
+    assert [c["type"] for c in body["recent_contacts"]] == ["sms", "call", "order", "order"]
+    assert body["outcome"] is None and "confirmed" in body["outcome_codes"]
+    # Anna has no call on her desk; she would see numbers in full
+    assert call(client, "get", "/v1/agent/call", ANNA).status_code == 404
+
+    # WHEN Oleh saves "confirmed": the desk shows it while it can be corrected, then clears
+    saved = call(client, "post", "/v1/calls/CA100/outcome", OLEH, {"outcome": "confirmed", "comment": "ok"})
+    assert saved.status_code == 201
+    again = call(client, "get", "/v1/agent/call", OLEH).json_body
+    assert again["outcome"]["outcome"] == "confirmed"
+    assert again["orders"][0]["status"] == "confirmed"
+    clock.advance(seconds=31)  # the demo shop's wrap-up is 30 s
+    assert call(client, "get", "/v1/agent/call", OLEH).status_code == 404
+
+
+def test_an_agent_with_the_right_sees_the_callers_number_of_an_inbound_call(client: Client) -> None:
+    store = repository()
+    caller = "+380671239999"
+    store.insert_order(order("o9", "B-9", phone=caller))
+    store.upsert_call(
+        Call(
+            call_sid="CA200",
+            shop_id="demo",
+            direction="inbound",
+            customer_phone=caller,
+            shop_number="+380441234567",
+            created_at=NOW,
+            day="2026-11-23",
+        )
+    )
+    store.update_call("CA200", agent_id="anna", result="connecting")
+    body = call(client, "get", "/v1/agent/call", ANNA).json_body
+    assert body["caller"]["phone"] == caller and body["caller"]["phone_masked"] is False
+    assert body["call"]["purpose"] == "inbound"
+    assert [o["order_number"] for o in body["orders"]] == ["B-9"]
+    # the call then goes to Oleh (Anna missed it): it leaves Anna's desk
+    store.update_call("CA200", agent_id="oleh")
+    assert call(client, "get", "/v1/agent/call", ANNA).status_code == 404
+    assert call(client, "get", "/v1/agent/call", OLEH).json_body["call"]["call_sid"] == "CA200"
+
+
+def test_the_customer_timeline_is_newest_first_paged_and_per_shop(client: Client, clock: FixedClock) -> None:
+    # GIVEN a customer with orders, an agent's call and its outcome, texts and an opt-out
+    store = repository()
+    store.insert_order(order("o1", "A-1", minutes_ago=60))
+    store.insert_order(order("o2", "A-2", minutes_ago=50))
+    agent_dialed_call("CA100", "anna", ["o1", "o2"])  # 2 minutes ago
+    store.log_message(TextMessage("demo", PHONE, "SM1", "outbound", "Your order A-1", NOW - timedelta(minutes=40), ""))
+    assert call(client, "post", "/v1/calls/CA100/outcome", ANNA, {"outcome": "cancelled"}).status_code == 201
+    clock.advance(seconds=60)
+    store.log_message(TextMessage("demo", PHONE, "SM2", "inbound", "STOP", clock.now(), "", intent="stop"))
+    assert call(client, "post", "/v1/do-not-call", SHOP_KEY, {"phone": PHONE}).status_code == 201
+    # and another shop with a customer of the same number
+    admin.create_shop({"shop_id": "other", "name": "Other"}, store=store, now=NOW)
+    admin.create_api_key("other", store=store, now=NOW, api_key="other-shop-key-0001")
+    store.insert_order(Order("other", "x1", PHONE, True, Decimal(1), "UAH", NOW, ""))
+
+    # WHEN the shop reads it two entries at a time, in the number's local form
+    seen: list[tuple[str, str]] = []
+    path = "/v1/customers/067%20123%2045%2067/timeline?limit=2"
+    cursor = None
+    while True:
+        page = call(client, "get", path + (f"&cursor={cursor}" if cursor else ""), SHOP_KEY)
+        assert page.status_code == 200, page.json_body
+        assert page.json_body["phone"] == PHONE
+        seen += [(e["type"], e["id"]) for e in page.json_body["entries"]]
+        cursor = page.json_body["next_cursor"]
+        if not cursor:
+            break
+
+    # THEN every record of this shop's customer comes once, newest first
+    # (the STOP and the opt-out share a moment: ties go by id, the same on every page)
+    assert [kind for kind, _ in seen] == ["sms", "opt_out", "outcome", "call", "sms", "order", "order"]
+    assert len(set(seen)) == len(seen)
+    assert ("order", "order:x1") not in seen
+    # an agent's token reads it too; the other shop sees only its own order
+    by_agent = call(client, "get", "/v1/customers/%2B380671234567/timeline", OLEH).json_body["entries"]
+    call_entry = next(e for e in by_agent if e["type"] == "call")
+    assert (call_entry["outcome"], call_entry["agent_id"], call_entry["recording"]) == (
+        "cancelled",
+        "anna",
+        {"available": False, "url": None},
+    )
+    other = call(client, "get", "/v1/customers/%2B380671234567/timeline", "other-shop-key-0001").json_body
+    assert [e["id"] for e in other["entries"]] == ["order:x1"]
+    # bad input names the field
+    for query, field in (("?cursor=zzz", "cursor"), ("?limit=0", "limit"), ("?limit=500", "limit")):
+        bad = call(client, "get", "/v1/customers/%2B380671234567/timeline" + query, SHOP_KEY)
+        assert (bad.status_code, bad.json_body["fields"][0]["field"]) == (422, field)
+    bad_phone = call(client, "get", "/v1/customers/12/timeline", SHOP_KEY)
+    assert (bad_phone.status_code, bad_phone.json_body["fields"][0]["field"]) == (422, "phone")
+
+
+def test_the_admin_cli_issues_rotates_and_revokes_an_agents_token(
+    client: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # WHEN the operator issues Anna a new token
+    assert admin_cli(["issue-agent-token", "--shop", "demo", "--agent", "anna"]) == 0
+    printed = capsys.readouterr().out
+    token = printed.split(": ", 1)[1].split()[0]
+    # THEN it works, and the demo token it replaced does not
+    assert call(client, "get", "/v1/agent", token).json_body["agent_id"] == "anna"
+    assert call(client, "get", "/v1/agent", ANNA).status_code == 401
+    # only its digest is stored
+    assert all(token not in json.dumps(record.attribute_values, default=str) for record in AgentTokenRecord.scan())
+    # revoked, it stops working; an unknown agent is an error
+    assert admin_cli(["revoke-agent-token", "--shop", "demo", "--agent", "anna"]) == 0
+    assert call(client, "get", "/v1/agent", token).status_code == 401
+    assert admin_cli(["issue-agent-token", "--shop", "demo", "--agent", "nobody"]) == 2
