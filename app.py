@@ -152,8 +152,9 @@ def _after_outcome(record: DynamoDBRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def crm_stream(event: dict[str, Any], context: Any) -> Any:
-    # One breaker per batch: after a shop's CRM fails, its other events wait for the sweep.
-    breaker = crm_push.Breaker()
+    # One breaker per batch: after a shop's CRM fails, or when time runs short, the other
+    # events wait for the sweep.
+    breaker = crm_push.Breaker(seconds_left=crm_push.run_budget())
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     return process_partial_response(
         event=event, record_handler=lambda record: _deliver_new(record, breaker), processor=processor, context=context
@@ -181,10 +182,11 @@ def _deliver_new(record: DynamoDBRecord, breaker: crm_push.Breaker) -> None:
 @app.schedule("rate(1 minute)", name="crm_retry")
 def crm_retry(event: Any) -> None:
     crm_push.sweep_due(
-        [shop for shop in repository().list_shops() if shop.crm is not None],
+        repository().list_shops(),
         outbox=crm_outbox(),
         sender=crm_sender(),
         secret_of=settings().crm_secret,
         now=current_clock().now(),
         local=settings().local_mode,
+        seconds_left=crm_push.run_budget(),
     )

@@ -45,6 +45,10 @@ from chalicelib.observability import logger
 
 LEASE = timedelta(minutes=2)  # a claimed try that never reports back is retried after this
 SWEEP_LIMIT = 100  # events per shop per sweep; the rest wait a minute
+# A try takes at most the sender's connect + read timeouts (13 s): none starts with less left
+# of a run's budget, which stays under the functions' 60 s timeout (infra).
+RESERVE_SECONDS = 20.0
+RUN_SECONDS = 55.0
 
 
 class Outbox(Protocol):
@@ -68,9 +72,14 @@ SecretOf = Callable[[str], bytes]
 
 @dataclass
 class Breaker:
-    """Shops whose CRM failed during this run."""
+    """One run's limits: shops whose CRM failed during it, and the run's time (a slow CRM must
+    not hold a Lambda past its timeout; what is left stays due for the next sweep)."""
 
     failed: set[str] = field(default_factory=set)
+    seconds_left: Callable[[], float] | None = None
+
+    def out_of_time(self) -> bool:
+        return self.seconds_left is not None and self.seconds_left() < RESERVE_SECONDS
 
 
 # ---- events -----------------------------------------------------------------------------------
@@ -175,7 +184,7 @@ def deliver(
     if event.next_attempt_at is not None and event.next_attempt_at > now:
         return "skipped"
     breaker = breaker or Breaker()
-    if event.shop_id in breaker.failed:
+    if event.shop_id in breaker.failed or breaker.out_of_time():
         return "skipped"
     log_keys = {"event_id": event_id, "shop_id": event.shop_id, "kind": event.kind}
     if shop is None or shop.crm is None:
@@ -218,6 +227,14 @@ def deliver(
     return "parked"
 
 
+def run_budget(seconds: float = RUN_SECONDS) -> Callable[[], float]:
+    """Seconds left of a run that starts now (monotonic: the business clock may be simulated)."""
+    import time
+
+    started = time.monotonic()
+    return lambda: seconds - (time.monotonic() - started)
+
+
 def _failed(
     event: OutboxEvent, attempts: int, now: datetime, error: str, status: int | None, outbox: Outbox, breaker: Breaker
 ) -> str:
@@ -242,13 +259,17 @@ def sweep_due(
     now: datetime,
     local: bool,
     limit: int = SWEEP_LIMIT,
+    seconds_left: Callable[[], float] | None = None,
 ) -> dict[str, int]:
-    """Try every due event of every shop (each shop's oldest due first); counts by result."""
+    """Try every due event of every shop (each shop's oldest due first); counts by result.
+    Every shop, with a CRM or not: an event of a shop whose CRM was removed gets parked."""
     counts: dict[str, int] = {}
-    breaker = Breaker()
+    breaker = Breaker(seconds_left=seconds_left)
     for shop in shops:
+        if breaker.out_of_time():
+            break
         for event_id in outbox.due(shop.shop_id, now, limit):
-            if shop.shop_id in breaker.failed:
+            if shop.shop_id in breaker.failed or breaker.out_of_time():
                 break
             result = deliver(
                 shop,

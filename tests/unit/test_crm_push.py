@@ -323,3 +323,20 @@ def test_outbox_events_keep_their_exact_body() -> None:
     assert isinstance(event, OutboxEvent) and event.body == json.dumps(
         json.loads(event.body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
+
+
+def test_a_run_short_of_time_leaves_due_events_for_the_next_sweep() -> None:
+    outbox, crm = FakeCrmOutbox(), ScriptedCrm(200)
+    event_id = queued_event(outbox)
+    left = iter([60.0, 10.0])
+    counts = crm_push.sweep_due(
+        [shop()],
+        outbox=outbox,
+        sender=crm,
+        secret_of=lambda _: SECRET,
+        now=NOW,
+        local=False,
+        seconds_left=lambda: next(left),
+    )
+    assert counts == {} and crm.requests == []
+    assert outbox.events[event_id].state == "pending" and outbox.events[event_id].attempts == 0
