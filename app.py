@@ -167,7 +167,7 @@ def _deliver_new(record: DynamoDBRecord, breaker: crm_push.Breaker) -> None:
     if image.get("state") != "pending" or old.get("state") == "pending":
         return  # only a new or replayed event; the claims and retries of one are the sweep's
     shop = repository().get_shop(image["shop_id"])
-    crm_push.deliver(
+    result = crm_push.deliver(
         shop,
         image["event_id"],
         outbox=crm_outbox(),
@@ -177,11 +177,12 @@ def _deliver_new(record: DynamoDBRecord, breaker: crm_push.Breaker) -> None:
         local=settings().local_mode,
         breaker=breaker,
     )
+    metrics.add_metric(name=f"CrmEvents_{result}", unit="Count", value=1)  # parked ones alarm (infra)
 
 
 @app.schedule("rate(1 minute)", name="crm_retry")
 def crm_retry(event: Any) -> None:
-    crm_push.sweep_due(
+    counts = crm_push.sweep_due(
         repository().list_shops(),
         outbox=crm_outbox(),
         sender=crm_sender(),
@@ -190,3 +191,5 @@ def crm_retry(event: Any) -> None:
         local=settings().local_mode,
         seconds_left=crm_push.run_budget(),
     )
+    for result, count in counts.items():
+        metrics.add_metric(name=f"CrmEvents_{result}", unit="Count", value=count)

@@ -39,6 +39,7 @@ PLACEHOLDER_ACCOUNT_SID = "AC" + "0" * 32
 FUNCTION_TIMEOUT_SECONDS = {"daily_reports": 300}  # every shop's report in one run
 # The functions that POST to shops' CRMs, the only ones that may read their signing secrets.
 CRM_FUNCTIONS = frozenset({"crm_stream", "crm_retry"})
+CRM_PARKED_METRIC = "CrmEvents_parked"  # published by the CRM functions (app.py)
 CRM_SECRET_PARAM_PREFIX = "/callcenter/crm/"  # noqa: S105 - a path, not a secret
 
 # The item operations PynamoDB, the repository and Powertools' idempotency layer issue
@@ -203,6 +204,7 @@ class CallCenterStack(cdk.Stack):
             self._stream_trigger(logical_id, table)
 
         self._alarms()
+        self._crm_alarm()
         self._outputs()
 
     # ---- tables -------------------------------------------------------------------------------
@@ -445,6 +447,17 @@ class CallCenterStack(cdk.Stack):
             DROP_RATE_LIMIT_PERCENT,
             f"Dialer: dropped (abandoned) answered calls at or over {DROP_RATE_LIMIT_PERCENT}% (SPEC O8)",
         )
+
+    def _crm_alarm(self) -> None:
+        # A parked event waits for an operator (python -m cli.admin crm-parked / crm-replay).
+        parked = cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=CRM_PARKED_METRIC,
+            dimensions_map={"service": SERVICE},
+            statistic="Sum",
+            period=cdk.Duration.minutes(5),
+        )
+        self._alarm("CrmParkedAlarm", parked, 1, "CRM push: events parked (see cli.admin crm-parked)")
 
     def _outputs(self) -> None:
         cdk.CfnOutput(self, "PublicBaseUrl", value=self.public_base_url, description="PUBLIC_BASE_URL")

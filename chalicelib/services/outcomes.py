@@ -159,7 +159,11 @@ def record_outcome(
     )
     # The email itself goes from the outcomes stream; this save is the one that sets it off
     # unless an earlier save of the call already asked for the same.
-    notified = request.outcome in MANAGER_OUTCOMES and all(h.outcome != request.outcome for h in history)
+    notified = (
+        request.outcome in MANAGER_OUTCOMES
+        and (request.outcome != "complaint" or shop.alerts.complaints)
+        and all(h.outcome != request.outcome for h in history)
+    )
     first_saved = history[0].saved_at if history else now
     return OutcomeResult(
         saved=saved,

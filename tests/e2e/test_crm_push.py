@@ -22,7 +22,7 @@ from devtools.simclock import SimClock
 from devtools.stack import LocalStack
 from devtools.twilio_standin import AgentBehaviour, Callee
 from tests.e2e.conftest import ShopApi
-from tests.e2e.test_agent_dialer import OLEH, SHOP, legs_to, set_status, tick_until_called
+from tests.e2e.test_agent_dialer import ANNA, OLEH, SHOP, legs_to, set_status, tick_until_called
 
 SECRET = "e2e-crm-secret"
 
@@ -116,3 +116,48 @@ def test_an_agents_outcome_reaches_the_crm_signed_after_a_failed_first_try(
     assert {CrmEventRecord.get(e.event_id).state for e in events.values()} == {"delivered"}
     assert stack.standin.application_errors() == []
     assert agent_leg.from_ == SHOP
+
+
+def test_needs_a_manager_saved_twice_is_one_email_and_one_crm_event(
+    stack: LocalStack, shop_api: ShopApi, clock: SimClock, crm: CrmReceiver
+) -> None:
+    # GIVEN a call Anna took for an order that needs a call (Oleh away), the CRM answering 200
+    crm.answer_with(200)
+    before = len(crm.received)
+    set_status(shop_api, "oleh", "offline")
+    customer = "+380671250002"
+    stack.standin.set_callee(customer, Callee(answer="human", ring_seconds=2, talk_seconds=20))
+    stack.standin.register_agent(ANNA, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=30))
+    created = shop_api.post_order(
+        {
+            "order_number": "CRM-2",
+            "phone": "067 125 00 02",
+            "customer_name": "Taras",
+            "total": "450",
+            "needs_call": True,
+        },
+        key="crm-e2e-2",
+    )
+    assert created.status_code == 201
+    set_status(shop_api, "anna", "available")
+    agent_leg = tick_until_called(stack, clock, ANNA)
+
+    # WHEN she asks for a manager, and her browser sends it twice
+    body = {"agent_id": "anna", "outcome": "needs_manager", "comment": "wants to change the bouquet"}
+    url = f"{shop_api.base_url}/v1/calls/{agent_leg.sid}/outcome"
+    answers = [shop_api.session.post(url, json=body, timeout=15) for _ in range(2)]
+    assert [a.status_code for a in answers] == [201, 200]
+    assert stack.wait_quiet(timeout=60)
+
+    # THEN the managers have one email in the outbox, and the CRM one event
+    emails = [m for m in stack.ses.messages() if "needs a manager" in str(m.message["Subject"])]
+    assert len(emails) == 1
+    assert emails[0].destinations == ("owner@kvitka.example",)
+    text = emails[0].message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    for expected in ("CRM-2", "Taras", customer, "wants to change the bouquet"):
+        assert expected in text
+    new = crm.received[before:]
+    assert [(r.json()["type"], r.json()["data"]["outcome"], r.answered) for r in new] == [
+        ("call.outcome", "needs_manager", 200)
+    ]
+    assert new[0].signature_ok
