@@ -13,9 +13,11 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from chalice import Chalice
 
+from chalicelib.adapters.crm_models import crm_outbox, outcome_saves
 from chalicelib.clock import current_clock
+from chalicelib.config import settings
 from chalicelib.observability import logger, metrics, tracer
-from chalicelib.services import dialer, intake, order_events, robot_call
+from chalicelib.services import crm_push, dialer, intake, order_events, outcomes, robot_call
 from chalicelib.web.agent_desk import agent_desk
 from chalicelib.web.agent_page import agent_page
 from chalicelib.web.agents_api import agents_api
@@ -26,7 +28,7 @@ from chalicelib.web.voice_agent_dial import dial_agents, voice_agent_dial
 from chalicelib.web.voice_inbound import voice_inbound
 from chalicelib.web.voice_robot import voice_robot
 from chalicelib.web.voice_status import voice_status
-from chalicelib.wiring import repository, telephony, urls
+from chalicelib.wiring import crm_sender, repository, telephony, urls
 
 app = Chalice(app_name="callcenter")
 app.register_blueprint(orders_api)
@@ -78,6 +80,7 @@ def _decide_order(record: DynamoDBRecord) -> None:
         order = store.get_order(shop.shop_id, keys["order_id"])
         if order is not None:
             order_events.after_status_change(shop, previous, order, store=store, messenger=telephony(), now=now)
+            crm_push.queue_order_event(shop, previous, order, outbox=crm_outbox(), now=now)
 
 
 @app.lambda_function(name="task_stream")
@@ -126,3 +129,69 @@ def daily_reports(event: Any) -> None:
     from chalicelib.services.reports import send_due_reports_now
 
     send_due_reports_now(current_clock().now(), lambda_context=app.lambda_context)
+
+
+# ---- agents' outcomes and the shop's CRM (A5, A6) ---------------------------------------------
+@app.lambda_function(name="outcome_stream")
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def outcome_stream(event: dict[str, Any], context: Any) -> Any:
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+    return process_partial_response(event=event, record_handler=_after_outcome, processor=processor, context=context)
+
+
+@tracer.capture_method
+def _after_outcome(record: DynamoDBRecord) -> None:
+    if record.event_name is not DynamoDBRecordEventName.INSERT or not record.dynamodb:
+        return  # outcomes are only ever added
+    keys = record.dynamodb.keys or {}
+    outcomes.after_outcome_saved(
+        keys["call_sid"], keys["saved_key"], store=outcome_saves(), outbox=crm_outbox(), now=current_clock().now()
+    )
+
+
+@app.lambda_function(name="crm_stream")
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def crm_stream(event: dict[str, Any], context: Any) -> Any:
+    # One breaker per batch: after a shop's CRM fails, or when time runs short, the other
+    # events wait for the sweep.
+    breaker = crm_push.Breaker(seconds_left=crm_push.run_budget())
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+    return process_partial_response(
+        event=event, record_handler=lambda record: _deliver_new(record, breaker), processor=processor, context=context
+    )
+
+
+def _deliver_new(record: DynamoDBRecord, breaker: crm_push.Breaker) -> None:
+    image = (record.dynamodb.new_image if record.dynamodb else None) or {}
+    old = (record.dynamodb.old_image if record.dynamodb else None) or {}
+    if image.get("state") != "pending" or old.get("state") == "pending":
+        return  # only a new or replayed event; the claims and retries of one are the sweep's
+    shop = repository().get_shop(image["shop_id"])
+    result = crm_push.deliver(
+        shop,
+        image["event_id"],
+        outbox=crm_outbox(),
+        sender=crm_sender(),
+        secret_of=settings().crm_secret,
+        now=current_clock().now(),
+        local=settings().local_mode,
+        breaker=breaker,
+    )
+    metrics.add_metric(name=f"CrmEvents_{result}", unit="Count", value=1)  # parked ones alarm (infra)
+
+
+@app.schedule("rate(1 minute)", name="crm_retry")
+def crm_retry(event: Any) -> None:
+    counts = crm_push.sweep_due(
+        repository().list_shops(),
+        outbox=crm_outbox(),
+        sender=crm_sender(),
+        secret_of=settings().crm_secret,
+        now=current_clock().now(),
+        local=settings().local_mode,
+        seconds_left=crm_push.run_budget(),
+    )
+    for result, count in counts.items():
+        metrics.add_metric(name=f"CrmEvents_{result}", unit="Count", value=count)

@@ -20,6 +20,9 @@ class Settings(BaseModel):
     twilio_auth_token: str | None = Field(default=None, repr=False)
     twilio_auth_token_param: str | None = None
     twilio_api_base_url: str | None = None
+    # The local stack (devtools) sets CALLCENTER_LOCAL=1: a CRM may then be http on loopback.
+    local_mode: bool = False
+    crm_secret_param_prefix: str = Field(default="/callcenter/crm/", pattern=r"^/?[A-Za-z0-9_.\-/]{0,500}$")
 
     @field_validator("twilio_account_sid")
     @classmethod
@@ -44,6 +47,16 @@ class Settings(BaseModel):
             return str(get_parameter(self.twilio_auth_token_param, decrypt=True, max_age=300))
         raise RuntimeError("Set TWILIO_AUTH_TOKEN or TWILIO_AUTH_TOKEN_PARAM")
 
+    def crm_secret(self, name: str) -> bytes:
+        """A shop's CRM signing secret: ``CRM_SECRET_<NAME>`` (local, tests) or the SSM
+        SecureString ``<crm_secret_param_prefix><name>`` (cached 5 min). Never logged."""
+        from_env = os.environ.get("CRM_SECRET_" + name.upper().replace("-", "_"))
+        if from_env:
+            return from_env.encode()
+        from aws_lambda_powertools.utilities.parameters import get_parameter
+
+        return str(get_parameter(self.crm_secret_param_prefix + name, decrypt=True, max_age=300)).encode()
+
 
 _ENV_NAMES = {
     "table_prefix": "TABLE_PREFIX",
@@ -52,6 +65,8 @@ _ENV_NAMES = {
     "twilio_auth_token": "TWILIO_AUTH_TOKEN",
     "twilio_auth_token_param": "TWILIO_AUTH_TOKEN_PARAM",
     "twilio_api_base_url": "TWILIO_API_BASE_URL",
+    "local_mode": "CALLCENTER_LOCAL",
+    "crm_secret_param_prefix": "CRM_SECRET_PARAM_PREFIX",
 }
 
 

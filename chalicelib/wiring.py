@@ -6,12 +6,14 @@ from __future__ import annotations
 import functools
 from urllib.parse import quote
 
+from chalicelib.adapters.crm_http import UrllibCrmSender
 from chalicelib.adapters.repository import DynamoRepository
 from chalicelib.adapters.twilio_rest import TwilioTelephony
 from chalicelib.config import settings
 
 # table (without prefix) -> the @app.lambda_function that consumes its stream
 STREAM_CONSUMERS: dict[str, str] = {"orders": "order_stream", "dial_tasks": "task_stream"}
+STREAM_CONSUMERS |= {"call_outcomes": "outcome_stream", "crm_outbox": "crm_stream"}
 
 
 class PublicUrls:
@@ -48,3 +50,7 @@ def telephony() -> TwilioTelephony:
 
 def urls() -> PublicUrls:
     return PublicUrls(settings().base_url)
+
+
+def crm_sender() -> UrllibCrmSender:
+    return UrllibCrmSender(local=settings().local_mode)

@@ -8,10 +8,12 @@ import json
 import sys
 from pathlib import Path
 
+from chalicelib.adapters.crm_models import crm_outbox
 from chalicelib.adapters.models import create_tables
 from chalicelib.clock import SystemClock
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import admin
+from chalicelib.services.crm_push import parked_view
 from chalicelib.wiring import repository
 
 
@@ -54,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("list-shops", help="print every shop's settings as JSON")
     runs = commands.add_parser("report-runs", help="per shop, the last report run: sent, or skipped/failed and why")
     runs.add_argument("--shop", help="only this shop")
+    parked = commands.add_parser("crm-parked", help="list the CRM events given up on (JSON lines)")
+    parked.add_argument("--shop", help="one shop only")
+    replay = commands.add_parser("crm-replay", help="deliver parked CRM events again (a fresh day of retries)")
+    replay.add_argument("event_ids", nargs="*", help="event ids as crm-parked prints them")
+    replay.add_argument("--all-parked", action="store_true", help="every parked event (of --shop, if given)")
+    replay.add_argument("--shop")
     args = parser.parse_args(argv)
 
     store, now = repository(), SystemClock().now()
@@ -104,6 +112,21 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "revoke-agent-token":
             revoked = admin.revoke_agent_token(args.shop, args.agent, store=store)
             print(f"revoked {revoked} token(s) of {args.shop}/{args.agent}")
+        elif args.command == "crm-parked":
+            for event in admin.parked_crm_events(args.shop, store=store, outbox=crm_outbox()):
+                print(json.dumps(parked_view(event), ensure_ascii=False))
+        elif args.command == "crm-replay":
+            ids = list(args.event_ids)
+            if args.all_parked:
+                ids += [e.event_id for e in admin.parked_crm_events(args.shop, store=store, outbox=crm_outbox())]
+            if not ids:
+                print("error: give event ids or --all-parked", file=sys.stderr)
+                return 2
+            replayed = admin.replay_crm_events(ids, outbox=crm_outbox(), now=now)
+            for event_id, done in replayed.items():
+                print(f"{event_id}: {'replayed' if done else 'not parked (unknown, pending or delivered)'}")
+            if not all(replayed.values()):
+                return 1
         elif args.command == "list-shops":
             print(json.dumps([s.model_dump(mode="json") for s in store.list_shops()], indent=2, ensure_ascii=False))
         elif args.command == "report-runs":

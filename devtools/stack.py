@@ -115,6 +115,7 @@ class LocalStack:
                 "TWILIO_API_BASE_URL": self.standin.base_url,
                 "PUBLIC_BASE_URL": self.api_url,
                 "POWERTOOLS_METRICS_NAMESPACE": "CallCenterLocal",
+                "CALLCENTER_LOCAL": "1",  # a shop's CRM may be http on loopback (devtools.crm_receiver)
             }
         )
         self._forget_cached_clients()

@@ -37,6 +37,10 @@ PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/replaced-by-infra"
 PLACEHOLDER_ACCOUNT_SID = "AC" + "0" * 32
 
 FUNCTION_TIMEOUT_SECONDS = {"daily_reports": 300}  # every shop's report in one run
+# The functions that POST to shops' CRMs, the only ones that may read their signing secrets.
+CRM_FUNCTIONS = frozenset({"crm_stream", "crm_retry"})
+CRM_PARKED_METRIC = "CrmEvents_parked"  # published by the CRM functions (app.py)
+CRM_SECRET_PARAM_PREFIX = "/callcenter/crm/"  # noqa: S105 - a path, not a secret
 
 # The item operations PynamoDB, the repository and Powertools' idempotency layer issue
 # (transactions are authorised per item action).
@@ -96,6 +100,10 @@ class DeploySettings:
     stream_retry_attempts: int = 5
     stream_max_record_age_seconds: int = 3600
     lambda_memory_mb: int = 512
+    # The shops' CRM signing secrets: SSM SecureStrings <crm_secret_param_prefix><name>, one
+    # name per shop's crm.secret_name (the values are put there by hand, never in the template).
+    crm_secret_names: tuple[str, ...] = ()
+    crm_secret_param_prefix: str = CRM_SECRET_PARAM_PREFIX
 
     @classmethod
     def from_context(cls, node: Any) -> DeploySettings:
@@ -122,6 +130,8 @@ class DeploySettings:
                 get("stream_max_record_age_seconds") or base.stream_max_record_age_seconds
             ),
             lambda_memory_mb=int(get("lambda_memory_mb") or base.lambda_memory_mb),
+            crm_secret_names=tuple(_list(get("crm_secret_names"))),
+            crm_secret_param_prefix=str(get("crm_secret_param_prefix") or base.crm_secret_param_prefix),
         )
         settings.validate()
         return settings
@@ -139,6 +149,11 @@ class DeploySettings:
             raise ValueError("stream_retry_attempts: 1..10 (never endless: one bad record would block a shard)")
         if not 60 <= self.stream_max_record_age_seconds <= 86400:
             raise ValueError("stream_max_record_age_seconds: 60..86400")
+        for name in self.crm_secret_names:
+            if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", name):
+                raise ValueError(f"crm_secret_names: {name!r} is not a shop's crm.secret_name")
+        if not re.fullmatch(r"/[A-Za-z0-9_.\-/]{0,500}/", self.crm_secret_param_prefix):
+            raise ValueError("crm_secret_param_prefix: an SSM path such as /callcenter/crm/")
         if self.log_retention_days not in _LOG_RETENTION_DAYS:
             raise ValueError(f"log_retention_days: one of {sorted(_LOG_RETENTION_DAYS)}")
 
@@ -189,6 +204,7 @@ class CallCenterStack(cdk.Stack):
             self._stream_trigger(logical_id, table)
 
         self._alarms()
+        self._crm_alarm()
         self._outputs()
 
     # ---- tables -------------------------------------------------------------------------------
@@ -230,6 +246,7 @@ class CallCenterStack(cdk.Stack):
             "POWERTOOLS_SERVICE_NAME": SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
+            "CRM_SECRET_PARAM_PREFIX": self.settings.crm_secret_param_prefix,
         }
         if self.settings.ses_region:
             environment["SES_REGION"] = self.settings.ses_region
@@ -309,6 +326,18 @@ class CallCenterStack(cdk.Stack):
                     sid="TwilioTokenKey",
                     actions=["kms:Decrypt"],
                     resources=[self.settings.twilio_auth_token_kms_key_arn],
+                )
+            )
+        if chalice_name in CRM_FUNCTIONS and self.settings.crm_secret_names:
+            prefix = self.settings.crm_secret_param_prefix.lstrip("/")
+            statements.append(
+                iam.PolicyStatement(
+                    sid="CrmSecrets",
+                    actions=["ssm:GetParameter"],
+                    resources=[
+                        f"arn:{cdk.Aws.PARTITION}:ssm:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:parameter/{prefix}{name}"
+                        for name in self.settings.crm_secret_names
+                    ],
                 )
             )
         if self.settings.ses_identities:
@@ -418,6 +447,17 @@ class CallCenterStack(cdk.Stack):
             DROP_RATE_LIMIT_PERCENT,
             f"Dialer: dropped (abandoned) answered calls at or over {DROP_RATE_LIMIT_PERCENT}% (SPEC O8)",
         )
+
+    def _crm_alarm(self) -> None:
+        # A parked event waits for an operator (python -m cli.admin crm-parked / crm-replay).
+        parked = cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=CRM_PARKED_METRIC,
+            dimensions_map={"service": SERVICE},
+            statistic="Sum",
+            period=cdk.Duration.minutes(5),
+        )
+        self._alarm("CrmParkedAlarm", parked, 1, "CRM push: events parked (see cli.admin crm-parked)")
 
     def _outputs(self) -> None:
         cdk.CfnOutput(self, "PublicBaseUrl", value=self.public_base_url, description="PUBLIC_BASE_URL")

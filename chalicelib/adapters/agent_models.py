@@ -40,6 +40,7 @@ class OutcomeRecord(Model):
 
     class Meta(_Meta):
         table_name = _table("call_outcomes")
+        stream_view_type = "KEYS_ONLY"  # the managers' email and the CRM event follow each save
 
     call_sid = UnicodeAttribute(hash_key=True)
     saved_key = UnicodeAttribute(range_key=True)  # "<ISO UTC time>#<random>": ordered, unique

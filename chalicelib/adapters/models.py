@@ -355,11 +355,12 @@ def all_models() -> tuple[type[Model], ...]:
     because they build on this module's ``_Meta``); the cloud stack, the local stack and the
     tests create exactly these."""
     from chalicelib.adapters.agent_models import AGENT_MODELS
+    from chalicelib.adapters.crm_models import CRM_MODELS
     from chalicelib.adapters.inbound_models import INBOUND_MODELS
     from chalicelib.adapters.outbound_models import OUTBOUND_MODELS
     from chalicelib.adapters.report_models import REPORT_MODELS
 
-    return CORE_MODELS + INBOUND_MODELS + OUTBOUND_MODELS + AGENT_MODELS + REPORT_MODELS
+    return CORE_MODELS + INBOUND_MODELS + OUTBOUND_MODELS + AGENT_MODELS + REPORT_MODELS + CRM_MODELS
 
 
 IDEMPOTENCY_TABLE_SUFFIX = "idempotency"

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from chalicelib.domain.crm import crm_url_problem
+
 LanguageCode = Literal["uk", "ru", "en"]
 CallResult = Literal["busy", "no-answer", "machine", "failed", "no-input", "canceled"]
 
@@ -104,6 +106,25 @@ class AlertPolicy(_Strict):
         return list(dict.fromkeys(normalised))
 
 
+class CrmPolicy(_Strict):
+    """Where the shop's CRM takes our events (A6). The secret signing them is not here: the
+    shop names it, and the app reads ``CRM_SECRET_<NAME>`` from the environment or the SSM
+    SecureString ``<CRM_SECRET_PARAM_PREFIX><name>`` (see the README)."""
+
+    url: str = Field(max_length=2000)
+    secret_name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+    @field_validator("url")
+    @classmethod
+    def _a_crm_url(cls, value: str) -> str:
+        # The lenient (local) check here; the cloud's stricter one runs where the shop is
+        # configured and again before every delivery (chalicelib.services.crm_push).
+        problem = crm_url_problem(value, local=True)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
 class OpenInterval(_Strict):
     """One opening of a day, local wall-clock time of the shop (I3)."""
 
@@ -160,6 +181,7 @@ class ShopSettings(_Strict):
     test_names: list[str] = Field(default_factory=lambda: ["test", "тест", "asdf", "qwerty"])
     business_hours: BusinessHours = Field(default_factory=BusinessHours)
     inbound: InboundPolicy = Field(default_factory=InboundPolicy)
+    crm: CrmPolicy | None = None  # no CRM: no events are kept for it
 
     @field_validator("default_region")
     @classmethod

@@ -11,8 +11,10 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.domain.crm import OutboxEvent, crm_url_problem
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.shop import ShopSettings
+from chalicelib.services.crm_push import Outbox, parked_events, replay
 
 
 class AdminStore(Protocol):
@@ -24,6 +26,7 @@ class AdminStore(Protocol):
     def has_agent(self, shop_id: str, agent_id: str) -> bool: ...
     def save_agent_token(self, shop_id: str, agent_id: str, token: str, token_id: str, now: datetime) -> None: ...
     def revoke_agent_tokens(self, shop_id: str, agent_id: str) -> int: ...
+    def list_shops(self) -> list[ShopSettings]: ...
 
 
 class AdminError(ValueError):
@@ -52,8 +55,19 @@ def new_api_key() -> tuple[str, str]:
     return "key_" + secrets.token_hex(4), "sk_" + secrets.token_urlsafe(32)
 
 
-def create_shop(settings: dict[str, Any], *, store: AdminStore, now: datetime) -> ShopSettings:
+def create_shop(
+    settings: dict[str, Any], *, store: AdminStore, now: datetime, local: bool | None = None
+) -> ShopSettings:
+    """``local``: whether a CRM may be http on loopback (default: the deployment's mode)."""
     shop = ShopSettings.model_validate(settings)
+    if shop.crm is not None:
+        if local is None:
+            from chalicelib.config import settings as deployment
+
+            local = deployment().local_mode
+        problem = crm_url_problem(shop.crm.url, local=local)
+        if problem:
+            raise AdminError(f"crm.url: {problem}")
     if shop.caller_id:
         shop = shop.model_copy(update={"caller_id": _e164(shop.caller_id, shop.default_region)})
     store.save_shop(shop, now)
@@ -166,3 +180,16 @@ def _e164(number: str, region: str) -> str:
     if check.e164 is None:
         raise AdminError(f"{number!r}: {check.problem}")
     return check.e164
+
+
+# ---- the CRM outbox's parked events (A6) -----------------------------------------------------
+def parked_crm_events(shop_id: str | None, *, store: AdminStore, outbox: Outbox) -> list[OutboxEvent]:
+    """The events given up on (a day of failures, or refused by the CRM), of one shop or all."""
+    shops = [_shop(shop_id, store)] if shop_id else store.list_shops()
+    return parked_events(shops, outbox=outbox)
+
+
+def replay_crm_events(event_ids: list[str], *, outbox: Outbox, now: datetime) -> dict[str, bool]:
+    """Parked events back to pending: the outbox stream delivers them at once, with a fresh
+    day of retries. False for an id that is unknown or not parked."""
+    return replay(event_ids, outbox=outbox, now=now)

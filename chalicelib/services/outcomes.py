@@ -9,7 +9,10 @@
   not yet served is dropped; every save is kept with its time (``OutcomeRecord``).
 - ``needs_manager`` emails the shop's managers once per call, ``complaint`` raises the
   complaint alert once per call (both through the alerts' idempotent email path), however
-  often the outcome is saved. Other outcomes send nothing.
+  often the outcome is saved. Other outcomes send nothing. The email goes from the outcomes
+  stream (``after_outcome_saved``), not from the request: a failed send fails the stream
+  record, which is retried, whether or not the agent can still correct the outcome.
+- ``after_outcome_saved`` also queues the outcome's event for the shop's CRM (A6).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from chalicelib.domain.outcomes import (
 )
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
+from chalicelib.services.crm_push import Outbox, queue_outcome_event
 
 
 class OutcomeStore(Protocol):
@@ -49,8 +53,9 @@ class OutcomeStore(Protocol):
     def save_outcome(self, saved: SavedOutcome) -> None: ...
 
 
-# (shop, outcome, call, orders) -> whether an email went out now
+# (shop, outcome, call, orders, purpose) -> whether an email went out now
 Notifier = Callable[[ShopSettings, SavedOutcome, Call, list[Order], str], bool]
+MANAGER_OUTCOMES = frozenset({"needs_manager", "complaint"})
 
 
 class OutcomeError(Exception):
@@ -66,7 +71,7 @@ class OutcomeResult:
     saved: SavedOutcome
     corrected: bool
     correctable_until: datetime
-    notified: bool
+    notified: bool  # this save sets off the managers' email (sent from the outcomes stream)
 
     def public_view(self) -> dict[str, Any]:
         saved = self.saved
@@ -96,7 +101,6 @@ def record_outcome(
     *,
     store: OutcomeStore,
     now: datetime,
-    notify: Notifier | None = None,
 ) -> OutcomeResult:
     call = store.get_call(call_sid)
     if call is None or call.shop_id != shop.shop_id:
@@ -153,14 +157,13 @@ def record_outcome(
         "outcome saved",
         extra={"call_sid": call_sid, "outcome": request.outcome, "corrected": bool(history), "moved": moved},
     )
-    notified = False
-    if request.outcome in ("needs_manager", "complaint"):
-        purpose = purpose_of(call.direction, task.kind if task else None)
-        orders = store.orders_by_ids(shop.shop_id, saved.order_ids)
-        try:
-            notified = (notify or notify_managers)(shop, saved, call, orders, purpose)
-        except Exception:  # the outcome stands; saving it again retries the (once-only) email
-            logger.exception("manager email failed", extra={"call_sid": call_sid, "outcome": request.outcome})
+    # The email itself goes from the outcomes stream; this save is the one that sets it off
+    # unless an earlier save of the call already asked for the same.
+    notified = (
+        request.outcome in MANAGER_OUTCOMES
+        and (request.outcome != "complaint" or shop.alerts.complaints)
+        and all(h.outcome != request.outcome for h in history)
+    )
     first_saved = history[0].saved_at if history else now
     return OutcomeResult(
         saved=saved,
@@ -186,6 +189,47 @@ def _drop_callback(task_id: str, store: OutcomeStore) -> None:
     task = store.get_task(task_id)
     if task is not None and task.state == "waiting":
         store.finish_callback(task_id, "corrected")
+
+
+# ---- after the save: from the outcomes stream ------------------------------------------------
+class SavedOutcomes(Protocol):
+    def saves_of(self, call_sid: str) -> list[tuple[str, SavedOutcome]]: ...
+    def get_shop(self, shop_id: str) -> ShopSettings | None: ...
+    def get_call(self, call_sid: str) -> Call | None: ...
+    def get_task(self, task_id: str) -> DialTask | None: ...
+    def orders_by_ids(self, shop_id: str, order_ids: list[str]) -> list[Order]: ...
+
+
+def after_outcome_saved(
+    call_sid: str,
+    saved_key: str,
+    *,
+    store: SavedOutcomes,
+    outbox: Outbox,
+    now: datetime,
+    notify: Notifier | None = None,
+) -> str | None:
+    """What one saved outcome sets off, each once however often the record is delivered or
+    the outcome saved: its CRM event (the id is returned) and, for ``needs_manager`` and
+    ``complaint``, the managers' email. A failure raises, and the stream tries again."""
+    saves = store.saves_of(call_sid)
+    saved = dict(saves).get(saved_key)
+    if saved is None:
+        raise LookupError(f"outcome {saved_key!r} of {call_sid!r} not found")
+    shop = store.get_shop(saved.shop_id)
+    if shop is None:
+        raise LookupError(f"outcome of unknown shop {saved.shop_id!r}")
+    orders = store.orders_by_ids(shop.shop_id, saved.order_ids)
+    event_id = queue_outcome_event(shop, saves, saved_key, orders, outbox=outbox, now=now)
+    if saved.outcome in MANAGER_OUTCOMES:
+        call = store.get_call(call_sid)
+        if call is None:
+            raise LookupError(f"call {call_sid!r} not found")
+        task = store.get_task(call.task_id) if call.task_id else None
+        purpose = purpose_of(call.direction, task.kind if task else None)
+        sent = (notify or notify_managers)(shop, saved, call, orders, purpose)
+        logger.info("manager email", extra={"call_sid": call_sid, "outcome": saved.outcome, "sent_now": sent})
+    return event_id
 
 
 # ---- manager emails (A5) -------------------------------------------------------------------

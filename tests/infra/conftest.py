@@ -16,6 +16,7 @@ CONTEXT = {
     "twilio_auth_token_param": "/callcenter/test/twilio-auth-token",
     "ses_identities": "kvitka.example,reports@other-shop.example",
     "alarm_email": "ops@kvitka.example",
+    "crm_secret_names": "kvitka-crm,other-shop",
 }
 CUSTOM_DOMAIN = "https://calls.kvitka.example"
 

@@ -126,3 +126,20 @@ def test_email_is_sent_only_as_the_configured_identities(synthesis: Synthesis) -
         assert [r.rpartition(":identity/")[2] for r in resources] == identities
     created = [i["Properties"]["EmailIdentity"] for i in synthesis.of_type("AWS::SES::EmailIdentity").values()]
     assert created == identities
+
+
+def test_only_the_crm_functions_read_the_named_crm_secrets(synthesis: Synthesis) -> None:
+    by_handler = {f["Properties"]["Handler"]: k for k, f in synthesis.of_type("AWS::Serverless::Function").items()}
+    crm_functions = {by_handler["app.crm_stream"], by_handler["app.crm_retry"]}
+    for logical_id in synthesis.function_names:
+        statements = _role_statements(synthesis, logical_id)
+        if logical_id not in crm_functions:
+            assert "CrmSecrets" not in statements, logical_id
+            continue
+        statement = statements["CrmSecrets"]
+        assert statement["Action"] == "ssm:GetParameter"
+        resources = ["".join(_literal_parts(r)) for r in _as_list(statement["Resource"])]
+        assert [r.rpartition(":parameter")[2] for r in resources] == [
+            "/callcenter/crm/kvitka-crm",
+            "/callcenter/crm/other-shop",
+        ]

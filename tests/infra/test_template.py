@@ -263,3 +263,15 @@ def test_alarms_on_errors_throttles_and_the_dialer_drop_rate(synthesis: Synthesi
     assert all(a["AlarmActions"] == [{"Ref": topic[0]}] for a in alarms)
     (subscription,) = synthesis.of_type("AWS::SNS::Subscription").values()
     assert subscription["Properties"]["Endpoint"] == CONTEXT["alarm_email"]
+
+
+def test_parked_crm_events_raise_an_alarm(synthesis: Synthesis) -> None:
+    from infra.stack import CRM_PARKED_METRIC
+
+    alarms = [a["Properties"] for a in synthesis.of_type("AWS::CloudWatch::Alarm").values()]
+    (parked,) = [a for a in alarms if a.get("MetricName") == CRM_PARKED_METRIC]
+    assert (parked["Namespace"], parked["Threshold"], parked["Dimensions"]) == (
+        "CallCenter",
+        1,
+        [{"Name": "service", "Value": "callcenter"}],
+    )

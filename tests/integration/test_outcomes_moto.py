@@ -22,6 +22,7 @@ from chalicelib.clock import FixedClock, SystemClock, use_clock
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.services import alerts
 from chalicelib.wiring import repository
+from tests.integration.conftest import StreamReader
 
 pytestmark = pytest.mark.integration
 REGION = "eu-central-1"
@@ -180,11 +181,18 @@ def test_callback_schedules_a_callback_task_at_the_agreed_time(desk: Client) -> 
     assert repository().get_order("demo", "o1").status == "queued"  # type: ignore[union-attr]
 
 
+def run_outcome_stream(client: Client, outcomes: StreamReader) -> None:
+    """The managers' email goes from the outcomes stream (A5), as Lambda would deliver it."""
+    assert client.lambda_.invoke("outcome_stream", outcomes.next_event()).payload == {"batchItemFailures": []}
+
+
 def test_needs_manager_emails_the_managers_once_however_often_it_is_saved(desk: Client) -> None:
     agent_dialed_call()
+    outcomes = StreamReader("callcenter-call_outcomes")
     body = {"agent_id": "anna", "outcome": "needs_manager", "comment": "wants a discount"}
 
     first, again = post(desk, "CA100", body), post(desk, "CA100", body)
+    run_outcome_stream(desk, outcomes)
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert (first.json_body["manager_notified"], again.json_body["manager_notified"]) == (True, False)
@@ -199,9 +207,12 @@ def test_needs_manager_emails_the_managers_once_however_often_it_is_saved(desk: 
 
 def test_a_complaint_raises_the_complaint_alert_once(desk: Client) -> None:
     agent_dialed_call()
+    outcomes = StreamReader("callcenter-call_outcomes")
     body = {"agent_id": "anna", "outcome": "complaint", "comment": "courier was rude"}
     post(desk, "CA100", body)
+    run_outcome_stream(desk, outcomes)
     post(desk, "CA100", body)
+    run_outcome_stream(desk, outcomes)
     [message] = sent()
     subject, text = body_of(message)
     assert "complaint" in subject
