@@ -19,6 +19,7 @@ from chalicelib.services import dialer, intake, order_events, robot_call
 from chalicelib.web.agent_desk import agent_desk
 from chalicelib.web.agents_api import agents_api
 from chalicelib.web.live import live_api
+from chalicelib.web.openapi import openapi_api
 from chalicelib.web.orders_api import orders_api
 from chalicelib.web.sms import sms
 from chalicelib.web.voice_agent_dial import dial_agents, voice_agent_dial
@@ -37,6 +38,7 @@ app.register_blueprint(agents_api)
 app.register_blueprint(sms)
 app.register_blueprint(voice_agent_dial)
 app.register_blueprint(agent_desk)
+app.register_blueprint(openapi_api)
 
 
 @app.middleware("all")
