@@ -37,6 +37,7 @@ PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/replaced-by-infra"
 PLACEHOLDER_ACCOUNT_SID = "AC" + "0" * 32
 
 FUNCTION_TIMEOUT_SECONDS = {"daily_reports": 300}  # every shop's report in one run
+WRITE_ROUTES = [("POST", "/v1/orders"), ("POST", "/v1/callbacks")]  # throttled per route (see _throttling)
 
 # The item operations PynamoDB, the repository and Powertools' idempotency layer issue
 # (transactions are authorised per item action).
@@ -96,6 +97,12 @@ class DeploySettings:
     stream_retry_attempts: int = 5
     stream_max_record_age_seconds: int = 3600
     lambda_memory_mb: int = 512
+    # API Gateway throttling (requests per second, steady and burst): the whole API, and each
+    # shop-facing write route (a runaway shop integration retrying in a loop hits this first).
+    api_rate_limit: float = 100.0
+    api_burst_limit: int = 200
+    write_rate_limit: float = 20.0
+    write_burst_limit: int = 40
 
     @classmethod
     def from_context(cls, node: Any) -> DeploySettings:
@@ -122,6 +129,10 @@ class DeploySettings:
                 get("stream_max_record_age_seconds") or base.stream_max_record_age_seconds
             ),
             lambda_memory_mb=int(get("lambda_memory_mb") or base.lambda_memory_mb),
+            api_rate_limit=float(get("api_rate_limit") or base.api_rate_limit),
+            api_burst_limit=int(get("api_burst_limit") or base.api_burst_limit),
+            write_rate_limit=float(get("write_rate_limit") or base.write_rate_limit),
+            write_burst_limit=int(get("write_burst_limit") or base.write_burst_limit),
         )
         settings.validate()
         return settings
@@ -139,6 +150,12 @@ class DeploySettings:
             raise ValueError("stream_retry_attempts: 1..10 (never endless: one bad record would block a shard)")
         if not 60 <= self.stream_max_record_age_seconds <= 86400:
             raise ValueError("stream_max_record_age_seconds: 60..86400")
+        if not (
+            0 < self.write_rate_limit <= self.api_rate_limit and 0 < self.write_burst_limit <= self.api_burst_limit
+        ):
+            raise ValueError(
+                "throttling: 0 < write_rate_limit <= api_rate_limit and 0 < write_burst_limit <= api_burst_limit"
+            )
         if self.log_retention_days not in _LOG_RETENTION_DAYS:
             raise ValueError(f"log_retention_days: one of {sorted(_LOG_RETENTION_DAYS)}")
 
@@ -177,6 +194,7 @@ class CallCenterStack(cdk.Stack):
         rest_api = self.app.get_resource("RestAPI")
         self.api_name = f"{construct_id}-api"
         rest_api.add_property_override("Name", self.api_name)
+        rest_api.add_property_override("MethodSettings", self._throttling())
         self.public_base_url = settings.public_base_url or (
             f"https://{rest_api.ref}.execute-api.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}/{API_STAGE}"
         )
@@ -190,6 +208,30 @@ class CallCenterStack(cdk.Stack):
 
         self._alarms()
         self._outputs()
+
+    # ---- API throttling ------------------------------------------------------------------------
+    def _throttling(self) -> list[dict[str, Any]]:
+        """Stage method settings: a limit for the whole API, a lower one for each route a shop
+        writes through. Over the limit API Gateway answers 429 before any Lambda runs."""
+        settings = self.settings
+        limits = [
+            {
+                "HttpMethod": "*",
+                "ResourcePath": "/*",
+                "ThrottlingRateLimit": settings.api_rate_limit,
+                "ThrottlingBurstLimit": settings.api_burst_limit,
+            }
+        ]
+        for method, path in WRITE_ROUTES:
+            limits.append(
+                {
+                    "HttpMethod": method,
+                    "ResourcePath": "/" + path.replace("/", "~1"),  # '/v1/orders' is written '/~1v1~1orders'
+                    "ThrottlingRateLimit": settings.write_rate_limit,
+                    "ThrottlingBurstLimit": settings.write_burst_limit,
+                }
+            )
+        return limits
 
     # ---- tables -------------------------------------------------------------------------------
     def _table(self, spec: TableSpec) -> dynamodb.Table:
