@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup demo test test-unit test-integration test-e2e run call lint fmt bench clean synth deploy destroy
+.PHONY: setup demo test test-unit test-integration test-e2e run call lint fmt bench clean synth deploy destroy soak
 
 setup: $(VENV)/.stamp-deps node_modules/.stamp-npm .local/.stamp-java
 
@@ -97,3 +97,7 @@ deploy: $(VENV)/.stamp-infra
 destroy: $(VENV)/.stamp-infra
 	$(PY) -m infra.app $(CDK_CONTEXT)
 	$(CDK_CLI) destroy --app cdk.out --all
+
+# The fault-injection soak at its large size (the quick size runs in `make test`): prints the figures.
+soak: setup
+	$(PY) -m devtools.soak --orders 10000 --customers 300

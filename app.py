@@ -22,6 +22,7 @@ from chalicelib.web.agent_desk import agent_desk
 from chalicelib.web.agent_page import agent_page
 from chalicelib.web.agents_api import agents_api
 from chalicelib.web.live import live_api
+from chalicelib.web.openapi import openapi_api
 from chalicelib.web.orders_api import orders_api
 from chalicelib.web.sms import sms
 from chalicelib.web.voice_agent_dial import dial_agents, voice_agent_dial
@@ -41,6 +42,7 @@ app.register_blueprint(sms)
 app.register_blueprint(voice_agent_dial)
 app.register_blueprint(agent_desk)
 app.register_blueprint(agent_page)
+app.register_blueprint(openapi_api)
 
 
 @app.middleware("all")

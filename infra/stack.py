@@ -41,6 +41,7 @@ FUNCTION_TIMEOUT_SECONDS = {"daily_reports": 300}  # every shop's report in one 
 CRM_FUNCTIONS = frozenset({"crm_stream", "crm_retry"})
 CRM_PARKED_METRIC = "CrmEvents_parked"  # published by the CRM functions (app.py)
 CRM_SECRET_PARAM_PREFIX = "/callcenter/crm/"  # noqa: S105 - a path, not a secret
+WRITE_ROUTES = [("POST", "/v1/orders"), ("POST", "/v1/callbacks")]  # throttled per route (see _throttling)
 
 # The item operations PynamoDB, the repository and Powertools' idempotency layer issue
 # (transactions are authorised per item action).
@@ -104,6 +105,12 @@ class DeploySettings:
     # name per shop's crm.secret_name (the values are put there by hand, never in the template).
     crm_secret_names: tuple[str, ...] = ()
     crm_secret_param_prefix: str = CRM_SECRET_PARAM_PREFIX
+    # API Gateway throttling (requests per second, steady and burst): the whole API, and each
+    # shop-facing write route (a runaway shop integration retrying in a loop hits this first).
+    api_rate_limit: float = 100.0
+    api_burst_limit: int = 200
+    write_rate_limit: float = 20.0
+    write_burst_limit: int = 40
 
     @classmethod
     def from_context(cls, node: Any) -> DeploySettings:
@@ -132,6 +139,10 @@ class DeploySettings:
             lambda_memory_mb=int(get("lambda_memory_mb") or base.lambda_memory_mb),
             crm_secret_names=tuple(_list(get("crm_secret_names"))),
             crm_secret_param_prefix=str(get("crm_secret_param_prefix") or base.crm_secret_param_prefix),
+            api_rate_limit=float(get("api_rate_limit") or base.api_rate_limit),
+            api_burst_limit=int(get("api_burst_limit") or base.api_burst_limit),
+            write_rate_limit=float(get("write_rate_limit") or base.write_rate_limit),
+            write_burst_limit=int(get("write_burst_limit") or base.write_burst_limit),
         )
         settings.validate()
         return settings
@@ -154,6 +165,12 @@ class DeploySettings:
                 raise ValueError(f"crm_secret_names: {name!r} is not a shop's crm.secret_name")
         if not re.fullmatch(r"/[A-Za-z0-9_.\-/]{0,500}/", self.crm_secret_param_prefix):
             raise ValueError("crm_secret_param_prefix: an SSM path such as /callcenter/crm/")
+        if not (
+            0 < self.write_rate_limit <= self.api_rate_limit and 0 < self.write_burst_limit <= self.api_burst_limit
+        ):
+            raise ValueError(
+                "throttling: 0 < write_rate_limit <= api_rate_limit and 0 < write_burst_limit <= api_burst_limit"
+            )
         if self.log_retention_days not in _LOG_RETENTION_DAYS:
             raise ValueError(f"log_retention_days: one of {sorted(_LOG_RETENTION_DAYS)}")
 
@@ -192,6 +209,7 @@ class CallCenterStack(cdk.Stack):
         rest_api = self.app.get_resource("RestAPI")
         self.api_name = f"{construct_id}-api"
         rest_api.add_property_override("Name", self.api_name)
+        rest_api.add_property_override("MethodSettings", self._throttling())
         self.public_base_url = settings.public_base_url or (
             f"https://{rest_api.ref}.execute-api.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}/{API_STAGE}"
         )
@@ -206,6 +224,30 @@ class CallCenterStack(cdk.Stack):
         self._alarms()
         self._crm_alarm()
         self._outputs()
+
+    # ---- API throttling ------------------------------------------------------------------------
+    def _throttling(self) -> list[dict[str, Any]]:
+        """Stage method settings: a limit for the whole API, a lower one for each route a shop
+        writes through. Over the limit API Gateway answers 429 before any Lambda runs."""
+        settings = self.settings
+        limits = [
+            {
+                "HttpMethod": "*",
+                "ResourcePath": "/*",
+                "ThrottlingRateLimit": settings.api_rate_limit,
+                "ThrottlingBurstLimit": settings.api_burst_limit,
+            }
+        ]
+        for method, path in WRITE_ROUTES:
+            limits.append(
+                {
+                    "HttpMethod": method,
+                    "ResourcePath": "/" + path.replace("/", "~1"),  # '/v1/orders' is written '/~1v1~1orders'
+                    "ThrottlingRateLimit": settings.write_rate_limit,
+                    "ThrottlingBurstLimit": settings.write_burst_limit,
+                }
+            )
+        return limits
 
     # ---- tables -------------------------------------------------------------------------------
     def _table(self, spec: TableSpec) -> dynamodb.Table:

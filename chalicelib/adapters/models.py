@@ -245,6 +245,7 @@ class DialTaskRecord(Model):
     dialing_at = UTCDateTimeAttribute(null=True)
     callback_at = UTCDateTimeAttribute(null=True)  # a time agreed with the customer
     contacted = BooleanAttribute(null=True)  # a person answered on some attempt
+    write_token = UnicodeAttribute(null=True)  # the last state change's own mark (repository._update_task)
 
     by_queue_due = DueTaskIndex()
     by_active = ActiveTaskIndex()

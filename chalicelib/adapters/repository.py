@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -54,6 +55,26 @@ def _updated(record: Model, *, actions: list[Action], condition: Condition) -> b
         if _condition_failed(error):
             return False
         raise
+    return True
+
+
+def _update_task(record: DialTaskRecord, *, actions: list[Action], condition: Condition) -> bool:
+    """A dial task's conditional state change that recognises its own write. When DynamoDB
+    applied the update but the answer was lost, botocore sends it again and the condition fails
+    on the state just written; the token written with it tells that the write was ours, so the
+    caller goes on (sets the index keys) instead of leaving the task in a state no queue or
+    sweep finds. On success (or our own lost write) ``record`` holds the task's new state."""
+    token = secrets.token_hex(8)
+    try:
+        record.update(actions=[*actions, DialTaskRecord.write_token.set(token)], condition=condition)
+    except UpdateError as error:
+        if not _condition_failed(error):
+            raise
+        try:
+            record.refresh(consistent_read=True)
+        except DoesNotExist:
+            return False
+        return record.write_token == token
     return True
 
 
@@ -251,7 +272,7 @@ class DynamoRepository:
     def _queue_again(self, task_id: str, now: datetime, *, from_states: tuple[str, ...]) -> bool:
         """A new round of attempts for a task that has open orders and no call going on."""
         record = DialTaskRecord(task_id)
-        if not _updated(
+        if not _update_task(
             record,
             actions=[
                 DialTaskRecord.state.set("queued"),
@@ -312,7 +333,7 @@ class DynamoRepository:
         """queued and due -> dialing, counting the attempt and fixing which orders this call is
         about; None if another dialer took it."""
         record = DialTaskRecord(task_id)
-        if not _updated(
+        if not _update_task(
             record,
             actions=[
                 DialTaskRecord.state.set("dialing"),
@@ -391,12 +412,8 @@ class DynamoRepository:
         condition = DialTaskRecord.state == "dialing"
         if call_sid is not None:
             condition &= DialTaskRecord.last_call_sid == call_sid
-        try:
-            record.update(actions=actions, condition=condition)
-        except UpdateError as error:
-            if _condition_failed(error):
-                return None
-            raise
+        if not _update_task(record, actions=actions, condition=condition):
+            return None
         if requeue_at is not None:
             record.update(actions=[DialTaskRecord.queue_key.set(_queue_key(record.shop_id, record.kind))])
         elif record.call_order_ids:
@@ -408,7 +425,7 @@ class DynamoRepository:
     def release_claim(self, task_id: str, due_at: datetime) -> bool:
         """dialing -> queued for a call that was never placed: the attempt is not counted."""
         record = DialTaskRecord(task_id)
-        if not _updated(
+        if not _update_task(
             record,
             actions=[
                 DialTaskRecord.state.set("queued"),
@@ -443,12 +460,8 @@ class DynamoRepository:
         if with_orders:
             actions.append(DialTaskRecord.call_order_ids.set(DialTaskRecord.order_ids))
             condition &= DialTaskRecord.order_ids.exists()
-        try:
-            record.update(actions=actions, condition=condition)
-        except UpdateError as error:
-            if _condition_failed(error):
-                return None
-            raise
+        if not _update_task(record, actions=actions, condition=condition):
+            return None
         record.update(actions=[DialTaskRecord.active_key.set(_queue_key(record.shop_id, record.kind))])
         return _task_entity(record)
 
@@ -462,7 +475,7 @@ class DynamoRepository:
             if call_sid is None
             else (DialTaskRecord.last_call_sid.does_not_exist() | (DialTaskRecord.last_call_sid == call_sid))
         )
-        if not _updated(
+        if not _update_task(
             record,
             actions=[
                 DialTaskRecord.state.set(state),

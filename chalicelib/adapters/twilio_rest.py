@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.services.ports import CallNotPlacedError, CallOutcomeUnknownError, CallState
+from chalicelib.services.ports import CallNotPlacedError, CallOutcomeUnknownError, CallState, MessageOutcomeUnknownError
 
 if TYPE_CHECKING:  # twilio.rest is heavy: imported only when a REST call is made
     from twilio.rest import Client
@@ -89,5 +89,12 @@ class TwilioTelephony:
         return CallState(str(call.status), int(call.duration or 0), getattr(call, "answered_by", None))
 
     def send_sms(self, *, to: str, from_: str, body: str) -> str:
-        message = twilio_client(*self._credentials).messages.create(to=to, from_=from_, body=body)
+        import requests
+
+        try:
+            message = twilio_client(*self._credentials).messages.create(to=to, from_=from_, body=body)
+        except requests.ConnectTimeout:
+            raise  # nothing was sent: the caller's retry may send it
+        except (requests.ReadTimeout, requests.ConnectionError) as error:  # maybe sent
+            raise MessageOutcomeUnknownError(str(error)) from error
         return str(message.sid)

@@ -14,7 +14,7 @@ from chalicelib.domain.orders import format_amount, local_day
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.sms import Intent, sms_intent
 from chalicelib.observability import logger
-from chalicelib.services.ports import MessagingStore, Messenger
+from chalicelib.services.ports import MessageOutcomeUnknownError, MessagingStore, Messenger
 from chalicelib.voice.catalog import load_catalog
 
 DECISIONS = {"confirm": "confirmed", "cancel": "cancelled"}
@@ -41,7 +41,12 @@ def send_customer_sms(
         logger.info("not texting a do-not-call customer", extra={"phone": phone, "purpose": purpose})
         return None
     body = load_catalog(language).sms_text(message, shop_name=shop.name, **values)
-    sid = messenger.send_sms(to=phone, from_=shop.caller_id, body=body)
+    try:
+        sid = messenger.send_sms(to=phone, from_=shop.caller_id, body=body)
+    except MessageOutcomeUnknownError:
+        # Twilio may have sent it: never text twice (its delivery shows in Twilio's log).
+        logger.warning("text request timed out; not sent again", extra={"phone": phone, "purpose": purpose})
+        return None
     store.log_message(
         TextMessage(
             shop_id=shop.shop_id,

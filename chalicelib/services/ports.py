@@ -74,6 +74,10 @@ class CallOutcomeUnknownError(Exception):
     """The request may have reached Twilio (a read timeout): the call may be ringing."""
 
 
+class MessageOutcomeUnknownError(Exception):
+    """The request may have reached Twilio (a read timeout): the text may be on its way."""
+
+
 @dataclass(frozen=True)
 class CallState:
     status: str

@@ -2,12 +2,15 @@
 
 Behind API Gateway the app sees a different host, stage prefix and port than Twilio used, so
 the URL is rebuilt from ``PUBLIC_BASE_URL`` plus the route path and query string.
+
+A JSON body is signed differently: Twilio puts its SHA-256 in the URL (``bodySHA256=<hex>``) and
+signs the URL alone; the body must then hash to that value.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
 
@@ -33,7 +36,14 @@ def public_url(base_url: str, path: str, query: Mapping[str, Sequence[str]] | No
     return url
 
 
-def signature_is_valid(auth_token: str, url: str, form: Mapping[str, list[str]], signature: str | None) -> bool:
+def signature_is_valid(
+    auth_token: str, url: str, form: Mapping[str, list[str]], signature: str | None, *, body: str | None = None
+) -> bool:
+    """``form`` for form-encoded requests; ``body`` (the raw text) for a URL carrying
+    ``bodySHA256``, where the body's hash and the URL are what Twilio signed."""
     if not signature:
         return False
-    return bool(RequestValidator(auth_token).validate(url, _MultiParams(form), signature))
+    validator = RequestValidator(auth_token)
+    if body is not None and "bodySHA256" in parse_qs(urlsplit(url).query):
+        return bool(validator.validate(url, body, signature))
+    return bool(validator.validate(url, _MultiParams(form), signature))

@@ -105,7 +105,9 @@ def twilio_webhook(current_request: Callable[[], Request]) -> Callable[[TwilioVi
         def checked(*args: Any, **kwargs: Any) -> Response:
             request = current_request()
             raw = request.raw_body
-            form = parse_form(raw.encode() if isinstance(raw, str) else raw)
+            raw_bytes = raw.encode() if isinstance(raw, str) else (raw or b"")
+            form = parse_form(raw_bytes)
+            body = raw_bytes.decode("utf-8", errors="replace")
             path = _request_path(request.to_original_event())
             query = request.query_params
             params = {key: query.getlist(key) for key in query} if query else None
@@ -113,7 +115,8 @@ def twilio_webhook(current_request: Callable[[], Request]) -> Callable[[TwilioVi
             # not promise to keep the order Twilio called them in).
             urls = {public_url(settings().base_url, path, params, sort_keys=s) for s in (False, True)}
             signature = request.headers.get("x-twilio-signature")
-            if not any(signature_is_valid(settings().auth_token(), url, form, signature) for url in urls):
+            token = settings().auth_token()
+            if not any(signature_is_valid(token, url, form, signature, body=body) for url in urls):
                 logger.warning("rejected a webhook with a bad signature", extra={"path": path})
                 return forbidden()
             flat = {key: values[-1] for key, values in form.items()}

@@ -1,5 +1,6 @@
 """Texts with customers (O7 fallback, O9, O10) and the do-not-call list (O11), on fakes."""
 
+import dataclasses
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -185,3 +186,34 @@ def test_the_new_order_alert_hook_runs_only_for_shops_with_a_threshold(store: Fa
     with_threshold = shop.model_copy(update={"alerts": shop.alerts.model_copy(update={"order_total_above": 100})})
     order_events.after_new_order(with_threshold, order, alert=lambda s, o: seen.append(o.order_id))
     assert seen == [order.order_id]
+
+
+class _TimedOutMessenger:
+    """Twilio took the request but the answer was lost: the text may be on its way."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+    def send_sms(self, *, to: str, from_: str, body: str) -> str:
+        from chalicelib.services.ports import MessageOutcomeUnknownError
+
+        self.requests += 1
+        raise MessageOutcomeUnknownError("read timeout")
+
+
+def test_a_text_whose_request_timed_out_counts_as_sent_and_is_not_retried(shop: ShopSettings, store: FakeStore) -> None:
+    # GIVEN an unreachable order whose fallback text request times out
+    order = dataclasses.replace(queued_order(store, shop), status="unreachable")
+    messenger = _TimedOutMessenger()
+    done: dict[str, object] = {}
+
+    def once(key: str, action: Any) -> Any:  # run_once: the result is stored unless the action raises
+        if key not in done:
+            done[key] = action()
+        return done[key]
+
+    # WHEN the orders stream delivers the change twice
+    for _ in range(2):
+        order_events.after_status_change(shop, "queued", order, store=store, messenger=messenger, now=NOON, once=once)
+    # THEN no exception asked for a retry: one request, never a second text
+    assert messenger.requests == 1

@@ -63,14 +63,38 @@ def test_published_repeated_keys_vector() -> None:
     assert signature_is_valid(TOKEN, URL, form, DUPLICATE_EXPECTED)
 
 
-def test_the_body_hash_vector_is_twilios_only_our_form_path_does_not_take_json() -> None:
-    # The bodySHA256 vector holds for twilio's validator given the raw body...
+def test_the_published_body_hash_vector_validates_with_the_raw_body() -> None:
+    # A JSON body: Twilio puts its SHA-256 in the URL and signs the URL alone.
     assert RequestValidator(TOKEN).compute_hash(BODY) == BODY_HASH
-    assert RequestValidator(TOKEN).validate(f"{URL}&bodySHA256={BODY_HASH}", BODY, BODY_EXPECTED)
-    # ...but our webhooks are form-encoded only: the form parsed from a JSON body is not the
-    # signed parameter set, so such a request is refused (never silently accepted).
-    form = parse_form(BODY.encode())
-    assert not signature_is_valid(TOKEN, f"{URL}&bodySHA256={BODY_HASH}", form, BODY_EXPECTED)
+    url = f"{URL}&bodySHA256={BODY_HASH}"
+    assert signature_is_valid(TOKEN, url, {}, BODY_EXPECTED, body=BODY)
+
+
+def test_a_body_hash_request_fails_on_a_changed_body_hash_url_or_signature() -> None:
+    url = f"{URL}&bodySHA256={BODY_HASH}"
+    assert not signature_is_valid(TOKEN, url, {}, BODY_EXPECTED, body=BODY.replace("value", "valuf"))
+    assert not signature_is_valid(TOKEN, url, {}, BODY_EXPECTED, body=BODY + " ")
+    assert not signature_is_valid(TOKEN, url.replace("foo=1", "foo=2"), {}, BODY_EXPECTED, body=BODY)
+    other_hash = RequestValidator(TOKEN).compute_hash(BODY + " ")
+    assert not signature_is_valid(TOKEN, f"{URL}&bodySHA256={other_hash}", {}, BODY_EXPECTED, body=BODY)
+    assert not signature_is_valid(TOKEN, url, {}, BODY_EXPECTED[:-2] + "A=", body=BODY)
+    assert not signature_is_valid("12346", url, {}, BODY_EXPECTED, body=BODY)
+    assert not signature_is_valid(TOKEN, url, {}, None, body=BODY)
+
+
+def test_a_json_body_signed_by_its_hash_through_our_public_url() -> None:
+    # As Twilio calls a webhook behind a stage prefix with a JSON body: the hash rides in the query.
+    body = '{"CallSid": "CA1", "Name": "Ольга \\u202e", "Amount": 1.5}'
+    query = {"task_id": ["t 1+2"], "bodySHA256": [RequestValidator(TOKEN).compute_hash(body)]}
+    url = public_url("https://calls.example.test/api", "/twilio/voice/status", query)
+    signature = RequestValidator(TOKEN).compute_signature(url, {})
+    assert signature_is_valid(TOKEN, url, parse_form(body.encode()), signature, body=body)
+    assert not signature_is_valid(TOKEN, url, parse_form(body.encode()), signature, body=body.replace("1.5", "2.5"))
+
+
+def test_without_the_raw_body_a_body_hash_signature_is_not_taken_as_a_form_signature() -> None:
+    url = f"{URL}&bodySHA256={BODY_HASH}"
+    assert not signature_is_valid(TOKEN, url, parse_form(BODY.encode()), BODY_EXPECTED)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,84 @@
+"""A dial task's state change whose answer was lost (DynamoDB applied it, botocore sent it again
+and the second try met the new state) is still the writer's own: the task gets its index keys
+and is neither stuck nor counted twice. The soak found tasks left 'dialing' with no capacity
+key (no sweep could see them) and 'queued' with no queue key (never dialed again)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.adapters.models import DialTaskRecord
+from chalicelib.domain.entities import DialTask
+from chalicelib.wiring import repository
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+TASK = "tsk_lost_answer"
+
+
+def open_task() -> None:
+    task = DialTask(
+        task_id=TASK,
+        shop_id="demo",
+        phone="+380671234567",
+        order_ids=["ord_1"],
+        language="uk",
+        created_at=NOW,
+        kind="robot",
+    )
+    repository().open_customer_task(task, "ord_1", NOW)
+
+
+@pytest.fixture
+def every_task_update_twice(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each DialTaskRecord.update reaches DynamoDB twice; the caller sees the second answer."""
+    update = DialTaskRecord.update
+
+    def twice(self: DialTaskRecord, *args: Any, **kwargs: Any) -> Any:
+        update(self, *args, **kwargs)
+        return update(self, *args, **kwargs)
+
+    open_task()
+    monkeypatch.setattr(DialTaskRecord, "update", twice)
+    yield
+
+
+def test_a_claim_whose_answer_was_lost_is_the_dialers_and_the_sweep_can_see_it(every_task_update_twice: None) -> None:
+    claimed = repository().claim_task_for_dial(TASK, NOW)
+
+    assert claimed is not None and claimed.state == "dialing"
+    assert claimed.attempts == 1  # applied once: the retry's condition failed
+    assert repository().count_active_tasks("demo", "robot") == 1
+    assert repository().stale_dialing_task_ids("demo", "robot", NOW + timedelta(minutes=10)) == [TASK]
+
+
+def test_a_requeue_whose_answer_was_lost_leaves_the_task_due(every_task_update_twice: None) -> None:
+    repository().claim_task_for_dial(TASK, NOW)
+    repository().attach_call(TASK, "CA1")
+    retry_at = NOW + timedelta(minutes=10)
+
+    ended = repository().end_attempt(TASK, "CA1", call_result="busy", requeue_at=retry_at, final_result=None, now=NOW)
+
+    assert ended is not None and ended.state == "queued"
+    assert [t.task_id for t in repository().due_tasks("demo", "robot", retry_at, limit=10)] == [TASK]
+    assert repository().count_active_tasks("demo", "robot") == 0
+
+
+def test_a_released_claim_whose_answer_was_lost_is_due_again(every_task_update_twice: None) -> None:
+    repository().claim_task_for_dial(TASK, NOW)
+
+    assert repository().release_claim(TASK, NOW + timedelta(minutes=1))
+
+    task = repository().get_task(TASK)
+    assert task is not None and task.state == "queued" and task.attempts == 0
+    assert [t.task_id for t in repository().due_tasks("demo", "robot", NOW + timedelta(minutes=1), limit=10)] == [TASK]
+
+
+def test_another_writers_change_is_still_refused(aws: None) -> None:
+    open_task()
+    assert repository().claim_task_for_dial(TASK, NOW) is not None
+    assert repository().claim_task_for_dial(TASK, NOW) is None  # a second dialer: not its write
