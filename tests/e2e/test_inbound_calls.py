@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -168,3 +169,64 @@ def test_a_caller_with_an_active_order_confirms_it_by_keypress(stack: LocalStack
     assert "Your order IN-7 for 410 hryvnias is waiting for confirmation." in heard
     assert heard[-1] == "Thank you! Your order is confirmed. Goodbye."
     assert shop_api.order(created.json()["id"])["status"] == "confirmed"
+
+
+def test_a_caller_picks_a_delivery_slot_then_confirms_and_the_order_api_shows_it(
+    stack: LocalStack, shop_api: ShopApi, clock: SimClock
+) -> None:
+    # GIVEN an order waiting for confirmation (the robot's call found the line busy), Monday
+    # just after noon in Kyiv: the demo's slots start two hours ahead, so today's 14:00 is too
+    # soon and tomorrow 10:00 is the first
+    phone = "+380671230008"
+    stack.standin.set_callee(phone, __import__("devtools.twilio_standin", fromlist=["Callee"]).Callee(answer="busy"))
+    created = shop_api.post_order({"order_number": "IN-8", "phone": phone, "total": "250.00"})
+    assert created.status_code == 201
+    assert stack.wait_quiet(timeout=60)
+    local = clock.now().astimezone(ZoneInfo("Europe/Kyiv"))
+    assert local.weekday() == 0 and local.hour == 12, "the module's clock starts on Monday noon in Kyiv"
+    # WHEN the caller picks English, 3 for a delivery time, presses a digit with no slot, then
+    # 1 (tomorrow 10:00-14:00), then 1 to confirm
+    transcript = stack.standin.place_inbound_call(
+        phone, SHOP, CallerScript([Press("3"), Press("3"), Press("9"), Press("1"), Press("1")])
+    )
+    # THEN they heard the slots, the retry, the slot noted and the confirmation
+    heard = transcript.heard()
+    assert transcript.application_errors == []
+    assert (
+        "To confirm the order, press 1. To cancel it, press 2. To choose a delivery time, press 3. "
+        "To speak to an agent, press 0." in heard
+    )
+    assert heard.count("For delivery tomorrow from 10:00 to 14:00, press 1.") == 2  # read again after the 9
+    assert "For delivery tomorrow from 14:00 to 18:00, press 2." in heard
+    assert not any("today" in text for text in heard)
+    assert "Sorry, I did not understand." in heard
+    assert "Thank you! Delivery tomorrow from 10:00 to 14:00 is noted for your order." in heard
+    assert heard[-1] == "Thank you! Your order is confirmed. Goodbye."
+    # AND the order API shows the slot in the shop's time zone
+    order = shop_api.order(created.json()["id"])
+    assert order["status"] == "confirmed"
+    slot = order["delivery_slot"]
+    assert (slot["start"], slot["end"]) == ("2026-11-24T10:00:00+02:00", "2026-11-24T14:00:00+02:00")
+    assert slot["call_sid"] == transcript.call_sid
+    assert CallRecord.get(transcript.call_sid).result == "self-service"
+
+
+def test_no_digit_in_the_slot_menu_repeats_it_then_queues_the_caller_for_an_agent(
+    stack: LocalStack, shop_api: ShopApi
+) -> None:
+    phone = "+380671230009"
+    stack.standin.set_callee(phone, __import__("devtools.twilio_standin", fromlist=["Callee"]).Callee(answer="busy"))
+    created = shop_api.post_order({"order_number": "IN-9", "phone": phone, "total": "99.00"})
+    assert created.status_code == 201
+    assert stack.wait_quiet(timeout=60)
+    # WHEN the caller asks for slots and then says nothing three times, then hangs up on hold
+    transcript = stack.standin.place_inbound_call(
+        phone, SHOP, CallerScript([Press("3"), Press("3"), Silence(), Silence(), Silence(), HangUp()])
+    )
+    heard = transcript.heard()
+    assert transcript.application_errors == []
+    assert heard.count("We can deliver at these times.") == 3  # the menu_attempts of the demo
+    assert "Please hold, we are connecting you to an agent." in heard
+    assert shop_api.order(created.json()["id"])["delivery_slot"] is None
+    assert stack.wait_quiet(timeout=30)
+    assert CallRecord.get(transcript.call_sid).abandoned is True  # hung up in the queue: a callback task
