@@ -1,8 +1,11 @@
 """Deployment settings, validated once from the environment; secrets fetched lazily.
 
 Nothing here touches the network at import: ``settings()`` reads the environment on first
-use, and the Twilio auth token comes from ``TWILIO_AUTH_TOKEN`` or, in the cloud, from the
-SSM parameter named by ``TWILIO_AUTH_TOKEN_PARAM`` (decrypted, cached by Powertools).
+use, and each secret comes from its variable or, in the cloud, from the SSM parameter named
+by its ``..._PARAM`` variable (decrypted, cached by Powertools): the Twilio auth token
+(``TWILIO_AUTH_TOKEN``) and the key that signs recording links (``RECORDING_LINK_SECRET``).
+Secrets are never part of the settings' repr, so logging the settings shows none. The local
+stack (``devtools.stack``) sets local-only values; nothing here falls back to a default.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import os
 
 from pydantic import BaseModel, Field, HttpUrl, field_validator
 
+MIN_LINK_SECRET_LENGTH = 32
+
 
 class Settings(BaseModel):
     table_prefix: str = Field(default="callcenter-", pattern=r"^[A-Za-z0-9_.-]{0,100}$")
@@ -20,6 +25,9 @@ class Settings(BaseModel):
     twilio_auth_token: str | None = Field(default=None, repr=False)
     twilio_auth_token_param: str | None = None
     twilio_api_base_url: str | None = None
+    recording_link_secret: str | None = Field(default=None, repr=False)
+    recording_link_secret_param: str | None = None
+    recording_link_days: int = Field(default=7, ge=1, le=90)  # how long a report's recording link works
 
     @field_validator("twilio_account_sid")
     @classmethod
@@ -36,13 +44,24 @@ class Settings(BaseModel):
         return self.base_url + path
 
     def auth_token(self) -> str:
-        if self.twilio_auth_token:
-            return self.twilio_auth_token
-        if self.twilio_auth_token_param:
-            from aws_lambda_powertools.utilities.parameters import get_parameter
+        return _secret(self.twilio_auth_token, self.twilio_auth_token_param, "TWILIO_AUTH_TOKEN")
 
-            return str(get_parameter(self.twilio_auth_token_param, decrypt=True, max_age=300))
-        raise RuntimeError("Set TWILIO_AUTH_TOKEN or TWILIO_AUTH_TOKEN_PARAM")
+    def recording_link_key(self) -> bytes:
+        """The HMAC key of recording links (I9): at least 32 characters, or links are refused."""
+        key = _secret(self.recording_link_secret, self.recording_link_secret_param, "RECORDING_LINK_SECRET")
+        if len(key) < MIN_LINK_SECRET_LENGTH:
+            raise RuntimeError(f"RECORDING_LINK_SECRET must be at least {MIN_LINK_SECRET_LENGTH} characters")
+        return key.encode()
+
+
+def _secret(value: str | None, param: str | None, env_name: str) -> str:
+    if value:
+        return value
+    if param:
+        from aws_lambda_powertools.utilities.parameters import get_parameter
+
+        return str(get_parameter(param, decrypt=True, max_age=300))
+    raise RuntimeError(f"Set {env_name} or {env_name}_PARAM")
 
 
 _ENV_NAMES = {
@@ -52,6 +71,9 @@ _ENV_NAMES = {
     "twilio_auth_token": "TWILIO_AUTH_TOKEN",
     "twilio_auth_token_param": "TWILIO_AUTH_TOKEN_PARAM",
     "twilio_api_base_url": "TWILIO_API_BASE_URL",
+    "recording_link_secret": "RECORDING_LINK_SECRET",
+    "recording_link_secret_param": "RECORDING_LINK_SECRET_PARAM",
+    "recording_link_days": "RECORDING_LINK_DAYS",
 }
 
 

@@ -5,15 +5,17 @@ abandon -> callback, agent no-answer -> next agent, after hours."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 
 from chalicelib.adapters.inbound_repository import inbound_store
 from chalicelib.adapters.models import AgentRecord, CallRecord, DialTaskRecord
+from chalicelib.services.recordings import recording_link
 from devtools.simclock import SimClock
-from devtools.stack import LocalStack
+from devtools.stack import LOCAL_RECORDING_LINK_SECRET, LocalStack
 from devtools.twilio_standin import AgentBehaviour, CallerScript, HangUp, Press, Silence
 from tests.e2e.conftest import ShopApi
 
@@ -230,3 +232,36 @@ def test_no_digit_in_the_slot_menu_repeats_it_then_queues_the_caller_for_an_agen
     assert shop_api.order(created.json()["id"])["delivery_slot"] is None
     assert stack.wait_quiet(timeout=30)
     assert CallRecord.get(transcript.call_sid).abandoned is True  # hung up in the queue: a callback task
+
+
+def test_a_recorded_call_is_heard_only_through_its_expiring_signed_link(
+    stack: LocalStack, shop_api: ShopApi, clock: SimClock
+) -> None:
+    # GIVEN a call an agent answered, recorded dual-channel after the greeting's notice
+    stack.standin.register_agent(OLEH, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=30))
+    set_status(shop_api, "oleh", "available")
+    transcript = stack.standin.place_inbound_call("+380671230010", SHOP, CallerScript([Press("3"), Press("1")]))
+    assert transcript.application_errors == []
+    assert stack.wait_quiet(timeout=30)
+    record = CallRecord.get(transcript.call_sid)
+    assert record.recording_sid and record.recording_sid.startswith("RE")
+    # WHEN its link is made (as the report does) and followed
+    link = recording_link(
+        transcript.call_sid,
+        base_url=stack.api_url,
+        secret=LOCAL_RECORDING_LINK_SECRET.encode(),
+        now=clock.now(),
+        lifetime=timedelta(days=7),
+    )
+    response = requests.get(link, timeout=15, allow_redirects=False)
+    # THEN the stand-in's audio comes through (it serves media directly, as Twilio does when media
+    # auth is off); the raw Twilio URL is nowhere in the answer
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"] == "audio/wav" and response.content.startswith(b"RIFF")
+    assert response.headers["Cache-Control"] == "private, no-store"
+    # AND the same link with another call's id, or once expired, is refused
+    forged = link.replace(transcript.call_sid, "CA" + "0" * 32)
+    assert requests.get(forged, timeout=15).status_code == 403
+    clock.advance(timedelta(days=7))
+    expired = requests.get(link, timeout=15)
+    assert (expired.status_code, expired.json()["error"]) == (403, "link_expired")
