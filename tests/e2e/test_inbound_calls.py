@@ -4,19 +4,21 @@ abandon -> callback, agent no-answer -> next agent, after hours."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 
-from chalicelib.adapters.inbound_repository import inbound_store
+from chalicelib.adapters.inbound_repository import QueueEntry, inbound_store
 from chalicelib.adapters.models import AgentRecord, CallRecord, DialTaskRecord
 from chalicelib.services.recordings import recording_link
 from devtools.simclock import SimClock
 from devtools.stack import LOCAL_RECORDING_LINK_SECRET, LocalStack
-from devtools.twilio_standin import AgentBehaviour, CallerScript, HangUp, Press, Silence
+from devtools.twilio_standin import AgentBehaviour, CallerScript, HangUp, Press, Silence, Transcript
 from tests.e2e.conftest import ShopApi
 
 SHOP = "+380441234567"
@@ -265,3 +267,97 @@ def test_a_recorded_call_is_heard_only_through_its_expiring_signed_link(
     clock.advance(timedelta(days=7))
     expired = requests.get(link, timeout=15)
     assert (expired.status_code, expired.json()["error"]) == (403, "link_expired")
+
+
+def _until(condition: Callable[[], object], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def _entry(phone: str) -> QueueEntry | None:
+    return next((e for e in inbound_store().queue_entries("demo", "sales") if e.phone == phone), None)
+
+
+def test_two_callers_and_one_agent_the_longest_waiting_goes_first_the_other_after_wrap_up(
+    stack: LocalStack, shop_api: ShopApi, clock: SimClock
+) -> None:
+    # GIVEN one agent (Oleh, offline for now) and a wrap-up of 60 s
+    store = inbound_store()
+    shop = store.get_shop("demo")
+    assert shop is not None
+    store.save_shop(
+        shop.model_copy(update={"inbound": shop.inbound.model_copy(update={"wrap_up_seconds": 60})}), clock.now()
+    )
+    stack.standin.register_agent(OLEH, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=30))
+    earlier_offers = len([leg for leg in stack.standin.calls if leg.to == OLEH])  # by the tests before
+    first_phone, second_phone = "+380671230021", "+380671230022"
+    heard: dict[str, Transcript] = {}
+
+    def call(phone: str, language_digit: str) -> None:
+        heard[phone] = stack.standin.place_inbound_call(phone, SHOP, CallerScript([Press(language_digit)]))
+
+    # WHEN an English caller and then a Ukrainian one call while nobody is available
+    first = threading.Thread(target=call, args=(first_phone, "3"))
+    first.start()
+    _until(lambda: _entry(first_phone) is not None)
+    second = threading.Thread(target=call, args=(second_phone, "1"))
+    second.start()
+    _until(lambda: getattr(_entry(second_phone), "announced_position", None) == 2)
+    first_entry, second_entry = _entry(first_phone), _entry(second_phone)
+    assert first_entry is not None and second_entry is not None
+    assert first_entry.queued_at < second_entry.queued_at
+
+    # AND the agent becomes available
+    set_status(shop_api, "oleh", "available")
+    first.join(timeout=60)
+    assert not first.is_alive()
+
+    # THEN the agent was offered exactly one call, the first caller's, and the second still waits
+    # while the agent wraps up (half a second of a 60 s wrap-up)
+    time.sleep(0.5)
+    offers = [leg for leg in stack.standin.calls if leg.to == OLEH][earlier_offers:]
+    assert [leg.parent_call_sid for leg in offers] == [heard[first_phone].call_sid]
+    assert second.is_alive()
+    waiting = CallRecord.get(second_entry.ref)  # a caller's queue entry is their call
+    assert (waiting.result, waiting.agent_id) == ("queued", None)
+    assert inbound_store().get_agent("demo", "oleh").status == "wrap-up"  # type: ignore[union-attr]
+
+    # WHEN the wrap-up is over
+    clock.advance(timedelta(seconds=61))
+    second.join(timeout=60)
+    assert not second.is_alive()
+
+    # THEN the second caller got the agent too, and each heard their own language and place
+    offers = [leg for leg in stack.standin.calls if leg.to == OLEH][earlier_offers:]
+    assert [leg.parent_call_sid for leg in offers] == [heard[first_phone].call_sid, heard[second_phone].call_sid]
+    first_heard, second_heard = heard[first_phone].heard(), heard[second_phone].heard()
+    assert heard[first_phone].application_errors == [] and heard[second_phone].application_errors == []
+    assert "Please hold, we are connecting you to an agent." in first_heard
+    assert not any(text.startswith("You are number 2") for text in first_heard)
+    positions = [text.split(".")[0] for text in second_heard if text.startswith("Ви ") and "у черзі" in text]
+    assert positions[:2] == ["Ви 2-й у черзі", "Ви 1-й у черзі"]  # told again when the first caller left
+    assert "Залишайтеся на лінії, ми з'єднуємо вас з оператором." in second_heard
+    assert stack.wait_quiet(timeout=30)
+    a, b = CallRecord.get(heard[first_phone].call_sid), CallRecord.get(heard[second_phone].call_sid)
+    assert (a.agent_id, a.result, a.language, b.agent_id, b.result, b.language) == (
+        "oleh",
+        "agent",
+        "en",
+        "oleh",
+        "agent",
+        "uk",
+    )
+    assert a.queued_at < b.queued_at and a.answered_at < b.answered_at
+    assert b.wait_seconds is not None and b.wait_seconds >= 60  # waited through the wrap-up
+    assert not a.callback_task_id and not b.callback_task_id and not a.abandoned and not b.abandoned
+    # the agent's day: set available, the first call, wrap-up, available again by itself, the second call
+    assert [(s, source) for _, s, source in inbound_store().status_log("demo", "oleh")][-6:] == [
+        ("available", "api"),
+        ("busy", "system"),
+        ("wrap-up", "system"),
+        ("available", "system"),
+        ("busy", "system"),
+        ("wrap-up", "system"),
+    ]
