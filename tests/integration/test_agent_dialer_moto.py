@@ -111,9 +111,12 @@ def test_a_forged_agent_leg_webhook_gets_403_and_changes_nothing(client: Client)
     assert response.status_code == 403
 
 
-def _talked_with_anna(client: Client, store: InboundRepository, task_id: str) -> tuple[str, str, dict[str, str]]:
-    """Anna (a phone, no softphone) dials a callback and talks: (menu action, call sid, leg)."""
-    AgentRecord("demo", "anna").update(
+def _talked(
+    client: Client, store: InboundRepository, task_id: str, agent_id: str
+) -> tuple[ET.Element, str, dict[str, str]]:
+    """The agent (the only one available) dials a callback and the customer talks until they
+    hang up: (the Dial action's answer, the agent leg's sid, its form fields)."""
+    AgentRecord("demo", agent_id).update(
         actions=[AgentRecord.status.set("available"), AgentRecord.status_since.set(NOW - timedelta(hours=1))]
     )
     _callback(store, task_id, NOW - timedelta(minutes=3))
@@ -124,7 +127,7 @@ def _talked_with_anna(client: Client, store: InboundRepository, task_id: str) ->
         shop, store=store, telephony=telephony, urls=AgentDialLinks(PUBLIC_BASE), now=NOW
     )
     [request] = telephony.placed
-    leg = {"CallSid": sid, "From": "+380441234567", "To": "+380501112233"}
+    leg = {"CallSid": sid, "From": "+380441234567", "To": request["to"]}
     answer = ET.fromstring(signed_post(client, _path(request["answer_url"]), {**leg, "CallStatus": "in-progress"}).body)
     accept = answer.find("./Gather")
     assert accept is not None
@@ -135,7 +138,14 @@ def _talked_with_anna(client: Client, store: InboundRepository, task_id: str) ->
     done = signed_post(
         client, _path(dial.attrib["action"]), {**leg, "DialCallStatus": "completed", "DialBridged": "true"}
     )
-    menu = ET.fromstring(done.body).find("./Gather")
+    return ET.fromstring(done.body), sid, leg
+
+
+def _talked_with_anna(client: Client, store: InboundRepository, task_id: str) -> tuple[str, str, dict[str, str]]:
+    """Anna has a phone, no softphone: after the call she hears the outcome menu (its action)."""
+    doc, sid, leg = _talked(client, store, task_id, "anna")
+    assert leg["To"] == "+380501112233"
+    menu = doc.find("./Gather")
     assert menu is not None
     return menu.attrib["action"], sid, leg
 
@@ -177,29 +187,6 @@ def test_a_phone_only_agent_may_skip_and_silence_ends_the_menu_after_the_tries(c
 
 def test_an_agent_with_a_softphone_gets_no_keypad_menu(client: Client) -> None:
     # Oleh has a Twilio Client identity: his outcome goes through the desk
-    store = InboundRepository()
-    AgentRecord("demo", "oleh").update(
-        actions=[AgentRecord.status.set("available"), AgentRecord.status_since.set(NOW - timedelta(hours=2))]
-    )
-    _callback(store, "cb_soft", NOW - timedelta(minutes=3))
-    shop = store.get_shop("demo")
-    assert shop is not None
-    telephony = FakeTelephony()
-    [sid] = agent_dialer.dial_for_free_agents(
-        shop, store=store, telephony=telephony, urls=AgentDialLinks(PUBLIC_BASE), now=NOW
-    )
-    [request] = telephony.placed
-    assert request["to"] == "client:oleh"
-    leg = {"CallSid": sid, "From": "+380441234567", "To": "client:oleh"}
-    answer = ET.fromstring(signed_post(client, _path(request["answer_url"]), {**leg, "CallStatus": "in-progress"}).body)
-    accept = answer.find("./Gather")
-    assert accept is not None
-    dial = ET.fromstring(signed_post(client, _path(accept.attrib["action"]), {**leg, "Digits": "1"}).body).find(
-        "./Dial"
-    )
-    assert dial is not None
-    done = signed_post(
-        client, _path(dial.attrib["action"]), {**leg, "DialCallStatus": "completed", "DialBridged": "true"}
-    )
-    doc = ET.fromstring(done.body)
+    doc, _, leg = _talked(client, InboundRepository(), "cb_soft", "oleh")
+    assert leg["To"] == "client:oleh"
     assert doc.find("./Gather") is None and doc.find("./Hangup") is not None
