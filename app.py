@@ -24,6 +24,7 @@ from chalicelib.web.agents_api import agents_api
 from chalicelib.web.live import live_api
 from chalicelib.web.openapi import openapi_api
 from chalicelib.web.orders_api import orders_api
+from chalicelib.web.recordings import recordings_api
 from chalicelib.web.sms import sms
 from chalicelib.web.voice_agent_dial import dial_agents, voice_agent_dial
 from chalicelib.web.voice_inbound import voice_inbound
@@ -43,6 +44,7 @@ app.register_blueprint(voice_agent_dial)
 app.register_blueprint(agent_desk)
 app.register_blueprint(agent_page)
 app.register_blueprint(openapi_api)
+app.register_blueprint(recordings_api)
 
 
 @app.middleware("all")

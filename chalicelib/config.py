@@ -1,8 +1,11 @@
 """Deployment settings, validated once from the environment; secrets fetched lazily.
 
 Nothing here touches the network at import: ``settings()`` reads the environment on first
-use, and the Twilio auth token comes from ``TWILIO_AUTH_TOKEN`` or, in the cloud, from the
-SSM parameter named by ``TWILIO_AUTH_TOKEN_PARAM`` (decrypted, cached by Powertools).
+use, and each secret comes from its variable or, in the cloud, from the SSM parameter named
+by its ``..._PARAM`` variable (decrypted, cached by Powertools): the Twilio auth token
+(``TWILIO_AUTH_TOKEN``) and the key that signs recording links (``RECORDING_LINK_SECRET``).
+Secrets are never part of the settings' repr, so logging the settings shows none. The local
+stack (``devtools.stack``) sets local-only values; nothing here falls back to a default.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import functools
 import os
 
 from pydantic import BaseModel, Field, HttpUrl, field_validator
+
+MIN_LINK_SECRET_LENGTH = 32
 
 
 class Settings(BaseModel):
@@ -23,6 +28,9 @@ class Settings(BaseModel):
     # The local stack (devtools) sets CALLCENTER_LOCAL=1: a CRM may then be http on loopback.
     local_mode: bool = False
     crm_secret_param_prefix: str = Field(default="/callcenter/crm/", pattern=r"^/?[A-Za-z0-9_.\-/]{0,500}$")
+    recording_link_secret: str | None = Field(default=None, repr=False)
+    recording_link_secret_param: str | None = None
+    recording_link_days: int = Field(default=7, ge=1, le=90)  # how long a report's recording link works
 
     @field_validator("twilio_account_sid")
     @classmethod
@@ -39,13 +47,14 @@ class Settings(BaseModel):
         return self.base_url + path
 
     def auth_token(self) -> str:
-        if self.twilio_auth_token:
-            return self.twilio_auth_token
-        if self.twilio_auth_token_param:
-            from aws_lambda_powertools.utilities.parameters import get_parameter
+        return _secret(self.twilio_auth_token, self.twilio_auth_token_param, "TWILIO_AUTH_TOKEN")
 
-            return str(get_parameter(self.twilio_auth_token_param, decrypt=True, max_age=300))
-        raise RuntimeError("Set TWILIO_AUTH_TOKEN or TWILIO_AUTH_TOKEN_PARAM")
+    def recording_link_key(self) -> bytes:
+        """The HMAC key of recording links (I9): at least 32 characters, or links are refused."""
+        key = _secret(self.recording_link_secret, self.recording_link_secret_param, "RECORDING_LINK_SECRET")
+        if len(key) < MIN_LINK_SECRET_LENGTH:
+            raise RuntimeError(f"RECORDING_LINK_SECRET must be at least {MIN_LINK_SECRET_LENGTH} characters")
+        return key.encode()
 
     def crm_secret(self, name: str) -> bytes:
         """A shop's CRM signing secret: ``CRM_SECRET_<NAME>`` (local, tests) or the SSM
@@ -58,6 +67,16 @@ class Settings(BaseModel):
         return str(get_parameter(self.crm_secret_param_prefix + name, decrypt=True, max_age=300)).encode()
 
 
+def _secret(value: str | None, param: str | None, env_name: str) -> str:
+    if value:
+        return value
+    if param:
+        from aws_lambda_powertools.utilities.parameters import get_parameter
+
+        return str(get_parameter(param, decrypt=True, max_age=300))
+    raise RuntimeError(f"Set {env_name} or {env_name}_PARAM")
+
+
 _ENV_NAMES = {
     "table_prefix": "TABLE_PREFIX",
     "public_base_url": "PUBLIC_BASE_URL",
@@ -67,6 +86,9 @@ _ENV_NAMES = {
     "twilio_api_base_url": "TWILIO_API_BASE_URL",
     "local_mode": "CALLCENTER_LOCAL",
     "crm_secret_param_prefix": "CRM_SECRET_PARAM_PREFIX",
+    "recording_link_secret": "RECORDING_LINK_SECRET",
+    "recording_link_secret_param": "RECORDING_LINK_SECRET_PARAM",
+    "recording_link_days": "RECORDING_LINK_DAYS",
 }
 
 

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from chalicelib.adapters.crm_http import UrllibCrmSender
 from chalicelib.adapters.repository import DynamoRepository
-from chalicelib.adapters.twilio_rest import TwilioTelephony
+from chalicelib.adapters.twilio_rest import TwilioRecordingMedia, TwilioTelephony
 from chalicelib.config import settings
 
 # table (without prefix) -> the @app.lambda_function that consumes its stream
@@ -46,6 +46,11 @@ def repository() -> DynamoRepository:
 def telephony() -> TwilioTelephony:
     config = settings()
     return TwilioTelephony(config.twilio_account_sid, config.auth_token, config.twilio_api_base_url)
+
+
+def recording_media() -> TwilioRecordingMedia:
+    config = settings()
+    return TwilioRecordingMedia(config.twilio_account_sid, config.auth_token, config.twilio_api_base_url)
 
 
 def urls() -> PublicUrls:

@@ -35,6 +35,7 @@ STATE_FILE = PROJECT_ROOT / ".local" / "stack.json"
 LOCAL_REGION = "eu-central-1"
 LOCAL_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 LOCAL_AUTH_TOKEN = "local-auth-token-not-a-secret"  # noqa: S105 - the local stand-in only
+LOCAL_RECORDING_LINK_SECRET = "local-recording-link-key-not-a-secret"  # noqa: S105 - local links only
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ class LocalStack:
                 "TWILIO_ACCOUNT_SID": LOCAL_ACCOUNT_SID,
                 "TWILIO_AUTH_TOKEN": self._auth_token(),
                 "TWILIO_API_BASE_URL": self.standin.base_url,
+                "RECORDING_LINK_SECRET": os.environ.get("RECORDING_LINK_SECRET") or LOCAL_RECORDING_LINK_SECRET,
                 "PUBLIC_BASE_URL": self.api_url,
                 "POWERTOOLS_METRICS_NAMESPACE": "CallCenterLocal",
                 "CALLCENTER_LOCAL": "1",  # a shop's CRM may be http on loopback (devtools.crm_receiver)

@@ -90,6 +90,8 @@ class DeploySettings:
     # The SSM parameter's name, not the token (that is put there by hand, never in the template).
     twilio_auth_token_param: str = "/callcenter/twilio-auth-token"  # noqa: S105
     twilio_auth_token_kms_key_arn: str | None = None  # only for a customer managed key
+    # The key that signs recording links (I9): an SSM SecureString put there by hand, like the token.
+    recording_link_secret_param: str = "/callcenter/recording-link-secret"  # noqa: S105
     public_base_url: str | None = None  # a custom domain mapped to the API without stage
     ses_identities: tuple[str, ...] = ()
     ses_region: str | None = None
@@ -124,6 +126,7 @@ class DeploySettings:
             twilio_account_sid=str(get("twilio_account_sid") or base.twilio_account_sid),
             twilio_auth_token_param=str(get("twilio_auth_token_param") or base.twilio_auth_token_param),
             twilio_auth_token_kms_key_arn=get("twilio_auth_token_kms_key_arn"),
+            recording_link_secret_param=str(get("recording_link_secret_param") or base.recording_link_secret_param),
             public_base_url=(str(get("public_base_url")).rstrip("/") if get("public_base_url") else None),
             ses_identities=tuple(_list(get("ses_identities"))),
             ses_region=get("ses_region"),
@@ -154,6 +157,10 @@ class DeploySettings:
             raise ValueError("table_prefix: letters, digits, '_', '.', '-' only")
         if not re.fullmatch(r"/?[A-Za-z0-9_.\-/]{1,1011}", self.twilio_auth_token_param):
             raise ValueError("twilio_auth_token_param: an SSM parameter name such as /callcenter/twilio-auth-token")
+        if not re.fullmatch(r"/?[A-Za-z0-9_.\-/]{1,1011}", self.recording_link_secret_param):
+            raise ValueError(
+                "recording_link_secret_param: an SSM parameter name such as /callcenter/recording-link-secret"
+            )
         if self.public_base_url and not self.public_base_url.startswith("https://"):
             raise ValueError("public_base_url: the https:// URL Twilio calls (a custom domain)")
         if not 1 <= self.stream_retry_attempts <= 10:
@@ -285,6 +292,7 @@ class CallCenterStack(cdk.Stack):
             "TWILIO_ACCOUNT_SID": self.settings.twilio_account_sid,
             # The name only: the token itself stays in SSM, fetched and cached at run time.
             "TWILIO_AUTH_TOKEN_PARAM": self.settings.twilio_auth_token_param,
+            "RECORDING_LINK_SECRET_PARAM": self.settings.recording_link_secret_param,
             "POWERTOOLS_SERVICE_NAME": SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -360,6 +368,15 @@ class CallCenterStack(cdk.Stack):
                 sid="TwilioToken",
                 actions=["ssm:GetParameter"],
                 resources=[f"arn:{cdk.Aws.PARTITION}:ssm:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:parameter/{param}"],
+            )
+        )
+        # The recording-link key (I9): the API signs and checks links, the report writes them.
+        link_param = self.settings.recording_link_secret_param.lstrip("/")
+        statements.append(
+            iam.PolicyStatement(
+                sid="RecordingLinkSecret",
+                actions=["ssm:GetParameter"],
+                resources=[f"arn:{cdk.Aws.PARTITION}:ssm:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:parameter/{link_param}"],
             )
         )
         if self.settings.twilio_auth_token_kms_key_arn:  # aws/ssm (the default) needs no grant

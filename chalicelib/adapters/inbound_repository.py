@@ -16,7 +16,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.adapters.inbound_models import GroupStatsRecord, QueueEntryRecord
 from chalicelib.adapters.models import AgentRecord, AgentStatusRecord, DialTaskRecord, OrderRecord
-from chalicelib.adapters.repository import DynamoRepository, _condition_failed, _order_entity
+from chalicelib.adapters.repository import DynamoRepository, _condition_failed, _order_entity, _updated
 from chalicelib.domain.entities import Order
 from chalicelib.domain.orders import local_day
 from chalicelib.domain.queue_estimate import remember
@@ -265,6 +265,14 @@ class InboundRepository(DynamoRepository):
             f"{shop_id}#{phone}", filter_condition=OrderRecord.status.is_in(*ACTIVE_ORDER_STATUSES)
         )
         return sorted((_order_entity(record) for record in query), key=lambda order: order.received_at)
+
+    def choose_delivery_slot(self, shop_id: str, order_id: str, slot: dict[str, str]) -> Order | None:
+        """Store the caller's delivery slot on an order still active; None when it is not."""
+        record = OrderRecord(shop_id, order_id)
+        condition = OrderRecord.order_id.exists() & OrderRecord.status.is_in(*ACTIVE_ORDER_STATUSES)
+        if not _updated(record, actions=[OrderRecord.delivery_slot.set(slot)], condition=condition):
+            return None
+        return _order_entity(record)
 
     # ---- callback tasks ------------------------------------------------------------------
     def insert_callback_task(

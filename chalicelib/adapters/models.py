@@ -173,6 +173,7 @@ class OrderRecord(Model):
     received_at = UTCDateTimeAttribute()
     decided_at = UTCDateTimeAttribute(null=True)
     first_dial_at = UTCDateTimeAttribute(null=True)
+    delivery_slot = JSONAttribute(null=True)  # {start, end, chosen_at}: picked by the caller (I4)
     shop_day = UnicodeAttribute()
     shop_phone = UnicodeAttribute()
 

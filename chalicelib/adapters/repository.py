@@ -714,6 +714,7 @@ def _order_entity(record: OrderRecord) -> Order:
         day=_day_of(record.shop_day),
         decided_at=record.decided_at,
         first_dial_at=record.first_dial_at,
+        delivery_slot=record.delivery_slot,
     )
 
 

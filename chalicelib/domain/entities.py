@@ -32,6 +32,7 @@ class Order:
     reached: bool = False
     decided_at: datetime | None = None
     first_dial_at: datetime | None = None
+    delivery_slot: dict[str, str] | None = None  # chosen by the caller in the IVR (I4)
 
     def public_view(self) -> dict[str, Any]:
         """What the shop's API sees."""
@@ -52,6 +53,7 @@ class Order:
             "decided_at": self.decided_at.isoformat() if self.decided_at else None,
             "items": self.payload.get("items", []),
             "delivery": self.payload.get("delivery"),
+            "delivery_slot": self.delivery_slot,
         }
 
 

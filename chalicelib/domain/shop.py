@@ -149,6 +149,23 @@ class BusinessHours(_Strict):
     holidays: list[date] = Field(default_factory=list)
 
 
+class DeliveryWindow(OpenInterval):
+    """One delivery window of a day, the shop's local wall-clock time (I4)."""
+
+
+class DeliverySlotPolicy(_Strict):
+    """The delivery slots a caller may pick in the self-service menu (I4). No windows: the
+    menu offers none. Slots are the windows of the next ``days_offered`` local days (today
+    first; at most 7, so a weekday name is never ambiguous), minus ``closed_on``, starting at
+    least ``lead_minutes`` from now; the first ``max_offered`` of them are read out."""
+
+    weekly: dict[Weekday, list[DeliveryWindow]] = Field(default_factory=dict)
+    closed_on: list[date] = Field(default_factory=list)
+    lead_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
+    days_offered: int = Field(default=3, ge=1, le=7)
+    max_offered: int = Field(default=4, ge=1, le=8)  # digits 1-8; 0 is the agent
+
+
 class InboundPolicy(_Strict):
     """How callers are served (I2, I5, I8-I10)."""
 
@@ -161,6 +178,7 @@ class InboundPolicy(_Strict):
     record_calls: bool = True
     survey: bool = True
     self_service: bool = True
+    delivery_slots: DeliverySlotPolicy = Field(default_factory=DeliverySlotPolicy)
 
 
 class ShopSettings(_Strict):

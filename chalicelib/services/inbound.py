@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from chalicelib.domain.delivery_slots import DeliverySlot, offered_slots
 from chalicelib.domain.entities import Call, Order
 from chalicelib.domain.hours import is_open
 from chalicelib.domain.orders import local_day
@@ -39,6 +40,7 @@ class InboundStore(Store, AgentQueueStore, Protocol):
     def recent_handle_seconds(self, shop_id: str, group: str) -> list[float]: ...
     def remember_handle_seconds(self, shop_id: str, group: str, seconds: float) -> None: ...
     def active_orders(self, shop_id: str, phone: str) -> list[Order]: ...
+    def choose_delivery_slot(self, shop_id: str, order_id: str, slot: dict[str, str]) -> Order | None: ...
     def insert_callback_task(
         self, task_id: str, shop_id: str, phone: str, language: str, arrived_at: datetime, now: datetime
     ) -> bool: ...
@@ -156,6 +158,34 @@ def decide_order(ctx: CallContext, order_id: str, decision: str, *, store: Store
     if order is not None:
         store.update_call(ctx.call.call_sid, result="self-service")
         logger.info("self-service decision", extra={"order_id": order_id, "decision": decision})
+    return order
+
+
+def delivery_slots(ctx: CallContext, as_of: datetime) -> list[DeliverySlot]:
+    """The slots read to the caller at ``as_of``; the same instant gives the same list."""
+    return offered_slots(ctx.shop.inbound.delivery_slots, ctx.shop.zone, as_of)
+
+
+def offered_slot(ctx: CallContext, as_of: datetime, digits: str | None, now: datetime) -> DeliverySlot | None:
+    """The slot behind the digit pressed in a slot menu read at ``as_of``, if it has not
+    started yet."""
+    slots = delivery_slots(ctx, as_of)
+    digit = (digits or "").strip()[:1]
+    if not digit.isdigit() or not 1 <= int(digit) <= len(slots):
+        return None
+    slot = slots[int(digit) - 1]
+    return slot if slot.start > now else None
+
+
+def choose_delivery_slot(
+    ctx: CallContext, order_id: str, slot: DeliverySlot, *, store: InboundStore, now: datetime
+) -> Order | None:
+    """Store the caller's slot on the order while it is still active (I4); None otherwise."""
+    record = slot.as_record(ctx.shop.zone) | {"chosen_at": now.isoformat(), "call_sid": ctx.call.call_sid}
+    order = store.choose_delivery_slot(ctx.shop.shop_id, order_id, record)
+    if order is not None:
+        store.update_call(ctx.call.call_sid, result="self-service")
+        logger.info("delivery slot chosen", extra={"order_id": order_id, "slot_start": record["start"]})
     return order
 
 

@@ -37,6 +37,7 @@ from chalicelib.domain.report import (
 )
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
+from chalicelib.services.recordings import ReportRecordingLinks
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
@@ -383,8 +384,11 @@ def build_report(
     queries: ReportQueries,
     *,
     recording_link: RecordingLink = pending_recording_link,
+    link_days: int | None = None,
 ) -> OutgoingEmail:
-    """The shop's report email for a period: one streaming pass over its days' records."""
+    """The shop's report email for a period: one streaming pass over its days' records.
+    ``recording_link`` gives the CSV's recording column (expiring links lasting ``link_days``
+    when sent; without one, the masked recording reference)."""
     if shop.report.sender is None:
         raise ValueError(f"shop {shop.shop_id} has no report sender")
     start, end = period.bounds(shop.zone)
@@ -406,7 +410,7 @@ def build_report(
     figures = tally.figures(callbacks_completed=completed)
     attached = log.finish()
     charts = report_charts(figures) if figures.has_activity else ()
-    notes = _log_notes(attached, log.rows) if figures.has_activity else ()
+    notes = _log_notes(attached, log.rows, link_days) if figures.has_activity else ()
     rendered = render_report(shop, period, figures, charts=charts, notes=notes)
     attachments: tuple[Attachment, ...] = ()
     if attached is not None and figures.has_activity:
@@ -422,16 +426,20 @@ def build_report(
     )
 
 
-def _log_notes(attached: CallLogFile | None, rows: int) -> tuple[str, ...]:
+def _log_notes(attached: CallLogFile | None, rows: int, link_days: int | None) -> tuple[str, ...]:
     if attached is None:
         return (
             f"The call log ({rows} calls and orders) is too large for one email even compressed; "
             "the daily reports carry it day by day.",
         )
+    recordings = (
+        f"Its recording links work for {link_days} days from this email."
+        if link_days
+        else "It names each recording by a masked reference."
+    )
     return (
         f"Attached: {attached.filename}, every call and order of the period ({rows} rows; numbers masked). "
-        "Recording links that expire come with the recording service; until then the log names the "
-        "masked recording reference.",
+        + recordings,
     )
 
 
@@ -455,8 +463,12 @@ def _build_and_send(
     period: ReportPeriod,
     sender: EmailSender,
     queries: ReportQueries,
+    recording_links: ReportRecordingLinks | None = None,
 ) -> dict[str, Any]:
-    email = build_report(shop, period, queries)
+    if recording_links is None:
+        email = build_report(shop, period, queries)
+    else:
+        email = build_report(shop, period, queries, recording_link=recording_links, link_days=recording_links.days)
     message_id = sender.send(email)
     logger.info(
         "Report sent",
@@ -540,6 +552,7 @@ def send_due_reports(
     queries: ReportQueries,
     runs: ReportRunLog | None = None,
     lambda_context: LambdaContext | None = None,
+    recording_links: ReportRecordingLinks | None = None,
 ) -> list[SentReport]:
     """Send every due shop's report for its local yesterday, once per (shop, day).
 
@@ -586,6 +599,7 @@ def send_due_reports(
                     period=period,
                     sender=sender,
                     queries=queries,
+                    recording_links=recording_links,
                 )
             except IdempotencyAlreadyInProgressError:
                 logger.info("Report already being sent by another run", extra=log_keys)
@@ -631,6 +645,7 @@ def send_due_reports_now(now: datetime, lambda_context: Any = None) -> list[Sent
         queries=DynamoReportQueries(),
         runs=DynamoReportRuns(),
         lambda_context=lambda_context,
+        recording_links=ReportRecordingLinks.from_settings(now),
     )
 
 

@@ -91,16 +91,37 @@ def voicemail(catalog: Catalog, recording_action_url: str, prompt: str = "inboun
 
 
 def orders_menu(
-    catalog: Catalog, lines: list[tuple[str, dict[str, object]]], action: str, no_input_url: str, *, choose: bool
+    catalog: Catalog,
+    lines: list[tuple[str, dict[str, object]]],
+    action: str,
+    no_input_url: str,
+    *,
+    choose: bool,
+    slots: bool = False,
 ) -> str:
-    """Read the caller's orders; one order: its menu; several: pick one by digit."""
+    """Read the caller's orders; one order: its menu (with 3 for a delivery slot when the shop
+    has slots to offer); several: pick one by digit."""
     response = VoiceResponse()
-    hints = () if choose else ("inbound_speech_confirm", "inbound_speech_cancel", "inbound_speech_agent")
+    hints: tuple[str, ...] = ()
+    if not choose:
+        hints = ("inbound_speech_confirm", "inbound_speech_cancel", "inbound_speech_agent")
+        hints += ("inbound_speech_slot",) if slots else ()
     with _gather(response, catalog, action, hints) as gather:
         for prompt, values in lines:
             speak(gather, catalog, prompt, **values)
         if not choose:
-            speak(gather, catalog, "inbound_order_menu")
+            speak(gather, catalog, "inbound_order_menu_slots" if slots else "inbound_order_menu")
+    response.redirect(no_input_url, method="POST")
+    return str(response)
+
+
+def slot_menu(catalog: Catalog, lines: list[tuple[str, dict[str, object]]], action: str, no_input_url: str) -> str:
+    """The delivery slots on offer, one digit each, and 0 (or asking for a person) for an agent."""
+    response = VoiceResponse()
+    with _gather(response, catalog, action, ("inbound_speech_agent",)) as gather:
+        for prompt, values in lines:
+            speak(gather, catalog, prompt, **values)
+        speak(gather, catalog, "inbound_slot_agent")
     response.redirect(no_input_url, method="POST")
     return str(response)
 

@@ -1,6 +1,9 @@
 """Webhooks of agent-first calls (O8, I6): the agent's leg hears a whisper about the task,
 presses 1, and the customer is dialed with the shop's caller ID; the Dial's end and the leg's
-status callbacks record the outcome. Every route checks Twilio's signature.
+status callbacks record the outcome. A phone-only agent (a phone number, no Twilio Client) then
+hears a short keypad menu and keys in the call's outcome (A4), saved through the outcomes
+service like the desk's; ``*`` during the conversation ends it and goes to the menu too.
+Every route checks Twilio's signature.
 
 ``dial_agents`` is the schedule's entry point: the real adapters behind the agent dialer.
 """
@@ -13,11 +16,16 @@ from urllib.parse import urlencode
 from chalice import Blueprint, Response
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
+from chalicelib.adapters.agent_models import outcome_store
 from chalicelib.adapters.inbound_repository import inbound_store
 from chalicelib.clock import current_clock
+from chalicelib.domain.ivr import next_attempt
+from chalicelib.domain.keypad_outcomes import keyed_outcome
+from chalicelib.domain.outcomes import OutcomeIn
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services import agent_dialer
+from chalicelib.services.outcomes import record_outcome
 from chalicelib.voice import twiml as render
 from chalicelib.voice.catalog import load_catalog
 from chalicelib.voice.twiml import GATHER_TIMEOUT_SECONDS, speak
@@ -36,9 +44,9 @@ class AgentDialLinks:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
 
-    def url(self, path: str, task_id: str, agent_id: str, reservation: str) -> str:
-        query = urlencode(sorted({"agent": agent_id, "res": reservation, "task": task_id}.items()))
-        return f"{self.base_url}{BASE}/{path}?{query}"
+    def url(self, path: str, task_id: str, agent_id: str, reservation: str, **extra: object) -> str:
+        values = {"agent": agent_id, "res": reservation, "task": task_id} | {k: str(v) for k, v in extra.items()}
+        return f"{self.base_url}{BASE}/{path}?{urlencode(sorted(values.items()))}"
 
     def agent_answer(self, task_id: str, agent_id: str, reservation: str) -> str:
         return self.url("answer", task_id, agent_id, reservation)
@@ -131,6 +139,7 @@ def agent_pressed(form: dict[str, str]) -> Response:
         action=_links().url("dial-done", task_id, agent_id, reservation),
         method="POST",
         timeout=dial.ring_seconds,
+        hangup_on_star=True,  # the agent ends the conversation and stays for the outcome menu
     )
     node.number(dial.phone)
     response.append(node)
@@ -141,11 +150,13 @@ def agent_pressed(form: dict[str, str]) -> Response:
 @webhook
 def customer_dial_done(form: dict[str, str]) -> Response:
     task_id, agent_id, reservation = _params()
-    talked, language = False, "en"
+    talked, language, phone_only = False, "en", False
     try:
         shop = _shop_of(task_id)
         if shop is not None:
             language = shop.main_language
+            agent = inbound_store().get_agent(shop.shop_id, agent_id)
+            phone_only = agent is not None and bool(agent.phone) and not agent.client_identity
             talked = agent_dialer.customer_dial_ended(
                 shop,
                 task_id,
@@ -159,9 +170,64 @@ def customer_dial_done(form: dict[str, str]) -> Response:
             )
     except Exception:
         logger.exception("agent-first dial result not recorded")
+    if talked and phone_only:
+        return twiml(_outcome_menu(language, _links().url("outcome", task_id, agent_id, reservation, attempt=0)))
     if talked:
         return twiml(render.hang_up())
     return twiml(render.say_and_hang_up(load_catalog(language), "agent_dial_customer_missed"))
+
+
+def _outcome_menu(language: str, action: str) -> str:
+    response = VoiceResponse()
+    with response.gather(num_digits=1, action=action, method="POST", timeout=GATHER_TIMEOUT_SECONDS) as gather:
+        speak(gather, load_catalog(language), "agent_outcome_menu")
+    response.redirect(action, method="POST")  # no key: the same route counts the try
+    return str(response)
+
+
+@voice_agent_dial.route(f"{BASE}/outcome", methods=["POST"], content_types=FORM)
+@webhook
+def agent_keyed_outcome(form: dict[str, str]) -> Response:
+    """The phone-only agent's outcome key (A4): saved as the desk would save it; 0 skips; a
+    wrong or missing key reads the menu again, at most the shop's menu tries."""
+    task_id, agent_id, reservation = _params()
+    shop = _shop_of_or_none(task_id)
+    if shop is None:
+        return twiml(render.hang_up())
+    catalog = load_catalog(shop.main_language)
+    outcome = keyed_outcome(form.get("Digits"))
+    if outcome == "skip":
+        return twiml(render.say_and_hang_up(catalog, "agent_outcome_skipped"))
+    if outcome is None:
+        query = dict(current_request(voice_agent_dial).query_params or {})
+        attempt = next_attempt(int(str(query.get("attempt", "0")) or 0), shop.inbound.menu_attempts)
+        if attempt is None:
+            return twiml(render.say_and_hang_up(catalog, "agent_outcome_skipped"))
+        return twiml(
+            _outcome_menu(shop.main_language, _links().url("outcome", task_id, agent_id, reservation, attempt=attempt))
+        )
+    try:
+        record_outcome(
+            shop,
+            form.get("CallSid", ""),
+            OutcomeIn(agent_id=agent_id, outcome=outcome),
+            store=outcome_store(),
+            now=current_clock().now(),
+        )
+    except Exception:  # refused (another agent's call, too late to correct) or a fault
+        logger.exception("keyed outcome not saved", extra={"task_id": task_id, "outcome": outcome})
+        return twiml(render.say_and_hang_up(catalog, "agent_outcome_not_saved"))
+    return twiml(
+        render.say_and_hang_up(catalog, "agent_outcome_saved", outcome=catalog.text(f"agent_outcome_{outcome}"))
+    )
+
+
+def _shop_of_or_none(task_id: str) -> ShopSettings | None:
+    try:
+        return _shop_of(task_id)
+    except Exception:
+        logger.exception("agent outcome menu: shop not found")
+        return None
 
 
 @voice_agent_dial.route(f"{BASE}/status", methods=["POST"], content_types=FORM)

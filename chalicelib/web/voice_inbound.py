@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -18,6 +19,8 @@ from chalice import Blueprint, Response
 
 from chalicelib.adapters.inbound_repository import inbound_store
 from chalicelib.clock import current_clock
+from chalicelib.domain.delivery_slots import DeliverySlot, day_word
+from chalicelib.domain.entities import Order
 from chalicelib.domain.ivr import choose, language_digits, next_attempt
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
@@ -174,7 +177,7 @@ def main_menu(form: dict[str, str]) -> Response:
         return _enqueue(ctx, language, "inbound_please_hold")
     catalog = load_catalog(language)
     if len(orders) == 1:
-        return _order_menu(catalog, orders[0], language, 0)
+        return _order_menu(ctx, catalog, orders[0], language, 0)
     lines: list[tuple[str, dict[str, object]]] = [("inbound_orders_many", {"count": len(orders)})]
     lines += [
         ("inbound_order_choice", {"order_number": o.order_number or str(i), "digit": i})
@@ -184,8 +187,15 @@ def main_menu(form: dict[str, str]) -> Response:
     return twiml(tw.orders_menu(catalog, lines, again, again, choose=True))
 
 
-def _order_menu(catalog: Any, order: Any, language: str, attempt: int) -> Response:
-    line = (
+def _order_menu(
+    ctx: inbound.CallContext,
+    catalog: Catalog,
+    order: Order,
+    language: str,
+    attempt: int,
+    preface: list[tuple[str, dict[str, object]]] | None = None,
+) -> Response:
+    line: tuple[str, dict[str, object]] = (
         "inbound_orders_one",
         {
             "order_number": order.order_number or "",
@@ -194,8 +204,14 @@ def _order_menu(catalog: Any, order: Any, language: str, attempt: int) -> Respon
             "status": catalog.text(STATUS_WORDS.get(order.status, "inbound_status_received")),
         },
     )
+    with_slots = bool(inbound.delivery_slots(ctx, _as_of()))
     action = _url("order", lang=language, order=order.order_id, attempt=attempt)
-    return twiml(tw.orders_menu(catalog, [line], action, action, choose=False))
+    return twiml(tw.orders_menu(catalog, [*(preface or []), line], action, action, choose=False, slots=with_slots))
+
+
+def _as_of() -> datetime:
+    """Now to the second: slot menus carry it in their URL and map digits back with it."""
+    return current_clock().now().replace(microsecond=0)
 
 
 def _amount(value: Decimal) -> str:
@@ -212,7 +228,7 @@ def order_chosen(form: dict[str, str]) -> Response:
     if digits == "0":
         return _enqueue(ctx, language, "inbound_please_hold")
     if digits.isdigit() and 1 <= int(digits) <= len(orders):
-        return _order_menu(load_catalog(language), orders[int(digits) - 1], language, 0)
+        return _order_menu(ctx, load_catalog(language), orders[int(digits) - 1], language, 0)
     attempt = next_attempt(int(_query("attempt", "0") or 0), ctx.shop.inbound.menu_attempts)
     if attempt is None or not orders:
         return _enqueue(ctx, language, "inbound_please_hold")
@@ -226,16 +242,23 @@ def order_action(form: dict[str, str]) -> Response:
     ctx, language = _context(form), _lang()
     catalog = load_catalog(language)
     order_id = _query("order")
+    options = {"1": "confirmed", "2": "cancelled", "0": "agent"}
+    as_of = _as_of()
+    if inbound.delivery_slots(ctx, as_of):
+        options["3"] = "slot"
     choice = choose(
         form.get("Digits"),
         form.get("SpeechResult"),
-        {"1": "confirmed", "2": "cancelled", "0": "agent"},
+        options,
         {
             "confirmed": catalog.text("inbound_speech_confirm"),
             "cancelled": catalog.text("inbound_speech_cancel"),
             "agent": catalog.text("inbound_speech_agent"),
+            "slot": catalog.text("inbound_speech_slot"),
         },
     )
+    if choice == "slot":
+        return _slot_menu(ctx, catalog, order_id, language, as_of, 0)
     if choice in ("confirmed", "cancelled"):
         order = inbound.decide_order(ctx, order_id, choice, store=inbound_store(), now=current_clock().now())
         if order is None:
@@ -250,7 +273,76 @@ def order_action(form: dict[str, str]) -> Response:
     order = inbound_store().get_order(ctx.shop.shop_id, order_id)
     if order is None:
         return _enqueue(ctx, language, "inbound_please_hold")
-    return _order_menu(catalog, order, language, attempt)
+    return _order_menu(ctx, catalog, order, language, attempt)
+
+
+def _slot_lines(ctx: inbound.CallContext, catalog: Catalog, slot: DeliverySlot, as_of: datetime) -> dict[str, object]:
+    zone = ctx.shop.zone
+    return {
+        "day": catalog.text(f"inbound_day_{day_word(slot, as_of, zone)}"),
+        "start": slot.start.astimezone(zone).strftime("%H:%M"),
+        "end": slot.end.astimezone(zone).strftime("%H:%M"),
+    }
+
+
+def _slot_menu(
+    ctx: inbound.CallContext, catalog: Catalog, order_id: str, language: str, as_of: datetime, attempt: int
+) -> Response:
+    """The delivery slots on offer at ``as_of``, 1..N, and 0 for an agent (I4)."""
+    slots = inbound.delivery_slots(ctx, as_of)
+    if not slots:
+        return twiml(
+            tw.redirect(_url("order", lang=language, order=order_id, attempt=attempt), catalog, "inbound_slot_none")
+        )
+    lines: list[tuple[str, dict[str, object]]] = [("inbound_slot_intro", {})]
+    lines += [
+        ("inbound_slot_option", _slot_lines(ctx, catalog, slot, as_of) | {"digit": digit})
+        for digit, slot in enumerate(slots, start=1)
+    ]
+    action = _url("order-slot", lang=language, order=order_id, asof=int(as_of.timestamp()), attempt=attempt)
+    return twiml(tw.slot_menu(catalog, lines, action, action))
+
+
+@voice_inbound.route(f"{BASE}/order-slot", methods=["POST"], content_types=FORM)
+@webhook
+@guarded
+def order_slot_chosen(form: dict[str, str]) -> Response:
+    """A digit of the slot menu: the slot is stored on the order and the order's menu is read
+    again (to confirm it); 0 or speech asking for a person: the agent queue; a wrong or
+    missing digit: the slots again, then the agent queue once the tries are spent."""
+    ctx, language = _context(form), _lang()
+    catalog = load_catalog(language)
+    order_id, now = _query("order"), current_clock().now()
+    as_of = datetime.fromtimestamp(int(_query("asof", "0") or 0), UTC)
+    agent = choose(
+        form.get("Digits"), form.get("SpeechResult"), {"0": "agent"}, {"agent": catalog.text("inbound_speech_agent")}
+    )
+    if agent == "agent":
+        return _enqueue(ctx, language, "inbound_please_hold")
+    slot = inbound.offered_slot(ctx, as_of, form.get("Digits"), now)
+    if slot is not None:
+        order = inbound.choose_delivery_slot(ctx, order_id, slot, store=inbound_store(), now=now)
+        if order is None:
+            return _enqueue(ctx, language, "inbound_order_unchanged")
+        chosen = [("inbound_slot_chosen", _slot_lines(ctx, catalog, slot, as_of))]
+        return _order_menu(ctx, catalog, order, language, 0, preface=chosen)
+    attempt = next_attempt(int(_query("attempt", "0") or 0), ctx.shop.inbound.menu_attempts)
+    if attempt is None:
+        return _enqueue(ctx, language, "inbound_please_hold")
+    if form.get("Digits") or form.get("SpeechResult"):
+        return twiml(
+            tw.not_understood_then(catalog, _url("order-slot-menu", lang=language, order=order_id, attempt=attempt))
+        )
+    return _slot_menu(ctx, catalog, order_id, language, _as_of(), attempt)
+
+
+@voice_inbound.route(f"{BASE}/order-slot-menu", methods=["POST"], content_types=FORM)
+@webhook
+@guarded
+def order_slot_menu_again(form: dict[str, str]) -> Response:
+    ctx, language = _context(form), _lang()
+    attempt = int(_query("attempt", "1") or 1)
+    return _slot_menu(ctx, load_catalog(language), _query("order"), language, _as_of(), attempt)
 
 
 # ---- queue (I5, I6) and agents (I8) --------------------------------------------------------

@@ -4,16 +4,21 @@ abandon -> callback, agent no-answer -> next agent, after hours."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 
-from chalicelib.adapters.inbound_repository import inbound_store
+from chalicelib.adapters.inbound_repository import QueueEntry, inbound_store
 from chalicelib.adapters.models import AgentRecord, CallRecord, DialTaskRecord
+from chalicelib.services.recordings import recording_link
 from devtools.simclock import SimClock
-from devtools.stack import LocalStack
-from devtools.twilio_standin import AgentBehaviour, CallerScript, HangUp, Press, Silence
+from devtools.stack import LOCAL_RECORDING_LINK_SECRET, LocalStack
+from devtools.twilio_standin import AgentBehaviour, CallerScript, HangUp, Press, Silence, Transcript
 from tests.e2e.conftest import ShopApi
 
 SHOP = "+380441234567"
@@ -168,3 +173,191 @@ def test_a_caller_with_an_active_order_confirms_it_by_keypress(stack: LocalStack
     assert "Your order IN-7 for 410 hryvnias is waiting for confirmation." in heard
     assert heard[-1] == "Thank you! Your order is confirmed. Goodbye."
     assert shop_api.order(created.json()["id"])["status"] == "confirmed"
+
+
+def test_a_caller_picks_a_delivery_slot_then_confirms_and_the_order_api_shows_it(
+    stack: LocalStack, shop_api: ShopApi, clock: SimClock
+) -> None:
+    # GIVEN an order waiting for confirmation (the robot's call found the line busy), Monday
+    # just after noon in Kyiv: the demo's slots start two hours ahead, so today's 14:00 is too
+    # soon and tomorrow 10:00 is the first
+    phone = "+380671230008"
+    stack.standin.set_callee(phone, __import__("devtools.twilio_standin", fromlist=["Callee"]).Callee(answer="busy"))
+    created = shop_api.post_order({"order_number": "IN-8", "phone": phone, "total": "250.00"})
+    assert created.status_code == 201
+    assert stack.wait_quiet(timeout=60)
+    local = clock.now().astimezone(ZoneInfo("Europe/Kyiv"))
+    assert local.weekday() == 0 and local.hour == 12, "the module's clock starts on Monday noon in Kyiv"
+    # WHEN the caller picks English, 3 for a delivery time, presses a digit with no slot, then
+    # 1 (tomorrow 10:00-14:00), then 1 to confirm
+    transcript = stack.standin.place_inbound_call(
+        phone, SHOP, CallerScript([Press("3"), Press("3"), Press("9"), Press("1"), Press("1")])
+    )
+    # THEN they heard the slots, the retry, the slot noted and the confirmation
+    heard = transcript.heard()
+    assert transcript.application_errors == []
+    assert (
+        "To confirm the order, press 1. To cancel it, press 2. To choose a delivery time, press 3. "
+        "To speak to an agent, press 0." in heard
+    )
+    assert heard.count("For delivery tomorrow from 10:00 to 14:00, press 1.") == 2  # read again after the 9
+    assert "For delivery tomorrow from 14:00 to 18:00, press 2." in heard
+    assert not any("today" in text for text in heard)
+    assert "Sorry, I did not understand." in heard
+    assert "Thank you! Delivery tomorrow from 10:00 to 14:00 is noted for your order." in heard
+    assert heard[-1] == "Thank you! Your order is confirmed. Goodbye."
+    # AND the order API shows the slot in the shop's time zone
+    order = shop_api.order(created.json()["id"])
+    assert order["status"] == "confirmed"
+    slot = order["delivery_slot"]
+    assert (slot["start"], slot["end"]) == ("2026-11-24T10:00:00+02:00", "2026-11-24T14:00:00+02:00")
+    assert slot["call_sid"] == transcript.call_sid
+    assert CallRecord.get(transcript.call_sid).result == "self-service"
+
+
+def test_no_digit_in_the_slot_menu_repeats_it_then_queues_the_caller_for_an_agent(
+    stack: LocalStack, shop_api: ShopApi
+) -> None:
+    phone = "+380671230009"
+    stack.standin.set_callee(phone, __import__("devtools.twilio_standin", fromlist=["Callee"]).Callee(answer="busy"))
+    created = shop_api.post_order({"order_number": "IN-9", "phone": phone, "total": "99.00"})
+    assert created.status_code == 201
+    assert stack.wait_quiet(timeout=60)
+    # WHEN the caller asks for slots and then says nothing three times, then hangs up on hold
+    transcript = stack.standin.place_inbound_call(
+        phone, SHOP, CallerScript([Press("3"), Press("3"), Silence(), Silence(), Silence(), HangUp()])
+    )
+    heard = transcript.heard()
+    assert transcript.application_errors == []
+    assert heard.count("We can deliver at these times.") == 3  # the menu_attempts of the demo
+    assert "Please hold, we are connecting you to an agent." in heard
+    assert shop_api.order(created.json()["id"])["delivery_slot"] is None
+    assert stack.wait_quiet(timeout=30)
+    assert CallRecord.get(transcript.call_sid).abandoned is True  # hung up in the queue: a callback task
+
+
+def test_a_recorded_call_is_heard_only_through_its_expiring_signed_link(
+    stack: LocalStack, shop_api: ShopApi, clock: SimClock
+) -> None:
+    # GIVEN a call an agent answered, recorded dual-channel after the greeting's notice
+    stack.standin.register_agent(OLEH, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=30))
+    set_status(shop_api, "oleh", "available")
+    transcript = stack.standin.place_inbound_call("+380671230010", SHOP, CallerScript([Press("3"), Press("1")]))
+    assert transcript.application_errors == []
+    assert stack.wait_quiet(timeout=30)
+    record = CallRecord.get(transcript.call_sid)
+    assert record.recording_sid and record.recording_sid.startswith("RE")
+    # WHEN its link is made (as the report does) and followed
+    link = recording_link(
+        transcript.call_sid,
+        base_url=stack.api_url,
+        secret=LOCAL_RECORDING_LINK_SECRET.encode(),
+        now=clock.now(),
+        lifetime=timedelta(days=7),
+    )
+    response = requests.get(link, timeout=15, allow_redirects=False)
+    # THEN the stand-in's audio comes through (it serves media directly, as Twilio does when media
+    # auth is off); the raw Twilio URL is nowhere in the answer
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"] == "audio/wav" and response.content.startswith(b"RIFF")
+    assert response.headers["Cache-Control"] == "private, no-store"
+    # AND the same link with another call's id, or once expired, is refused
+    forged = link.replace(transcript.call_sid, "CA" + "0" * 32)
+    assert requests.get(forged, timeout=15).status_code == 403
+    clock.advance(timedelta(days=7))
+    expired = requests.get(link, timeout=15)
+    assert (expired.status_code, expired.json()["error"]) == (403, "link_expired")
+
+
+def _until(condition: Callable[[], object], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def _entry(phone: str) -> QueueEntry | None:
+    return next((e for e in inbound_store().queue_entries("demo", "sales") if e.phone == phone), None)
+
+
+def test_two_callers_and_one_agent_the_longest_waiting_goes_first_the_other_after_wrap_up(
+    stack: LocalStack, shop_api: ShopApi, clock: SimClock
+) -> None:
+    # GIVEN one agent (Oleh, offline for now) and a wrap-up of 60 s
+    store = inbound_store()
+    shop = store.get_shop("demo")
+    assert shop is not None
+    store.save_shop(
+        shop.model_copy(update={"inbound": shop.inbound.model_copy(update={"wrap_up_seconds": 60})}), clock.now()
+    )
+    stack.standin.register_agent(OLEH, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=30))
+    earlier_offers = len([leg for leg in stack.standin.calls if leg.to == OLEH])  # by the tests before
+    first_phone, second_phone = "+380671230021", "+380671230022"
+    heard: dict[str, Transcript] = {}
+
+    def call(phone: str, language_digit: str) -> None:
+        heard[phone] = stack.standin.place_inbound_call(phone, SHOP, CallerScript([Press(language_digit)]))
+
+    # WHEN an English caller and then a Ukrainian one call while nobody is available
+    first = threading.Thread(target=call, args=(first_phone, "3"))
+    first.start()
+    _until(lambda: _entry(first_phone) is not None)
+    second = threading.Thread(target=call, args=(second_phone, "1"))
+    second.start()
+    _until(lambda: getattr(_entry(second_phone), "announced_position", None) == 2)
+    first_entry, second_entry = _entry(first_phone), _entry(second_phone)
+    assert first_entry is not None and second_entry is not None
+    assert first_entry.queued_at < second_entry.queued_at
+
+    # AND the agent becomes available
+    set_status(shop_api, "oleh", "available")
+    first.join(timeout=60)
+    assert not first.is_alive()
+
+    # THEN the agent was offered exactly one call, the first caller's, and the second still waits
+    # while the agent wraps up (half a second of a 60 s wrap-up)
+    time.sleep(0.5)
+    offers = [leg for leg in stack.standin.calls if leg.to == OLEH][earlier_offers:]
+    assert [leg.parent_call_sid for leg in offers] == [heard[first_phone].call_sid]
+    assert second.is_alive()
+    waiting = CallRecord.get(second_entry.ref)  # a caller's queue entry is their call
+    assert (waiting.result, waiting.agent_id) == ("queued", None)
+    assert inbound_store().get_agent("demo", "oleh").status == "wrap-up"  # type: ignore[union-attr]
+
+    # WHEN the wrap-up is over
+    clock.advance(timedelta(seconds=61))
+    second.join(timeout=60)
+    assert not second.is_alive()
+
+    # THEN the second caller got the agent too, and each heard their own language and place
+    offers = [leg for leg in stack.standin.calls if leg.to == OLEH][earlier_offers:]
+    assert [leg.parent_call_sid for leg in offers] == [heard[first_phone].call_sid, heard[second_phone].call_sid]
+    first_heard, second_heard = heard[first_phone].heard(), heard[second_phone].heard()
+    assert heard[first_phone].application_errors == [] and heard[second_phone].application_errors == []
+    assert "Please hold, we are connecting you to an agent." in first_heard
+    assert not any(text.startswith("You are number 2") for text in first_heard)
+    positions = [text.split(".")[0] for text in second_heard if text.startswith("Ви ") and "у черзі" in text]
+    assert positions[:2] == ["Ви 2-й у черзі", "Ви 1-й у черзі"]  # told again when the first caller left
+    assert "Залишайтеся на лінії, ми з'єднуємо вас з оператором." in second_heard
+    assert stack.wait_quiet(timeout=30)
+    a, b = CallRecord.get(heard[first_phone].call_sid), CallRecord.get(heard[second_phone].call_sid)
+    assert (a.agent_id, a.result, a.language, b.agent_id, b.result, b.language) == (
+        "oleh",
+        "agent",
+        "en",
+        "oleh",
+        "agent",
+        "uk",
+    )
+    assert a.queued_at < b.queued_at and a.answered_at < b.answered_at
+    assert b.wait_seconds is not None and b.wait_seconds >= 60  # waited through the wrap-up
+    assert not a.callback_task_id and not b.callback_task_id and not a.abandoned and not b.abandoned
+    # the agent's day: set available, the first call, wrap-up, available again by itself, the second call
+    assert [(s, source) for _, s, source in inbound_store().status_log("demo", "oleh")][-6:] == [
+        ("available", "api"),
+        ("busy", "system"),
+        ("wrap-up", "system"),
+        ("available", "system"),
+        ("busy", "system"),
+        ("wrap-up", "system"),
+    ]

@@ -110,6 +110,10 @@ def test_the_twilio_token_is_read_from_its_one_parameter_and_never_in_the_templa
         statement = _role_statements(synthesis, logical_id)["TwilioToken"]
         assert statement["Action"] == "ssm:GetParameter"
         assert "".join(_literal_parts(statement["Resource"])).endswith(f":parameter{name}")
+    for logical_id in synthesis.function_names:  # and the recording-link key (I9) from its own
+        statement = _role_statements(synthesis, logical_id)["RecordingLinkSecret"]
+        assert statement["Action"] == "ssm:GetParameter"
+        assert "".join(_literal_parts(statement["Resource"])).endswith(":parameter/callcenter/recording-link-secret")
     # No SSM parameter resource holds it (CloudFormation cannot even create a SecureString).
     assert not synthesis.of_type("AWS::SSM::Parameter")
     assert not any(

@@ -223,6 +223,8 @@ def test_functions_get_their_settings_and_never_the_twilio_token(synthesis: Synt
         assert variables["TWILIO_ACCOUNT_SID"] == CONTEXT["twilio_account_sid"]
         assert variables["TWILIO_AUTH_TOKEN_PARAM"] == CONTEXT["twilio_auth_token_param"]
         assert "TWILIO_AUTH_TOKEN" not in variables
+        assert variables["RECORDING_LINK_SECRET_PARAM"] == "/callcenter/recording-link-secret"
+        assert "RECORDING_LINK_SECRET" not in variables
         assert variables["TABLE_PREFIX"] == "callcenter-"
         # The API's URL with its stage: https://<api id>.execute-api.<region>.<suffix>/api
         parts = variables["PUBLIC_BASE_URL"]["Fn::Join"][1]

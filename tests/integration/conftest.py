@@ -27,6 +27,7 @@ from chalicelib.wiring import repository
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-central-1"
 AUTH_TOKEN = "integration-test-token"
+LINK_SECRET = "integration-test-recording-link-key"
 PUBLIC_BASE = "https://calls.example.test/api"
 API_KEY = "demo-shop-key-0001"
 
@@ -40,6 +41,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "AWS_REGION": REGION,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "PUBLIC_BASE_URL": PUBLIC_BASE,
+        "RECORDING_LINK_SECRET": LINK_SECRET,
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -87,7 +87,10 @@ def test_the_agent_hears_the_whisper_accepts_and_the_customer_is_bridged(client:
         _path(dial.attrib["action"]),
         {**leg, "DialCallStatus": "completed", "DialBridged": "true", "DialCallDuration": "95"},
     )
-    assert ET.fromstring(done.body).find("./Hangup") is not None
+    # Anna has a phone, no softphone: she hears the keypad outcome menu (A4)
+    menu = ET.fromstring(done.body).find("./Gather")
+    assert menu is not None and "/twilio/voice/agent-dial/outcome?" in menu.attrib["action"]
+    assert "Підтверджено: 1." in (menu.findtext("./Say") or "")
     record = DialTaskRecord.get("cb_ws", consistent_read=True)
     assert (record.state, record.result) == ("done", "agent-talked")
     assert store.get_agent("demo", "anna").status == "wrap-up"  # type: ignore[union-attr]
@@ -106,3 +109,84 @@ def test_a_forged_agent_leg_webhook_gets_403_and_changes_nothing(client: Client)
         body="CallSid=CA1&Digits=1",
     )
     assert response.status_code == 403
+
+
+def _talked(
+    client: Client, store: InboundRepository, task_id: str, agent_id: str
+) -> tuple[ET.Element, str, dict[str, str]]:
+    """The agent (the only one available) dials a callback and the customer talks until they
+    hang up: (the Dial action's answer, the agent leg's sid, its form fields)."""
+    AgentRecord("demo", agent_id).update(
+        actions=[AgentRecord.status.set("available"), AgentRecord.status_since.set(NOW - timedelta(hours=1))]
+    )
+    _callback(store, task_id, NOW - timedelta(minutes=3))
+    shop = store.get_shop("demo")
+    assert shop is not None
+    telephony = FakeTelephony()
+    [sid] = agent_dialer.dial_for_free_agents(
+        shop, store=store, telephony=telephony, urls=AgentDialLinks(PUBLIC_BASE), now=NOW
+    )
+    [request] = telephony.placed
+    leg = {"CallSid": sid, "From": "+380441234567", "To": request["to"]}
+    answer = ET.fromstring(signed_post(client, _path(request["answer_url"]), {**leg, "CallStatus": "in-progress"}).body)
+    accept = answer.find("./Gather")
+    assert accept is not None
+    dial = ET.fromstring(signed_post(client, _path(accept.attrib["action"]), {**leg, "Digits": "1"}).body).find(
+        "./Dial"
+    )
+    assert dial is not None and dial.attrib["hangupOnStar"] == "true"
+    done = signed_post(
+        client, _path(dial.attrib["action"]), {**leg, "DialCallStatus": "completed", "DialBridged": "true"}
+    )
+    return ET.fromstring(done.body), sid, leg
+
+
+def _talked_with_anna(client: Client, store: InboundRepository, task_id: str) -> tuple[str, str, dict[str, str]]:
+    """Anna has a phone, no softphone: after the call she hears the outcome menu (its action)."""
+    doc, sid, leg = _talked(client, store, task_id, "anna")
+    assert leg["To"] == "+380501112233"
+    menu = doc.find("./Gather")
+    assert menu is not None
+    return menu.attrib["action"], sid, leg
+
+
+def test_a_phone_only_agent_keys_in_the_outcome_and_it_is_saved_like_the_desks(client: Client) -> None:
+    from chalicelib.adapters.agent_models import outcome_store
+
+    store = InboundRepository()
+    action, sid, leg = _talked_with_anna(client, store, "cb_key")
+    # WHEN Anna presses a key with no outcome, then 4 (needs a manager)
+    again = ET.fromstring(signed_post(client, _path(action), {**leg, "Digits": "9"}).body)
+    retry = again.find("./Gather")
+    assert retry is not None and "attempt=1" in retry.attrib["action"]
+    saved = ET.fromstring(signed_post(client, _path(retry.attrib["action"]), {**leg, "Digits": "4"}).body)
+    # THEN it is saved on her call as the desk's API would, and she hears which
+    assert saved.findtext("./Say") == "Збережено: потрібен менеджер. До побачення."
+    assert saved.find("./Hangup") is not None
+    [outcome] = outcome_store().outcomes_of(sid)
+    assert (outcome.agent_id, outcome.outcome, outcome.phone) == ("anna", "needs_manager", "+380671230001")
+
+
+def test_a_phone_only_agent_may_skip_and_silence_ends_the_menu_after_the_tries(client: Client) -> None:
+    from chalicelib.adapters.agent_models import outcome_store
+
+    store = InboundRepository()
+    action, sid, leg = _talked_with_anna(client, store, "cb_skip")
+    skipped = ET.fromstring(signed_post(client, _path(action), {**leg, "Digits": "0"}).body)
+    assert skipped.findtext("./Say", "").startswith("Результат не збережено")
+    # no key three times (the demo's menu tries): the menu is read again twice, then goodbye
+    for expected_attempt in (1, 2):
+        doc = ET.fromstring(signed_post(client, _path(action), leg).body)
+        gather = doc.find("./Gather")
+        assert gather is not None and f"attempt={expected_attempt}" in gather.attrib["action"]
+        action = gather.attrib["action"]
+    last = ET.fromstring(signed_post(client, _path(action), leg).body)
+    assert last.find("./Gather") is None and last.find("./Hangup") is not None
+    assert outcome_store().outcomes_of(sid) == []
+
+
+def test_an_agent_with_a_softphone_gets_no_keypad_menu(client: Client) -> None:
+    # Oleh has a Twilio Client identity: his outcome goes through the desk
+    doc, _, leg = _talked(client, InboundRepository(), "cb_soft", "oleh")
+    assert leg["To"] == "client:oleh"
+    assert doc.find("./Gather") is None and doc.find("./Hangup") is not None

@@ -8,12 +8,15 @@ import io
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from PIL import Image
 
 from chalicelib.adapters.models import AgentStatusRecord, CallRecord, DialTaskRecord, ShopRecord
+from chalicelib.config import reload_settings
 from chalicelib.domain.shop import ReportPolicy, ShopSettings
+from chalicelib.domain.signed_links import LinkCheck, verify
 from tests.integration.test_reports_moto import (
     DAY_START_UTC,
     NINE_IN_KYIV,
@@ -29,6 +32,8 @@ from tests.integration.test_reports_moto import (
 )
 
 pytestmark = pytest.mark.integration
+LINK_SECRET = "report-test-recording-link-key-00000"
+RECORDING_SID = "RE" + "0123456789abcdef" * 2
 
 
 def add_inbound(shop_id: str, call_sid: str, *, wait: int, agent_id: str | None = None, **fields: Any) -> None:
@@ -68,12 +73,25 @@ def attachments(message: EmailMessage) -> dict[str, EmailMessage]:
     return {part.get_filename() or "": part for part in message.iter_attachments()}
 
 
-def test_the_report_shows_charts_attaches_the_call_log_and_has_a_text_part(aws):  # noqa: F811
+def test_the_report_shows_charts_attaches_the_call_log_and_has_a_text_part(aws, monkeypatch):  # noqa: F811
     # GIVEN a day of orders and robot calls, inbound calls answered, lost and with a callback, an agent's day
+    monkeypatch.setenv("RECORDING_LINK_SECRET", LINK_SECRET)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://calls.example/api")
+    monkeypatch.setenv("RECORDING_LINK_DAYS", "5")
+    reload_settings()
     verify_sender("reports@shop.example")
     add_shop("acme", "Acme")
     a_day_of_records("acme")
-    add_inbound("acme", "in-1", wait=12, agent_id="anna", survey="1", recording_sid="RE0123456789abcdef")
+    recording_url = f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}/Recordings/{RECORDING_SID}"
+    add_inbound(
+        "acme",
+        "in-1",
+        wait=12,
+        agent_id="anna",
+        survey="1",
+        recording_sid=RECORDING_SID,
+        recording_url=recording_url,
+    )
     add_inbound("acme", "in-2", wait=70, abandoned=True)
     add_inbound("acme", "in-3", wait=30, abandoned=True, callback_task_id="tsk_cb1")
     DialTaskRecord(
@@ -127,6 +145,7 @@ def test_the_report_shows_charts_attaches_the_call_log_and_has_a_text_part(aws):
     assert "busy 1 h 00 min" in text
     assert "Drop rate 0.0% dropped live answers ÷ live answers (0 ÷ 0): no agent dialing yet" in text
     assert "Attached: calls-and-orders-2025-03-29.csv" in text
+    assert "Its recording links work for 5 days from this email." in text
 
     (log,) = attachments(message).values()
     assert log.get_filename() == "calls-and-orders-2025-03-29.csv"
@@ -134,8 +153,17 @@ def test_the_report_shows_charts_attaches_the_call_log_and_has_a_text_part(aws):
     kinds = [row["kind"] for row in rows]
     assert (kinds.count("order"), kinds.count("call")) == (7, 6)  # the day's orders; 3 robot + 3 inbound calls
     assert all("+380671234567" not in row["number"] for row in rows)
-    recorded = next(row for row in rows if row["recording"])
-    assert "RE…cdef" in recorded["recording"] and "not available yet" in recorded["recording"]
+    # the recorded call carries an expiring signed link to this deployment, never Twilio's URL
+    [recorded] = [row for row in rows if row["recording"]]
+    link = urlsplit(recorded["recording"])
+    assert (link.scheme, link.netloc, link.path) == ("https", "calls.example", "/api/v1/recordings/in-1")
+    query = {name: values[0] for name, values in parse_qs(link.query).items()}
+    assert int(query["expires"]) == int((NINE_IN_KYIV + timedelta(days=5)).timestamp())
+    check = verify(
+        "/v1/recordings/in-1", query["expires"], query["signature"], secret=LINK_SECRET.encode(), now=NINE_IN_KYIV
+    )
+    assert check is LinkCheck.VALID
+    assert all("twilio" not in value.lower() and RECORDING_SID not in value for row in rows for value in row.values())
 
 
 def test_a_weekly_digest_goes_once_beside_the_daily_report(aws):  # noqa: F811
