@@ -20,6 +20,8 @@ class Settings(BaseModel):
     twilio_auth_token: str | None = Field(default=None, repr=False)
     twilio_auth_token_param: str | None = None
     twilio_api_base_url: str | None = None
+    # Twilio's outbound calls-per-second limit of the account (1 unless Twilio raised it).
+    twilio_calls_per_second: float = Field(default=1.0, gt=0, le=100)
 
     @field_validator("twilio_account_sid")
     @classmethod
@@ -52,6 +54,7 @@ _ENV_NAMES = {
     "twilio_auth_token": "TWILIO_AUTH_TOKEN",
     "twilio_auth_token_param": "TWILIO_AUTH_TOKEN_PARAM",
     "twilio_api_base_url": "TWILIO_API_BASE_URL",
+    "twilio_calls_per_second": "TWILIO_CALLS_PER_SECOND",
 }
 
 

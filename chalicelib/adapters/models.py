@@ -311,10 +311,11 @@ def all_models() -> tuple[type[Model], ...]:
     because they build on this module's ``_Meta``); the cloud stack, the local stack and the
     tests create exactly these."""
     from chalicelib.adapters.agent_models import AGENT_MODELS
+    from chalicelib.adapters.dialer_models import DIALER_MODELS
     from chalicelib.adapters.inbound_models import INBOUND_MODELS
     from chalicelib.adapters.outbound_models import OUTBOUND_MODELS
 
-    return CORE_MODELS + INBOUND_MODELS + OUTBOUND_MODELS + AGENT_MODELS
+    return CORE_MODELS + INBOUND_MODELS + OUTBOUND_MODELS + AGENT_MODELS + DIALER_MODELS
 
 
 IDEMPOTENCY_TABLE_SUFFIX = "idempotency"
