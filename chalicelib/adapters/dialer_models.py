@@ -50,6 +50,7 @@ class DialLineRecord(Model):
     handle_seconds = NumberAttribute(null=True)
     agent_id = UnicodeAttribute(null=True)
     reservation = UnicodeAttribute(null=True)
+    ended_at = UTCDateTimeAttribute(null=True)
     expires = TTLAttribute(null=True)
 
 

@@ -122,4 +122,5 @@ def _line(record: DialLineRecord) -> DialLine:
         line_key=record.line_key,
         agent_id=record.agent_id,
         reservation=record.reservation,
+        ended_at=record.ended_at,
     )

@@ -52,6 +52,7 @@ class DialLine:
     line_key: str = ""
     agent_id: str | None = None  # the agent reserved for the customer (connecting, talked)
     reservation: str | None = None
+    ended_at: datetime | None = None  # the call's final status was applied
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ LATE_SEQUENCE = 1_000_000  # a status fetched by the sweep comes after any real 
 
 
 class PredictiveStore(AgentDialStore, Protocol):
+    def mark_orders(self, shop_id: str, order_ids: list[str], **fields: Any) -> None: ...
     def add_line(self, shop_id: str, task_id: str, placed_at: datetime) -> str: ...
     def get_line(self, shop_id: str, key: str) -> DialLine | None: ...
     def recent_lines(self, shop_id: str, limit: int) -> list[DialLine]: ...
@@ -283,6 +284,8 @@ def live_answer(
             return _phase(store, shop, line_key)
         store.count_day(shop.shop_id, day, live_answers=1)
         store.mark_contacted(task_id)
+        if task is not None and task.call_order_ids:
+            store.mark_orders(shop.shop_id, task.call_order_ids, reached=True)
         store.update_call(call_sid, answered_by=answered_by, answered_at=now, agent_id=agent.agent_id)
         logger.info("live answer bridged to an agent", extra={"task_id": task_id, "agent_id": agent.agent_id})
         return CONNECTING
@@ -416,6 +419,7 @@ def call_status(
     line = store.get_line(shop.shop_id, line_key)
     if line is None:
         return
+    store.update_line(shop.shop_id, line_key, ended_at=now)
     if line.phase == RINGING:
         if store.move_line(shop.shop_id, line_key, {RINGING}, UNANSWERED, call_sid=call_sid):
             _retry_by_policy(shop, task_id, call_sid, unanswered_result(status, form.get("AnsweredBy")), store, now)
@@ -463,7 +467,8 @@ def sweep_lines(shop: ShopSettings, *, store: PredictiveStore, telephony: Teleph
     lost (asked of Twilio and applied as if it had arrived). The task ids settled."""
     settled: list[str] = []
     for line in store.recent_lines(shop.shop_id, RECENT_LINES):
-        if line.phase not in (RINGING, CONNECTING) or now - line.placed_at < STALE_LINE:
+        unsettled = line.phase in (RINGING, CONNECTING, DROPPED, MACHINE) and line.ended_at is None
+        if not unsettled or now - line.placed_at < STALE_LINE:
             continue
         if line.call_sid is None:
             if store.move_line(shop.shop_id, line.line_key, {RINGING}, NOT_PLACED):

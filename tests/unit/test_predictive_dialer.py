@@ -273,6 +273,7 @@ def test_a_person_who_answers_is_bridged_to_a_reserved_agent_and_the_task_ends_t
     assert verdict(shop, store, telephony, task_id, key, sid, "human") == CONNECTING
     # THEN Anna is reserved for this call and the call is redirected to dial her
     assert store.get_agent("demo", "anna").reserved_call_sid == sid  # type: ignore[union-attr]
+    assert all(order.reached for order in store.orders.values())  # the report's "reached by phone"
     assert telephony.redirects == [(sid, FakePredictiveUrls().connect(task_id, key))]
     step = predictive_dialer.connect(shop, task_id, key, sid, store=store, now=NOON)
     assert (step.action, step.agent_address) == ("dial-agent", "+380501112233")
@@ -417,3 +418,17 @@ def test_the_reports_drop_rate_counts_the_dialers_stored_live_answers_and_drops(
     tally.add_dialer_day(live_answers=80, drops=1)  # a second day of a weekly digest
     outbound = tally.figures().outbound
     assert outbound is not None and (outbound.drop_rate.count, outbound.drop_rate.whole) == (3, 200)
+
+
+def test_the_sweep_gives_a_dropped_customer_back_when_the_calls_end_was_never_reported(
+    shop: ShopSettings, store: FakePredictiveStore, telephony: FakeTelephony
+) -> None:
+    task_id, key, sid = place_one(shop, store, telephony)
+    assert verdict(shop, store, telephony, task_id, key, sid, "human") == DROPPED  # no agent at all
+    telephony.call_states[sid] = CallState("completed", 12, "human")
+    later = NOON + timedelta(minutes=6)
+    assert predictive_dialer.sweep_lines(shop, store=store, telephony=telephony, now=later) == [task_id]
+    task = store.get_task(task_id)
+    assert task is not None and (task.state, task.attempts) == ("queued", 0)
+    # a settled line is not asked about again
+    assert predictive_dialer.sweep_lines(shop, store=store, telephony=telephony, now=later) == []
