@@ -28,6 +28,7 @@ from chalicelib.web.recordings import recordings_api
 from chalicelib.web.sms import sms
 from chalicelib.web.voice_agent_dial import dial_agents, voice_agent_dial
 from chalicelib.web.voice_inbound import voice_inbound
+from chalicelib.web.voice_predictive import pace_shop, voice_predictive
 from chalicelib.web.voice_robot import voice_robot
 from chalicelib.web.voice_status import voice_status
 from chalicelib.wiring import crm_sender, repository, telephony, urls
@@ -45,6 +46,7 @@ app.register_blueprint(agent_desk)
 app.register_blueprint(agent_page)
 app.register_blueprint(openapi_api)
 app.register_blueprint(recordings_api)
+app.register_blueprint(voice_predictive)
 
 
 @app.middleware("all")
@@ -109,6 +111,8 @@ def _dial_on_change(record: DynamoDBRecord) -> None:
         dialer.dial_due_tasks(shop, **deps)  # type: ignore[arg-type]  # a line is free again
     if image.get("state") == "queued" and old.get("state") != "queued":
         dialer.dial_task(shop, image["task_id"], **deps)  # type: ignore[arg-type]  # new or reopened: now
+    if image.get("kind") == "agent" and image.get("state") != old.get("state"):
+        pace_shop(shop, deps["now"])  # type: ignore[arg-type]  # customer-first shops: a task or an agent freed
 
 
 @app.schedule("rate(1 minute)", name="dial_due")

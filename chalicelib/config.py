@@ -31,6 +31,8 @@ class Settings(BaseModel):
     recording_link_secret: str | None = Field(default=None, repr=False)
     recording_link_secret_param: str | None = None
     recording_link_days: int = Field(default=7, ge=1, le=90)  # how long a report's recording link works
+    # Twilio's outbound calls-per-second limit of the account (1 unless Twilio raised it).
+    twilio_calls_per_second: float = Field(default=1.0, gt=0, le=100)
 
     @field_validator("twilio_account_sid")
     @classmethod
@@ -89,6 +91,7 @@ _ENV_NAMES = {
     "recording_link_secret": "RECORDING_LINK_SECRET",
     "recording_link_secret_param": "RECORDING_LINK_SECRET_PARAM",
     "recording_link_days": "RECORDING_LINK_DAYS",
+    "twilio_calls_per_second": "TWILIO_CALLS_PER_SECOND",
 }
 
 

@@ -4,12 +4,16 @@ import), plus the names that tie tables to their stream handlers for infra/ and 
 from __future__ import annotations
 
 import functools
+import time
+from collections.abc import Callable
 from urllib.parse import quote
 
 from chalicelib.adapters.crm_http import UrllibCrmSender
 from chalicelib.adapters.repository import DynamoRepository
 from chalicelib.adapters.twilio_rest import TwilioRecordingMedia, TwilioTelephony
+from chalicelib.clock import Clock, SystemClock, current_clock
 from chalicelib.config import settings
+from chalicelib.services.paced_telephony import PacedTelephony
 
 # table (without prefix) -> the @app.lambda_function that consumes its stream
 STREAM_CONSUMERS: dict[str, str] = {"orders": "order_stream", "dial_tasks": "task_stream"}
@@ -43,9 +47,30 @@ def repository() -> DynamoRepository:
     return DynamoRepository()
 
 
-def telephony() -> TwilioTelephony:
+def telephony() -> PacedTelephony:
+    """Twilio, with the account's calls-per-second limit shared by every placement path."""
+    from chalicelib.adapters.dialer_repository import dialer_store
+
     config = settings()
-    return TwilioTelephony(config.twilio_account_sid, config.auth_token, config.twilio_api_base_url)
+    return PacedTelephony(
+        TwilioTelephony(config.twilio_account_sid, config.auth_token, config.twilio_api_base_url),
+        slots=dialer_store(),
+        account_sid=config.twilio_account_sid,
+        calls_per_second=config.twilio_calls_per_second,
+        clock=current_clock(),
+        sleep=_sleep_for(current_clock()),
+    )
+
+
+def _sleep_for(clock: Clock) -> Callable[[float], None]:
+    """Waiting for a call slot on this clock: the simulated clock's own sleep locally, real
+    sleep in the cloud; a fixed test clock never moves, so waiting on it would be pointless."""
+    sleep = getattr(clock, "sleep", None)
+    if callable(sleep):
+        return sleep
+    if isinstance(clock, SystemClock):
+        return time.sleep
+    return lambda seconds: None
 
 
 def recording_media() -> TwilioRecordingMedia:

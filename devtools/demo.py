@@ -4,7 +4,9 @@ daily report in the outbox.
 Orders are posted over HTTP through the day (some twice by mistake, some retried with the
 same Idempotency-Key, a few obviously fake); the Twilio stand-in plays each customer (confirms,
 cancels, is busy, never answers, has voicemail, stays silent); the robot dials, retries and
-records results; the next morning the hourly schedule emails the report. The demo then checks
+records results. A few orders ask for a call from a person: the shop dials them customer-first
+(predictive pacing), bridges each customer who answers to a free agent, and the agent records
+the outcome through the API. The next morning the hourly schedule emails the report. The demo then checks
 every figure of the email against what it simulated and exits non-zero on any difference.
 """
 
@@ -65,6 +67,7 @@ class PlannedOrder:
     fake: bool = False
     posted_again_after: timedelta | None = None  # the site sends it twice: a duplicate
     retried_with_same_key: bool = False  # a network retry: must not create anything
+    needs_agent: bool = False  # asks for a call from a person: an agent task, dialed customer-first
 
     def body(self) -> dict[str, object]:
         return {
@@ -74,7 +77,7 @@ class PlannedOrder:
             "items": self.items,
             "total": str(self.total),
             "delivery": {"address": "Kyiv, Khreshchatyk 22"},
-        }
+        } | ({"needs_call": True} if self.needs_agent else {})
 
 
 @dataclass
@@ -104,7 +107,12 @@ class DayPlan:
 
 
 def plan_day(
-    day: date, orders: int, seed: int, first: day_time = day_time(9, 40), last: day_time = day_time(18, 30)
+    day: date,
+    orders: int,
+    seed: int,
+    first: day_time = day_time(9, 40),
+    last: day_time = day_time(18, 30),
+    agent_orders: int = 0,  # need the agents of the inbound plan (10:00-16:00)
 ) -> DayPlan:
     rng = random.Random(seed)
     start = datetime.combine(day, first, tzinfo=SHOP_ZONE).astimezone(UTC)
@@ -129,6 +137,23 @@ def plan_day(
                 retried_with_same_key=rng.random() < 0.1,
             )
         )
+    # While the agents are in (10:00-16:00), between the inbound callers (on the hour and half hour).
+    first_agent_order = datetime.combine(day, day_time(10, 10), tzinfo=SHOP_ZONE).astimezone(UTC)
+    for index in range(agent_orders):
+        quantity = rng.randint(1, 3)
+        sku, name, price = rng.choice(ITEMS)
+        planned.append(
+            PlannedOrder(
+                at=first_agent_order + timedelta(minutes=30 * index),
+                order_number=f"KV-{20_000 + index}",
+                phone=f"+38068{1_000_000 + index:07d}",
+                customer_name=rng.choice(NAMES),
+                behaviour="cancels" if index % 3 == 2 else "confirms",
+                total=Decimal(price) * quantity,
+                items=[{"sku": sku, "name": name, "quantity": quantity, "price": price}],
+                needs_agent=True,
+            )
+        )
     return DayPlan(day, sorted(planned, key=lambda o: o.at))
 
 
@@ -150,6 +175,7 @@ class DayResult:
     posts: Counter[int] = field(default_factory=Counter)  # HTTP status -> count
     report_html: Path | None = None
     report_figures: dict[str, str] = field(default_factory=dict)
+    decided_by_agents: int = 0
 
 
 def play_day(
@@ -176,8 +202,10 @@ def play_day(
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {API_KEY}"
     last_report = clock.now()
+    decided_by_agents: set[str] = set()
     for at, order, key in posts:
         _sleep_until(clock, at)
+        record_agent_outcomes(stack, session, plan, decided_by_agents)
         headers = {"Idempotency-Key": key} if key else {}
         response = session.post(f"{stack.api_url}/v1/orders", json=order.body(), headers=headers, timeout=15)
         result.posts[response.status_code] += 1
@@ -195,6 +223,8 @@ def play_day(
         if progress:
             _print_progress(stack, clock, plan)
     stack.wait_quiet(timeout=60)
+    record_agent_outcomes(stack, session, plan, decided_by_agents)
+    result.decided_by_agents = len(decided_by_agents)
     # The next morning the hourly schedule sends yesterday's report at the shop's report hour.
     clock.advance_to(
         datetime.combine(plan.day + timedelta(days=1), day_time(7, 59, 30), tzinfo=SHOP_ZONE).astimezone(UTC)
@@ -208,6 +238,51 @@ def play_day(
             break
         time.sleep(0.2)
     return result
+
+
+def record_agent_outcomes(stack: LocalStack, session: requests.Session, plan: DayPlan, done: set[str]) -> None:
+    """The agents' side of each customer-first call that reached them: confirmed or cancelled,
+    as the customer told them, saved through the outcome API (SPEC A4)."""
+    from chalicelib.adapters.models import CallRecord
+
+    behaviours = {o.phone: o.behaviour for o in plan.orders if o.needs_agent}
+    for call in CallRecord.by_shop_day.query(f"demo#{plan.day.isoformat()}"):
+        if call.call_sid in done or call.direction != "outbound-predictive" or call.result != "agent-talked":
+            continue
+        outcome = "confirmed" if behaviours.get(call.customer_phone) == "confirms" else "cancelled"
+        response = session.post(
+            f"{stack.api_url}/v1/calls/{call.call_sid}/outcome",
+            json={"agent_id": call.agent_id, "outcome": outcome},
+            timeout=15,
+        )
+        if response.status_code == 200:
+            done.add(call.call_sid)
+
+
+def dialer_day_figures(day: date) -> tuple[int, int, int]:
+    """The predictive dialer's stored day: (dials, live answers, drops)."""
+    from chalicelib.adapters.dialer_repository import dialer_store
+
+    counts = dialer_store().day_counts("demo", day.isoformat())
+    return counts.dials, counts.live_answers, counts.drops
+
+
+def expected_drop_rate(live_answers: int, drops: int) -> str:
+    """The report's "Drop rate" row, from the dialer's stored counters."""
+    from chalicelib.domain.report import Share
+    from chalicelib.services.reports import format_percent
+
+    return format_percent(Share(drops, live_answers, "live answers")) if live_answers else "0.0%"
+
+
+def use_customer_first_dialing() -> None:
+    """The demo shop dials its agent tasks customer-first (predictive pacing, SPEC O8)."""
+    from chalicelib.wiring import repository
+
+    shop = repository().get_shop("demo")
+    assert shop is not None
+    dialing = shop.dialing.model_copy(update={"agent_pacing": "predictive"})
+    repository().save_shop(shop.model_copy(update={"dialing": dialing}), datetime.now(UTC))
 
 
 def report_figures(message: object) -> dict[str, str]:
@@ -274,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     app_logger.setLevel("WARNING")
 
     day = last_weekday(datetime.now(SHOP_ZONE).date())  # the shop takes calls on weekdays
-    plan = plan_day(day, args.orders, args.seed)
+    plan = plan_day(day, args.orders, args.seed, agent_orders=6)
     inbound = plan_inbound(day, SHOP_ZONE, args.seed)
     clock = SimClock(datetime.combine(day, day_time(9, 30), tzinfo=SHOP_ZONE).astimezone(UTC), speed=args.speed)
     print(
@@ -285,14 +360,21 @@ def main(argv: list[str] | None = None) -> int:
     with LocalStack(StackOptions(clock=clock, outbox_dir=args.outbox, standin_speed=args.speed)) as stack:
         up = time.monotonic() - started
         print(f"  local stack up in {up:.1f} s: API {stack.api_url}, Twilio stand-in {stack.standin.base_url}")
+        use_customer_first_dialing()
         result = play_day(stack, clock, plan, progress=True, inbound=inbound)
+        dials, live_answers, drops = dialer_day_figures(day)
         failures = stack.poller.stats()["failures"] if stack.poller else 0
         errors = [e for call in stack.standin.calls for e in call.transcript.application_errors]
     print(f"  simulated day done in {time.monotonic() - started:.0f} s; HTTP answers to the shop: {dict(result.posts)}")
     if result.report_html is None:
         print("FAILED: no report email reached the outbox", file=sys.stderr)
         return 1
-    rows = compare(plan.expected() | inbound.expected(), result.report_figures)
+    print(
+        f"  agent tasks dialed customer-first: {dials} calls, {live_answers} answered by a person, {drops} dropped; "
+        f"orders decided by agents: {result.decided_by_agents}"
+    )
+    expected = plan.expected() | inbound.expected() | {"Drop rate": expected_drop_rate(live_answers, drops)}
+    rows = compare(expected, result.report_figures)
     width = max(len(label) for label, *_ in rows)
     print(f"\n  {'figure':<{width}}  {'simulated':>16}  {'in the report':>16}")
     for label, simulated, reported, same in rows:

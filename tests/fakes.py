@@ -283,6 +283,8 @@ class FakeTelephony:
         self.placed: list[dict[str, Any]] = []
         self.texts: list[dict[str, str]] = []
         self.call_states: dict[str, CallState] = {}  # what Twilio would say of a call (reconciliation)
+        self.redirects: list[tuple[str, str]] = []  # live calls sent to new TwiML
+        self.ended: list[str] = []  # live calls hung up through the REST API
         self.fail = fail
         self._sids = itertools.count(1)
 
@@ -294,6 +296,12 @@ class FakeTelephony:
             raise ConnectionError("Twilio unreachable")
         self.texts.append({"to": to, "from_": from_, "body": body})
         return f"SM{next(self._sids):032x}"
+
+    def redirect_call(self, call_sid: str, url: str) -> None:
+        self.redirects.append((call_sid, url))
+
+    def end_call(self, call_sid: str) -> None:
+        self.ended.append(call_sid)
 
     def place_call(self, **request: Any) -> str:
         if isinstance(self.fail, Exception):
@@ -327,6 +335,10 @@ class FakeAgentDialStore(FakeStore):
 
     def list_agents(self, shop_id: str) -> list[Agent]:
         return [dataclasses.replace(a) for (shop, _), a in self.agent_list.items() if shop == shop_id]
+
+    def get_agent(self, shop_id: str, agent_id: str) -> Agent | None:
+        agent = self.agent_list.get((shop_id, agent_id))
+        return dataclasses.replace(agent) if agent else None
 
     def reserve_agent(self, agent: Agent, call_sid: str, now: datetime, *, wrap_up_seconds: int, timezone: str) -> bool:
         from chalicelib.domain.routing import is_free
@@ -497,3 +509,65 @@ class ScriptedCrm:
         if isinstance(answer, Exception):
             raise answer
         return answer
+class FakePredictiveStore(FakeAgentDialStore):
+    """``FakeAgentDialStore`` plus the predictive dialer's lines and day counters."""
+
+    def __init__(self, shops: list[ShopSettings] | None = None) -> None:
+        super().__init__(shops)
+        self.lines: dict[tuple[str, str], Any] = {}
+        self.days: dict[tuple[str, str], dict[str, int]] = {}
+
+    def add_line(self, shop_id: str, task_id: str, placed_at: datetime) -> str:
+        from chalicelib.adapters.dialer_repository import line_key
+        from chalicelib.domain.predictive import DialLine
+
+        key = line_key(placed_at, task_id)
+        self.lines[(shop_id, key)] = DialLine(task_id, placed_at, "ringing", line_key=key)
+        return key
+
+    def get_line(self, shop_id: str, key: str) -> Any:
+        return self.lines.get((shop_id, key))
+
+    def recent_lines(self, shop_id: str, limit: int) -> list[Any]:
+        keys = sorted((key for shop, key in self.lines if shop == shop_id), reverse=True)
+        return [self.lines[(shop_id, key)] for key in keys[:limit]]
+
+    def update_line(self, shop_id: str, key: str, **fields: Any) -> None:
+        self.lines[(shop_id, key)] = dataclasses.replace(self.lines[(shop_id, key)], **fields)
+
+    def move_line(self, shop_id: str, key: str, from_phases: set[str], to_phase: str, **fields: Any) -> bool:
+        line = self.lines.get((shop_id, key))
+        if line is None or line.phase not in from_phases:
+            return False
+        self.lines[(shop_id, key)] = dataclasses.replace(line, phase=to_phase, **fields)
+        return True
+
+    def day_counts(self, shop_id: str, day: str) -> Any:
+        from chalicelib.domain.predictive import DayCounts
+
+        return DayCounts(**self.days.get((shop_id, day), {}))
+
+    def count_day(self, shop_id: str, day: str, **increments: int) -> None:
+        counts = self.days.setdefault((shop_id, day), {})
+        for name, value in increments.items():
+            counts[name] = counts.get(name, 0) + value
+
+
+class FakePredictiveUrls:
+    def _url(self, path: str, task_id: str, line: str) -> str:
+        return f"https://calls.example.test/twilio/voice/predictive/{path}?line={line}&task={task_id}"
+
+    def answer(self, task_id: str, line: str) -> str:
+        return self._url("answer", task_id, line)
+
+    def amd(self, task_id: str, line: str) -> str:
+        return self._url("amd", task_id, line)
+
+    def status(self, task_id: str, line: str) -> str:
+        return self._url("status", task_id, line)
+
+    def connect(self, task_id: str, line: str) -> str:
+        return self._url("connect", task_id, line)
+
+    def bridge_done(self, task_id: str, line: str) -> str:
+        return self._url("bridge-done", task_id, line)

@@ -358,11 +358,12 @@ def all_models() -> tuple[type[Model], ...]:
     tests create exactly these."""
     from chalicelib.adapters.agent_models import AGENT_MODELS
     from chalicelib.adapters.crm_models import CRM_MODELS
+    from chalicelib.adapters.dialer_models import DIALER_MODELS
     from chalicelib.adapters.inbound_models import INBOUND_MODELS
     from chalicelib.adapters.outbound_models import OUTBOUND_MODELS
     from chalicelib.adapters.report_models import REPORT_MODELS
 
-    return CORE_MODELS + INBOUND_MODELS + OUTBOUND_MODELS + AGENT_MODELS + REPORT_MODELS + CRM_MODELS
+    return CORE_MODELS + INBOUND_MODELS + OUTBOUND_MODELS + AGENT_MODELS + REPORT_MODELS + CRM_MODELS + DIALER_MODELS
 
 
 IDEMPOTENCY_TABLE_SUFFIX = "idempotency"

@@ -142,6 +142,13 @@ class DynamoReportQueries:
         for record in CallRecord.by_shop_day.query(shop_day_key(shop_id, day), attributes_to_get=_CALL_ATTRIBUTES):
             yield call_fact(record)
 
+    def dialer_day(self, shop_id: str, day: date) -> tuple[int, int]:
+        """The predictive dialer's stored (live answers, drops) of the shop's day."""
+        from chalicelib.adapters.dialer_repository import dialer_store
+
+        counts = dialer_store().day_counts(shop_id, day.isoformat())
+        return counts.live_answers, counts.drops
+
     def agent_statuses_of_day(self, shop_id: str, day: date) -> Iterator[AgentStatusFact]:
         """Status changes of the shop's agents that day, in time order (the index's range key)."""
         for record in AgentStatusRecord.by_shop_day.query(

@@ -59,10 +59,18 @@ class TwilioTelephony:
         status_url: str,
         ring_timeout_seconds: int,
         detect_machine: bool,
+        async_amd_url: str | None = None,
     ) -> str:
         import requests
         from twilio.base.exceptions import TwilioRestException
 
+        amd: dict[str, str] = {}
+        if detect_machine and async_amd_url:
+            amd = {
+                "async_amd": "true",
+                "async_amd_status_callback": async_amd_url,
+                "async_amd_status_callback_method": "POST",
+            }
         try:
             call = twilio_client(*self._credentials).calls.create(
                 to=to,
@@ -74,6 +82,7 @@ class TwilioTelephony:
                 status_callback_event=["initiated", "ringing", "answered", "completed"],
                 timeout=ring_timeout_seconds,
                 machine_detection="Enable" if detect_machine else None,
+                **amd,
             )
         except TwilioRestException as error:  # Twilio answered: the call does not exist
             temporary = error.status == 429 or error.status >= 500
@@ -87,6 +96,12 @@ class TwilioTelephony:
     def fetch_call(self, call_sid: str) -> CallState:
         call = twilio_client(*self._credentials).calls(call_sid).fetch()
         return CallState(str(call.status), int(call.duration or 0), getattr(call, "answered_by", None))
+
+    def redirect_call(self, call_sid: str, url: str) -> None:
+        twilio_client(*self._credentials).calls(call_sid).update(url=url, method="POST")
+
+    def end_call(self, call_sid: str) -> None:
+        twilio_client(*self._credentials).calls(call_sid).update(status="completed")
 
     def send_sms(self, *, to: str, from_: str, body: str) -> str:
         import requests

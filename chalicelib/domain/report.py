@@ -450,6 +450,11 @@ class ReportTally:
         if call.survey:
             self.survey[call.survey] += 1
 
+    def add_dialer_day(self, live_answers: int, drops: int) -> None:
+        """A day's customer-first dialing as the dialer stored it: live answers and drops (O8)."""
+        self.live_answers += live_answers
+        self.dropped += drops
+
     # -- agents' statuses (in ``changed_at`` order, as the day index returns them)
     def add_status(self, change: AgentStatusFact) -> None:
         agent = self._agent(change.agent_id)

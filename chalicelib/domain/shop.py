@@ -68,6 +68,12 @@ class TriagePolicy(_Strict):
 class DialingPolicy(_Strict):
     # Variant 1: new, one attempt, callbacks due, retries with no contact. Variant 2: new, then fewest attempts.
     priority_variant: Literal[1, 2] = 1
+    # Agent tasks (O8): "progressive" calls the agent first; "predictive" calls customers first,
+    # paced by chalicelib.domain.pacing, and bridges a person who answers to a free agent.
+    agent_pacing: Literal["progressive", "predictive"] = "progressive"
+    abandon_target_percent: float = Field(default=3.0, gt=0, le=3.0)  # dropped live answers, per day
+    abandon_aim_percent: float = Field(default=1.5, gt=0, le=3.0)
+    max_agent_lines: int = Field(default=30, ge=1, le=1000)  # customer calls in flight at most
 
 
 class ReportPolicy(_Strict):

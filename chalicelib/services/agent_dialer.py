@@ -48,6 +48,7 @@ FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "ca
 
 
 class AgentDialStore(AgentQueueStore, Protocol):
+    def get_agent(self, shop_id: str, agent_id: str) -> Agent | None: ...
     # tasks
     def get_task(self, task_id: str) -> DialTask | None: ...
     def due_tasks(self, shop_id: str, kind: str, now: datetime, limit: int) -> list[Any]: ...
@@ -78,6 +79,7 @@ class AgentDialStore(AgentQueueStore, Protocol):
     def get_call(self, call_sid: str) -> Call | None: ...
     def update_call(self, call_sid: str, **fields: Any) -> None: ...
     def apply_call_status(self, call_sid: str, sequence: int, **fields: Any) -> bool: ...
+    def stale_dialing_task_ids(self, shop_id: str, kind: str, dialing_before: datetime) -> list[str]: ...
 
 
 class AgentDialUrls(Protocol):
@@ -132,6 +134,8 @@ def dial_for_free_agents(
         sid = _serve(shop, due.task_id, eligible, free, slot, store=store, telephony=telephony, urls=urls, now=now)
         if sid:
             placed.append(sid)
+    if shop.dialing.agent_pacing == "predictive":
+        return placed  # agent tasks are dialed customer-first (services.predictive_dialer)
     agent_tasks = store.due_tasks(shop.shop_id, "agent", now, DUE_LOOKAHEAD)
     for due in in_dial_order(agent_tasks, shop.dialing.priority_variant):
         eligible = [a for a in free if not callers_waiting.intersection(a.groups)]
@@ -170,7 +174,7 @@ def _serve(
             store.defer_person_task(task_id, opening)
         return None
     if store.is_do_not_call(shop.shop_id, task.phone):
-        _end_do_not_call(shop, task, store=store, now=now)
+        end_do_not_call(shop, task, store=store, now=now)
         return None
     ordered = sorted(eligible, key=lambda a: (task.language not in a.languages, idle_since(a)))
     reservation = f"AD{uuid.uuid4().hex}"
@@ -233,7 +237,7 @@ def _serve(
     return call_sid
 
 
-def _end_do_not_call(shop: ShopSettings, task: DialTask, *, store: AgentDialStore, now: datetime) -> None:
+def end_do_not_call(shop: ShopSettings, task: DialTask, *, store: AgentDialStore, now: datetime) -> None:
     """O11: the customer asked not to be contacted; the task ends without a call."""
     claimed = store.claim_person_task(task.task_id, now, with_orders=task.kind == "agent")
     if claimed is None:
@@ -376,3 +380,39 @@ def agent_leg_status(
         store.add_queue_entry(
             QueueEntry(shop.shop_id, call.group, "callback", task_id, task.phone, task.language, call.queued_at)
         )
+
+
+# ---- lost status callbacks of the agent's leg ------------------------------------------------
+STALE_DIALING = timedelta(minutes=10)  # far beyond the agent's ring time and a whisper
+LATE_SEQUENCE = 1_000_000  # a status fetched by the sweep comes after any real callback
+
+
+def reconcile_stuck_agent_calls(
+    shop: ShopSettings, *, store: AgentDialStore, telephony: Telephony, now: datetime
+) -> list[str]:
+    """Settle agent-first attempts whose agent leg's final status callback never reached us:
+    asked of Twilio and applied as if it had arrived, so the agent does not stay busy forever
+    and the task goes back (or ends) as the callback would have left it. The task ids settled."""
+    settled: list[str] = []
+    for kind in PERSON_KINDS:
+        for task_id in store.stale_dialing_task_ids(shop.shop_id, kind, now - STALE_DIALING):
+            task = store.get_task(task_id)
+            if task is None or task.state != "dialing" or task.last_call_sid is None:
+                continue
+            call = store.get_call(task.last_call_sid)
+            if call is None or call.direction != DIRECTION or not call.agent_id:
+                continue  # customer-first calls have their own sweep
+            state = telephony.fetch_call(task.last_call_sid)
+            if state.status not in FINAL_CALL_STATUSES:
+                continue  # still talking: a long conversation, not a lost callback
+            agent = store.get_agent(shop.shop_id, call.agent_id)
+            reservation = agent.reserved_call_sid if agent and agent.reserved_call_sid else ""
+            form = {
+                "CallSid": task.last_call_sid,
+                "CallStatus": state.status,
+                "CallDuration": str(state.duration_seconds),
+                "SequenceNumber": str(LATE_SEQUENCE),
+            }
+            agent_leg_status(shop, task_id, call.agent_id, reservation, form, store=store, now=now)
+            settled.append(task_id)
+    return settled

@@ -95,12 +95,21 @@ class Telephony(Protocol):
         status_url: str,
         ring_timeout_seconds: int,
         detect_machine: bool,
+        async_amd_url: str | None = None,
     ) -> str:
         """Start an outbound call; returns its CallSid. Raises CallNotPlacedError or
-        CallOutcomeUnknownError when it cannot say the call was placed."""
+        CallOutcomeUnknownError when it cannot say the call was placed. With ``async_amd_url``
+        the answer TwiML runs at once and the machine-detection verdict is posted there."""
         ...
 
     def fetch_call(self, call_sid: str) -> CallState: ...
+
+
+class CallControl(Protocol):
+    """Changing a live call: what the predictive dialer does once the verdict on an answer is in."""
+
+    def redirect_call(self, call_sid: str, url: str) -> None: ...
+    def end_call(self, call_sid: str) -> None: ...
 
 
 class Messenger(Protocol):

@@ -68,6 +68,8 @@ class ReportQueries(Protocol):
 
     def agent_statuses_of_day(self, shop_id: str, day: date) -> Iterable[AgentStatusFact]: ...
 
+    def dialer_day(self, shop_id: str, day: date) -> tuple[int, int]: ...  # (live answers, drops), O8
+
     def callbacks_completed(self, task_ids: Iterable[str]) -> int: ...
 
 
@@ -406,6 +408,7 @@ def build_report(
             log.add_call(call)
         for change in queries.agent_statuses_of_day(shop.shop_id, day):
             tally.add_status(change)
+        tally.add_dialer_day(*queries.dialer_day(shop.shop_id, day))
     completed = queries.callbacks_completed(sorted(tally.callback_task_ids)) if tally.callback_task_ids else 0
     figures = tally.figures(callbacks_completed=completed)
     attached = log.finish()

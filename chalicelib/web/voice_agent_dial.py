@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlencode
 
+from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Blueprint, Response
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
@@ -23,19 +24,21 @@ from chalicelib.domain.ivr import next_attempt
 from chalicelib.domain.keypad_outcomes import keyed_outcome
 from chalicelib.domain.outcomes import OutcomeIn
 from chalicelib.domain.shop import ShopSettings
-from chalicelib.observability import logger
+from chalicelib.observability import logger, metrics
 from chalicelib.services import agent_dialer
 from chalicelib.services.outcomes import record_outcome
 from chalicelib.voice import twiml as render
 from chalicelib.voice.catalog import load_catalog
 from chalicelib.voice.twiml import GATHER_TIMEOUT_SECONDS, speak
 from chalicelib.web.http import current_request, twilio_webhook, twiml
+from chalicelib.web.voice_predictive import pace_shop
 from chalicelib.wiring import telephony, urls
 
 voice_agent_dial = Blueprint(__name__)
 webhook = twilio_webhook(lambda: current_request(voice_agent_dial))
 FORM = ["application/x-www-form-urlencoded"]
 BASE = "/twilio/voice/agent-dial"
+DROP_RATE_METRIC = "DialerDropRate"  # infra/stack.py's alarm watches it (namespace CallCenter, service)
 
 
 class AgentDialLinks:
@@ -56,14 +59,21 @@ class AgentDialLinks:
 
 
 def dial_agents(shop: ShopSettings, now: datetime) -> list[str]:
-    """Free agents of the shop call the due agent tasks and callbacks (the minute schedule)."""
+    """The minute schedule: settle agent-first calls whose end never reached us, let free agents
+    call the due callbacks and (progressive shops) agent tasks, and pace predictive shops'
+    customer-first calls, publishing their day's drop rate (``DialerDropRate``, percent)."""
+    placed: list[str] = []
     try:
-        return agent_dialer.dial_for_free_agents(
+        agent_dialer.reconcile_stuck_agent_calls(shop, store=inbound_store(), telephony=telephony(), now=now)
+        placed = agent_dialer.dial_for_free_agents(
             shop, store=inbound_store(), telephony=telephony(), urls=AgentDialLinks(urls().base_url), now=now
         )
     except Exception:  # one shop's fault must not stop the schedule for the others
         logger.exception("agent dialing failed", extra={"shop_id": shop.shop_id})
-        return []
+    today = pace_shop(shop, now, sweep=True)
+    if today is not None:
+        metrics.add_metric(name=DROP_RATE_METRIC, unit=MetricUnit.Percent, value=today.drop_rate_percent)
+    return placed
 
 
 def _params() -> tuple[str, str, str]:

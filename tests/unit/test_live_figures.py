@@ -35,6 +35,9 @@ class FakeLive:
     def agent_statuses_of_day(self, shop_id: str, day: date) -> Iterable[AgentStatusFact]:
         return []
 
+    def dialer_day(self, shop_id: str, day: date) -> tuple[int, int]:
+        return 0, 0
+
     def calls_waiting(self, shop_id: str, day: date, since: datetime) -> Iterable[CallFact]:
         self.waiting_asked.append((day, since))
         queued = {date(2025, 3, 28): NOW - timedelta(minutes=40), date(2025, 3, 29): NOW - timedelta(seconds=30)}

@@ -50,6 +50,7 @@ class FakeQueries:
     def __init__(self, orders: list[OrderFact], calls: list[CallFact]) -> None:
         self.orders, self.calls = orders, calls
         self.asked: list[tuple[str, date]] = []
+        self.dialer_counts = (0, 0)
 
     def orders_of_day(self, shop_id: str, day: date) -> list[OrderFact]:
         self.asked.append((shop_id, day))
@@ -60,6 +61,9 @@ class FakeQueries:
 
     def agent_statuses_of_day(self, shop_id: str, day: date) -> list[AgentStatusFact]:
         return []
+
+    def dialer_day(self, shop_id: str, day: date) -> tuple[int, int]:
+        return self.dialer_counts
 
     def callbacks_completed(self, task_ids: Iterable[str]) -> int:
         return 0

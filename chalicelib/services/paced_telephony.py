@@ -1,0 +1,102 @@
+"""The account's calls-per-second limit (O8) around the Telephony port: every placement path
+(robot, agent-first, customer-first) takes a slot from the account's shared timeline
+(:mod:`chalicelib.domain.call_rate`, stored with a conditional write) and waits for it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from chalicelib.clock import Clock
+from chalicelib.domain.call_rate import Slot
+from chalicelib.services.ports import CallNotPlacedError, CallState
+
+MAX_WAIT_SECONDS = 5.0  # further than this, the call is left for the next trigger
+
+
+class CallSlots(Protocol):
+    def reserve_call_slot(
+        self, account_sid: str, now: float, calls_per_second: float, max_wait: float
+    ) -> Slot | None: ...
+
+
+class FullTelephony(Protocol):
+    def place_call(
+        self,
+        *,
+        to: str,
+        from_: str,
+        answer_url: str,
+        status_url: str,
+        ring_timeout_seconds: int,
+        detect_machine: bool,
+        async_amd_url: str | None = None,
+    ) -> str: ...
+    def fetch_call(self, call_sid: str) -> CallState: ...
+    def redirect_call(self, call_sid: str, url: str) -> None: ...
+    def end_call(self, call_sid: str) -> None: ...
+    def send_sms(self, *, to: str, from_: str, body: str) -> str: ...
+
+
+class CallRateLimitedError(CallNotPlacedError):
+    """No call slot within the wait allowed: nothing was placed; try at the next trigger."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, temporary=True)
+
+
+class PacedTelephony:
+    def __init__(
+        self,
+        inner: FullTelephony,
+        *,
+        slots: CallSlots,
+        account_sid: str,
+        calls_per_second: float,
+        clock: Clock,
+        sleep: Callable[[float], None],
+        max_wait_seconds: float = MAX_WAIT_SECONDS,
+    ) -> None:
+        self.inner, self.slots, self.account_sid = inner, slots, account_sid
+        self.calls_per_second, self.clock, self.sleep = calls_per_second, clock, sleep
+        self.max_wait_seconds = max_wait_seconds
+
+    def place_call(
+        self,
+        *,
+        to: str,
+        from_: str,
+        answer_url: str,
+        status_url: str,
+        ring_timeout_seconds: int,
+        detect_machine: bool,
+        async_amd_url: str | None = None,
+    ) -> str:
+        now = self.clock.now().timestamp()
+        slot = self.slots.reserve_call_slot(self.account_sid, now, self.calls_per_second, self.max_wait_seconds)
+        if slot is None:
+            raise CallRateLimitedError(f"{self.calls_per_second:g} calls per second: no slot within the wait allowed")
+        wait = slot.wait_seconds(now)
+        if wait > 0:
+            self.sleep(wait)
+        return self.inner.place_call(
+            to=to,
+            from_=from_,
+            answer_url=answer_url,
+            status_url=status_url,
+            ring_timeout_seconds=ring_timeout_seconds,
+            detect_machine=detect_machine,
+            async_amd_url=async_amd_url,
+        )
+
+    def fetch_call(self, call_sid: str) -> CallState:
+        return self.inner.fetch_call(call_sid)
+
+    def redirect_call(self, call_sid: str, url: str) -> None:
+        self.inner.redirect_call(call_sid, url)
+
+    def end_call(self, call_sid: str) -> None:
+        self.inner.end_call(call_sid)
+
+    def send_sms(self, *, to: str, from_: str, body: str) -> str:
+        return self.inner.send_sms(to=to, from_=from_, body=body)

@@ -1,0 +1,204 @@
+"""Webhooks of customer-first (predictive) calls (O8): the customer's answer, Twilio's async
+machine-detection verdict, the bridge to the reserved agent or the apology of a dropped call,
+the Dial's end and the call's status callbacks. Every route checks Twilio's signature.
+
+``pace_shop`` is the entry point of the minute schedule and the tasks stream.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+from chalice import Blueprint, Response
+from twilio.twiml.voice_response import Dial, VoiceResponse
+
+from chalicelib.adapters.dialer_repository import dialer_store
+from chalicelib.clock import current_clock
+from chalicelib.domain.predictive import DayCounts
+from chalicelib.domain.shop import ShopSettings
+from chalicelib.observability import logger
+from chalicelib.services import predictive_dialer
+from chalicelib.voice import twiml as render
+from chalicelib.voice.catalog import load_catalog
+from chalicelib.web.http import current_request, twilio_webhook, twiml
+from chalicelib.wiring import telephony, urls
+
+voice_predictive = Blueprint(__name__)
+webhook = twilio_webhook(lambda: current_request(voice_predictive))
+FORM = ["application/x-www-form-urlencoded"]
+BASE = "/twilio/voice/predictive"
+
+
+class PredictiveLinks:
+    """Absolute URLs of a customer-first call's webhooks (query keys sorted, as the signature
+    check wants): the task and the dialer's line of the call."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def _url(self, path: str, task_id: str, line: str) -> str:
+        return f"{self.base_url}{BASE}/{path}?{urlencode(sorted({'line': line, 'task': task_id}.items()))}"
+
+    def answer(self, task_id: str, line: str) -> str:
+        return self._url("answer", task_id, line)
+
+    def amd(self, task_id: str, line: str) -> str:
+        return self._url("amd", task_id, line)
+
+    def status(self, task_id: str, line: str) -> str:
+        return self._url("status", task_id, line)
+
+    def connect(self, task_id: str, line: str) -> str:
+        return self._url("connect", task_id, line)
+
+    def bridge_done(self, task_id: str, line: str) -> str:
+        return self._url("bridge-done", task_id, line)
+
+
+def _links() -> PredictiveLinks:
+    return PredictiveLinks(urls().base_url)
+
+
+def pace_shop(shop: ShopSettings, now: datetime, *, sweep: bool = False) -> DayCounts | None:
+    """Customer-first dialing of the shop's agent tasks (a no-op for progressive shops); today's
+    counters, or None when the shop's dialing failed (one shop must not stop the others)."""
+    if not predictive_dialer.is_predictive(shop):
+        return None
+    try:
+        store = dialer_store()
+        if sweep:
+            predictive_dialer.sweep_lines(shop, store=store, telephony=telephony(), now=now)
+        run = predictive_dialer.pace(shop, store=store, telephony=telephony(), urls=_links(), now=now)
+    except Exception:
+        logger.exception("predictive dialing failed", extra={"shop_id": shop.shop_id})
+        return None
+    return run.today
+
+
+def _params() -> tuple[str, str]:
+    query = dict(current_request(voice_predictive).query_params or {})
+    return str(query.get("task", "")), str(query.get("line", ""))
+
+
+def _shop_of(task_id: str) -> ShopSettings | None:
+    task = dialer_store().get_task(task_id)
+    return dialer_store().get_shop(task.shop_id) if task else None
+
+
+@voice_predictive.route(f"{BASE}/answer", methods=["POST"], content_types=FORM)
+@webhook
+def customer_answered(form: dict[str, str]) -> Response:
+    """Answered; Twilio is still deciding person or machine: a moment of silence, then (if no
+    verdict has redirected the call meanwhile) the connect step takes it as a person."""
+    task_id, line = _params()
+    try:
+        shop = _shop_of(task_id)
+        live = shop is not None and predictive_dialer.customer_answered(
+            shop, line, form.get("CallSid", ""), store=dialer_store(), now=current_clock().now()
+        )
+    except Exception:
+        logger.exception("customer answer not recorded")
+        live = True  # the connect step decides
+    if not live:
+        return twiml(render.hang_up())
+    response = VoiceResponse()
+    response.pause(length=predictive_dialer.AMD_WAIT_SECONDS)
+    response.redirect(_links().connect(task_id, line), method="POST")
+    return twiml(str(response))
+
+
+@voice_predictive.route(f"{BASE}/amd", methods=["POST"], content_types=FORM)
+@webhook
+def machine_detected(form: dict[str, str]) -> Response:
+    task_id, line = _params()
+    try:
+        shop = _shop_of(task_id)
+        if shop is not None:
+            predictive_dialer.machine_verdict(
+                shop,
+                task_id,
+                line,
+                form,
+                store=dialer_store(),
+                telephony=telephony(),
+                urls=_links(),
+                now=current_clock().now(),
+            )
+    except Exception:
+        logger.exception("machine-detection verdict not applied")
+        return Response(body="", status_code=500)  # Twilio retries the callback
+    return Response(body="", status_code=204)
+
+
+@voice_predictive.route(f"{BASE}/connect", methods=["POST"], content_types=FORM)
+@webhook
+def connect_customer(form: dict[str, str]) -> Response:
+    """A person: dial the reserved agent now, or apologise and hang up (a dropped call)."""
+    task_id, line = _params()
+    shop = None
+    try:
+        shop = _shop_of(task_id)
+        step = (
+            predictive_dialer.connect(
+                shop, task_id, line, form.get("CallSid", ""), store=dialer_store(), now=current_clock().now()
+            )
+            if shop
+            else None
+        )
+    except Exception:
+        logger.exception("customer-first connect failed")
+        step = None
+    if shop is None or step is None or step.action == "hang-up":
+        return twiml(render.hang_up())
+    if step.action == "apology":
+        return twiml(
+            render.say_and_hang_up(load_catalog(step.language), "predictive_drop_apology", shop_name=shop.name)
+        )
+    response = VoiceResponse()
+    node = Dial(
+        caller_id=step.caller_id,
+        action=_links().bridge_done(task_id, line),
+        method="POST",
+        timeout=step.ring_seconds,
+    )
+    if step.agent_address.startswith("client:"):
+        node.client(step.agent_address.removeprefix("client:"))
+    else:
+        node.number(step.agent_address)
+    response.append(node)
+    return twiml(str(response))
+
+
+@voice_predictive.route(f"{BASE}/bridge-done", methods=["POST"], content_types=FORM)
+@webhook
+def bridge_done(form: dict[str, str]) -> Response:
+    task_id, line = _params()
+    talked, shop = False, None
+    try:
+        shop = _shop_of(task_id)
+        if shop is not None:
+            talked = predictive_dialer.bridge_ended(
+                shop, task_id, line, form, store=dialer_store(), now=current_clock().now()
+            )
+    except Exception:
+        logger.exception("customer-first bridge result not recorded")
+    if talked or shop is None:
+        return twiml(render.hang_up())
+    task = dialer_store().get_task(task_id)
+    language = task.language if task else shop.main_language
+    return twiml(render.say_and_hang_up(load_catalog(language), "predictive_drop_apology", shop_name=shop.name))
+
+
+@voice_predictive.route(f"{BASE}/status", methods=["POST"], content_types=FORM)
+@webhook
+def customer_call_status(form: dict[str, str]) -> Response:
+    task_id, line = _params()
+    try:
+        shop = _shop_of(task_id)
+        if shop is not None:
+            predictive_dialer.call_status(shop, task_id, line, form, store=dialer_store(), now=current_clock().now())
+    except Exception:
+        logger.exception("customer-first call status not recorded")
+        return Response(body="", status_code=500)  # Twilio retries the callback
+    return Response(body="", status_code=204)

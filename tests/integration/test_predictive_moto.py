@@ -1,0 +1,59 @@
+"""The predictive dialer's storage on moto: the account's call-rate timeline under parallel
+placements, conditional line phases (a repeated or late Twilio callback changes nothing twice),
+and the day counters; and a forged verdict webhook changes nothing."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from chalice.test import Client
+
+from chalicelib.adapters.dialer_models import DialLineRecord
+from chalicelib.adapters.dialer_repository import DialerRepository
+from tests.integration.conftest import signed_post
+
+NOON = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def test_parallel_placements_each_get_their_own_call_slot(aws: None) -> None:
+    # GIVEN one call per second on an account, and eight placements at the same instant
+    store = DialerRepository()
+    now = NOON.timestamp()
+    # WHEN they all ask for a slot at once
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        slots = list(pool.map(lambda _: store.reserve_call_slot("AC1", now, 1.0, 5.0), range(8)))
+    # THEN the first six get distinct slots a second apart, the others none (beyond 5 s of waiting)
+    granted = sorted(slot.at - now for slot in slots if slot is not None)
+    assert granted == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    # and another account has its own timeline
+    other = store.reserve_call_slot("AC2", now, 1.0, 5.0)
+    assert other is not None and other.at == now
+
+
+def test_line_phases_move_once_and_day_counters_add_up(aws: None) -> None:
+    store = DialerRepository()
+    key = store.add_line("demo", "tsk_1", NOON)
+    assert store.move_line("demo", key, {"ringing"}, "connecting", agent_id="anna", reservation="CA1")
+    assert not store.move_line("demo", key, {"ringing"}, "dropped")  # a late verdict: nothing changes
+    line = store.get_line("demo", key)
+    assert line is not None and (line.phase, line.agent_id) == ("connecting", "anna")
+    later = store.add_line("demo", "tsk_2", NOON + timedelta(seconds=3))
+    assert [line.line_key for line in store.recent_lines("demo", 10)] == [later, key]  # newest first
+    assert DialLineRecord.get("demo", key).expires is not None
+    store.count_day("demo", "2026-11-23", dials=1)
+    store.count_day("demo", "2026-11-23", live_answers=1, drops=1)
+    counts = store.day_counts("demo", "2026-11-23")
+    assert (counts.dials, counts.live_answers, counts.drops, counts.drop_rate_percent) == (1, 1, 1, 100.0)
+    assert store.day_counts("demo", "2026-11-24").live_answers == 0
+
+
+def test_a_forged_machine_detection_verdict_gets_403_and_changes_nothing(client: Client) -> None:
+    store = DialerRepository()
+    key = store.add_line("demo", "tsk_1", NOON)
+    params = {"CallSid": "CA1", "AnsweredBy": "human", "MachineDetectionDuration": "2000"}
+    path = f"/twilio/voice/predictive/amd?line={key}&task=tsk_1"
+    response = signed_post(client, path, params, token="not-the-auth-token")
+    assert response.status_code == 403
+    line = store.get_line("demo", key)
+    assert line is not None and line.phase == "ringing"
