@@ -509,6 +509,8 @@ class ScriptedCrm:
         if isinstance(answer, Exception):
             raise answer
         return answer
+
+
 class FakePredictiveStore(FakeAgentDialStore):
     """``FakeAgentDialStore`` plus the predictive dialer's lines and day counters."""
 
