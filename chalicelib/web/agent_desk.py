@@ -32,17 +32,20 @@ office) but cannot act as an agent: the screen pop and outcomes are the agent's 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 
 from chalicelib.adapters.agent_models import desk_store
 from chalicelib.clock import current_clock
+from chalicelib.config import settings
 from chalicelib.domain.entities import Call
 from chalicelib.domain.outcomes import OutcomeRefused, parse_outcome
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.timeline import MAX_PAGE, CursorRefused
 from chalicelib.observability import logger
+from chalicelib.services import recordings
 from chalicelib.services.outcomes import OutcomeError, record_outcome
 from chalicelib.services.screen_pop import screen_pop
 from chalicelib.services.timeline import DEFAULT_PAGE, customer_timeline
@@ -57,10 +60,22 @@ from chalicelib.web.http import (
 agent_desk = Blueprint(__name__)
 
 
+# A desk link is opened while the agent looks at the call, so it lives an hour, not a report's week.
+DESK_LINK_LIFETIME = timedelta(hours=1)
+
+
 def recording_link(call: Call) -> str | None:
-    """An expiring link to the call's recording (SPEC I9). Hook for the recordings' signed
-    links: until they are wired in, no link (the timeline says whether a recording exists)."""
-    return None
+    """An expiring signed link to the call's recording (SPEC I9), never Twilio's own URL."""
+    if not (call.recording_sid or call.recording_url):
+        return None
+    config = settings()
+    return recordings.recording_link(
+        call.call_sid,
+        base_url=config.base_url,
+        secret=config.recording_link_key(),
+        now=current_clock().now(),
+        lifetime=DESK_LINK_LIFETIME,
+    )
 
 
 def _json(body: object, status: int = 200) -> Response:

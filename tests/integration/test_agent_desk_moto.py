@@ -7,7 +7,9 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from chalice.test import Client
@@ -15,9 +17,11 @@ from chalice.test import Client
 from chalicelib.adapters.models import AgentTokenRecord, DialTaskRecord
 from chalicelib.clock import FixedClock, SystemClock, use_clock
 from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
+from chalicelib.domain.signed_links import LinkCheck, verify
 from chalicelib.services import admin
 from chalicelib.wiring import repository
 from cli.admin import main as admin_cli
+from tests.integration.conftest import LINK_SECRET, PUBLIC_BASE
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -250,3 +254,41 @@ def test_the_admin_cli_issues_rotates_and_revokes_an_agents_token(
     assert admin_cli(["revoke-agent-token", "--shop", "demo", "--agent", "anna"]) == 0
     assert call(client, "get", "/v1/agent", token).status_code == 401
     assert admin_cli(["issue-agent-token", "--shop", "demo", "--agent", "nobody"]) == 2
+
+
+def test_a_recorded_call_on_the_desk_links_its_recording_by_an_expiring_signed_link(
+    client: Client, clock: FixedClock
+) -> None:
+    # GIVEN Anna on an inbound call that Twilio has recorded
+    store = repository()
+    store.upsert_call(
+        Call(
+            call_sid="CA300",
+            shop_id="demo",
+            direction="inbound",
+            customer_phone=PHONE,
+            shop_number="+380441234567",
+            created_at=NOW,
+            day="2026-11-23",
+        )
+    )
+    store.update_call(
+        "CA300",
+        agent_id="anna",
+        result="connecting",
+        recording_sid="RE" + "1" * 32,
+        recording_url="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE" + "1" * 32,
+    )
+    # WHEN she opens the screen pop
+    pop = call(client, "get", "/v1/agent/call", ANNA).json_body
+    link = next(e for e in pop["recent_contacts"] if e["type"] == "call")["recording"]["url"]
+    # THEN the link is ours, signed, not Twilio's, and works for an hour only
+    parts = urlsplit(link)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{PUBLIC_BASE}/v1/recordings/CA300"
+    query = parse_qs(parts.query)
+    check = partial(
+        verify, "/v1/recordings/CA300", query["expires"][0], query["signature"][0], secret=LINK_SECRET.encode()
+    )
+    assert check(now=NOW + timedelta(minutes=59)) is LinkCheck.VALID
+    assert check(now=NOW + timedelta(minutes=61)) is LinkCheck.EXPIRED
+    assert "twilio.com" not in json.dumps(pop)
