@@ -18,6 +18,7 @@ API_KEY = "demo-shop-key-0001"
 MONDAY_NOON_KYIV = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist turns xdist_group marks into scheduling groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # One worker runs every e2e test: the stack changes process-wide settings while it runs.
     for item in items:
