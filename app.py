@@ -85,8 +85,10 @@ def _decide_order(record: DynamoDBRecord) -> None:
         previous = (record.dynamodb.old_image or {}).get("status")
         order = store.get_order(shop.shop_id, keys["order_id"])
         if order is not None:
-            order_events.after_status_change(shop, previous, order, store=store, messenger=telephony(), now=now)
+            # The CRM's event first: it never fails on Twilio, so a text that keeps failing
+            # cannot take it down with the record.
             crm_push.queue_order_event(shop, previous, order, outbox=crm_outbox(), now=now)
+            order_events.after_status_change(shop, previous, order, store=store, messenger=telephony(), now=now)
 
 
 @app.lambda_function(name="task_stream")
@@ -193,7 +195,7 @@ def _deliver_new(record: DynamoDBRecord, breaker: crm_push.Breaker) -> None:
 @app.schedule("rate(1 minute)", name="crm_retry")
 def crm_retry(event: Any) -> None:
     counts = crm_push.sweep_due(
-        repository().list_shops(),
+        [shop for shop in repository().list_shops() if shop.crm is not None],
         outbox=crm_outbox(),
         sender=crm_sender(),
         secret_of=settings().crm_secret,

@@ -261,8 +261,9 @@ def sweep_due(
     limit: int = SWEEP_LIMIT,
     seconds_left: Callable[[], float] | None = None,
 ) -> dict[str, int]:
-    """Try every due event of every shop (each shop's oldest due first); counts by result.
-    Every shop, with a CRM or not: an event of a shop whose CRM was removed gets parked."""
+    """Try every due event of these shops (each shop's oldest due first); counts by result.
+    The app passes the shops with a CRM: events of a shop whose CRM is removed wait, and go
+    out once one is configured again."""
     counts: dict[str, int] = {}
     breaker = Breaker(seconds_left=seconds_left)
     for shop in shops:
