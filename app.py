@@ -56,6 +56,7 @@ def observe(event: Any, get_response: Any) -> Any:
     finally:
         if metrics.metric_set:
             metrics.flush_metrics()
+            metrics.clear_metrics()  # with POWERTOOLS_METRICS_DISABLED the flush keeps them: 100 would print
         logger.remove_keys(["call_sid", "message_sid", "shop_id", "order_id", "task_id"])
 
 

@@ -255,7 +255,7 @@ def record_agent_outcomes(stack: LocalStack, session: requests.Session, plan: Da
             json={"agent_id": call.agent_id, "outcome": outcome},
             timeout=15,
         )
-        if response.status_code == 200:
+        if response.status_code in (200, 201):  # 201: saved; 200: a correction of an earlier save
             done.add(call.call_sid)
 
 
