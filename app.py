@@ -139,7 +139,8 @@ def live_alerts(event: Any) -> None:
 def daily_reports(event: Any) -> None:
     from chalicelib.services.reports import send_due_reports_now
 
-    send_due_reports_now(current_clock().now(), lambda_context=app.lambda_context)
+    # The event carries the Lambda context: app.lambda_context exists only after an HTTP request.
+    send_due_reports_now(current_clock().now(), lambda_context=event.context)
 
 
 # ---- agents' outcomes and the shop's CRM (A5, A6) ---------------------------------------------

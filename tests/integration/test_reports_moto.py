@@ -344,3 +344,26 @@ def test_ses_rejection_is_a_clear_error_and_not_retried():
         SesEmailSender(client=client, sleep=delays.append).send(OUTGOING)
 
     assert delays == []
+
+
+def test_the_hourly_schedule_handler_sends_the_due_report_in_a_fresh_lambda(aws, monkeypatch):
+    # GIVEN a Lambda container that has served no HTTP request (Chalice sets app.lambda_context
+    # only for those), and a shop whose report is due at 09:00
+    import app as application
+    from chalicelib.clock import FixedClock, SystemClock, use_clock
+    from devtools.scheduler import scheduled_event
+
+    monkeypatch.delattr(application.app, "lambda_context", raising=False)
+    verify_sender("reports@shop.example")
+    add_shop("acme", "Acme & Sons", recipients=("owner@acme.example",))
+    a_day_of_records("acme")
+    use_clock(FixedClock(NINE_IN_KYIV))
+    try:
+        # WHEN EventBridge invokes the handler as it does in the cloud
+        application.daily_reports(scheduled_event("daily_reports", NINE_IN_KYIV), FakeLambdaContext())
+    finally:
+        use_clock(SystemClock())
+    # THEN the owner has the day's report
+    messages = sent_messages()
+    assert len(messages) == 1
+    assert parsed(messages[0])["Subject"].startswith("Acme & Sons — daily report for 2025-03-29")
