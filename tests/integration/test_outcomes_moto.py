@@ -22,6 +22,7 @@ from chalicelib.clock import FixedClock, SystemClock, use_clock
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.services import alerts
 from chalicelib.wiring import repository
+from tests.fakes import FakeTelephony
 from tests.integration.conftest import StreamReader
 
 pytestmark = pytest.mark.integration
@@ -205,7 +206,9 @@ def test_needs_manager_emails_the_managers_once_however_often_it_is_saved(desk: 
     assert len(list(OutcomeRecord.query("CA100"))) == 2
 
 
-def test_a_complaint_raises_the_complaint_alert_once(desk: Client) -> None:
+def test_a_complaint_raises_the_complaint_alert_once(desk: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = FakeTelephony()  # the demo shop also texts its alerts to the owner's mobile
+    monkeypatch.setattr(alerts, "_default_messenger", lambda: texts)
     agent_dialed_call()
     outcomes = StreamReader("callcenter-call_outcomes")
     body = {"agent_id": "anna", "outcome": "complaint", "comment": "courier was rude"}
@@ -217,6 +220,7 @@ def test_a_complaint_raises_the_complaint_alert_once(desk: Client) -> None:
     subject, text = body_of(message)
     assert "complaint" in subject
     assert "courier was rude" in text
+    assert [text["to"] for text in texts.texts] == ["+380661234500"]
 
 
 def test_an_inbound_call_confirms_the_callers_open_orders(desk: Client) -> None:

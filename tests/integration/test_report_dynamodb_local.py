@@ -237,8 +237,14 @@ def test_a_25_hour_day_builds_by_query_only_and_the_email_has_its_exact_figures(
     # THEN only Queries (on the day indexes) were made: not one Scan
     operations = Counter(operation for operation, _ in requests.elements())
     assert operations["Scan"] == 0
-    assert set(operations) == {"Query"}
-    assert {table for _, table in requests} == {"callcenter-orders", "callcenter-calls", "callcenter-agent_status_log"}
+    # besides the Queries, one GetItem: the dialer's counters of the day (drops, live answers)
+    assert set(operations) == {"Query", "GetItem"} and operations["GetItem"] == 1
+    assert {table for _, table in requests} == {
+        "callcenter-orders",
+        "callcenter-calls",
+        "callcenter-agent_status_log",
+        "callcenter-dialer_days",
+    }
     assert email.inline_images
 
     # WHEN 09:00 comes in Kyiv the next morning (07:00 UTC in winter time)
