@@ -4,13 +4,8 @@ answer; the work lives in ``chalicelib``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
-    DynamoDBRecord,
-    DynamoDBRecordEventName,
-)
 from chalice import Chalice
 
 from chalicelib.clock import current_clock
@@ -26,6 +21,9 @@ from chalicelib.web.voice_inbound import voice_inbound
 from chalicelib.web.voice_robot import voice_robot
 from chalicelib.web.voice_status import voice_status
 from chalicelib.wiring import repository, telephony, urls
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 app = Chalice(app_name="callcenter")
 app.register_blueprint(orders_api)
@@ -54,6 +52,8 @@ def observe(event: Any, get_response: Any) -> Any:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def order_stream(event: dict[str, Any], context: Any) -> Any:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
     # A processor per invocation: the local stack may run handlers on several threads.
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     return process_partial_response(event=event, record_handler=_decide_order, processor=processor, context=context)
@@ -61,6 +61,8 @@ def order_stream(event: dict[str, Any], context: Any) -> Any:
 
 @tracer.capture_method
 def _decide_order(record: DynamoDBRecord) -> None:
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecordEventName
+
     keys = record.dynamodb.keys if record.dynamodb else {}
     shop = repository().get_shop(keys["shop_id"])
     if shop is None:
@@ -70,7 +72,8 @@ def _decide_order(record: DynamoDBRecord) -> None:
         outcome = intake.decide_new_order(shop, keys["order_id"], store=store, tasks=store, now=now)
         metrics.add_metric(name=f"Orders_{outcome}", unit="Count", value=1)
         logger.info("order decided", extra={"order_id": keys["order_id"], "outcome": outcome})
-        order_events.after_new_order(shop, store.get_order(shop.shop_id, keys["order_id"]))
+        if shop.alerts.order_total_above is not None:  # the order is read only for that alert
+            order_events.after_new_order(shop, store.get_order(shop.shop_id, keys["order_id"]))
     elif record.event_name is DynamoDBRecordEventName.MODIFY and record.dynamodb:
         previous = (record.dynamodb.old_image or {}).get("status")
         order = store.get_order(shop.shop_id, keys["order_id"])
@@ -82,6 +85,8 @@ def _decide_order(record: DynamoDBRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def task_stream(event: dict[str, Any], context: Any) -> Any:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     return process_partial_response(event=event, record_handler=_dial_on_change, processor=processor, context=context)
 
