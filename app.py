@@ -4,13 +4,8 @@ answer; the work lives in ``chalicelib``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
-    DynamoDBRecord,
-    DynamoDBRecordEventName,
-)
 from chalice import Chalice
 
 from chalicelib.adapters.crm_models import crm_outbox, outcome_saves
@@ -32,6 +27,9 @@ from chalicelib.web.voice_predictive import pace_shop, voice_predictive
 from chalicelib.web.voice_robot import voice_robot
 from chalicelib.web.voice_status import voice_status
 from chalicelib.wiring import crm_sender, repository, telephony, urls
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 app = Chalice(app_name="callcenter")
 app.register_blueprint(orders_api)
@@ -65,6 +63,8 @@ def observe(event: Any, get_response: Any) -> Any:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def order_stream(event: dict[str, Any], context: Any) -> Any:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
     # A processor per invocation: the local stack may run handlers on several threads.
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     return process_partial_response(event=event, record_handler=_decide_order, processor=processor, context=context)
@@ -72,6 +72,8 @@ def order_stream(event: dict[str, Any], context: Any) -> Any:
 
 @tracer.capture_method
 def _decide_order(record: DynamoDBRecord) -> None:
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecordEventName
+
     keys = record.dynamodb.keys if record.dynamodb else {}
     shop = repository().get_shop(keys["shop_id"])
     if shop is None:
@@ -81,7 +83,8 @@ def _decide_order(record: DynamoDBRecord) -> None:
         outcome = intake.decide_new_order(shop, keys["order_id"], store=store, tasks=store, now=now)
         metrics.add_metric(name=f"Orders_{outcome}", unit="Count", value=1)
         logger.info("order decided", extra={"order_id": keys["order_id"], "outcome": outcome})
-        order_events.after_new_order(shop, store.get_order(shop.shop_id, keys["order_id"]))
+        if shop.alerts.order_total_above is not None:  # the order is read only for that alert
+            order_events.after_new_order(shop, store.get_order(shop.shop_id, keys["order_id"]))
     elif record.event_name is DynamoDBRecordEventName.MODIFY and record.dynamodb:
         previous = (record.dynamodb.old_image or {}).get("status")
         order = store.get_order(shop.shop_id, keys["order_id"])
@@ -96,6 +99,8 @@ def _decide_order(record: DynamoDBRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def task_stream(event: dict[str, Any], context: Any) -> Any:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     return process_partial_response(event=event, record_handler=_dial_on_change, processor=processor, context=context)
 
@@ -148,12 +153,16 @@ def daily_reports(event: Any) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def outcome_stream(event: dict[str, Any], context: Any) -> Any:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     return process_partial_response(event=event, record_handler=_after_outcome, processor=processor, context=context)
 
 
 @tracer.capture_method
 def _after_outcome(record: DynamoDBRecord) -> None:
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecordEventName
+
     if record.event_name is not DynamoDBRecordEventName.INSERT or not record.dynamodb:
         return  # outcomes are only ever added
     keys = record.dynamodb.keys or {}
@@ -166,6 +175,8 @@ def _after_outcome(record: DynamoDBRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def crm_stream(event: dict[str, Any], context: Any) -> Any:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
     # One breaker per batch: after a shop's CRM fails, or when time runs short, the other
     # events wait for the sweep.
     breaker = crm_push.Breaker(seconds_left=crm_push.run_budget())

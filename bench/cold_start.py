@@ -29,6 +29,7 @@ BASELINE_IMPORT = "import chalice, boto3, twilio.twiml.voice_response"
 # tests), never by a webhook's cold start.
 HEAVY_MODULES = ("twilio.rest", "jinja2", "matplotlib", "PIL", "aws_cdk", "moto")
 STDLIB = "(standard library)"
+TARGET_RATIO = 1.3
 
 _CHILD = """
 import sys, time
@@ -88,15 +89,23 @@ def run(runs: int = 15, progress: TextIO | None = None) -> dict[str, Any]:
     out = progress or sys.stderr
     app_seconds: list[float] = []
     base_seconds: list[float] = []
+    traced_seconds: list[float] = []
     with tempfile.TemporaryDirectory(prefix="bench-pycache-") as pycache:
         env = _child_env(pycache)
+        # As in a deployed Lambda with X-Ray on: Powertools' Tracer is built (and the SDK loaded).
+        traced_env = {**env, "LAMBDA_TASK_ROOT": str(ROOT)}
         app_run = import_once(APP_IMPORT, env)  # primes the bytecode caches; not timed
         base_run = import_once(BASELINE_IMPORT, env)
+        import_once(APP_IMPORT, traced_env)
         print(f"cold_start: {runs} alternating runs of each", file=out, flush=True)
         for index in range(runs):
-            pair = ((APP_IMPORT, app_seconds), (BASELINE_IMPORT, base_seconds))
-            for statement, samples in pair if index % 2 == 0 else reversed(pair):
-                samples.append(import_once(statement, env)["seconds"])
+            trio = (
+                (APP_IMPORT, env, app_seconds),
+                (BASELINE_IMPORT, env, base_seconds),
+                (APP_IMPORT, traced_env, traced_seconds),
+            )
+            for statement, child_env, samples in trio if index % 2 == 0 else reversed(trio):
+                samples.append(import_once(statement, child_env)["seconds"])
     app_summary, base_summary = Summary.of(app_seconds), Summary.of(base_seconds)
     present = [name for name in HEAVY_MODULES if loaded(app_run["after"], name)]
     app_added = set(app_run["after"]) - set(app_run["before"])
@@ -109,6 +118,9 @@ def run(runs: int = 15, progress: TextIO | None = None) -> dict[str, Any]:
         "app_import": APP_IMPORT,
         "baseline_import": BASELINE_IMPORT,
         "median_vs_baseline": ratio(app_summary.median, base_summary.median),
+        "cold_import_ratio": ratio(app_summary.median, base_summary.median),
+        "target_cold_import_ratio": TARGET_RATIO,
+        "median_vs_baseline_with_tracing": ratio(Summary.of(traced_seconds).median, base_summary.median),
         "modules_added": {"app": len(app_added), "baseline": len(base_added)},
         "modules_added_vs_baseline": ratio(len(app_added), len(base_added)),
         "heavy_modules_checked": list(HEAVY_MODULES),
@@ -133,6 +145,12 @@ def render(document: dict[str, Any]) -> str:
                 document["median_vs_baseline"],
                 modules["app"],
                 document["modules_added_vs_baseline"],
+            ],
+            [
+                f"`{document['app_import']}` with tracing on (in Lambda, X-Ray SDK loaded)",
+                document["median_vs_baseline_with_tracing"],
+                "",
+                "",
             ],
         ],
     )

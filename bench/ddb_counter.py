@@ -48,7 +48,11 @@ class Tally:
 
 
 class DynamoDBRequestCounter:
-    def __init__(self) -> None:
+    def __init__(self, *, consumed_capacity: bool = False) -> None:
+        # consumed_capacity: ask DynamoDB for ReturnConsumedCapacity=TOTAL on every request that
+        # takes it and add up the units by operation (bench/cost.py); off, requests go unchanged.
+        self.consumed_capacity = consumed_capacity
+        self.capacity_units: Counter[str] = Counter()  # floats: an eventually consistent read is half a unit
         self.calls: Counter[str] = Counter()
         self.attempts: Counter[str] = Counter()
         self.wire: Counter[str] = Counter()
@@ -85,6 +89,9 @@ class DynamoDBRequestCounter:
             if client.meta.service_model.service_name == "dynamodb":
                 client.meta.events.register("before-call.dynamodb", counter._on_call)
                 client.meta.events.register("before-send.dynamodb", counter._on_send)
+                if counter.consumed_capacity:
+                    client.meta.events.register("before-parameter-build.dynamodb", counter._ask_capacity)
+                    client.meta.events.register("after-call.dynamodb", counter._on_capacity)
                 counter.hooked_clients += 1
             return client
 
@@ -125,3 +132,12 @@ class DynamoDBRequestCounter:
     def _on_send(self, event_name: str, **_: Any) -> None:
         # event_name is "before-send.dynamodb.<Operation>"
         self.attempts[event_name.rpartition(".")[2]] += 1
+
+    def _ask_capacity(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if "ReturnConsumedCapacity" in model.input_shape.members:
+            params.setdefault("ReturnConsumedCapacity", "TOTAL")
+
+    def _on_capacity(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        consumed = parsed.get("ConsumedCapacity")
+        for entry in consumed if isinstance(consumed, list) else [consumed] if consumed else []:
+            self.capacity_units[model.name] += entry.get("CapacityUnits", 0)

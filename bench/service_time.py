@@ -189,7 +189,7 @@ class Series:
 
 
 @contextlib.contextmanager
-def _app_environment(ddb_env: dict[str, str]) -> Iterator[None]:
+def app_environment(ddb_env: dict[str, str]) -> Iterator[None]:
     """Point the app at DynamoDB Local with the bench's Twilio token and a fixed open-hours clock."""
     from chalicelib.adapters.models import reset_connections
     from chalicelib.clock import FixedClock, SystemClock, use_clock
@@ -217,7 +217,7 @@ def _app_environment(ddb_env: dict[str, str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _app_output_discarded() -> Iterator[None]:
+def app_output_discarded() -> Iterator[None]:
     """The app's JSON log lines and metric blobs go to /dev/null (still formatted and written,
     as in Lambda), so the benchmark's own output stays readable."""
     from chalicelib.observability import logger
@@ -371,7 +371,7 @@ def run(
 
     out = progress or sys.stderr
     counter = DynamoDBRequestCounter()
-    with counter, DynamoDBLocal() as ddb, _app_environment(ddb.env()), _app_output_discarded():
+    with counter, DynamoDBLocal() as ddb, app_environment(ddb.env()), app_output_discarded():
         from chalicelib.adapters.models import create_tables
         from chalicelib.clock import current_clock
         from chalicelib.services.admin import load_config

@@ -98,10 +98,11 @@ class FakeStore:
             setattr(order, name, value)
         return dataclasses.replace(order)
 
-    def mark_orders(self, shop_id: str, order_ids: list[str], **fields: Any) -> None:
+    def mark_orders(self, shop_id: str, order_ids: list[str], **fields: Any) -> list[Order]:
         for order_id in order_ids:
             for name, value in fields.items():
                 setattr(self.orders[(shop_id, order_id)], name, value)
+        return [dataclasses.replace(self.orders[(shop_id, order_id)]) for order_id in order_ids]
 
     def note_first_dial(self, shop_id: str, order_ids: list[str], now: datetime) -> None:
         for order_id in order_ids:
@@ -170,12 +171,19 @@ class FakeStore:
         if task.state == "queued":
             task.due_at = due_at
 
-    def set_task_result(self, task_id: str, call_sid: str, result: str) -> bool:
-        task = self.tasks.get(task_id)
-        if task is None or task.state != "dialing" or task.last_call_sid != call_sid:
-            return False
+    def answer_task(self, task_id: str, call_sid: str, *, contacted: bool) -> DialTask | None:
+        if not self.attach_call(task_id, call_sid):
+            return None
+        task = self.tasks[task_id]
+        task.contacted = task.contacted or contacted
+        return dataclasses.replace(task)
+
+    def set_task_result(self, task_id: str, call_sid: str, result: str) -> DialTask | None:
+        if not self.attach_call(task_id, call_sid):
+            return None
+        task = self.tasks[task_id]
         task.result = result
-        return True
+        return dataclasses.replace(task)
 
     def end_attempt(
         self,
@@ -186,8 +194,13 @@ class FakeStore:
         requeue_at: datetime | None,
         final_result: str | None,
         now: datetime,
+        seen: DialTask | None = None,
     ) -> DialTask | None:
         task = self.tasks.get(task_id)
+        if seen is not None and call_sid is not None:  # the repository attaches a call seen that way
+            if task is None or task.attempts != seen.attempts or task.result != seen.result:
+                return None
+            self.attach_call(task_id, call_sid)
         if task is None or task.state != "dialing" or (call_sid is not None and task.last_call_sid != call_sid):
             return None
         task.last_call_result = call_result
@@ -259,8 +272,11 @@ class FakeStore:
         ]
 
     # calls
-    def upsert_call(self, call: Call) -> None:
-        self.calls.setdefault(call.call_sid, dataclasses.replace(call))
+    def upsert_call(self, call: Call, **fields: Any) -> Call:
+        stored = self.calls.setdefault(call.call_sid, dataclasses.replace(call))
+        for name, value in fields.items():
+            setattr(stored, name, value)
+        return dataclasses.replace(stored)
 
     def get_call(self, call_sid: str) -> Call | None:
         call = self.calls.get(call_sid)
@@ -276,6 +292,11 @@ class FakeStore:
         self.call_sequences[call_sid] = sequence
         self.update_call(call_sid, **fields)
         return True
+
+    def upsert_call_with_status(self, call: Call, sequence: int, **fields: Any) -> tuple[bool, Call]:
+        self.upsert_call(call)
+        applied = self.apply_call_status(call.call_sid, sequence, **fields)
+        return applied, dataclasses.replace(self.calls[call.call_sid])
 
 
 class FakeTelephony:

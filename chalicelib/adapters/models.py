@@ -411,7 +411,11 @@ def _enable_ttl(client: Any, table: str, attribute: str) -> None:
 
 
 def reset_connections() -> None:
-    """Drop cached clients so the next call picks up the current endpoint and credentials."""
+    """Drop cached clients so the next call picks up the current endpoint and credentials (and
+    the configuration items cached from the previous database)."""
+    from chalicelib.adapters.config_cache import forget_cached_config
+
+    forget_cached_config()
     for model in all_models():
         model._connection = None
         for index in model._indexes.values():

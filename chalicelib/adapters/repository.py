@@ -20,6 +20,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
+from chalicelib.adapters.config_cache import TtlCache
 from chalicelib.adapters.models import (
     AgentRecord,
     AgentTokenRecord,
@@ -36,6 +37,9 @@ from chalicelib.domain.dedup import DedupClaim
 from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
 from chalicelib.domain.priority import DueTask
 from chalicelib.domain.shop import ShopSettings
+
+# Configuration read on every request, cached per process (see config_cache for the price).
+_shops, _number_routes, _api_key_shops = TtlCache(), TtlCache(), TtlCache()
 
 
 def api_key_digest(api_key: str) -> str:
@@ -81,11 +85,17 @@ def _update_task(record: DialTaskRecord, *, actions: list[Action], condition: Co
 class DynamoRepository:
     # ---- shops, numbers, keys, agents -------------------------------------------------
     def get_shop(self, shop_id: str) -> ShopSettings | None:
+        key = (ShopRecord.Meta.table_name, shop_id)
+        cached: ShopSettings | None = _shops.get(key)
+        if cached is not None:
+            return cached
         try:
             record = ShopRecord.get(shop_id)
         except DoesNotExist:
             return None
-        return ShopSettings.model_validate(record.settings)
+        shop = ShopSettings.model_validate(record.settings)
+        _shops.put(key, shop)
+        return shop
 
     def list_shops(self) -> list[ShopSettings]:
         # The shops table holds configuration only (a handful of items), never activity.
@@ -99,32 +109,45 @@ class DynamoRepository:
         except DoesNotExist:
             record = ShopRecord(shop.shop_id, settings=settings, created_at=now)
         record.save()
+        _shops.forget((ShopRecord.Meta.table_name, shop.shop_id))
 
     def shop_for_number(self, number: str) -> tuple[ShopSettings, str] | None:
         if not number:  # DynamoDB refuses an empty key; a webhook without To has no shop
             return None
-        try:
-            route = PhoneNumberRecord.get(number)
-        except DoesNotExist:
-            return None
-        shop = self.get_shop(route.shop_id)
-        return (shop, route.group) if shop else None
+        key = (PhoneNumberRecord.Meta.table_name, number)
+        route: tuple[str, str] | None = _number_routes.get(key)
+        if route is None:
+            try:
+                record = PhoneNumberRecord.get(number)
+            except DoesNotExist:
+                return None
+            route = (record.shop_id, record.group)
+            _number_routes.put(key, route)
+        shop = self.get_shop(route[0])
+        return (shop, route[1]) if shop else None
 
     def save_number(self, number: str, shop_id: str, group: str) -> None:
         PhoneNumberRecord(number, shop_id=shop_id, group=group).save()
+        _number_routes.forget((PhoneNumberRecord.Meta.table_name, number))
 
     def shop_for_api_key(self, api_key: str) -> ShopSettings | None:
         digest = api_key_digest(api_key)
-        try:
-            record = ApiKeyRecord.get(digest)
-        except DoesNotExist:
-            return None
-        if not hmac.compare_digest(record.key_hash, digest):
-            return None
-        return self.get_shop(record.shop_id)
+        key = (ApiKeyRecord.Meta.table_name, digest)
+        shop_id: str | None = _api_key_shops.get(key)
+        if shop_id is None:
+            try:
+                record = ApiKeyRecord.get(digest)
+            except DoesNotExist:
+                return None
+            if not hmac.compare_digest(record.key_hash, digest):
+                return None
+            shop_id = record.shop_id
+            _api_key_shops.put(key, shop_id)
+        return self.get_shop(shop_id)
 
     def save_api_key(self, shop_id: str, api_key: str, key_id: str, now: datetime) -> None:
         ApiKeyRecord(api_key_digest(api_key), shop_id=shop_id, key_id=key_id, created_at=now).save()
+        _api_key_shops.forget((ApiKeyRecord.Meta.table_name, api_key_digest(api_key)))
 
     def save_agent(self, shop_id: str, agent: dict[str, Any]) -> None:
         AgentRecord(shop_id, agent["agent_id"], **{k: v for k, v in agent.items() if k != "agent_id"}).save()
@@ -200,12 +223,18 @@ class DynamoRepository:
             return None
         return _order_entity(record)
 
-    def mark_orders(self, shop_id: str, order_ids: list[str], **fields: Any) -> None:
+    def mark_orders(self, shop_id: str, order_ids: list[str], **fields: Any) -> list[Order]:
+        """Set ``fields`` on each order; the orders as stored (each update returns ALL_NEW, so
+        no read follows)."""
+        marked = []
         for order_id in order_ids:
-            OrderRecord(shop_id, order_id).update(
+            record = OrderRecord(shop_id, order_id)
+            record.update(
                 actions=[getattr(OrderRecord, name).set(value) for name, value in fields.items()],
                 condition=OrderRecord.order_id.exists(),
             )
+            marked.append(_order_entity(record))
+        return marked
 
     def note_first_dial(self, shop_id: str, order_ids: list[str], now: datetime) -> None:
         for order_id in order_ids:
@@ -229,6 +258,14 @@ class DynamoRepository:
             expires_at=claim.expires_at,
             expires_ttl=claim.expires_at,
         )
+        # Read first: a duplicate then costs a read instead of a failed conditional write (and
+        # its follow-up read of the owner); the write below still settles any race.
+        try:
+            held = DedupClaimRecord.get(claim.key, consistent_read=True)
+            if held.order_id != order_id and (held.expires_at is None or held.expires_at >= received_at):
+                return str(held.order_id)
+        except DoesNotExist:
+            pass
         free = (
             DedupClaimRecord.claim_key.does_not_exist()
             | (DedupClaimRecord.order_id == order_id)
@@ -264,31 +301,44 @@ class DynamoRepository:
         )
         record.update(actions=identity)
         if record.state in (None, "done", "failed"):
-            self._queue_again(task.task_id, now, from_states=("done", "failed"))
+            # The identity update returned the shop and kind: one write queues the task.
+            queued = self._queue_again(
+                task.task_id, now, from_states=("done", "failed"), queue_key=_queue_key(record.shop_id, record.kind)
+            )
+            if queued is not None:
+                return _task_entity(queued)
         elif record.state == "queued" and task.kind == "agent":
             self._move_queue(task.task_id, f"{task.shop_id}#agent")
         return _task_entity(DialTaskRecord.get(task.task_id, consistent_read=True))
 
-    def _queue_again(self, task_id: str, now: datetime, *, from_states: tuple[str, ...]) -> bool:
-        """A new round of attempts for a task that has open orders and no call going on."""
+    def _queue_again(
+        self, task_id: str, now: datetime, *, from_states: tuple[str, ...], queue_key: str | None = None
+    ) -> DialTaskRecord | None:
+        """A new round of attempts for a task that has open orders and no call going on; the
+        task as stored, or None if it was not in ``from_states``. ``queue_key`` when the caller
+        knows it (else a second write sets it from the shop and kind read back)."""
         record = DialTaskRecord(task_id)
+        actions: list[Action] = [
+            DialTaskRecord.state.set("queued"),
+            DialTaskRecord.attempts.set(0),
+            DialTaskRecord.due_at.set(now),
+            DialTaskRecord.contacted.remove(),
+            DialTaskRecord.result.remove(),
+            DialTaskRecord.last_call_result.remove(),
+            DialTaskRecord.call_order_ids.remove(),
+        ]
+        if queue_key is not None:
+            actions.append(DialTaskRecord.queue_key.set(queue_key))
         if not _update_task(
             record,
-            actions=[
-                DialTaskRecord.state.set("queued"),
-                DialTaskRecord.attempts.set(0),
-                DialTaskRecord.due_at.set(now),
-                DialTaskRecord.contacted.remove(),
-                DialTaskRecord.result.remove(),
-                DialTaskRecord.last_call_result.remove(),
-                DialTaskRecord.call_order_ids.remove(),
-            ],
+            actions=actions,
             condition=(DialTaskRecord.state.does_not_exist() | DialTaskRecord.state.is_in(*from_states))
             & DialTaskRecord.order_ids.exists(),
         ):
-            return False
-        record.update(actions=[DialTaskRecord.queue_key.set(_queue_key(record.shop_id, record.kind))])
-        return True
+            return None
+        if queue_key is None:
+            record.update(actions=[DialTaskRecord.queue_key.set(_queue_key(record.shop_id, record.kind))])
+        return record
 
     def _move_queue(self, task_id: str, queue_key: str) -> None:
         _updated(
@@ -364,6 +414,18 @@ class DynamoRepository:
             & (DialTaskRecord.last_call_sid.does_not_exist() | (DialTaskRecord.last_call_sid == call_sid)),
         )
 
+    def answer_task(self, task_id: str, call_sid: str, *, contacted: bool) -> DialTask | None:
+        """``attach_call`` for the answer webhook, marking the customer reached when a person
+        answered, and returning the task as stored (ALL_NEW: no read before or after); None if
+        the task is not dialing this call."""
+        record = DialTaskRecord(task_id)
+        actions: list[Action] = [DialTaskRecord.last_call_sid.set(call_sid)]
+        if contacted:
+            actions.append(DialTaskRecord.contacted.set(True))
+        if not _updated(record, actions=actions, condition=_dialing_call(call_sid)):
+            return None
+        return _task_entity(record)
+
     def mark_contacted(self, task_id: str) -> None:
         DialTaskRecord(task_id).update(actions=[DialTaskRecord.contacted.set(True)])
 
@@ -375,13 +437,18 @@ class DynamoRepository:
             condition=DialTaskRecord.state == "queued",
         )
 
-    def set_task_result(self, task_id: str, call_sid: str, result: str) -> bool:
-        """Remember the customer's decision during the call it was made on."""
-        return _updated(
-            DialTaskRecord(task_id),
-            actions=[DialTaskRecord.result.set(result)],
-            condition=(DialTaskRecord.state == "dialing") & (DialTaskRecord.last_call_sid == call_sid),
-        )
+    def set_task_result(self, task_id: str, call_sid: str, result: str) -> DialTask | None:
+        """Remember the customer's decision during the call it was made on (attaching the call
+        if the webhook outran the dialer); the task as stored, or None if it is not dialing
+        this call."""
+        record = DialTaskRecord(task_id)
+        if not _updated(
+            record,
+            actions=[DialTaskRecord.last_call_sid.set(call_sid), DialTaskRecord.result.set(result)],
+            condition=_dialing_call(call_sid),
+        ):
+            return None
+        return _task_entity(record)
 
     def end_attempt(
         self,
@@ -392,10 +459,17 @@ class DynamoRepository:
         requeue_at: datetime | None,
         final_result: str | None,
         now: datetime,
+        seen: DialTask | None = None,
     ) -> DialTask | None:
         """dialing -> queued (retry at ``requeue_at``) or finished with ``final_result``, the orders
         the call was about leaving the task; a task that still has open orders (they came in
-        during the call) starts a new round at once. None if the attempt was already ended."""
+        during the call) starts a new round at once. None if the attempt was already ended.
+
+        ``seen``: the task as the caller read it during this attempt. Its shop, kind and call
+        orders let one conditional UpdateItem do all of it (also attaching the call if the
+        status callback outran the dialer), instead of an update, a follow-up and a read."""
+        if seen is not None:
+            return self._end_seen_attempt(seen, call_sid, call_result, requeue_at, final_result, now)
         record = DialTaskRecord(task_id)
         actions: list[Action] = [
             DialTaskRecord.active_key.remove(),
@@ -421,6 +495,51 @@ class DynamoRepository:
             if record.order_ids:
                 self._queue_again(task_id, now, from_states=("done", "failed"))
         return _task_entity(DialTaskRecord.get(task_id, consistent_read=True))
+
+    def _end_seen_attempt(
+        self,
+        seen: DialTask,
+        call_sid: str | None,
+        call_result: str,
+        requeue_at: datetime | None,
+        final_result: str | None,
+        now: datetime,
+    ) -> DialTask | None:
+        record = DialTaskRecord(seen.task_id)
+        actions: list[Action] = [
+            DialTaskRecord.active_key.remove(),
+            DialTaskRecord.dialing_at.remove(),
+            DialTaskRecord.last_call_result.set(call_result),
+        ]
+        if requeue_at is not None:
+            actions += [
+                DialTaskRecord.state.set("queued"),
+                DialTaskRecord.due_at.set(requeue_at),
+                DialTaskRecord.queue_key.set(_queue_key(seen.shop_id, seen.kind)),
+            ]
+        else:
+            actions += [
+                DialTaskRecord.state.set("done" if final_result != "unreachable" else "failed"),
+                DialTaskRecord.result.set(final_result or "done"),
+            ]
+            if seen.call_order_ids:
+                actions.append(DialTaskRecord.order_ids.delete(set(seen.call_order_ids)))
+        # The same attempt as seen (attempts and call orders are fixed when a claim starts one),
+        # with no decision made since.
+        condition = (DialTaskRecord.state == "dialing") & (DialTaskRecord.attempts == seen.attempts)
+        condition &= (
+            DialTaskRecord.result.does_not_exist() if seen.result is None else DialTaskRecord.result == seen.result
+        )
+        if call_sid is not None:
+            actions.append(DialTaskRecord.last_call_sid.set(call_sid))
+            condition &= _dialing_call(call_sid)
+        if not _updated(record, actions=actions, condition=condition):
+            return None
+        if requeue_at is None and seen.call_order_ids and record.order_ids:
+            # Orders came in during the call: a new round at once (rare, so read back after).
+            self._queue_again(seen.task_id, now, from_states=("done", "failed"))
+            return self.get_task(seen.task_id)
+        return _task_entity(record)
 
     def release_claim(self, task_id: str, due_at: datetime) -> bool:
         """dialing -> queued for a call that was never placed: the attempt is not counted."""
@@ -598,9 +717,18 @@ class DynamoRepository:
         return [_order_entity(record) for record in query]
 
     # ---- calls -------------------------------------------------------------------------
-    def upsert_call(self, call: Call) -> None:
+    def upsert_call(self, call: Call, **fields: Any) -> Call:
         """Create the call record or leave its identity as first written (webhooks may repeat
-        or arrive before the dialer records the call)."""
+        or arrive before the dialer records the call), set ``fields`` as given, and return the
+        record as stored (one UpdateItem, ALL_NEW)."""
+        record = CallRecord(call.call_sid)
+        record.update(actions=self._call_actions(call, fields))
+        return _call_entity(record)
+
+    @staticmethod
+    def _call_actions(call: Call, fields: dict[str, Any]) -> list[Action]:
+        """The identity kept as first written (if_not_exists), then ``fields`` as given (a field
+        given wins over the same identity attribute: one path may appear once)."""
         static = {
             "shop_id": call.shop_id,
             "direction": call.direction,
@@ -613,11 +741,14 @@ class DynamoRepository:
         }
         if call.task_id:
             static["task_id"] = call.task_id
+        if call.language:
+            static["language"] = call.language
         actions: list[Action] = []
         for name, value in static.items():
-            attribute = getattr(CallRecord, name)
-            actions.append(attribute.set(attribute | value))  # if_not_exists
-        CallRecord(call.call_sid).update(actions=actions)
+            if name not in fields:
+                attribute = getattr(CallRecord, name)
+                actions.append(attribute.set(attribute | value))  # if_not_exists
+        return actions + [getattr(CallRecord, name).set(value) for name, value in fields.items()]
 
     def get_call(self, call_sid: str) -> Call | None:
         if not call_sid:
@@ -652,9 +783,29 @@ class DynamoRepository:
             condition=CallRecord.last_sequence.does_not_exist() | (CallRecord.last_sequence < sequence),
         )
 
+    def upsert_call_with_status(self, call: Call, sequence: int, **fields: Any) -> tuple[bool, Call]:
+        """``upsert_call`` and ``apply_call_status`` in one UpdateItem: whether the status was
+        applied (False for a callback older than one applied already), and the call as stored."""
+        record = CallRecord(call.call_sid)
+        actions = self._call_actions(call, {"last_sequence": sequence, **fields})
+        if _updated(
+            record,
+            actions=actions,
+            condition=CallRecord.last_sequence.does_not_exist() | (CallRecord.last_sequence < sequence),
+        ):
+            return True, _call_entity(record)
+        return False, self.upsert_call(call)  # a late callback: only make sure the record exists
+
     def calls_of_day(self, shop_id: str, day: str) -> Iterator[Call]:
         for record in CallRecord.by_shop_day.query(_day_key(shop_id, day)):
             yield _call_entity(record)
+
+
+def _dialing_call(call_sid: str) -> Condition:
+    """The task is dialing, and this call is its current one (or no call is attached yet)."""
+    return (DialTaskRecord.state == "dialing") & (
+        DialTaskRecord.last_call_sid.does_not_exist() | (DialTaskRecord.last_call_sid == call_sid)
+    )
 
 
 def _day_key(shop_id: str, day: str) -> str:

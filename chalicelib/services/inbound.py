@@ -64,10 +64,9 @@ def arrive(form: dict[str, str], *, store: Store, now: datetime) -> Arrival | No
         return None
     shop, group = route
     open_now = is_open(shop.business_hours, shop.timezone, now)
-    call_sid = form.get("CallSid", "")
-    store.upsert_call(
+    call = store.upsert_call(
         Call(
-            call_sid=call_sid,
+            call_sid=form.get("CallSid", ""),
             shop_id=shop.shop_id,
             direction="inbound",
             customer_phone=_caller(form, shop),
@@ -75,14 +74,12 @@ def arrive(form: dict[str, str], *, store: Store, now: datetime) -> Arrival | No
             created_at=now,
             day=local_day(now, shop.timezone),
             status="in-progress",
-        )
+            language=shop.main_language,  # kept if a repeated webhook finds one chosen already
+        ),
+        group=group,
+        after_hours=not open_now,
     )
-    fields: dict[str, Any] = {"group": group, "after_hours": not open_now}
-    call = store.get_call(call_sid)
-    if call is None or call.language is None:
-        fields["language"] = shop.main_language
-    store.update_call(call_sid, **fields)
-    return Arrival(shop, group, (call.language if call and call.language else shop.main_language), open_now)
+    return Arrival(shop, group, call.language or shop.main_language, open_now)
 
 
 def _caller(form: dict[str, str], shop: ShopSettings) -> str:
@@ -379,10 +376,14 @@ def store_voicemail(form: dict[str, str], *, store: Store, now: datetime) -> str
     if route is None:
         return "en"
     shop, _ = route
-    call_sid = form.get("CallSid", "")
-    store.upsert_call(
+    fields: dict[str, Any] = {"result": "voicemail"}
+    if form.get("RecordingUrl"):
+        fields["recording_url"] = form["RecordingUrl"]
+    if form.get("RecordingSid"):
+        fields["recording_sid"] = form["RecordingSid"]
+    call = store.upsert_call(
         Call(
-            call_sid=call_sid,
+            call_sid=form.get("CallSid", ""),
             shop_id=shop.shop_id,
             direction="inbound",
             customer_phone=_caller(form, shop),
@@ -390,16 +391,10 @@ def store_voicemail(form: dict[str, str], *, store: Store, now: datetime) -> str
             created_at=now,
             day=local_day(now, shop.timezone),
             status="in-progress",
-        )
+        ),
+        **fields,
     )
-    fields: dict[str, Any] = {"result": "voicemail"}
-    if form.get("RecordingUrl"):
-        fields["recording_url"] = form["RecordingUrl"]
-    if form.get("RecordingSid"):
-        fields["recording_sid"] = form["RecordingSid"]
-    store.update_call(call_sid, **fields)
-    call = store.get_call(call_sid)
-    return (call.language if call and call.language else None) or shop.main_language
+    return call.language or shop.main_language
 
 
 FINAL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}

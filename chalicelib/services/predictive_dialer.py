@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.calling_hours import next_calling_time
-from chalicelib.domain.entities import Call
+from chalicelib.domain.entities import Call, Order
 from chalicelib.domain.orders import local_day
 from chalicelib.domain.pacing import PacingDecision, decide
 from chalicelib.domain.phones import number_time_zone
@@ -67,7 +67,7 @@ LATE_SEQUENCE = 1_000_000  # a status fetched by the sweep comes after any real 
 
 
 class PredictiveStore(AgentDialStore, Protocol):
-    def mark_orders(self, shop_id: str, order_ids: list[str], **fields: Any) -> None: ...
+    def mark_orders(self, shop_id: str, order_ids: list[str], **fields: Any) -> list[Order]: ...
     def add_line(self, shop_id: str, task_id: str, placed_at: datetime) -> str: ...
     def get_line(self, shop_id: str, key: str) -> DialLine | None: ...
     def recent_lines(self, shop_id: str, limit: int) -> list[DialLine]: ...

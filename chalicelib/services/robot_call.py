@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib.domain.entities import Call, Order
+from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.domain.orders import local_day
 from chalicelib.domain.robot import (
     FINAL_CALL_STATUSES,
@@ -31,12 +31,12 @@ DECISIONS: dict[KeypressAction, str] = {"confirm": "confirmed", "cancel": "cance
 class RobotConversation:
     """What the robot talks about: the open orders of the task, in the customer's language."""
 
+    shop: ShopSettings
     language: str
     orders: list[Order]
 
 
 def answer_robot_call(
-    shop: ShopSettings,
     task_id: str,
     call_sid: str,
     answered_by: str | None,
@@ -45,38 +45,43 @@ def answer_robot_call(
     now: datetime,
 ) -> RobotConversation | None:
     """None when there is nothing to talk about (a machine, a task already finished)."""
-    task = store.get_task(task_id)
-    if task is None or task.state != "dialing" or not store.attach_call(task_id, call_sid):
+    person = not (answered_by and answered_by.startswith(("machine", "fax")))
+    # One conditional write attaches the call, marks the customer reached and gives the task.
+    task = store.answer_task(task_id, call_sid, contacted=person)
+    shop = store.get_shop(task.shop_id) if task else None
+    if task is None or shop is None:
         return None
-    if answered_by and answered_by.startswith(("machine", "fax")):
+    if not person:
         store.update_call(call_sid, answered_by=answered_by)
         return None
     store.update_call(call_sid, answered_by=answered_by or "human", answered_at=now)
-    store.mark_contacted(task_id)
-    store.mark_orders(shop.shop_id, task.call_order_ids, reached=True)
-    open_orders = [o for o in store.orders_by_ids(shop.shop_id, task.call_order_ids) if o.status == "queued"]
+    reached = store.mark_orders(shop.shop_id, task.call_order_ids, reached=True)  # each comes back as stored
+    open_orders = [o for o in reached if o.status == "queued"]
     if not open_orders:
         return None
-    return RobotConversation(language=task.language, orders=open_orders)
+    return RobotConversation(shop=shop, language=task.language, orders=open_orders)
 
 
-def press_key(
-    shop: ShopSettings, task_id: str, call_sid: str, digits: str | None, *, store: DialerStore, now: datetime
-) -> KeypressAction:
+@dataclass(frozen=True)
+class KeyPressed:
+    action: KeypressAction
+    task: DialTask | None  # as stored after the key; None for an unknown task
+
+
+def press_key(task_id: str, call_sid: str, digits: str | None, *, store: DialerStore, now: datetime) -> KeyPressed:
     action = keypress_action(digits)
     decision = DECISIONS.get(action)
     if decision is None:
-        return action
-    task = store.get_task(task_id)
-    if task is None or not store.attach_call(task_id, call_sid):
-        return "unknown"
-    store.set_task_result(task_id, call_sid, decision)
+        return KeyPressed(action, store.get_task(task_id))
+    task = store.set_task_result(task_id, call_sid, decision)  # also attaches the call
+    if task is None:  # not this task's call (or no such task)
+        return KeyPressed("unknown", store.get_task(task_id))
     store.update_call(call_sid, result=decision)
     if decision in ("confirmed", "cancelled"):
         for order_id in task.call_order_ids:
-            store.transition_order(shop.shop_id, order_id, {"queued"}, decision, decided_at=now)
+            store.transition_order(task.shop_id, order_id, {"queued"}, decision, decided_at=now)
     logger.info("robot call decision", extra={"task_id": task_id, "call_sid": call_sid, "decision": decision})
-    return action
+    return KeyPressed(action, task)
 
 
 @dataclass(frozen=True)
@@ -91,13 +96,26 @@ class StatusCallback:
 
 
 def record_call_status(
-    shop: ShopSettings, task_id: str, callback: StatusCallback, *, store: DialerStore, now: datetime
+    shop: ShopSettings,
+    task_id: str,
+    callback: StatusCallback,
+    *,
+    store: DialerStore,
+    now: datetime,
+    task: DialTask | None = None,
 ) -> None:
-    task = store.get_task(task_id)
+    """``task``: the task as the caller just read it (saves reading it again)."""
+    task = task or store.get_task(task_id)
     if task is None:
         logger.warning("status callback for an unknown task", extra={"task_id": task_id})
         return
-    store.upsert_call(
+    final = callback.call_status in FINAL_CALL_STATUSES
+    fields: dict[str, object] = {"status": callback.call_status}
+    if final:
+        fields.update(duration_seconds=callback.duration_seconds, ended_at=now)
+    if callback.answered_by:
+        fields["answered_by"] = callback.answered_by
+    _, call = store.upsert_call_with_status(
         Call(
             call_sid=callback.call_sid,
             shop_id=shop.shop_id,
@@ -107,42 +125,41 @@ def record_call_status(
             created_at=now,
             day=local_day(now, shop.timezone),
             task_id=task_id,
-        )
+        ),
+        callback.sequence,
+        **fields,
     )
-    final = callback.call_status in FINAL_CALL_STATUSES
-    fields: dict[str, object] = {"status": callback.call_status}
     if final:
-        fields.update(duration_seconds=callback.duration_seconds, ended_at=now)
-    if callback.answered_by:
-        fields["answered_by"] = callback.answered_by
-    store.apply_call_status(callback.call_sid, callback.sequence, **fields)
-    if final:
-        _end_attempt(shop, task_id, callback, store=store, now=now)
+        _end_attempt(shop, task, callback, call, store=store, now=now)
 
 
 def _end_attempt(
-    shop: ShopSettings, task_id: str, callback: StatusCallback, *, store: DialerStore, now: datetime
+    shop: ShopSettings, task: DialTask, callback: StatusCallback, call: Call, *, store: DialerStore, now: datetime
 ) -> None:
-    store.attach_call(task_id, callback.call_sid)
-    task = store.get_task(task_id)
-    if task is None or task.state != "dialing" or task.last_call_sid != callback.call_sid:
+    if task.state != "dialing" or task.last_call_sid not in (None, callback.call_sid):
         return  # a repeated callback: the attempt is already over
+    # end_attempt's condition holds the task to the attempt read here, and attaches the call.
     if task.result:
         store.end_attempt(
-            task_id, callback.call_sid, call_result="decided", requeue_at=None, final_result=task.result, now=now
+            task.task_id,
+            callback.call_sid,
+            call_result="decided",
+            requeue_at=None,
+            final_result=task.result,
+            now=now,
+            seen=task,
         )
         return
-    call = store.get_call(callback.call_sid)
-    answered_by = callback.answered_by or (call.answered_by if call else None)
-    result = unanswered_result(callback.call_status, answered_by)
+    result = unanswered_result(callback.call_status, callback.answered_by or call.answered_by)
     retry_at = next_attempt_at(task.attempts, result, shop.robot, now)
     store.end_attempt(
-        task_id,
+        task.task_id,
         callback.call_sid,
         call_result=result,
         requeue_at=retry_at,
         final_result=None if retry_at else "unreachable",
         now=now,
+        seen=task,
     )
     if retry_at is None:
         for order_id in task.call_order_ids:
@@ -176,7 +193,7 @@ def reconcile_stuck_calls(shop: ShopSettings, *, store: DialerStore, telephony: 
                 task.phone,
                 "",
             )
-            record_call_status(shop, task_id, callback, store=store, now=now)
+            record_call_status(shop, task_id, callback, store=store, now=now, task=task)
             settled.append(task_id)
     return settled
 

@@ -21,21 +21,16 @@ REPLIES = {"confirm": "robot_confirmed", "cancel": "robot_cancelled", "agent": "
 @voice_robot.route("/twilio/voice/robot/{task_id}", methods=["POST"], content_types=FORM)
 @webhook
 def robot_answer(task_id: str, form: dict[str, str]) -> Response:
-    store, now = repository(), current_clock().now()
-    task = store.get_task(task_id)
-    shop = store.get_shop(task.shop_id) if task else None
-    if task is None or shop is None:
-        return twiml(render.hang_up())
     talk = robot_call.answer_robot_call(
-        shop, task_id, form.get("CallSid", ""), form.get("AnsweredBy"), store=store, now=now
+        task_id, form.get("CallSid", ""), form.get("AnsweredBy"), store=repository(), now=current_clock().now()
     )
     if talk is None:
         return twiml(render.hang_up())
     links = urls()
     return twiml(
         render.robot_conversation(
-            load_catalog(task.language),
-            shop.name,
+            load_catalog(talk.language),
+            talk.shop.name,
             talk.orders,
             links.robot_keypress(task_id),
             links.robot_again(task_id),
@@ -61,16 +56,16 @@ def robot_again(task_id: str, form: dict[str, str]) -> Response:
 @webhook
 def robot_keypress(task_id: str, form: dict[str, str]) -> Response:
     store, now = repository(), current_clock().now()
-    task = store.get_task(task_id)
+    pressed = robot_call.press_key(task_id, form.get("CallSid", ""), form.get("Digits"), store=store, now=now)
+    task = pressed.task
     shop = store.get_shop(task.shop_id) if task else None
     catalog = load_catalog(task.language if task else "en")
     if task is None or shop is None:
         return twiml(render.say_and_hang_up(catalog, "system_error"))
-    action = robot_call.press_key(shop, task_id, form.get("CallSid", ""), form.get("Digits"), store=store, now=now)
     links = urls()
-    if action in REPLIES:
-        return twiml(render.say_and_hang_up(catalog, REPLIES[action]))
-    if action == "repeat":
+    if pressed.action in REPLIES:
+        return twiml(render.say_and_hang_up(catalog, REPLIES[pressed.action]))
+    if pressed.action == "repeat":
         orders = _open_orders(shop.shop_id, task.order_ids)
         return twiml(
             render.robot_conversation(

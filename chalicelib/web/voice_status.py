@@ -39,5 +39,5 @@ def call_status(form: dict[str, str]) -> Response:
         to=form.get("To", ""),
         from_=form.get("From", ""),
     )
-    robot_call.record_call_status(shop, task_id, callback, store=store, now=now)
+    robot_call.record_call_status(shop, task_id, callback, store=store, now=now, task=task)
     return Response(body="", status_code=204)

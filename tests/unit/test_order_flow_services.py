@@ -216,9 +216,9 @@ def completed(sid: str, sequence: int = 3, status: str = "completed") -> robot_c
 def test_pressing_1_confirms_the_order_and_the_call_ends_the_task(store: FakeStore, shop: ShopSettings) -> None:
     task_id, sid = dialled(store, shop)
     order_id = store.tasks[task_id].order_ids[0]
-    talk = robot_call.answer_robot_call(shop, task_id, sid, "human", store=store, now=NOON)
+    talk = robot_call.answer_robot_call(task_id, sid, "human", store=store, now=NOON)
     assert talk is not None and [o.order_number for o in talk.orders] == ["A-1"]
-    assert robot_call.press_key(shop, task_id, sid, "1", store=store, now=NOON) == "confirm"
+    assert robot_call.press_key(task_id, sid, "1", store=store, now=NOON).action == "confirm"
     robot_call.record_call_status(shop, task_id, completed(sid), store=store, now=NOON)
     order = store.orders[("demo", order_id)]
     assert (order.status, order.reached, order.decided_at) == ("confirmed", True, NOON)
@@ -228,14 +228,14 @@ def test_pressing_1_confirms_the_order_and_the_call_ends_the_task(store: FakeSto
 
 def test_pressing_2_cancels(store: FakeStore, shop: ShopSettings) -> None:
     task_id, sid = dialled(store, shop)
-    robot_call.answer_robot_call(shop, task_id, sid, None, store=store, now=NOON)
-    robot_call.press_key(shop, task_id, sid, "2", store=store, now=NOON)
+    robot_call.answer_robot_call(task_id, sid, None, store=store, now=NOON)
+    robot_call.press_key(task_id, sid, "2", store=store, now=NOON)
     assert store.orders[("demo", store.tasks[task_id].order_ids[0])].status == "cancelled"
 
 
 def test_a_machine_gets_no_conversation_and_the_task_is_retried(store: FakeStore, shop: ShopSettings) -> None:
     task_id, sid = dialled(store, shop)
-    assert robot_call.answer_robot_call(shop, task_id, sid, "machine_start", store=store, now=NOON) is None
+    assert robot_call.answer_robot_call(task_id, sid, "machine_start", store=store, now=NOON) is None
     robot_call.record_call_status(shop, task_id, completed(sid), store=store, now=NOON)
     task = store.tasks[task_id]
     assert (task.state, task.last_call_result) == ("queued", "machine")
@@ -268,7 +268,7 @@ def test_a_keypress_on_a_call_that_is_not_the_tasks_current_call_is_ignored(
     store: FakeStore, shop: ShopSettings
 ) -> None:
     task_id, _ = dialled(store, shop)
-    assert robot_call.press_key(shop, task_id, "CA-someone-else", "1", store=store, now=NOON) == "unknown"
+    assert robot_call.press_key(task_id, "CA-someone-else", "1", store=store, now=NOON).action == "unknown"
     assert store.orders[("demo", store.tasks[task_id].order_ids[0])].status == "queued"
 
 
@@ -279,9 +279,9 @@ def test_one_call_covers_every_open_order_of_the_customer(store: FakeStore, shop
     [task] = store.tasks.values()
     sid = dialer.dial_task(shop, task.task_id, store=store, telephony=FakeTelephony(), urls=FakeUrls(), now=NOON)
     assert sid
-    talk = robot_call.answer_robot_call(shop, task.task_id, sid, "human", store=store, now=NOON)
+    talk = robot_call.answer_robot_call(task.task_id, sid, "human", store=store, now=NOON)
     assert talk is not None and sorted(o.order_id for o in talk.orders) == sorted([first, second])
-    robot_call.press_key(shop, task.task_id, sid, "1", store=store, now=NOON)
+    robot_call.press_key(task.task_id, sid, "1", store=store, now=NOON)
     assert {store.orders[("demo", o)].status for o in (first, second)} == {"confirmed"}
 
 
@@ -289,8 +289,8 @@ def test_an_order_arriving_during_the_call_gets_its_own_call_right_after(store: 
     task_id, sid = dialled(store, shop)
     late = post(store, shop, order_number="A-2")
     decide(store, shop, late)
-    robot_call.answer_robot_call(shop, task_id, sid, "human", store=store, now=NOON)
-    robot_call.press_key(shop, task_id, sid, "1", store=store, now=NOON)  # confirms what was read out
+    robot_call.answer_robot_call(task_id, sid, "human", store=store, now=NOON)
+    robot_call.press_key(task_id, sid, "1", store=store, now=NOON)  # confirms what was read out
     assert store.orders[("demo", late)].status == "queued"
     robot_call.record_call_status(shop, task_id, completed(sid), store=store, now=NOON)
     task = store.tasks[task_id]

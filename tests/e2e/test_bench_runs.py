@@ -1,0 +1,51 @@
+"""Every benchmark of ``bench.run`` runs end to end on a tiny configuration and writes
+well-formed JSON with its figures and their targets (its timings are never asserted)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import run
+
+pytestmark = pytest.mark.e2e
+
+TINY = ["--iterations", "2", "--warmup", "0", "--runs", "1", "--orders", "2", "--scale", "0.0003", "--calls", "1"]
+# Each benchmark's figures and the target beside each (the keys the README table is built from).
+EXPECTED_KEYS = {
+    "service_time": {"endpoints", "request_counting"},
+    "cold_start": {"cold_import_ratio", "target_cold_import_ratio", "heavy_modules_absent"},
+    "first_dial": {"first_dial_median_s", "first_dial_p95_s", "target_first_dial_p95_s", "target_met"},
+    "ingest": {
+        "writes_per_unique_order",
+        "target_writes_per_unique_order",
+        "writes_per_duplicate_beyond_the_order",
+        "target_writes_per_duplicate_beyond_the_order",
+        "target_met",
+    },
+    "report_scale": {"peak_mb", "target_peak_mb", "scan_requests", "target_scan_requests", "query_requests"},
+    "cost": {"cost_per_1000_calls_usd", "target_cost_per_1000_calls_usd", "cost_per_1000_confirmed_orders_usd"},
+}
+
+
+def test_every_benchmark_runs_tiny_and_writes_its_figures_with_their_targets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert set(EXPECTED_KEYS) == set(run.BENCHMARKS)
+    status = run.main([*TINY, "--results-dir", str(tmp_path)])
+    tables = capsys.readouterr().out
+    assert status == 0  # no heavy module loaded by `import app`
+    for name, keys in EXPECTED_KEYS.items():
+        document = json.loads((tmp_path / f"{name}.json").read_text())
+        assert document["benchmark"] == name
+        assert keys <= set(document), f"{name} lacks {keys - set(document)}"
+        assert "|---" in tables  # each printed its Markdown table
+    ingest = json.loads((tmp_path / "ingest.json").read_text())
+    assert ingest["unique"]["orders"] == ingest["duplicate"]["orders"] == 10
+    report = json.loads((tmp_path / "report_scale.json").read_text())
+    assert report["calls"] == 30 and report["orders"] == 9 and report["rows_read"] == 39
+    cost = json.loads((tmp_path / "cost.json").read_text())
+    assert cost["usage_inbound_calls"]["api_gateway_requests"] > 0
+    assert cost["usage_confirmed_orders"]["lambda_invocations_by_function"].keys() >= {"order_stream", "task_stream"}

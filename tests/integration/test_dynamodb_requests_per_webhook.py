@@ -1,0 +1,155 @@
+"""How many DynamoDB requests each main webhook makes, counted through botocore's event hooks on
+every DynamoDB client (as ``bench/service_time.py`` counts them), so the counts cannot creep
+back up. Counts are for a warm process (configuration items cached), which is what almost
+every webhook meets; the cold cost of the cache is counted separately.
+
+Targets (issue #8): at most 2 requests for an IVR step, 3 for a status callback."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from bench.ddb_counter import DynamoDBRequestCounter
+from chalicelib.adapters.config_cache import forget_cached_config
+from chalicelib.adapters.models import DialTaskRecord, reset_connections
+from chalicelib.clock import FixedClock, SystemClock, use_clock
+from chalicelib.services import order_api
+from tests.fakes import FakeTelephony
+from tests.integration.conftest import StreamReader, post_order, signed_post
+from tests.integration.test_order_pipeline_moto import ORDER, order, run_stream
+
+pytestmark = pytest.mark.integration
+
+SHOP_NUMBER, CALLER = "+380441234567", "+380671234567"
+
+
+@pytest.fixture
+def telephony(monkeypatch: pytest.MonkeyPatch) -> FakeTelephony:
+    import app as application
+
+    fake = FakeTelephony()
+    monkeypatch.setattr(application, "telephony", lambda: fake)
+    return fake
+
+
+@pytest.fixture
+def open_hours() -> Iterator[None]:
+    use_clock(FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC)))  # 12:00 in Kyiv, a Monday
+    yield
+    use_clock(SystemClock())
+
+
+@pytest.fixture
+def counter(aws: None) -> Iterator[DynamoDBRequestCounter]:
+    with DynamoDBRequestCounter() as installed:
+        reset_connections()  # every client is created again, hooked
+        order_api._idempotent_accept.cache_clear()
+        yield installed
+
+
+def requests_of(counter: DynamoDBRequestCounter, send: Any) -> tuple[Any, Counter[str]]:
+    with counter.measure() as tally:
+        response = send()
+    return response, tally[0].calls
+
+
+def robot_call_placed(client: Client, telephony: FakeTelephony) -> tuple[str, str]:
+    order_id = post_order(client, ORDER).json_body["id"]
+    run_stream(client, "order_stream", StreamReader("callcenter-orders").next_event())
+    run_stream(client, "task_stream", StreamReader("callcenter-dial_tasks").next_event())
+    task_id = order(order_id).task_id
+    return task_id, DialTaskRecord.get(task_id).last_call_sid
+
+
+def inbound_form(call_sid: str, **extra: str) -> dict[str, str]:
+    return {"CallSid": call_sid, "From": CALLER, "To": SHOP_NUMBER, "Direction": "inbound", **extra}
+
+
+def test_an_order_post_is_one_write_once_the_api_key_is_known(client: Client, counter: DynamoDBRequestCounter) -> None:
+    post_order(client, {**ORDER, "order_number": "W-1"})  # warms the key -> shop cache
+    response, calls = requests_of(counter, lambda: post_order(client, {**ORDER, "order_number": "W-2"}))
+    assert response.status_code == 201
+    assert calls == Counter({"PutItem": 1})
+
+
+def test_a_cold_process_pays_two_reads_for_the_api_key_and_the_shop(
+    client: Client, counter: DynamoDBRequestCounter
+) -> None:
+    forget_cached_config()
+    response, calls = requests_of(counter, lambda: post_order(client, ORDER))
+    assert response.status_code == 201
+    assert calls == Counter({"GetItem": 2, "PutItem": 1})
+
+
+def test_an_incoming_call_and_its_ivr_steps_make_at_most_two_requests(
+    client: Client, counter: DynamoDBRequestCounter
+) -> None:
+    signed_post(client, "/twilio/voice/incoming", inbound_form("CAwarm"))  # warms number -> shop
+    incoming, incoming_calls = requests_of(
+        counter, lambda: signed_post(client, "/twilio/voice/incoming", inbound_form("CA1", CallStatus="ringing"))
+    )
+    assert incoming.status_code == 200 and b"<Gather" in incoming.body
+    language, language_calls = requests_of(
+        counter,
+        lambda: signed_post(client, "/twilio/voice/inbound/language?attempt=0", inbound_form("CA1", Digits="1")),
+    )
+    assert language.status_code == 200 and b"/inbound/menu" in language.body
+    status, status_calls = requests_of(
+        counter,
+        lambda: signed_post(
+            client,
+            "/twilio/voice/status",
+            inbound_form("CA1", CallStatus="in-progress", SequenceNumber="1"),
+        ),
+    )
+    assert status.status_code == 204
+
+    assert incoming_calls == Counter({"UpdateItem": 1})
+    assert language_calls == Counter({"GetItem": 1, "UpdateItem": 1})
+    assert status_calls == Counter({"GetItem": 1, "UpdateItem": 1})
+
+
+def test_a_robot_call_answered_confirmed_and_completed_makes_three_requests_per_webhook(
+    client: Client, counter: DynamoDBRequestCounter, telephony: FakeTelephony, open_hours: None
+) -> None:
+    task_id, call_sid = robot_call_placed(client, telephony)
+    call = {"CallSid": call_sid, "From": SHOP_NUMBER, "To": CALLER}
+    answer, answer_calls = requests_of(
+        counter,
+        lambda: signed_post(client, f"/twilio/voice/robot/{task_id}", {**call, "AnsweredBy": "human"}),
+    )
+    assert answer.status_code == 200 and b"A-1" in answer.body
+    keypress, keypress_calls = requests_of(
+        counter, lambda: signed_post(client, f"/twilio/voice/robot/{task_id}/keypress", {**call, "Digits": "1"})
+    )
+    assert keypress.status_code == 200 and "підтверджено" in keypress.body.decode()
+    final = {**call, "CallStatus": "completed", "CallDuration": "37", "SequenceNumber": "3"}
+    status, status_calls = requests_of(
+        counter, lambda: signed_post(client, f"/twilio/voice/status?task_id={task_id}", final)
+    )
+    assert status.status_code == 204
+    task = DialTaskRecord.get(task_id)
+    assert (task.state, task.result) == ("done", "confirmed")
+
+    # the task (attach the call, contacted), the call record, the order (reached, read back)
+    assert answer_calls == Counter({"UpdateItem": 3})
+    # the task (decision), the call record (result), the order (confirmed)
+    assert keypress_calls == Counter({"UpdateItem": 3})
+    # the task read, the call record (identity and status), the task (attempt over)
+    assert status_calls == Counter({"GetItem": 1, "UpdateItem": 2})
+
+
+def test_a_robot_call_answered_by_a_machine_makes_two_requests(
+    client: Client, counter: DynamoDBRequestCounter, telephony: FakeTelephony, open_hours: None
+) -> None:
+    task_id, call_sid = robot_call_placed(client, telephony)
+    call = {"CallSid": call_sid, "From": SHOP_NUMBER, "To": CALLER, "AnsweredBy": "machine_start"}
+    answer, calls = requests_of(counter, lambda: signed_post(client, f"/twilio/voice/robot/{task_id}", call))
+    assert answer.status_code == 200 and b"<Hangup" in answer.body
+    assert calls == Counter({"UpdateItem": 2})
