@@ -5,42 +5,16 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from chalice.test import Client
 
 from chalicelib.adapters.inbound_repository import InboundRepository, QueueEntry
-from chalicelib.adapters.models import AgentRecord, CallRecord, DialTaskRecord
+from chalicelib.adapters.models import CallRecord, DialTaskRecord
 from tests.integration.conftest import API_KEY, signed_post
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-def test_two_callers_racing_for_one_agent_get_it_once(aws: None) -> None:
-    store = InboundRepository()
-    AgentRecord("demo", "anna").update(actions=[AgentRecord.status.set("available")])
-    anna = store.get_agent("demo", "anna")
-    assert anna is not None
-
-    def reserve(call_sid: str) -> bool:
-        return store.reserve_agent(anna, call_sid, NOW, wrap_up_seconds=30, timezone="Europe/Kyiv")
-
-    with ThreadPoolExecutor(4) as pool:
-        won = list(pool.map(reserve, ["CA1", "CA2", "CA3", "CA4"]))
-    assert won.count(True) == 1
-    reserved = store.get_agent("demo", "anna")
-    assert reserved is not None and reserved.status == "busy"
-    assert reserved.reserved_call_sid == ["CA1", "CA2", "CA3", "CA4"][won.index(True)]
-    # releasing for another call does nothing; for the right one ends in wrap-up
-    assert not store.release_agent("demo", "anna", "CA-other", "wrap-up", NOW, timezone="Europe/Kyiv")
-    assert store.release_agent("demo", "anna", reserved.reserved_call_sid, "wrap-up", NOW, timezone="Europe/Kyiv")
-    assert not reserve("CA5")  # wrap-up is not over yet
-    later = NOW + timedelta(seconds=31)
-    fresh = store.get_agent("demo", "anna")
-    assert fresh is not None
-    assert store.reserve_agent(fresh, "CA6", later, wrap_up_seconds=30, timezone="Europe/Kyiv")
 
 
 def test_the_queue_lists_callers_and_callbacks_by_original_arrival(aws: None) -> None:

@@ -1,10 +1,9 @@
-"""The predictive dialer's storage on moto: the account's call-rate timeline under parallel
-placements, conditional line phases (a repeated or late Twilio callback changes nothing twice),
+"""The predictive dialer's storage on moto (the call-rate race is judged on DynamoDB Local, in
+test_races_dynamodb_local.py): conditional line phases (a repeated or late Twilio callback changes nothing twice),
 and the day counters; and a forged verdict webhook changes nothing."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from chalice.test import Client
@@ -14,21 +13,6 @@ from chalicelib.adapters.dialer_repository import DialerRepository
 from tests.integration.conftest import signed_post
 
 NOON = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-def test_parallel_placements_each_get_their_own_call_slot(aws: None) -> None:
-    # GIVEN one call per second on an account, and eight placements at the same instant
-    store = DialerRepository()
-    now = NOON.timestamp()
-    # WHEN they all ask for a slot at once
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        slots = list(pool.map(lambda _: store.reserve_call_slot("AC1", now, 1.0, 5.0), range(8)))
-    # THEN the first six get distinct slots a second apart, the others none (beyond 5 s of waiting)
-    granted = sorted(slot.at - now for slot in slots if slot is not None)
-    assert granted == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
-    # and another account has its own timeline
-    other = store.reserve_call_slot("AC2", now, 1.0, 5.0)
-    assert other is not None and other.at == now
 
 
 def test_line_phases_move_once_and_day_counters_add_up(aws: None) -> None:

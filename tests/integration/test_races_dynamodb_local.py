@@ -1,0 +1,84 @@
+"""Races that only the real engine can judge: moto checks a condition and writes in two steps, so
+threads racing on moto can both win. On DynamoDB Local, as on DynamoDB, a conditional write is
+atomic: two callers never get one agent, two placements never get one call slot."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from chalicelib.adapters.dialer_repository import DialerRepository
+from chalicelib.adapters.inbound_repository import InboundRepository
+from chalicelib.adapters.models import AgentRecord, create_tables, reset_connections
+from chalicelib.clock import SystemClock
+from chalicelib.config import reload_settings
+from chalicelib.services.admin import load_config
+from chalicelib.wiring import repository
+from devtools.dynamodb_local import DynamoDBLocal
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "eu-central-1"
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[None]:
+    saved = dict(os.environ)
+    with DynamoDBLocal(ROOT, region=REGION) as local:
+        os.environ.update(local.env())
+        os.environ.update({"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION})
+        reload_settings()
+        reset_connections()
+        create_tables()
+        load_config(ROOT / "config" / "demo.toml", store=repository(), now=SystemClock().now())
+        yield
+    os.environ.clear()
+    os.environ.update(saved)
+    reset_connections()
+    reload_settings()
+
+
+def test_two_callers_racing_for_one_agent_get_it_once(engine: None) -> None:
+    store = InboundRepository()
+    AgentRecord("demo", "anna").update(actions=[AgentRecord.status.set("available")])
+    anna = store.get_agent("demo", "anna")
+    assert anna is not None
+
+    def reserve(call_sid: str) -> bool:
+        return store.reserve_agent(anna, call_sid, NOW, wrap_up_seconds=30, timezone="Europe/Kyiv")
+
+    with ThreadPoolExecutor(4) as pool:
+        won = list(pool.map(reserve, ["CA1", "CA2", "CA3", "CA4"]))
+    assert won.count(True) == 1
+    reserved = store.get_agent("demo", "anna")
+    assert reserved is not None and reserved.status == "busy"
+    assert reserved.reserved_call_sid == ["CA1", "CA2", "CA3", "CA4"][won.index(True)]
+    # releasing for another call does nothing; for the right one ends in wrap-up
+    assert not store.release_agent("demo", "anna", "CA-other", "wrap-up", NOW, timezone="Europe/Kyiv")
+    assert store.release_agent("demo", "anna", reserved.reserved_call_sid, "wrap-up", NOW, timezone="Europe/Kyiv")
+    assert not reserve("CA5")  # wrap-up is not over yet
+    fresh = store.get_agent("demo", "anna")
+    assert fresh is not None
+    assert store.reserve_agent(fresh, "CA6", NOW + timedelta(seconds=31), wrap_up_seconds=30, timezone="Europe/Kyiv")
+
+
+def test_parallel_placements_each_get_their_own_call_slot(engine: None) -> None:
+    # GIVEN one call per second on an account, and eight placements at the same instant
+    store = DialerRepository()
+    now = NOW.timestamp()
+    # WHEN they all ask for a slot at once
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        slots = list(pool.map(lambda _: store.reserve_call_slot("AC1", now, 1.0, 5.0), range(8)))
+    # THEN the first six get distinct slots a second apart, the others none (beyond 5 s of waiting)
+    granted = sorted(slot.at - now for slot in slots if slot is not None)
+    assert granted == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    # and another account has its own timeline
+    other = store.reserve_call_slot("AC2", now, 1.0, 5.0)
+    assert other is not None and other.at == now
