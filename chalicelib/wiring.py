@@ -67,7 +67,15 @@ def _sleep_for(clock: Clock) -> Callable[[float], None]:
     sleep in the cloud; a fixed test clock never moves, so waiting on it would be pointless."""
     sleep = getattr(clock, "sleep", None)
     if callable(sleep):
-        return sleep
+        clock_sleep: Callable[[float], None] = sleep
+
+        def sleep_unless_paused(seconds: float) -> None:
+            # A paused simulation moves only when its driver jumps it, and the driver may be
+            # waiting for this very handler to finish: do not wait on it.
+            if getattr(clock, "speed", None) != 0:
+                clock_sleep(seconds)
+
+        return sleep_unless_paused
     if isinstance(clock, SystemClock):
         return time.sleep
     return lambda seconds: None
