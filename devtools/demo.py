@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from devtools.demo_inbound import InboundPlan, plan_inbound, start_inbound_day
+from devtools.demo_inbound import InboundPlan, issue_agent_tokens, plan_inbound, start_inbound_day
 from devtools.simclock import SimClock
 from devtools.stack import PROJECT_ROOT, LocalStack, StackOptions
 from devtools.twilio_standin import Callee, CallerScript, Press, Silence
@@ -188,7 +188,9 @@ def play_day(
     inbound: InboundPlan | None = None,
 ) -> DayResult:
     result = DayResult()
-    callers = start_inbound_day(stack, clock, inbound) if inbound else None
+    # One token per agent for the whole day: issuing again would revoke the one in use.
+    tokens = issue_agent_tokens(clock.now())
+    callers = start_inbound_day(stack, clock, inbound, tokens) if inbound else None
     rng = random.Random(plan.day.toordinal())
     for order in plan.orders:
         if not order.fake:
@@ -205,7 +207,7 @@ def play_day(
     decided_by_agents: set[str] = set()
     for at, order, key in posts:
         _sleep_until(clock, at)
-        record_agent_outcomes(stack, session, plan, decided_by_agents)
+        record_agent_outcomes(stack, session, plan, tokens, decided_by_agents)
         headers = {"Idempotency-Key": key} if key else {}
         response = session.post(f"{stack.api_url}/v1/orders", json=order.body(), headers=headers, timeout=15)
         result.posts[response.status_code] += 1
@@ -223,7 +225,7 @@ def play_day(
         if progress:
             _print_progress(stack, clock, plan)
     stack.wait_quiet(timeout=60)
-    record_agent_outcomes(stack, session, plan, decided_by_agents)
+    record_agent_outcomes(stack, session, plan, tokens, decided_by_agents)
     result.decided_by_agents = len(decided_by_agents)
     # The next morning the hourly schedule sends yesterday's report at the shop's report hour.
     clock.advance_to(
@@ -240,7 +242,9 @@ def play_day(
     return result
 
 
-def record_agent_outcomes(stack: LocalStack, session: requests.Session, plan: DayPlan, done: set[str]) -> None:
+def record_agent_outcomes(
+    stack: LocalStack, session: requests.Session, plan: DayPlan, tokens: dict[str, str], done: set[str]
+) -> None:
     """The agents' side of each customer-first call that reached them: confirmed or cancelled,
     as the customer told them, saved through the outcome API (SPEC A4)."""
     from chalicelib.adapters.models import CallRecord
@@ -249,10 +253,13 @@ def record_agent_outcomes(stack: LocalStack, session: requests.Session, plan: Da
     for call in CallRecord.by_shop_day.query(f"demo#{plan.day.isoformat()}"):
         if call.call_sid in done or call.direction != "outbound-predictive" or call.result != "agent-talked":
             continue
+        if call.agent_id not in tokens:
+            continue
         outcome = "confirmed" if behaviours.get(call.customer_phone) == "confirms" else "cancelled"
         response = session.post(
             f"{stack.api_url}/v1/calls/{call.call_sid}/outcome",
-            json={"agent_id": call.agent_id, "outcome": outcome},
+            json={"outcome": outcome},
+            headers={"Authorization": f"Bearer {tokens[call.agent_id]}"},  # the agent's own desk token
             timeout=15,
         )
         if response.status_code in (200, 201):  # 201: saved; 200: a correction of an earlier save

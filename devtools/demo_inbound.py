@@ -76,11 +76,13 @@ def plan_inbound(day: date, zone: ZoneInfo, seed: int, with_agents: int = 10, wi
     return InboundPlan(zone, day, calls)
 
 
-def start_inbound_day(stack: LocalStack, clock: SimClock, plan: InboundPlan) -> threading.Thread:
-    """Runs the plan on a thread; join it before the day's end."""
+def start_inbound_day(
+    stack: LocalStack, clock: SimClock, plan: InboundPlan, tokens: dict[str, str]
+) -> threading.Thread:
+    """Runs the plan on a thread; join it before the day's end. ``tokens``: each agent's desk
+    token (``issue_agent_tokens``), shared with the outbound side of the day."""
     for address in AGENTS.values():
         stack.standin.register_agent(address, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=90))
-    tokens = issue_agent_tokens(clock.now())
     session = requests.Session()
 
     def set_agents(status: str) -> None:
