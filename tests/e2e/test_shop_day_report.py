@@ -19,7 +19,7 @@ from tests.mail_browser import assert_shows_its_charts, chromium
 # Both tests read the one played day: one worker, so the day is played once.
 pytestmark = pytest.mark.xdist_group("shop-day-report")
 DAY = date(2026, 11, 24)  # a Tuesday
-SPEED = 1500.0
+SPEED = 450.0  # the demo's own speed: faster days outran a busy 2-core machine (calls still ringing at report time)
 
 
 @pytest.fixture(scope="module")
