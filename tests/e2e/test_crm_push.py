@@ -26,6 +26,9 @@ from tests.e2e.test_agent_dialer import ANNA, OLEH, SHOP, legs_to, set_status, t
 
 SECRET = "e2e-crm-secret"
 
+# The demo agents' desk tokens (config/demo.toml, local only).
+AGENT_TOKENS = {"anna": "demo-agent-anna-0001", "oleh": "demo-agent-oleh-0001"}
+
 
 @pytest.fixture
 def crm(stack: LocalStack, clock: SimClock) -> Iterator[CrmReceiver]:
@@ -67,6 +70,7 @@ def test_an_agents_outcome_reaches_the_crm_signed_after_a_failed_first_try(
     saved = shop_api.session.post(
         f"{shop_api.base_url}/v1/calls/{agent_leg.sid}/outcome",
         json={"agent_id": "oleh", "outcome": "confirmed", "comment": "deliver after 18:00"},
+        headers={"Authorization": f"Bearer {AGENT_TOKENS['oleh']}"},  # the agent's own desk token
         timeout=15,
     )
     assert saved.status_code == 201, saved.text
@@ -145,7 +149,8 @@ def test_needs_a_manager_saved_twice_is_one_email_and_one_crm_event(
     # WHEN she asks for a manager, and her browser sends it twice
     body = {"agent_id": "anna", "outcome": "needs_manager", "comment": "wants to change the bouquet"}
     url = f"{shop_api.base_url}/v1/calls/{agent_leg.sid}/outcome"
-    answers = [shop_api.session.post(url, json=body, timeout=15) for _ in range(2)]
+    desk = {"Authorization": f"Bearer {AGENT_TOKENS['anna']}"}
+    answers = [shop_api.session.post(url, json=body, headers=desk, timeout=15) for _ in range(2)]
     assert [a.status_code for a in answers] == [201, 200]
     assert stack.wait_quiet(timeout=60)
 
