@@ -194,9 +194,9 @@ def place_customer_call(
             created_at=now,
             day=local_day(now, shop.timezone),
             task_id=task_id,
-        )
+        ),
+        language=claimed.language,
     )
-    store.update_call(call_sid, language=claimed.language)
     store.note_first_dial(shop.shop_id, claimed.call_order_ids, now)
     store.count_day(shop.shop_id, local_day(now, shop.timezone), dials=1)
     logger.info("customer-first call placed", extra={"task_id": task_id, "call_sid": call_sid})
