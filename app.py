@@ -86,13 +86,18 @@ def _decide_order(record: DynamoDBRecord) -> None:
         if shop.alerts.order_total_above is not None:  # the order is read only for that alert
             order_events.after_new_order(shop, store.get_order(shop.shop_id, keys["order_id"]))
     elif record.event_name is DynamoDBRecordEventName.MODIFY and record.dynamodb:
-        previous = (record.dynamodb.old_image or {}).get("status")
+        old_image = record.dynamodb.old_image or {}
+        previous = old_image.get("status")
         order = store.get_order(shop.shop_id, keys["order_id"])
         if order is not None:
             # The CRM's event first: it never fails on Twilio, so a text that keeps failing
             # cannot take it down with the record.
             crm_push.queue_order_event(shop, previous, order, outbox=crm_outbox(), now=now)
             order_events.after_status_change(shop, previous, order, store=store, messenger=telephony(), now=now)
+            previous_slot = order_events.stored_slot_start(old_image.get("delivery_slot"))
+            order_events.after_slot_change(
+                shop, previous, previous_slot, order, store=store, messenger=telephony(), now=now
+            )
 
 
 @app.lambda_function(name="task_stream")

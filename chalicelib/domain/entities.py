@@ -34,6 +34,12 @@ class Order:
     first_dial_at: datetime | None = None
     delivery_slot: dict[str, str] | None = None  # chosen by the caller in the IVR (I4)
 
+    @property
+    def promised_slot(self) -> dict[str, str] | None:
+        """The delivery window the customer is told (O9): their own choice in the IVR over the
+        one the shop sent with the order."""
+        return self.delivery_slot or (self.payload.get("delivery") or {}).get("slot") or None
+
     def public_view(self) -> dict[str, Any]:
         """What the shop's API sees."""
         return {

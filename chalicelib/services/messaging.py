@@ -89,7 +89,7 @@ def tell_confirmed(
     """The confirmation, with the delivery date and time when the order has a slot (O9)."""
     values: dict[str, object] = {"order_number": order.order_number or order.order_id}
     message = "confirmed"
-    slot = (order.payload.get("delivery") or {}).get("slot")
+    slot = order.promised_slot
     if slot:
         start = datetime.fromisoformat(slot["start"]).astimezone(shop.zone)
         end = datetime.fromisoformat(slot["end"]).astimezone(shop.zone)

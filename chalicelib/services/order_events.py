@@ -1,9 +1,11 @@
 """What follows an order's change of state, driven by the orders stream so that nothing is
 lost when a webhook or a Lambda dies half-way: a text after the last unanswered call (O7) and
-the confirmation with the delivery time (O9), each sent once per order."""
+the confirmation with the delivery time (O9), each sent once per order, and a delivery time the
+customer picks after the confirmation, once per time picked."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -49,13 +51,48 @@ def after_status_change(
             lambda: messaging.ask_by_sms(shop, order, store=store, messenger=messenger, now=now),
         )
         return "confirm-request"
-    has_slot = bool((order.payload.get("delivery") or {}).get("slot"))
     # A robot or agent already said "confirmed"; the text adds the delivery time, or tells a
     # customer whose order was confirmed without any call.
-    if order.status == "confirmed" and (has_slot or order.route == "auto_confirm"):
+    if order.status == "confirmed" and (order.promised_slot or order.route == "auto_confirm"):
         once(
             f"sms#{order.order_id}#confirmed",
             lambda: messaging.tell_confirmed(shop, order, store=store, messenger=messenger, now=now),
         )
         return "confirmed"
     return None
+
+
+def after_slot_change(
+    shop: ShopSettings,
+    previous_status: str | None,
+    previous_slot_start: str | None,
+    order: Order,
+    *,
+    store: MessagingStore,
+    messenger: Messenger,
+    now: datetime,
+    once: Once = run_once,
+) -> str | None:
+    """O9 for a confirmed order whose customer picked (or changed) a delivery time in the IVR:
+    the new time in writing, once per chosen time. An order still waiting for confirmation gets
+    it with the confirmation text instead."""
+    slot = order.delivery_slot
+    if previous_status != "confirmed" or order.status != "confirmed":
+        return None
+    if not slot or slot.get("start") == previous_slot_start:
+        return None
+    once(
+        f"sms#{order.order_id}#slot#{slot.get('start')}",
+        lambda: messaging.tell_confirmed(shop, order, store=store, messenger=messenger, now=now),
+    )
+    return "delivery-slot"
+
+
+def stored_slot_start(stored: Any) -> str | None:
+    """The start of a delivery slot as a stream image holds it (the JSON text the order record
+    stores), or None."""
+    if not stored:
+        return None
+    slot = json.loads(stored) if isinstance(stored, str) else stored
+    start = slot.get("start") if isinstance(slot, dict) else None
+    return str(start) if start else None

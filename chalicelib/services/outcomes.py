@@ -119,7 +119,7 @@ def record_outcome(
         )
     previous = history[-1] if history else None
     task = store.get_task(call.task_id) if call.task_id else None
-    order_ids = previous.order_ids if previous else _orders_of_call(shop, call, task, store)
+    order_ids = previous.order_ids if previous else orders_of_call(shop, call, task, store)
 
     moved: list[str] = []
     move = order_moves(previous.outcome if previous else None, request.outcome)
@@ -173,7 +173,7 @@ def record_outcome(
     )
 
 
-def _orders_of_call(shop: ShopSettings, call: Call, task: DialTask | None, store: OutcomeStore) -> list[str]:
+def orders_of_call(shop: ShopSettings, call: Call, task: DialTask | None, store: OutcomeStore) -> list[str]:
     """The orders the call was about: the dial task's for that call, else the caller's open ones."""
     if task is not None and task.last_call_sid == call.call_sid and task.call_order_ids:
         return sorted(task.call_order_ids)

@@ -18,7 +18,7 @@ from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.domain.outcomes import OUTCOMES, SavedOutcome, correction_open
 from chalicelib.domain.phones import mask_phone
 from chalicelib.domain.shop import ShopSettings
-from chalicelib.services.outcomes import OutcomeStore, _orders_of_call
+from chalicelib.services.outcomes import OutcomeStore, orders_of_call
 from chalicelib.services.timeline import RecordingLink, TimelineStore, customer_timeline
 
 RECENT_CONTACTS = 10
@@ -60,7 +60,7 @@ def screen_pop(
     if history and not correction_open(history[0].saved_at, now, wrap_up):
         return None  # done: the outcome is final
     task = store.get_task(call.task_id) if call.task_id else None
-    order_ids = history[-1].order_ids if history else _orders_of_call(shop, call, task, store)
+    order_ids = history[-1].order_ids if history else orders_of_call(shop, call, task, store)
     orders = store.orders_by_ids(shop.shop_id, order_ids)
     recent = customer_timeline(
         shop, call.customer_phone, store=store, limit=RECENT_CONTACTS, recording_link=recording_link

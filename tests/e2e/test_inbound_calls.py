@@ -213,6 +213,10 @@ def test_a_caller_picks_a_delivery_slot_then_confirms_and_the_order_api_shows_it
     assert (slot["start"], slot["end"]) == ("2026-11-24T10:00:00+02:00", "2026-11-24T14:00:00+02:00")
     assert slot["call_sid"] == transcript.call_sid
     assert CallRecord.get(transcript.call_sid).result == "self-service"
+    # AND the customer gets the confirmation in writing with the time they picked (O9), once
+    assert stack.wait_quiet(timeout=30)
+    [text] = [m for m in stack.standin.messages if m.to == phone and m.direction == "outbound-api"]
+    assert "IN-8" in text.body and "24.11.2026" in text.body and "10:00" in text.body and "14:00" in text.body
 
 
 def test_no_digit_in_the_slot_menu_repeats_it_then_queues_the_caller_for_an_agent(

@@ -156,6 +156,92 @@ def test_a_confirmed_order_with_a_delivery_slot_gets_the_time_in_the_shops_zone(
     assert telephony.texts[0]["body"] == "Kvitka: замовлення A-1 підтверджено. Доставка 24.11.2026 з 14:00 до 16:00."
 
 
+def test_the_slot_the_caller_picked_in_the_ivr_is_the_one_the_confirmation_text_gives(
+    store: FakeStore, shop: ShopSettings
+) -> None:
+    # GIVEN an order the shop sent with a slot, for which the caller then picked another
+    shops_slot = {"start": "2026-11-24T12:00:00+00:00", "end": "2026-11-24T14:00:00+00:00"}
+    order = queued_order(store, shop, delivery={"address": "Kyiv", "slot": shops_slot})
+    picked = {"start": "2026-11-25T08:00:00+00:00", "end": "2026-11-25T12:00:00+00:00"}
+    confirmed = store.transition_order("demo", order.order_id, {"queued"}, "confirmed")
+    assert confirmed is not None
+    confirmed = dataclasses.replace(confirmed, delivery_slot=picked)
+    telephony = FakeTelephony()
+    order_events.after_status_change(
+        shop, "queued", confirmed, store=store, messenger=telephony, now=NOON, once=lambda key, action: action()
+    )
+    assert telephony.texts[0]["body"] == "Kvitka: замовлення A-1 підтверджено. Доставка 25.11.2026 з 10:00 до 14:00."
+
+
+def test_a_delivery_time_picked_after_confirmation_is_texted_once_per_time_picked(
+    store: FakeStore, shop: ShopSettings
+) -> None:
+    # GIVEN a confirmed order (its confirmation text already sent)
+    order = queued_order(store, shop)
+    confirmed = store.transition_order("demo", order.order_id, {"queued"}, "confirmed")
+    assert confirmed is not None
+    telephony, done = FakeTelephony(), {}
+
+    def once(key: str, action: Any) -> Any:
+        if key not in done:
+            done[key] = action()
+        return done[key]
+
+    first = {"start": "2026-11-24T08:00:00+00:00", "end": "2026-11-24T12:00:00+00:00"}
+    later = {"start": "2026-11-24T12:00:00+00:00", "end": "2026-11-24T16:00:00+00:00"}
+    picked = dataclasses.replace(confirmed, delivery_slot=first)
+    # WHEN the caller picks a time in the IVR (the record redelivered), then changes it
+    for _ in range(2):
+        purpose = order_events.after_slot_change(
+            shop, "confirmed", None, picked, store=store, messenger=telephony, now=NOON, once=once
+        )
+        assert purpose == "delivery-slot"
+    moved = dataclasses.replace(confirmed, delivery_slot=later)
+    order_events.after_slot_change(
+        shop, "confirmed", first["start"], moved, store=store, messenger=telephony, now=NOON, once=once
+    )
+    # AND an unrelated change of the order leaves the slot as it was
+    unchanged = order_events.after_slot_change(
+        shop, "confirmed", later["start"], moved, store=store, messenger=telephony, now=NOON, once=once
+    )
+    # THEN one text per time picked, each with its time in the shop's zone
+    assert unchanged is None
+    assert [text["body"] for text in telephony.texts] == [
+        "Kvitka: замовлення A-1 підтверджено. Доставка 24.11.2026 з 10:00 до 14:00.",
+        "Kvitka: замовлення A-1 підтверджено. Доставка 24.11.2026 з 14:00 до 18:00.",
+    ]
+
+
+def test_a_slot_picked_before_confirmation_waits_for_the_confirmation_text(
+    store: FakeStore, shop: ShopSettings
+) -> None:
+    order = queued_order(store, shop)
+    picked = dataclasses.replace(
+        order, delivery_slot={"start": "2026-11-24T08:00:00+00:00", "end": "2026-11-24T12:00:00+00:00"}
+    )
+    telephony = FakeTelephony()
+    for previous_status in ("queued", None):
+        purpose = order_events.after_slot_change(
+            shop, previous_status, None, picked, store=store, messenger=telephony, now=NOON, once=lambda k, a: a()
+        )
+        assert purpose is None
+    assert telephony.texts == []
+
+
+@pytest.mark.parametrize(
+    ("stored", "start"),
+    [
+        (None, None),
+        ("", None),
+        ('{"start": "2026-11-24T08:00:00+00:00", "end": "2026-11-24T12:00:00+00:00"}', "2026-11-24T08:00:00+00:00"),
+        ({"start": "2026-11-24T08:00:00+00:00"}, "2026-11-24T08:00:00+00:00"),
+        ("[]", None),
+    ],
+)
+def test_the_slot_start_is_read_from_the_stream_image(stored: Any, start: str | None) -> None:
+    assert order_events.stored_slot_start(stored) == start
+
+
 def test_a_robot_confirmation_without_a_slot_sends_nothing_more(store: FakeStore, shop: ShopSettings) -> None:
     order = queued_order(store, shop)
     confirmed = store.transition_order("demo", order.order_id, {"queued"}, "confirmed")
