@@ -1,11 +1,14 @@
 """moto-backed fixtures: the app's tables in a fresh mock per test, the demo shop loaded,
 the Chalice test client, signed Twilio requests, and Lambda-shaped stream events read from
-the tables' real (moto) streams."""
+the tables' real (moto) streams; a fixed clock; and the app's tables on DynamoDB Local for the
+tests that need AWS's own engine."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,11 +21,12 @@ from moto import mock_aws
 from twilio.request_validator import RequestValidator
 
 from chalicelib.adapters.models import create_tables, reset_connections
-from chalicelib.clock import SystemClock
+from chalicelib.clock import FixedClock, SystemClock, use_clock
 from chalicelib.config import reload_settings
 from chalicelib.services import once, order_api
 from chalicelib.services.admin import load_config
 from chalicelib.wiring import repository
+from devtools.dynamodb_local import DynamoDBLocal
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-central-1"
@@ -30,6 +34,45 @@ AUTH_TOKEN = "integration-test-token"
 LINK_SECRET = "integration-test-recording-link-key"
 PUBLIC_BASE = "https://calls.example.test/api"
 API_KEY = "demo-shop-key-0001"
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv, a Monday: the demo shop is open
+
+
+@pytest.fixture
+def clock() -> Iterator[FixedClock]:
+    """The app's clock fixed at NOW for one test."""
+    fixed = FixedClock(NOW)
+    use_clock(fixed)
+    yield fixed
+    use_clock(SystemClock())
+
+
+@contextmanager
+def dynamodb_local_tables(
+    *,
+    extra_env: dict[str, str] | None = None,
+    drop_env: tuple[str, ...] = (),
+    demo_config_at: datetime | None = None,
+) -> Iterator[DynamoDBLocal]:
+    """A DynamoDB Local engine with the app's tables (and the demo shop loaded when
+    ``demo_config_at`` is given); the process's settings point at it until the block ends."""
+    saved = dict(os.environ)
+    try:
+        with DynamoDBLocal(ROOT, region=REGION) as engine:
+            os.environ.update(engine.env())
+            os.environ.update({"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION} | (extra_env or {}))
+            for name in drop_env:
+                os.environ.pop(name, None)
+            reload_settings()
+            reset_connections()
+            create_tables()
+            if demo_config_at is not None:
+                load_config(ROOT / "config" / "demo.toml", store=repository(), now=demo_config_at)
+            yield engine
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        reset_connections()
+        reload_settings()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ agent's current call, the customer timeline (A7), and the admin commands for tok
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -15,7 +14,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.adapters.models import AgentTokenRecord, DialTaskRecord
-from chalicelib.clock import FixedClock, SystemClock, use_clock
+from chalicelib.clock import FixedClock
 from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
 from chalicelib.domain.signed_links import LinkCheck, verify
 from chalicelib.services import admin
@@ -29,14 +28,6 @@ ANNA = "demo-agent-anna-0001"  # config/demo.toml: sees callers' numbers
 OLEH = "demo-agent-oleh-0001"  # does not
 SHOP_KEY = "demo-shop-key-0001"
 PHONE = "+380671234567"
-
-
-@pytest.fixture
-def clock() -> Iterator[FixedClock]:
-    fixed = FixedClock(NOW)
-    use_clock(fixed)
-    yield fixed
-    use_clock(SystemClock())
 
 
 def call(client: Client, method: str, path: str, secret: str | None, body: dict[str, Any] | None = None) -> Any:

@@ -23,14 +23,14 @@ from chalicelib.wiring import repository
 from cli.admin import main as admin_cli
 from devtools.crm_receiver import CrmReceiver
 from tests.integration.conftest import StreamReader
-from tests.integration.test_outcomes_moto import agent_dialed_call, body_of, clock, desk, post, sent  # noqa: F401
+from tests.integration.test_outcomes_moto import agent_dialed_call, body_of, desk, post, sent  # noqa: F401
 
 pytestmark = pytest.mark.integration
 SECRET = b"crm-secret-for-tests"
 
 
 @pytest.fixture
-def crm(desk: Client, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[CrmReceiver]:  # noqa: F811
+def crm(desk: Client, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[CrmReceiver]:  # noqa: F811 (desk)
     monkeypatch.setenv("CALLCENTER_LOCAL", "1")
     monkeypatch.setenv("CRM_SECRET_KVITKA_CRM", SECRET.decode())
     reload_settings()
@@ -91,7 +91,7 @@ def test_an_outcome_saved_twice_is_one_email_and_one_crm_event_even_when_redeliv
 def test_a_failing_crm_gets_retries_for_a_day_then_the_event_is_parked_and_replayed(
     desk: Client,  # noqa: F811
     crm: CrmReceiver,
-    clock: FixedClock,  # noqa: F811
+    clock: FixedClock,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # GIVEN a CRM that answers 503 to everything, and an agent's "confirmed"

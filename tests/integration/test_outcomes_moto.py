@@ -18,7 +18,7 @@ from moto.ses.models import ses_backends
 
 from chalicelib.adapters.agent_models import OutcomeRecord
 from chalicelib.adapters.models import DialTaskRecord
-from chalicelib.clock import FixedClock, SystemClock, use_clock
+from chalicelib.clock import FixedClock
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.services import alerts
 from chalicelib.wiring import repository
@@ -30,14 +30,6 @@ REGION = "eu-central-1"
 TOKENS = {"anna": "demo-agent-anna-0001", "oleh": "demo-agent-oleh-0001"}  # config/demo.toml
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 PHONE = "+380671234567"
-
-
-@pytest.fixture
-def clock() -> Iterator[FixedClock]:
-    fixed = FixedClock(NOW)
-    use_clock(fixed)
-    yield fixed
-    use_clock(SystemClock())
 
 
 @pytest.fixture

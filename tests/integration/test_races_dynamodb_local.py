@@ -4,7 +4,6 @@ atomic: two callers never get one agent, two placements never get one call slot.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -14,12 +13,9 @@ import pytest
 
 from chalicelib.adapters.dialer_repository import DialerRepository
 from chalicelib.adapters.inbound_repository import InboundRepository
-from chalicelib.adapters.models import AgentRecord, create_tables, reset_connections
+from chalicelib.adapters.models import AgentRecord
 from chalicelib.clock import SystemClock
-from chalicelib.config import reload_settings
-from chalicelib.services.admin import load_config
-from chalicelib.wiring import repository
-from devtools.dynamodb_local import DynamoDBLocal
+from tests.integration.conftest import dynamodb_local_tables
 
 pytestmark = pytest.mark.integration
 
@@ -30,19 +26,8 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[None]:
-    saved = dict(os.environ)
-    with DynamoDBLocal(ROOT, region=REGION) as local:
-        os.environ.update(local.env())
-        os.environ.update({"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION})
-        reload_settings()
-        reset_connections()
-        create_tables()
-        load_config(ROOT / "config" / "demo.toml", store=repository(), now=SystemClock().now())
+    with dynamodb_local_tables(demo_config_at=SystemClock().now()):
         yield
-    os.environ.clear()
-    os.environ.update(saved)
-    reset_connections()
-    reload_settings()
 
 
 def test_two_callers_racing_for_one_agent_get_it_once(engine: None) -> None:

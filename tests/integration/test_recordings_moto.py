@@ -4,7 +4,6 @@ answers (a short-lived redirect, or the media) is passed on."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,7 +12,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.adapters.models import CallRecord
-from chalicelib.clock import FixedClock, SystemClock, use_clock
+from chalicelib.clock import FixedClock
 from chalicelib.services.recordings import MediaBody, MediaMissing, MediaRedirect, recording_link
 from chalicelib.web import recordings as route
 from tests.integration.conftest import LINK_SECRET, PUBLIC_BASE
@@ -32,14 +31,6 @@ class FakeMedia:
     def fetch(self, recording_sid: str) -> object:
         self.asked.append(recording_sid)
         return self.answer
-
-
-@pytest.fixture
-def clock() -> Iterator[FixedClock]:
-    fixed = FixedClock(NOW)
-    use_clock(fixed)
-    yield fixed
-    use_clock(SystemClock())
 
 
 @pytest.fixture

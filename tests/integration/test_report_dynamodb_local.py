@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,18 +21,17 @@ from botocore.session import Session
 
 from chalicelib.adapters.email import SesEmailSender
 from chalicelib.adapters.inbound_repository import inbound_store
-from chalicelib.adapters.models import create_tables, reset_connections
+from chalicelib.adapters.models import reset_connections
 from chalicelib.adapters.report_models import DynamoReportRuns
 from chalicelib.adapters.report_queries import DynamoReportQueries
-from chalicelib.config import reload_settings
 from chalicelib.domain.entities import Call
 from chalicelib.domain.orders import OrderIn, local_day
 from chalicelib.domain.report import ReportPeriod
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import admin, intake, reports
 from chalicelib.wiring import repository
-from devtools.dynamodb_local import DynamoDBLocal
 from devtools.ses_sink import OutboxMessage, SesSink
+from tests.integration.conftest import dynamodb_local_tables
 from tests.mail_browser import assert_shows_its_charts, chromium
 
 pytestmark = pytest.mark.integration
@@ -54,22 +52,14 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SesSink]:
-    saved = dict(os.environ)
     outbox = tmp_path_factory.mktemp("report-outbox")
-    with DynamoDBLocal(ROOT, region=REGION) as engine, SesSink(outbox, verified_identities={SENDER}) as sink:
-        os.environ.update(engine.env())
-        os.environ.update({"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL_SES": sink.base_url})
-        os.environ.pop("SES_REGION", None)
-        reload_settings()
-        reset_connections()
+    with SesSink(outbox, verified_identities={SENDER}) as sink:
         reports.forget_idempotency_store()
-        create_tables()
-        yield sink
-    os.environ.clear()
-    os.environ.update(saved)
-    reset_connections()
-    reports.forget_idempotency_store()
-    reload_settings()
+        try:
+            with dynamodb_local_tables(extra_env={"AWS_ENDPOINT_URL_SES": sink.base_url}, drop_env=("SES_REGION",)):
+                yield sink
+        finally:
+            reports.forget_idempotency_store()
 
 
 @contextmanager

@@ -3,7 +3,6 @@ redelivered, and raced by two deciders seeing the same customer at once."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,16 +11,15 @@ from typing import Any, Literal
 
 import pytest
 
-from chalicelib.adapters.models import DialTaskRecord, OrderRecord, create_tables, reset_connections
+from chalicelib.adapters.models import DialTaskRecord, OrderRecord
 from chalicelib.clock import FixedClock, SystemClock, use_clock
-from chalicelib.config import reload_settings
 from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.shop import DedupPolicy
 from chalicelib.services import intake
-from chalicelib.services.admin import load_config
 from chalicelib.wiring import repository
 from devtools.dynamodb_local import DynamoDBLocal
 from devtools.stream_poller import LambdaContext, to_lambda_record
+from tests.integration.conftest import dynamodb_local_tables
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,21 +29,12 @@ NOON = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def local_tables() -> Iterator[DynamoDBLocal]:
-    saved = dict(os.environ)
-    with DynamoDBLocal(ROOT, region=REGION) as engine:
-        os.environ.update(engine.env())
-        os.environ.update({"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION})
-        reload_settings()
-        reset_connections()
-        create_tables()
-        load_config(ROOT / "config" / "demo.toml", store=repository(), now=NOON)
+    with dynamodb_local_tables(demo_config_at=NOON) as engine:
         use_clock(FixedClock(NOON))
-        yield engine
-    use_clock(SystemClock())
-    os.environ.clear()
-    os.environ.update(saved)
-    reset_connections()
-    reload_settings()
+        try:
+            yield engine
+        finally:
+            use_clock(SystemClock())
 
 
 class LocalStream:
