@@ -565,6 +565,11 @@ class FakePredictiveStore(FakeAgentDialStore):
         self.lines[(shop_id, key)] = dataclasses.replace(line, phase=to_phase, **fields)
         return True
 
+    def customer_lines_in_flight(self, shop_id: str, now: datetime) -> int:
+        from chalicelib.domain.predictive import is_in_flight
+
+        return sum(1 for (shop, _), line in self.lines.items() if shop == shop_id and is_in_flight(line, now))
+
     def day_counts(self, shop_id: str, day: str) -> Any:
         from chalicelib.domain.predictive import DayCounts
 
