@@ -354,6 +354,9 @@ class FakeAgentDialStore(FakeStore):
     def add_agent(self, agent: Agent) -> None:
         self.agent_list[(agent.shop_id, agent.agent_id)] = agent
 
+    def customer_lines_in_flight(self, shop_id: str, now: datetime) -> int:
+        return 0  # no customer-first dialer here (FakePredictiveStore has one)
+
     def list_agents(self, shop_id: str) -> list[Agent]:
         return [dataclasses.replace(a) for (shop, _), a in self.agent_list.items() if shop == shop_id]
 

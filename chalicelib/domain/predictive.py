@@ -147,7 +147,7 @@ def build_snapshot(
 def is_in_flight(line: DialLine, now: datetime) -> bool:
     """Placed and not yet settled by a verdict or an end: a person may still answer it and need
     an agent within seconds. The pacing counts these lines; inbound routing leaves an agent
-    free for each (see :func:`chalicelib.domain.routing.free_for_inbound`)."""
+    free for each (see :func:`chalicelib.domain.routing.free_beyond_customer_lines`)."""
     return line.phase == RINGING and now - line.placed_at < STALE_LINE
 
 

@@ -19,7 +19,7 @@ from chalicelib.domain.hours import is_open
 from chalicelib.domain.orders import local_day
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.queue_estimate import estimated_wait_minutes
-from chalicelib.domain.routing import Agent, candidates, free_for_inbound, is_free, staffed
+from chalicelib.domain.routing import Agent, candidates, free_beyond_customer_lines, is_free, staffed
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
@@ -266,7 +266,7 @@ def _take_agent(ctx: CallContext, agents: list[Agent], *, store: InboundStore, n
     takeable = len(free)
     if shop.dialing.agent_pacing == "predictive":  # customer calls in flight keep an agent each
         in_flight = store.customer_lines_in_flight(shop.shop_id, now)
-        takeable = min(takeable, free_for_inbound(agents, now, wrap_up, in_flight))
+        takeable = min(takeable, free_beyond_customer_lines(agents, now, wrap_up, in_flight))
         if takeable == 0:
             logger.info("caller waits: free agents kept for customer-first calls in flight", extra={"lines": in_flight})
             return False

@@ -16,7 +16,7 @@ of silence while Twilio listens, then
 * no answer, busy, failed: the shop's retry policy.
 
 While a customer's phone rings, inbound routing leaves a free agent for the call
-(:func:`chalicelib.domain.routing.free_for_inbound`): an inbound caller who reaches the queue
+(:func:`chalicelib.domain.routing.free_beyond_customer_lines`): an inbound caller who reaches the queue
 meanwhile waits the few seconds until the customer answers or not, rather than taking the agent
 the answered customer then needs; the pacing in turn places no call on agents whose group has
 callers waiting.

@@ -1,6 +1,7 @@
-"""Inbound callers and customer-first calls share the agents (O8, I8): a customer whose phone
-is ringing keeps an agent free, so an inbound caller who arrives meanwhile waits in the queue
-for a few seconds instead of taking the agent the answered customer then needs (a drop)."""
+"""Inbound callers, callbacks and customer-first calls share the agents (O8, I6, I8): a
+customer whose phone is ringing keeps an agent free, so an inbound caller who arrives meanwhile,
+or a callback the agent-first dialer would start, waits a few seconds instead of taking the
+agent the answered customer then needs (a drop)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.domain.entities import Call, Order
+from chalicelib.adapters.inbound_repository import QueueEntry
+from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.predictive import CONNECTING, MACHINE, STALE_LINE, DialLine
-from chalicelib.domain.routing import Agent, free_for_inbound
+from chalicelib.domain.routing import Agent, free_beyond_customer_lines
 from chalicelib.domain.shop import ShopSettings
-from chalicelib.services import inbound, intake, predictive_dialer
-from tests.fakes import FakePredictiveStore, FakePredictiveUrls, FakeTelephony
+from chalicelib.services import agent_dialer, inbound, intake, predictive_dialer
+from tests.fakes import FakeAgentDialUrls, FakePredictiveStore, FakePredictiveUrls, FakeTelephony
 
 NOON = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv
 DAY = "2026-11-23"
@@ -103,11 +105,11 @@ def human(shop: ShopSettings, store: FakeBlendingStore, task: str, key: str, sid
     )
 
 
-def test_free_for_inbound_leaves_one_free_agent_per_customer_call_in_flight() -> None:
+def test_free_beyond_customer_lines_leaves_one_free_agent_per_customer_call_in_flight() -> None:
     agents = [agent("anna"), agent("oleh"), agent("ira", "busy")]
-    assert free_for_inbound(agents, NOON, 30, 0) == 2
-    assert free_for_inbound(agents, NOON, 30, 1) == 1
-    assert free_for_inbound(agents, NOON, 30, 3) == 0
+    assert free_beyond_customer_lines(agents, NOON, 30, 0) == 2
+    assert free_beyond_customer_lines(agents, NOON, 30, 1) == 1
+    assert free_beyond_customer_lines(agents, NOON, 30, 3) == 0
 
 
 def test_a_caller_arriving_while_a_customer_rings_waits_and_the_customer_is_bridged_not_dropped() -> None:
@@ -173,3 +175,36 @@ def test_a_shop_dialing_agent_first_routes_callers_as_before(pacing: str) -> Non
     store.lines[("demo", "k")] = DialLine("tsk_x", NOON, "ringing", line_key="k")
     caller = queued_caller(store, shop, "CAinbound1", NOON)
     assert inbound.hold_round(caller, 10, store=store, now=NOON).leave
+
+
+def test_a_due_callback_waits_while_a_customer_rings_for_the_only_free_agent() -> None:
+    # GIVEN a customer-first shop with one free agent and a customer's phone ringing for her
+    shop = shop_with("predictive")
+    store, telephony = FakeBlendingStore([shop]), FakeTelephony()
+    store.add_agent(agent("anna"))
+    task_id, key, sid = ringing_customer(store, shop, telephony)
+    # AND a caller's callback that is due
+    store.insert_task(
+        DialTask("cb_1", "demo", "+380671230001", [], "uk", NOON, kind="callback", state="waiting", due_at=NOON)
+    )
+    store.add_queue_entry(QueueEntry("demo", "main", "callback", "cb_1", "+380671230001", "uk", NOON))
+
+    def callbacks(at: datetime) -> list[str]:
+        urls = FakeAgentDialUrls()
+        return agent_dialer.dial_for_free_agents(shop, store=store, telephony=telephony, urls=urls, now=at)
+
+    # WHEN the minute tick lets free agents call the due callbacks
+    # THEN Anna is not called for the callback while the customer's phone rings
+    assert callbacks(NOON + timedelta(seconds=6)) == []
+    assert store.get_agent("demo", "anna").status == "available"  # type: ignore[union-attr]
+    # AND the customer who answers gets her: no drop
+    assert human(shop, store, task_id, key, sid, NOON + timedelta(seconds=12)) == CONNECTING
+    assert store.days[("demo", DAY)] == {"dials": 1, "live_answers": 1}
+    # AND after that call the callback is dialed through her
+    form = {"CallSid": sid, "DialCallStatus": "completed", "DialBridged": "true", "DialCallDuration": "60"}
+    assert predictive_dialer.bridge_ended(shop, task_id, key, form, store=store, now=NOON + timedelta(seconds=75))
+    [leg] = callbacks(NOON + timedelta(seconds=75 + shop.inbound.wrap_up_seconds))
+    assert telephony.placed[-1]["to"] == "client:anna"
+    assert store.get_agent("demo", "anna").reserved_call_sid is not None  # type: ignore[union-attr]
+    assert store.get_task("cb_1").last_call_sid == leg  # type: ignore[union-attr]
+    assert store.get_task("cb_1").state == "dialing"  # type: ignore[union-attr]
