@@ -354,6 +354,9 @@ class FakeAgentDialStore(FakeStore):
     def add_agent(self, agent: Agent) -> None:
         self.agent_list[(agent.shop_id, agent.agent_id)] = agent
 
+    def customer_lines_in_flight(self, shop_id: str, now: datetime) -> int:
+        return 0  # no customer-first dialer here (FakePredictiveStore has one)
+
     def list_agents(self, shop_id: str) -> list[Agent]:
         return [dataclasses.replace(a) for (shop, _), a in self.agent_list.items() if shop == shop_id]
 
@@ -564,6 +567,11 @@ class FakePredictiveStore(FakeAgentDialStore):
             return False
         self.lines[(shop_id, key)] = dataclasses.replace(line, phase=to_phase, **fields)
         return True
+
+    def customer_lines_in_flight(self, shop_id: str, now: datetime) -> int:
+        from chalicelib.domain.predictive import is_in_flight
+
+        return sum(1 for (shop, _), line in self.lines.items() if shop == shop_id and is_in_flight(line, now))
 
     def day_counts(self, shop_id: str, day: str) -> Any:
         from chalicelib.domain.predictive import DayCounts

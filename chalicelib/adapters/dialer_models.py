@@ -3,10 +3,17 @@ counters (dials, live answers, drops) and the lines (customer calls) the predict
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.models import Model
 
 from chalicelib.adapters.models import _Meta, _table
+
+
+def line_key(placed_at: datetime, task_id: str) -> str:
+    """A line's range key: ``"<placed_at UTC ISO>#<task_id>"``, so the shop's lines sort by placement."""
+    return f"{placed_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{task_id}"
 
 
 class CallRateRecord(Model):

@@ -7,13 +7,13 @@ or reordered Twilio callback changes nothing twice.
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.expressions.update import Action
 
-from chalicelib.adapters.dialer_models import CallRateRecord, DialerDayRecord, DialLineRecord
+from chalicelib.adapters.dialer_models import CallRateRecord, DialerDayRecord, DialLineRecord, line_key
 from chalicelib.adapters.inbound_repository import InboundRepository
 from chalicelib.adapters.repository import _condition_failed, _updated
 from chalicelib.domain.call_rate import Slot, reserve_slot
@@ -23,8 +23,7 @@ LINE_KEPT = timedelta(days=2)
 SLOT_RETRIES = 10
 
 
-def line_key(placed_at: datetime, task_id: str) -> str:
-    return f"{placed_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{task_id}"
+__all__ = ["DialerRepository", "dialer_store", "line_key"]
 
 
 class DialerRepository(InboundRepository):

@@ -14,11 +14,13 @@ from datetime import UTC, datetime, timedelta
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 
+from chalicelib.adapters.dialer_models import DialLineRecord, line_key
 from chalicelib.adapters.inbound_models import GroupStatsRecord, QueueEntryRecord
 from chalicelib.adapters.models import AgentRecord, AgentStatusRecord, DialTaskRecord, OrderRecord
 from chalicelib.adapters.repository import DynamoRepository, _condition_failed, _order_entity, _updated
 from chalicelib.domain.entities import Order
 from chalicelib.domain.orders import local_day
+from chalicelib.domain.predictive import STALE_LINE, DialLine, is_in_flight
 from chalicelib.domain.queue_estimate import remember
 from chalicelib.domain.routing import Agent
 
@@ -179,6 +181,13 @@ class InboundRepository(DynamoRepository):
             (record.changed_at, record.status, record.source)
             for record in AgentStatusRecord.query(f"{shop_id}#{agent_id}", consistent_read=True)
         ]
+
+    def customer_lines_in_flight(self, shop_id: str, now: datetime) -> int:
+        """The shop's customer-first calls a person may still answer (O8; see
+        ``chalicelib.domain.predictive.is_in_flight``): only the last few minutes' lines are read."""
+        since = line_key(now - STALE_LINE, "")
+        query = DialLineRecord.query(shop_id, DialLineRecord.line_key > since, consistent_read=True)
+        return sum(1 for r in query if is_in_flight(DialLine(r.task_id, r.placed_at, r.phase), now))
 
     # ---- queue ---------------------------------------------------------------------------
     def add_queue_entry(self, entry: QueueEntry) -> None:

@@ -27,11 +27,19 @@ is twice ``abandon_aim`` (default half the target, so 1.5% of a 3% target) while
 drop rate is at most the aim, and shrinks to zero as today's rate approaches
 ``abandon_target``; the last call placed is the riskiest, so the day's rate ends near the aim.
 
-**Fallback.** When one more drop would take today's rate above ``abandon_target`` (drops +
-1 > target x live answers, which also holds at the start of a day until about 1/target live
-answers have been made), or the answer statistics are too thin to predict from, the
-decision is progressive and ``reason`` says why. The decision is never negative and never
-takes the lines in use above ``max_lines``.
+**The hard cap.** Whatever the expectations say, the lines in use (calls in flight, live
+answers waiting, new calls) never exceed the ready agents by more than today's drop budget
+(:func:`uncovered_lines_allowed`): the number ``n`` of extra drops for which ``(drops + n) /
+(live answers + n)`` stays within ``abandon_target``. So even if every line without a ready
+agent were answered by a person at once and dropped, the day's rate would not pass the
+target. Only an agent who leaves, or does not answer, while a call counts on them can drop a
+call the budget did not allow for.
+
+**Fallback.** When that budget is empty - one more drop would take today's rate above
+``abandon_target``, i.e. ``(drops + 1) / (live answers + 1) > target``, which holds at the
+start of a day until about 1/target live answers have been made - or the answer statistics
+are too thin to predict from, the decision is progressive and ``reason`` says why. The
+decision is never negative and never takes the lines in use above ``max_lines``.
 
 :class:`AdaptiveDialLevel` is the published baseline the simulator compares with: a
 VICIdial-style dial level (lines = level x logged-in agents - agents on calls - calls in
@@ -134,13 +142,16 @@ def decide(snapshot: PacingSnapshot) -> PacingDecision:
         return PacingDecision(0, "progressive", "no agent logged in")
     target = snapshot.abandon_target
     drops, answers = snapshot.drops_today, snapshot.live_answers_today
-    if drops + 1 > target * answers:
+    allowed = uncovered_lines_allowed(snapshot)
+    if allowed < 1:
         return PacingDecision(
             progressive,
             "progressive",
             f"fallback to progressive: one more drop would put today's drop rate above {target:.1%} "
             f"({drops} drops / {answers} live answers)",
         )
+    committed = len(snapshot.calls_in_flight) + snapshot.live_waiting
+    within_budget = max(0, min(lines_free, snapshot.agents_ready + allowed - committed))
     stats = snapshot.stats
     if stats.answer_human < MIN_ANSWER_RATE:
         return PacingDecision(
@@ -165,7 +176,7 @@ def decide(snapshot: PacingSnapshot) -> PacingDecision:
     p_human = stats.answer_human
     calls = 0
     overflow = expected_overflow(live_mean - free_mean, live_var + free_var)
-    while calls < lines_free:
+    while calls < within_budget:
         n = calls + 1
         next_overflow = expected_overflow(
             live_mean + n * p_human - free_mean, live_var + free_var + n * p_human * (1 - p_human)
@@ -173,6 +184,7 @@ def decide(snapshot: PacingSnapshot) -> PacingDecision:
         if next_overflow - overflow > share * p_human:
             break
         calls, overflow = n, next_overflow
+    capped = calls == within_budget < lines_free
     calls = max(calls, progressive)
     expected_live = live_mean + calls * p_human
     return PacingDecision(
@@ -180,10 +192,21 @@ def decide(snapshot: PacingSnapshot) -> PacingDecision:
         "predictive",
         f"predictive: {free_mean:.2f} agents expected free within {horizon:.1f}s, "
         f"{expected_live:.2f} live answers expected, {overflow:.3f} expected drops; "
-        f"marginal drop share {share:.2%} (today {drops}/{answers})",
+        f"marginal drop share {share:.2%} (today {drops}/{answers})"
+        + (f"; capped by the drop budget: at most {allowed} lines without a ready agent" if capped else ""),
         expected_free_agents=free_mean,
         expected_live_answers=expected_live,
     )
+
+
+def uncovered_lines_allowed(snapshot: PacingSnapshot) -> int:
+    """Today's drop budget in lines: the largest ``n`` with ``drops + n <= target x (live
+    answers + n)``, i.e. how many lines may be in use beyond the ready agents so that the
+    day's drop rate stays within ``abandon_target`` even if each of them is answered by a
+    person and dropped."""
+    target = snapshot.abandon_target
+    room = (target * snapshot.live_answers_today - snapshot.drops_today) / (1 - target)
+    return max(0, math.floor(room + 1e-9))
 
 
 def marginal_drop_share(snapshot: PacingSnapshot) -> float:

@@ -127,11 +127,7 @@ def build_snapshot(
             # Its talk is over; the model knows calls only by time since the bridge, so an
             # average talk stands in for the part already done.
             busy.append(talk_mean + since)
-    in_flight = [
-        (now - line.placed_at).total_seconds()
-        for line in lines
-        if line.phase == RINGING and now - line.placed_at < STALE_LINE
-    ]
+    in_flight = [(now - line.placed_at).total_seconds() for line in lines if is_in_flight(line, now)]
     policy = shop.dialing
     return PacingSnapshot(
         agents_ready=ready,
@@ -146,6 +142,13 @@ def build_snapshot(
         mode=policy.agent_pacing,
         max_lines=policy.max_agent_lines,
     )
+
+
+def is_in_flight(line: DialLine, now: datetime) -> bool:
+    """Placed and not yet settled by a verdict or an end: a person may still answer it and need
+    an agent within seconds. The pacing counts these lines; inbound routing leaves an agent
+    free for each (see :func:`chalicelib.domain.routing.free_beyond_customer_lines`)."""
+    return line.phase == RINGING and now - line.placed_at < STALE_LINE
 
 
 def dropped_task_ids(lines: Sequence[DialLine]) -> set[str]:

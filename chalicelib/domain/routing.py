@@ -70,3 +70,13 @@ def candidates(
 def staffed(agents: list[Agent], group: str) -> int:
     """Agents of the group who take calls now or soon (not on break, away or offline)."""
     return sum(1 for a in agents if group in a.groups and a.status in ("available", "busy", "wrap-up"))
+
+
+def free_beyond_customer_lines(agents: list[Agent], now: datetime, wrap_up_seconds: int, lines_in_flight: int) -> int:
+    """How many of the shop's free agents inbound callers and agent-first callbacks may take
+    now: those beyond one for each customer-first call in flight (O8). A person who answers such
+    a call is dropped unless an agent is free within seconds, while a caller in the queue or a
+    callback can wait the few seconds until the call is answered or not; so the ringing line
+    keeps its agent and the others wait."""
+    free = sum(1 for a in agents if is_free(a, now, wrap_up_seconds))
+    return max(0, free - lines_in_flight)

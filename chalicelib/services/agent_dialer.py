@@ -32,7 +32,7 @@ from chalicelib.domain.orders import local_day
 from chalicelib.domain.phones import number_time_zone
 from chalicelib.domain.priority import in_dial_order
 from chalicelib.domain.robot import next_attempt_at, unanswered_result
-from chalicelib.domain.routing import Agent, idle_since, is_free
+from chalicelib.domain.routing import Agent, free_beyond_customer_lines, idle_since, is_free
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
@@ -49,6 +49,7 @@ FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "ca
 
 class AgentDialStore(AgentQueueStore, Protocol):
     def get_agent(self, shop_id: str, agent_id: str) -> Agent | None: ...
+    def customer_lines_in_flight(self, shop_id: str, now: datetime) -> int: ...
     # tasks
     def get_task(self, task_id: str) -> DialTask | None: ...
     def due_tasks(self, shop_id: str, kind: str, now: datetime, limit: int) -> list[Any]: ...
@@ -107,6 +108,9 @@ def dial_for_free_agents(
     wrap_up = shop.inbound.wrap_up_seconds
     agents = store.list_agents(shop.shop_id)
     free = sorted((a for a in agents if is_free(a, now, wrap_up)), key=idle_since)
+    if free and shop.dialing.agent_pacing == "predictive":  # customer calls in flight keep an agent each
+        lines = store.customer_lines_in_flight(shop.shop_id, now)
+        free = free[: free_beyond_customer_lines(agents, now, wrap_up, lines)]
     if not free:
         return []
     groups = sorted({group for agent in agents for group in agent.groups})

@@ -19,7 +19,7 @@ from chalicelib.domain.hours import is_open
 from chalicelib.domain.orders import local_day
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.queue_estimate import estimated_wait_minutes
-from chalicelib.domain.routing import Agent, candidates, is_free, staffed
+from chalicelib.domain.routing import Agent, candidates, free_beyond_customer_lines, is_free, staffed
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
@@ -44,6 +44,7 @@ class InboundStore(Store, AgentQueueStore, Protocol):
     def insert_callback_task(
         self, task_id: str, shop_id: str, phone: str, language: str, arrived_at: datetime, now: datetime
     ) -> bool: ...
+    def customer_lines_in_flight(self, shop_id: str, now: datetime) -> int: ...
 
 
 # ---- I1-I3: arrival ------------------------------------------------------------------------
@@ -262,12 +263,19 @@ def _take_agent(ctx: CallContext, agents: list[Agent], *, store: InboundStore, n
     free = candidates(agents, group, call.language, now, wrap_up)
     if not free:
         return False
+    takeable = len(free)
+    if shop.dialing.agent_pacing == "predictive":  # customer calls in flight keep an agent each
+        in_flight = store.customer_lines_in_flight(shop.shop_id, now)
+        takeable = min(takeable, free_beyond_customer_lines(agents, now, wrap_up, in_flight))
+        if takeable == 0:
+            logger.info("caller waits: free agents kept for customer-first calls in flight", extra={"lines": in_flight})
+            return False
     ahead = [
         entry
-        for entry in store.queue_entries(shop.shop_id, group, limit=len(free) + 1)
+        for entry in store.queue_entries(shop.shop_id, group, limit=takeable + 1)
         if entry.ref != call.call_sid and entry.queued_at <= call.queued_at
     ]
-    if len(ahead) >= len(free):
+    if len(ahead) >= takeable:
         return False
     for agent in free:
         if store.reserve_agent(agent, call.call_sid, now, wrap_up_seconds=wrap_up, timezone=shop.timezone):

@@ -1,6 +1,13 @@
 """The account's calls-per-second limit (O8) around the Telephony port: every placement path
 (robot, agent-first, customer-first) takes a slot from the account's shared timeline
-(:mod:`chalicelib.domain.call_rate`, stored with a conditional write) and waits for it."""
+(:mod:`chalicelib.domain.call_rate`, stored with a conditional write) and waits for it.
+
+Only calls created through the REST API take a slot. The legs TwiML's ``<Dial>`` places (the
+bridge from an answered customer or an inbound caller to an agent) are not limited by CPS on
+Twilio ("Inbound calls and <Dial> calls are not limited by CPS", twilio.com/docs/glossary/cps;
+"There is no rate limit for outgoing <Dial> calls for forwarding, conferencing, or Client",
+Twilio support article 223180028), so they do not wait: pacing them would only delay the agent
+past the 2 s a live answer has before it counts as dropped."""
 
 from __future__ import annotations
 

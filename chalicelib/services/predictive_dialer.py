@@ -15,6 +15,12 @@ of silence while Twilio listens, then
 * a machine: the call is hung up and the shop's retry policy applies (``retry_minutes.machine``);
 * no answer, busy, failed: the shop's retry policy.
 
+While a customer's phone rings, inbound routing leaves a free agent for the call
+(:func:`chalicelib.domain.routing.free_beyond_customer_lines`): an inbound caller who reaches the queue
+meanwhile waits the few seconds until the customer answers or not, rather than taking the agent
+the answered customer then needs; the pacing in turn places no call on agents whose group has
+callers waiting.
+
 One live call per customer: the task is claimed (queued -> dialing, conditional) before its
 call is placed and stays dialing until that call has ended.
 """

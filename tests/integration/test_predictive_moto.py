@@ -41,3 +41,17 @@ def test_a_forged_machine_detection_verdict_gets_403_and_changes_nothing(client:
     assert response.status_code == 403
     line = store.get_line("demo", key)
     assert line is not None and line.phase == "ringing"
+
+
+def test_the_lines_inbound_routing_leaves_an_agent_for_are_the_shops_recent_ringing_ones(aws: None) -> None:
+    # GIVEN one shop's lines: ringing now, ringing but stale (callbacks lost), answered by a machine
+    store = DialerRepository()
+    store.add_line("demo", "tsk_ringing", NOON - timedelta(seconds=10))
+    store.add_line("demo", "tsk_stale", NOON - timedelta(minutes=6))
+    machine = store.add_line("demo", "tsk_machine", NOON - timedelta(seconds=20))
+    store.move_line("demo", machine, {"ringing"}, "machine")
+    # AND another shop's ringing line
+    store.add_line("other", "tsk_other", NOON - timedelta(seconds=5))
+    # THEN only the first counts for inbound routing (the same lines the pacing counts in flight)
+    assert store.customer_lines_in_flight("demo", NOON) == 1
+    assert store.customer_lines_in_flight("demo", NOON + timedelta(minutes=10)) == 0

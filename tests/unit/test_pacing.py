@@ -20,6 +20,7 @@ from chalicelib.domain.pacing import (
     marginal_drop_share,
     probability_free_within,
     probability_live_answer,
+    uncovered_lines_allowed,
 )
 
 STATS = PacingStats(
@@ -125,11 +126,72 @@ def test_fallback_to_progressive_when_one_more_drop_would_exceed_the_target() ->
 
 
 def test_start_of_day_is_progressive_until_a_drop_fits_the_budget() -> None:
-    # 1/33 > 3%: a single drop this early would break the day's rate
-    early = decide(snapshot(agents_ready=4, live_answers_today=33, drops_today=0))
-    later = decide(snapshot(agents_ready=4, live_answers_today=34, drops_today=0))
+    # GIVEN 32 live answers: a drop on the next one would make 1/33 = 3.03% > 3%
+    early = decide(snapshot(agents_ready=4, agents_busy=(165.0,) * 10, live_answers_today=32, drops_today=0))
+    # AND 33 live answers: a drop on the next one makes 1/34 = 2.94%
+    later = decide(snapshot(agents_ready=4, agents_busy=(165.0,) * 10, live_answers_today=33, drops_today=0))
+    # THEN the first stays progressive (one call per ready agent) and the second may predict
     assert early.mode_used == "progressive" and "fallback" in early.reason
+    assert early.calls_to_place == 4
     assert later.mode_used == "predictive"
+
+
+def test_uncovered_lines_allowed_is_todays_drop_budget_in_lines() -> None:
+    assert uncovered_lines_allowed(snapshot(live_answers_today=0, drops_today=0)) == 0
+    assert uncovered_lines_allowed(snapshot(live_answers_today=32, drops_today=0)) == 0
+    assert uncovered_lines_allowed(snapshot(live_answers_today=33, drops_today=0)) == 1  # 1/34 <= 3%
+    assert uncovered_lines_allowed(snapshot(live_answers_today=1000, drops_today=5)) == 25  # 30/1025 <= 3% < 31/1026
+    assert uncovered_lines_allowed(snapshot(live_answers_today=1000, drops_today=30)) == 0
+
+
+def test_predictive_never_leaves_more_lines_without_an_agent_than_the_budget() -> None:
+    # GIVEN 40 live answers and no drop today: one drop fits (1/41), two do not (2/42 > 3%)
+    # AND no ready agent, but thirty agents well into their calls (a roomy day dials several)
+    busy = (300.0,) * 30
+    roomy = decide(snapshot(agents_ready=0, agents_busy=busy, live_answers_today=1000, drops_today=5))
+    assert roomy.calls_to_place > 1
+    # WHEN the dialer decides on the small day
+    decision = decide(snapshot(agents_ready=0, agents_busy=busy, live_answers_today=40, drops_today=0))
+    # THEN it places a single call: even if a person answers it and no agent is free, 1/41 <= 3%
+    assert decision.mode_used == "predictive"
+    assert decision.calls_to_place == 1
+    assert "capped by the drop budget" in decision.reason
+    # AND with that call ringing it places no other
+    assert (
+        decide(
+            snapshot(agents_ready=0, agents_busy=busy, calls_in_flight=(3.0,), live_answers_today=40, drops_today=0)
+        ).calls_to_place
+        == 0
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ready=st.integers(0, 30),
+    busy=st.lists(st.floats(0, 3000), max_size=30),
+    in_flight=st.lists(st.floats(0, 60), max_size=40),
+    waiting=st.integers(0, 3),
+    answers=st.integers(0, 3000),
+    drop_share=st.floats(0, 0.05),
+)
+def test_every_line_without_a_ready_agent_could_drop_and_the_day_stays_within_the_target(
+    ready: int, busy: list[float], in_flight: list[float], waiting: int, answers: int, drop_share: float
+) -> None:
+    drops = int(answers * drop_share)
+    snap = snapshot(
+        agents_ready=ready,
+        agents_busy=busy,
+        calls_in_flight=in_flight,
+        live_waiting=waiting,
+        live_answers_today=answers,
+        drops_today=drops,
+    )
+    decision = decide(snap)
+    progressive = max(0, ready - len(in_flight) - waiting)
+    if decision.calls_to_place > progressive:  # beyond one call per ready agent
+        # worst case: every line in use beyond the ready agents is answered by a person and dropped
+        worst = len(in_flight) + waiting + decision.calls_to_place - ready
+        assert (drops + worst) <= snap.abandon_target * (answers + worst) + 1e-9
 
 
 def test_no_agents_logged_in_places_nothing() -> None:
