@@ -182,8 +182,6 @@ def _after_outcome(record: DynamoDBRecord) -> None:
 def crm_stream(event: dict[str, Any], context: Any) -> Any:
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-    from chalicelib.adapters.crm_models import crm_outbox
-
     # One breaker per batch: after a shop's CRM fails, or when time runs short, the other
     # events wait for the sweep.
     breaker = crm_push.Breaker(seconds_left=crm_push.run_budget())

@@ -509,7 +509,7 @@ class DynamoRepository:
         writes += [
             (
                 OrderRecord(ref.shop_id, order_id),
-                [OrderRecord.status.set(order_status), OrderRecord.decided_at.set(now)],
+                [OrderRecord.status.set(order_status or ""), OrderRecord.decided_at.set(now)],
                 OrderRecord.order_id.exists() & OrderRecord.status.is_in("queued"),
             )
             for order_id in orders

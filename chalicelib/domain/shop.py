@@ -12,7 +12,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 from chalicelib.domain.crm import crm_url_problem
 
 
-
 def _email_address(value: str) -> str:
     """pydantic's ``EmailStr`` check, with ``email_validator`` imported when an address is
     first checked rather than when this module is (a cold start of the webhooks needs none)."""

@@ -92,7 +92,9 @@ def answer_robot_call(
         store.answer_robot_call(ref, call_sid, person=False, answered_by=answered_by)
         return None
     answered, orders = together(
-        lambda: store.answer_robot_call(ref, call_sid, person=True, answered_by=answered_by or "human", answered_at=now),
+        lambda: store.answer_robot_call(
+            ref, call_sid, person=True, answered_by=answered_by or "human", answered_at=now
+        ),
         lambda: store.orders_by_ids(ref.shop_id, list(ref.order_ids)),
     )
     open_orders = [o for o in orders if o.status == "queued"]

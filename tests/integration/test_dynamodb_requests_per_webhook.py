@@ -11,12 +11,11 @@ carry the attempt, so the webhooks need not read the task."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
-
-import xml.etree.ElementTree as ET
 
 import pytest
 from chalice.test import Client
@@ -144,15 +143,15 @@ def test_a_robot_call_answered_confirmed_and_completed_makes_two_one_and_three_r
         counter, lambda: signed_post(client, path_of(placed["answer_url"]), {**call, "AnsweredBy": "human"})
     )
     assert answer.status_code == 200 and b"A-1" in answer.body
-    keypress_url = ET.fromstring(answer.body).find("./Gather").get("action")
+    gather = ET.fromstring(answer.body).find("./Gather")
+    assert gather is not None
+    keypress_url = gather.get("action", "")
     keypress, keypress_calls = requests_of(
         counter, lambda: signed_post(client, path_of(keypress_url), {**call, "Digits": "1"})
     )
     assert keypress.status_code == 200 and "підтверджено" in keypress.body.decode()
     final = {**call, "CallStatus": "completed", "CallDuration": "37", "SequenceNumber": "3"}
-    status, status_calls = requests_of(
-        counter, lambda: signed_post(client, path_of(placed["status_url"]), final)
-    )
+    status, status_calls = requests_of(counter, lambda: signed_post(client, path_of(placed["status_url"]), final))
     assert status.status_code == 204
     task = DialTaskRecord.get(task_id)
     assert (task.state, task.result, task.contacted) == ("done", "confirmed", True)
