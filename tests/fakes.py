@@ -182,7 +182,8 @@ class FakeStore:
     def _on_attempt_call(self, ref: RobotCallRef, call_sid: str) -> bool:
         task = self.tasks.get(ref.task_id)
         return (
-            task is not None
+            bool(call_sid)
+            and task is not None
             and task.state == "dialing"
             and task.last_call_sid in (None, call_sid)
             and task.attempts == ref.attempt

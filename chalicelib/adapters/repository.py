@@ -468,6 +468,8 @@ class DynamoRepository:
 
         The call record is not required to exist: a webhook may outrun the dialer's
         ``upsert_call``, which then adds the identity (if_not_exists) to what is written here."""
+        if not call_sid:
+            return False  # no call to attach (and DynamoDB refuses an empty key)
         task_actions: list[Action] = [DialTaskRecord.last_call_sid.set(call_sid)]
         if person:
             task_actions.append(DialTaskRecord.contacted.set(True))
@@ -497,6 +499,8 @@ class DynamoRepository:
         (decided_at ``now``). The orders that moved, or None (nothing written) when the task is
         not dialing this call. An order no longer queued (decided meanwhile, e.g. by a text
         reply) is left as it is: the transaction is made again without it."""
+        if not call_sid:
+            return None  # no call to decide on (and DynamoDB refuses an empty key)
         writes: list[Write] = [
             (
                 DialTaskRecord(ref.task_id),
