@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice
 
-from chalicelib.adapters.crm_models import crm_outbox, outcome_saves
 from chalicelib.clock import current_clock
 from chalicelib.config import settings
 from chalicelib.observability import logger, metrics, tracer
-from chalicelib.services import crm_push, dialer, intake, order_events, outcomes, robot_call
+from chalicelib.services import crm_push, dialer, outcomes, robot_call
 from chalicelib.web.agent_desk import agent_desk
 from chalicelib.web.agent_page import agent_page
 from chalicelib.web.agents_api import agents_api
@@ -73,6 +72,10 @@ def order_stream(event: dict[str, Any], context: Any) -> Any:
 @tracer.capture_method
 def _decide_order(record: DynamoDBRecord) -> None:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecordEventName
+
+    # Only this consumer needs them: not imported with the app (the webhooks' cold start).
+    from chalicelib.adapters.crm_models import crm_outbox
+    from chalicelib.services import intake, order_events
 
     keys = record.dynamodb.keys if record.dynamodb else {}
     shop = repository().get_shop(keys["shop_id"])
@@ -168,6 +171,8 @@ def outcome_stream(event: dict[str, Any], context: Any) -> Any:
 def _after_outcome(record: DynamoDBRecord) -> None:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecordEventName
 
+    from chalicelib.adapters.crm_models import crm_outbox, outcome_saves
+
     if record.event_name is not DynamoDBRecordEventName.INSERT or not record.dynamodb:
         return  # outcomes are only ever added
     keys = record.dynamodb.keys or {}
@@ -192,6 +197,8 @@ def crm_stream(event: dict[str, Any], context: Any) -> Any:
 
 
 def _deliver_new(record: DynamoDBRecord, breaker: crm_push.Breaker) -> None:
+    from chalicelib.adapters.crm_models import crm_outbox
+
     image = (record.dynamodb.new_image if record.dynamodb else None) or {}
     old = (record.dynamodb.old_image if record.dynamodb else None) or {}
     if image.get("state") != "pending" or old.get("state") == "pending":
@@ -212,6 +219,8 @@ def _deliver_new(record: DynamoDBRecord, breaker: crm_push.Breaker) -> None:
 
 @app.schedule("rate(1 minute)", name="crm_retry")
 def crm_retry(event: Any) -> None:
+    from chalicelib.adapters.crm_models import crm_outbox
+
     counts = crm_push.sweep_due(
         [shop for shop in repository().list_shops() if shop.crm is not None],
         outbox=crm_outbox(),

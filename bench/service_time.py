@@ -146,6 +146,33 @@ def _twiml_with(*fragments: str) -> Callable[[Any], None]:
     return check
 
 
+def _gathers_to(action: str, *fragments: str) -> Callable[[Any], None]:
+    """TwiML with ``fragments`` whose <Gather> posts the keypress to ``action``."""
+    has_fragments = _twiml_with("<Gather", *fragments)
+
+    def check(response: Any) -> None:
+        import xml.etree.ElementTree as ET
+
+        has_fragments(response)
+        gather = ET.fromstring(response.body).find("./Gather")  # noqa: S314 - the app's own TwiML
+        found = gather.get("action") if gather is not None else None
+        _expect(found == action, f"the keypress goes to {found}, not {action}")
+
+    return check
+
+
+def _public_path(url: str) -> str:
+    """The path and query of one of the app's public URLs, as the test client takes it."""
+    _expect(url.startswith(PUBLIC_BASE), f"{url} is not under {PUBLIC_BASE}")
+    return url[len(PUBLIC_BASE) :]
+
+
+def _keypress_path(answer_path: str) -> str:
+    """The keypress URL the answer's <Gather> names: the answer URL's path + /keypress, same query."""
+    path, question, query = answer_path.partition("?")
+    return f"{path}/keypress{question}{query}"
+
+
 def _no_content(response: Any) -> None:
     _expect(response.status_code == 204, f"status callback answered {response.status_code}: {response.body[:300]!r}")
 
@@ -273,8 +300,9 @@ class _Bench:
             self.counts[name].update(tally[0].calls)
             self.count_calls[name] += 1
 
-    def _dialing_task(self, record: bool) -> tuple[str, str]:
-        """A fresh order taken through the real services to a robot task in "dialing" with a CallSid."""
+    def _dialing_task(self, record: bool) -> tuple[str, str, dict[str, Any]]:
+        """A fresh order taken through the real services to a robot task in "dialing" with a
+        CallSid; also the call as placed (its answer and status URLs, which Twilio calls)."""
         from chalicelib.clock import current_clock
         from chalicelib.domain.orders import OrderIn
         from chalicelib.services import dialer, intake
@@ -296,7 +324,7 @@ class _Bench:
             call_sid = dialer.dial_task(shop, task_id, store=store, telephony=self.telephony, urls=urls(), now=now)
         _expect(call_sid is not None, f"task {task_id} was not dialled")
         assert call_sid is not None
-        return task_id, call_sid
+        return task_id, call_sid, self.telephony.placed[-1]
 
     def _task_finished(self, task_id: str) -> None:
         from chalicelib.wiring import repository
@@ -318,7 +346,11 @@ class _Bench:
             _created(response)
             _expect(response.json_body["id"] == first_id, "a replayed Idempotency-Key created another order")
 
-        task_id, call_sid = self._dialing_task(record)
+        task_id, call_sid, placed = self._dialing_task(record)
+        # Twilio posts to the URLs the app gave it: the answer and status URLs of the placed call,
+        # and the <Gather> action of the answer's TwiML (checked to be the URL posted here).
+        answer_path, status_path = _public_path(placed["answer_url"]), _public_path(placed["status_url"])
+        keypress_path = _keypress_path(answer_path)
         outbound = twilio_params(call_sid, SHOP_NUMBER, CUSTOMER, "outbound-api")
         inbound = twilio_params(f"CA{n:032x}", CUSTOMER, SHOP_NUMBER, "inbound", CallStatus="ringing")
         status = {**outbound, "CallStatus": "completed", "CallDuration": "37", "SequenceNumber": "3"}
@@ -339,17 +371,17 @@ class _Bench:
             [
                 signed_post(
                     ANSWER,
-                    f"/twilio/voice/robot/{task_id}",
+                    answer_path,
                     {**outbound, "AnsweredBy": "human"},
-                    _twiml_with("<Gather", f"R-{n}"),
+                    _gathers_to(PUBLIC_BASE + keypress_path, f"R-{n}"),
                 ),
                 signed_post(
                     KEYPRESS,
-                    f"/twilio/voice/robot/{task_id}/keypress",
+                    keypress_path,
                     {**outbound, "Digits": "1"},
                     _twiml_with("<Say", "<Hangup"),
                 ),
-                signed_post(STATUS, f"/twilio/voice/status?task_id={task_id}", status, _no_content),
+                signed_post(STATUS, status_path, status, _no_content),
             ],
         ]
         self.rng.shuffle(units)  # the robot call's three webhooks stay in the order Twilio sends them

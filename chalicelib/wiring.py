@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
 from chalicelib.adapters.crm_http import UrllibCrmSender
@@ -14,6 +15,12 @@ from chalicelib.adapters.twilio_rest import TwilioRecordingMedia, TwilioTelephon
 from chalicelib.clock import Clock, SystemClock, current_clock
 from chalicelib.config import settings
 from chalicelib.services.paced_telephony import PacedTelephony
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 # table (without prefix) -> the @app.lambda_function that consumes its stream
 STREAM_CONSUMERS: dict[str, str] = {"orders": "order_stream", "dial_tasks": "task_stream"}
@@ -79,6 +86,28 @@ def _sleep_for(clock: Clock) -> Callable[[float], None]:
     if isinstance(clock, SystemClock):
         return time.sleep
     return lambda seconds: None
+
+
+@functools.cache
+def _threads() -> ThreadPoolExecutor:
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Threads waiting on DynamoDB: a few per process (the local stack serves several requests at once).
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="together")
+
+
+def together(first: Callable[[], A], second: Callable[[], B], /) -> tuple[A, B]:
+    """Two independent store calls at the same time: ``first`` on a worker thread, ``second``
+    here. Both always finish before this returns; an exception of either is raised (the
+    second one's when both fail). botocore clients are thread-safe; PynamoDB creates each thread's
+    botocore session apart."""
+    future = _threads().submit(first)
+    try:
+        second_result = second()
+    except BaseException:
+        future.exception()  # wait: no write may still be running once the webhook has answered
+        raise
+    return future.result(), second_result
 
 
 def recording_media() -> TwilioRecordingMedia:

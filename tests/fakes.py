@@ -11,6 +11,7 @@ from typing import Any
 from chalicelib.domain.dedup import DedupClaim
 from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
 from chalicelib.domain.priority import DueTask
+from chalicelib.domain.robot_call_ref import RobotCallRef
 from chalicelib.domain.routing import Agent
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services.ports import CallState
@@ -177,6 +178,41 @@ class FakeStore:
         task = self.tasks[task_id]
         task.contacted = task.contacted or contacted
         return dataclasses.replace(task)
+
+    def _on_attempt_call(self, ref: RobotCallRef, call_sid: str) -> bool:
+        task = self.tasks.get(ref.task_id)
+        return (
+            bool(call_sid)
+            and task is not None
+            and task.state == "dialing"
+            and task.last_call_sid in (None, call_sid)
+            and task.attempts == ref.attempt
+        )
+
+    def answer_robot_call(self, ref: RobotCallRef, call_sid: str, *, person: bool, **call_fields: Any) -> bool:
+        """All or nothing, as the repository's transaction."""
+        if not self._on_attempt_call(ref, call_sid):
+            return False
+        self.answer_task(ref.task_id, call_sid, contacted=person)
+        self.update_call(call_sid, **call_fields)
+        if person:
+            self.mark_orders(ref.shop_id, [o for o in ref.order_ids if (ref.shop_id, o) in self.orders], reached=True)
+        return True
+
+    def decide_robot_call(
+        self, ref: RobotCallRef, call_sid: str, decision: str, *, order_status: str | None, now: datetime
+    ) -> list[str] | None:
+        if not self._on_attempt_call(ref, call_sid):
+            return None
+        self.set_task_result(ref.task_id, call_sid, decision)
+        self.update_call(call_sid, result=decision)
+        if order_status is None:
+            return []
+        return [
+            order_id
+            for order_id in ref.order_ids
+            if self.transition_order(ref.shop_id, order_id, {"queued"}, order_status, decided_at=now)
+        ]
 
     def set_task_result(self, task_id: str, call_sid: str, result: str) -> DialTask | None:
         if not self.attach_call(task_id, call_sid):

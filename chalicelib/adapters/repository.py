@@ -15,10 +15,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.config_cache import TtlCache
 from chalicelib.adapters.models import (
@@ -36,6 +37,7 @@ from chalicelib.adapters.outbound_models import DoNotCallRecord, MessageRecord
 from chalicelib.domain.dedup import DedupClaim
 from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
 from chalicelib.domain.priority import DueTask
+from chalicelib.domain.robot_call_ref import RobotCallRef
 from chalicelib.domain.shop import ShopSettings
 
 # Configuration read on every request, cached per process (see config_cache for the price).
@@ -80,6 +82,36 @@ def _update_task(record: DialTaskRecord, *, actions: list[Action], condition: Co
             return False
         return record.write_token == token
     return True
+
+
+Write = tuple[Model, list[Action], Condition | None]
+TRANSACTION_CONFLICT_RETRIES = 3
+
+
+def _transact(writes: list[Write]) -> set[int]:
+    """The ``writes`` (model, actions, condition) as one TransactWriteItems: all applied, or none.
+    The positions of the writes whose condition failed (empty when all were applied).
+
+    botocore gives every transaction a ClientRequestToken and keeps it across its own retries,
+    so a transaction applied whose answer was lost is not applied twice. A transaction that met
+    another writer on one of its items (TransactionConflict) is made again, at most a few times.
+    """
+    connection = DialTaskRecord._get_connection().connection  # one long-lived client for all tables
+    for attempt in range(TRANSACTION_CONFLICT_RETRIES + 1):
+        try:
+            with TransactWrite(connection=connection) as transaction:
+                for model, actions, condition in writes:
+                    transaction.update(model, actions=actions, condition=condition)
+        except TransactWriteError as error:
+            codes = [reason.code if reason else None for reason in error.cancellation_reasons]
+            failed = {i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"}
+            if failed:
+                return failed
+            if "TransactionConflict" in codes and attempt < TRANSACTION_CONFLICT_RETRIES:
+                continue
+            raise
+        return set()
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class DynamoRepository:
@@ -245,7 +277,8 @@ class DynamoRepository:
 
     def orders_by_ids(self, shop_id: str, order_ids: list[str]) -> list[Order]:
         keys = [(shop_id, order_id) for order_id in order_ids]
-        found = {r.order_id: _order_entity(r) for r in OrderRecord.batch_get(keys)}
+        # Strongly consistent: a robot call speaks of the orders still open right now.
+        found = {r.order_id: _order_entity(r) for r in OrderRecord.batch_get(keys, consistent_read=True)}
         return [found[order_id] for order_id in order_ids if order_id in found]
 
     # ---- dedup -----------------------------------------------------------------------
@@ -425,6 +458,74 @@ class DynamoRepository:
         if not _updated(record, actions=actions, condition=_dialing_call(call_sid)):
             return None
         return _task_entity(record)
+
+    def answer_robot_call(self, ref: RobotCallRef, call_sid: str, *, person: bool, **call_fields: Any) -> bool:
+        """The answer webhook's writes as one TransactWriteItems: the task attaches the call (and
+        notes the customer reached if a person answered) only while it is dialing this call on
+        this attempt; the call record takes ``call_fields``; when a person answered, the orders
+        the call is about are marked reached. All or nothing: False (nothing written) when the
+        task is not dialing this call.
+
+        The call record is not required to exist: a webhook may outrun the dialer's
+        ``upsert_call``, which then adds the identity (if_not_exists) to what is written here."""
+        if not call_sid:
+            return False  # no call to attach (and DynamoDB refuses an empty key)
+        task_actions: list[Action] = [DialTaskRecord.last_call_sid.set(call_sid)]
+        if person:
+            task_actions.append(DialTaskRecord.contacted.set(True))
+        writes: list[Write] = [
+            (DialTaskRecord(ref.task_id), task_actions, _attempt_call(ref, call_sid)),
+            (CallRecord(call_sid), [getattr(CallRecord, k).set(v) for k, v in call_fields.items()], None),
+        ]
+        if person:
+            writes += [
+                (OrderRecord(ref.shop_id, order_id), [OrderRecord.reached.set(True)], OrderRecord.order_id.exists())
+                for order_id in ref.order_ids
+            ]
+        while True:
+            failed = _transact(writes)
+            if not failed:
+                return True
+            if 0 in failed:
+                return False
+            writes = [write for i, write in enumerate(writes) if i not in failed]  # an order gone: skip it
+
+    def decide_robot_call(
+        self, ref: RobotCallRef, call_sid: str, decision: str, *, order_status: str | None, now: datetime
+    ) -> list[str] | None:
+        """The keypress webhook's writes as one TransactWriteItems: the task takes the customer's
+        decision only while it is dialing this call on this attempt; the call record its result;
+        with ``order_status``, each order the call is about moves queued -> ``order_status``
+        (decided_at ``now``). The orders that moved, or None (nothing written) when the task is
+        not dialing this call. An order no longer queued (decided meanwhile, e.g. by a text
+        reply) is left as it is: the transaction is made again without it."""
+        if not call_sid:
+            return None  # no call to decide on (and DynamoDB refuses an empty key)
+        writes: list[Write] = [
+            (
+                DialTaskRecord(ref.task_id),
+                [DialTaskRecord.last_call_sid.set(call_sid), DialTaskRecord.result.set(decision)],
+                _attempt_call(ref, call_sid),
+            ),
+            (CallRecord(call_sid), [CallRecord.result.set(decision)], None),
+        ]
+        orders = list(ref.order_ids) if order_status else []
+        writes += [
+            (
+                OrderRecord(ref.shop_id, order_id),
+                [OrderRecord.status.set(order_status or ""), OrderRecord.decided_at.set(now)],
+                OrderRecord.order_id.exists() & OrderRecord.status.is_in("queued"),
+            )
+            for order_id in orders
+        ]
+        while True:
+            failed = _transact(writes)
+            if not failed:
+                return orders
+            if 0 in failed:
+                return None
+            orders = [order_id for i, order_id in enumerate(orders, start=2) if i not in failed]
+            writes = [write for i, write in enumerate(writes) if i not in failed]
 
     def mark_contacted(self, task_id: str) -> None:
         DialTaskRecord(task_id).update(actions=[DialTaskRecord.contacted.set(True)])
@@ -799,6 +900,11 @@ class DynamoRepository:
     def calls_of_day(self, shop_id: str, day: str) -> Iterator[Call]:
         for record in CallRecord.by_shop_day.query(_day_key(shop_id, day)):
             yield _call_entity(record)
+
+
+def _attempt_call(ref: RobotCallRef, call_sid: str) -> Condition:
+    """The task is dialing this call (or none attached yet) on the attempt the webhook belongs to."""
+    return _dialing_call(call_sid) & (DialTaskRecord.attempts == ref.attempt)
 
 
 def _dialing_call(call_sid: str) -> Condition:

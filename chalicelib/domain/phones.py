@@ -1,11 +1,12 @@
-"""Phone numbers: one customer, one E.164 form (O2), masked wherever they are shown or logged."""
+"""Phone numbers: one customer, one E.164 form (O2), masked wherever they are shown or logged.
+
+``phonenumbers`` (some sixty modules) is imported where a number is parsed, not with this
+module: masking, which every log line does, needs none of it, and neither does a cold start.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import phonenumbers
-from phonenumbers import timezone as number_timezones
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class PhoneCheck:
 
 def normalise_phone(raw: str, default_region: str) -> PhoneCheck:
     """'067 123-45-67', '+380 (67) 1234567' and '380671234567' all give '+380671234567' for UA."""
+    import phonenumbers
+
     text = raw.strip()
     candidates = [text]
     digits = "".join(ch for ch in text if ch.isdigit())
@@ -44,6 +47,9 @@ def normalise_phone(raw: str, default_region: str) -> PhoneCheck:
 
 def number_time_zone(e164: str) -> str | None:
     """The IANA zone of a number when the numbering plan names exactly one."""
+    import phonenumbers
+    from phonenumbers import timezone as number_timezones
+
     try:
         zones = number_timezones.time_zones_for_number(phonenumbers.parse(e164))
     except phonenumbers.NumberParseException:

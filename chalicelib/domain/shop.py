@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from datetime import date, time
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from chalicelib.domain.crm import crm_url_problem
 
+
+def _email_address(value: str) -> str:
+    """pydantic's ``EmailStr`` check, with ``email_validator`` imported when an address is
+    first checked rather than when this module is (a cold start of the webhooks needs none)."""
+    from pydantic.networks import validate_email
+
+    return validate_email(value)[1]
+
+
+EmailStr = Annotated[str, AfterValidator(_email_address), WithJsonSchema({"type": "string", "format": "email"})]
 LanguageCode = Literal["uk", "ru", "en"]
 CallResult = Literal["busy", "no-answer", "machine", "failed", "no-input", "canceled"]
 
@@ -100,6 +109,8 @@ class AlertPolicy(_Strict):
     @classmethod
     def _international_numbers(cls, numbers: list[str]) -> list[str]:
         # No region to assume here: the number must carry its country code.
+        import phonenumbers
+
         normalised = []
         for number in numbers:
             try:
@@ -210,6 +221,8 @@ class ShopSettings(_Strict):
     @field_validator("default_region")
     @classmethod
     def _known_region(cls, value: str) -> str:
+        import phonenumbers
+
         if value not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"unknown phone region {value!r}")
         return value

@@ -17,6 +17,7 @@ from chalicelib.domain.orders import local_day
 from chalicelib.domain.phones import number_time_zone
 from chalicelib.domain.priority import in_dial_order
 from chalicelib.domain.robot import next_attempt_at
+from chalicelib.domain.robot_call_ref import RobotCallRef, with_params
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services.ports import (
@@ -76,11 +77,13 @@ def dial_task(
                 shop.shop_id, order_id, {"queued"}, "unreachable", decided_at=now, route_reason="do not call"
             )
         return None
+    # The attempt rides in the answer URL (signed by Twilio): the webhooks need not read the task.
+    attempt = RobotCallRef(task_id, shop.shop_id, claimed.language, tuple(claimed.call_order_ids), claimed.attempts)
     try:
         call_sid = telephony.place_call(
             to=claimed.phone,
             from_=shop.caller_id,
-            answer_url=urls.robot_answer(task_id),
+            answer_url=with_params(urls.robot_answer(task_id), attempt.params()),
             status_url=urls.call_status(task_id),
             ring_timeout_seconds=shop.robot.ring_timeout_seconds,
             detect_machine=True,

@@ -7,8 +7,10 @@ queued again for a retry, or unreachable after the last attempt.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
 
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.domain.orders import local_day
@@ -19,12 +21,41 @@ from chalicelib.domain.robot import (
     next_attempt_at,
     unanswered_result,
 )
+from chalicelib.domain.robot_call_ref import RobotCallRef
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services.dialer import DialerStore
 from chalicelib.services.ports import Telephony
 
 DECISIONS: dict[KeypressAction, str] = {"confirm": "confirmed", "cancel": "cancelled", "agent": "agent"}
+
+A = TypeVar("A")
+B = TypeVar("B")
+
+
+class Together(Protocol):
+    """Run two independent calls (to the store) and return both results; whether one after the
+    other or at the same time is the caller's choice (``wiring.together`` overlaps them)."""
+
+    def __call__(self, first: Callable[[], A], second: Callable[[], B], /) -> tuple[A, B]: ...
+
+
+def one_after_another(first: Callable[[], A], second: Callable[[], B], /) -> tuple[A, B]:
+    return first(), second()
+
+
+class RobotCallStore(DialerStore, Protocol):
+    def answer_robot_call(self, ref: RobotCallRef, call_sid: str, *, person: bool, **call_fields: Any) -> bool: ...
+    def decide_robot_call(
+        self, ref: RobotCallRef, call_sid: str, decision: str, *, order_status: str | None, now: datetime
+    ) -> list[str] | None: ...
+
+
+def ref_of_task(task: DialTask | None) -> RobotCallRef | None:
+    """The attempt a task is on, as a webhook URL would carry it (for URLs that carry none)."""
+    if task is None:
+        return None
+    return RobotCallRef(task.task_id, task.shop_id, task.language, tuple(task.call_order_ids), task.attempts)
 
 
 @dataclass(frozen=True)
@@ -41,47 +72,67 @@ def answer_robot_call(
     call_sid: str,
     answered_by: str | None,
     *,
-    store: DialerStore,
+    store: RobotCallStore,
     now: datetime,
+    ref: RobotCallRef | None = None,
+    together: Together = one_after_another,
 ) -> RobotConversation | None:
-    """None when there is nothing to talk about (a machine, a task already finished)."""
+    """None when there is nothing to talk about (a machine, a task already finished).
+
+    ``ref``: the attempt as the webhook URL carries it; without it the task is read. One
+    transaction attaches the call, marks the customer and the orders reached and records the
+    answer on the call, all only if the task is still dialing this call; the orders to talk
+    about are read meanwhile (``together``)."""
+    ref = ref or ref_of_task(store.get_task(task_id))
+    shop = store.get_shop(ref.shop_id) if ref else None  # cached configuration
+    if ref is None or shop is None:
+        return None
     person = not (answered_by and answered_by.startswith(("machine", "fax")))
-    # One conditional write attaches the call, marks the customer reached and gives the task.
-    task = store.answer_task(task_id, call_sid, contacted=person)
-    shop = store.get_shop(task.shop_id) if task else None
-    if task is None or shop is None:
-        return None
     if not person:
-        store.update_call(call_sid, answered_by=answered_by)
+        store.answer_robot_call(ref, call_sid, person=False, answered_by=answered_by)
         return None
-    store.update_call(call_sid, answered_by=answered_by or "human", answered_at=now)
-    reached = store.mark_orders(shop.shop_id, task.call_order_ids, reached=True)  # each comes back as stored
-    open_orders = [o for o in reached if o.status == "queued"]
-    if not open_orders:
+    answered, orders = together(
+        lambda: store.answer_robot_call(
+            ref, call_sid, person=True, answered_by=answered_by or "human", answered_at=now
+        ),
+        lambda: store.orders_by_ids(ref.shop_id, list(ref.order_ids)),
+    )
+    open_orders = [o for o in orders if o.status == "queued"]
+    if not answered or not open_orders:
         return None
-    return RobotConversation(shop=shop, language=task.language, orders=open_orders)
+    return RobotConversation(shop=shop, language=ref.language, orders=open_orders)
 
 
 @dataclass(frozen=True)
 class KeyPressed:
     action: KeypressAction
-    task: DialTask | None  # as stored after the key; None for an unknown task
+    language: str | None  # the customer's; None for an unknown task
 
 
-def press_key(task_id: str, call_sid: str, digits: str | None, *, store: DialerStore, now: datetime) -> KeyPressed:
+def press_key(
+    task_id: str,
+    call_sid: str,
+    digits: str | None,
+    *,
+    store: RobotCallStore,
+    now: datetime,
+    ref: RobotCallRef | None = None,
+) -> KeyPressed:
+    """``ref``: the attempt as the webhook URL carries it; without it the task is read. A
+    decision is one transaction (task, call record, the call's orders), applied only if the
+    task is still dialing this call."""
     action = keypress_action(digits)
     decision = DECISIONS.get(action)
+    ref = ref or ref_of_task(store.get_task(task_id))
+    if ref is None:
+        return KeyPressed("unknown" if decision else action, None)
     if decision is None:
-        return KeyPressed(action, store.get_task(task_id))
-    task = store.set_task_result(task_id, call_sid, decision)  # also attaches the call
-    if task is None:  # not this task's call (or no such task)
-        return KeyPressed("unknown", store.get_task(task_id))
-    store.update_call(call_sid, result=decision)
-    if decision in ("confirmed", "cancelled"):
-        for order_id in task.call_order_ids:
-            store.transition_order(task.shop_id, order_id, {"queued"}, decision, decided_at=now)
+        return KeyPressed(action, ref.language)
+    order_status = decision if decision in ("confirmed", "cancelled") else None
+    if store.decide_robot_call(ref, call_sid, decision, order_status=order_status, now=now) is None:
+        return KeyPressed("unknown", ref.language)  # not this task's call
     logger.info("robot call decision", extra={"task_id": task_id, "call_sid": call_sid, "decision": decision})
-    return KeyPressed(action, task)
+    return KeyPressed(action, ref.language)
 
 
 @dataclass(frozen=True)
@@ -103,8 +154,13 @@ def record_call_status(
     store: DialerStore,
     now: datetime,
     task: DialTask | None = None,
+    together: Together = one_after_another,
 ) -> None:
-    """``task``: the task as the caller just read it (saves reading it again)."""
+    """``task``: the task as the caller just read it (saves reading it again).
+
+    The call record's update and the end of the attempt touch different items: when the end
+    does not depend on the call record (a decision was made, or Twilio said who answered), they
+    are made ``together``."""
     task = task or store.get_task(task_id)
     if task is None:
         logger.warning("status callback for an unknown task", extra={"task_id": task_id})
@@ -115,29 +171,44 @@ def record_call_status(
         fields.update(duration_seconds=callback.duration_seconds, ended_at=now)
     if callback.answered_by:
         fields["answered_by"] = callback.answered_by
-    _, call = store.upsert_call_with_status(
-        Call(
-            call_sid=callback.call_sid,
-            shop_id=shop.shop_id,
-            direction="outbound-robot",
-            customer_phone=task.phone,
-            shop_number=callback.from_,
-            created_at=now,
-            day=local_day(now, shop.timezone),
-            task_id=task_id,
-        ),
-        callback.sequence,
-        **fields,
+    call = Call(
+        call_sid=callback.call_sid,
+        shop_id=shop.shop_id,
+        direction="outbound-robot",
+        customer_phone=task.phone,
+        shop_number=callback.from_,
+        created_at=now,
+        day=local_day(now, shop.timezone),
+        task_id=task_id,
     )
-    if final:
-        _end_attempt(shop, task, callback, call, store=store, now=now)
+
+    def record_status() -> Call:
+        return store.upsert_call_with_status(call, callback.sequence, **fields)[1]
+
+    if not (final and _attempt_open(task, callback)):
+        record_status()  # a repeated final callback: the attempt is already over
+        return
+    if task.result or callback.answered_by:
+        together(record_status, lambda: _end_attempt(shop, task, callback, callback.answered_by, store=store, now=now))
+        return
+    stored = record_status()
+    _end_attempt(shop, task, callback, stored.answered_by, store=store, now=now)
+
+
+def _attempt_open(task: DialTask, callback: StatusCallback) -> bool:
+    return task.state == "dialing" and task.last_call_sid in (None, callback.call_sid)
 
 
 def _end_attempt(
-    shop: ShopSettings, task: DialTask, callback: StatusCallback, call: Call, *, store: DialerStore, now: datetime
+    shop: ShopSettings,
+    task: DialTask,
+    callback: StatusCallback,
+    answered_by: str | None,
+    *,
+    store: DialerStore,
+    now: datetime,
 ) -> None:
-    if task.state != "dialing" or task.last_call_sid not in (None, callback.call_sid):
-        return  # a repeated callback: the attempt is already over
+    """``answered_by``: who answered (machine or person), as Twilio or the call record says."""
     # end_attempt's condition holds the task to the attempt read here, and attaches the call.
     if task.result:
         store.end_attempt(
@@ -150,7 +221,7 @@ def _end_attempt(
             seen=task,
         )
         return
-    result = unanswered_result(callback.call_status, callback.answered_by or call.answered_by)
+    result = unanswered_result(callback.call_status, answered_by)
     retry_at = next_attempt_at(task.attempts, result, shop.robot, now)
     store.end_attempt(
         task.task_id,

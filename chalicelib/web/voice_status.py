@@ -10,7 +10,7 @@ from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
 from chalicelib.services import inbound, robot_call
 from chalicelib.web.http import current_request, twilio_webhook
-from chalicelib.wiring import repository
+from chalicelib.wiring import repository, together
 
 voice_status = Blueprint(__name__)
 webhook = twilio_webhook(lambda: current_request(voice_status))
@@ -39,5 +39,5 @@ def call_status(form: dict[str, str]) -> Response:
         to=form.get("To", ""),
         from_=form.get("From", ""),
     )
-    robot_call.record_call_status(shop, task_id, callback, store=store, now=now, task=task)
+    robot_call.record_call_status(shop, task_id, callback, store=store, now=now, task=task, together=together)
     return Response(body="", status_code=204)

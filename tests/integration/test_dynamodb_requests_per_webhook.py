@@ -3,10 +3,15 @@ every DynamoDB client (as ``bench/service_time.py`` counts them), so the counts 
 back up. Counts are for a warm process (configuration items cached), which is what almost
 every webhook meets; the cold cost of the cache is counted separately.
 
-Targets (issue #8): at most 2 requests for an IVR step, 3 for a status callback."""
+Targets (issue #8): at most 2 requests for an IVR step, 3 for a status callback.
+
+The robot call's webhooks are posted to the URLs the app gave Twilio (the answer URL of the
+placed call, the keypress URL of the answer's ``<Gather>``), as Twilio posts them: those URLs
+carry the attempt, so the webhooks need not read the task."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,11 +22,11 @@ from chalice.test import Client
 
 from bench.ddb_counter import DynamoDBRequestCounter
 from chalicelib.adapters.config_cache import forget_cached_config
-from chalicelib.adapters.models import DialTaskRecord, reset_connections
+from chalicelib.adapters.models import CallRecord, DialTaskRecord, OrderRecord, reset_connections
 from chalicelib.clock import FixedClock, SystemClock, use_clock
 from chalicelib.services import order_api
 from tests.fakes import FakeTelephony
-from tests.integration.conftest import StreamReader, post_order, signed_post
+from tests.integration.conftest import PUBLIC_BASE, StreamReader, post_order, signed_post
 from tests.integration.test_order_pipeline_moto import ORDER, order, run_stream
 
 pytestmark = pytest.mark.integration
@@ -65,6 +70,18 @@ def robot_call_placed(client: Client, telephony: FakeTelephony) -> tuple[str, st
     run_stream(client, "task_stream", StreamReader("callcenter-dial_tasks").next_event())
     task_id = order(order_id).task_id
     return task_id, DialTaskRecord.get(task_id).last_call_sid
+
+
+def order_of_task(task_id: str) -> OrderRecord:
+    """The order a freshly dialled task calls about (read before the call ends it)."""
+    (order_id,) = DialTaskRecord.get(task_id).order_ids
+    return OrderRecord.get("demo", order_id)
+
+
+def path_of(url: str) -> str:
+    """The path and query of one of the app's public URLs (what the test client is given)."""
+    assert url.startswith(PUBLIC_BASE), url
+    return url[len(PUBLIC_BASE) :]
 
 
 def inbound_form(call_sid: str, **extra: str) -> dict[str, str]:
@@ -115,41 +132,87 @@ def test_an_incoming_call_and_its_ivr_steps_make_at_most_two_requests(
     assert status_calls == Counter({"GetItem": 1, "UpdateItem": 1})
 
 
-def test_a_robot_call_answered_confirmed_and_completed_makes_three_requests_per_webhook(
+def test_a_robot_call_answered_confirmed_and_completed_makes_two_one_and_three_requests(
     client: Client, counter: DynamoDBRequestCounter, telephony: FakeTelephony, open_hours: None
 ) -> None:
     task_id, call_sid = robot_call_placed(client, telephony)
+    order = order_of_task(task_id)
+    placed = telephony.placed[-1]
     call = {"CallSid": call_sid, "From": SHOP_NUMBER, "To": CALLER}
     answer, answer_calls = requests_of(
-        counter,
-        lambda: signed_post(client, f"/twilio/voice/robot/{task_id}", {**call, "AnsweredBy": "human"}),
+        counter, lambda: signed_post(client, path_of(placed["answer_url"]), {**call, "AnsweredBy": "human"})
     )
     assert answer.status_code == 200 and b"A-1" in answer.body
+    gather = ET.fromstring(answer.body).find("./Gather")
+    assert gather is not None
+    keypress_url = gather.get("action", "")
     keypress, keypress_calls = requests_of(
-        counter, lambda: signed_post(client, f"/twilio/voice/robot/{task_id}/keypress", {**call, "Digits": "1"})
+        counter, lambda: signed_post(client, path_of(keypress_url), {**call, "Digits": "1"})
     )
     assert keypress.status_code == 200 and "підтверджено" in keypress.body.decode()
     final = {**call, "CallStatus": "completed", "CallDuration": "37", "SequenceNumber": "3"}
-    status, status_calls = requests_of(
-        counter, lambda: signed_post(client, f"/twilio/voice/status?task_id={task_id}", final)
-    )
+    status, status_calls = requests_of(counter, lambda: signed_post(client, path_of(placed["status_url"]), final))
     assert status.status_code == 204
     task = DialTaskRecord.get(task_id)
-    assert (task.state, task.result) == ("done", "confirmed")
+    assert (task.state, task.result, task.contacted) == ("done", "confirmed", True)
+    stored = CallRecord.get(call_sid)
+    assert (stored.answered_by, stored.result, stored.status) == ("human", "confirmed", "completed")
+    order.refresh()
+    assert (order.status, order.reached) == ("confirmed", True)
 
-    # the task (attach the call, contacted), the call record, the order (reached, read back)
-    assert answer_calls == Counter({"UpdateItem": 3})
-    # the task (decision), the call record (result), the order (confirmed)
-    assert keypress_calls == Counter({"UpdateItem": 3})
+    # one transaction (the task attaches the call, the call record, the order reached) and the
+    # order read to speak of it
+    assert answer_calls == Counter({"TransactWriteItems": 1, "BatchGetItem": 1})
+    # one transaction: the task (decision), the call record (result), the order (confirmed)
+    assert keypress_calls == Counter({"TransactWriteItems": 1})
     # the task read, the call record (identity and status), the task (attempt over)
     assert status_calls == Counter({"GetItem": 1, "UpdateItem": 2})
 
 
-def test_a_robot_call_answered_by_a_machine_makes_two_requests(
+def test_a_robot_call_answered_by_a_machine_makes_one_request(
     client: Client, counter: DynamoDBRequestCounter, telephony: FakeTelephony, open_hours: None
 ) -> None:
     task_id, call_sid = robot_call_placed(client, telephony)
     call = {"CallSid": call_sid, "From": SHOP_NUMBER, "To": CALLER, "AnsweredBy": "machine_start"}
-    answer, calls = requests_of(counter, lambda: signed_post(client, f"/twilio/voice/robot/{task_id}", call))
+    url = path_of(telephony.placed[-1]["answer_url"])
+    answer, calls = requests_of(counter, lambda: signed_post(client, url, call))
     assert answer.status_code == 200 and b"<Hangup" in answer.body
-    assert calls == Counter({"UpdateItem": 2})
+    assert calls == Counter({"TransactWriteItems": 1})
+    assert CallRecord.get(call_sid).answered_by == "machine_start"
+    assert not DialTaskRecord.get(task_id).contacted
+
+
+def test_a_webhook_url_without_the_attempt_reads_the_task_once_more(
+    client: Client, counter: DynamoDBRequestCounter, telephony: FakeTelephony, open_hours: None
+) -> None:
+    """A call placed before the URLs carried the attempt: one read of the task, then the same."""
+    task_id, call_sid = robot_call_placed(client, telephony)
+    order = order_of_task(task_id)
+    call = {"CallSid": call_sid, "From": SHOP_NUMBER, "To": CALLER}
+    answer, answer_calls = requests_of(
+        counter, lambda: signed_post(client, f"/twilio/voice/robot/{task_id}", {**call, "AnsweredBy": "human"})
+    )
+    assert answer.status_code == 200 and b"A-1" in answer.body
+    keypress, keypress_calls = requests_of(
+        counter, lambda: signed_post(client, f"/twilio/voice/robot/{task_id}/keypress", {**call, "Digits": "2"})
+    )
+    assert keypress.status_code == 200
+    order.refresh()
+    assert order.status == "cancelled"
+    assert answer_calls == Counter({"GetItem": 1, "TransactWriteItems": 1, "BatchGetItem": 1})
+    assert keypress_calls == Counter({"GetItem": 1, "TransactWriteItems": 1})
+
+
+def test_a_keypress_url_of_an_earlier_attempt_changes_nothing(
+    client: Client, counter: DynamoDBRequestCounter, telephony: FakeTelephony, open_hours: None
+) -> None:
+    task_id, call_sid = robot_call_placed(client, telephony)
+    stale = path_of(telephony.placed[-1]["answer_url"]).replace("attempt=1", "attempt=0")
+    call = {"CallSid": call_sid, "From": SHOP_NUMBER, "To": CALLER}
+    answer = signed_post(client, stale, {**call, "AnsweredBy": "human"})
+    assert answer.status_code == 200 and b"<Hangup" in answer.body
+    keypress = signed_post(client, stale.replace(task_id, f"{task_id}/keypress"), {**call, "Digits": "1"})
+    assert keypress.status_code == 200 and b"<Redirect" in keypress.body  # "unknown key", not a decision
+    task = DialTaskRecord.get(task_id)
+    assert (task.state, task.result, task.contacted) == ("dialing", None, None)
+    assert order_of_task(task_id).status == "queued"

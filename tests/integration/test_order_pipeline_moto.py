@@ -102,7 +102,9 @@ def test_a_new_task_is_dialled_at_once_and_a_keypress_confirms_the_order(
     order_id, task_id, call_sid = pipeline_to_dialled_call(client, order_stream, task_stream, telephony)
     placed = telephony.placed[0]
     assert placed["to"] == "+380671234567" and placed["from_"] == "+380441234567"
-    assert placed["answer_url"] == f"https://calls.example.test/api/twilio/voice/robot/{task_id}"
+    assert placed["answer_url"] == (
+        f"https://calls.example.test/api/twilio/voice/robot/{task_id}?attempt=1&lang=uk&orders={order_id}&shop=demo"
+    )
 
     call = {"CallSid": call_sid, "From": "+380441234567", "To": "+380671234567", "AnsweredBy": "human"}
     answer = signed_post(client, f"/twilio/voice/robot/{task_id}", {**call, "CallStatus": "in-progress"})

@@ -167,7 +167,9 @@ def test_a_due_task_is_dialled_once_with_signed_webhook_urls(store: FakeStore, s
     assert len(telephony.placed) == 1
     placed = telephony.placed[0]
     assert (placed["to"], placed["from_"]) == ("+380671234567", "+380441234567")
-    assert placed["answer_url"].endswith(f"/twilio/voice/robot/{task_id}")
+    task = store.tasks[task_id]
+    attempt = f"attempt=1&lang={task.language}&orders={task.call_order_ids[0]}&shop=demo"
+    assert placed["answer_url"].endswith(f"/twilio/voice/robot/{task_id}?{attempt}")
     assert placed["status_url"].endswith(f"/twilio/voice/status?task_id={task_id}")
     assert store.tasks[task_id].state == "dialing"
     assert store.calls[sid].direction == "outbound-robot"
