@@ -72,8 +72,7 @@ fmt: setup
 	$(VENV)/bin/ruff check --fix .
 
 bench: setup
-	$(PY) -m bench.run
-	$(PY) -m bench.dialer --grid
+	$(PY) -m bench.run --dialer-grid
 
 clean:
 	rm -rf $(VENV) node_modules .local outbox cdk.out chalice.out
