@@ -12,7 +12,9 @@ target is reported in the JSON (``target_met``) and the table, not by the exit s
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import resource
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -47,6 +49,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its children waited for so far (DynamoDB Local's JVMs,
+    the fresh interpreters, the dialer's worker processes): what the run costs the machine,
+    whatever else shares it."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _minutes(seconds: float) -> str:
     return f"{int(seconds // 60)} min {seconds % 60:04.1f} s"
 
@@ -54,7 +64,7 @@ def _minutes(seconds: float) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started_at = datetime.now(UTC)
-    run_start = time.perf_counter()
+    run_start, run_cpu_start, load_at_start = time.perf_counter(), _cpu_seconds(), os.getloadavg()
     selected = args.only or list(BENCHMARKS)
     plans: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], str]]] = {
         "service_time": (
@@ -68,26 +78,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cost": (lambda: cost.run(calls=args.calls, orders=args.calls), cost.render),
     }
     seconds: dict[str, float] = {}
+    cpu_seconds: dict[str, float] = {}
     status = 0
     for name in BENCHMARKS:
         if name not in selected:
             continue
         measure, render = plans[name]
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), _cpu_seconds()
         document = measure()
         seconds[name] = round(time.perf_counter() - start, 1)
+        cpu_seconds[name] = round(_cpu_seconds() - cpu_start, 1)
         path = write_json(args.results_dir / f"{name}.json", document)
         print(render(document), end="\n\n", flush=True)
         print(f"{name}: wrote {path} ({_minutes(seconds[name])})", file=sys.stderr, flush=True)
         if document.get("heavy_modules_absent") is False:
             status = 1
     if args.dialer_grid:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), _cpu_seconds()
         if dialer.main(["--grid", "--results-dir", str(args.results_dir)]) != 0:
             status = 1
         print(flush=True)
         seconds["dialer_grid"] = round(time.perf_counter() - start, 1)
+        cpu_seconds["dialer_grid"] = round(_cpu_seconds() - cpu_start, 1)
     total = round(time.perf_counter() - run_start, 1)
+    load_at_end = os.getloadavg()
     write_json(
         args.results_dir / "run.json",
         {
@@ -99,21 +113,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             "arguments": [str(arg) for arg in (argv if argv is not None else sys.argv[1:])],
             "seconds_by_part": seconds,
             "total_seconds": total,
+            "cpu_seconds_by_part": cpu_seconds,
+            "total_cpu_seconds": round(_cpu_seconds() - run_cpu_start, 1),
+            "load_average_1_5_15_min": {
+                "at_start": [round(value, 2) for value in load_at_start],
+                "at_end": [round(value, 2) for value in load_at_end],
+            },
             "target_total_seconds": TARGET_TOTAL_SECONDS,
             "target_met": total < TARGET_TOTAL_SECONDS,
         },
     )
     print(
         f"Whole run: {_minutes(total)} (target: `make bench` under {TARGET_TOTAL_SECONDS // 60} min); "
-        + ", ".join(f"{name} {value:g} s" for name, value in seconds.items()),
+        + ", ".join(f"{name} {value:g} s" for name, value in seconds.items())
+        + f"; CPU {_minutes(_cpu_seconds() - run_cpu_start)}; load average {load_at_start[0]:.1f} at the start, "
+        f"{load_at_end[0]:.1f} at the end",
         flush=True,
     )
     return status
 
 
 def _cpu_count() -> int:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
