@@ -35,9 +35,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--only", action="append", choices=BENCHMARKS, help="run only this benchmark (repeatable); default: all"
     )
-    parser.add_argument("--iterations", type=int, default=300, help="service_time: measured calls per endpoint")
-    parser.add_argument("--warmup", type=int, default=50, help="service_time: unmeasured rounds first")
-    parser.add_argument("--runs", type=int, default=15, help="cold_start: fresh interpreters per import")
+    parser.add_argument("--iterations", type=int, default=200, help="service_time: measured calls per endpoint")
+    parser.add_argument("--warmup", type=int, default=20, help="service_time: unmeasured rounds first")
+    parser.add_argument("--runs", type=int, default=11, help="cold_start: fresh interpreters per import")
     parser.add_argument("--orders", type=int, default=40, help="first_dial: orders; ingest: 5x this many new orders")
     parser.add_argument("--scale", type=float, default=1.0, help="report_scale: share of 100,000 calls/30,000 orders")
     parser.add_argument("--calls", type=int, default=20, help="cost: inbound calls and robot-confirmed orders each")
