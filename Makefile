@@ -71,6 +71,8 @@ fmt: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Every benchmark, then the dialer grid; results in bench/results/, the whole run's time last
+# (bench/results/run.json; target: under 15 minutes).
 bench: setup
 	$(PY) -m bench.run --dialer-grid
 
