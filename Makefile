@@ -71,9 +71,10 @@ fmt: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Every benchmark, then the dialer grid; results in bench/results/, the whole run's time last
+# (bench/results/run.json; target: under 15 minutes).
 bench: setup
-	$(PY) -m bench.run
-	$(PY) -m bench.dialer --grid
+	$(PY) -m bench.run --dialer-grid
 
 clean:
 	rm -rf $(VENV) node_modules .local outbox cdk.out chalice.out

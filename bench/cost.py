@@ -13,13 +13,21 @@ fixed cost per deployment and day, priced apart from their measured durations.
 Durations are this machine's wall time at full CPU, billed as if at the configured memory;
 a 512 MB Lambda has about a third of a vCPU, so CPU-bound work runs longer there, while
 DynamoDB itself answers faster than DynamoDB Local. The figure is an estimate of the order of
-magnitude, which is what the target asks. Twilio's telephony (per minute, per text) is not
-AWS cost and is not priced here.
+magnitude, which is what the target asks.
+
+Twilio's telephony is not AWS cost and is priced apart, from what the Twilio stand-in saw in
+the same day: each call leg's answered duration rounded up to whole minutes per leg (as Twilio
+bills), by direction (the caller's inbound leg on the shop's local number, the robot's
+outbound calls; the leg to the agent's browser is counted, not priced), and each text sent.
+The inbound calls are also priced at the nominal three minutes, the minutes Amazon Connect is
+priced for beside them. Amazon Connect is shown with its service price and its telephony
+price apart.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 import threading
 import time
@@ -39,7 +47,9 @@ CALL_MINUTES = 3
 SCHEDULED_PER_DAY = {"dial_due": 24 * 60, "live_alerts": 24 * 60, "daily_reports": 24}
 TARGET_USD_PER_1000_CALLS = 0.25
 
-# Published on-demand prices, US East (N. Virginia), looked up 2026-11-23 (sources in the README).
+PRICES_READ_ON = "2026-11-23"
+# Published on-demand prices, US East (N. Virginia), looked up on PRICES_READ_ON (sources in
+# PRICE_SOURCES and the README).
 PRICES_USD = {
     "lambda_per_request": 0.20 / 1e6,
     "lambda_per_gb_second": 0.0000166667,  # x86
@@ -49,6 +59,36 @@ PRICES_USD = {
     "dynamodb_per_read_unit": 0.125 / 1e6,
     "ses_per_message": 0.10 / 1000,
     "amazon_connect_voice_per_minute": 0.018,  # service usage, telephony extra
+    "amazon_connect_us_did_inbound_per_minute": 0.0022,  # telephony: a US DID number, inbound
+}
+# Twilio pay-as-you-go list prices, United States, looked up on PRICES_READ_ON (sources below).
+TWILIO_PRICES_USD = {
+    "inbound_local_per_minute": 0.0085,  # receive a call on a local number
+    "outbound_per_minute": 0.013,  # make a call to a US number
+    "local_number_per_month": 1.15,
+    "sms_per_segment": 0.0083,  # before carrier fees
+}
+# One local number's rent spread over this many calls a month (100 calls a day): the rent is
+# per number, not per call, so its share per 1,000 calls depends on the volume it is spread on.
+NUMBER_CALLS_PER_MONTH = 3000
+PRICE_SOURCES = {
+    "lambda": "https://aws.amazon.com/lambda/pricing/ (x86 request and GB-second prices; the figures were "
+    "confirmed on secondary copies of the page, the stored copy of the page itself renders its tables by script)",
+    "dynamodb": "https://aws.amazon.com/dynamodb/pricing/on-demand/ (figures confirmed on airbyte.com's copy, "
+    "which gives $0.625/$0.125 per million for US East)",
+    "api_gateway": "https://aws.amazon.com/api-gateway/pricing/ (figures from AWS's whitepaper 'Best Practices for "
+    "Designing Amazon API Gateway Private APIs and Private Integration', table 4: REST $3.50, HTTP $1.00 per million)",
+    "ses": "https://aws.amazon.com/ses/pricing/ ($0.10 per 1,000 emails)",
+    "amazon_connect": "https://aws.amazon.com/connect/pricing/ (voice service $0.018 a minute billed per second "
+    "after the first 10 s, telephony apart; a US DID inbound minute $0.0022, not confirmed on a stored copy. "
+    "Secondary: serverworks.co.jp 2020-03-10 for the $0.018 service price and its billing; "
+    "api-evangelist's transcription of the page on 2026-10-07 lists the newer bundled voice price, "
+    "$0.038 a minute, standard telephony rates apply)",
+    "twilio": "https://www.twilio.com/en-us/voice/pricing/us and https://www.twilio.com/en-us/sms/pricing/us "
+    "(inbound local $0.0085 and outbound $0.013 a minute as Twilio's support article 223183328 'How Volume "
+    "Pricing works at Twilio' quotes them; whole minutes per leg: support article 223132307; local number "
+    "$1.15 a month and SMS $0.0083 a segment from secondary copies: api-evangelist, 2026-11-12, read Twilio's "
+    "US SMS page on 2026-11-09)",
 }
 WRITE_OPERATIONS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 
@@ -142,6 +182,60 @@ def _per_1000(parts: dict[str, float], count: int) -> dict[str, float]:
     return {name: round(value * 1000 / count, 4) for name, value in parts.items()}
 
 
+class TelephonyTally:
+    """The Twilio stand-in's call legs and texts, counted phase by phase."""
+
+    def __init__(self, standin: Any) -> None:
+        self.standin = standin
+        self.seen_calls: set[str] = set()
+        self.seen_messages: set[str] = set()
+        self.phase()  # whatever happened before the first phase (setup) is not counted
+
+    def phase(self) -> dict[str, Any]:
+        """Legs and texts since the last call: per direction, legs, answered legs and billed
+        minutes (each answered leg's duration rounded up to whole minutes, as Twilio bills)."""
+        legs: dict[str, dict[str, int]] = {}
+        for leg in self.standin.calls:
+            if leg.sid in self.seen_calls:
+                continue
+            self.seen_calls.add(leg.sid)
+            counts = legs.setdefault(leg.direction, {"legs": 0, "answered": 0, "billed_minutes": 0, "seconds": 0})
+            counts["legs"] += 1
+            if leg.duration > 0:
+                counts["answered"] += 1
+                counts["seconds"] += leg.duration
+                counts["billed_minutes"] += math.ceil(leg.duration / 60)
+        texts = 0
+        for message in self.standin.messages:
+            if message.sid not in self.seen_messages:
+                self.seen_messages.add(message.sid)
+                texts += int(message.direction.startswith("outbound"))
+        return {"call_legs_by_direction": dict(sorted(legs.items())), "texts_sent": texts}
+
+
+def twilio_price(
+    telephony: dict[str, Any], count: int, *, nominal_inbound_minutes: float | None = None
+) -> dict[str, Any]:
+    """Twilio charges per 1,000 (calls or orders) from one phase's legs and texts."""
+    legs = telephony["call_legs_by_direction"]
+    inbound_minutes = legs.get("inbound", {}).get("billed_minutes", 0)
+    if nominal_inbound_minutes is not None:
+        inbound_minutes = nominal_inbound_minutes * count
+    parts = {
+        "inbound_minutes": inbound_minutes * TWILIO_PRICES_USD["inbound_local_per_minute"],
+        "outbound_minutes": legs.get("outbound-api", {}).get("billed_minutes", 0)
+        * TWILIO_PRICES_USD["outbound_per_minute"],
+        "texts": telephony["texts_sent"] * TWILIO_PRICES_USD["sms_per_segment"],
+    }
+    per_1000 = {name: round(value * 1000 / count, 2) for name, value in parts.items()}
+    if nominal_inbound_minutes is not None:
+        per_1000["number_rent_share"] = round(
+            TWILIO_PRICES_USD["local_number_per_month"] * 1000 / NUMBER_CALLS_PER_MONTH, 2
+        )
+    per_1000["total"] = round(sum(per_1000.values()), 2)
+    return per_1000
+
+
 def _scheduled_seconds(app: Any, meter: Meter, runs: int) -> dict[str, float]:
     """Median measured duration of each scheduled function, fired as EventBridge would."""
     from devtools.scheduler import scheduled_event
@@ -184,6 +278,7 @@ def run(calls: int = 20, orders: int = 20, progress: TextIO | None = None) -> di
         with counter, _metered_http(meter), local_stack() as stack:
             _agent_ready(stack)
             stack.wait_quiet(timeout=30)
+            telephony = TelephonyTally(stack.standin)
             print(f"cost: {calls} inbound calls, then {orders} orders confirmed by the robot", file=out, flush=True)
             start = meter.snapshot()
             for index in range(calls):
@@ -191,11 +286,13 @@ def run(calls: int = 20, orders: int = 20, progress: TextIO | None = None) -> di
                 stack.standin.place_inbound_call(customer_phone(50_000 + index), SHOP_NUMBER, script)
                 stack.wait_quiet(timeout=60)
             after_calls = meter.snapshot()
+            call_telephony = telephony.phase()
             stack.standin.set_default_callee(Callee(answer="human", script=CallerScript([Press("1")])))
             for index in range(orders):
                 post_order(stack.api_url, order_body(f"CO-{index}", customer_phone(60_000 + index)))
                 stack.wait_quiet(timeout=60)
             after_orders = meter.snapshot()
+            order_telephony = telephony.phase()
             scheduled = _scheduled_seconds(application.app, meter, runs=3)
             from chalicelib.adapters.models import OrderRecord
 
@@ -219,7 +316,11 @@ def run(calls: int = 20, orders: int = 20, progress: TextIO | None = None) -> di
         },
         ses_messages=1,  # the daily report of one shop
     )
-    connect = calls * CALL_MINUTES * PRICES_USD["amazon_connect_voice_per_minute"] * 1000 / calls
+    connect_service = 1000 * CALL_MINUTES * PRICES_USD["amazon_connect_voice_per_minute"]
+    connect_telephony = 1000 * CALL_MINUTES * PRICES_USD["amazon_connect_us_did_inbound_per_minute"]
+    twilio_calls = twilio_price(call_telephony, calls, nominal_inbound_minutes=CALL_MINUTES)
+    twilio_calls_measured = twilio_price(call_telephony, calls)
+    twilio_orders = twilio_price(order_telephony, orders)
     for usage in (call_usage, order_usage):
         usage["lambda_seconds"] = round(usage["lambda_seconds"], 3)
     return {
@@ -241,7 +342,20 @@ def run(calls: int = 20, orders: int = 20, progress: TextIO | None = None) -> di
         "cost_per_1000_confirmed_orders_by_service_usd": per_order,
         "fixed_cost_per_day_usd": round(fixed["total"], 4),
         "scheduled_median_s": {name: round(seconds, 4) for name, seconds in scheduled.items()},
-        "amazon_connect_service_per_1000_calls_usd": round(connect, 2),
+        "twilio_prices_usd": TWILIO_PRICES_USD,
+        "prices_read_on": PRICES_READ_ON,
+        "price_sources": PRICE_SOURCES,
+        "telephony_inbound_calls": call_telephony,
+        "telephony_confirmed_orders": order_telephony,
+        "twilio_per_1000_calls_usd": twilio_calls,
+        "twilio_per_1000_calls_as_measured_usd": twilio_calls_measured,
+        "twilio_per_1000_confirmed_orders_usd": twilio_orders,
+        "twilio_number_calls_per_month_assumed": NUMBER_CALLS_PER_MONTH,
+        "twilio_not_priced": "the agent's browser leg (Voice SDK minutes), answering machine detection on robot "
+        "calls, call recording and storage, SMS carrier fees",
+        "amazon_connect_service_per_1000_calls_usd": round(connect_service, 2),
+        "amazon_connect_telephony_per_1000_calls_usd": round(connect_telephony, 2),
+        "amazon_connect_minutes_per_call": CALL_MINUTES,
     }
 
 
@@ -259,10 +373,33 @@ def render(document: dict[str, Any]) -> str:
         for label, figures in (("1,000 inbound 3-minute calls", calls), ("1,000 robot-confirmed orders", orders))
     ]
     table = markdown_table(["AWS cost of", "total", "Lambda", "API Gateway (REST)", "DynamoDB"], rows)
+    twilio_calls, twilio_orders = (
+        document["twilio_per_1000_calls_usd"],
+        document["twilio_per_1000_confirmed_orders_usd"],
+    )
+    telephony = markdown_table(
+        ["telephony (not AWS) for", "Twilio", "of which", "Amazon Connect service", "Amazon Connect telephony"],
+        [
+            [
+                "1,000 inbound 3-minute calls",
+                f"${twilio_calls['total']:.2f}",
+                f"minutes ${twilio_calls['inbound_minutes']:.2f}, number rent ${twilio_calls['number_rent_share']:.2f}",
+                f"${document['amazon_connect_service_per_1000_calls_usd']:.2f}",
+                f"${document['amazon_connect_telephony_per_1000_calls_usd']:.2f}",
+            ],
+            [
+                "1,000 robot-confirmed orders",
+                f"${twilio_orders['total']:.2f}",
+                f"calls ${twilio_orders['outbound_minutes']:.2f}, texts ${twilio_orders['texts']:.2f}",
+                "",
+                "",
+            ],
+        ],
+    )
     return (
         f"### Cost\n\n{table}\n\n"
         f"Target: under ${document['target_cost_per_1000_calls_usd']} per 1,000 calls "
         f"({'met' if document['target_met'] else 'missed'}). Fixed: schedules and one daily report about "
-        f"${document['fixed_cost_per_day_usd']:.4f} a day per deployment. Amazon Connect's voice service alone "
-        f"for the same minutes: ${document['amazon_connect_service_per_1000_calls_usd']:.2f} per 1,000 calls."
+        f"${document['fixed_cost_per_day_usd']:.4f} a day per deployment.\n\n{telephony}\n\n"
+        f"Twilio prices read on {document['prices_read_on']}; not priced: {document['twilio_not_priced']}."
     )

@@ -26,7 +26,16 @@ EXPECTED_KEYS = {
         "target_met",
     },
     "report_scale": {"peak_mb", "target_peak_mb", "scan_requests", "target_scan_requests", "query_requests"},
-    "cost": {"cost_per_1000_calls_usd", "target_cost_per_1000_calls_usd", "cost_per_1000_confirmed_orders_usd"},
+    "cost": {
+        "cost_per_1000_calls_usd",
+        "target_cost_per_1000_calls_usd",
+        "cost_per_1000_confirmed_orders_usd",
+        "twilio_per_1000_calls_usd",
+        "twilio_per_1000_confirmed_orders_usd",
+        "amazon_connect_service_per_1000_calls_usd",
+        "amazon_connect_telephony_per_1000_calls_usd",
+        "price_sources",
+    },
 }
 
 
@@ -49,3 +58,15 @@ def test_every_benchmark_runs_tiny_and_writes_its_figures_with_their_targets(
     cost = json.loads((tmp_path / "cost.json").read_text())
     assert cost["usage_inbound_calls"]["api_gateway_requests"] > 0
     assert cost["usage_confirmed_orders"]["lambda_invocations_by_function"].keys() >= {"order_stream", "task_stream"}
+    # Twilio's telephony comes from the stand-in's legs, apart from the AWS figures: the caller's
+    # leg of the one inbound call, the robot's one call to the customer who confirmed.
+    assert cost["telephony_inbound_calls"]["call_legs_by_direction"]["inbound"]["legs"] == 1
+    assert cost["telephony_confirmed_orders"]["call_legs_by_direction"]["outbound-api"]["answered"] == 1
+    assert cost["twilio_per_1000_confirmed_orders_usd"]["outbound_minutes"] > 0
+    assert "twilio" not in cost["cost_per_1000_calls_by_service_usd"]
+    # The whole run's time, each part's and the 15-minute target beside it.
+    timing = json.loads((tmp_path / "run.json").read_text())
+    assert set(timing["seconds_by_part"]) == set(run.BENCHMARKS)
+    assert timing["target_total_seconds"] == 15 * 60
+    assert {"total_seconds", "total_cpu_seconds", "target_met"} <= set(timing)
+    assert "Whole run:" in tables
