@@ -13,6 +13,7 @@ from chalicelib.clock import current_clock
 from chalicelib.config import settings
 from chalicelib.observability import logger, metrics, tracer
 from chalicelib.services import crm_push, dialer, intake, order_events, outcomes, robot_call
+from chalicelib.web import shop_key_authorizer as shop_key_auth
 from chalicelib.web.agent_desk import agent_desk
 from chalicelib.web.agent_page import agent_page
 from chalicelib.web.agents_api import agents_api
@@ -218,3 +219,10 @@ def crm_retry(event: Any) -> None:
     )
     for result, count in counts.items():
         metrics.add_metric(name=f"CrmEvents_{result}", unit="Count", value=count)
+
+
+# ---- API Gateway's authorizer for the shop routes (issue #9; in AWS only, see infra/) ---------
+@app.lambda_function(name="shop_key_authorizer")
+@logger.inject_lambda_context(clear_state=True)
+def shop_key_authorizer(event: dict[str, Any], context: Any) -> Any:
+    return shop_key_auth.authorize(event, keys=repository())
