@@ -323,7 +323,8 @@ class CallCenterStack(cdk.Stack):
             self,
             "ShopKeyAuthorizerInvoke",
             action="lambda:InvokeFunction",
-            function_name=self.function_names[authorizer_id],
+            # A reference, not the name: CloudFormation creates the function first.
+            function_name=self.app.get_resource(authorizer_id).ref,
             principal="apigateway.amazonaws.com",
             source_arn=(
                 f"arn:{cdk.Aws.PARTITION}:execute-api:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:{rest_api.ref}/authorizers/*"

@@ -96,7 +96,7 @@ def test_api_gateway_may_invoke_the_authorizer_of_this_api_only(synthesis: Synth
     permissions = [
         p["Properties"]
         for p in synthesis.of_type("AWS::Lambda::Permission").values()
-        if p["Properties"]["FunctionName"] == synthesis.function_names[authorizer_id(synthesis)]
+        if p["Properties"]["FunctionName"] == {"Ref": authorizer_id(synthesis)}
     ]
     (permission,) = permissions
     assert permission["Principal"] == "apigateway.amazonaws.com"
