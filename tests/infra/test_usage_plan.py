@@ -120,7 +120,7 @@ def test_every_shop_route_of_the_document_is_a_route_of_the_app() -> None:
     import app
 
     for method, path in shop_key_routes():
-        assert method in app.app.routes[path].keys(), (method, path)
+        assert method in app.app.routes[path], (method, path)
 
 
 class _Context:

@@ -85,7 +85,7 @@ def test_a_missing_malformed_or_unknown_key_is_refused(header: str | None) -> No
     if header is not None:
         event["authorizationToken"] = header
 
-    with pytest.raises(Unauthorized, match="^Unauthorized$"):  # API Gateway's 401 needs this exact text
+    with pytest.raises(Unauthorized, match=r"^Unauthorized$"):  # API Gateway's 401 needs this exact text
         authorize(event, keys=keys)
 
 
