@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
-import heapq
 import json
 import logging
 import os
@@ -523,61 +522,39 @@ class Soak:
     def _post_all(self, posts: list[OrderPost]) -> dict[str, list[tuple[int, Any]]]:
         """Send every post from ``senders`` threads; a sender retries a 5xx, a 409
         request_in_progress or a dropped connection as a shop's client would (same key, same
-        body, backing off up to 30 tries). Returns, per key, the final (status, body) of each post.
-
-        A post waiting to be retried does not hold its sender: like a shop's queue, the sender
-        sends what is due meanwhile (a request whose first try is stuck "in progress" is only
-        taken over once its invocation's time is up, 60 s, and used to stall a sender that long)."""
-        lock = threading.Condition()
-        # (due at, order sent, post, attempt): first tries in the planned order, retries when due.
-        queue: list[tuple[float, int, OrderPost, int]] = [(0.0, index, post, 0) for index, post in enumerate(posts)]
-        heapq.heapify(queue)
-        in_flight = 0
+        body). Returns, per key, the final (status, body) of each post."""
+        work: collections.deque[OrderPost] = collections.deque(posts)
+        lock = threading.Lock()
         finals: dict[str, list[tuple[int, Any]]] = collections.defaultdict(list)
         statuses: collections.Counter[int] = collections.Counter()
         url = f"{self.stack.api_url}/v1/orders"
 
-        def next_post() -> tuple[int, OrderPost, int] | None:
-            nonlocal in_flight
-            with lock:
-                while True:
-                    if not queue:
-                        if in_flight == 0:
-                            lock.notify_all()
-                            return None
-                        lock.wait()  # a post in flight may come back for a retry
-                        continue
-                    due, order, post, attempt = queue[0]
-                    wait = due - time.monotonic()
-                    if wait <= 0:
-                        heapq.heappop(queue)
-                        in_flight += 1
-                        return order, post, attempt
-                    lock.wait(timeout=wait)
-
         def sender() -> None:
-            nonlocal in_flight
             session = requests.Session()
-            while (item := next_post()) is not None:
-                order, post, attempt = item
-                headers = {"Authorization": f"Bearer {post.api_key}", "Idempotency-Key": post.key}
-                try:
-                    response = session.post(url, json=post.body, headers=headers, timeout=30)
-                    status, body = response.status_code, response.json()
-                except (requests.RequestException, ValueError):
-                    status, body = 0, None
-                error = body.get("error") if isinstance(body, dict) else None
-                in_progress = status == 409 and error == "request_in_progress"
-                retry = (status == 0 or status >= 500 or in_progress) and attempt + 1 < 30
+            while True:
                 with lock:
-                    statuses[status] += 1
-                    in_flight -= 1
-                    if retry:
-                        backoff = min(5.0, 0.05 * 2**attempt)
-                        heapq.heappush(queue, (time.monotonic() + backoff, order, post, attempt + 1))
-                    else:
-                        finals[post.key].append((status, body))
-                    lock.notify_all()
+                    if not work:
+                        return
+                    post = work.popleft()
+                headers = {"Authorization": f"Bearer {post.api_key}", "Idempotency-Key": post.key}
+                status, body = 0, None
+                for attempt in range(30):
+                    try:
+                        response = session.post(url, json=post.body, headers=headers, timeout=30)
+                        status, body = response.status_code, response.json()
+                    except (requests.RequestException, ValueError):
+                        status, body = 0, None
+                    with lock:
+                        statuses[status] += 1
+                    error = body.get("error") if isinstance(body, dict) else None
+                    in_progress = status == 409 and error == "request_in_progress"
+                    if not (status == 0 or status >= 500 or in_progress):
+                        break
+                    # A request whose first try is still "in progress" (its Lambda died, or its
+                    # answer was lost) is taken over once the invocation's time is up (60 s).
+                    time.sleep(min(5.0, 0.05 * 2**attempt))
+                with lock:
+                    finals[post.key].append((status, body))
 
         threads = [threading.Thread(target=sender, name=f"soak-sender-{i}") for i in range(self.options.senders)]
         for thread in threads:
