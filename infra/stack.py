@@ -578,7 +578,11 @@ class CallCenterStack(cdk.Stack):
     def _alarms(self) -> None:
         five_minutes = cdk.Duration.minutes(5)
         for logical_id, name in self.function_names.items():
-            for metric_name in ("Errors", "Throttles"):
+            # The key authorizer refuses a bad key by failing ("Unauthorized" is API Gateway's
+            # 401): its errors are shops' mistakes, not ours. Its real failures (a table it
+            # cannot read) reach shops as API Gateway 5xx, which Api5xxAlarm watches.
+            authorizer = self.app.chalice_names[logical_id] == AUTHORIZER_FUNCTION
+            for metric_name in ("Throttles",) if authorizer else ("Errors", "Throttles"):
                 metric = cloudwatch.Metric(
                     namespace="AWS/Lambda",
                     metric_name=metric_name,
