@@ -38,7 +38,12 @@ DROP_RATE_LIMIT_PERCENT = 3
 PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/replaced-by-infra"
 PLACEHOLDER_ACCOUNT_SID = "AC" + "0" * 32
 
-FUNCTION_TIMEOUT_SECONDS = {"daily_reports": 300}  # every shop's report in one run
+FUNCTION_TIMEOUT_SECONDS = {
+    "daily_reports": 300,  # every shop's report in one run
+    # API Gateway answers 504 after 29 s: a longer invocation only keeps an order's
+    # Idempotency-Key "in progress" (409 to the shop's retries) after its answer was lost.
+    "api_handler": 30,
+}
 # The functions that POST to shops' CRMs, the only ones that may read their signing secrets.
 CRM_FUNCTIONS = frozenset({"crm_stream", "crm_retry"})
 CRM_PARKED_METRIC = "CrmEvents_parked"  # published by the CRM functions (app.py)

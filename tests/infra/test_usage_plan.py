@@ -141,3 +141,9 @@ def test_per_key_limits_come_from_context_and_inconsistent_ones_are_refused() ->
         DeploySettings.from_context(_Context({"key_rate_limit": "500"}))
     with pytest.raises(ValueError, match="authorizer_cache_seconds"):
         DeploySettings.from_context(_Context({"authorizer_cache_seconds": "7200"}))
+
+
+def test_the_api_handler_ends_when_api_gateway_stops_waiting(synthesis: Synthesis) -> None:
+    # An order whose idempotency write lost its answer stays "in progress" (409 to the shop's
+    # retries) for the invocation's time: no longer than API Gateway's 29 s wait.
+    assert synthesis.resources["APIHandler"]["Properties"]["Timeout"] == 30
