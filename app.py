@@ -232,3 +232,12 @@ def crm_retry(event: Any) -> None:
     )
     for result, count in counts.items():
         metrics.add_metric(name=f"CrmEvents_{result}", unit="Count", value=count)
+
+
+# ---- API Gateway's authorizer for the shop routes (issue #9; in AWS only, see infra/) ---------
+@app.lambda_function(name="shop_key_authorizer")
+@logger.inject_lambda_context(clear_state=True)
+def shop_key_authorizer(event: dict[str, Any], context: Any) -> Any:
+    from chalicelib.web import shop_key_authorizer as shop_key_auth
+
+    return shop_key_auth.authorize(event, keys=repository())

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from chalicelib.adapters.crm_models import crm_outbox
 from chalicelib.adapters.models import create_tables
+from chalicelib.adapters.usage_plan import usage_plan_from_env
 from chalicelib.clock import SystemClock
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import admin
@@ -43,8 +44,17 @@ def main(argv: list[str] | None = None) -> int:
     agent.add_argument("--groups", default="main")
     agent.add_argument("--languages", default="")
     agent.add_argument("--sees-phone-numbers", action="store_true", help="callers' numbers in full on the desk")
-    key = commands.add_parser("create-api-key", help="create a shop API key (printed once)")
+    key = commands.add_parser(
+        "create-api-key", help="create a shop API key (printed once; in the usage plan when USAGE_PLAN_ID is set)"
+    )
     key.add_argument("--shop", required=True)
+    revoke_key = commands.add_parser(
+        "revoke-api-key", help="revoke a shop API key (and disable it in the usage plan when USAGE_PLAN_ID is set)"
+    )
+    revoke_key.add_argument("--key-id", required=True, help="the key's id as create-api-key printed it (key_...)")
+    commands.add_parser(
+        "register-api-keys", help="put every shop API key in the usage plan USAGE_PLAN_ID names (after a load)"
+    )
     token = commands.add_parser(
         "issue-agent-token", help="issue (or rotate) an agent's desk token (printed once; the old one stops working)"
     )
@@ -65,12 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     store, now = repository(), SystemClock().now()
+    usage_plan = usage_plan_from_env()  # API Gateway's per-key limits: only against a deployment
     try:
         if args.command == "create-tables":
             create_tables()
             print("tables ready")
         elif args.command == "load":
-            summary = admin.load_config(args.path, store=store, now=now)
+            summary = admin.load_config(args.path, store=store, now=now, usage_plan=usage_plan)
             print(
                 f"loaded shops {summary.shops}, numbers {summary.numbers}, "
                 f"agents {summary.agents}, {summary.api_keys} API keys"
@@ -104,8 +115,20 @@ def main(argv: list[str] | None = None) -> int:
             saved = admin.add_agent(args.shop, {k: v for k, v in fields.items() if v is not None}, store=store)
             print(f"agent {saved.agent_id} saved")
         elif args.command == "create-api-key":
-            key_id, api_key = admin.create_api_key(args.shop, store=store, now=now)
+            key_id, api_key = admin.create_api_key(args.shop, store=store, now=now, usage_plan=usage_plan)
             print(f"{key_id}: {api_key}\n(store it now: only its digest is kept)")
+            if usage_plan is not None:
+                print(f"{key_id} is in usage plan {usage_plan.usage_plan_id}")
+        elif args.command == "revoke-api-key":
+            shop_id = admin.revoke_api_key(args.key_id, store=store, usage_plan=usage_plan)
+            where = f" and disabled in usage plan {usage_plan.usage_plan_id}" if usage_plan else ""
+            print(f"revoked {args.key_id} of {shop_id}{where}")
+        elif args.command == "register-api-keys":
+            if usage_plan is None:
+                print("error: set USAGE_PLAN_ID to the stack's UsagePlanId output", file=sys.stderr)
+                return 2
+            registered = admin.register_api_keys(store=store, usage_plan=usage_plan)
+            print(f"{len(registered)} API key(s) in usage plan {usage_plan.usage_plan_id}")
         elif args.command == "issue-agent-token":
             token_id, token_value = admin.issue_agent_token(args.shop, args.agent, store=store, now=now)
             print(f"{token_id}: {token_value}\n(give it to the agent now: only its digest is kept)")

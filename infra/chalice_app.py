@@ -16,6 +16,7 @@ import json
 import os
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ TWIML_DIR = REPO / "twiml"
 PACKAGED_TWIML = "chalicelib/twiml"  # where catalog_dir() looks first inside the package
 FUNCTION_TYPE = "AWS::Serverless::Function"
 LOG_GROUP_TYPE = "AWS::Logs::LogGroup"
+API_TYPE = "AWS::Serverless::Api"
 
 
 def add_catalogs(deployment_zip: Path, twiml_dir: Path = TWIML_DIR) -> list[str]:
@@ -105,8 +107,11 @@ class ChaliceApp(Chalice):
         stage_config: dict[str, Any],
         name_prefix: str,
         api_calls_handler_by_name: bool,
+        api_definition_hook: Callable[[dict[str, Any], dict[str, str]], Any] | None = None,
     ):
         self._name_prefix = name_prefix
+        # Called with the API's swagger document and the functions' names by their app.py names.
+        self._api_definition_hook = api_definition_hook
         self._api_calls_handler_by_name = api_calls_handler_by_name
         self.function_names: dict[str, str] = {}  # logical id -> Lambda function name
         self.chalice_names: dict[str, str] = {}  # logical id -> name in app.py ("api_handler" for routes)
@@ -133,6 +138,11 @@ class ChaliceApp(Chalice):
         too_long = [name for name in self.function_names.values() if len(name) > 64]
         if too_long:
             raise ValueError(f"Lambda function names are limited to 64 characters: {too_long}")
+        if self._api_definition_hook is not None:
+            names = {self.chalice_names[logical_id]: name for logical_id, name in self.function_names.items()}
+            for resource in template["Resources"].values():
+                if resource["Type"] == API_TYPE:
+                    self._api_definition_hook(resource["Properties"]["DefinitionBody"], names)
         sam_path.write_text(
             json.dumps(
                 name_functions(template, self.function_names, arn_by_name=self._api_calls_handler_by_name), indent=2

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -22,6 +23,7 @@ from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 
 from chalicelib.wiring import STREAM_CONSUMERS
+from infra.api_keys import AUTHORIZER_FUNCTION, protect_shop_routes
 from infra.chalice_app import ChaliceApp
 from infra.tables import TableSpec, table_specs
 
@@ -36,11 +38,17 @@ DROP_RATE_LIMIT_PERCENT = 3
 PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/replaced-by-infra"
 PLACEHOLDER_ACCOUNT_SID = "AC" + "0" * 32
 
-FUNCTION_TIMEOUT_SECONDS = {"daily_reports": 300}  # every shop's report in one run
+FUNCTION_TIMEOUT_SECONDS = {
+    "daily_reports": 300,  # every shop's report in one run
+    # API Gateway answers 504 after 29 s: a longer invocation only keeps an order's
+    # Idempotency-Key "in progress" (409 to the shop's retries) after its answer was lost.
+    "api_handler": 30,
+}
 # The functions that POST to shops' CRMs, the only ones that may read their signing secrets.
 CRM_FUNCTIONS = frozenset({"crm_stream", "crm_retry"})
 CRM_PARKED_METRIC = "CrmEvents_parked"  # published by the CRM functions (app.py)
 CRM_SECRET_PARAM_PREFIX = "/callcenter/crm/"  # noqa: S105 - a path, not a secret
+API_KEYS_TABLE = "api_keys"  # the one table the shop key authorizer reads
 WRITE_ROUTES = [("POST", "/v1/orders"), ("POST", "/v1/callbacks")]  # throttled per route (see _throttling)
 
 # The item operations PynamoDB, the repository and Powertools' idempotency layer issue
@@ -113,6 +121,14 @@ class DeploySettings:
     api_burst_limit: int = 200
     write_rate_limit: float = 20.0
     write_burst_limit: int = 40
+    # Per shop API key (the usage plan; infra/api_keys.py): requests per second, steady and
+    # burst, over all shop routes together, and requests per day (UTC). Each key on its own.
+    key_rate_limit: float = 10.0
+    key_burst_limit: int = 20
+    key_daily_quota: int = 100_000
+    # How long API Gateway keeps the authorizer's answer for a key (a revoked key is refused by
+    # the app itself within a minute; this only saves authorizer calls).
+    authorizer_cache_seconds: int = 300
 
     @classmethod
     def from_context(cls, node: Any) -> DeploySettings:
@@ -146,6 +162,14 @@ class DeploySettings:
             api_burst_limit=int(get("api_burst_limit") or base.api_burst_limit),
             write_rate_limit=float(get("write_rate_limit") or base.write_rate_limit),
             write_burst_limit=int(get("write_burst_limit") or base.write_burst_limit),
+            key_rate_limit=float(get("key_rate_limit") or base.key_rate_limit),
+            key_burst_limit=int(get("key_burst_limit") or base.key_burst_limit),
+            key_daily_quota=int(get("key_daily_quota") or base.key_daily_quota),
+            authorizer_cache_seconds=int(
+                base.authorizer_cache_seconds
+                if get("authorizer_cache_seconds") is None
+                else get("authorizer_cache_seconds")
+            ),
         )
         settings.validate()
         return settings
@@ -178,6 +202,17 @@ class DeploySettings:
             raise ValueError(
                 "throttling: 0 < write_rate_limit <= api_rate_limit and 0 < write_burst_limit <= api_burst_limit"
             )
+        if not (
+            0 < self.key_rate_limit <= self.api_rate_limit
+            and 0 < self.key_burst_limit <= self.api_burst_limit
+            and self.key_daily_quota > 0
+        ):
+            raise ValueError(
+                "per-key limits: 0 < key_rate_limit <= api_rate_limit, 0 < key_burst_limit <= api_burst_limit, "
+                "key_daily_quota > 0"
+            )
+        if not 0 <= self.authorizer_cache_seconds <= 3600:
+            raise ValueError("authorizer_cache_seconds: 0..3600")
         if self.log_retention_days not in _LOG_RETENTION_DAYS:
             raise ValueError(f"log_retention_days: one of {sorted(_LOG_RETENTION_DAYS)}")
 
@@ -211,6 +246,7 @@ class CallCenterStack(cdk.Stack):
             name_prefix=f"{construct_id}-",
             # A custom domain is known in advance: the usual order (function, then API) stays.
             api_calls_handler_by_name=not settings.public_base_url,
+            api_definition_hook=self._protect_shop_routes,
         )
         self.function_names = self.app.function_names
         rest_api = self.app.get_resource("RestAPI")
@@ -227,6 +263,8 @@ class CallCenterStack(cdk.Stack):
             self._configure_function(logical_id, stream_table=consumers.get(logical_id))
         for logical_id, table in consumers.items():
             self._stream_trigger(logical_id, table)
+
+        self.usage_plan = self._usage_plan(rest_api)
 
         self._alarms()
         self._crm_alarm()
@@ -255,6 +293,49 @@ class CallCenterStack(cdk.Stack):
                 }
             )
         return limits
+
+    # ---- per-key limits (issue #9; infra/api_keys.py) -------------------------------------------
+    def _protect_shop_routes(self, swagger: dict[str, Any], function_names: dict[str, str]) -> None:
+        self.shop_routes = protect_shop_routes(
+            swagger,
+            authorizer_function_name=function_names[AUTHORIZER_FUNCTION],
+            cache_seconds=self.settings.authorizer_cache_seconds,
+        )
+
+    def _usage_plan(self, rest_api: cdk.CfnResource) -> apigateway.CfnUsagePlan:
+        """One plan on the API's stage: every shop key registered in it (cli.admin) gets the same
+        rate, burst and daily quota, each key counted on its own. Over them API Gateway answers
+        429 before the authorizer's shop reaches the app."""
+        settings = self.settings
+        plan = apigateway.CfnUsagePlan(
+            self,
+            "ShopKeyUsagePlan",
+            usage_plan_name=f"{self.stack_name}-shop-keys",
+            description="Per shop API key: registered by python -m cli.admin create-api-key / register-api-keys",
+            # SAM names the stage it generates <api>.Stage; the reference also orders the plan after it.
+            api_stages=[
+                apigateway.CfnUsagePlan.ApiStageProperty(api_id=rest_api.ref, stage=cdk.Fn.ref("RestAPI.Stage"))
+            ],
+            throttle=apigateway.CfnUsagePlan.ThrottleSettingsProperty(
+                rate_limit=settings.key_rate_limit, burst_limit=settings.key_burst_limit
+            ),
+            quota=apigateway.CfnUsagePlan.QuotaSettingsProperty(limit=settings.key_daily_quota, period="DAY"),
+        )
+        authorizer_id = next(
+            logical_id for logical_id, name in self.app.chalice_names.items() if name == AUTHORIZER_FUNCTION
+        )
+        lambda_.CfnPermission(
+            self,
+            "ShopKeyAuthorizerInvoke",
+            action="lambda:InvokeFunction",
+            # A reference, not the name: CloudFormation creates the function first.
+            function_name=self.app.get_resource(authorizer_id).ref,
+            principal="apigateway.amazonaws.com",
+            source_arn=(
+                f"arn:{cdk.Aws.PARTITION}:execute-api:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:{rest_api.ref}/authorizers/*"
+            ),
+        )
+        return plan
 
     # ---- tables -------------------------------------------------------------------------------
     def _table(self, spec: TableSpec) -> dynamodb.Table:
@@ -317,6 +398,9 @@ class CallCenterStack(cdk.Stack):
     def _configure_function(self, logical_id: str, stream_table: str | None) -> None:
         name = self.function_names[logical_id]
         chalice_name = self.app.chalice_names[logical_id]
+        if chalice_name == AUTHORIZER_FUNCTION:
+            self._configure_authorizer(logical_id)
+            return
         statements = [
             iam.PolicyStatement(
                 sid="Logs",
@@ -427,6 +511,41 @@ class CallCenterStack(cdk.Stack):
         if timeout:
             function.add_property_override("Timeout", timeout)
 
+    def _configure_authorizer(self, logical_id: str) -> None:
+        """The shop key authorizer reads one item of one table: nothing else."""
+        name = self.function_names[logical_id]
+        statements = [
+            iam.PolicyStatement(
+                sid="Logs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[
+                    f"arn:{cdk.Aws.PARTITION}:logs:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:log-group:/aws/lambda/{name}:*"
+                ],
+            ),
+            # Lambda refuses an actively traced function whose role cannot write traces.
+            iam.PolicyStatement(
+                sid="Tracing",
+                actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="ApiKeys",
+                actions=["dynamodb:GetItem"],
+                resources=[self.tables[API_KEYS_TABLE].table_arn],
+            ),
+        ]
+        role = iam.Role(
+            self,
+            f"{logical_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{name}: reads shop API keys' digests, nothing else",
+            inline_policies={"access": iam.PolicyDocument(statements=statements)},
+        )
+        function = self.app.get_resource(logical_id)
+        function.add_property_override("Role", role.role_arn)
+        function.add_property_override("Timeout", 10)
+        function.add_property_override("Environment.Variables.PUBLIC_BASE_URL", self.public_base_url)
+
     def _stream_trigger(self, logical_id: str, table_suffix: str) -> None:
         """Chalice cannot set these: partial batch failures, bisection, bounded retries and age,
         an on-failure queue. Without them one bad record would block its shard for a day."""
@@ -464,7 +583,11 @@ class CallCenterStack(cdk.Stack):
     def _alarms(self) -> None:
         five_minutes = cdk.Duration.minutes(5)
         for logical_id, name in self.function_names.items():
-            for metric_name in ("Errors", "Throttles"):
+            # The key authorizer refuses a bad key by failing ("Unauthorized" is API Gateway's
+            # 401): its errors are shops' mistakes, not ours. Its real failures (a table it
+            # cannot read) reach shops as API Gateway 5xx, which Api5xxAlarm watches.
+            authorizer = self.app.chalice_names[logical_id] == AUTHORIZER_FUNCTION
+            for metric_name in ("Throttles",) if authorizer else ("Errors", "Throttles"):
                 metric = cloudwatch.Metric(
                     namespace="AWS/Lambda",
                     metric_name=metric_name,
@@ -533,6 +656,12 @@ class CallCenterStack(cdk.Stack):
             description="Twilio phone number: A message comes in (HTTP POST)",
         )
         cdk.CfnOutput(self, "TablePrefix", value=self.settings.table_prefix)
+        cdk.CfnOutput(
+            self,
+            "UsagePlanId",
+            value=self.usage_plan.ref,
+            description="USAGE_PLAN_ID for python -m cli.admin (shop API keys' per-key limits)",
+        )
         cdk.CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn)
         for logical_id, queue in self.dead_letter_queues.items():
             cdk.CfnOutput(self, f"{logical_id}FailedRecordsQueue", value=queue.queue_url)

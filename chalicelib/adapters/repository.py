@@ -181,6 +181,34 @@ class DynamoRepository:
         ApiKeyRecord(api_key_digest(api_key), shop_id=shop_id, key_id=key_id, created_at=now).save()
         _api_key_shops.forget((ApiKeyRecord.Meta.table_name, api_key_digest(api_key)))
 
+    def api_key_owner(self, api_key: str) -> tuple[str, str] | None:
+        """(shop id, key id) of a shop API key, read every time (API Gateway's authorizer
+        caches its answers itself); None when unknown or revoked."""
+        digest = api_key_digest(api_key)
+        try:
+            record = ApiKeyRecord.get(digest)
+        except DoesNotExist:
+            return None
+        if not hmac.compare_digest(record.key_hash, digest):
+            return None
+        return record.shop_id, record.key_id
+
+    def api_key_ids(self) -> list[tuple[str, str]]:
+        """(shop id, key id) of every shop API key (an operator's listing: a scan)."""
+        return sorted(
+            (record.shop_id, record.key_id)
+            for record in ApiKeyRecord.scan(attributes_to_get=["key_hash", "shop_id", "key_id"])
+        )
+
+    def revoke_api_key(self, key_id: str) -> str | None:
+        """Delete the key ``key_id``; its shop id, or None when there was no such key."""
+        shop_id = None
+        for record in ApiKeyRecord.scan(ApiKeyRecord.key_id == key_id):
+            record.delete()
+            _api_key_shops.forget((ApiKeyRecord.Meta.table_name, record.key_hash))
+            shop_id = record.shop_id
+        return shop_id
+
     def save_agent(self, shop_id: str, agent: dict[str, Any]) -> None:
         AgentRecord(shop_id, agent["agent_id"], **{k: v for k, v in agent.items() if k != "agent_id"}).save()
 

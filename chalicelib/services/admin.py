@@ -29,6 +29,18 @@ class AdminStore(Protocol):
     def list_shops(self) -> list[ShopSettings]: ...
 
 
+class KeyStore(Protocol):
+    def api_key_ids(self) -> list[tuple[str, str]]: ...
+    def revoke_api_key(self, key_id: str) -> str | None: ...
+
+
+class UsagePlan(Protocol):
+    """API Gateway's per-key limits (chalicelib.adapters.usage_plan); None locally."""
+
+    def register(self, shop_id: str, key_id: str) -> str: ...
+    def revoke(self, shop_id: str, key_id: str) -> bool: ...
+
+
 class AdminError(ValueError):
     pass
 
@@ -94,14 +106,46 @@ def add_agent(shop_id: str, agent: dict[str, Any], *, store: AdminStore) -> Agen
     return parsed
 
 
-def create_api_key(shop_id: str, *, store: AdminStore, now: datetime, api_key: str | None = None) -> tuple[str, str]:
+def create_api_key(
+    shop_id: str,
+    *,
+    store: AdminStore,
+    now: datetime,
+    api_key: str | None = None,
+    usage_plan: UsagePlan | None = None,
+) -> tuple[str, str]:
+    """A new key for the shop: (key id, key). With a ``usage_plan`` (a deployment) the key is put
+    in it first, so API Gateway limits it from its first request."""
     _shop(shop_id, store)
     key_id, generated = new_api_key()
     key = api_key or generated
     if len(key) < 16:
         raise AdminError("an API key must be at least 16 characters")
+    if usage_plan is not None:
+        usage_plan.register(shop_id, key_id)
     store.save_api_key(shop_id, key, key_id, now)
     return key_id, key
+
+
+def revoke_api_key(key_id: str, *, store: KeyStore, usage_plan: UsagePlan | None = None) -> str:
+    """The key stops working (its digest is deleted: the app and the authorizer refuse it; a warm
+    process may accept it for up to a minute from its cache) and, with a ``usage_plan``, its API
+    Gateway API key is disabled and taken out of the plan. Returns the key's shop id."""
+    shop_id = store.revoke_api_key(key_id)
+    if shop_id is None:
+        raise AdminError(f"no API key {key_id!r}")
+    if usage_plan is not None:
+        usage_plan.revoke(shop_id, key_id)
+    return shop_id
+
+
+def register_api_keys(*, store: KeyStore, usage_plan: UsagePlan) -> list[tuple[str, str]]:
+    """Put every existing shop key in the usage plan (keys issued before the plan existed, or
+    loaded from a file); a key already there is left as it is. Returns (shop id, key id) pairs."""
+    keys = store.api_key_ids()
+    for shop_id, key_id in keys:
+        usage_plan.register(shop_id, key_id)
+    return keys
 
 
 def new_agent_token() -> tuple[str, str]:
@@ -139,7 +183,7 @@ class LoadSummary:
     api_keys: int = 0
 
 
-def load_config(path: Path, *, store: AdminStore, now: datetime) -> LoadSummary:
+def load_config(path: Path, *, store: AdminStore, now: datetime, usage_plan: UsagePlan | None = None) -> LoadSummary:
     """Create or update every shop of a TOML file, with its numbers, agents and API keys."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     summary = LoadSummary()
@@ -163,7 +207,7 @@ def load_config(path: Path, *, store: AdminStore, now: datetime) -> LoadSummary:
             if token is not None:
                 issue_agent_token(shop.shop_id, summary.agents[-1], store=store, now=now, token=str(token))
         for key in api_keys:
-            create_api_key(shop.shop_id, store=store, now=now, api_key=key)
+            create_api_key(shop.shop_id, store=store, now=now, api_key=key, usage_plan=usage_plan)
             summary.api_keys += 1
     return summary
 

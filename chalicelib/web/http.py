@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from chalicelib.adapters.repository import DynamoRepository
 from chalicelib.config import settings
+from chalicelib.domain.api_keys import bearer_key
 from chalicelib.domain.orders import field_problems
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
@@ -71,11 +72,11 @@ def json_body(request: Request) -> dict[str, Any] | Response:
 
 
 def shop_from_api_key(request: Request, repository: DynamoRepository) -> ShopSettings | Response:
-    header = request.headers.get("authorization", "")
-    scheme, _, api_key = header.partition(" ")
-    if scheme.lower() != "bearer" or not api_key.strip():
+    # The same parsing as API Gateway's authorizer (chalicelib.web.shop_key_authorizer) in AWS.
+    api_key = bearer_key(request.headers.get("authorization"))
+    if api_key is None:
         return json_error(401, "unauthorized", "send the shop's API key as 'Authorization: Bearer <key>'")
-    shop = repository.shop_for_api_key(api_key.strip())
+    shop = repository.shop_for_api_key(api_key)
     if shop is None:
         return json_error(401, "unauthorized", "unknown API key")
     return shop

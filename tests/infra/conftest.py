@@ -61,6 +61,16 @@ def synthesize(context: dict[str, str], workdir: Path) -> Synthesis:
     return Synthesis(template, assembly_dir, stack.stack_name, function_names)
 
 
+def authorizer_id(synthesis: Synthesis) -> str:
+    """The logical id of API Gateway's shop key authorizer (app.shop_key_authorizer)."""
+    (logical_id,) = [
+        key
+        for key, function in synthesis.of_type("AWS::Serverless::Function").items()
+        if function["Properties"]["Handler"] == "app.shop_key_authorizer"
+    ]
+    return logical_id
+
+
 @pytest.fixture(scope="session")
 def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     return synthesize(CONTEXT, tmp_path_factory.mktemp("infra"))

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib.wiring import STREAM_CONSUMERS
-from tests.infra.conftest import CONTEXT, Synthesis
+from tests.infra.conftest import CONTEXT, Synthesis, authorizer_id
 
 pytestmark = pytest.mark.xdist_group("infra")
 
@@ -51,6 +51,23 @@ def _role_statements(synthesis: Synthesis, function_logical_id: str) -> dict[str
     return {s["Sid"]: s for role, s in _statements(synthesis) if role == role_id}
 
 
+def app_functions(synthesis: Synthesis) -> list[str]:
+    """Every function but API Gateway's shop key authorizer, which has a role of its own."""
+    return [logical_id for logical_id in synthesis.function_names if logical_id != authorizer_id(synthesis)]
+
+
+def test_the_shop_key_authorizer_reads_one_table_and_nothing_else(synthesis: Synthesis) -> None:
+    statements = _role_statements(synthesis, authorizer_id(synthesis))
+    assert set(statements) == {"Logs", "Tracing", "ApiKeys"}
+    assert statements["ApiKeys"]["Action"] == "dynamodb:GetItem"
+    (table_id,) = [
+        key
+        for key, table in synthesis.of_type("AWS::DynamoDB::Table").items()
+        if table["Properties"]["TableName"] == "callcenter-api_keys"
+    ]
+    assert statements["ApiKeys"]["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
+
+
 def test_no_statement_uses_a_wildcard_where_an_arn_exists(synthesis: Synthesis) -> None:
     statements = _statements(synthesis)
     assert statements
@@ -77,7 +94,7 @@ def test_each_function_reaches_exactly_the_tables_and_indexes(synthesis: Synthes
         for table_id, table in tables.items()
         for index in table["Properties"].get("GlobalSecondaryIndexes", [])
     ]
-    for logical_id in synthesis.function_names:
+    for logical_id in app_functions(synthesis):
         statements = _role_statements(synthesis, logical_id)
         assert sorted(map(json.dumps, statements["Tables"]["Resource"])) == sorted(map(json.dumps, table_arns))
         assert sorted(map(json.dumps, statements["Indexes"]["Resource"])) == sorted(map(json.dumps, index_arns))
@@ -93,7 +110,7 @@ def test_only_stream_consumers_read_streams_and_each_only_its_own(synthesis: Syn
         m["Properties"]["FunctionName"]["Ref"]: m["Properties"]
         for m in synthesis.of_type("AWS::Lambda::EventSourceMapping").values()
     }
-    for logical_id in synthesis.function_names:
+    for logical_id in app_functions(synthesis):
         statements = _role_statements(synthesis, logical_id)
         if logical_id not in consumers:
             assert "Stream" not in statements and "FailedRecords" not in statements, logical_id
@@ -106,11 +123,11 @@ def test_only_stream_consumers_read_streams_and_each_only_its_own(synthesis: Syn
 
 def test_the_twilio_token_is_read_from_its_one_parameter_and_never_in_the_template(synthesis: Synthesis) -> None:
     name = CONTEXT["twilio_auth_token_param"]
-    for logical_id in synthesis.function_names:
+    for logical_id in app_functions(synthesis):
         statement = _role_statements(synthesis, logical_id)["TwilioToken"]
         assert statement["Action"] == "ssm:GetParameter"
         assert "".join(_literal_parts(statement["Resource"])).endswith(f":parameter{name}")
-    for logical_id in synthesis.function_names:  # and the recording-link key (I9) from its own
+    for logical_id in app_functions(synthesis):  # and the recording-link key (I9) from its own
         statement = _role_statements(synthesis, logical_id)["RecordingLinkSecret"]
         assert statement["Action"] == "ssm:GetParameter"
         assert "".join(_literal_parts(statement["Resource"])).endswith(":parameter/callcenter/recording-link-secret")
@@ -123,7 +140,7 @@ def test_the_twilio_token_is_read_from_its_one_parameter_and_never_in_the_templa
 
 def test_email_is_sent_only_as_the_configured_identities(synthesis: Synthesis) -> None:
     identities = CONTEXT["ses_identities"].split(",")
-    for logical_id in synthesis.function_names:
+    for logical_id in app_functions(synthesis):
         statement = _role_statements(synthesis, logical_id)["SendEmail"]
         assert statement["Action"] == "ses:SendRawEmail"
         resources = ["".join(_literal_parts(r)) for r in _as_list(statement["Resource"])]
@@ -135,7 +152,7 @@ def test_email_is_sent_only_as_the_configured_identities(synthesis: Synthesis) -
 def test_only_the_crm_functions_read_the_named_crm_secrets(synthesis: Synthesis) -> None:
     by_handler = {f["Properties"]["Handler"]: k for k, f in synthesis.of_type("AWS::Serverless::Function").items()}
     crm_functions = {by_handler["app.crm_stream"], by_handler["app.crm_retry"]}
-    for logical_id in synthesis.function_names:
+    for logical_id in app_functions(synthesis):
         statements = _role_statements(synthesis, logical_id)
         if logical_id not in crm_functions:
             assert "CrmSecrets" not in statements, logical_id

@@ -12,7 +12,7 @@ from pynamodb.models import Model
 
 from chalicelib.adapters.models import all_models, idempotency_table_definition, idempotency_table_name
 from chalicelib.wiring import STREAM_CONSUMERS
-from tests.infra.conftest import CONTEXT, Synthesis
+from tests.infra.conftest import CONTEXT, Synthesis, authorizer_id
 
 pytestmark = pytest.mark.xdist_group("infra")
 
@@ -148,8 +148,9 @@ def _table_logical_id(synthesis: Synthesis, table_suffix: str) -> str:
 def test_every_lambda_function_is_a_wired_stream_consumer() -> None:
     from app import app
 
-    # A @app.lambda_function that no stream triggers would never run in the cloud.
-    assert {f.name for f in app.pure_lambda_functions} == set(STREAM_CONSUMERS.values())
+    # A @app.lambda_function that no stream triggers would never run in the cloud; the one
+    # other is API Gateway's shop key authorizer (tests/infra/test_usage_plan.py).
+    assert {f.name for f in app.pure_lambda_functions} == {*STREAM_CONSUMERS.values(), "shop_key_authorizer"}
 
 
 def test_each_stream_consumer_has_one_mapping_that_never_blocks_a_shard(synthesis: Synthesis) -> None:
@@ -255,9 +256,13 @@ def test_alarms_on_errors_throttles_and_the_dialer_drop_rate(synthesis: Synthesi
             if a.get("Namespace") == namespace and a["MetricName"] == metric and a["Dimensions"] == dimensions
         ]
 
+    authorizer = synthesis.function_names[authorizer_id(synthesis)]
     for name in synthesis.function_names.values():
         for metric in ("Errors", "Throttles"):
-            assert len(alarmed("AWS/Lambda", metric, [{"Name": "FunctionName", "Value": name}])) == 1, (name, metric)
+            # Every refused shop key is an error of the authorizer: not an alarm (API 5xx is).
+            expected = 0 if (name, metric) == (authorizer, "Errors") else 1
+            dimensions = [{"Name": "FunctionName", "Value": name}]
+            assert len(alarmed("AWS/Lambda", metric, dimensions)) == expected, (name, metric)
     (drop_rate,) = alarmed("CallCenter", "DialerDropRate", [{"Name": "service", "Value": "callcenter"}])
     assert drop_rate["Threshold"] == 3
     assert drop_rate["TreatMissingData"] == "notBreaching"

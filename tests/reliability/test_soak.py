@@ -16,7 +16,7 @@ from devtools.soak import SoakOptions, run_soak
 # The stack changes process-wide settings: run in the worker that runs the e2e tests, one at a time.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
-QUICK = SoakOptions(orders=200, customers=20)  # 1,000 and more: `make soak`
+QUICK = SoakOptions(orders=1000, customers=20)  # the quick size; 10,000 orders and 300 customers: `make soak`
 
 
 def test_nothing_is_lost_or_doubled_under_faults(tmp_path: Path) -> None:
