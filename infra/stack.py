@@ -402,19 +402,7 @@ class CallCenterStack(cdk.Stack):
             self._configure_authorizer(logical_id)
             return
         statements = [
-            iam.PolicyStatement(
-                sid="Logs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[
-                    f"arn:{cdk.Aws.PARTITION}:logs:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:log-group:/aws/lambda/{name}:*"
-                ],
-            ),
-            # X-Ray's write actions have no resource-level permissions: "*" is the only form.
-            iam.PolicyStatement(
-                sid="Tracing",
-                actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
-                resources=["*"],
-            ),
+            *self._logs_and_tracing(name),
             iam.PolicyStatement(
                 sid="Tables",
                 actions=TABLE_ACTIONS,
@@ -511,10 +499,12 @@ class CallCenterStack(cdk.Stack):
         if timeout:
             function.add_property_override("Timeout", timeout)
 
-    def _configure_authorizer(self, logical_id: str) -> None:
-        """The shop key authorizer reads one item of one table: nothing else."""
-        name = self.function_names[logical_id]
-        statements = [
+    @staticmethod
+    def _logs_and_tracing(name: str) -> list[iam.PolicyStatement]:
+        """What every function's role needs: its own log group, and X-Ray's writes (they have no
+        resource-level permissions, so "*" is the only form; Lambda refuses an actively traced
+        function whose role cannot write traces)."""
+        return [
             iam.PolicyStatement(
                 sid="Logs",
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -522,12 +512,18 @@ class CallCenterStack(cdk.Stack):
                     f"arn:{cdk.Aws.PARTITION}:logs:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:log-group:/aws/lambda/{name}:*"
                 ],
             ),
-            # Lambda refuses an actively traced function whose role cannot write traces.
             iam.PolicyStatement(
                 sid="Tracing",
                 actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
                 resources=["*"],
             ),
+        ]
+
+    def _configure_authorizer(self, logical_id: str) -> None:
+        """The shop key authorizer reads one item of one table: nothing else."""
+        name = self.function_names[logical_id]
+        statements = [
+            *self._logs_and_tracing(name),
             iam.PolicyStatement(
                 sid="ApiKeys",
                 actions=["dynamodb:GetItem"],
