@@ -15,6 +15,7 @@ from chalicelib.domain.robot_call_ref import RobotCallRef
 from chalicelib.domain.routing import Agent
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services.ports import CallState
+from chalicelib.web.voice_predictive import PredictiveLinks
 
 
 class FakeStore:
@@ -620,21 +621,8 @@ class FakePredictiveStore(FakeAgentDialStore):
             counts[name] = counts.get(name, 0) + value
 
 
-class FakePredictiveUrls:
-    def _url(self, path: str, task_id: str, line: str) -> str:
-        return f"https://calls.example.test/twilio/voice/predictive/{path}?line={line}&task={task_id}"
+class FakePredictiveUrls(PredictiveLinks):
+    """The app's own customer-first links (pure string building) on a test host."""
 
-    def answer(self, task_id: str, line: str) -> str:
-        return self._url("answer", task_id, line)
-
-    def amd(self, task_id: str, line: str) -> str:
-        return self._url("amd", task_id, line)
-
-    def status(self, task_id: str, line: str) -> str:
-        return self._url("status", task_id, line)
-
-    def connect(self, task_id: str, line: str) -> str:
-        return self._url("connect", task_id, line)
-
-    def bridge_done(self, task_id: str, line: str) -> str:
-        return self._url("bridge-done", task_id, line)
+    def __init__(self) -> None:
+        super().__init__("https://calls.example.test")

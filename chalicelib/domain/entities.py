@@ -111,6 +111,23 @@ class Call:
     callback_task_id: str | None = None
     survey: str | None = None
 
+    @classmethod
+    def to_customer_of(
+        cls, task: DialTask, *, call_sid: str, direction: str, shop_number: str, created_at: datetime, day: str
+    ) -> Call:
+        """The record of a call placed to a dial task's customer (robot, agent-first or
+        customer-first)."""
+        return cls(
+            call_sid=call_sid,
+            shop_id=task.shop_id,
+            direction=direction,
+            customer_phone=task.phone,
+            shop_number=shop_number,
+            created_at=created_at,
+            day=day,
+            task_id=task.task_id,
+        )
+
 
 @dataclass
 class TextMessage:

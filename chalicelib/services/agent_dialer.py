@@ -219,15 +219,13 @@ def _serve(
         return None
     store.attach_call(task_id, call_sid)
     store.upsert_call(
-        Call(
+        Call.to_customer_of(
+            claimed,
             call_sid=call_sid,
-            shop_id=shop.shop_id,
             direction=DIRECTION,
-            customer_phone=claimed.phone,
             shop_number=shop.caller_id or "",
             created_at=now,
             day=local_day(now, shop.timezone),
-            task_id=task_id,
         )
     )
     fields: dict[str, Any] = {"agent_id": agent.agent_id, "result": RINGING, "language": claimed.language}

@@ -106,15 +106,13 @@ def dial_task(
         return None
     store.attach_call(task_id, call_sid)
     store.upsert_call(
-        Call(
+        Call.to_customer_of(
+            claimed,
             call_sid=call_sid,
-            shop_id=shop.shop_id,
             direction="outbound-robot",
-            customer_phone=claimed.phone,
             shop_number=shop.caller_id,
             created_at=now,
             day=local_day(now, shop.timezone),
-            task_id=task_id,
         )
     )
     store.note_first_dial(shop.shop_id, claimed.call_order_ids, now)

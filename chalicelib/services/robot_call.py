@@ -171,15 +171,13 @@ def record_call_status(
         fields.update(duration_seconds=callback.duration_seconds, ended_at=now)
     if callback.answered_by:
         fields["answered_by"] = callback.answered_by
-    call = Call(
+    call = Call.to_customer_of(
+        task,
         call_sid=callback.call_sid,
-        shop_id=shop.shop_id,
         direction="outbound-robot",
-        customer_phone=task.phone,
         shop_number=callback.from_,
         created_at=now,
         day=local_day(now, shop.timezone),
-        task_id=task_id,
     )
 
     def record_status() -> Call:
