@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice
 
-from chalicelib.clock import current_clock
+from chalicelib.clock import current_clock, wall_now
 from chalicelib.config import settings
 from chalicelib.observability import logger, metrics, tracer
 from chalicelib.services import crm_push, dialer, outcomes, robot_call
@@ -211,6 +211,7 @@ def _deliver_new(record: DynamoDBRecord, breaker: crm_push.Breaker) -> None:
         sender=crm_sender(),
         secret_of=settings().crm_secret,
         now=current_clock().now(),
+        signed_at=wall_now,  # the CRM checks the signature's time against its own clock
         local=settings().local_mode,
         breaker=breaker,
     )
@@ -227,6 +228,7 @@ def crm_retry(event: Any) -> None:
         sender=crm_sender(),
         secret_of=settings().crm_secret,
         now=current_clock().now(),
+        signed_at=wall_now,  # the CRM checks the signature's time against its own clock
         local=settings().local_mode,
         seconds_left=crm_push.run_budget(),
     )

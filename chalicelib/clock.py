@@ -1,13 +1,25 @@
-"""The clock every time-dependent decision reads.
+"""The clocks: business time, which every decision reads, and the wall clock, which only storage
+and leases read.
 
-Domain and service functions take a ``Clock`` argument; handlers pass ``current_clock()``.
-In the cloud it is the system clock. The local stack swaps in a simulated clock that runs
-faster than real time, so a shop's day can be played in minutes.
+Business time: domain and service functions take a ``Clock`` argument; handlers, schedules and
+the CLI pass ``current_clock()``. In the cloud it is the system clock. The local stack swaps in a
+simulated clock that runs faster than real time, so a shop's day can be played in minutes, and
+tests fix it years away from the real date, so any wall-clock read in business code shows at once.
+
+The wall clock (``wall_now``, ``storage_expiry``): DynamoDB deletes an item when its TTL
+attribute is past by DynamoDB's own clock, and a Lambda run ends by real seconds. Those stamps are
+made from the wall clock and kept apart from the business expiry the code compares
+(``expires_at``); code never relies on a TTL deletion, which may come up to days late.
+
+This module is the only one in the shipped code that may read the wall clock; ruff's banned-api
+rule (TID251, pyproject.toml) refuses ``datetime.now``, ``time.time`` and ``SystemClock``
+elsewhere, bar the few places listed there with their reasons.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -18,8 +30,13 @@ class Clock(Protocol):
 
 
 class SystemClock:
+    """The wall clock."""
+
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
 
 
 class FixedClock:
@@ -32,12 +49,11 @@ class FixedClock:
         return self.instant
 
     def advance(self, **delta: float) -> None:
-        from datetime import timedelta
-
         self.instant = self.instant + timedelta(**delta)
 
 
-_current: Clock = SystemClock()
+_WALL = SystemClock()
+_current: Clock = _WALL
 
 
 def current_clock() -> Clock:
@@ -48,3 +64,20 @@ def use_clock(clock: Clock) -> None:
     """Replace the process-wide clock (local stack and tests only)."""
     global _current
     _current = clock
+
+
+def use_wall_clock() -> None:
+    """Back to the system clock (after a test or simulation swapped in its own)."""
+    use_clock(_WALL)
+
+
+def wall_now() -> datetime:
+    """The real instant, for leases and stamps that DynamoDB or Lambda compare with their own
+    clocks; never for a business decision."""
+    return _WALL.now()
+
+
+def storage_expiry(kept_for: timedelta) -> datetime:
+    """The TTL stamp for an item DynamoDB may delete after ``kept_for`` of real time (DynamoDB
+    compares TTL attributes with its own clock, not with the business clock)."""
+    return wall_now() + kept_for

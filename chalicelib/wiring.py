@@ -4,7 +4,6 @@ import), plus the names that tie tables to their stream handlers for infra/ and 
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
@@ -12,7 +11,7 @@ from urllib.parse import quote
 from chalicelib.adapters.crm_http import UrllibCrmSender
 from chalicelib.adapters.repository import DynamoRepository
 from chalicelib.adapters.twilio_rest import TwilioRecordingMedia, TwilioTelephony
-from chalicelib.clock import Clock, SystemClock, current_clock
+from chalicelib.clock import Clock, current_clock
 from chalicelib.config import settings
 from chalicelib.services.paced_telephony import PacedTelephony
 
@@ -70,8 +69,9 @@ def telephony() -> PacedTelephony:
 
 
 def _sleep_for(clock: Clock) -> Callable[[float], None]:
-    """Waiting for a call slot on this clock: the simulated clock's own sleep locally, real
-    sleep in the cloud; a fixed test clock never moves, so waiting on it would be pointless."""
+    """Waiting for a call slot on this clock: the simulated clock's own sleep locally, the system
+    clock's real sleep in the cloud; a fixed test clock never moves, so waiting on it would be
+    pointless."""
     sleep = getattr(clock, "sleep", None)
     if callable(sleep):
         clock_sleep: Callable[[float], None] = sleep
@@ -83,8 +83,6 @@ def _sleep_for(clock: Clock) -> Callable[[float], None]:
                 clock_sleep(seconds)
 
         return sleep_unless_paused
-    if isinstance(clock, SystemClock):
-        return time.sleep
     return lambda seconds: None
 
 

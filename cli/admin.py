@@ -11,7 +11,7 @@ from pathlib import Path
 from chalicelib.adapters.crm_models import crm_outbox
 from chalicelib.adapters.models import create_tables
 from chalicelib.adapters.usage_plan import usage_plan_from_env
-from chalicelib.clock import SystemClock
+from chalicelib.clock import current_clock
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import admin
 from chalicelib.services.crm_push import parked_view
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--shop")
     args = parser.parse_args(argv)
 
-    store, now = repository(), SystemClock().now()
+    store, now = repository(), current_clock().now()  # the system clock, unless a test or simulation set one
     usage_plan = usage_plan_from_env()  # API Gateway's per-key limits: only against a deployment
     try:
         if args.command == "create-tables":

@@ -1,7 +1,7 @@
 """A shop's CRM on loopback for the local stack and the tests: takes the call center's signed
 event POSTs, answers each from a script (say 503 first, then 200), and keeps what it received.
 It checks the signature as a real CRM should (``chalicelib.domain.crm.verify_signature``,
-against the stack's clock) and answers 401 to a bad one."""
+against its own, real clock) and answers 401 to a bad one."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from chalicelib.clock import wall_now
 from chalicelib.domain.crm import EVENT_ID_HEADER, SIGNATURE_HEADER, SignatureRefused, verify_signature
 
 
@@ -31,7 +32,7 @@ class Received:
 
 
 class CrmReceiver:
-    def __init__(self, secret: bytes, now: Callable[[], datetime], answers: list[int] | None = None) -> None:
+    def __init__(self, secret: bytes, now: Callable[[], datetime] = wall_now, answers: list[int] | None = None) -> None:
         self.secret = secret
         self.now = now
         self.answers = list(answers or [200])  # the last one repeats

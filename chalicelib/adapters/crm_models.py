@@ -15,10 +15,11 @@ from pynamodb.models import Model
 
 from chalicelib.adapters.agent_models import OutcomeRecord, OutcomeRepository
 from chalicelib.adapters.models import _Meta, _table
+from chalicelib.clock import storage_expiry
 from chalicelib.domain.crm import OutboxEvent
 from chalicelib.domain.outcomes import SavedOutcome
 
-DELIVERED_KEPT_FOR = timedelta(days=14)  # then DynamoDB's TTL removes a delivered event
+DELIVERED_KEPT_FOR = timedelta(days=14)  # real time: then DynamoDB's TTL removes a delivered event
 
 
 class CrmDueIndex(GlobalSecondaryIndex["CrmEventRecord"]):
@@ -122,7 +123,7 @@ class DynamoCrmOutbox:
                 CrmEventRecord.last_error.remove(),
                 CrmEventRecord.due_key.remove(),
                 CrmEventRecord.next_attempt_at.remove(),
-                CrmEventRecord.expires_ttl.set(now + DELIVERED_KEPT_FOR),
+                CrmEventRecord.expires_ttl.set(storage_expiry(DELIVERED_KEPT_FOR)),
             ],
             CrmEventRecord.state == "pending",
         )

@@ -16,10 +16,11 @@ from pynamodb.expressions.update import Action
 from chalicelib.adapters.dialer_models import CallRateRecord, DialerDayRecord, DialLineRecord, line_key
 from chalicelib.adapters.inbound_repository import InboundRepository
 from chalicelib.adapters.repository import _condition_failed, _updated
+from chalicelib.clock import storage_expiry
 from chalicelib.domain.call_rate import Slot, reserve_slot
 from chalicelib.domain.predictive import DayCounts, DialLine
 
-LINE_KEPT = timedelta(days=2)
+LINE_KEPT = timedelta(days=2)  # real time: DynamoDB deletes lines this long after they were placed
 SLOT_RETRIES = 10
 
 
@@ -36,7 +37,7 @@ class DialerRepository(InboundRepository):
             task_id=task_id,
             placed_at=placed_at,
             phase="ringing",
-            expires=placed_at + LINE_KEPT,
+            expires=storage_expiry(LINE_KEPT),
         ).save()
         return key
 

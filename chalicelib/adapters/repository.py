@@ -34,6 +34,7 @@ from chalicelib.adapters.models import (
     ShopRecord,
 )
 from chalicelib.adapters.outbound_models import DoNotCallRecord, MessageRecord
+from chalicelib.clock import storage_expiry
 from chalicelib.domain.dedup import DedupClaim
 from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
 from chalicelib.domain.priority import DueTask
@@ -317,7 +318,8 @@ class DynamoRepository:
             order_id=order_id,
             claimed_at=received_at,
             expires_at=claim.expires_at,
-            expires_ttl=claim.expires_at,
+            # DynamoDB sweeps by its own clock: the claim's business lifetime from now, in real time.
+            expires_ttl=storage_expiry(claim.expires_at - received_at) if claim.expires_at else None,
         )
         # Read first: a duplicate then costs a read instead of a failed conditional write (and
         # its follow-up read of the owner); the write below still settles any race.

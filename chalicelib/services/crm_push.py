@@ -173,11 +173,14 @@ def deliver(
     sender: Sender,
     secret_of: SecretOf,
     now: datetime,
+    signed_at: Callable[[], datetime],
     local: bool,
     breaker: Breaker | None = None,
 ) -> str:
     """One try of a pending, due event: ``delivered``, ``retry``, ``parked``, or ``skipped``
-    (not pending, not due, taken by another run, or its shop's CRM failed in this run)."""
+    (not pending, not due, taken by another run, or its shop's CRM failed in this run).
+    ``signed_at`` stamps the signature: the CRM compares it with its own clock, so the app passes
+    the wall clock, while ``now`` (business time) decides when the event is due."""
     event = outbox.get(event_id)
     if event is None or event.state != "pending":
         return "skipped"
@@ -202,7 +205,7 @@ def deliver(
     status: int | None = None
     try:
         body = event.body.encode()
-        timestamp = int(now.timestamp())
+        timestamp = int(signed_at().timestamp())
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "callcenter-crm-push/1",
@@ -257,6 +260,7 @@ def sweep_due(
     sender: Sender,
     secret_of: SecretOf,
     now: datetime,
+    signed_at: Callable[[], datetime],
     local: bool,
     limit: int = SWEEP_LIMIT,
     seconds_left: Callable[[], float] | None = None,
@@ -279,6 +283,7 @@ def sweep_due(
                 sender=sender,
                 secret_of=secret_of,
                 now=now,
+                signed_at=signed_at,
                 local=local,
                 breaker=breaker,
             )

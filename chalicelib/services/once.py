@@ -13,12 +13,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from chalicelib.adapters.models import idempotency_table_name
+from chalicelib.clock import wall_now
 
 ONE_WEEK = 7 * 24 * 3600
 CLAIM_SECONDS = 15 * 60  # a run that died holding a claim (Lambda's longest run) is taken over after this
@@ -47,7 +47,10 @@ def run_once(key: str, action: Callable[[], Any]) -> Any:
     If ``action`` raises, the claim is dropped and the next delivery tries again."""
     from botocore.exceptions import ClientError
 
-    table, item_id, token, now = idempotency_table_name(), {"S": f"once#{key}"}, uuid.uuid4().hex, int(time.time())
+    table, item_id, token = idempotency_table_name(), {"S": f"once#{key}"}, uuid.uuid4().hex
+    # Real seconds, not business time: the claim outlives a dead Lambda run by its real length,
+    # and DynamoDB deletes the record ("expiration", its TTL) by its own clock.
+    now = int(wall_now().timestamp())
     try:
         _client().put_item(
             TableName=table,

@@ -27,13 +27,13 @@ OLEH = "client:oleh"
 
 
 @pytest.fixture(autouse=True)
-def agents_offline(stack: LocalStack) -> Iterator[None]:
+def agents_offline(stack: LocalStack, clock: SimClock) -> Iterator[None]:
     """Every test starts with both agents offline, nobody queued, wrap-up of 0 s."""
     store = inbound_store()
     shop = store.get_shop("demo")
     assert shop is not None
     store.save_shop(
-        shop.model_copy(update={"inbound": shop.inbound.model_copy(update={"wrap_up_seconds": 0})}), datetime.now(UTC)
+        shop.model_copy(update={"inbound": shop.inbound.model_copy(update={"wrap_up_seconds": 0})}), clock.now()
     )
     for agent_id in ("anna", "oleh"):
         AgentRecord("demo", agent_id).update(

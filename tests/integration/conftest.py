@@ -21,7 +21,7 @@ from moto import mock_aws
 from twilio.request_validator import RequestValidator
 
 from chalicelib.adapters.models import create_tables, reset_connections
-from chalicelib.clock import FixedClock, SystemClock, use_clock
+from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from chalicelib.config import reload_settings
 from chalicelib.services import once, order_api
 from chalicelib.services.admin import load_config
@@ -43,7 +43,7 @@ def clock() -> Iterator[FixedClock]:
     fixed = FixedClock(NOW)
     use_clock(fixed)
     yield fixed
-    use_clock(SystemClock())
+    use_wall_clock()
 
 
 @contextmanager
@@ -96,7 +96,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     once.forget_persistence()
     with mock_aws():
         create_tables(wait=False)
-        load_config(ROOT / "config" / "demo.toml", store=repository(), now=SystemClock().now())
+        load_config(ROOT / "config" / "demo.toml", store=repository(), now=NOW)
         yield
     reset_connections()
     order_api._idempotent_accept.cache_clear()

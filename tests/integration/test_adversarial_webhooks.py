@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 
 import app as application
 from chalicelib.adapters.models import CallRecord, DialTaskRecord, OrderRecord
-from chalicelib.clock import FixedClock, SystemClock, use_clock
+from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from tests.fakes import FakeTelephony
 from tests.integration.conftest import AUTH_TOKEN, PUBLIC_BASE, StreamReader, post_order, signed_post
 
@@ -49,7 +49,7 @@ def telephony(monkeypatch: pytest.MonkeyPatch) -> FakeTelephony:
 def open_hours() -> Iterator[None]:
     use_clock(FixedClock(NOW))
     yield
-    use_clock(SystemClock())
+    use_wall_clock()
 
 
 def post_pairs(client: Client, path: str, pairs: list[tuple[str, str]], *, sign_path: str | None = None) -> Any:

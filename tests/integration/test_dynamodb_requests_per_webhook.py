@@ -23,7 +23,7 @@ from chalice.test import Client
 from bench.ddb_counter import DynamoDBRequestCounter
 from chalicelib.adapters.config_cache import forget_cached_config
 from chalicelib.adapters.models import CallRecord, DialTaskRecord, OrderRecord, reset_connections
-from chalicelib.clock import FixedClock, SystemClock, use_clock
+from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from chalicelib.services import order_api
 from tests.fakes import FakeTelephony
 from tests.integration.conftest import PUBLIC_BASE, StreamReader, post_order, signed_post
@@ -47,7 +47,7 @@ def telephony(monkeypatch: pytest.MonkeyPatch) -> FakeTelephony:
 def open_hours() -> Iterator[None]:
     use_clock(FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC)))  # 12:00 in Kyiv, a Monday
     yield
-    use_clock(SystemClock())
+    use_wall_clock()
 
 
 @pytest.fixture

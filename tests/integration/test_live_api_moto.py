@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,9 +25,9 @@ def test_live_figures_need_the_shops_key(client):
     assert get_live(client, query="?kpis=maybe").status_code == 400
 
 
-def test_live_figures_show_the_caller_waiting_and_the_agents(client):
+def test_live_figures_show_the_caller_waiting_and_the_agents(client, clock):
     # GIVEN a caller in the demo shop's queue for 90 s, and one who has been answered
-    now = datetime.now(UTC)
+    now = clock.now()
     day = now.astimezone(ZoneInfo("Europe/Kyiv")).date().isoformat()
     for sid, agent in (("CA-waiting", None), ("CA-answered", "anna")):
         CallRecord(

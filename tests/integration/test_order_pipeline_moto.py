@@ -13,7 +13,7 @@ from chalice.test import Client
 
 import app as application
 from chalicelib.adapters.models import CallRecord, DialTaskRecord, OrderRecord
-from chalicelib.clock import FixedClock, SystemClock, use_clock
+from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from tests.fakes import FakeTelephony
 from tests.integration.conftest import StreamReader, post_order, signed_post
 
@@ -33,7 +33,7 @@ def telephony(monkeypatch: pytest.MonkeyPatch) -> FakeTelephony:
 def open_hours() -> Iterator[None]:
     use_clock(FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC)))  # 12:00 in Kyiv, a Monday
     yield
-    use_clock(SystemClock())
+    use_wall_clock()
 
 
 def run_stream(client: Client, function: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -173,7 +173,7 @@ def test_after_hours_a_voicemail_is_stored_on_the_shops_call_record(client: Clie
         thanks = signed_post(client, "/twilio/voice/voicemail", recorded)
         assert "повідомлення збережено" in (ET.fromstring(thanks.body).find("./Say").text or "")  # type: ignore[union-attr]
     finally:
-        use_clock(SystemClock())
+        use_wall_clock()
     stored = CallRecord.get("CA2")
     assert (stored.shop_id, stored.customer_phone, stored.result) == ("demo", "+380671234567", "voicemail")
     assert stored.recording_url == "https://api.twilio.com/rec/RE1"

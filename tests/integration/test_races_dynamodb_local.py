@@ -14,7 +14,6 @@ import pytest
 from chalicelib.adapters.dialer_repository import DialerRepository
 from chalicelib.adapters.inbound_repository import InboundRepository
 from chalicelib.adapters.models import AgentRecord
-from chalicelib.clock import SystemClock
 from tests.integration.conftest import dynamodb_local_tables
 
 pytestmark = pytest.mark.integration
@@ -26,7 +25,7 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[None]:
-    with dynamodb_local_tables(demo_config_at=SystemClock().now()):
+    with dynamodb_local_tables(demo_config_at=NOW):
         yield
 
 

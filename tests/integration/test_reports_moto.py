@@ -350,7 +350,7 @@ def test_the_hourly_schedule_handler_sends_the_due_report_in_a_fresh_lambda(aws,
     # GIVEN a Lambda container that has served no HTTP request (Chalice sets app.lambda_context
     # only for those), and a shop whose report is due at 09:00
     import app as application
-    from chalicelib.clock import FixedClock, SystemClock, use_clock
+    from chalicelib.clock import FixedClock, use_clock, use_wall_clock
     from devtools.scheduler import scheduled_event
 
     monkeypatch.delattr(application.app, "lambda_context", raising=False)
@@ -362,7 +362,7 @@ def test_the_hourly_schedule_handler_sends_the_due_report_in_a_fresh_lambda(aws,
         # WHEN EventBridge invokes the handler as it does in the cloud
         application.daily_reports(scheduled_event("daily_reports", NINE_IN_KYIV), FakeLambdaContext())
     finally:
-        use_clock(SystemClock())
+        use_wall_clock()
     # THEN the owner has the day's report
     messages = sent_messages()
     assert len(messages) == 1

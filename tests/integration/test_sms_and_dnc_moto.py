@@ -13,7 +13,7 @@ from chalice.test import Client
 import app as application
 from chalicelib.adapters.models import OrderRecord
 from chalicelib.adapters.outbound_models import DoNotCallRecord, MessageRecord
-from chalicelib.clock import FixedClock, SystemClock, use_clock
+from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from tests.fakes import FakeTelephony
 from tests.integration.conftest import StreamReader, post_order, signed_post
 
@@ -26,7 +26,7 @@ CUSTOMER = "+380671234567"
 def open_hours() -> Iterator[None]:
     use_clock(FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC)))
     yield
-    use_clock(SystemClock())
+    use_wall_clock()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import pytest
 
 from chalicelib.adapters.models import DialTaskRecord, OrderRecord
-from chalicelib.clock import FixedClock, SystemClock, use_clock
+from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.shop import DedupPolicy
 from chalicelib.services import intake
@@ -34,7 +34,7 @@ def local_tables() -> Iterator[DynamoDBLocal]:
         try:
             yield engine
         finally:
-            use_clock(SystemClock())
+            use_wall_clock()
 
 
 class LocalStream:

@@ -11,7 +11,7 @@ from chalice.test import Client
 
 from chalicelib.adapters.inbound_repository import inbound_store
 from chalicelib.adapters.models import DialTaskRecord
-from chalicelib.clock import FixedClock, SystemClock, use_clock
+from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 
 pytestmark = pytest.mark.integration
 KEY = {"Authorization": "Bearer demo-shop-key-0001", "Content-Type": "application/json"}
@@ -22,7 +22,7 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 def fixed_clock() -> Iterator[None]:
     use_clock(FixedClock(NOW))
     yield
-    use_clock(SystemClock())
+    use_wall_clock()
 
 
 def ask(client: Client, body: dict[str, object]) -> object:

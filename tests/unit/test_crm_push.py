@@ -30,6 +30,8 @@ from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import crm_push
 from tests.fakes import FakeCrmOutbox, ScriptedCrm
 
+SIGNED_AT = datetime(2041, 6, 1, 8, 0, tzinfo=UTC)  # the real instant of sending, far from business time
+
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 SECRET = b"s3cret-for-tests"
 CRM_URL = "https://crm.kvitka.example/hooks/calls"
@@ -221,18 +223,22 @@ def deliver(outbox: FakeCrmOutbox, crm: ScriptedCrm, event_id: str, at: datetime
         sender=crm,
         secret_of=lambda name: SECRET if name == "kvitka-crm" else b"",
         now=at,
+        signed_at=lambda: SIGNED_AT,
         local=False,
         **kwargs,  # type: ignore[arg-type]
     )
 
 
-def test_a_delivery_is_signed_and_names_its_event() -> None:
+def test_a_delivery_is_signed_at_the_real_instant_and_names_its_event() -> None:
     outbox, crm = FakeCrmOutbox(), ScriptedCrm(204)
     event_id = queued_event(outbox)
     assert deliver(outbox, crm, event_id, NOW) == "delivered"
     [(url, body, headers)] = crm.requests
     assert url == CRM_URL and headers[EVENT_ID_HEADER] == event_id
-    assert verify_signature(headers[SIGNATURE_HEADER], body, SECRET, NOW) == int(NOW.timestamp())
+    # The CRM checks the signature's time against its own clock, not the business clock.
+    assert verify_signature(headers[SIGNATURE_HEADER], body, SECRET, SIGNED_AT) == int(SIGNED_AT.timestamp())
+    with pytest.raises(SignatureRefused, match="replay window"):
+        verify_signature(headers[SIGNATURE_HEADER], body, SECRET, NOW)
     assert json.loads(body)["id"] == event_id
     assert outbox.events[event_id].state == "delivered"
     assert deliver(outbox, crm, event_id, NOW) == "skipped" and len(crm.requests) == 1
@@ -293,7 +299,9 @@ def test_a_missing_secret_is_retried_not_sent_unsigned() -> None:
     def no_secret(name: str) -> bytes:
         raise LookupError(f"no secret {name}")
 
-    result = crm_push.deliver(shop(), event_id, outbox=outbox, sender=crm, secret_of=no_secret, now=NOW, local=False)
+    result = crm_push.deliver(
+        shop(), event_id, outbox=outbox, sender=crm, secret_of=no_secret, now=NOW, signed_at=lambda: NOW, local=False
+    )
     assert result == "retry" and crm.requests == []
 
 
@@ -301,7 +309,9 @@ def test_a_claimed_event_is_not_sent_twice_and_a_failed_crm_is_not_hammered_in_o
     outbox, crm = FakeCrmOutbox(), ScriptedCrm(CrmUnreachable("ConnectionRefused"))
     first = queued_event(outbox)
     second = crm_push.queue_order_event(shop(), "queued", order("cancelled"), outbox=outbox, now=NOW)
-    counts = crm_push.sweep_due([shop()], outbox=outbox, sender=crm, secret_of=lambda _: SECRET, now=NOW, local=False)
+    counts = crm_push.sweep_due(
+        [shop()], outbox=outbox, sender=crm, secret_of=lambda _: SECRET, now=NOW, signed_at=lambda: NOW, local=False
+    )
     assert counts == {"retry": 1} and len(crm.requests) == 1  # the second waits for the next sweep
     assert outbox.events[str(second)].attempts == 0
     # a try in flight (claimed) is not taken by another run until its lease ends
@@ -335,6 +345,7 @@ def test_a_run_short_of_time_leaves_due_events_for_the_next_sweep() -> None:
         sender=crm,
         secret_of=lambda _: SECRET,
         now=NOW,
+        signed_at=lambda: NOW,
         local=False,
         seconds_left=lambda: next(left),
     )
