@@ -6,23 +6,43 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup demo test test-unit test-integration test-e2e run call lint fmt bench clean synth deploy destroy soak
+.PHONY: setup demo test test-unit test-integration test-e2e run call lint fmt bench clean synth deploy destroy soak lock
 
 setup: $(VENV)/.stamp-deps node_modules/.stamp-npm .local/.stamp-java
 
+# Every Python package, transitive ones included, comes from a lock with hashes: requirements.txt
+# (what Lambda ships), requirements-dev.txt (that plus the local stack, tests and lint; pip and uv
+# too) and requirements-infra.txt (the CDK app). `make lock` makes them from the *.in files. The
+# locks are complete, so pip installs exactly them: hashes required, no resolving of its own.
+PIP_INSTALL := $(PY) -m pip install -q --require-hashes --no-deps
+
 $(VENV)/.stamp-deps: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PIP_INSTALL) -r requirements-dev.txt
 	touch $@
 
 # The CDK app and its offline checks (infra/, tests/infra): same venv, installed on top.
 $(VENV)/.stamp-infra: $(VENV)/.stamp-deps requirements-infra.txt
-	$(PY) -m pip install -q -r requirements-infra.txt
+	$(PIP_INSTALL) -r requirements-infra.txt
 	touch $@
 
-node_modules/.stamp-npm: package.json
-	npm install --no-audit --no-fund --loglevel=error
+# After editing a requirements*.in, `make lock` updates the locks and keeps every other pin;
+# `make lock LOCK_FLAGS=--upgrade` also moves the unpinned (transitive) packages to their newest
+# versions, LOCK_FLAGS="--upgrade-package NAME" one of them. Each lock is made for every platform
+# from Python 3.11 on (markers, hashes of every published file: Lambda's Python 3.11 on x86_64
+# Linux included). The dev lock is constrained by requirements.txt and the infra lock by the dev
+# lock, so a package the three share has one version in the one venv.
+UV ?= $(VENV)/bin/uv
+LOCK_FLAGS ?=
+UV_COMPILE = $(UV) pip compile -q --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(LOCK_FLAGS)
+lock: $(VENV)/.stamp-deps
+	$(UV_COMPILE) requirements.in -o requirements.txt
+	$(UV_COMPILE) requirements-dev.in -o requirements-dev.txt
+	$(UV_COMPILE) requirements-infra.in -o requirements-infra.txt
+
+node_modules/.stamp-npm: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # DynamoDB Local needs a Java runtime; install Debian's when the machine has none.
@@ -82,7 +102,8 @@ clean:
 # ---- AWS (infra/README.md) -----------------------------------------------------------------
 # Settings come from infra/cdk.json's "context" and CONTEXT="key=value key=value" on the command
 # line; e.g. make deploy CONTEXT="twilio_account_sid=AC... ses_identities=shop.example".
-CDK_CLI ?= npx --yes aws-cdk@2.1148.1
+# The CDK CLI is the npm package aws-cdk, locked in package-lock.json like the rest.
+CDK_CLI ?= node_modules/.bin/cdk
 CDK_CONTEXT = $(foreach pair,$(CONTEXT),-c $(pair))
 
 # Writes the CloudFormation template and the Lambda package to cdk.out/, offline.
@@ -90,12 +111,12 @@ synth: $(VENV)/.stamp-infra
 	$(PY) -m infra.app $(CDK_CONTEXT)
 
 # Deploys exactly what synth wrote (cdk.out/) with the account and region of your AWS credentials.
-deploy: $(VENV)/.stamp-infra
+deploy: $(VENV)/.stamp-infra node_modules/.stamp-npm
 	$(PY) -m infra.app --deployable $(CDK_CONTEXT)
 	$(CDK_CLI) deploy --app cdk.out --all $(DEPLOY_FLAGS)
 
 # Removes the stack; the tables are kept unless deployed with retain_data=false (see infra/README.md).
-destroy: $(VENV)/.stamp-infra
+destroy: $(VENV)/.stamp-infra node_modules/.stamp-npm
 	$(PY) -m infra.app $(CDK_CONTEXT)
 	$(CDK_CLI) destroy --app cdk.out --all
 
