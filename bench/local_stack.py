@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-MONDAY_NOON_KYIV = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # inside calling hours
+MONDAY_NOON_KYIV = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)  # inside calling hours
 API_KEY = "demo-shop-key-0001"  # config/demo.toml
 
 

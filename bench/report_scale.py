@@ -41,8 +41,8 @@ from bench.stats import markdown_table, ratio
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP_ID = "demo"
-DAY = date(2026, 11, 23)
-DAY_START_UTC = datetime(2026, 11, 22, 22, 0, tzinfo=UTC)  # 00:00 in Kyiv
+DAY = date(2015, 11, 23)
+DAY_START_UTC = datetime(2015, 11, 22, 22, 0, tzinfo=UTC)  # 00:00 in Kyiv
 FULL_CALLS, FULL_ORDERS = 100_000, 30_000
 TARGET_PEAK_MB = 256
 WRITER_THREADS = 4  # DynamoDB Local serialises its writes: more threads only queue up there

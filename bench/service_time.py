@@ -40,7 +40,7 @@ SHOP_NUMBER = "+380441234567"
 CUSTOMER = "+380671234567"
 ACCOUNT_SID = "AC00000000000000000000000000000000"
 # A Monday, 12:00 in Kyiv: inside the demo shop's calling hours, so the dialer dials at once.
-OPEN_HOURS = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+OPEN_HOURS = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 
 FLOOR = "floor: 1 GetItem + fixed TwiML"
 ORDERS = "POST /v1/orders"

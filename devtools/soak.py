@@ -49,9 +49,9 @@ import requests
 from devtools.simclock import SimClock
 from devtools.stack import LOCAL_AUTH_TOKEN
 
-# 2026-11-23 00:30 UTC: 02:30 in Kyiv (the order shops' customers are not called at night)
+# 2015-11-23 00:30 UTC: 02:30 in Kyiv (the order shops' customers are not called at night)
 # and 19:30 in New York (the call shop's customers are).
-START = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)
+START = datetime(2015, 11, 23, 0, 30, tzinfo=UTC)
 SHOP_A, KEY_A = "demo", "demo-shop-key-0001"
 SHOP_B, KEY_B = "soak-b", "soak-shop-b-key-0001"
 SHOP_C, KEY_C = "soak-calls", "soak-shop-c-key-0001"
@@ -822,12 +822,12 @@ class Soak:
         from devtools.scheduler import scheduled_event
         from devtools.stream_poller import LambdaContext
 
-        self.clock.advance_to(datetime(2026, 11, 23, 6, 0, 30, tzinfo=UTC))  # 08:00 in Kyiv: report hour
+        self.clock.advance_to(datetime(2015, 11, 23, 6, 0, 30, tzinfo=UTC))  # 08:00 in Kyiv: report hour
         daily_reports = self.stack.app_module.app.handler_map["daily_reports"]
         self.ses_faults.active = True
         failures = 0
         errors: list[str] = []
-        event = scheduled_event("daily_reports", datetime(2026, 11, 23, 6, 0, tzinfo=UTC), region="eu-central-1")
+        event = scheduled_event("daily_reports", datetime(2015, 11, 23, 6, 0, tzinfo=UTC), region="eu-central-1")
 
         def fire() -> None:
             nonlocal failures
@@ -849,7 +849,7 @@ class Soak:
         # invocations above have long timed out by then (their Lambda context gave them 20 s).
         time.sleep(20.5)
         self.clock.advance(timedelta(hours=1))
-        event = scheduled_event("daily_reports", datetime(2026, 11, 23, 7, 0, tzinfo=UTC), region="eu-central-1")
+        event = scheduled_event("daily_reports", datetime(2015, 11, 23, 7, 0, tzinfo=UTC), region="eu-central-1")
         fire()
         self.ses_faults.active = False
         emails: collections.Counter[str] = collections.Counter()

@@ -324,7 +324,7 @@ def test_lambda_record_encodes_binary_and_time_as_json():
         "eventSource": "aws:dynamodb",
         "awsRegion": "ddblocal",
         "dynamodb": {
-            "ApproximateCreationDateTime": datetime(2026, 11, 22, 8, 0, tzinfo=UTC),
+            "ApproximateCreationDateTime": datetime(2015, 11, 22, 8, 0, tzinfo=UTC),
             "Keys": {"pk": {"S": "a"}},
             "NewImage": {"pk": {"S": "a"}, "blob": {"B": b"\x00\xff"}, "nested": {"M": {"bs": {"BS": [b"x"]}}}},
             "SequenceNumber": "1",
@@ -333,7 +333,7 @@ def test_lambda_record_encodes_binary_and_time_as_json():
         },
     }
     record = to_lambda_record(raw, region="eu-west-1", stream_arn="arn:stream")
-    assert record["dynamodb"]["ApproximateCreationDateTime"] == datetime(2026, 11, 22, 8, 0, tzinfo=UTC).timestamp()
+    assert record["dynamodb"]["ApproximateCreationDateTime"] == datetime(2015, 11, 22, 8, 0, tzinfo=UTC).timestamp()
     assert record["dynamodb"]["NewImage"]["blob"] == {"B": "AP8="}
     assert record["dynamodb"]["NewImage"]["nested"] == {"M": {"bs": {"BS": ["eA=="]}}}
     assert record["awsRegion"] == "eu-west-1"

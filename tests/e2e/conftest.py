@@ -15,7 +15,7 @@ from devtools.simclock import SimClock
 from devtools.stack import LocalStack, StackOptions
 
 API_KEY = "demo-shop-key-0001"
-MONDAY_NOON_KYIV = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+MONDAY_NOON_KYIV = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist turns xdist_group marks into scheduling groups

@@ -91,7 +91,7 @@ def test_a_caller_who_queues_while_a_customer_rings_waits_and_the_customer_is_no
     assert not any("Вибачте" in line for line in customer_leg.transcript.heard())
     record = CallRecord.get(customer_leg.sid)
     assert (record.result, record.agent_id) == ("agent-talked", "anna")
-    day = DialerDayRecord.get("demo", "2026-11-23", consistent_read=True)
+    day = DialerDayRecord.get("demo", "2015-11-23", consistent_read=True)
     assert (int(day.live_answers), int(day.drops or 0)) == (1, 0)
     # AND Anna's first call was the customer's; the caller got her after that call
     caller.join(timeout=120)

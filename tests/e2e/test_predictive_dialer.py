@@ -154,7 +154,7 @@ def test_customer_first_dialing_bridges_people_retries_machines_and_drops_honest
     assert dropped_leg.transcript.heard() == [APOLOGY]
     assert dropped_leg.transcript.of_kind("bridge") == []
     assert CallRecord.get(dropped_leg.sid).result == "dropped"
-    day = DialerDayRecord.get("demo", "2026-11-23", consistent_read=True)
+    day = DialerDayRecord.get("demo", "2015-11-23", consistent_read=True)
     assert (int(day.dials), int(day.live_answers), int(day.drops)) == (4, 3, 1)
     # rescheduled, the attempt not counted against the customer
     task = task_of(dropped_order)
@@ -179,7 +179,7 @@ def test_customer_first_dialing_bridges_people_retries_machines_and_drops_honest
     assert task_of(dropped_order).result == "agent-talked"
     assert agent_status("anna") == "wrap-up"
     # AND the minute tick publishes the day's stored drop rate: 1 drop of 4 live answers
-    day = DialerDayRecord.get("demo", "2026-11-23", consistent_read=True)
+    day = DialerDayRecord.get("demo", "2015-11-23", consistent_read=True)
     assert (int(day.live_answers), int(day.drops)) == (4, 1)
     published.clear()
     tick(stack, clock)

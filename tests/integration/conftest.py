@@ -34,7 +34,7 @@ AUTH_TOKEN = "integration-test-token"
 LINK_SECRET = "integration-test-recording-link-key"
 PUBLIC_BASE = "https://calls.example.test/api"
 API_KEY = "demo-shop-key-0001"
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv, a Monday: the demo shop is open
+NOW = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv, a Monday: the demo shop is open
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from cli.admin import main as admin_cli
 from tests.integration.conftest import LINK_SECRET, PUBLIC_BASE
 
 pytestmark = pytest.mark.integration
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+NOW = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 ANNA = "demo-agent-anna-0001"  # config/demo.toml: sees callers' numbers
 OLEH = "demo-agent-oleh-0001"  # does not
 SHOP_KEY = "demo-shop-key-0001"
@@ -45,7 +45,7 @@ def order(order_id: str, number: str, phone: str = PHONE, minutes_ago: int = 60,
         total=Decimal("255.00"),
         currency="UAH",
         received_at=NOW - timedelta(minutes=minutes_ago),
-        day="2026-11-23",
+        day="2015-11-23",
         order_number=number,
         customer_name="Olena Petrenko",
         status=status,
@@ -78,7 +78,7 @@ def agent_dialed_call(call_sid: str, agent_id: str, order_ids: list[str]) -> Non
             customer_phone=PHONE,
             shop_number="+380441234567",
             created_at=NOW - timedelta(minutes=2),
-            day="2026-11-23",
+            day="2015-11-23",
             task_id="t1",
         )
     )
@@ -117,7 +117,7 @@ def test_the_screen_pop_shows_the_agents_call_masked_unless_allowed_until_the_ou
     # GIVEN Oleh (no right to see numbers) on an agent-first call about one of two queued orders
     store.insert_order(order("o1", "A-1"))
     store.insert_order(order("o2", "A-2", minutes_ago=90, status="confirmed"))
-    store.log_message(TextMessage("demo", PHONE, "SM1", "inbound", "when will it come?", NOW, "2026-11-23"))
+    store.log_message(TextMessage("demo", PHONE, "SM1", "inbound", "when will it come?", NOW, "2015-11-23"))
     agent_dialed_call("CA100", "oleh", ["o1"])
 
     # WHEN Oleh's desk asks for the current call
@@ -163,7 +163,7 @@ def test_an_agent_with_the_right_sees_the_callers_number_of_an_inbound_call(clie
             customer_phone=caller,
             shop_number="+380441234567",
             created_at=NOW,
-            day="2026-11-23",
+            day="2015-11-23",
         )
     )
     store.update_call("CA200", agent_id="anna", result="connecting")
@@ -260,7 +260,7 @@ def test_a_recorded_call_on_the_desk_links_its_recording_by_an_expiring_signed_l
             customer_phone=PHONE,
             shop_number="+380441234567",
             created_at=NOW,
-            day="2026-11-23",
+            day="2015-11-23",
         )
     )
     store.update_call(

@@ -16,7 +16,7 @@ from chalicelib.web.voice_agent_dial import AgentDialLinks
 from tests.fakes import FakeTelephony
 from tests.integration.conftest import PUBLIC_BASE, signed_post
 
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv
+NOW = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv
 
 
 def _callback(store: InboundRepository, task_id: str, arrived: datetime) -> None:

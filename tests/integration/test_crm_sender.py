@@ -16,7 +16,7 @@ from chalicelib.domain.crm import CrmAddressRefused, CrmUnreachable
 from devtools.crm_receiver import CrmReceiver
 
 pytestmark = pytest.mark.integration
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+NOW = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def telephony(monkeypatch: pytest.MonkeyPatch) -> FakeTelephony:
 
 @pytest.fixture
 def open_hours() -> Iterator[None]:
-    use_clock(FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC)))  # 12:00 in Kyiv, a Monday
+    use_clock(FixedClock(datetime(2015, 11, 23, 10, 0, tzinfo=UTC)))  # 12:00 in Kyiv, a Monday
     yield
     use_wall_clock()
 

@@ -14,7 +14,7 @@ from chalicelib.adapters.inbound_repository import InboundRepository, QueueEntry
 from chalicelib.adapters.models import CallRecord, DialTaskRecord
 from tests.integration.conftest import API_KEY, signed_post
 
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+NOW = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 
 
 def test_the_queue_lists_callers_and_callbacks_by_original_arrival(aws: None) -> None:

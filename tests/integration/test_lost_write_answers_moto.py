@@ -16,7 +16,7 @@ from chalicelib.domain.entities import DialTask
 from chalicelib.wiring import repository
 
 pytestmark = pytest.mark.integration
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+NOW = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 TASK = "tsk_lost_answer"
 
 

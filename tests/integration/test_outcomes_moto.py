@@ -28,7 +28,7 @@ from tests.integration.conftest import StreamReader
 pytestmark = pytest.mark.integration
 REGION = "eu-central-1"
 TOKENS = {"anna": "demo-agent-anna-0001", "oleh": "demo-agent-oleh-0001"}  # config/demo.toml
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+NOW = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 PHONE = "+380671234567"
 
 
@@ -61,7 +61,7 @@ def order(order_id: str, number: str, status: str = "queued") -> Order:
         total=Decimal("1250.00"),
         currency="UAH",
         received_at=NOW - timedelta(hours=1),
-        day="2026-11-23",
+        day="2015-11-23",
         order_number=number,
         customer_name="Olena Petrenko",
         status=status,
@@ -103,7 +103,7 @@ def agent_dialed_call(call_sid: str = "CA100", agent_id: str = "anna", orders: t
             customer_phone=PHONE,
             shop_number="+380441234567",
             created_at=NOW - timedelta(minutes=5),
-            day="2026-11-23",
+            day="2015-11-23",
             task_id="t1",
         )
     )
@@ -161,7 +161,7 @@ def test_a_correction_within_wrap_up_is_audited_and_later_ones_are_refused(desk:
 
 def test_callback_schedules_a_callback_task_at_the_agreed_time(desk: Client) -> None:
     agent_dialed_call()
-    at = "2026-11-24T15:30:00+02:00"
+    at = "2015-11-24T15:30:00+02:00"
     response = post(desk, "CA100", {"agent_id": "anna", "outcome": "callback", "callback_at": at})
     assert response.status_code == 201
     task = DialTaskRecord.get(response.json_body["callback"]["task_id"])
@@ -227,7 +227,7 @@ def test_an_inbound_call_confirms_the_callers_open_orders(desk: Client) -> None:
             customer_phone=PHONE,
             shop_number="+380441234567",
             created_at=NOW,
-            day="2026-11-23",
+            day="2015-11-23",
         )
     )
     store.update_call("CA200", agent_id="oleh")
@@ -246,19 +246,19 @@ def test_an_inbound_call_confirms_the_callers_open_orders(desk: Client) -> None:
         ("CA100", {"agent_id": "anna", "outcome": "callback"}, 422, "callback_at"),
         (
             "CA100",
-            {"agent_id": "anna", "outcome": "callback", "callback_at": "2026-11-23T09:00:00+00:00"},
+            {"agent_id": "anna", "outcome": "callback", "callback_at": "2015-11-23T09:00:00+00:00"},
             422,
             "callback_at",
         ),
         (
             "CA100",
-            {"agent_id": "anna", "outcome": "callback", "callback_at": "2026-11-24T09:00:00"},
+            {"agent_id": "anna", "outcome": "callback", "callback_at": "2015-11-24T09:00:00"},
             422,
             "callback_at",
         ),
         (
             "CA100",
-            {"agent_id": "anna", "outcome": "callback", "callback_at": "2027-01-24T09:00:00+00:00"},
+            {"agent_id": "anna", "outcome": "callback", "callback_at": "2016-01-24T09:00:00+00:00"},
             422,
             "callback_at",
         ),

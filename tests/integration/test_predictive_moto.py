@@ -12,7 +12,7 @@ from chalicelib.adapters.dialer_models import DialLineRecord
 from chalicelib.adapters.dialer_repository import DialerRepository
 from tests.integration.conftest import signed_post
 
-NOON = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+NOON = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 
 
 def test_line_phases_move_once_and_day_counters_add_up(aws: None) -> None:
@@ -25,11 +25,11 @@ def test_line_phases_move_once_and_day_counters_add_up(aws: None) -> None:
     later = store.add_line("demo", "tsk_2", NOON + timedelta(seconds=3))
     assert [line.line_key for line in store.recent_lines("demo", 10)] == [later, key]  # newest first
     assert DialLineRecord.get("demo", key).expires is not None
-    store.count_day("demo", "2026-11-23", dials=1)
-    store.count_day("demo", "2026-11-23", live_answers=1, drops=1)
-    counts = store.day_counts("demo", "2026-11-23")
+    store.count_day("demo", "2015-11-23", dials=1)
+    store.count_day("demo", "2015-11-23", live_answers=1, drops=1)
+    counts = store.day_counts("demo", "2015-11-23")
     assert (counts.dials, counts.live_answers, counts.drops, counts.drop_rate_percent) == (1, 1, 1, 100.0)
-    assert store.day_counts("demo", "2026-11-24").live_answers == 0
+    assert store.day_counts("demo", "2015-11-24").live_answers == 0
 
 
 def test_a_forged_machine_detection_verdict_gets_403_and_changes_nothing(client: Client) -> None:

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-central-1"
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+NOW = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from tests.integration.conftest import LINK_SECRET, PUBLIC_BASE
 
 pytestmark = pytest.mark.integration
 
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+NOW = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 RE_SID = "RE" + "f" * 32
 
 
@@ -48,7 +48,7 @@ def recorded_call(call_sid: str = "CArec1", **fields: Any) -> None:
         customer_phone="+380501112233",
         shop_number="+380441234567",
         created_at=NOW,
-        shop_day="demo#2026-11-23",
+        shop_day="demo#2015-11-23",
         **fields,
     ).save()
 

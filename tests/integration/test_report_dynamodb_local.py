@@ -39,11 +39,11 @@ ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-central-1"
 SENDER = "reports@kyiv.example"
 KYIV = "Europe/Kyiv"
-# 26 October 2025 in Kyiv had 25 hours (04:00 summer time became 03:00 winter time, at 01:00 UTC);
-# 30 March 2025 had 23 (03:00 winter time became 04:00 summer time, at 01:00 UTC).
-LONG_DAY = date(2025, 10, 26)
-SHORT_DAY = date(2025, 3, 30)
-QUIET_DAY = date(2025, 11, 4)
+# 26 October 2014 in Kyiv had 25 hours (04:00 summer time became 03:00 winter time, at 01:00 UTC);
+# 30 March 2014 had 23 (03:00 winter time became 04:00 summer time, at 01:00 UTC).
+LONG_DAY = date(2014, 10, 26)
+SHORT_DAY = date(2014, 3, 30)
+QUIET_DAY = date(2014, 11, 4)
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -97,7 +97,7 @@ def add_shop(shop_id: str, name: str) -> ShopSettings:
             "report": {"hour": 8, "recipients": [f"owner@{shop_id}.example"], "sender": SENDER},
         },
         store=repository(),
-        now=utc(2025, 1, 1),
+        now=utc(2014, 1, 1),
     )
     admin.add_agent(shop_id, {"agent_id": "anna", "name": "Anna", "phone": "+380501112233"}, store=repository())
     return shop
@@ -135,22 +135,22 @@ def set_status(shop: ShopSettings, status: str, at: datetime) -> None:
 
 
 def the_long_day(shop: ShopSettings) -> None:
-    """26 Oct 2025, Kyiv: 00:00 local is 21:00 UTC the day before, 24:00 local is 22:00 UTC."""
-    add_order(shop, 1, utc(2025, 10, 25, 20, 59), "9999.00", "confirmed", reached=True)  # 23:59 on the 25th
-    add_order(shop, 2, utc(2025, 10, 25, 21, 0), "1000.00", "confirmed", reached=True)  # 00:00
-    add_order(shop, 3, utc(2025, 10, 26, 0, 30), "500.00", "confirmed", reached=True)  # 03:30 summer time
-    add_order(shop, 4, utc(2025, 10, 26, 1, 30), "200.00", "cancelled", reached=True)  # 03:30 winter time
-    add_order(shop, 5, utc(2025, 10, 26, 10, 0), "300.00", "unreachable")
-    add_order(shop, 6, utc(2025, 10, 26, 12, 0), "1000.00", "duplicate", duplicate_of=f"{shop.shop_id}-o2")
-    add_order(shop, 7, utc(2025, 10, 26, 13, 0), "1.00", "fake", fake_reason="test name")
-    add_order(shop, 8, utc(2025, 10, 26, 21, 59), "100.00", "received")  # 23:59, still open
-    add_order(shop, 9, utc(2025, 10, 26, 22, 0), "7777.00", "confirmed", reached=True)  # 00:00 on the 27th
+    """26 Oct 2014, Kyiv: 00:00 local is 21:00 UTC the day before, 24:00 local is 22:00 UTC."""
+    add_order(shop, 1, utc(2014, 10, 25, 20, 59), "9999.00", "confirmed", reached=True)  # 23:59 on the 25th
+    add_order(shop, 2, utc(2014, 10, 25, 21, 0), "1000.00", "confirmed", reached=True)  # 00:00
+    add_order(shop, 3, utc(2014, 10, 26, 0, 30), "500.00", "confirmed", reached=True)  # 03:30 summer time
+    add_order(shop, 4, utc(2014, 10, 26, 1, 30), "200.00", "cancelled", reached=True)  # 03:30 winter time
+    add_order(shop, 5, utc(2014, 10, 26, 10, 0), "300.00", "unreachable")
+    add_order(shop, 6, utc(2014, 10, 26, 12, 0), "1000.00", "duplicate", duplicate_of=f"{shop.shop_id}-o2")
+    add_order(shop, 7, utc(2014, 10, 26, 13, 0), "1.00", "fake", fake_reason="test name")
+    add_order(shop, 8, utc(2014, 10, 26, 21, 59), "100.00", "received")  # 23:59, still open
+    add_order(shop, 9, utc(2014, 10, 26, 22, 0), "7777.00", "confirmed", reached=True)  # 00:00 on the 27th
     for sid, answered_by, status in (
         ("r1", "human", "completed"),
         ("r2", "machine_start", "completed"),
         ("r3", None, "no-answer"),
     ):
-        at = utc(2025, 10, 26, 9, 0)
+        at = utc(2014, 10, 26, 9, 0)
         add_call(
             shop,
             sid,
@@ -162,7 +162,7 @@ def the_long_day(shop: ShopSettings) -> None:
             duration_seconds=40 if answered_by else 0,
         )
     # Two callers at 03:30 local (one in each 03:00 hour), answered; one at 14:00 who hung up.
-    for sid, at, wait in (("i1", utc(2025, 10, 26, 0, 30), 10), ("i2", utc(2025, 10, 26, 1, 30), 30)):
+    for sid, at, wait in (("i1", utc(2014, 10, 26, 0, 30), 10), ("i2", utc(2014, 10, 26, 1, 30), 30)):
         add_call(
             shop,
             sid,
@@ -176,7 +176,7 @@ def the_long_day(shop: ShopSettings) -> None:
             ended_at=at + timedelta(seconds=wait + 120),
             duration_seconds=wait + 120,
         )
-    lost_at = utc(2025, 10, 26, 12, 0)
+    lost_at = utc(2014, 10, 26, 12, 0)
     add_call(
         shop,
         "i3",
@@ -190,8 +190,8 @@ def the_long_day(shop: ShopSettings) -> None:
         duration_seconds=60,
     )
     # Anna works 02:00-04:00 by the wall clock: three real hours that night.
-    set_status(shop, "available", utc(2025, 10, 25, 23, 0))
-    set_status(shop, "offline", utc(2025, 10, 26, 2, 0))
+    set_status(shop, "available", utc(2014, 10, 25, 23, 0))
+    set_status(shop, "offline", utc(2014, 10, 26, 2, 0))
 
 
 def report_of(sink: SesSink, shop_id: str, day: date) -> OutboxMessage:
@@ -239,13 +239,13 @@ def test_a_25_hour_day_builds_by_query_only_and_the_email_has_its_exact_figures(
 
     # WHEN 09:00 comes in Kyiv the next morning (07:00 UTC in winter time)
     with dynamodb_requests() as requests:
-        sent = run_at(utc(2025, 10, 27, 7, 0), shop)
+        sent = run_at(utc(2014, 10, 27, 7, 0), shop)
     assert not [request for request in requests if request[0] == "Scan"]
 
     # THEN one email with exactly that local day's figures
     assert [(r.shop_id, r.day) for r in sent] == [("long-day", LONG_DAY)]
     message = report_of(stack, "long-day", LONG_DAY).message
-    assert message["Subject"] == "Long Day — daily report for 2025-10-26: 2/5 confirmed"
+    assert message["Subject"] == "Long Day — daily report for 2014-10-26: 2/5 confirmed"
     text = rows(message)
     for row in (
         "Orders received 7 every order record of the day",
@@ -278,23 +278,23 @@ def test_a_25_hour_day_builds_by_query_only_and_the_email_has_its_exact_figures(
 
 
 def test_a_23_hour_day_counts_what_happened_between_its_local_midnights(stack: SesSink) -> None:
-    # GIVEN 30 Mar 2025, Kyiv: 00:00 local is 22:00 UTC the day before, 24:00 local is 21:00 UTC
+    # GIVEN 30 Mar 2014, Kyiv: 00:00 local is 22:00 UTC the day before, 24:00 local is 21:00 UTC
     shop = add_shop("short-day", "Short Day")
-    add_order(shop, 1, utc(2025, 3, 29, 21, 59), "100.00", "confirmed", reached=True)  # 23:59 on the 29th
-    add_order(shop, 2, utc(2025, 3, 29, 22, 0), "200.00", "confirmed", reached=True)  # 00:00
-    add_order(shop, 3, utc(2025, 3, 30, 20, 59), "300.00", "cancelled", reached=True)  # 23:59
-    add_order(shop, 4, utc(2025, 3, 30, 21, 0), "400.00", "confirmed", reached=True)  # 00:00 on the 31st
+    add_order(shop, 1, utc(2014, 3, 29, 21, 59), "100.00", "confirmed", reached=True)  # 23:59 on the 29th
+    add_order(shop, 2, utc(2014, 3, 29, 22, 0), "200.00", "confirmed", reached=True)  # 00:00
+    add_order(shop, 3, utc(2014, 3, 30, 20, 59), "300.00", "cancelled", reached=True)  # 23:59
+    add_order(shop, 4, utc(2014, 3, 30, 21, 0), "400.00", "confirmed", reached=True)  # 00:00 on the 31st
     # Anna works 02:30-04:30 by the wall clock: one real hour that night.
-    set_status(shop, "available", utc(2025, 3, 30, 0, 30))
-    set_status(shop, "offline", utc(2025, 3, 30, 1, 30))
+    set_status(shop, "available", utc(2014, 3, 30, 0, 30))
+    set_status(shop, "offline", utc(2014, 3, 30, 1, 30))
 
     # WHEN 09:00 comes in Kyiv on the 31st (06:00 UTC in summer time)
-    sent = run_at(utc(2025, 3, 31, 6, 0), shop)
+    sent = run_at(utc(2014, 3, 31, 6, 0), shop)
 
     # THEN the report holds the two orders of that local day, and Anna's one hour
     assert [(r.shop_id, r.day) for r in sent] == [("short-day", SHORT_DAY)]
     message = report_of(stack, "short-day", SHORT_DAY).message
-    assert message["Subject"] == "Short Day — daily report for 2025-03-30: 1/2 confirmed"
+    assert message["Subject"] == "Short Day — daily report for 2014-03-30: 1/2 confirmed"
     text = rows(message)
     assert "Orders received 2 " in text
     assert "Confirmed orders' total 200.00 UAH" in text
@@ -304,7 +304,7 @@ def test_a_23_hour_day_counts_what_happened_between_its_local_midnights(stack: S
 def test_a_day_with_no_activity_gets_the_short_no_calls_report_once(stack: SesSink) -> None:
     # GIVEN a shop with nothing on the day
     shop = add_shop("quiet", "Quiet Shop")
-    nine_next_day = utc(2025, 11, 5, 7, 0)
+    nine_next_day = utc(2014, 11, 5, 7, 0)
 
     # WHEN the schedule fires, and again
     sent = run_at(nine_next_day, shop)
@@ -314,8 +314,8 @@ def test_a_day_with_no_activity_gets_the_short_no_calls_report_once(stack: SesSi
     assert [(r.shop_id, r.day) for r in sent] == [("quiet", QUIET_DAY)]
     assert again == []
     message = report_of(stack, "quiet", QUIET_DAY).message
-    assert message["Subject"] == "Quiet Shop — daily report for 2025-11-04: 0/0 confirmed"
-    assert "No orders and no calls on 2025-11-04 (Tuesday)." in rows(message)
+    assert message["Subject"] == "Quiet Shop — daily report for 2014-11-04: 0/0 confirmed"
+    assert "No orders and no calls on 2014-11-04 (Tuesday)." in rows(message)
     assert list(message.iter_attachments()) == []
     assert not [part for part in message.walk() if part.get_content_maintype() == "image"]
     (run,) = DynamoReportRuns().latest_runs("quiet")
@@ -329,7 +329,7 @@ def test_the_email_as_a_mail_client_shows_it_renders_its_charts_in_chromium(stac
     # GIVEN the 25-hour day's report as it left through SES (its .eml in the outbox)
     shop = add_shop("rendered", "Rendered Shop")
     the_long_day(shop)
-    run_at(utc(2025, 10, 27, 7, 0), shop)
+    run_at(utc(2014, 10, 27, 7, 0), shop)
     sent = report_of(stack, "rendered", LONG_DAY)
     message = sent.message
     charts = [str(part["Content-ID"]).strip("<>") for part in message.walk() if part.get_content_maintype() == "image"]

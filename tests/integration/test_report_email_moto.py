@@ -144,11 +144,11 @@ def test_the_report_shows_charts_attaches_the_call_log_and_has_a_text_part(aws, 
     assert "Agent anna 1 calls talk 3 min 20 s" in text
     assert "busy 1 h 00 min" in text
     assert "Drop rate 0.0% dropped live answers ÷ live answers (0 ÷ 0): no agent dialing yet" in text
-    assert "Attached: calls-and-orders-2025-03-29.csv" in text
+    assert "Attached: calls-and-orders-2014-03-29.csv" in text
     assert "Its recording links work for 5 days from this email." in text
 
     (log,) = attachments(message).values()
-    assert log.get_filename() == "calls-and-orders-2025-03-29.csv"
+    assert log.get_filename() == "calls-and-orders-2014-03-29.csv"
     rows = list(csv.DictReader(io.StringIO(str(log.get_content()))))
     kinds = [row["kind"] for row in rows]
     assert (kinds.count("order"), kinds.count("call")) == (7, 6)  # the day's orders; 3 robot + 3 inbound calls
@@ -167,7 +167,7 @@ def test_the_report_shows_charts_attaches_the_call_log_and_has_a_text_part(aws, 
 
 
 def test_a_weekly_digest_goes_once_beside_the_daily_report(aws):  # noqa: F811
-    # GIVEN a shop that asks for a weekly digest on Sundays (30 March 2025 is a Sunday)
+    # GIVEN a shop that asks for a weekly digest on Sundays (30 March 2014 is a Sunday)
     verify_sender("reports@shop.example")
     settings = ShopSettings(
         shop_id="weekly",
@@ -182,12 +182,12 @@ def test_a_weekly_digest_goes_once_beside_the_daily_report(aws):  # noqa: F811
     again = run_schedule(NINE_IN_KYIV + timedelta(minutes=10))
 
     # THEN the daily report and the digest of Monday 17 to Sunday 23 March went, each once
-    assert sorted((r.period, r.day.isoformat()) for r in first) == [("day", "2025-03-29"), ("week", "2025-03-17")]
+    assert sorted((r.period, r.day.isoformat()) for r in first) == [("day", "2014-03-29"), ("week", "2014-03-17")]
     assert again == []
     subjects = sorted(str(parsed(m)["Subject"]) for m in sent_messages())
     assert subjects == [
-        "Weekly Shop — daily report for 2025-03-29: 2/5 confirmed",
-        "Weekly Shop — weekly digest for 2025-03-17 – 2025-03-23: 0/0 confirmed",
+        "Weekly Shop — daily report for 2014-03-29: 2/5 confirmed",
+        "Weekly Shop — weekly digest for 2014-03-17 – 2014-03-23: 0/0 confirmed",
     ]
     digest = next(parsed(m) for m in sent_messages() if "weekly" in str(parsed(m)["Subject"]))
-    assert "No orders and no calls on 2025-03-17 – 2025-03-23." in text_of(digest)
+    assert "No orders and no calls on 2014-03-17 – 2014-03-23." in text_of(digest)

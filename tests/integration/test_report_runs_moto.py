@@ -67,7 +67,7 @@ def test_skipped_shops_are_recorded_with_why_and_the_cli_lists_every_shops_last_
     only = cli_rows(capsys, "--shop", "bad-sender")
     assert list(only) == ["bad-sender"]
     assert only["bad-sender"][3] == "sent"
-    assert only["bad-sender"][4:6] == ["2025-03-30", "07:00"]
+    assert only["bad-sender"][4:6] == ["2014-03-30", "07:00"]
 
 
 def test_a_failure_other_than_the_settings_is_recorded_as_failed_and_raised_for_a_retry(aws, capsys):  # noqa: F811

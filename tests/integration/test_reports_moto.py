@@ -30,10 +30,10 @@ from chalicelib.services.reports import (
 pytestmark = pytest.mark.integration
 
 REGION = "eu-central-1"
-REPORT_DAY = date(2025, 3, 29)
-# 09:00 in Kyiv on 30 March 2025 (summer time began at 03:00 that night): yesterday is due.
-NINE_IN_KYIV = datetime(2025, 3, 30, 6, 0, tzinfo=UTC)
-DAY_START_UTC = datetime(2025, 3, 28, 22, 0, tzinfo=UTC)  # 00:00 on the 29th in Kyiv (EET, +2)
+REPORT_DAY = date(2014, 3, 29)
+# 09:00 in Kyiv on 30 March 2014 (summer time began at 03:00 that night): yesterday is due.
+NINE_IN_KYIV = datetime(2014, 3, 30, 6, 0, tzinfo=UTC)
+DAY_START_UTC = datetime(2014, 3, 28, 22, 0, tzinfo=UTC)  # 00:00 on the 29th in Kyiv (EET, +2)
 
 
 @pytest.fixture
@@ -175,7 +175,7 @@ def test_the_due_report_carries_the_days_figures_and_goes_once(aws):
     assert messages[0].source == "reports@shop.example"
     assert set(messages[0].destinations) == {"owner@acme.example", "boss@acme.example"}
     message = parsed(messages[0])
-    assert message["Subject"] == "Acme & Sons — daily report for 2025-03-29: 2/5 confirmed"
+    assert message["Subject"] == "Acme & Sons — daily report for 2014-03-29: 2/5 confirmed"
     assert message["To"] == "owner@acme.example, boss@acme.example"
     text = text_of(message)
     assert "Orders received 7" in text
@@ -215,7 +215,7 @@ def test_an_unverified_sender_is_skipped_and_the_other_shop_still_gets_its_repor
 
     # THEN the good shop's report went out; the other is skipped (a retry in a minute cannot help)
     assert [report.shop_id for report in sent] == ["good-shop"]
-    assert [parsed(m)["Subject"] for m in sent_messages()] == ["Good Shop — daily report for 2025-03-29: 2/5 confirmed"]
+    assert [parsed(m)["Subject"] for m in sent_messages()] == ["Good Shop — daily report for 2014-03-29: 2/5 confirmed"]
 
     # WHEN the sender is verified and the next hour's run comes
     verify_sender("nobody@unverified.example")
@@ -224,8 +224,8 @@ def test_an_unverified_sender_is_skipped_and_the_other_shop_still_gets_its_repor
     # THEN only the skipped shop's report goes now
     assert [report.shop_id for report in next_hour] == ["bad-shop"]
     assert [parsed(m)["Subject"] for m in sent_messages()] == [
-        "Good Shop — daily report for 2025-03-29: 2/5 confirmed",
-        "Bad Shop — daily report for 2025-03-29: 2/5 confirmed",
+        "Good Shop — daily report for 2014-03-29: 2/5 confirmed",
+        "Bad Shop — daily report for 2014-03-29: 2/5 confirmed",
     ]
 
 
@@ -262,8 +262,8 @@ def test_a_shop_without_recipients_is_skipped_and_a_quiet_shop_gets_the_short_re
     messages = sent_messages()
     assert len(messages) == 1
     message = parsed(messages[0])
-    assert message["Subject"] == "Quiet Shop — daily report for 2025-03-29: 0/0 confirmed"
-    assert "No orders and no calls on 2025-03-29 (Saturday)." in text_of(message)
+    assert message["Subject"] == "Quiet Shop — daily report for 2014-03-29: 0/0 confirmed"
+    assert "No orders and no calls on 2014-03-29 (Saturday)." in text_of(message)
 
 
 def test_queries_read_only_the_shops_day(aws):
@@ -366,4 +366,4 @@ def test_the_hourly_schedule_handler_sends_the_due_report_in_a_fresh_lambda(aws,
     # THEN the owner has the day's report
     messages = sent_messages()
     assert len(messages) == 1
-    assert parsed(messages[0])["Subject"].startswith("Acme & Sons — daily report for 2025-03-29")
+    assert parsed(messages[0])["Subject"].startswith("Acme & Sons — daily report for 2014-03-29")

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-central-1"
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+NOW = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 SHOP = "demo"
 
 
@@ -55,7 +55,7 @@ def dialing_task(name: str, orders: tuple[str, ...], *, attempt: int = 1) -> Rob
             currency="UAH",
             status="queued",
             received_at=NOW,
-            shop_day=f"{SHOP}#2026-11-23",
+            shop_day=f"{SHOP}#2015-11-23",
             shop_phone=f"{SHOP}#+380671234567",
         ).save()
     DialTaskRecord(

@@ -24,7 +24,7 @@ CUSTOMER = "+380671234567"
 
 @pytest.fixture(autouse=True)
 def open_hours() -> Iterator[None]:
-    use_clock(FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC)))
+    use_clock(FixedClock(datetime(2015, 11, 23, 10, 0, tzinfo=UTC)))
     yield
     use_wall_clock()
 

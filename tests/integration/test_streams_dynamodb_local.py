@@ -24,7 +24,7 @@ from tests.integration.conftest import dynamodb_local_tables
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-central-1"
-NOON = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+NOON = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ HOSTILE = [
     "Квітка 🌷🌸 ‍👩‍👩‍👧",
     "a\tb\nc",
 ]
-AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+AT = datetime(2015, 3, 2, 9, 0, tzinfo=UTC)
 # Text that can stand in XML 1.0 (TwiML): no surrogates, no C0 controls but tab/newline/CR.
 XML_TEXT = st.text(
     st.characters(blacklist_categories=["Cs"], blacklist_characters=[chr(c) for c in range(32) if c not in (9, 10)]),
@@ -47,7 +47,7 @@ def order(number: str, address: str = "", name: str = "", comment: str = "") -> 
         total=Decimal("12.50"),
         currency="UAH",
         received_at=AT,
-        day="2026-03-02",
+        day="2015-03-02",
         order_number=number,
         customer_name=name,
         payload={"delivery": {"address": address}, "comment": comment},
@@ -153,9 +153,9 @@ def parsed(html: str) -> _Text:
 
 
 def test_a_hostile_shop_name_round_trips_through_the_report_html() -> None:
-    plain = parsed(render_report(shop("Plain"), date(2026, 3, 2), figures()).html)
+    plain = parsed(render_report(shop("Plain"), date(2015, 3, 2), figures()).html)
     for name in HOSTILE:
-        rendered = render_report(shop(name), date(2026, 3, 2), figures())
+        rendered = render_report(shop(name), date(2015, 3, 2), figures())
         page = parsed(rendered.html)
         assert page.tags == plain.tags, name  # the name added no element (no <script>, no <b>)
         assert name in "".join(page.chunks), name
@@ -166,7 +166,7 @@ def test_a_hostile_shop_name_round_trips_through_the_report_html() -> None:
 @settings(max_examples=40, deadline=None)
 @given(name=st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=60))
 def test_any_shop_name_adds_no_element_to_the_report_html(name: str) -> None:
-    page = parsed(render_report(shop(name), date(2026, 3, 2), figures()).html)
+    page = parsed(render_report(shop(name), date(2015, 3, 2), figures()).html)
     assert "script" not in page.tags
     assert name.replace("\r", "\n") in "".join(page.chunks).replace("\r", "\n")
 

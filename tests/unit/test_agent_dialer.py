@@ -16,8 +16,8 @@ from chalicelib.domain.shop import RobotPolicy, ShopSettings
 from chalicelib.services import agent_dialer, intake
 from tests.fakes import FakeAgentDialStore, FakeAgentDialUrls, FakeTelephony
 
-NOON = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv: inside calling hours
-NIGHT = datetime(2026, 11, 23, 21, 0, tzinfo=UTC)  # 23:00 in Kyiv: outside
+NOON = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv: inside calling hours
+NIGHT = datetime(2015, 11, 23, 21, 0, tzinfo=UTC)  # 23:00 in Kyiv: outside
 
 
 @pytest.fixture
@@ -166,7 +166,7 @@ def test_outside_the_calling_window_the_tasks_wait_and_no_agent_is_reserved(
     assert telephony.placed == [] and store.agent_log == []
     task = store.get_task(task_id)
     assert task is not None and task.state == "queued"
-    assert task.due_at == datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # 10:00 in Kyiv
+    assert task.due_at == datetime(2015, 11, 24, 8, 0, tzinfo=UTC)  # 10:00 in Kyiv
     assert store.get_task("cb_1").due_at == NOON  # type: ignore[union-attr]  # keeps its arrival
 
 

@@ -10,7 +10,7 @@ from chalicelib.domain.shop import AlertPolicy, ReportPolicy, ShopSettings
 from chalicelib.services.alerts import alert_recipients, complaint_alert, large_order_alert, live_alerts
 from chalicelib.services.live import LiveFigures, QueueNow
 
-NOW = datetime(2025, 3, 29, 10, 15, tzinfo=UTC)  # 12:15 in Kyiv
+NOW = datetime(2014, 3, 29, 10, 15, tzinfo=UTC)  # 12:15 in Kyiv
 
 
 def shop(**alerts: object) -> ShopSettings:
@@ -76,13 +76,13 @@ def live(longest: int, *, drops: int = 0, answers: int = 0) -> LiveFigures:
         CallFact(f"a{n}", "outbound-agent", "completed", "human", NOW, NOW, result="dropped" if n < drops else None)
         for n in range(answers)
     ]
-    return LiveFigures("acme", NOW, date(2025, 3, 29), QueueNow(2, longest), (), daily_figures([], calls))
+    return LiveFigures("acme", NOW, date(2014, 3, 29), QueueNow(2, longest), (), daily_figures([], calls))
 
 
 def test_queue_wait_over_the_limit_alerts_once_per_local_hour():
     alerts = live_alerts(shop(max_queue_wait_seconds=120), live(121))
 
-    assert [(a.kind, a.event) for a in alerts] == [("queue-wait", "2025-03-29T12")]
+    assert [(a.kind, a.event) for a in alerts] == [("queue-wait", "2014-03-29T12")]
     assert "the longest has waited 121 s" in alerts[0].text
     assert live_alerts(shop(max_queue_wait_seconds=120), live(120)) == []
     assert live_alerts(shop(max_queue_wait_seconds=None), live(9999)) == []
@@ -91,7 +91,7 @@ def test_queue_wait_over_the_limit_alerts_once_per_local_hour():
 def test_drop_rate_over_the_limit_alerts_once_per_local_day():
     alerts = live_alerts(shop(max_drop_rate_percent="3"), live(0, drops=2, answers=50))  # 4.0%
 
-    assert [(a.kind, a.event) for a in alerts] == [("drop-rate", "2025-03-29")]
+    assert [(a.kind, a.event) for a in alerts] == [("drop-rate", "2014-03-29")]
     assert "dropped live answers ÷ live answers" in alerts[0].text
     assert live_alerts(shop(max_drop_rate_percent="3"), live(0, drops=1, answers=50)) == []  # 2.0%
     assert live_alerts(shop(), live(0)) == []  # no agent dialing: no rate

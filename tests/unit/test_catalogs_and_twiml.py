@@ -60,10 +60,10 @@ def test_every_audio_entry_names_a_known_prompt_and_an_https_url(language: str) 
 
 
 def order(number: str, total: str, address: str = "") -> Order:
-    now = datetime(2026, 11, 22, tzinfo=UTC)
+    now = datetime(2015, 11, 22, tzinfo=UTC)
     payload = {"delivery": {"address": address}} if address else {}
     return Order(
-        "demo", "ord_1", "+380671234567", True, Decimal(total), "UAH", now, "2026-11-22", number, payload=payload
+        "demo", "ord_1", "+380671234567", True, Decimal(total), "UAH", now, "2015-11-22", number, payload=payload
     )
 
 

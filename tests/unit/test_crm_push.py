@@ -32,7 +32,7 @@ from tests.fakes import FakeCrmOutbox, ScriptedCrm
 
 SIGNED_AT = datetime(2041, 6, 1, 8, 0, tzinfo=UTC)  # the real instant of sending, far from business time
 
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+NOW = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 SECRET = b"s3cret-for-tests"
 CRM_URL = "https://crm.kvitka.example/hooks/calls"
 
@@ -183,7 +183,7 @@ def order(status: str, decided_at: datetime | None = NOW) -> Order:
         total=Decimal("10"),
         currency="UAH",
         received_at=NOW,
-        day="2026-11-23",
+        day="2015-11-23",
         order_number="A-1",
         status=status,
         route="robot",

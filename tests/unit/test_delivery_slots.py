@@ -39,40 +39,40 @@ def starts(slots: list[DeliverySlot]) -> list[str]:
 
 def test_a_slot_starting_within_the_lead_time_is_not_offered() -> None:
     # GIVEN Monday 09:00 in Kyiv and a two-hour lead; WHEN slots are offered
-    slots = offered_slots(policy(), KYIV, kyiv(2026, 11, 23, 9).astimezone(UTC))
+    slots = offered_slots(policy(), KYIV, kyiv(2015, 11, 23, 9).astimezone(UTC))
     # THEN 10:00 today is too soon (11:00 is the earliest start), 14:00 today is fine
     assert starts(slots) == ["Mon 14:00", "Tue 10:00", "Tue 14:00", "Wed 10:00", "Wed 14:00"]
 
 
 def test_a_slot_exactly_at_the_lead_time_is_offered() -> None:
-    slots = offered_slots(policy(), KYIV, kyiv(2026, 11, 23, 8))
+    slots = offered_slots(policy(), KYIV, kyiv(2015, 11, 23, 8))
     assert starts(slots)[0] == "Mon 10:00"
 
 
 def test_days_without_windows_and_closed_days_are_skipped_but_still_count_as_days() -> None:
     # GIVEN Friday evening: Saturday and Sunday have no windows, Monday is closed
-    closed = policy(closed_on=[date(2026, 11, 30)], days_offered=4)
+    closed = policy(closed_on=[date(2015, 11, 30)], days_offered=4)
     # WHEN offered on Friday 20:00 (today's windows are past)
-    slots = offered_slots(closed, KYIV, kyiv(2026, 11, 27, 20))
+    slots = offered_slots(closed, KYIV, kyiv(2015, 11, 27, 20))
     # THEN nothing: Fri (past), Sat, Sun (no windows), Mon (closed) are the four days
     assert slots == []
     # AND a fifth day brings Tuesday
-    assert starts(offered_slots(closed.model_copy(update={"days_offered": 5}), KYIV, kyiv(2026, 11, 27, 20))) == [
+    assert starts(offered_slots(closed.model_copy(update={"days_offered": 5}), KYIV, kyiv(2015, 11, 27, 20))) == [
         "Tue 10:00",
         "Tue 14:00",
     ]
 
 
 def test_at_most_max_offered_earliest_first() -> None:
-    slots = offered_slots(policy(max_offered=2), KYIV, kyiv(2026, 11, 23, 6))
+    slots = offered_slots(policy(max_offered=2), KYIV, kyiv(2015, 11, 23, 6))
     assert starts(slots) == ["Mon 10:00", "Mon 14:00"]
 
 
 def test_windows_keep_their_wall_clock_times_across_the_spring_change() -> None:
-    # GIVEN Kyiv goes from +02:00 to +03:00 at 03:00 on Sunday 29 March 2026; windows every day
+    # GIVEN Kyiv goes from +02:00 to +03:00 at 03:00 on Sunday 29 March 2015; windows every day
     every_day = policy(weekly={day: [DeliveryWindow(start=time(10), end=time(14))] for day in WEEKDAYS})
     # WHEN offered on Saturday morning
-    slots = offered_slots(every_day, KYIV, kyiv(2026, 3, 28, 6))
+    slots = offered_slots(every_day, KYIV, kyiv(2015, 3, 28, 6))
     # THEN 10:00 local both days, which is 08:00 UTC before the change and 07:00 UTC after
     assert [slot.start.astimezone(UTC).strftime("%d %H:%M") for slot in slots] == ["28 08:00", "29 07:00", "30 07:00"]
     assert all(slot.end - slot.start == timedelta(hours=4) for slot in slots)
@@ -83,32 +83,32 @@ def test_a_window_starting_in_the_spring_gap_starts_when_the_clock_resumes() -> 
         weekly={"sun": [DeliveryWindow(start=time(3, 30), end=time(6)), DeliveryWindow(start=time(3), end=time(4))]},
         lead_minutes=0,
     )
-    slots = offered_slots(sunday, KYIV, kyiv(2026, 3, 29, 0))
+    slots = offered_slots(sunday, KYIV, kyiv(2015, 3, 29, 0))
     # 03:30 does not exist: the window runs from 04:30 (+03:00) to 06:00; 03:00-04:00 is empty
     assert [slot.as_record(KYIV) for slot in slots] == [
-        {"start": "2026-03-29T04:30:00+03:00", "end": "2026-03-29T06:00:00+03:00"}
+        {"start": "2015-03-29T04:30:00+03:00", "end": "2015-03-29T06:00:00+03:00"}
     ]
 
 
 def test_an_ambiguous_autumn_time_is_its_first_occurrence() -> None:
-    # Kyiv goes back from 04:00 (+03:00) to 03:00 (+02:00) on Sunday 25 October 2026
-    start = wall_clock(date(2026, 10, 25), time(3, 30), KYIV)
-    assert start == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    # Kyiv goes back from 04:00 (+03:00) to 03:00 (+02:00) on Sunday 25 October 2015
+    start = wall_clock(date(2015, 10, 25), time(3, 30), KYIV)
+    assert start == datetime(2015, 10, 25, 0, 30, tzinfo=UTC)
     sunday = policy(weekly={"sun": [DeliveryWindow(start=time(2), end=time(6))]}, lead_minutes=0)
-    [slot] = offered_slots(sunday, KYIV, kyiv(2026, 10, 25, 0))
+    [slot] = offered_slots(sunday, KYIV, kyiv(2015, 10, 25, 0))
     assert slot.end - slot.start == timedelta(hours=5)  # the repeated hour makes the window longer
-    assert slot.as_record(KYIV) == {"start": "2026-10-25T02:00:00+03:00", "end": "2026-10-25T06:00:00+02:00"}
+    assert slot.as_record(KYIV) == {"start": "2015-10-25T02:00:00+03:00", "end": "2015-10-25T06:00:00+02:00"}
 
 
 def test_the_shops_local_date_decides_today_and_tomorrow() -> None:
     # 23:30 UTC on Sunday is 01:30 on Monday in Kyiv
-    now = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)
+    now = datetime(2015, 11, 22, 23, 30, tzinfo=UTC)
     slots = offered_slots(policy(max_offered=8), KYIV, now)
     assert [day_word(slot, now, KYIV) for slot in slots] == ["today", "today", "tomorrow", "tomorrow", "wed", "wed"]
 
 
 def test_no_windows_no_slots() -> None:
-    assert offered_slots(DeliverySlotPolicy(), KYIV, kyiv(2026, 11, 23, 6)) == []
+    assert offered_slots(DeliverySlotPolicy(), KYIV, kyiv(2015, 11, 23, 6)) == []
 
 
 def test_a_window_must_start_before_it_ends() -> None:
@@ -134,30 +134,30 @@ def test_every_day_word_is_in_every_catalog(language: str) -> None:
 def context(slot_policy: DeliverySlotPolicy) -> inbound.CallContext:
     shop = ShopSettings(shop_id="demo", name="Kvitka", timezone="Europe/Kyiv")
     shop = shop.model_copy(update={"inbound": shop.inbound.model_copy(update={"delivery_slots": slot_policy})})
-    call = Call("CA1", "demo", "inbound", "+380671112233", "+380441234567", kyiv(2026, 11, 23, 9), "2026-11-23")
+    call = Call("CA1", "demo", "inbound", "+380671112233", "+380441234567", kyiv(2015, 11, 23, 9), "2015-11-23")
     return inbound.CallContext(shop, call)
 
 
 def test_a_digit_maps_to_the_slot_read_out_at_that_instant_even_when_time_moved_on() -> None:
     ctx = context(policy())
-    read_at = kyiv(2026, 11, 23, 7, 59)  # 10:00 still offered (lead 2 h)
-    later = kyiv(2026, 11, 23, 8, 1)  # a fresh list would start at 14:00
+    read_at = kyiv(2015, 11, 23, 7, 59)  # 10:00 still offered (lead 2 h)
+    later = kyiv(2015, 11, 23, 8, 1)  # a fresh list would start at 14:00
     slot = inbound.offered_slot(ctx, read_at, "1", later)
-    assert slot is not None and slot.start == kyiv(2026, 11, 23, 10)
-    assert inbound.delivery_slots(ctx, later)[0].start == kyiv(2026, 11, 23, 14)
+    assert slot is not None and slot.start == kyiv(2015, 11, 23, 10)
+    assert inbound.delivery_slots(ctx, later)[0].start == kyiv(2015, 11, 23, 14)
 
 
 @pytest.mark.parametrize("digits", [None, "", "0", "9", "*", "x"])
 def test_a_digit_with_no_slot_behind_it_is_none(digits: str | None) -> None:
     assert (
-        inbound.offered_slot(context(policy(max_offered=3)), kyiv(2026, 11, 23, 6), digits, kyiv(2026, 11, 23, 6))
+        inbound.offered_slot(context(policy(max_offered=3)), kyiv(2015, 11, 23, 6), digits, kyiv(2015, 11, 23, 6))
         is None
     )
 
 
 def test_a_slot_that_has_started_is_no_longer_taken() -> None:
     ctx = context(policy(lead_minutes=0))
-    assert inbound.offered_slot(ctx, kyiv(2026, 11, 23, 9), "1", kyiv(2026, 11, 23, 10)) is None
+    assert inbound.offered_slot(ctx, kyiv(2015, 11, 23, 9), "1", kyiv(2015, 11, 23, 10)) is None
 
 
 # ---- what the caller hears ------------------------------------------------------------------

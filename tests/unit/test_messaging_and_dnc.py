@@ -14,7 +14,7 @@ from chalicelib.domain.sms import sms_intent
 from chalicelib.services import dialer, intake, messaging, order_events
 from tests.fakes import FakeStore, FakeTelephony, FakeUrls
 
-NOON = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+NOON = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 PHONE = "+380671234567"
 
 
@@ -145,7 +145,7 @@ def test_after_the_last_failed_call_the_customer_gets_the_order_by_text(store: F
 def test_a_confirmed_order_with_a_delivery_slot_gets_the_time_in_the_shops_zone(
     store: FakeStore, shop: ShopSettings
 ) -> None:
-    slot = {"start": "2026-11-24T12:00:00+00:00", "end": "2026-11-24T14:00:00+00:00"}
+    slot = {"start": "2015-11-24T12:00:00+00:00", "end": "2015-11-24T14:00:00+00:00"}
     order = queued_order(store, shop, delivery={"address": "Kyiv", "slot": slot})
     confirmed = store.transition_order("demo", order.order_id, {"queued"}, "confirmed")
     assert confirmed is not None
@@ -153,16 +153,16 @@ def test_a_confirmed_order_with_a_delivery_slot_gets_the_time_in_the_shops_zone(
     order_events.after_status_change(
         shop, "queued", confirmed, store=store, messenger=telephony, now=NOON, once=lambda key, action: action()
     )
-    assert telephony.texts[0]["body"] == "Kvitka: замовлення A-1 підтверджено. Доставка 24.11.2026 з 14:00 до 16:00."
+    assert telephony.texts[0]["body"] == "Kvitka: замовлення A-1 підтверджено. Доставка 24.11.2015 з 14:00 до 16:00."
 
 
 def test_the_slot_the_caller_picked_in_the_ivr_is_the_one_the_confirmation_text_gives(
     store: FakeStore, shop: ShopSettings
 ) -> None:
     # GIVEN an order the shop sent with a slot, for which the caller then picked another
-    shops_slot = {"start": "2026-11-24T12:00:00+00:00", "end": "2026-11-24T14:00:00+00:00"}
+    shops_slot = {"start": "2015-11-24T12:00:00+00:00", "end": "2015-11-24T14:00:00+00:00"}
     order = queued_order(store, shop, delivery={"address": "Kyiv", "slot": shops_slot})
-    picked = {"start": "2026-11-25T08:00:00+00:00", "end": "2026-11-25T12:00:00+00:00"}
+    picked = {"start": "2015-11-25T08:00:00+00:00", "end": "2015-11-25T12:00:00+00:00"}
     confirmed = store.transition_order("demo", order.order_id, {"queued"}, "confirmed")
     assert confirmed is not None
     confirmed = dataclasses.replace(confirmed, delivery_slot=picked)
@@ -170,7 +170,7 @@ def test_the_slot_the_caller_picked_in_the_ivr_is_the_one_the_confirmation_text_
     order_events.after_status_change(
         shop, "queued", confirmed, store=store, messenger=telephony, now=NOON, once=lambda key, action: action()
     )
-    assert telephony.texts[0]["body"] == "Kvitka: замовлення A-1 підтверджено. Доставка 25.11.2026 з 10:00 до 14:00."
+    assert telephony.texts[0]["body"] == "Kvitka: замовлення A-1 підтверджено. Доставка 25.11.2015 з 10:00 до 14:00."
 
 
 def test_a_delivery_time_picked_after_confirmation_is_texted_once_per_time_picked(
@@ -187,8 +187,8 @@ def test_a_delivery_time_picked_after_confirmation_is_texted_once_per_time_picke
             done[key] = action()
         return done[key]
 
-    first = {"start": "2026-11-24T08:00:00+00:00", "end": "2026-11-24T12:00:00+00:00"}
-    later = {"start": "2026-11-24T12:00:00+00:00", "end": "2026-11-24T16:00:00+00:00"}
+    first = {"start": "2015-11-24T08:00:00+00:00", "end": "2015-11-24T12:00:00+00:00"}
+    later = {"start": "2015-11-24T12:00:00+00:00", "end": "2015-11-24T16:00:00+00:00"}
     picked = dataclasses.replace(confirmed, delivery_slot=first)
     # WHEN the caller picks a time in the IVR (the record redelivered), then changes it
     for _ in range(2):
@@ -207,8 +207,8 @@ def test_a_delivery_time_picked_after_confirmation_is_texted_once_per_time_picke
     # THEN one text per time picked, each with its time in the shop's zone
     assert unchanged is None
     assert [text["body"] for text in telephony.texts] == [
-        "Kvitka: замовлення A-1 підтверджено. Доставка 24.11.2026 з 10:00 до 14:00.",
-        "Kvitka: замовлення A-1 підтверджено. Доставка 24.11.2026 з 14:00 до 18:00.",
+        "Kvitka: замовлення A-1 підтверджено. Доставка 24.11.2015 з 10:00 до 14:00.",
+        "Kvitka: замовлення A-1 підтверджено. Доставка 24.11.2015 з 14:00 до 18:00.",
     ]
 
 
@@ -217,7 +217,7 @@ def test_a_slot_picked_before_confirmation_waits_for_the_confirmation_text(
 ) -> None:
     order = queued_order(store, shop)
     picked = dataclasses.replace(
-        order, delivery_slot={"start": "2026-11-24T08:00:00+00:00", "end": "2026-11-24T12:00:00+00:00"}
+        order, delivery_slot={"start": "2015-11-24T08:00:00+00:00", "end": "2015-11-24T12:00:00+00:00"}
     )
     telephony = FakeTelephony()
     for previous_status in ("queued", None):
@@ -233,8 +233,8 @@ def test_a_slot_picked_before_confirmation_waits_for_the_confirmation_text(
     [
         (None, None),
         ("", None),
-        ('{"start": "2026-11-24T08:00:00+00:00", "end": "2026-11-24T12:00:00+00:00"}', "2026-11-24T08:00:00+00:00"),
-        ({"start": "2026-11-24T08:00:00+00:00"}, "2026-11-24T08:00:00+00:00"),
+        ('{"start": "2015-11-24T08:00:00+00:00", "end": "2015-11-24T12:00:00+00:00"}', "2015-11-24T08:00:00+00:00"),
+        ({"start": "2015-11-24T08:00:00+00:00"}, "2015-11-24T08:00:00+00:00"),
         ("[]", None),
     ],
 )

@@ -12,7 +12,7 @@ from chalicelib.services import dialer, intake, robot_call
 from chalicelib.services.ports import CallNotPlacedError, CallOutcomeUnknownError, CallState
 from tests.fakes import FakeStore, FakeTelephony, FakeUrls
 
-NOON = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv: inside calling hours
+NOON = datetime(2015, 11, 22, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv: inside calling hours
 
 
 def make_shop(**overrides: object) -> ShopSettings:
@@ -57,7 +57,7 @@ def test_an_accepted_order_is_stored_with_its_phone_in_e164(store: FakeStore, sh
         Decimal("1250.50"),
         "UAH",
     )
-    assert order.day == "2026-11-22"
+    assert order.day == "2015-11-22"
 
 
 def test_a_new_order_gets_one_dial_task_even_when_redelivered(store: FakeStore, shop: ShopSettings) -> None:
@@ -177,12 +177,12 @@ def test_a_due_task_is_dialled_once_with_signed_webhook_urls(store: FakeStore, s
 
 
 def test_outside_calling_hours_the_task_waits_for_the_morning(store: FakeStore, shop: ShopSettings) -> None:
-    late = datetime(2026, 11, 22, 21, 0, tzinfo=UTC)  # 23:00 in Kyiv
+    late = datetime(2015, 11, 22, 21, 0, tzinfo=UTC)  # 23:00 in Kyiv
     telephony = FakeTelephony()
     task_id = queued_task(store, shop)
     assert dialer.dial_task(shop, task_id, store=store, telephony=telephony, urls=FakeUrls(), now=late) is None
     assert telephony.placed == []
-    assert store.tasks[task_id].due_at == datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    assert store.tasks[task_id].due_at == datetime(2015, 11, 23, 8, 0, tzinfo=UTC)
 
 
 def test_no_more_calls_than_the_shops_lines(store: FakeStore, shop: ShopSettings) -> None:

@@ -18,8 +18,8 @@ from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import agent_dialer, inbound, intake, predictive_dialer
 from tests.fakes import FakeAgentDialUrls, FakePredictiveStore, FakePredictiveUrls, FakeTelephony
 
-NOON = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv
-DAY = "2026-11-23"
+NOON = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv
+DAY = "2015-11-23"
 
 
 class FakeBlendingStore(FakePredictiveStore):

@@ -32,8 +32,8 @@ from chalicelib.services.paced_telephony import CallRateLimitedError, PacedTelep
 from chalicelib.services.ports import CallState
 from tests.fakes import FakePredictiveStore, FakePredictiveUrls, FakeTelephony
 
-NOON = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv: inside calling hours
-DAY = "2026-11-23"
+NOON = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv: inside calling hours
+DAY = "2015-11-23"
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from chalicelib.domain.charts import (
 from chalicelib.domain.report import AgentStatusFact, CallFact, OrderFact, daily_figures
 from chalicelib.services.reports import report_charts
 
-AT = datetime(2025, 3, 29, 8, 0, tzinfo=UTC)
+AT = datetime(2014, 3, 29, 8, 0, tzinfo=UTC)
 KYIV = ZoneInfo("Europe/Kyiv")
 Color = tuple[int, int, int]
 
@@ -201,7 +201,7 @@ def rows_of(data: bytes) -> list[dict[str, str]]:
 
 
 def test_call_log_has_every_order_and_call_with_masked_numbers():
-    log = CallLogWriter("calls-and-orders-2025-03-29", KYIV)
+    log = CallLogWriter("calls-and-orders-2014-03-29", KYIV)
     log.add_order(OrderFact("o1", "confirmed", Decimal("250.00"), True, AT, phone="+380671234567", order_number="A-1"))
     log.add_call(
         CallFact(
@@ -224,7 +224,7 @@ def test_call_log_has_every_order_and_call_with_masked_numbers():
 
     assert attached is not None
     assert (attached.filename, attached.maintype, attached.subtype, attached.rows) == (
-        "calls-and-orders-2025-03-29.csv",
+        "calls-and-orders-2014-03-29.csv",
         "text",
         "csv",
         4,
@@ -232,7 +232,7 @@ def test_call_log_has_every_order_and_call_with_masked_numbers():
     rows = rows_of(attached.data)
     assert list(rows[0]) == list(COLUMNS)
     assert rows[0] | {} == {
-        "time": "2025-03-29T10:00:00+02:00",
+        "time": "2014-03-29T10:00:00+02:00",
         "kind": "order",
         "number": "+380*******67",
         "direction": "",

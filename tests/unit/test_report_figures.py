@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.domain.report import CallFact, OrderFact, daily_figures, report_due
 
-NOON = datetime(2025, 3, 30, 10, 0, tzinfo=UTC)
+NOON = datetime(2014, 3, 30, 10, 0, tzinfo=UTC)
 
 
 def order(order_id: str, status: str, total: str, *, reached: bool = False, currency: str | None = None):
@@ -157,23 +157,23 @@ def utc(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
     ("now", "zone", "hour", "expected"),
     [
         # Kyiv, 8 o'clock: 05:00 UTC in summer (EEST, +3), 06:00 UTC in winter (EET, +2)
-        (utc(2025, 7, 1, 4, 59), KYIV, 8, None),
-        (utc(2025, 7, 1, 5, 0), KYIV, 8, date(2025, 6, 30)),
-        (utc(2025, 12, 1, 5, 59), KYIV, 8, None),
-        (utc(2025, 12, 1, 6, 0), KYIV, 8, date(2025, 11, 30)),
-        # Kyiv springs forward 03:00 -> 04:00 on 30 March 2025: a 3 o'clock report goes at 04:00
-        (utc(2025, 3, 30, 0, 59), KYIV, 3, None),
-        (utc(2025, 3, 30, 1, 0), KYIV, 3, date(2025, 3, 29)),
-        # Kyiv falls back 04:00 -> 03:00 on 26 October 2025: 3 o'clock comes twice, same day due
-        (utc(2025, 10, 26, 0, 0), KYIV, 3, date(2025, 10, 25)),
-        (utc(2025, 10, 26, 1, 0), KYIV, 3, date(2025, 10, 25)),
-        # New York springs forward 02:00 -> 03:00 on 9 March 2025
-        (utc(2025, 3, 9, 6, 59), NEW_YORK, 2, None),
-        (utc(2025, 3, 9, 7, 0), NEW_YORK, 2, date(2025, 3, 8)),
-        # New York falls back 02:00 -> 01:00 on 2 November 2025
-        (utc(2025, 11, 2, 5, 0), NEW_YORK, 1, date(2025, 11, 1)),
-        (utc(2025, 11, 2, 6, 0), NEW_YORK, 1, date(2025, 11, 1)),
-        (utc(2025, 11, 2, 5, 59), NEW_YORK, 8, None),
+        (utc(2014, 7, 1, 4, 59), KYIV, 8, None),
+        (utc(2014, 7, 1, 5, 0), KYIV, 8, date(2014, 6, 30)),
+        (utc(2014, 12, 1, 5, 59), KYIV, 8, None),
+        (utc(2014, 12, 1, 6, 0), KYIV, 8, date(2014, 11, 30)),
+        # Kyiv springs forward 03:00 -> 04:00 on 30 March 2014: a 3 o'clock report goes at 04:00
+        (utc(2014, 3, 30, 0, 59), KYIV, 3, None),
+        (utc(2014, 3, 30, 1, 0), KYIV, 3, date(2014, 3, 29)),
+        # Kyiv falls back 04:00 -> 03:00 on 26 October 2014: 3 o'clock comes twice, same day due
+        (utc(2014, 10, 26, 0, 0), KYIV, 3, date(2014, 10, 25)),
+        (utc(2014, 10, 26, 1, 0), KYIV, 3, date(2014, 10, 25)),
+        # New York springs forward 02:00 -> 03:00 on 9 March 2014
+        (utc(2014, 3, 9, 6, 59), NEW_YORK, 2, None),
+        (utc(2014, 3, 9, 7, 0), NEW_YORK, 2, date(2014, 3, 8)),
+        # New York falls back 02:00 -> 01:00 on 2 November 2014
+        (utc(2014, 11, 2, 5, 0), NEW_YORK, 1, date(2014, 11, 1)),
+        (utc(2014, 11, 2, 6, 0), NEW_YORK, 1, date(2014, 11, 1)),
+        (utc(2014, 11, 2, 5, 59), NEW_YORK, 8, None),
     ],
 )
 def test_report_due_follows_the_shops_wall_clock_across_dst(now, zone, hour, expected):
@@ -182,15 +182,15 @@ def test_report_due_follows_the_shops_wall_clock_across_dst(now, zone, hour, exp
 
 def test_report_due_turns_over_at_the_shops_midnight_not_utcs():
     # 23:59 in Kyiv on the 14th, still the 14th: the 13th is due for a midnight report
-    assert report_due(utc(2025, 1, 14, 21, 59), KYIV, 0) == date(2025, 1, 13)
+    assert report_due(utc(2014, 1, 14, 21, 59), KYIV, 0) == date(2014, 1, 13)
     # 00:00 in Kyiv on the 15th while UTC still reads the 14th
-    assert report_due(utc(2025, 1, 14, 22, 0), KYIV, 0) == date(2025, 1, 14)
-    assert report_due(utc(2025, 1, 14, 22, 0), KYIV, 8) is None
+    assert report_due(utc(2014, 1, 14, 22, 0), KYIV, 0) == date(2014, 1, 14)
+    assert report_due(utc(2014, 1, 14, 22, 0), KYIV, 8) is None
     # 22:00 in New York on the 14th while UTC reads the 15th: yesterday is the 13th there
-    assert report_due(utc(2025, 1, 15, 3, 0), NEW_YORK, 8) == date(2025, 1, 13)
-    assert report_due(utc(2025, 1, 15, 3, 0), ZoneInfo(NEW_YORK), 23) is None
+    assert report_due(utc(2014, 1, 15, 3, 0), NEW_YORK, 8) == date(2014, 1, 13)
+    assert report_due(utc(2014, 1, 15, 3, 0), ZoneInfo(NEW_YORK), 23) is None
 
 
 def test_report_due_refuses_a_naive_time():
     with pytest.raises(ValueError, match="timezone-aware"):
-        report_due(datetime(2025, 1, 15, 8, 0), KYIV, 8)
+        report_due(datetime(2014, 1, 15, 8, 0), KYIV, 8)

@@ -19,9 +19,9 @@ from chalicelib.domain.report import (
 from chalicelib.domain.shop import AlertPolicy, ReportPolicy, ShopSettings
 
 KYIV = "Europe/Kyiv"
-DAY = date(2025, 3, 29)
+DAY = date(2014, 3, 29)
 START, END = ReportPeriod.day(DAY).bounds(KYIV)  # 22:00 UTC on the 28th .. 22:00 UTC on the 29th
-T = datetime(2025, 3, 29, 8, 0, tzinfo=UTC)  # 10:00 in Kyiv
+T = datetime(2014, 3, 29, 8, 0, tzinfo=UTC)  # 10:00 in Kyiv
 
 
 def order(order_id: str, status: str, *, dial_after: int | None, total: str = "100.00") -> OrderFact:
@@ -40,7 +40,7 @@ def robot(sid: str, answered_by: str | None, status: str = "completed") -> CallF
 
 
 def inbound(sid: str, at_hour_utc: int, **fields: object) -> CallFact:
-    created = datetime(2025, 3, 29, at_hour_utc, 5, tzinfo=UTC)
+    created = datetime(2014, 3, 29, at_hour_utc, 5, tzinfo=UTC)
     return CallFact(sid, "inbound", "completed", None, created, created, **fields)  # type: ignore[arg-type]
 
 
@@ -82,7 +82,7 @@ def test_drop_rate_counts_dropped_live_answers_of_agent_dialing():
 
 
 def the_inbound_day() -> list[CallFact]:
-    q = datetime(2025, 3, 29, 8, 5, tzinfo=UTC)
+    q = datetime(2014, 3, 29, 8, 5, tzinfo=UTC)
     return [
         # answered within the service level, answered late, lost, abandoned with a callback, self-service
         inbound("i1", 8, queued_at=q, wait_seconds=10, agent_id="anna", survey="1"),
@@ -180,12 +180,12 @@ def test_histogram_is_bounded_by_distinct_seconds_not_by_values():
 @pytest.mark.parametrize(
     ("now", "weekly_on", "monthly", "expected"),
     [
-        # Monday 31 March 2025, 08:00 Kyiv (05:00 UTC): last week's digest, Monday to Sunday
-        (datetime(2025, 3, 31, 5, 0, tzinfo=UTC), 0, False, [("week", date(2025, 3, 24), date(2025, 3, 30))]),
-        (datetime(2025, 3, 31, 4, 59, tzinfo=UTC), 0, False, []),
-        (datetime(2025, 3, 31, 5, 0, tzinfo=UTC), None, False, []),
-        (datetime(2025, 4, 1, 5, 0, tzinfo=UTC), 0, True, [("month", date(2025, 3, 1), date(2025, 3, 31))]),
-        (datetime(2025, 3, 1, 6, 0, tzinfo=UTC), None, True, [("month", date(2025, 2, 1), date(2025, 2, 28))]),
+        # Monday 31 March 2014, 08:00 Kyiv (05:00 UTC): last week's digest, Monday to Sunday
+        (datetime(2014, 3, 31, 5, 0, tzinfo=UTC), 0, False, [("week", date(2014, 3, 24), date(2014, 3, 30))]),
+        (datetime(2014, 3, 31, 4, 59, tzinfo=UTC), 0, False, []),
+        (datetime(2014, 3, 31, 5, 0, tzinfo=UTC), None, False, []),
+        (datetime(2014, 4, 1, 5, 0, tzinfo=UTC), 0, True, [("month", date(2014, 3, 1), date(2014, 3, 31))]),
+        (datetime(2014, 3, 1, 6, 0, tzinfo=UTC), None, True, [("month", date(2014, 2, 1), date(2014, 2, 28))]),
     ],
 )
 def test_digests_are_due_on_the_shops_weekday_and_the_first(now, weekly_on, monthly, expected):
@@ -195,14 +195,14 @@ def test_digests_are_due_on_the_shops_weekday_and_the_first(now, weekly_on, mont
 
 
 def test_a_period_spans_local_days_and_labels_itself():
-    week = ReportPeriod("week", date(2025, 3, 24), date(2025, 3, 30))
+    week = ReportPeriod("week", date(2014, 3, 24), date(2014, 3, 30))
 
     assert len(list(week.days())) == 7
     start, end = week.bounds(KYIV)
-    assert (start, end) == (datetime(2025, 3, 23, 22, tzinfo=UTC), datetime(2025, 3, 30, 21, tzinfo=UTC))
+    assert (start, end) == (datetime(2014, 3, 23, 22, tzinfo=UTC), datetime(2014, 3, 30, 21, tzinfo=UTC))
     assert week.title == "Weekly digest"
-    assert week.key == {"period": "week", "first": "2025-03-24"}
-    assert ReportPeriod.day(DAY).key == {"day": "2025-03-29"}  # the daily key never changed
+    assert week.key == {"period": "week", "first": "2014-03-24"}
+    assert ReportPeriod.day(DAY).key == {"day": "2014-03-29"}  # the daily key never changed
 
 
 def test_report_and_alert_policies_have_safe_defaults():

@@ -17,8 +17,8 @@ from chalicelib.domain.report import AgentStatusFact, CallFact, OrderFact, daily
 from chalicelib.domain.shop import ReportPolicy, ShopSettings
 from chalicelib.services.reports import build_daily_report, format_money, render_report
 
-DAY = date(2025, 3, 29)
-AT = datetime(2025, 3, 29, 9, 30, tzinfo=UTC)
+DAY = date(2014, 3, 29)
+AT = datetime(2014, 3, 29, 9, 30, tzinfo=UTC)
 NBSP = "\u00a0"
 
 
@@ -82,7 +82,7 @@ def visible_text(html: str) -> str:
 def test_subject_names_the_shop_the_day_and_confirmed_of_unique():
     rendered = render_report(shop(), DAY, daily_figures(ORDERS, CALLS))
 
-    assert rendered.subject == "Quiet Garden — daily report for 2025-03-29: 2/4 confirmed"
+    assert rendered.subject == "Quiet Garden — daily report for 2014-03-29: 2/4 confirmed"
 
 
 def test_html_shows_the_shop_the_day_and_the_figures():
@@ -90,7 +90,7 @@ def test_html_shows_the_shop_the_day_and_the_figures():
     shown = visible_text(rendered.html)
 
     assert "Quiet Garden" in shown
-    assert "Daily report for 2025-03-29 (Saturday)" in shown
+    assert "Daily report for 2014-03-29 (Saturday)" in shown
     assert "Confirmed 2 of 4 unique orders (50.0%)" in shown
     assert "Orders received 6" in shown
     assert "Duplicates 1 16.7% of 6 orders received" in shown
@@ -109,7 +109,7 @@ def test_text_part_has_the_same_figures():
     rendered = render_report(shop(), DAY, daily_figures(ORDERS, CALLS, currency="UAH"))
     lines = [squeeze(line) for line in rendered.text.splitlines()]
 
-    assert lines[0] == "Quiet Garden — daily report for 2025-03-29 (Saturday)"
+    assert lines[0] == "Quiet Garden — daily report for 2014-03-29 (Saturday)"
     assert "Confirmed 2 of 4 unique orders (50.0%)." in lines
     assert "Orders received 6 every order record of the day" in lines
     assert "Confirmed 2 50.0% of 4 unique orders" in lines
@@ -124,8 +124,8 @@ def test_a_day_without_orders_or_calls_gets_the_short_version():
     rendered = render_report(shop(), DAY, daily_figures([], []))
 
     assert rendered.subject.endswith(": 0/0 confirmed")
-    assert "No orders and no calls on 2025-03-29 (Saturday)." in visible_text(rendered.html)
-    assert "No orders and no calls on 2025-03-29 (Saturday)." in rendered.text
+    assert "No orders and no calls on 2014-03-29 (Saturday)." in visible_text(rendered.html)
+    assert "No orders and no calls on 2014-03-29 (Saturday)." in rendered.text
     assert "Orders received" not in rendered.html
     assert "Orders received" not in rendered.text
 
@@ -156,7 +156,7 @@ def test_the_report_email_goes_from_the_shops_sender_to_its_recipients():
     assert queries.asked == [("quiet-garden", DAY)]
     assert outgoing.sender == "reports@example.com"
     assert outgoing.recipients == ("owner@example.com",)
-    assert outgoing.subject == "Quiet Garden — daily report for 2025-03-29: 2/4 confirmed"
+    assert outgoing.subject == "Quiet Garden — daily report for 2014-03-29: 2/4 confirmed"
 
 
 def parse(outgoing: OutgoingEmail) -> EmailMessage:
@@ -193,7 +193,7 @@ def test_mime_message_has_room_for_inline_images_and_attachments():
         OUTGOING,
         html='<img src="cid:chart-1">',
         inline_images=(InlineImage("chart-1", b"\x89PNG fake"),),
-        attachments=(Attachment("calls-2025-03-29.csv", b"time,number\n"),),
+        attachments=(Attachment("calls-2014-03-29.csv", b"time,number\n"),),
     )
 
     message = parse(outgoing)
@@ -207,7 +207,7 @@ def test_mime_message_has_room_for_inline_images_and_attachments():
     assert html.get_content() == '<img src="cid:chart-1">\n'
     assert image.get_content_type() == "image/png"
     assert image["Content-ID"] == "<chart-1>"
-    assert attachment.get_filename() == "calls-2025-03-29.csv"
+    assert attachment.get_filename() == "calls-2014-03-29.csv"
     assert attachment.get_content() == "time,number\n"
 
 

@@ -18,7 +18,7 @@ from chalicelib.services import admin
 from chalicelib.web.shop_key_authorizer import Unauthorized, authorize
 from tests.fakes import FakeStore
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+NOW = datetime(2015, 11, 23, 9, 0, tzinfo=UTC)
 METHOD_ARN = "arn:aws:execute-api:eu-central-1:123456789012:abc123/api/POST/v1/orders"
 
 

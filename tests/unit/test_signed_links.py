@@ -33,7 +33,7 @@ from chalicelib.services.recordings import (
 )
 
 SECRET = b"unit-test-recording-link-key-0123456789"
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+NOW = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 WEEK = timedelta(days=7)
 PATH = "/v1/recordings/CA0123"
 RE_SID = "RE" + "a" * 32

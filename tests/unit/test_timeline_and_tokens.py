@@ -18,7 +18,7 @@ from chalicelib.services import admin
 from chalicelib.services.timeline import customer_timeline
 from tests.fakes import FakeStore
 
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+T0 = datetime(2015, 11, 23, 9, 0, tzinfo=UTC)
 SHOP = ShopSettings(shop_id="demo", name="Kvitka Flowers")
 PHONE = "+380671234567"
 
@@ -111,7 +111,7 @@ def test_a_customers_timeline_shows_every_kind_with_the_calls_outcome_and_record
             total=Decimal("255.00"),
             currency="UAH",
             received_at=T0,
-            day="2026-11-23",
+            day="2015-11-23",
             order_number="A-1",
             payload={"items": [{"sku": "ROSE", "name": "Red roses", "quantity": 3, "price": "85.00"}]},
             status="queued",
@@ -125,7 +125,7 @@ def test_a_customers_timeline_shows_every_kind_with_the_calls_outcome_and_record
             customer_phone=PHONE,
             shop_number="+380441234567",
             created_at=T0 + timedelta(minutes=5),
-            day="2026-11-23",
+            day="2015-11-23",
             agent_id="anna",
             recording_sid="RE1",
         )
@@ -143,11 +143,11 @@ def test_a_customers_timeline_shows_every_kind_with_the_calls_outcome_and_record
         )
     )
     store.messages.append(
-        TextMessage("demo", PHONE, "SM1", "inbound", "STOP", T0 + timedelta(minutes=9), "2026-11-23", intent="stop")
+        TextMessage("demo", PHONE, "SM1", "inbound", "STOP", T0 + timedelta(minutes=9), "2015-11-23", intent="stop")
     )
     store.opted_out = (T0 + timedelta(minutes=9), "sms")
     store.orders.append(
-        Order("other", "x1", PHONE, True, Decimal("1"), "UAH", T0 + timedelta(minutes=1), "2026-11-23")
+        Order("other", "x1", PHONE, True, Decimal("1"), "UAH", T0 + timedelta(minutes=1), "2015-11-23")
     )  # another shop's customer with the same number: never shown
 
     page = customer_timeline(SHOP, PHONE, store=store, recording_link=lambda call: f"https://r.example/{call.call_sid}")
