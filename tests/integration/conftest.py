@@ -21,7 +21,13 @@ from moto import mock_aws
 from twilio.request_validator import RequestValidator
 
 from chalicelib.adapters.models import create_tables, reset_connections
-from chalicelib.clock import FixedClock, use_clock, use_wall_clock
+from chalicelib.clock import (
+    FixedClock,
+    SystemClock,  # noqa: TID251 - only to see that no test set a clock of its own
+    current_clock,
+    use_clock,
+    use_wall_clock,
+)
 from chalicelib.config import reload_settings
 from chalicelib.services import once, order_api
 from chalicelib.services.admin import load_config
@@ -94,10 +100,17 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reset_connections()
     order_api._idempotent_accept.cache_clear()
     once.forget_persistence()
+    # The app never runs on the real clock here: a test that sets none gets NOW (years from
+    # the real date), so a read of the wall clock where the app's clock belongs shows at once.
+    pinned = isinstance(current_clock(), SystemClock)
+    if pinned:
+        use_clock(FixedClock(NOW))
     with mock_aws():
         create_tables(wait=False)
         load_config(ROOT / "config" / "demo.toml", store=repository(), now=NOW)
         yield
+    if pinned:
+        use_wall_clock()
     reset_connections()
     order_api._idempotent_accept.cache_clear()
     reload_settings()
