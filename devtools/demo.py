@@ -335,6 +335,17 @@ def last_weekday(day: date) -> date:
     return day
 
 
+def weekday_arg(text: str) -> date:
+    """``--day``: an ISO date that falls on a weekday (the shop takes calls on weekdays)."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    if day.weekday() >= 5:
+        raise argparse.ArgumentTypeError(f"{day:%A %Y-%m-%d} is not a weekday")
+    return day
+
+
 def compare(expected: dict[str, str], reported: dict[str, str]) -> list[tuple[str, str, str, bool]]:
     return [(label, value, reported.get(label, "—"), reported.get(label) == value) for label, value in expected.items()]
 
@@ -345,6 +356,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed", type=float, default=450.0, help="simulated seconds per real second")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--outbox", type=Path, default=PROJECT_ROOT / "outbox")
+    parser.add_argument(
+        "--day",
+        type=weekday_arg,
+        default=None,
+        help="the weekday to play, YYYY-MM-DD (default: today in Kyiv, or the last weekday before it)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # The app's JSON log and metric lines stay out of the demo's progress; warnings still show.
@@ -355,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
 
     app_logger.setLevel("WARNING")
 
-    day = last_weekday(datetime.now(SHOP_ZONE).date())  # the shop takes calls on weekdays
+    # The shop takes calls on weekdays; the wall clock is read only when no day is given.
+    day: date = args.day or last_weekday(datetime.now(SHOP_ZONE).date())
     plan = plan_day(day, args.orders, args.seed, agent_orders=6)
     inbound = plan_inbound(day, SHOP_ZONE, args.seed)
     # Paused while the stack starts: on a busy machine that takes long enough to skip hours of the day.
