@@ -33,7 +33,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from bench.ddb_counter import DynamoDBRequestCounter
@@ -238,13 +237,15 @@ def twilio_price(
 
 def _scheduled_seconds(app: Any, meter: Meter, runs: int) -> dict[str, float]:
     """Median measured duration of each scheduled function, fired as EventBridge would."""
+    from chalicelib.clock import current_clock
     from devtools.scheduler import scheduled_event
 
     medians = {}
     for name in SCHEDULED_PER_DAY:
         handler = meter.timed(name, app.handler_map[name])
         for _ in range(runs):
-            handler(scheduled_event(name, datetime.now(UTC), region="eu-central-1"), None)
+            # Fired at the stack's simulated instant, as its scheduler would, not the wall clock's.
+            handler(scheduled_event(name, current_clock().now(), region="eu-central-1"), None)
         values = sorted(meter.durations[name][-runs:])
         medians[name] = values[len(values) // 2]
     return medians
@@ -258,7 +259,7 @@ def _agent_ready(stack: Any) -> None:
     shop = store.get_shop("demo")
     assert shop is not None
     inbound = shop.inbound.model_copy(update={"wrap_up_seconds": 0})  # the next caller meets a free agent
-    store.save_shop(shop.model_copy(update={"inbound": inbound}), datetime.now(UTC))
+    store.save_shop(shop.model_copy(update={"inbound": inbound}), stack.options.clock.now())
     stack.standin.register_agent(AGENT, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=150))
     api_call("PUT", f"{stack.api_url}/v1/agents/oleh/status", {"status": "available"})
 
