@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 import requests
 
+from chalicelib.clock import wall_now
 from devtools.simclock import SimClock
 from devtools.stack import LocalStack, StackOptions
+from tests.storage_stamps import assert_ttl_stamped_by_the_wall_clock
 
 API_KEY = "demo-shop-key-0001"
 MONDAY_NOON_KYIV = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
@@ -31,8 +33,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     clock = SimClock(MONDAY_NOON_KYIV, speed=1.0)
     outbox = tmp_path_factory.mktemp("outbox")
+    started = wall_now()
     with LocalStack(StackOptions(clock=clock, outbox_dir=Path(outbox))) as local:
         yield local
+        assert_ttl_stamped_by_the_wall_clock(local.dynamodb.client("dynamodb"), started)
 
 
 @pytest.fixture

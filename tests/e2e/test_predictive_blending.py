@@ -15,12 +15,14 @@ import pytest
 from chalicelib.adapters.dialer_models import DialerDayRecord
 from chalicelib.adapters.inbound_repository import QueueEntry, inbound_store
 from chalicelib.adapters.models import CallRecord
+from chalicelib.clock import wall_now
 from chalicelib.wiring import repository
 from devtools.simclock import SimClock
 from devtools.stack import LocalStack, StackOptions
 from devtools.twilio_standin import AgentBehaviour, Callee, CallerScript, CallLeg, Press
 from devtools.twilio_standin.transcript import Transcript
 from tests.e2e.conftest import MONDAY_NOON_KYIV, ShopApi
+from tests.storage_stamps import assert_ttl_stamped_by_the_wall_clock
 
 SHOP = "+380441234567"
 ANNA = "+380501112233"
@@ -36,6 +38,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     clock = SimClock(MONDAY_NOON_KYIV, speed=1.0)
     outbox = tmp_path_factory.mktemp("outbox")
     options = StackOptions(clock=clock, outbox_dir=Path(outbox), standin_speed=STANDIN_SPEED)
+    started = wall_now()
     with LocalStack(options) as local:
         shop = repository().get_shop("demo")
         assert shop is not None
@@ -43,6 +46,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         inbound = shop.inbound.model_copy(update={"wrap_up_seconds": 0})
         repository().save_shop(shop.model_copy(update={"dialing": predictive, "inbound": inbound}), clock.now())
         yield local
+        assert_ttl_stamped_by_the_wall_clock(local.dynamodb.client("dynamodb"), started)
 
 
 def _until(condition: Callable[[], object], timeout: float = 60.0) -> None:

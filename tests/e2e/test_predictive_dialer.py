@@ -17,12 +17,14 @@ import pytest
 from chalicelib.adapters.dialer_models import DialerDayRecord
 from chalicelib.adapters.inbound_repository import inbound_store
 from chalicelib.adapters.models import CallRecord, DialTaskRecord, OrderRecord
+from chalicelib.clock import wall_now
 from chalicelib.observability import metrics
 from chalicelib.wiring import repository
 from devtools.simclock import SimClock
 from devtools.stack import LocalStack, StackOptions
 from devtools.twilio_standin import AgentBehaviour, Callee, CallLeg
 from tests.e2e.conftest import MONDAY_NOON_KYIV, ShopApi
+from tests.storage_stamps import assert_ttl_stamped_by_the_wall_clock
 
 ANNA = "+380501112233"
 OLEH = "client:oleh"
@@ -39,12 +41,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     clock = SimClock(MONDAY_NOON_KYIV, speed=1.0)
     outbox = tmp_path_factory.mktemp("outbox")
     options = StackOptions(clock=clock, outbox_dir=Path(outbox), standin_speed=STANDIN_SPEED)
+    started = wall_now()
     with LocalStack(options) as local:
         shop = repository().get_shop("demo")
         assert shop is not None
         predictive = shop.dialing.model_copy(update={"agent_pacing": "predictive"})
         repository().save_shop(shop.model_copy(update={"dialing": predictive}), clock.now())
         yield local
+        assert_ttl_stamped_by_the_wall_clock(local.dynamodb.client("dynamodb"), started)
 
 
 @pytest.fixture

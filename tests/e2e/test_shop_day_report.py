@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.clock import wall_now
 from devtools.demo import SHOP_ZONE, DayPlan, DayResult, compare, plan_day, play_day
 from devtools.simclock import SimClock
 from devtools.stack import LocalStack, StackOptions
 from tests.mail_browser import assert_shows_its_charts, chromium
+from tests.storage_stamps import assert_ttl_stamped_by_the_wall_clock
 
 # Both tests read the one played day: one worker, so the day is played once.
 pytestmark = pytest.mark.xdist_group("shop-day-report")
@@ -27,8 +29,10 @@ def day_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     # Paused while the stack starts: on a busy machine that takes long enough to skip hours of the day.
     clock = SimClock(datetime.combine(DAY, day_time(9, 30), tzinfo=SHOP_ZONE).astimezone(UTC), speed=0)
     outbox = Path(tmp_path_factory.mktemp("day-outbox"))
+    started = wall_now()
     with LocalStack(StackOptions(clock=clock, outbox_dir=outbox, standin_speed=SPEED)) as stack:
         yield stack
+        assert_ttl_stamped_by_the_wall_clock(stack.dynamodb.client("dynamodb"), started)
 
 
 @pytest.fixture(scope="module")
