@@ -71,6 +71,11 @@ def use_wall_clock() -> None:
     use_clock(_WALL)
 
 
+def runs_on_wall_clock() -> bool:
+    """Whether no test or simulation has swapped in a clock of its own."""
+    return _current is _WALL
+
+
 def wall_now() -> datetime:
     """The real instant, for leases and stamps that DynamoDB or Lambda compare with their own
     clocks; never for a business decision."""

@@ -18,6 +18,7 @@ import os
 import random
 import sys
 import time
+import tomllib
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ import requests
 
 from devtools.demo_inbound import InboundPlan, issue_agent_tokens, plan_inbound, start_inbound_day
 from devtools.simclock import SimClock
-from devtools.stack import PROJECT_ROOT, LocalStack, StackOptions
+from devtools.stack import DEMO_CONFIG, PROJECT_ROOT, LocalStack, StackOptions
 from devtools.twilio_standin import Callee, CallerScript, Press, Silence
 
 SHOP_ZONE = ZoneInfo("Europe/Kyiv")
@@ -329,20 +330,30 @@ def _print_progress(stack: LocalStack, clock: SimClock, plan: DayPlan) -> None:
     )
 
 
-def last_weekday(day: date) -> date:
-    while day.weekday() >= 5:
+def demo_shop_holidays(config_path: Path = DEMO_CONFIG) -> frozenset[date]:
+    """The demo shop's holidays from its config: the phones are closed, so no day is played on one."""
+    shops = tomllib.loads(config_path.read_text(encoding="utf-8"))["shops"]
+    demo = next(shop for shop in shops if shop["shop_id"] == "demo")
+    return frozenset(date.fromisoformat(str(day)) for day in demo["business_hours"].get("holidays", []))
+
+
+def last_working_day(day: date, holidays: frozenset[date]) -> date:
+    """``day`` itself, or the last weekday before it that is not one of the shop's holidays."""
+    while day.weekday() >= 5 or day in holidays:
         day -= timedelta(days=1)
     return day
 
 
-def weekday_arg(text: str) -> date:
-    """``--day``: an ISO date that falls on a weekday (the shop takes calls on weekdays)."""
+def working_day_arg(text: str) -> date:
+    """``--day``: an ISO date that falls on a weekday the demo shop is open (not one of its holidays)."""
     try:
         day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
     if day.weekday() >= 5:
         raise argparse.ArgumentTypeError(f"{day:%A %Y-%m-%d} is not a weekday")
+    if day in demo_shop_holidays():
+        raise argparse.ArgumentTypeError(f"{day:%A %Y-%m-%d} is one of the shop's holidays (config/demo.toml)")
     return day
 
 
@@ -358,9 +369,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outbox", type=Path, default=PROJECT_ROOT / "outbox")
     parser.add_argument(
         "--day",
-        type=weekday_arg,
+        type=working_day_arg,
         default=None,
-        help="the weekday to play, YYYY-MM-DD (default: today in Kyiv, or the last weekday before it)",
+        help="the weekday to play, YYYY-MM-DD (default: today in Kyiv, or the last working day before it)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -372,8 +383,8 @@ def main(argv: list[str] | None = None) -> int:
 
     app_logger.setLevel("WARNING")
 
-    # The shop takes calls on weekdays; the wall clock is read only when no day is given.
-    day: date = args.day or last_weekday(datetime.now(SHOP_ZONE).date())
+    # The shop takes calls on working days; the wall clock is read only when no day is given.
+    day: date = args.day or last_working_day(datetime.now(SHOP_ZONE).date(), demo_shop_holidays())
     plan = plan_day(day, args.orders, args.seed, agent_orders=6)
     inbound = plan_inbound(day, SHOP_ZONE, args.seed)
     # Paused while the stack starts: on a busy machine that takes long enough to skip hours of the day.

@@ -21,13 +21,7 @@ from moto import mock_aws
 from twilio.request_validator import RequestValidator
 
 from chalicelib.adapters.models import create_tables, reset_connections
-from chalicelib.clock import (
-    FixedClock,
-    SystemClock,  # noqa: TID251 - only to see that no test set a clock of its own
-    current_clock,
-    use_clock,
-    use_wall_clock,
-)
+from chalicelib.clock import FixedClock, runs_on_wall_clock, use_clock, use_wall_clock
 from chalicelib.config import reload_settings
 from chalicelib.services import once, order_api
 from chalicelib.services.admin import load_config
@@ -102,7 +96,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     once.forget_persistence()
     # The app never runs on the real clock here: a test that sets none gets NOW (years from
     # the real date), so a read of the wall clock where the app's clock belongs shows at once.
-    pinned = isinstance(current_clock(), SystemClock)
+    pinned = runs_on_wall_clock()
     if pinned:
         use_clock(FixedClock(NOW))
     with mock_aws():
