@@ -332,9 +332,11 @@ def _print_progress(stack: LocalStack, clock: SimClock, plan: DayPlan) -> None:
 
 def demo_shop_holidays(config_path: Path = DEMO_CONFIG) -> frozenset[date]:
     """The demo shop's holidays from its config: the phones are closed, so no day is played on one."""
+    from chalicelib.domain.shop import BusinessHours
+
     shops = tomllib.loads(config_path.read_text(encoding="utf-8"))["shops"]
     demo = next(shop for shop in shops if shop["shop_id"] == "demo")
-    return frozenset(date.fromisoformat(str(day)) for day in demo["business_hours"].get("holidays", []))
+    return frozenset(BusinessHours.model_validate(demo.get("business_hours", {})).holidays)
 
 
 def last_working_day(day: date, holidays: frozenset[date]) -> date:
@@ -371,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         "--day",
         type=working_day_arg,
         default=None,
-        help="the weekday to play, YYYY-MM-DD (default: today in Kyiv, or the last working day before it)",
+        help="the working day to play, YYYY-MM-DD (default: today in Kyiv, or the last working day before it)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
