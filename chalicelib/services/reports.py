@@ -21,20 +21,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from chalicelib.adapters.email import Attachment, EmailRejected, InlineImage, OutgoingEmail, one_line
 from chalicelib.domain.call_log import CallLogFile, CallLogWriter, RecordingLink, pending_recording_link
-from chalicelib.domain.report import (
-    SERVICE_LEVEL_SECONDS,
-    SURVEY_ANSWERS,
-    AgentStatusFact,
-    CallFact,
-    DailyFigures,
-    OrderFact,
-    ReportPeriod,
-    ReportRun,
-    ReportTally,
-    Share,
-    digests_due,
-    report_due,
-)
+from chalicelib.domain.report.facts import SURVEY_ANSWERS, AgentStatusFact, CallFact, OrderFact
+from chalicelib.domain.report.figures import SERVICE_LEVEL_SECONDS, DailyFigures, Share
+from chalicelib.domain.report.periods import ReportPeriod, digests_due, report_due
+from chalicelib.domain.report.runs import ReportRun
+from chalicelib.domain.report.tally import ReportTally
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services.recordings import ReportRecordingLinks

@@ -26,7 +26,7 @@ from chalicelib.adapters.report_models import DynamoReportRuns
 from chalicelib.adapters.report_queries import DynamoReportQueries
 from chalicelib.domain.entities import Call
 from chalicelib.domain.orders import OrderIn, local_day
-from chalicelib.domain.report import ReportPeriod
+from chalicelib.domain.report.periods import ReportPeriod
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import admin, intake, reports
 from chalicelib.wiring import repository

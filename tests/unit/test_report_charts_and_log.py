@@ -27,7 +27,8 @@ from chalicelib.domain.charts import (
     nice_ceiling,
     occupancy_png,
 )
-from chalicelib.domain.report import AgentStatusFact, CallFact, OrderFact, daily_figures
+from chalicelib.domain.report.facts import AgentStatusFact, CallFact, OrderFact
+from chalicelib.domain.report.tally import daily_figures
 from chalicelib.services.reports import report_charts
 
 AT = datetime(2014, 3, 29, 8, 0, tzinfo=UTC)

@@ -13,7 +13,8 @@ from email.policy import default as default_policy
 from html import unescape
 
 from chalicelib.adapters.email import Attachment, InlineImage, OutgoingEmail, build_mime_message
-from chalicelib.domain.report import AgentStatusFact, CallFact, OrderFact, daily_figures
+from chalicelib.domain.report.facts import AgentStatusFact, CallFact, OrderFact
+from chalicelib.domain.report.tally import daily_figures
 from chalicelib.domain.shop import ReportPolicy, ShopSettings
 from chalicelib.services.reports import build_daily_report, format_money, render_report
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
-from chalicelib.domain.report import ReportRun
+from chalicelib.domain.report.runs import ReportRun
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services.reports import format_report_runs, last_report_runs
 
