@@ -18,7 +18,7 @@ from chalicelib.domain.report.facts import CallFact, OrderFact
 from chalicelib.domain.report.figures import DailyFigures
 from chalicelib.domain.report.tally import daily_figures
 from chalicelib.domain.shop import ReportPolicy, ShopSettings
-from chalicelib.services.reports import render_report
+from chalicelib.services.reports.render import render_report
 from chalicelib.voice import inbound_twiml as tw
 from chalicelib.voice import twiml as render
 from chalicelib.voice.catalog import load_catalog
