@@ -150,10 +150,20 @@ def live_alerts(event: Any) -> None:
 
 @app.schedule("cron(0 * * * ? *)", name="daily_reports")
 def daily_reports(event: Any) -> None:
-    from chalicelib.services.reports import send_due_reports_now
+    from chalicelib import wiring
+    from chalicelib.services.reports.sending import send_due_reports
 
-    # The event carries the Lambda context: app.lambda_context exists only after an HTTP request.
-    send_due_reports_now(current_clock().now(), lambda_context=event.context)
+    now = current_clock().now()
+    send_due_reports(
+        now,
+        shops=wiring.report_shops(),
+        sender=wiring.report_mailer(),
+        queries=wiring.report_queries(),
+        # The event carries the Lambda context: app.lambda_context exists only after an HTTP request.
+        once=wiring.report_once(event.context),
+        runs=wiring.report_runs(),
+        recording_links=wiring.report_recording_links(now),
+    )
 
 
 # ---- agents' outcomes and the shop's CRM (A5, A6) ---------------------------------------------

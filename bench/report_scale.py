@@ -91,7 +91,7 @@ from bench.ddb_counter import DynamoDBRequestCounter
 counter = DynamoDBRequestCounter().install()
 from chalicelib.adapters.models import reset_connections
 from chalicelib.adapters.report_queries import DynamoReportQueries
-from chalicelib.services.reports import build_daily_report
+from chalicelib.services.reports.compose import build_daily_report
 from chalicelib.wiring import repository
 reset_connections()
 shop = repository().get_shop(sys.argv[1])

@@ -119,3 +119,84 @@ def urls() -> PublicUrls:
 
 def crm_sender() -> UrllibCrmSender:
     return UrllibCrmSender(local=settings().local_mode)
+
+
+# ---- the owner's reports (services.reports) --------------------------------------------------
+# The adapters are imported inside each builder: only the hourly report run, the live figures and
+# the admin CLI need them, not every webhook's cold start (app.py imports this module).
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from datetime import datetime
+    from typing import Any
+
+    from chalicelib.adapters.email import SesEmailSender
+    from chalicelib.adapters.powertools_once import PowertoolsOnce
+    from chalicelib.adapters.report_models import DynamoReportRuns
+    from chalicelib.adapters.report_queries import DynamoReportQueries
+    from chalicelib.domain.shop import ShopSettings
+    from chalicelib.services.recordings import ReportRecordingLinks
+
+
+def report_mailer() -> SesEmailSender:
+    from chalicelib.adapters.email import SesEmailSender
+
+    return SesEmailSender()
+
+
+def report_queries() -> DynamoReportQueries:
+    from chalicelib.adapters.report_queries import DynamoReportQueries
+
+    return DynamoReportQueries()
+
+
+def report_runs() -> DynamoReportRuns:
+    from chalicelib.adapters.report_models import DynamoReportRuns
+
+    return DynamoReportRuns()
+
+
+def report_shops() -> Iterator[ShopSettings]:
+    """Every shop whose settings validate (one that does not is logged and left out)."""
+    from chalicelib.adapters.report_queries import configured_shops
+
+    return configured_shops()
+
+
+def report_recording_links(now: datetime) -> ReportRecordingLinks:
+    """The CSV's recording links: signed, lasting the configured days from ``now``."""
+    from chalicelib.services.recordings import ReportRecordingLinks
+
+    config = settings()
+    return ReportRecordingLinks(
+        base_url=config.base_url, secret=config.recording_link_key, now=now, days=config.recording_link_days
+    )
+
+
+@functools.cache
+def _report_once() -> PowertoolsOnce:
+    from chalicelib.adapters.models import idempotency_table_name
+    from chalicelib.adapters.powertools_once import PowertoolsOnce
+    from chalicelib.services.reports.sending import REPORT_IDEMPOTENCY_SECONDS, REPORT_ONCE_KEY_PREFIX
+
+    return PowertoolsOnce(
+        table_name=idempotency_table_name(),
+        key_prefix=REPORT_ONCE_KEY_PREFIX,
+        expires_after_seconds=REPORT_IDEMPOTENCY_SECONDS,
+    )
+
+
+def report_once(lambda_context: Any = None) -> PowertoolsOnce:
+    """Each report sent once per (shop, period); built on first use against the run's DynamoDB.
+    Pass the schedule's Lambda context so a send cut off by a timeout is retried next run."""
+    once = _report_once()
+    if lambda_context is not None:
+        once.register_lambda_context(lambda_context)
+    return once
+
+
+def forget_report_once() -> None:
+    """Tests and the local stack switch tables or endpoints: build it again next time."""
+    _report_once.cache_clear()
+
+
+# ---- end of the owner's reports ----------------------------------------------------------

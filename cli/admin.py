@@ -161,13 +161,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report_runs(shops: list[ShopSettings], only: str | None) -> str:
-    from chalicelib.adapters.report_models import DynamoReportRuns
-    from chalicelib.services.reports import format_report_runs, last_report_runs
+    from chalicelib.services.reports.runs import format_report_runs, last_report_runs
+    from chalicelib.wiring import report_runs
 
     chosen = [shop for shop in shops if only in (None, shop.shop_id)]
     if only is not None and not chosen:
         raise admin.AdminError(f"no shop {only!r}")
-    return format_report_runs(last_report_runs(chosen, DynamoReportRuns()))
+    return format_report_runs(last_report_runs(chosen, report_runs()))
 
 
 def _list(text: str) -> list[str]:

@@ -277,8 +277,8 @@ def dialer_day_figures(day: date) -> tuple[int, int, int]:
 
 def expected_drop_rate(live_answers: int, drops: int) -> str:
     """The report's "Drop rate" row, from the dialer's stored counters."""
-    from chalicelib.domain.report import Share
-    from chalicelib.services.reports import format_percent
+    from chalicelib.domain.report.figures import Share
+    from chalicelib.services.reports.render import format_percent
 
     return format_percent(Share(drops, live_answers, "live answers")) if live_answers else "0.0%"
 

@@ -10,56 +10,22 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 from typing import Any
 
+from chalicelib.domain.email import OutgoingEmail, one_line
 from chalicelib.observability import logger
+from chalicelib.services.ports import EmailRejected
 
 # SES's own codes for "slow down"; 5xx are retried as well.
 _THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
 _REJECTION_CODES = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException"})
 
 
-@dataclass(frozen=True, slots=True)
-class InlineImage:
-    content_id: str  # the HTML refers to it as src="cid:<content_id>"
-    data: bytes
-    subtype: str = "png"
-
-
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    filename: str
-    data: bytes
-    maintype: str = "text"
-    subtype: str = "csv"
-
-
-@dataclass(frozen=True, slots=True)
-class OutgoingEmail:
-    sender: str
-    recipients: tuple[str, ...]
-    subject: str
-    text: str
-    html: str
-    inline_images: tuple[InlineImage, ...] = field(default=())
-    attachments: tuple[Attachment, ...] = field(default=())
-
-
-class EmailRejected(Exception):
-    """SES refused the message (most often: the sender is not a verified identity)."""
-
-
 class EmailSendFailed(Exception):
     """SES could not take the message even after retries."""
-
-
-def one_line(text: str) -> str:
-    """Header-safe text: a line break in a subject would be a header injection."""
-    return " ".join(text.split())
 
 
 def build_mime_message(email: OutgoingEmail) -> EmailMessage:

@@ -11,7 +11,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAt
 from pynamodb.models import Model
 
 from chalicelib.adapters.models import _Meta, _table
-from chalicelib.domain.report import ReportRun
+from chalicelib.domain.report.runs import ReportRun
 
 _REASON_MAX_CHARS = 1000
 

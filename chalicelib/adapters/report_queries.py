@@ -21,7 +21,7 @@ from chalicelib.adapters.models import (
     OrderRecord,
     ShopRecord,
 )
-from chalicelib.domain.report import AgentStatusFact, CallFact, OrderFact
+from chalicelib.domain.report.facts import AgentStatusFact, CallFact, OrderFact
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 

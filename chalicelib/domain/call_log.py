@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from chalicelib.domain.phones import mask_phone
-from chalicelib.domain.report import CallFact, OrderFact
+from chalicelib.domain.report.facts import CallFact, OrderFact
 
 COLUMNS = (
     "time",

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
-from chalicelib.domain.report import AgentStatusFact, CallFact, DailyFigures, OrderFact, ReportTally, Share
+from chalicelib.domain.report.facts import AgentStatusFact, CallFact, OrderFact
+from chalicelib.domain.report.figures import DailyFigures, Share
+from chalicelib.domain.report.tally import ReportTally
 from chalicelib.domain.shop import ShopSettings
 
 # A call is looked for in the queue if it came in within this long (nobody waits longer).

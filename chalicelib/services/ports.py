@@ -3,13 +3,17 @@ Twilio adapter implement them in production, in-memory fakes in unit tests."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from chalicelib.domain.dedup import DedupClaim
+from chalicelib.domain.email import OutgoingEmail
 from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
 from chalicelib.domain.priority import DueTask
+from chalicelib.domain.report.facts import AgentStatusFact, CallFact, OrderFact
+from chalicelib.domain.report.runs import ReportRun
 from chalicelib.domain.routing import Agent
 from chalicelib.domain.shop import ShopSettings
 
@@ -160,3 +164,43 @@ class AgentQueueStore(Protocol):
 class WebhookUrls(Protocol):
     def robot_answer(self, task_id: str) -> str: ...
     def call_status(self, task_id: str) -> str: ...
+
+
+# ---- the owner's reports (services.reports) -------------------------------------------------
+class EmailSender(Protocol):
+    def send(self, email: OutgoingEmail) -> str:
+        """Send the message; return the provider's message id. Raises EmailRejected when the
+        provider refuses it for good (most often: the sender is not a verified identity)."""
+        ...
+
+
+class EmailRejected(Exception):
+    """SES refused the message (most often: the sender is not a verified identity)."""
+
+
+class ReportQueries(Protocol):
+    """Reads of one shop-day, each a Query on a ``by_shop_day`` index (or a BatchGet by key)."""
+
+    def orders_of_day(self, shop_id: str, day: date) -> Iterable[OrderFact]: ...
+    def calls_of_day(self, shop_id: str, day: date) -> Iterable[CallFact]: ...
+    def agent_statuses_of_day(self, shop_id: str, day: date) -> Iterable[AgentStatusFact]: ...
+    def dialer_day(self, shop_id: str, day: date) -> tuple[int, int]: ...  # (live answers, drops), O8
+    def callbacks_completed(self, task_ids: Iterable[str]) -> int: ...
+
+
+class ReportRunLog(Protocol):
+    """Where each run notes what it did with a shop's report (the admin CLI reads it)."""
+
+    def record(self, run: ReportRun) -> None: ...
+    def latest_runs(self, shop_id: str, limit: int = 10) -> Iterable[ReportRun]: ...
+
+
+class ReportOnce(Protocol):
+    """Sends a shop's report for a period at most once, however often the schedule fires or the
+    function is retried (today: a Powertools idempotency record per key)."""
+
+    def __call__(self, key: dict[str, str], action: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+        """``action()``'s result (JSON) the first time for ``key``; on a later call the stored
+        result with ``"replayed": True``; None while another run is doing it right now. When
+        ``action`` raises, nothing is stored and the next call tries again."""
+        ...

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import quote
 
-from chalicelib.domain.report import CallFact
+from chalicelib.domain.report.facts import CallFact
 from chalicelib.domain.signed_links import LinkCheck, sign, verify
 from chalicelib.observability import logger
 

@@ -16,7 +16,7 @@ from moto.ses.models import ses_backends
 
 from chalicelib.adapters.models import create_tables, reset_connections
 from chalicelib.config import reload_settings
-from chalicelib.domain.report import daily_figures
+from chalicelib.domain.report.tally import daily_figures
 from chalicelib.domain.shop import AlertPolicy, ReportPolicy, ShopSettings
 from chalicelib.services import alerts
 from chalicelib.services.live import LiveFigures, QueueNow

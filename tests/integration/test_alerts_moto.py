@@ -14,7 +14,7 @@ from moto.ses.models import ses_backends
 
 from chalicelib.adapters.email import EmailRejected
 from chalicelib.adapters.models import create_tables, reset_connections
-from chalicelib.domain.report import daily_figures
+from chalicelib.domain.report.tally import daily_figures
 from chalicelib.domain.shop import AlertPolicy, ReportPolicy, ShopSettings
 from chalicelib.services import alerts
 from chalicelib.services.live import LiveFigures, QueueNow

@@ -19,6 +19,7 @@ from unittest.mock import patch
 import pytest
 from botocore.session import Session
 
+from chalicelib import wiring
 from chalicelib.adapters.email import SesEmailSender
 from chalicelib.adapters.inbound_repository import inbound_store
 from chalicelib.adapters.models import reset_connections
@@ -26,9 +27,10 @@ from chalicelib.adapters.report_models import DynamoReportRuns
 from chalicelib.adapters.report_queries import DynamoReportQueries
 from chalicelib.domain.entities import Call
 from chalicelib.domain.orders import OrderIn, local_day
-from chalicelib.domain.report import ReportPeriod
+from chalicelib.domain.report.periods import ReportPeriod
 from chalicelib.domain.shop import ShopSettings
-from chalicelib.services import admin, intake, reports
+from chalicelib.services import admin, intake
+from chalicelib.services.reports import compose, sending
 from chalicelib.wiring import repository
 from devtools.ses_sink import OutboxMessage, SesSink
 from tests.integration.conftest import dynamodb_local_tables
@@ -54,12 +56,12 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SesSink]:
     outbox = tmp_path_factory.mktemp("report-outbox")
     with SesSink(outbox, verified_identities={SENDER}) as sink:
-        reports.forget_idempotency_store()
+        wiring.forget_report_once()
         try:
             with dynamodb_local_tables(extra_env={"AWS_ENDPOINT_URL_SES": sink.base_url}, drop_env=("SES_REGION",)):
                 yield sink
         finally:
-            reports.forget_idempotency_store()
+            wiring.forget_report_once()
 
 
 @contextmanager
@@ -209,9 +211,14 @@ def rows(message: EmailMessage) -> str:
     return " ".join(str(body.get_content()).replace("\u00a0", " ").split())
 
 
-def run_at(now: datetime, *shops: ShopSettings) -> list[reports.SentReport]:
-    return reports.send_due_reports(
-        now, shops=list(shops), sender=SesEmailSender(), queries=DynamoReportQueries(), runs=DynamoReportRuns()
+def run_at(now: datetime, *shops: ShopSettings) -> list[sending.SentReport]:
+    return sending.send_due_reports(
+        now,
+        shops=list(shops),
+        sender=SesEmailSender(),
+        queries=DynamoReportQueries(),
+        once=wiring.report_once(),
+        runs=DynamoReportRuns(),
     )
 
 
@@ -222,7 +229,7 @@ def test_a_25_hour_day_builds_by_query_only_and_the_email_has_its_exact_figures(
 
     # WHEN the report is built
     with dynamodb_requests() as requests:
-        email = reports.build_report(shop, ReportPeriod.day(LONG_DAY), DynamoReportQueries())
+        email = compose.build_report(shop, ReportPeriod.day(LONG_DAY), DynamoReportQueries())
 
     # THEN only Queries (on the day indexes) were made: not one Scan
     operations = Counter(operation for operation, _ in requests.elements())

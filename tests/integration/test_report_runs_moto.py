@@ -7,10 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.adapters.email import EmailSendFailed, OutgoingEmail
+from chalicelib.adapters.email import EmailSendFailed
 from chalicelib.adapters.report_models import DynamoReportRuns
 from chalicelib.adapters.report_queries import DynamoReportQueries, configured_shops
-from chalicelib.services.reports import ReportsFailed, send_due_reports
+from chalicelib.domain.email import OutgoingEmail
+from chalicelib.services.reports.sending import ReportsFailed, send_due_reports
+from chalicelib.wiring import report_once
 from cli.admin import main as admin_cli
 from tests.integration.test_reports_moto import (
     NINE_IN_KYIV,
@@ -86,6 +88,7 @@ def test_a_failure_other_than_the_settings_is_recorded_as_failed_and_raised_for_
             shops=list(configured_shops()),
             sender=ThrottledSes(),
             queries=DynamoReportQueries(),
+            once=report_once(),
             runs=DynamoReportRuns(),
         )
 

@@ -17,15 +17,14 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from chalicelib.adapters.email import EmailRejected, EmailSendFailed, OutgoingEmail, SesEmailSender
+from chalicelib import wiring
+from chalicelib.adapters.email import EmailSendFailed, SesEmailSender
 from chalicelib.adapters.models import CallRecord, OrderRecord, ShopRecord, create_tables, reset_connections
 from chalicelib.adapters.report_queries import DynamoReportQueries
+from chalicelib.domain.email import OutgoingEmail
 from chalicelib.domain.shop import ReportPolicy, ShopSettings
-from chalicelib.services.reports import (
-    SentReport,
-    forget_idempotency_store,
-    send_due_reports_now,
-)
+from chalicelib.services.ports import EmailRejected
+from chalicelib.services.reports.sending import SentReport, send_due_reports
 
 pytestmark = pytest.mark.integration
 
@@ -49,12 +48,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SES", "SES_REGION"):
         monkeypatch.delenv(name, raising=False)
     reset_connections()
-    forget_idempotency_store()
+    wiring.forget_report_once()
     with mock_aws():
         create_tables(wait=False)  # moto's tables are active at once
         yield
     reset_connections()
-    forget_idempotency_store()
+    wiring.forget_report_once()
 
 
 class FakeLambdaContext:
@@ -66,7 +65,15 @@ class FakeLambdaContext:
 
 def run_schedule(now: datetime) -> list[SentReport]:
     """The hourly schedule handler's call, as app.py makes it."""
-    return send_due_reports_now(now, lambda_context=FakeLambdaContext())
+    return send_due_reports(
+        now,
+        shops=wiring.report_shops(),
+        sender=wiring.report_mailer(),
+        queries=wiring.report_queries(),
+        once=wiring.report_once(FakeLambdaContext()),
+        runs=wiring.report_runs(),
+        recording_links=wiring.report_recording_links(now),
+    )
 
 
 def sent_messages() -> list[Any]:

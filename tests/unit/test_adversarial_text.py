@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 from twilio.twiml.messaging_response import MessagingResponse
 
 from chalicelib.domain.entities import Order
-from chalicelib.domain.report import CallFact, DailyFigures, OrderFact, daily_figures
+from chalicelib.domain.report.facts import CallFact, OrderFact
+from chalicelib.domain.report.figures import DailyFigures
+from chalicelib.domain.report.tally import daily_figures
 from chalicelib.domain.shop import ReportPolicy, ShopSettings
-from chalicelib.services.reports import render_report
+from chalicelib.services.reports.render import render_report
 from chalicelib.voice import inbound_twiml as tw
 from chalicelib.voice import twiml as render
 from chalicelib.voice.catalog import load_catalog

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from chalicelib.adapters.email import OutgoingEmail
-from chalicelib.domain.report import daily_figures
+from chalicelib.domain.report.tally import daily_figures
 from chalicelib.domain.shop import AlertPolicy, ReportPolicy, ShopSettings
 from chalicelib.services.alerts import Alert, alert_on_complaint, alert_on_live_figures, alert_on_new_order, send_alert
 from chalicelib.services.live import LiveFigures, QueueNow

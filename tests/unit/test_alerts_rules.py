@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from chalicelib.domain.report import CallFact, daily_figures
+from chalicelib.domain.report.facts import CallFact
+from chalicelib.domain.report.tally import daily_figures
 from chalicelib.domain.shop import AlertPolicy, ReportPolicy, ShopSettings
 from chalicelib.services.alerts import alert_recipients, complaint_alert, large_order_alert, live_alerts
 from chalicelib.services.live import LiveFigures, QueueNow

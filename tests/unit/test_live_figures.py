@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from chalicelib.domain.report import AgentStatusFact, CallFact, OrderFact
+from chalicelib.domain.report.facts import AgentStatusFact, CallFact, OrderFact
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services.live import live_figures, live_view
 

@@ -411,7 +411,7 @@ def test_decide_from_a_built_snapshot_is_the_simulators_function(shop: ShopSetti
 
 
 def test_the_reports_drop_rate_counts_the_dialers_stored_live_answers_and_drops() -> None:
-    from chalicelib.domain.report import ReportTally
+    from chalicelib.domain.report.tally import ReportTally
 
     tally = ReportTally(currency="UAH")
     tally.add_dialer_day(live_answers=120, drops=2)

@@ -27,8 +27,9 @@ from chalicelib.domain.charts import (
     nice_ceiling,
     occupancy_png,
 )
-from chalicelib.domain.report import AgentStatusFact, CallFact, OrderFact, daily_figures
-from chalicelib.services.reports import report_charts
+from chalicelib.domain.report.facts import AgentStatusFact, CallFact, OrderFact
+from chalicelib.domain.report.tally import daily_figures
+from chalicelib.services.reports.render import report_charts
 
 AT = datetime(2014, 3, 29, 8, 0, tzinfo=UTC)
 KYIV = ZoneInfo("Europe/Kyiv")

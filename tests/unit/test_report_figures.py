@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.domain.report import CallFact, OrderFact, daily_figures, report_due
+from chalicelib.domain.report.facts import CallFact, OrderFact
+from chalicelib.domain.report.periods import report_due
+from chalicelib.domain.report.tally import daily_figures
 
 NOON = datetime(2014, 3, 30, 10, 0, tzinfo=UTC)
 

@@ -7,15 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.domain.report import (
-    AgentStatusFact,
-    CallFact,
-    OrderFact,
-    ReportPeriod,
-    SecondsHistogram,
-    daily_figures,
-    digests_due,
-)
+from chalicelib.domain.report.facts import AgentStatusFact, CallFact, OrderFact
+from chalicelib.domain.report.periods import ReportPeriod, digests_due
+from chalicelib.domain.report.tally import SecondsHistogram, daily_figures
 from chalicelib.domain.shop import AlertPolicy, ReportPolicy, ShopSettings
 
 KYIV = "Europe/Kyiv"

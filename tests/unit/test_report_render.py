@@ -12,10 +12,13 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from html import unescape
 
-from chalicelib.adapters.email import Attachment, InlineImage, OutgoingEmail, build_mime_message
-from chalicelib.domain.report import AgentStatusFact, CallFact, OrderFact, daily_figures
+from chalicelib.adapters.email import build_mime_message
+from chalicelib.domain.email import Attachment, InlineImage, OutgoingEmail
+from chalicelib.domain.report.facts import AgentStatusFact, CallFact, OrderFact
+from chalicelib.domain.report.tally import daily_figures
 from chalicelib.domain.shop import ReportPolicy, ShopSettings
-from chalicelib.services.reports import build_daily_report, format_money, render_report
+from chalicelib.services.reports.compose import build_daily_report
+from chalicelib.services.reports.render import format_money, render_report
 
 DAY = date(2014, 3, 29)
 AT = datetime(2014, 3, 29, 9, 30, tzinfo=UTC)

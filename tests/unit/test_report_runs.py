@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
-from chalicelib.domain.report import ReportRun
+from chalicelib.domain.report.runs import ReportRun
 from chalicelib.domain.shop import ShopSettings
-from chalicelib.services.reports import format_report_runs, last_report_runs
+from chalicelib.services.reports.runs import format_report_runs, last_report_runs
 
 MORNING = datetime(2015, 11, 25, 6, 0, tzinfo=UTC)
 

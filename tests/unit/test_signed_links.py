@@ -16,7 +16,7 @@ import pytest
 from chalicelib.adapters.twilio_rest import TwilioRecordingMedia
 from chalicelib.config import Settings
 from chalicelib.domain import signed_links
-from chalicelib.domain.report import CallFact
+from chalicelib.domain.report.facts import CallFact
 from chalicelib.domain.signed_links import LinkCheck, sign, verify
 from chalicelib.services import recordings
 from chalicelib.services.recordings import (
