@@ -24,31 +24,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.adapters.email import OutgoingEmail, one_line
 from chalicelib.domain.phones import mask_phone
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
-from chalicelib.services.live import LiveFigures, LiveQueries, live_figures
-from chalicelib.services.ports import Messenger
+from chalicelib.services.live import LiveFigures, live_figures
+from chalicelib.services.ports import DoNotCallList, EmailSender, LiveQueries, Messenger, SendOnce
 
 ALERT_IDEMPOTENCY_SECONDS = 7 * 24 * 60 * 60
 _KEY_PREFIX = "alert"
 _NOT_ALERTED_STATUSES = frozenset({"duplicate", "fake"})
-
-
-class EmailSender(Protocol):
-    def send(self, email: OutgoingEmail) -> str: ...
-
-
-class DoNotCallList(Protocol):
-    def is_do_not_call(self, shop_id: str, phone: str) -> bool: ...
-
-
-# once(key, send): runs ``send`` (returning the provider's message id) unless a message with this
-# key went before; True when this call sent it.
-SendOnce = Callable[[dict[str, str], Callable[[], str]], bool]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.domain.delivery_slots import DeliverySlot, offered_slots
 from chalicelib.domain.entities import Call, Order
@@ -23,28 +23,9 @@ from chalicelib.domain.routing import Agent, candidates, free_beyond_customer_li
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
-from chalicelib.services.ports import AgentQueueStore, Store
+from chalicelib.services.ports import InboundStore, Store
 
 ACTIVE_ORDER_STATUSES = {"received", "queued"}
-
-
-class InboundStore(Store, AgentQueueStore, Protocol):
-    """What inbound calls need beyond the shared store (``InboundRepository``)."""
-
-    def get_agent(self, shop_id: str, agent_id: str) -> Agent | None: ...
-    def queue_position(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> tuple[int, int]: ...
-    def announced_position(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> int | None: ...
-    def note_announced_position(
-        self, shop_id: str, group: str, queued_at: datetime, ref: str, position: int
-    ) -> None: ...
-    def recent_handle_seconds(self, shop_id: str, group: str) -> list[float]: ...
-    def remember_handle_seconds(self, shop_id: str, group: str, seconds: float) -> None: ...
-    def active_orders(self, shop_id: str, phone: str) -> list[Order]: ...
-    def choose_delivery_slot(self, shop_id: str, order_id: str, slot: dict[str, str]) -> Order | None: ...
-    def insert_callback_task(
-        self, task_id: str, shop_id: str, phone: str, language: str, arrived_at: datetime, now: datetime
-    ) -> bool: ...
-    def customer_lines_in_flight(self, shop_id: str, now: datetime) -> int: ...
 
 
 # ---- I1-I3: arrival ------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.adapters.email import one_line
 from chalicelib.domain.entities import Call, DialTask, Order
@@ -34,24 +34,8 @@ from chalicelib.domain.outcomes import (
 )
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
-from chalicelib.services.crm_push import Outbox, queue_outcome_event
-
-
-class OutcomeStore(Protocol):
-    def get_call(self, call_sid: str) -> Call | None: ...
-    def get_task(self, task_id: str) -> DialTask | None: ...
-    def orders_by_ids(self, shop_id: str, order_ids: list[str]) -> list[Order]: ...
-    def open_orders_of(self, shop_id: str, phone: str) -> list[Order]: ...
-    def transition_order(
-        self, shop_id: str, order_id: str, from_statuses: set[str], to_status: str, **fields: Any
-    ) -> Order | None: ...
-    def insert_callback_task(
-        self, task_id: str, shop_id: str, phone: str, language: str, arrived_at: datetime, now: datetime
-    ) -> bool: ...
-    def finish_callback(self, task_id: str, result: str) -> None: ...
-    def outcomes_of(self, call_sid: str) -> list[SavedOutcome]: ...
-    def save_outcome(self, saved: SavedOutcome) -> None: ...
-
+from chalicelib.services.crm_push import queue_outcome_event
+from chalicelib.services.ports import Outbox, OutcomeStore, SavedOutcomes
 
 # (shop, outcome, call, orders, purpose) -> whether an email went out now
 Notifier = Callable[[ShopSettings, SavedOutcome, Call, list[Order], str], bool]
@@ -192,14 +176,6 @@ def _drop_callback(task_id: str, store: OutcomeStore) -> None:
 
 
 # ---- after the save: from the outcomes stream ------------------------------------------------
-class SavedOutcomes(Protocol):
-    def saves_of(self, call_sid: str) -> list[tuple[str, SavedOutcome]]: ...
-    def get_shop(self, shop_id: str) -> ShopSettings | None: ...
-    def get_call(self, call_sid: str) -> Call | None: ...
-    def get_task(self, task_id: str) -> DialTask | None: ...
-    def orders_by_ids(self, shop_id: str, order_ids: list[str]) -> list[Order]: ...
-
-
 def after_outcome_saved(
     call_sid: str,
     saved_key: str,
