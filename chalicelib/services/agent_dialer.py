@@ -31,6 +31,7 @@ from chalicelib.domain.entities import Call, DialTask
 from chalicelib.domain.orders import local_day
 from chalicelib.domain.phones import number_time_zone
 from chalicelib.domain.priority import in_dial_order
+from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.robot import next_attempt_at, unanswered_result
 from chalicelib.domain.routing import Agent, free_beyond_customer_lines, idle_since, is_free
 from chalicelib.domain.shop import ShopSettings
@@ -336,8 +337,6 @@ def agent_leg_status(
     if not (still_dialing and store.return_person_task(task_id, call_sid, back_state, due_back)):
         return
     if task is not None and task.kind == "callback" and call.group and call.queued_at:
-        from chalicelib.adapters.inbound_repository import QueueEntry
-
         store.add_queue_entry(
             QueueEntry(shop.shop_id, call.group, "callback", task_id, task.phone, task.language, call.queued_at)
         )

@@ -143,10 +143,3 @@ def live_view(figures: LiveFigures, currency: str) -> dict[str, Any]:
         }
     view["today"] = today
     return view
-
-
-def live_figures_now(shop: ShopSettings, now: datetime) -> dict[str, Any]:
-    """The API's entry point: DynamoDB behind the queries."""
-    from chalicelib.adapters.report_queries import DynamoReportQueries
-
-    return live_view(live_figures(shop, now, DynamoReportQueries()), shop.currency)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.adapters.email import one_line
+from chalicelib.domain.email import one_line
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.domain.outcomes import (
     OutcomeIn,
@@ -34,6 +34,7 @@ from chalicelib.domain.outcomes import (
 )
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
+from chalicelib.services.alerts import Alert, AlertChannels, alert_on_complaint, send_alert
 from chalicelib.services.crm_push import queue_outcome_event
 from chalicelib.services.ports import Outbox, OutcomeStore, SavedOutcomes
 
@@ -183,7 +184,7 @@ def after_outcome_saved(
     store: SavedOutcomes,
     outbox: Outbox,
     now: datetime,
-    notify: Notifier | None = None,
+    notify: Notifier,
 ) -> str | None:
     """What one saved outcome sets off, each once however often the record is delivered or
     the outcome saved: its CRM event (the id is returned) and, for ``needs_manager`` and
@@ -203,17 +204,23 @@ def after_outcome_saved(
             raise LookupError(f"call {call_sid!r} not found")
         task = store.get_task(call.task_id) if call.task_id else None
         purpose = purpose_of(call.direction, task.kind if task else None)
-        sent = (notify or notify_managers)(shop, saved, call, orders, purpose)
+        sent = notify(shop, saved, call, orders, purpose)
         logger.info("manager email", extra={"call_sid": call_sid, "outcome": saved.outcome, "sent_now": sent})
     return event_id
 
 
 # ---- manager emails (A5) -------------------------------------------------------------------
-def notify_managers(shop: ShopSettings, saved: SavedOutcome, call: Call, orders: list[Order], purpose: str) -> bool:
+def notify_managers(
+    shop: ShopSettings,
+    saved: SavedOutcome,
+    call: Call,
+    orders: list[Order],
+    purpose: str,
+    *,
+    channels: AlertChannels,
+) -> bool:
     """One email per call and outcome kind, however often it is saved (alerts' idempotency is
     keyed by shop, kind and the call's sid). True when this call sent it."""
-    from chalicelib.services.alerts import Alert, alert_on_complaint, send_alert
-
     first = orders[0] if orders else None
     number = ", ".join(order.order_number or order.order_id for order in orders) or "—"
     name = next((order.customer_name for order in orders if order.customer_name), "")
@@ -227,6 +234,7 @@ def notify_managers(shop: ShopSettings, saved: SavedOutcome, call: Call, orders:
             customer_name=name,
             agent_id=saved.agent_id,
             comment=saved.comment,
+            channels=channels,
         )
     alert = Alert(
         kind="needs-manager",
@@ -239,4 +247,4 @@ def notify_managers(shop: ShopSettings, saved: SavedOutcome, call: Call, orders:
             f"Call: {saved.call_sid}\n"
         ),
     )
-    return send_alert(shop, alert)
+    return send_alert(shop, alert, channels=channels)

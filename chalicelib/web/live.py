@@ -6,7 +6,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.clock import current_clock
 from chalicelib.web.http import current_request, json_error, shop_from_api_key
-from chalicelib.wiring import repository
+from chalicelib.wiring import live_queries, repository
 
 live_api = Blueprint(__name__)
 
@@ -24,8 +24,7 @@ def get_live() -> Response:
         return json_error(
             400, "invalid_query", "kpis: 'true' or 'false'", [{"field": "kpis", "message": "true or false"}]
         )
-    from chalicelib.adapters.report_queries import DynamoReportQueries
     from chalicelib.services.live import live_figures, live_view
 
-    figures = live_figures(shop, current_clock().now(), DynamoReportQueries(), with_kpis=kpis == "true")
+    figures = live_figures(shop, current_clock().now(), live_queries(), with_kpis=kpis == "true")
     return Response(body=live_view(figures, shop.currency), status_code=200, headers={"Cache-Control": "no-store"})

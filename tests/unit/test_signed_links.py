@@ -246,9 +246,7 @@ def test_a_good_link_to_no_recording_is_404(calls: dict[str, FakeCall]) -> None:
         (MediaUnavailable(), 502, "recording_unavailable"),
     ],
 )
-def test_what_twilio_could_not_give_is_said_plainly(
-    media_answer: MediaAnswer, status: int, error: str
-) -> None:
+def test_what_twilio_could_not_give_is_said_plainly(media_answer: MediaAnswer, status: int, error: str) -> None:
     answer = follow(
         link_for(),
         FakeCalls({"CA0123": FakeCall(recording_url=f"https://t/Recordings/{RE_SID}")}),
