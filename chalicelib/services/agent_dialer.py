@@ -34,7 +34,7 @@ from chalicelib.domain.priority import in_dial_order
 from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.robot import next_attempt_at, unanswered_result
 from chalicelib.domain.routing import Agent, free_beyond_customer_lines, idle_since, is_free
-from chalicelib.domain.shop import ShopSettings
+from chalicelib.domain.shop import CallResult, ShopSettings
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
 from chalicelib.services.ports import AgentDialStore, AgentDialUrls, CallOutcomeUnknownError, Telephony
@@ -279,10 +279,19 @@ def customer_dial_ended(
         store.release_agent(shop.shop_id, agent_id, reservation, "wrap-up", now, timezone=shop.timezone, talked=True)
         logger.info("agent talked to the customer", extra={"task_id": task_id, "agent_id": agent_id})
         return True
-    result = unanswered_result(dial_status, None)
+    end_by_policy(shop, task, call_sid, unanswered_result(dial_status, None), store=store, now=now)
+    store.release_agent(shop.shop_id, agent_id, reservation, "available", now, timezone=shop.timezone)
+    return False
+
+
+def end_by_policy(
+    shop: ShopSettings, task: DialTask, call_sid: str, result: CallResult, *, store: AgentDialStore, now: datetime
+) -> None:
+    """A person task's customer was not reached: queued again per the shop's retry policy, or,
+    after the last attempt, unreachable with the orders of its call (when this run ended it)."""
     retry_at = next_attempt_at(task.attempts, result, shop.robot, now)
     ended = store.end_attempt(
-        task_id,
+        task.task_id,
         call_sid,
         call_result=result,
         requeue_at=retry_at,
@@ -290,11 +299,9 @@ def customer_dial_ended(
         now=now,
     )
     store.update_call(call_sid, result=f"customer-{result}")
-    store.release_agent(shop.shop_id, agent_id, reservation, "available", now, timezone=shop.timezone)
     if ended is not None and retry_at is None:
         for order_id in task.call_order_ids:
             store.transition_order(shop.shop_id, order_id, {"queued"}, "unreachable", decided_at=now)
-    return False
 
 
 def agent_leg_status(

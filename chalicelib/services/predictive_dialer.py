@@ -50,13 +50,13 @@ from chalicelib.domain.predictive import (
     dial_order,
     dropped_task_ids,
 )
-from chalicelib.domain.robot import FINAL_CALL_STATUSES, next_attempt_at, unanswered_result
+from chalicelib.domain.robot import FINAL_CALL_STATUSES, unanswered_result
 from chalicelib.domain.routing import Agent, idle_since, is_free
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
 from chalicelib.services.agent_dialer import TALKED as AGENT_TALKED
-from chalicelib.services.agent_dialer import end_do_not_call
+from chalicelib.services.agent_dialer import end_by_policy, end_do_not_call
 from chalicelib.services.paced_telephony import CallRateLimitedError
 from chalicelib.services.ports import CallControl, CallOutcomeUnknownError, PredictiveStore, PredictiveUrls, Telephony
 
@@ -425,19 +425,7 @@ def _retry_by_policy(
     task = store.get_task(task_id)
     if task is None or task.state != "dialing" or task.last_call_sid != call_sid:
         return  # a repeated callback: the attempt is over already
-    retry_at = next_attempt_at(task.attempts, result, shop.robot, now)
-    ended = store.end_attempt(
-        task_id,
-        call_sid,
-        call_result=result,
-        requeue_at=retry_at,
-        final_result=None if retry_at else "unreachable",
-        now=now,
-    )
-    store.update_call(call_sid, result=f"customer-{result}")
-    if ended is not None and retry_at is None:
-        for order_id in task.call_order_ids:
-            store.transition_order(shop.shop_id, order_id, {"queued"}, "unreachable", decided_at=now)
+    end_by_policy(shop, task, call_sid, result, store=store, now=now)
 
 
 # ---- lost callbacks --------------------------------------------------------------------------
