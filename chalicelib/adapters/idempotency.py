@@ -182,8 +182,10 @@ def accept_once(request: dict[str, Any], action: Callable[[], dict[str, Any]], l
     return accept(request=request, action=action)
 
 
+_CACHED = (_client, _once_per_alert, _idempotent_accept)  # the caches themselves, even while a test stands in
+
+
 def forget_idempotency_stores() -> None:
     """Tests and the local stack switch endpoints: build every client and layer again next time."""
-    _client.cache_clear()
-    _once_per_alert.cache_clear()
-    _idempotent_accept.cache_clear()
+    for cached in _CACHED:
+        cached.cache_clear()
