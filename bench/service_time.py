@@ -221,7 +221,7 @@ def app_environment(ddb_env: dict[str, str]) -> Iterator[None]:
     from chalicelib.adapters.models import reset_connections
     from chalicelib.clock import FixedClock, SystemClock, use_clock
     from chalicelib.config import reload_settings
-    from chalicelib.services import order_api
+    from chalicelib.wiring import forget_clients
 
     saved = dict(os.environ)
     os.environ.update(ddb_env)
@@ -230,7 +230,7 @@ def app_environment(ddb_env: dict[str, str]) -> Iterator[None]:
     def forget() -> None:
         reload_settings()
         reset_connections()
-        order_api._idempotent_accept.cache_clear()
+        forget_clients()
 
     forget()
     use_clock(FixedClock(OPEN_HOURS))

@@ -1,22 +1,44 @@
-"""Composition: the real adapters behind the services' ports, built on first use (never at
-import), plus the names that tie tables to their stream handlers for infra/ and the local stack."""
+"""Composition: the only place that builds the real adapters behind the services' ports (on
+first use, never at import) and hands them, or services composed with them, to the web
+handlers and the stream and schedule handlers (``chalicelib.events``); plus the names that tie
+tables to their stream handlers for infra/ and the local stack.
+
+The repositories that only some handlers use are imported inside their function: a webhook's
+Lambda cold start then loads only the tables it touches."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, TypeVar, cast
 
+from chalicelib.adapters import idempotency
 from chalicelib.adapters.crm_http import UrllibCrmSender
 from chalicelib.adapters.repository import DynamoRepository
 from chalicelib.adapters.twilio_rest import TwilioRecordingMedia, TwilioTelephony
 from chalicelib.clock import Clock, current_clock
 from chalicelib.config import settings
 from chalicelib.services.paced_telephony import PacedTelephony
+from chalicelib.services.ports import EmailSender, Idempotent, Once, SendOnce
+from chalicelib.voice.links import AgentDialLinks, PredictiveLinks, PublicUrls
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from concurrent.futures import ThreadPoolExecutor
+    from datetime import datetime
+    from typing import Any
+
+    from chalicelib.adapters.agent_models import DeskRepository, OutcomeRepository
+    from chalicelib.adapters.crm_models import DynamoCrmOutbox, OutcomeSaves
+    from chalicelib.adapters.dialer_repository import DialerRepository
+    from chalicelib.adapters.inbound_repository import InboundRepository
+    from chalicelib.adapters.powertools_once import PowertoolsOnce
+    from chalicelib.adapters.report_models import DynamoReportRuns
+    from chalicelib.adapters.report_queries import DynamoReportQueries
+    from chalicelib.domain.shop import ShopSettings
+    from chalicelib.services.alerts import AlertChannels
+    from chalicelib.services.outcomes import Notifier
+    from chalicelib.services.recordings import ReportRecordingLinks
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -24,28 +46,6 @@ B = TypeVar("B")
 # table (without prefix) -> the @app.lambda_function that consumes its stream
 STREAM_CONSUMERS: dict[str, str] = {"orders": "order_stream", "dial_tasks": "task_stream"}
 STREAM_CONSUMERS |= {"call_outcomes": "outcome_stream", "crm_outbox": "crm_stream"}
-
-
-class PublicUrls:
-    """Absolute webhook URLs as Twilio must call them (and as their signatures are checked)."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
-
-    def robot_answer(self, task_id: str) -> str:
-        return f"{self.base_url}/twilio/voice/robot/{quote(task_id)}"
-
-    def robot_keypress(self, task_id: str) -> str:
-        return f"{self.robot_answer(task_id)}/keypress"
-
-    def robot_again(self, task_id: str) -> str:
-        return f"{self.robot_answer(task_id)}/again"
-
-    def call_status(self, task_id: str) -> str:
-        return f"{self.base_url}/twilio/voice/status?task_id={quote(task_id)}"
-
-    def voicemail(self) -> str:
-        return f"{self.base_url}/twilio/voice/voicemail"
 
 
 @functools.cache
@@ -117,40 +117,107 @@ def urls() -> PublicUrls:
     return PublicUrls(settings().base_url)
 
 
+def agent_dial_links() -> AgentDialLinks:
+    return AgentDialLinks(settings().base_url)
+
+
+def predictive_links() -> PredictiveLinks:
+    return PredictiveLinks(settings().base_url)
+
+
 def crm_sender() -> UrllibCrmSender:
     return UrllibCrmSender(local=settings().local_mode)
 
 
-# ---- the owner's reports (services.reports) --------------------------------------------------
-# The adapters are imported inside each builder: only the hourly report run, the live figures and
-# the admin CLI need them, not every webhook's cold start (app.py imports this module).
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from datetime import datetime
-    from typing import Any
+# ---- the other repositories, each loaded by the first handler that needs it ------------------
+def inbound_store() -> InboundRepository:
+    from chalicelib.adapters.inbound_repository import inbound_store as build  # cold start: see the module
 
-    from chalicelib.adapters.email import SesEmailSender
-    from chalicelib.adapters.powertools_once import PowertoolsOnce
-    from chalicelib.adapters.report_models import DynamoReportRuns
-    from chalicelib.adapters.report_queries import DynamoReportQueries
-    from chalicelib.domain.shop import ShopSettings
-    from chalicelib.services.recordings import ReportRecordingLinks
+    return build()
 
 
-def report_mailer() -> SesEmailSender:
-    from chalicelib.adapters.email import SesEmailSender
+def desk_store() -> DeskRepository:
+    from chalicelib.adapters.agent_models import desk_store as build  # cold start: see the module
 
-    return SesEmailSender()
+    return build()
+
+
+def outcome_store() -> OutcomeRepository:
+    from chalicelib.adapters.agent_models import outcome_store as build  # cold start: see the module
+
+    return build()
+
+
+def dialer_store() -> DialerRepository:
+    from chalicelib.adapters.dialer_repository import dialer_store as build  # cold start: see the module
+
+    return build()
+
+
+def crm_outbox() -> DynamoCrmOutbox:
+    from chalicelib.adapters.crm_models import crm_outbox as build  # cold start: see the module
+
+    return build()
+
+
+def outcome_saves() -> OutcomeSaves:
+    from chalicelib.adapters.crm_models import outcome_saves as build  # cold start: see the module
+
+    return build()
 
 
 def report_queries() -> DynamoReportQueries:
-    from chalicelib.adapters.report_queries import DynamoReportQueries
+    from chalicelib.adapters.report_queries import DynamoReportQueries  # cold start: see the module
 
     return DynamoReportQueries()
 
 
+# ---- email, alerts and "once" ---------------------------------------------------------------
+def mailer() -> EmailSender:
+    from chalicelib.adapters.email import SesEmailSender  # cold start: only senders of email load SES
+
+    # The SES sender reads the same fields from domain.email.OutgoingEmail; its own annotation
+    # names adapters.email's twin until the adapter split makes it import the domain's.
+    return cast(EmailSender, SesEmailSender())
+
+
+def alert_channels() -> AlertChannels:
+    from chalicelib.services.alerts import AlertChannels  # cold start: alerts load the live figures
+
+    return AlertChannels(sender=mailer(), messenger=telephony(), do_not_call=repository(), once=send_once())
+
+
+def run_once() -> Once:
+    """Side effects once per business event (the order texts)."""
+    return idempotency.run_once
+
+
+def send_once() -> SendOnce:
+    """The alerts' messages, once per alert."""
+    return idempotency.send_once
+
+
+def idempotent_order() -> Idempotent:
+    """The order endpoint's ``Idempotency-Key``."""
+    return idempotency.accept_once
+
+
+def forget_clients() -> None:
+    """Tests and the local stack switch endpoints: every cached client is built again next time."""
+    idempotency.forget_idempotency_stores()
+    _report_once.cache_clear()
+
+
+def notify_managers() -> Notifier:
+    """The outcomes stream's manager emails, through the alerts' channels."""
+    from chalicelib.services.outcomes import notify_managers as notify  # cold start: as alert_channels
+
+    return functools.partial(notify, channels=alert_channels())
+
+
+# ---- the owner's reports: only the hourly run, the live figures and the admin CLI load them ---
 def report_runs() -> DynamoReportRuns:
-    from chalicelib.adapters.report_models import DynamoReportRuns
+    from chalicelib.adapters.report_models import DynamoReportRuns  # cold start: see the block
 
     return DynamoReportRuns()
 
@@ -192,11 +259,3 @@ def report_once(lambda_context: Any = None) -> PowertoolsOnce:
     if lambda_context is not None:
         once.register_lambda_context(lambda_context)
     return once
-
-
-def forget_report_once() -> None:
-    """Tests and the local stack switch tables or endpoints: build it again next time."""
-    _report_once.cache_clear()
-
-
-# ---- end of the owner's reports ----------------------------------------------------------

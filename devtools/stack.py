@@ -169,17 +169,13 @@ class LocalStack:
     def _forget_cached_clients(self) -> None:
         from chalicelib.adapters.models import reset_connections
         from chalicelib.config import reload_settings
-        from chalicelib.services import alerts, once, order_api
-        from chalicelib.wiring import forget_report_once
+        from chalicelib.wiring import forget_clients
 
         # Each use keeps its own Powertools persistence layer (a layer keeps the first config
         # it is given), so each is rebuilt against this stack's DynamoDB Local.
         reload_settings()
         reset_connections()
-        order_api._idempotent_accept.cache_clear()
-        forget_report_once()
-        alerts.forget_idempotency_store()
-        once.forget_persistence()
+        forget_clients()
 
     def _start_poller(self) -> StreamPoller:
         import boto3

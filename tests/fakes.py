@@ -15,7 +15,7 @@ from chalicelib.domain.robot_call_ref import RobotCallRef
 from chalicelib.domain.routing import Agent
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services.ports import CallState
-from chalicelib.web.voice_predictive import PredictiveLinks
+from chalicelib.voice.links import PredictiveLinks
 
 
 class FakeStore:

@@ -23,20 +23,21 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.calling_hours import next_calling_time
-from chalicelib.domain.entities import Call, DialTask, Order
+from chalicelib.domain.entities import Call, DialTask
 from chalicelib.domain.orders import local_day
 from chalicelib.domain.phones import number_time_zone
 from chalicelib.domain.priority import in_dial_order
+from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.robot import next_attempt_at, unanswered_result
 from chalicelib.domain.routing import Agent, free_beyond_customer_lines, idle_since, is_free
-from chalicelib.domain.shop import ShopSettings
+from chalicelib.domain.shop import CallResult, ShopSettings
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
-from chalicelib.services.ports import AgentQueueStore, CallOutcomeUnknownError, Telephony
+from chalicelib.services.ports import AgentDialStore, AgentDialUrls, CallOutcomeUnknownError, Telephony
 
 DIRECTION = "outbound-agent"
 PERSON_KINDS = ("callback", "agent")
@@ -45,47 +46,6 @@ TEMPORARY_FAILURE_BACKOFF = timedelta(minutes=1)
 # Call record ``result`` of the agent's leg, in order.
 RINGING, ACCEPTED, TALKED = "agent-ringing", "agent-accepted", "agent-talked"
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
-
-
-class AgentDialStore(AgentQueueStore, Protocol):
-    def get_agent(self, shop_id: str, agent_id: str) -> Agent | None: ...
-    def customer_lines_in_flight(self, shop_id: str, now: datetime) -> int: ...
-    # tasks
-    def get_task(self, task_id: str) -> DialTask | None: ...
-    def due_tasks(self, shop_id: str, kind: str, now: datetime, limit: int) -> list[Any]: ...
-    def claim_person_task(self, task_id: str, now: datetime, *, with_orders: bool) -> DialTask | None: ...
-    def return_person_task(self, task_id: str, call_sid: str | None, state: str, due_at: datetime) -> bool: ...
-    def defer_person_task(self, task_id: str, due_at: datetime) -> None: ...
-    def attach_call(self, task_id: str, call_sid: str) -> bool: ...
-    def mark_contacted(self, task_id: str) -> None: ...
-    def end_attempt(
-        self,
-        task_id: str,
-        call_sid: str | None,
-        *,
-        call_result: str,
-        requeue_at: datetime | None,
-        final_result: str | None,
-        now: datetime,
-    ) -> DialTask | None: ...
-    # orders and do-not-call
-    def orders_by_ids(self, shop_id: str, order_ids: list[str]) -> list[Order]: ...
-    def transition_order(
-        self, shop_id: str, order_id: str, from_statuses: set[str], to_status: str, **fields: Any
-    ) -> Order | None: ...
-    def note_first_dial(self, shop_id: str, order_ids: list[str], now: datetime) -> None: ...
-    def is_do_not_call(self, shop_id: str, phone: str) -> bool: ...
-    # calls
-    def upsert_call(self, call: Call, **fields: Any) -> Call: ...
-    def get_call(self, call_sid: str) -> Call | None: ...
-    def update_call(self, call_sid: str, **fields: Any) -> None: ...
-    def apply_call_status(self, call_sid: str, sequence: int, **fields: Any) -> bool: ...
-    def stale_dialing_task_ids(self, shop_id: str, kind: str, dialing_before: datetime) -> list[str]: ...
-
-
-class AgentDialUrls(Protocol):
-    def agent_answer(self, task_id: str, agent_id: str, reservation: str) -> str: ...
-    def agent_status(self, task_id: str, agent_id: str, reservation: str) -> str: ...
 
 
 @dataclass
@@ -319,10 +279,19 @@ def customer_dial_ended(
         store.release_agent(shop.shop_id, agent_id, reservation, "wrap-up", now, timezone=shop.timezone, talked=True)
         logger.info("agent talked to the customer", extra={"task_id": task_id, "agent_id": agent_id})
         return True
-    result = unanswered_result(dial_status, None)
+    end_by_policy(shop, task, call_sid, unanswered_result(dial_status, None), store=store, now=now)
+    store.release_agent(shop.shop_id, agent_id, reservation, "available", now, timezone=shop.timezone)
+    return False
+
+
+def end_by_policy(
+    shop: ShopSettings, task: DialTask, call_sid: str, result: CallResult, *, store: AgentDialStore, now: datetime
+) -> None:
+    """A person task's customer was not reached: queued again per the shop's retry policy, or,
+    after the last attempt, unreachable with the orders of its call (when this run ended it)."""
     retry_at = next_attempt_at(task.attempts, result, shop.robot, now)
     ended = store.end_attempt(
-        task_id,
+        task.task_id,
         call_sid,
         call_result=result,
         requeue_at=retry_at,
@@ -330,11 +299,9 @@ def customer_dial_ended(
         now=now,
     )
     store.update_call(call_sid, result=f"customer-{result}")
-    store.release_agent(shop.shop_id, agent_id, reservation, "available", now, timezone=shop.timezone)
     if ended is not None and retry_at is None:
         for order_id in task.call_order_ids:
             store.transition_order(shop.shop_id, order_id, {"queued"}, "unreachable", decided_at=now)
-    return False
 
 
 def agent_leg_status(
@@ -377,8 +344,6 @@ def agent_leg_status(
     if not (still_dialing and store.return_person_task(task_id, call_sid, back_state, due_back)):
         return
     if task is not None and task.kind == "callback" and call.group and call.queued_at:
-        from chalicelib.adapters.inbound_repository import QueueEntry
-
         store.add_queue_entry(
             QueueEntry(shop.shop_id, call.group, "callback", task_id, task.phone, task.language, call.queued_at)
         )

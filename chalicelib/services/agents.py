@@ -5,29 +5,13 @@ cannot set them, and cannot leave ``busy`` by hand while a call is reserved for 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
 
 from chalicelib.domain.routing import SETTABLE_STATUSES, Agent
 from chalicelib.domain.shop import ShopSettings
+from chalicelib.services.ports import AgentStore
 
 SETTABLE = SETTABLE_STATUSES
 SMS_KEYWORDS = {"READY": "available", "BREAK": "break", "AWAY": "away", "OFF": "offline"}
-
-
-class AgentStore(Protocol):
-    def list_agents(self, shop_id: str) -> list[Agent]: ...
-    def get_agent(self, shop_id: str, agent_id: str) -> Agent | None: ...
-    def set_agent_status(
-        self,
-        shop_id: str,
-        agent_id: str,
-        status: str,
-        now: datetime,
-        *,
-        source: str,
-        timezone: str,
-        only_from: set[str] | None = None,
-    ) -> Agent | None: ...
 
 
 class StatusRefused(ValueError):

@@ -19,36 +19,20 @@ messages already sent are not sent again, and no alert is lost.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
-from chalicelib.adapters.email import OutgoingEmail, one_line
+from chalicelib.domain.email import OutgoingEmail, one_line
 from chalicelib.domain.phones import mask_phone
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
-from chalicelib.services.live import LiveFigures, LiveQueries, live_figures
-from chalicelib.services.ports import Messenger
+from chalicelib.services.live import LiveFigures, live_figures
+from chalicelib.services.ports import DoNotCallList, EmailSender, LiveQueries, Messenger, SendOnce
 
-ALERT_IDEMPOTENCY_SECONDS = 7 * 24 * 60 * 60
-_KEY_PREFIX = "alert"
 _NOT_ALERTED_STATUSES = frozenset({"duplicate", "fake"})
-
-
-class EmailSender(Protocol):
-    def send(self, email: OutgoingEmail) -> str: ...
-
-
-class DoNotCallList(Protocol):
-    def is_do_not_call(self, shop_id: str, phone: str) -> bool: ...
-
-
-# once(key, send): runs ``send`` (returning the provider's message id) unless a message with this
-# key went before; True when this call sent it.
-SendOnce = Callable[[dict[str, str], Callable[[], str]], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,69 +167,14 @@ def live_alerts(shop: ShopSettings, live: LiveFigures) -> list[Alert]:
     return alerts
 
 
-# ----------------------------------------------------------------------------- sending once
+@dataclass(frozen=True, slots=True)
+class AlertChannels:
+    """Where alerts go and how each goes only once (``chalicelib.wiring.alert_channels``)."""
 
-
-def _send(*, alert_key: dict[str, str], send: Callable[[], str]) -> dict[str, Any]:
-    # What the idempotency record stores: no addresses or numbers, only the provider's id.
-    return {"message_id": send(), "replayed": False}
-
-
-def _mark_replayed(response: Any, idempotent_data: Any) -> Any:
-    return {**response, "replayed": True} if isinstance(response, dict) else response
-
-
-@functools.cache
-def _once_per_event() -> Callable[..., dict[str, Any]]:
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-
-    from chalicelib.adapters.models import idempotency_table_name
-
-    config = IdempotencyConfig(expires_after_seconds=ALERT_IDEMPOTENCY_SECONDS, response_hook=_mark_replayed)
-    return idempotent_function(
-        _send,
-        data_keyword_argument="alert_key",
-        persistence_store=DynamoDBPersistenceLayer(table_name=idempotency_table_name()),
-        config=config,
-        key_prefix=_KEY_PREFIX,
-    )
-
-
-def forget_idempotency_store() -> None:
-    _once_per_event.cache_clear()
-
-
-def send_once(key: dict[str, str], send: Callable[[], str]) -> bool:
-    """The production ``SendOnce``: a Powertools idempotency record per key in DynamoDB."""
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-
-    try:
-        result = _once_per_event()(alert_key=key, send=send)
-    except IdempotencyAlreadyInProgressError:
-        return False  # another delivery of the same event is sending it right now
-    return not result.get("replayed")
-
-
-def _default_sender() -> EmailSender:
-    from chalicelib.adapters.email import SesEmailSender
-
-    return SesEmailSender()
-
-
-def _default_messenger() -> Messenger:
-    from chalicelib.wiring import telephony
-
-    return telephony()
-
-
-def _default_do_not_call() -> DoNotCallList:
-    from chalicelib.wiring import repository
-
-    return repository()
+    sender: EmailSender
+    messenger: Messenger
+    do_not_call: DoNotCallList
+    once: SendOnce
 
 
 def has_alert_channel(shop: ShopSettings) -> bool:
@@ -257,10 +186,7 @@ def send_alert(
     shop: ShopSettings,
     alert: Alert,
     *,
-    sender: EmailSender | None = None,
-    messenger: Messenger | None = None,
-    do_not_call: DoNotCallList | None = None,
-    once: SendOnce = send_once,
+    channels: AlertChannels,
 ) -> bool:
     """Send the alert's email and texts that were not sent before; True when this call sent any.
 
@@ -280,9 +206,8 @@ def send_alert(
             + _escape(alert.text)
             + "</pre>",
         )
-        email_sender = sender or _default_sender()
         try:
-            if once(dict(log_keys), lambda: email_sender.send(email)):
+            if channels.once(dict(log_keys), lambda: channels.sender.send(email)):
                 sent_now = True
                 logger.info("Alert emailed", extra=log_keys)
         except Exception as error:
@@ -293,7 +218,7 @@ def send_alert(
     if alert.sms and shop.alerts.sms_numbers:
         for number in shop.alerts.sms_numbers:
             try:
-                if _text_once(shop, alert, number, messenger=messenger, do_not_call=do_not_call, once=once):
+                if _text_once(shop, alert, number, channels=channels):
                     sent_now = True
             except Exception as error:
                 logger.exception("Alert text failed", extra={**log_keys, "to": mask_phone(number)})
@@ -308,9 +233,7 @@ def _text_once(
     alert: Alert,
     number: str,
     *,
-    messenger: Messenger | None,
-    do_not_call: DoNotCallList | None,
-    once: SendOnce,
+    channels: AlertChannels,
 ) -> bool:
     from chalicelib.voice.catalog import load_catalog
 
@@ -318,15 +241,14 @@ def _text_once(
     if not shop.caller_id:
         logger.error("Alert not texted: the shop has no number to text from (caller_id)", extra=log_keys)
         return False
-    if (do_not_call or _default_do_not_call()).is_do_not_call(shop.shop_id, number):
+    if channels.do_not_call.is_do_not_call(shop.shop_id, number):
         logger.info("Alert not texted: the number is on the do-not-call list", extra=log_keys)
         return False
     assert alert.sms is not None
     body = load_catalog(shop.main_language).sms_text(alert.sms, shop_name=shop.name, **alert.sms_values)
-    texter = messenger or _default_messenger()
     from_ = shop.caller_id
     key = {"shop_id": shop.shop_id, "kind": alert.kind, "event": alert.event, "channel": "sms", "to": number}
-    if not once(key, lambda: texter.send_sms(to=number, from_=from_, body=body)):
+    if not channels.once(key, lambda: channels.messenger.send_sms(to=number, from_=from_, body=body)):
         return False
     logger.info("Alert texted", extra=log_keys)
     return True
@@ -342,16 +264,13 @@ def alert_on_new_order(
     shop: ShopSettings,
     order: Any,
     *,
-    sender: EmailSender | None = None,
-    messenger: Messenger | None = None,
-    do_not_call: DoNotCallList | None = None,
-    once: SendOnce = send_once,
+    channels: AlertChannels,
 ) -> bool:
     """The orders stream's hook: tell the managers about an order above the threshold, once."""
     alert = large_order_alert(shop, order)
     if alert is None:
         return False
-    return send_alert(shop, alert, sender=sender, messenger=messenger, do_not_call=do_not_call, once=once)
+    return send_alert(shop, alert, channels=channels)
 
 
 def alert_on_complaint(
@@ -364,10 +283,7 @@ def alert_on_complaint(
     customer_name: str = "",
     agent_id: str | None = None,
     comment: str = "",
-    sender: EmailSender | None = None,
-    messenger: Messenger | None = None,
-    do_not_call: DoNotCallList | None = None,
-    once: SendOnce = send_once,
+    channels: AlertChannels,
 ) -> bool:
     """The outcomes API's hook (A4): a complaint outcome, once per ``event_id`` (the outcome's id)."""
     alert = complaint_alert(
@@ -382,24 +298,17 @@ def alert_on_complaint(
     )
     if alert is None:
         return False
-    return send_alert(shop, alert, sender=sender, messenger=messenger, do_not_call=do_not_call, once=once)
+    return send_alert(shop, alert, channels=channels)
 
 
 def alert_on_live_figures(
     shop: ShopSettings,
     live: LiveFigures,
     *,
-    sender: EmailSender | None = None,
-    messenger: Messenger | None = None,
-    do_not_call: DoNotCallList | None = None,
-    once: SendOnce = send_once,
+    channels: AlertChannels,
 ) -> list[str]:
     """Send the live thresholds' alerts not sent yet; returns the kinds sent now."""
-    return [
-        alert.kind
-        for alert in live_alerts(shop, live)
-        if send_alert(shop, alert, sender=sender, messenger=messenger, do_not_call=do_not_call, once=once)
-    ]
+    return [alert.kind for alert in live_alerts(shop, live) if send_alert(shop, alert, channels=channels)]
 
 
 def check_live_alerts(
@@ -407,10 +316,7 @@ def check_live_alerts(
     *,
     shops: list[ShopSettings],
     queries: LiveQueries,
-    sender: EmailSender | None = None,
-    messenger: Messenger | None = None,
-    do_not_call: DoNotCallList | None = None,
-    once: SendOnce = send_once,
+    channels: AlertChannels,
 ) -> dict[str, list[str]]:
     """For a per-minute schedule: every shop with a live threshold, its figures, its alerts.
     A shop that fails is logged and the others still get checked; the first failure is raised."""
@@ -424,9 +330,7 @@ def check_live_alerts(
             continue
         try:
             live = live_figures(shop, now, queries, with_kpis=policy.max_drop_rate_percent is not None)
-            kinds = alert_on_live_figures(
-                shop, live, sender=sender, messenger=messenger, do_not_call=do_not_call, once=once
-            )
+            kinds = alert_on_live_figures(shop, live, channels=channels)
         except Exception as error:
             logger.exception("Live alert check failed", extra={"shop_id": shop.shop_id})
             failure = failure or error

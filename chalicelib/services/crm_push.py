@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.domain.crm import (
     EVENT_ID_HEADER,
@@ -42,6 +42,7 @@ from chalicelib.domain.entities import Order
 from chalicelib.domain.outcomes import SavedOutcome
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
+from chalicelib.services.ports import Outbox, SecretOf, Sender
 
 LEASE = timedelta(minutes=2)  # a claimed try that never reports back is retried after this
 SWEEP_LIMIT = 100  # events per shop per sweep; the rest wait a minute
@@ -49,25 +50,6 @@ SWEEP_LIMIT = 100  # events per shop per sweep; the rest wait a minute
 # of a run's budget, which stays under the functions' 60 s timeout (infra).
 RESERVE_SECONDS = 20.0
 RUN_SECONDS = 55.0
-
-
-class Outbox(Protocol):
-    def add(self, event: OutboxEvent) -> bool: ...
-    def get(self, event_id: str) -> OutboxEvent | None: ...
-    def claim(self, event_id: str, attempts: int, lease_until: datetime) -> bool: ...
-    def delivered(self, event_id: str, now: datetime, status: int) -> None: ...
-    def retry_at(self, event_id: str, at: datetime, error: str, status: int | None) -> None: ...
-    def park(self, event_id: str, shop_id: str, now: datetime, error: str, status: int | None) -> None: ...
-    def replay(self, event_id: str, now: datetime) -> bool: ...
-    def due(self, shop_id: str, now: datetime, limit: int) -> list[str]: ...
-    def parked(self, shop_id: str) -> list[OutboxEvent]: ...
-
-
-class Sender(Protocol):
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int: ...
-
-
-SecretOf = Callable[[str], bytes]
 
 
 @dataclass

@@ -8,7 +8,6 @@ task never call the customer twice for one attempt.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.calling_hours import next_calling_time
@@ -23,22 +22,13 @@ from chalicelib.observability import logger
 from chalicelib.services.ports import (
     CallNotPlacedError,
     CallOutcomeUnknownError,
-    CallStore,
-    OrderStore,
-    TaskStore,
+    DialerStore,
     Telephony,
     WebhookUrls,
 )
 
 DUE_LOOKAHEAD = 100
 TEMPORARY_FAILURE_BACKOFF = timedelta(minutes=1)
-
-
-class DialerStore(OrderStore, TaskStore, CallStore, Protocol):
-    def get_shop(self, shop_id: str) -> ShopSettings | None: ...
-    def is_do_not_call(self, shop_id: str, phone: str) -> bool: ...
-    def release_claim(self, task_id: str, due_at: datetime) -> bool: ...
-    def stale_dialing_task_ids(self, shop_id: str, kind: str, dialing_before: datetime) -> list[str]: ...
 
 
 def dial_task(

@@ -11,40 +11,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.domain.delivery_slots import DeliverySlot, offered_slots
 from chalicelib.domain.entities import Call, Order
 from chalicelib.domain.hours import is_open
 from chalicelib.domain.orders import local_day
 from chalicelib.domain.phones import normalise_phone
+from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.queue_estimate import estimated_wait_minutes
 from chalicelib.domain.routing import Agent, candidates, free_beyond_customer_lines, is_free, staffed
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
-from chalicelib.services.ports import AgentQueueStore, Store
+from chalicelib.services.ports import InboundStore, Store
 
 ACTIVE_ORDER_STATUSES = {"received", "queued"}
-
-
-class InboundStore(Store, AgentQueueStore, Protocol):
-    """What inbound calls need beyond the shared store (``InboundRepository``)."""
-
-    def get_agent(self, shop_id: str, agent_id: str) -> Agent | None: ...
-    def queue_position(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> tuple[int, int]: ...
-    def announced_position(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> int | None: ...
-    def note_announced_position(
-        self, shop_id: str, group: str, queued_at: datetime, ref: str, position: int
-    ) -> None: ...
-    def recent_handle_seconds(self, shop_id: str, group: str) -> list[float]: ...
-    def remember_handle_seconds(self, shop_id: str, group: str, seconds: float) -> None: ...
-    def active_orders(self, shop_id: str, phone: str) -> list[Order]: ...
-    def choose_delivery_slot(self, shop_id: str, order_id: str, slot: dict[str, str]) -> Order | None: ...
-    def insert_callback_task(
-        self, task_id: str, shop_id: str, phone: str, language: str, arrived_at: datetime, now: datetime
-    ) -> bool: ...
-    def customer_lines_in_flight(self, shop_id: str, now: datetime) -> int: ...
 
 
 # ---- I1-I3: arrival ------------------------------------------------------------------------
@@ -126,8 +108,6 @@ def request_callback(ctx: CallContext, *, store: InboundStore, now: datetime, ab
     if call.queued_at is not None:
         store.remove_queue_entry(ctx.shop.shop_id, call.group or "main", call.queued_at, call.call_sid)
     if created:
-        from chalicelib.adapters.inbound_repository import QueueEntry
-
         store.add_queue_entry(
             QueueEntry(
                 ctx.shop.shop_id, call.group or "main", "callback", task_id, call.customer_phone, language, arrived
@@ -195,8 +175,6 @@ def queue_name(ctx: CallContext) -> str:
 def enter_queue(ctx: CallContext, *, store: InboundStore, now: datetime) -> None:
     """Put the caller in the group's queue; a caller coming back (the agent did not answer)
     keeps the original arrival time and so their place."""
-    from chalicelib.adapters.inbound_repository import QueueEntry
-
     call = ctx.call
     queued_at = call.queued_at or now
     if call.queued_at is None:
@@ -347,13 +325,9 @@ def left_queue(ctx: CallContext, queue_result: str, queue_seconds: int, *, store
     return "voicemail"
 
 
-def wants_voicemail(ctx: CallContext, *, store: Store) -> None:
+def wants_voicemail(ctx: CallContext, *, store: InboundStore) -> None:
     if ctx.call.queued_at is not None:
-        from chalicelib.adapters.inbound_repository import inbound_store
-
-        inbound_store().remove_queue_entry(
-            ctx.shop.shop_id, ctx.call.group or "main", ctx.call.queued_at, ctx.call.call_sid
-        )
+        store.remove_queue_entry(ctx.shop.shop_id, ctx.call.group or "main", ctx.call.queued_at, ctx.call.call_sid)
     store.update_call(ctx.call.call_sid, result="voicemail-requested")
 
 
@@ -411,9 +385,7 @@ FINAL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
 SERVED_RESULTS = {"agent", "callback", "voicemail", "self-service", "closed"}
 
 
-def record_inbound_call_status(
-    form: dict[str, str], *, store: Store, now: datetime, inbound: InboundStore | None = None
-) -> None:
+def record_inbound_call_status(form: dict[str, str], *, store: Store, now: datetime, inbound: InboundStore) -> None:
     """Status callbacks of calls to the shop's numbers. Repeated or reordered callbacks never
     move the record back (SequenceNumber). A caller who hung up before being served (greeting,
     menu, queue) gets an automatic callback task (I7)."""
@@ -432,10 +404,6 @@ def record_inbound_call_status(
         return
     if call.result in SERVED_RESULTS or call.callback_task_id:
         return
-    if inbound is None:
-        from chalicelib.adapters.inbound_repository import inbound_store
-
-        inbound = inbound_store()
     shop = store.get_shop(call.shop_id)
     if shop is None:
         return

@@ -8,38 +8,17 @@ records for the KPIs (the same one-pass tally as the report, cut at ``now``).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from chalicelib.domain.report.facts import AgentStatusFact, CallFact, OrderFact
 from chalicelib.domain.report.figures import DailyFigures, Share
 from chalicelib.domain.report.tally import ReportTally
 from chalicelib.domain.shop import ShopSettings
+from chalicelib.services.ports import AgentNowLike, LiveQueries
 
 # A call is looked for in the queue if it came in within this long (nobody waits longer).
 WAITING_LOOKBACK = timedelta(hours=2)
-
-
-class AgentNowLike(Protocol):
-    @property
-    def agent_id(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def status_since(self) -> datetime | None: ...
-
-
-class LiveQueries(Protocol):
-    def orders_of_day(self, shop_id: str, day: date) -> Iterable[OrderFact]: ...
-    def calls_of_day(self, shop_id: str, day: date) -> Iterable[CallFact]: ...
-    def agent_statuses_of_day(self, shop_id: str, day: date) -> Iterable[AgentStatusFact]: ...
-    def dialer_day(self, shop_id: str, day: date) -> tuple[int, int]: ...
-    def calls_waiting(self, shop_id: str, day: date, since: datetime) -> Iterable[CallFact]: ...
-    def agents_of_shop(self, shop_id: str) -> Iterable[AgentNowLike]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,10 +144,3 @@ def live_view(figures: LiveFigures, currency: str) -> dict[str, Any]:
         }
     view["today"] = today
     return view
-
-
-def live_figures_now(shop: ShopSettings, now: datetime) -> dict[str, Any]:
-    """The API's entry point: DynamoDB behind the queries."""
-    from chalicelib.adapters.report_queries import DynamoReportQueries
-
-    return live_view(live_figures(shop, now, DynamoReportQueries()), shop.currency)

@@ -13,23 +13,15 @@ from typing import Any
 from chalicelib.domain.entities import Order
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import messaging
-from chalicelib.services.once import run_once
-from chalicelib.services.ports import MessagingStore, Messenger
-
-Once = Callable[[str, Callable[[], Any]], Any]
+from chalicelib.services.ports import MessagingStore, Messenger, Once
 
 
-def after_new_order(shop: ShopSettings, order: Order | None, *, alert: Callable[..., Any] | None = None) -> None:
+def after_new_order(shop: ShopSettings, order: Order | None, *, alert: Callable[[ShopSettings, Order], Any]) -> None:
     """R6: the managers hear about an order above the shop's threshold (once; a redelivered
     record asks again and is a no-op)."""
     if order is None or shop.alerts.order_total_above is None:
         return
-    if alert is not None:
-        alert(shop, order)
-        return
-    from chalicelib.services.alerts import alert_on_new_order  # jinja2 and SES: only when needed
-
-    alert_on_new_order(shop, order)
+    alert(shop, order)
 
 
 def after_status_change(
@@ -40,7 +32,7 @@ def after_status_change(
     store: MessagingStore,
     messenger: Messenger,
     now: datetime,
-    once: Once = run_once,
+    once: Once,
 ) -> str | None:
     """The purpose of the text sent for this change, if one is due."""
     if order.status == previous_status:
@@ -71,7 +63,7 @@ def after_slot_change(
     store: MessagingStore,
     messenger: Messenger,
     now: datetime,
-    once: Once = run_once,
+    once: Once,
 ) -> str | None:
     """O9 for a confirmed order whose customer picked (or changed) a delivery time in the IVR:
     the new time in writing, once per chosen time. An order still waiting for confirmation gets

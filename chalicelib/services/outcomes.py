@@ -21,9 +21,9 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from chalicelib.adapters.email import one_line
+from chalicelib.domain.email import one_line
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.domain.outcomes import (
     OutcomeIn,
@@ -34,24 +34,9 @@ from chalicelib.domain.outcomes import (
 )
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
-from chalicelib.services.crm_push import Outbox, queue_outcome_event
-
-
-class OutcomeStore(Protocol):
-    def get_call(self, call_sid: str) -> Call | None: ...
-    def get_task(self, task_id: str) -> DialTask | None: ...
-    def orders_by_ids(self, shop_id: str, order_ids: list[str]) -> list[Order]: ...
-    def open_orders_of(self, shop_id: str, phone: str) -> list[Order]: ...
-    def transition_order(
-        self, shop_id: str, order_id: str, from_statuses: set[str], to_status: str, **fields: Any
-    ) -> Order | None: ...
-    def insert_callback_task(
-        self, task_id: str, shop_id: str, phone: str, language: str, arrived_at: datetime, now: datetime
-    ) -> bool: ...
-    def finish_callback(self, task_id: str, result: str) -> None: ...
-    def outcomes_of(self, call_sid: str) -> list[SavedOutcome]: ...
-    def save_outcome(self, saved: SavedOutcome) -> None: ...
-
+from chalicelib.services.alerts import Alert, AlertChannels, alert_on_complaint, send_alert
+from chalicelib.services.crm_push import queue_outcome_event
+from chalicelib.services.ports import Outbox, OutcomeStore, SavedOutcomes
 
 # (shop, outcome, call, orders, purpose) -> whether an email went out now
 Notifier = Callable[[ShopSettings, SavedOutcome, Call, list[Order], str], bool]
@@ -192,14 +177,6 @@ def _drop_callback(task_id: str, store: OutcomeStore) -> None:
 
 
 # ---- after the save: from the outcomes stream ------------------------------------------------
-class SavedOutcomes(Protocol):
-    def saves_of(self, call_sid: str) -> list[tuple[str, SavedOutcome]]: ...
-    def get_shop(self, shop_id: str) -> ShopSettings | None: ...
-    def get_call(self, call_sid: str) -> Call | None: ...
-    def get_task(self, task_id: str) -> DialTask | None: ...
-    def orders_by_ids(self, shop_id: str, order_ids: list[str]) -> list[Order]: ...
-
-
 def after_outcome_saved(
     call_sid: str,
     saved_key: str,
@@ -207,7 +184,7 @@ def after_outcome_saved(
     store: SavedOutcomes,
     outbox: Outbox,
     now: datetime,
-    notify: Notifier | None = None,
+    notify: Notifier,
 ) -> str | None:
     """What one saved outcome sets off, each once however often the record is delivered or
     the outcome saved: its CRM event (the id is returned) and, for ``needs_manager`` and
@@ -227,17 +204,23 @@ def after_outcome_saved(
             raise LookupError(f"call {call_sid!r} not found")
         task = store.get_task(call.task_id) if call.task_id else None
         purpose = purpose_of(call.direction, task.kind if task else None)
-        sent = (notify or notify_managers)(shop, saved, call, orders, purpose)
+        sent = notify(shop, saved, call, orders, purpose)
         logger.info("manager email", extra={"call_sid": call_sid, "outcome": saved.outcome, "sent_now": sent})
     return event_id
 
 
 # ---- manager emails (A5) -------------------------------------------------------------------
-def notify_managers(shop: ShopSettings, saved: SavedOutcome, call: Call, orders: list[Order], purpose: str) -> bool:
+def notify_managers(
+    shop: ShopSettings,
+    saved: SavedOutcome,
+    call: Call,
+    orders: list[Order],
+    purpose: str,
+    *,
+    channels: AlertChannels,
+) -> bool:
     """One email per call and outcome kind, however often it is saved (alerts' idempotency is
     keyed by shop, kind and the call's sid). True when this call sent it."""
-    from chalicelib.services.alerts import Alert, alert_on_complaint, send_alert
-
     first = orders[0] if orders else None
     number = ", ".join(order.order_number or order.order_id for order in orders) or "—"
     name = next((order.customer_name for order in orders if order.customer_name), "")
@@ -251,6 +234,7 @@ def notify_managers(shop: ShopSettings, saved: SavedOutcome, call: Call, orders:
             customer_name=name,
             agent_id=saved.agent_id,
             comment=saved.comment,
+            channels=channels,
         )
     alert = Alert(
         kind="needs-manager",
@@ -263,4 +247,4 @@ def notify_managers(shop: ShopSettings, saved: SavedOutcome, call: Call, orders:
             f"Call: {saved.call_sid}\n"
         ),
     )
-    return send_alert(shop, alert)
+    return send_alert(shop, alert, channels=channels)

@@ -12,37 +12,11 @@ past the 2 s a live answer has before it counts as dropped."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 from chalicelib.clock import Clock
-from chalicelib.domain.call_rate import Slot
-from chalicelib.services.ports import CallNotPlacedError, CallState
+from chalicelib.services.ports import CallNotPlacedError, CallSlots, CallState, FullTelephony
 
 MAX_WAIT_SECONDS = 5.0  # further than this, the call is left for the next trigger
-
-
-class CallSlots(Protocol):
-    def reserve_call_slot(
-        self, account_sid: str, now: float, calls_per_second: float, max_wait: float
-    ) -> Slot | None: ...
-
-
-class FullTelephony(Protocol):
-    def place_call(
-        self,
-        *,
-        to: str,
-        from_: str,
-        answer_url: str,
-        status_url: str,
-        ring_timeout_seconds: int,
-        detect_machine: bool,
-        async_amd_url: str | None = None,
-    ) -> str: ...
-    def fetch_call(self, call_sid: str) -> CallState: ...
-    def redirect_call(self, call_sid: str, url: str) -> None: ...
-    def end_call(self, call_sid: str) -> None: ...
-    def send_sms(self, *, to: str, from_: str, body: str) -> str: ...
 
 
 class CallRateLimitedError(CallNotPlacedError):

@@ -29,11 +29,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.calling_hours import next_calling_time
-from chalicelib.domain.entities import Call, Order
+from chalicelib.domain.entities import Call
 from chalicelib.domain.orders import local_day
 from chalicelib.domain.pacing import PacingDecision, decide
 from chalicelib.domain.phones import number_time_zone
@@ -46,20 +46,19 @@ from chalicelib.domain.predictive import (
     TALKED,
     UNANSWERED,
     DayCounts,
-    DialLine,
     build_snapshot,
     dial_order,
     dropped_task_ids,
 )
-from chalicelib.domain.robot import FINAL_CALL_STATUSES, next_attempt_at, unanswered_result
+from chalicelib.domain.robot import FINAL_CALL_STATUSES, unanswered_result
 from chalicelib.domain.routing import Agent, idle_since, is_free
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
 from chalicelib.services.agent_dialer import TALKED as AGENT_TALKED
-from chalicelib.services.agent_dialer import AgentDialStore, end_do_not_call
+from chalicelib.services.agent_dialer import end_by_policy, end_do_not_call
 from chalicelib.services.paced_telephony import CallRateLimitedError
-from chalicelib.services.ports import CallControl, CallOutcomeUnknownError, Telephony
+from chalicelib.services.ports import CallControl, CallOutcomeUnknownError, PredictiveStore, PredictiveUrls, Telephony
 
 DIRECTION = "outbound-predictive"
 DUE_LOOKAHEAD = 100
@@ -70,29 +69,6 @@ TEMPORARY_FAILURE_BACKOFF = timedelta(minutes=1)
 DROP_REDIAL_DELAY = timedelta(minutes=2)
 AMD_WAIT_SECONDS = 5  # silence on the answered call while Twilio decides person or machine
 LATE_SEQUENCE = 1_000_000  # a status fetched by the sweep comes after any real callback
-
-
-class PredictiveStore(AgentDialStore, Protocol):
-    def mark_orders(self, shop_id: str, order_ids: list[str], **fields: Any) -> list[Order]: ...
-    def add_line(self, shop_id: str, task_id: str, placed_at: datetime) -> str: ...
-    def get_line(self, shop_id: str, key: str) -> DialLine | None: ...
-    def recent_lines(self, shop_id: str, limit: int) -> list[DialLine]: ...
-    def update_line(self, shop_id: str, key: str, **fields: Any) -> None: ...
-    def move_line(self, shop_id: str, key: str, from_phases: set[str], to_phase: str, **fields: Any) -> bool: ...
-    def day_counts(self, shop_id: str, day: str) -> DayCounts: ...
-    def count_day(self, shop_id: str, day: str, **increments: int) -> None: ...
-
-
-class PredictiveTelephony(Telephony, CallControl, Protocol):
-    pass
-
-
-class PredictiveUrls(Protocol):
-    def answer(self, task_id: str, line: str) -> str: ...
-    def amd(self, task_id: str, line: str) -> str: ...
-    def status(self, task_id: str, line: str) -> str: ...
-    def connect(self, task_id: str, line: str) -> str: ...
-    def bridge_done(self, task_id: str, line: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -449,19 +425,7 @@ def _retry_by_policy(
     task = store.get_task(task_id)
     if task is None or task.state != "dialing" or task.last_call_sid != call_sid:
         return  # a repeated callback: the attempt is over already
-    retry_at = next_attempt_at(task.attempts, result, shop.robot, now)
-    ended = store.end_attempt(
-        task_id,
-        call_sid,
-        call_result=result,
-        requeue_at=retry_at,
-        final_result=None if retry_at else "unreachable",
-        now=now,
-    )
-    store.update_call(call_sid, result=f"customer-{result}")
-    if ended is not None and retry_at is None:
-        for order_id in task.call_order_ids:
-            store.transition_order(shop.shop_id, order_id, {"queued"}, "unreachable", decided_at=now)
+    end_by_policy(shop, task, call_sid, result, store=store, now=now)
 
 
 # ---- lost callbacks --------------------------------------------------------------------------

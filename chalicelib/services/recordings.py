@@ -22,12 +22,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 from urllib.parse import quote
 
+# MediaUnavailable too: the Twilio adapter still names these through this module.
+from chalicelib.domain.recording_media import MediaBody, MediaMissing, MediaRedirect, MediaTooLarge
+from chalicelib.domain.recording_media import MediaUnavailable as MediaUnavailable  # the Twilio adapter's name for it
 from chalicelib.domain.report.facts import CallFact
 from chalicelib.domain.signed_links import LinkCheck, sign, verify
 from chalicelib.observability import logger
+from chalicelib.services.ports import CallLookup, RecordingMedia
 
 RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")
 # Lambda answers at most 6 MB, and binary bodies travel base64-encoded (4 bytes per 3).
@@ -75,40 +78,6 @@ class ReportRecordingLinks:
 
 
 # ---- following a link ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class MediaRedirect:
-    location: str  # Twilio's own short-lived URL of the media
-
-
-@dataclass(frozen=True)
-class MediaBody:
-    data: bytes
-    content_type: str
-
-
-class MediaMissing:
-    """Twilio has no such recording (deleted, or never finished)."""
-
-
-class MediaTooLarge:
-    """Twilio served the media directly and it is larger than a Lambda response may be."""
-
-
-class MediaUnavailable:
-    """Twilio could not be asked or answered with an error."""
-
-
-MediaAnswer = MediaRedirect | MediaBody | MediaMissing | MediaTooLarge | MediaUnavailable
-
-
-class RecordingMedia(Protocol):
-    def fetch(self, recording_sid: str) -> MediaAnswer:
-        """Ask Twilio, with the account's credentials, for the recording's media."""
-        ...
-
-
-class CallLookup(Protocol):
-    def get_call(self, call_sid: str) -> object | None: ...
 
 
 @dataclass(frozen=True)

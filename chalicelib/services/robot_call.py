@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import TypeVar
 
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.domain.orders import local_day
@@ -24,8 +24,7 @@ from chalicelib.domain.robot import (
 from chalicelib.domain.robot_call_ref import RobotCallRef
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
-from chalicelib.services.dialer import DialerStore
-from chalicelib.services.ports import Telephony
+from chalicelib.services.ports import DialerStore, RobotCallStore, Telephony, Together
 
 DECISIONS: dict[KeypressAction, str] = {"confirm": "confirmed", "cancel": "cancelled", "agent": "agent"}
 
@@ -33,22 +32,8 @@ A = TypeVar("A")
 B = TypeVar("B")
 
 
-class Together(Protocol):
-    """Run two independent calls (to the store) and return both results; whether one after the
-    other or at the same time is the caller's choice (``wiring.together`` overlaps them)."""
-
-    def __call__(self, first: Callable[[], A], second: Callable[[], B], /) -> tuple[A, B]: ...
-
-
 def one_after_another(first: Callable[[], A], second: Callable[[], B], /) -> tuple[A, B]:
     return first(), second()
-
-
-class RobotCallStore(DialerStore, Protocol):
-    def answer_robot_call(self, ref: RobotCallRef, call_sid: str, *, person: bool, **call_fields: Any) -> bool: ...
-    def decide_robot_call(
-        self, ref: RobotCallRef, call_sid: str, decision: str, *, order_status: str | None, now: datetime
-    ) -> list[str] | None: ...
 
 
 def ref_of_task(task: DialTask | None) -> RobotCallRef | None:

@@ -10,34 +10,20 @@ after hanging up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
+from chalicelib.domain.desk import DeskAgent as DeskAgent  # the desk adapter still imports it from here
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.domain.outcomes import OUTCOMES, SavedOutcome, correction_open
 from chalicelib.domain.phones import mask_phone
 from chalicelib.domain.shop import ShopSettings
-from chalicelib.services.outcomes import OutcomeStore, orders_of_call
-from chalicelib.services.timeline import RecordingLink, TimelineStore, customer_timeline
+from chalicelib.services.outcomes import orders_of_call
+from chalicelib.services.ports import RecordingLink, ScreenPopStore
+from chalicelib.services.timeline import customer_timeline
 
 RECENT_CONTACTS = 10
 ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
-
-
-@dataclass(frozen=True)
-class DeskAgent:
-    shop_id: str
-    agent_id: str
-    name: str
-    status: str
-    current_call_sid: str | None = None
-    sees_phone_numbers: bool = False
-
-
-class ScreenPopStore(TimelineStore, OutcomeStore, Protocol):
-    # The orders on the screen are the ones an outcome would move: the outcomes' own rule.
-    def desk_agent(self, shop_id: str, agent_id: str) -> DeskAgent | None: ...
 
 
 def screen_pop(

@@ -4,31 +4,16 @@ paged. Every source is a Query on a (shop, phone) key, read only as far as the p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Protocol
 
 from chalicelib.domain.entities import Call, Order, TextMessage
 from chalicelib.domain.outcomes import SavedOutcome
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.timeline import Position, TimelineEntry, TimelinePage, decode_cursor, page_of
+from chalicelib.services.ports import RecordingLink, TimelineStore
 
 DEFAULT_PAGE = 20
-
-# A call -> an expiring link to its recording, or None (no recording, or no link maker yet).
-# The recordings' signed links (SPEC I9) plug in here; never a raw Twilio URL.
-RecordingLink = Callable[[Call], str | None]
-
-
-class TimelineStore(Protocol):
-    """Each method yields newest first, from ``until`` (inclusive) back when given."""
-
-    def orders_of_customer(self, shop_id: str, phone: str, until: datetime | None) -> Iterator[Order]: ...
-    def calls_of_customer(self, shop_id: str, phone: str, until: datetime | None) -> Iterator[Call]: ...
-    def messages_of_customer(self, shop_id: str, phone: str, until: datetime | None) -> Iterator[TextMessage]: ...
-    def outcomes_newest_first(self, shop_id: str, phone: str, until: datetime | None) -> Iterator[SavedOutcome]: ...
-    def opted_out_since(self, shop_id: str, phone: str) -> tuple[datetime, str] | None: ...
-    def outcomes_of(self, call_sid: str) -> list[SavedOutcome]: ...
 
 
 def customer_timeline(

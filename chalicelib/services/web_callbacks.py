@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib.adapters.inbound_repository import QueueEntry
 from chalicelib.domain.phones import normalise_phone
+from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.shop import ShopSettings
+from chalicelib.services.ports import CallbackStore
 
 LATEST_CALLBACK = timedelta(days=30)
 
@@ -30,14 +31,6 @@ class CallbackIn(BaseModel):
         if not any(ch.isdigit() for ch in value):
             raise ValueError("phone must contain digits")
         return value
-
-
-class CallbackStore(Protocol):
-    def shop_for_number(self, number: str) -> tuple[ShopSettings, str] | None: ...
-    def insert_callback_task(
-        self, task_id: str, shop_id: str, phone: str, language: str, arrived_at: datetime, now: datetime
-    ) -> bool: ...
-    def add_queue_entry(self, entry: QueueEntry) -> None: ...
 
 
 class CallbackRefused(ValueError):

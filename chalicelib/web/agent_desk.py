@@ -37,7 +37,6 @@ from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 
-from chalicelib.adapters.agent_models import desk_store
 from chalicelib.clock import current_clock
 from chalicelib.config import settings
 from chalicelib.domain.entities import Call
@@ -56,6 +55,7 @@ from chalicelib.web.http import (
     json_error,
     validation_failed,
 )
+from chalicelib.wiring import desk_store
 
 agent_desk = Blueprint(__name__)
 

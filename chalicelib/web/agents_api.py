@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.adapters.agent_models import desk_store
-from chalicelib.adapters.inbound_repository import inbound_store
 from chalicelib.clock import current_clock
 from chalicelib.observability import logger
 from chalicelib.services import agents
@@ -29,6 +27,7 @@ from chalicelib.web.http import (
     json_error,
     validation_failed,
 )
+from chalicelib.wiring import desk_store, inbound_store
 
 agents_api = Blueprint(__name__)
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from chalice import Response
 from chalice.app import Request
 from pydantic import ValidationError
 
-from chalicelib.adapters.repository import DynamoRepository
 from chalicelib.config import settings
 from chalicelib.domain.api_keys import bearer_key
 from chalicelib.domain.orders import field_problems
@@ -21,6 +20,10 @@ from chalicelib.observability import logger
 from chalicelib.voice.signature import parse_form, public_url, signature_is_valid
 
 MAX_BODY_BYTES = 256 * 1024
+
+
+class ShopKeys(Protocol):
+    def shop_for_api_key(self, api_key: str) -> ShopSettings | None: ...
 
 
 def current_request(source: Any) -> Request:
@@ -71,7 +74,7 @@ def json_body(request: Request) -> dict[str, Any] | Response:
     return body
 
 
-def shop_from_api_key(request: Request, repository: DynamoRepository) -> ShopSettings | Response:
+def shop_from_api_key(request: Request, repository: ShopKeys) -> ShopSettings | Response:
     # The same parsing as API Gateway's authorizer (chalicelib.web.shop_key_authorizer) in AWS.
     api_key = bearer_key(request.headers.get("authorization"))
     if api_key is None:

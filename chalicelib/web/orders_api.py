@@ -19,7 +19,7 @@ from chalicelib.web.http import (
     shop_from_api_key,
     validation_failed,
 )
-from chalicelib.wiring import repository
+from chalicelib.wiring import idempotent_order, inbound_store, repository
 
 orders_api = Blueprint(__name__)
 
@@ -50,9 +50,17 @@ def create_order() -> Response:
     logger.append_keys(shop_id=shop.shop_id)
     try:
         view = (
-            accept_order_with_key(shop, body, order_in, key, orders_api.lambda_context)
+            accept_order_with_key(
+                shop,
+                body,
+                order_in,
+                key,
+                store=repository(),
+                idempotent=idempotent_order(),
+                lambda_context=orders_api.lambda_context,
+            )
             if key
-            else accept_order_now(shop, order_in)
+            else accept_order_now(shop, order_in, store=repository())
         )
     except IdempotencyValidationError:
         return json_error(409, "idempotency_key_reused", "Idempotency-Key was already used with a different body")
@@ -121,7 +129,6 @@ def remove_do_not_call(phone: str) -> Response:
 @orders_api.route("/v1/callbacks", methods=["POST"], content_types=["application/json"])
 def request_callback() -> Response:
     """O1: a "call me back" request from the shop's site form, for its agents."""
-    from chalicelib.adapters.inbound_repository import inbound_store
     from chalicelib.services.web_callbacks import CallbackIn, CallbackRefused
     from chalicelib.services.web_callbacks import request_callback as schedule
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 from twilio.twiml.messaging_response import MessagingResponse
 
-from chalicelib.adapters.inbound_repository import inbound_store
 from chalicelib.clock import current_clock
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.shop import ShopSettings
@@ -14,7 +13,7 @@ from chalicelib.observability import logger
 from chalicelib.services import agents, messaging
 from chalicelib.voice.catalog import load_catalog
 from chalicelib.web.http import current_request, twilio_webhook, twiml
-from chalicelib.wiring import repository
+from chalicelib.wiring import inbound_store, repository
 
 sms = Blueprint(__name__)
 webhook = twilio_webhook(lambda: current_request(sms))

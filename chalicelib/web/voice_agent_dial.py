@@ -4,76 +4,32 @@ status callbacks record the outcome. A phone-only agent (a phone number, no Twil
 hears a short keypad menu and keys in the call's outcome (A4), saved through the outcomes
 service like the desk's; ``*`` during the conversation ends it and goes to the menu too.
 Every route checks Twilio's signature.
-
-``dial_agents`` is the schedule's entry point: the real adapters behind the agent dialer.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from urllib.parse import urlencode
-
-from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Blueprint, Response
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
-from chalicelib.adapters.agent_models import outcome_store
-from chalicelib.adapters.inbound_repository import inbound_store
 from chalicelib.clock import current_clock
 from chalicelib.domain.ivr import next_attempt
 from chalicelib.domain.keypad_outcomes import keyed_outcome
 from chalicelib.domain.outcomes import OutcomeIn
 from chalicelib.domain.shop import ShopSettings
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import logger
 from chalicelib.services import agent_dialer
 from chalicelib.services.outcomes import record_outcome
 from chalicelib.voice import twiml as render
 from chalicelib.voice.catalog import load_catalog
+from chalicelib.voice.links import AGENT_DIAL_BASE as BASE
+from chalicelib.voice.links import AgentDialLinks as AgentDialLinks  # tests build it from here
 from chalicelib.voice.twiml import GATHER_TIMEOUT_SECONDS, speak
 from chalicelib.web.http import current_request, twilio_webhook, twiml
-from chalicelib.web.voice_predictive import pace_shop
-from chalicelib.wiring import telephony, urls
+from chalicelib.wiring import agent_dial_links, inbound_store, outcome_store
 
 voice_agent_dial = Blueprint(__name__)
 webhook = twilio_webhook(lambda: current_request(voice_agent_dial))
 FORM = ["application/x-www-form-urlencoded"]
-BASE = "/twilio/voice/agent-dial"
-DROP_RATE_METRIC = "DialerDropRate"  # infra/stack.py's alarm watches it (namespace CallCenter, service)
-
-
-class AgentDialLinks:
-    """Absolute URLs of the agent leg's webhooks (query keys sorted, as the signature check wants)."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
-
-    def url(self, path: str, task_id: str, agent_id: str, reservation: str, **extra: object) -> str:
-        values = {"agent": agent_id, "res": reservation, "task": task_id} | {k: str(v) for k, v in extra.items()}
-        return f"{self.base_url}{BASE}/{path}?{urlencode(sorted(values.items()))}"
-
-    def agent_answer(self, task_id: str, agent_id: str, reservation: str) -> str:
-        return self.url("answer", task_id, agent_id, reservation)
-
-    def agent_status(self, task_id: str, agent_id: str, reservation: str) -> str:
-        return self.url("status", task_id, agent_id, reservation)
-
-
-def dial_agents(shop: ShopSettings, now: datetime) -> list[str]:
-    """The minute schedule: settle agent-first calls whose end never reached us, let free agents
-    call the due callbacks and (progressive shops) agent tasks, and pace predictive shops'
-    customer-first calls, publishing their day's drop rate (``DialerDropRate``, percent)."""
-    placed: list[str] = []
-    try:
-        agent_dialer.reconcile_stuck_agent_calls(shop, store=inbound_store(), telephony=telephony(), now=now)
-        placed = agent_dialer.dial_for_free_agents(
-            shop, store=inbound_store(), telephony=telephony(), urls=AgentDialLinks(urls().base_url), now=now
-        )
-    except Exception:  # one shop's fault must not stop the schedule for the others
-        logger.exception("agent dialing failed", extra={"shop_id": shop.shop_id})
-    today = pace_shop(shop, now, sweep=True)
-    if today is not None:
-        metrics.add_metric(name=DROP_RATE_METRIC, unit=MetricUnit.Percent, value=today.drop_rate_percent)
-    return placed
 
 
 def _params() -> tuple[str, str, str]:
@@ -87,7 +43,7 @@ def _shop_of(task_id: str) -> ShopSettings | None:
 
 
 def _links() -> AgentDialLinks:
-    return AgentDialLinks(urls().base_url)
+    return agent_dial_links()
 
 
 @voice_agent_dial.route(f"{BASE}/answer", methods=["POST"], content_types=FORM)

@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 
 from chalice import Blueprint, Response
 
-from chalicelib.adapters.inbound_repository import inbound_store
 from chalicelib.clock import current_clock
 from chalicelib.domain.delivery_slots import DeliverySlot, day_word
 from chalicelib.domain.entities import Order
@@ -29,7 +28,7 @@ from chalicelib.voice import inbound_twiml as tw
 from chalicelib.voice import twiml as render
 from chalicelib.voice.catalog import Catalog, load_catalog
 from chalicelib.web.http import current_request, twilio_webhook, twiml
-from chalicelib.wiring import repository, urls
+from chalicelib.wiring import inbound_store, repository, urls
 
 voice_inbound = Blueprint(__name__)
 webhook = twilio_webhook(lambda: current_request(voice_inbound))

@@ -1,79 +1,31 @@
 """Webhooks of customer-first (predictive) calls (O8): the customer's answer, Twilio's async
 machine-detection verdict, the bridge to the reserved agent or the apology of a dropped call,
 the Dial's end and the call's status callbacks. Every route checks Twilio's signature.
-
-``pace_shop`` is the entry point of the minute schedule and the tasks stream.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from urllib.parse import urlencode
-
 from chalice import Blueprint, Response
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
-from chalicelib.adapters.dialer_repository import dialer_store
 from chalicelib.clock import current_clock
-from chalicelib.domain.predictive import DayCounts
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services import predictive_dialer
 from chalicelib.voice import twiml as render
 from chalicelib.voice.catalog import load_catalog
+from chalicelib.voice.links import PREDICTIVE_BASE as BASE
+from chalicelib.voice.links import PredictiveLinks as PredictiveLinks  # the tests' fakes extend it
 from chalicelib.web.http import current_request, twilio_webhook, twiml
-from chalicelib.wiring import telephony, urls
+from chalicelib.wiring import dialer_store, predictive_links, telephony
 
 voice_predictive = Blueprint(__name__)
 webhook = twilio_webhook(lambda: current_request(voice_predictive))
 FORM = ["application/x-www-form-urlencoded"]
-BASE = "/twilio/voice/predictive"
-
-
-class PredictiveLinks:
-    """Absolute URLs of a customer-first call's webhooks (query keys sorted, as the signature
-    check wants): the task and the dialer's line of the call."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
-
-    def _url(self, path: str, task_id: str, line: str) -> str:
-        return f"{self.base_url}{BASE}/{path}?{urlencode(sorted({'line': line, 'task': task_id}.items()))}"
-
-    def answer(self, task_id: str, line: str) -> str:
-        return self._url("answer", task_id, line)
-
-    def amd(self, task_id: str, line: str) -> str:
-        return self._url("amd", task_id, line)
-
-    def status(self, task_id: str, line: str) -> str:
-        return self._url("status", task_id, line)
-
-    def connect(self, task_id: str, line: str) -> str:
-        return self._url("connect", task_id, line)
-
-    def bridge_done(self, task_id: str, line: str) -> str:
-        return self._url("bridge-done", task_id, line)
 
 
 def _links() -> PredictiveLinks:
-    return PredictiveLinks(urls().base_url)
-
-
-def pace_shop(shop: ShopSettings, now: datetime, *, sweep: bool = False) -> DayCounts | None:
-    """Customer-first dialing of the shop's agent tasks (a no-op for progressive shops); today's
-    counters, or None when the shop's dialing failed (one shop must not stop the others)."""
-    if not predictive_dialer.is_predictive(shop):
-        return None
-    try:
-        store = dialer_store()
-        if sweep:
-            predictive_dialer.sweep_lines(shop, store=store, telephony=telephony(), now=now)
-        run = predictive_dialer.pace(shop, store=store, telephony=telephony(), urls=_links(), now=now)
-    except Exception:
-        logger.exception("predictive dialing failed", extra={"shop_id": shop.shop_id})
-        return None
-    return run.today
+    return predictive_links()
 
 
 def _params() -> tuple[str, str]:

@@ -10,7 +10,7 @@ from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
 from chalicelib.services import inbound, robot_call
 from chalicelib.web.http import current_request, twilio_webhook
-from chalicelib.wiring import repository, together
+from chalicelib.wiring import inbound_store, repository, together
 
 voice_status = Blueprint(__name__)
 webhook = twilio_webhook(lambda: current_request(voice_status))
@@ -23,7 +23,7 @@ def call_status(form: dict[str, str]) -> Response:
     task_id = query.get("task_id") if query else None
     store, now = repository(), current_clock().now()
     if task_id is None:
-        inbound.record_inbound_call_status(form, store=store, now=now)
+        inbound.record_inbound_call_status(form, store=store, now=now, inbound=inbound_store())
         return Response(body="", status_code=204)
     task = store.get_task(task_id)
     shop = store.get_shop(task.shop_id) if task else None

@@ -23,9 +23,8 @@ from twilio.request_validator import RequestValidator
 from chalicelib.adapters.models import create_tables, reset_connections
 from chalicelib.clock import FixedClock, runs_on_wall_clock, use_clock, use_wall_clock
 from chalicelib.config import reload_settings
-from chalicelib.services import once, order_api
 from chalicelib.services.admin import load_config
-from chalicelib.wiring import repository
+from chalicelib.wiring import forget_clients, repository
 from devtools.dynamodb_local import DynamoDBLocal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,8 +91,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(name, raising=False)
     reload_settings()
     reset_connections()
-    order_api._idempotent_accept.cache_clear()
-    once.forget_persistence()
+    forget_clients()
     # The app never runs on the real clock here: a test that sets none gets NOW (years from
     # the real date), so a read of the wall clock where the app's clock belongs shows at once.
     pinned = runs_on_wall_clock()
@@ -106,7 +104,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     if pinned:
         use_wall_clock()
     reset_connections()
-    order_api._idempotent_accept.cache_clear()
+    forget_clients()
     reload_settings()
 
 

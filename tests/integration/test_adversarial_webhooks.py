@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-import app as application
+from chalicelib import wiring
 from chalicelib.adapters.models import CallRecord, DialTaskRecord, OrderRecord
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from tests.fakes import FakeTelephony
@@ -41,7 +41,7 @@ class _MultiParams(dict[str, list[str]]):
 @pytest.fixture
 def telephony(monkeypatch: pytest.MonkeyPatch) -> FakeTelephony:
     fake = FakeTelephony()
-    monkeypatch.setattr(application, "telephony", lambda: fake)
+    monkeypatch.setattr(wiring, "telephony", lambda: fake)
     return fake
 
 

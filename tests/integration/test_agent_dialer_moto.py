@@ -12,7 +12,7 @@ from chalice.test import Client
 from chalicelib.adapters.inbound_repository import InboundRepository, QueueEntry
 from chalicelib.adapters.models import AgentRecord, DialTaskRecord
 from chalicelib.services import agent_dialer
-from chalicelib.web.voice_agent_dial import AgentDialLinks
+from chalicelib.voice.links import AgentDialLinks
 from tests.fakes import FakeTelephony
 from tests.integration.conftest import PUBLIC_BASE, signed_post
 

@@ -14,6 +14,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
+from chalicelib import wiring
 from chalicelib.adapters.models import create_tables, reset_connections
 from chalicelib.config import reload_settings
 from chalicelib.domain.report.tally import daily_figures
@@ -52,14 +53,14 @@ def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[TwilioStandIn]:
         monkeypatch.delenv(name, raising=False)
     reload_settings()
     reset_connections()
-    alerts.forget_idempotency_store()
+    wiring.forget_clients()
     with mock_aws():
         create_tables(wait=False)
         boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress="reports@acme.example")
         yield twilio
     twilio.stop()
     reset_connections()
-    alerts.forget_idempotency_store()
+    wiring.forget_clients()
     monkeypatch.undo()
     reload_settings()
 
@@ -93,9 +94,16 @@ def test_every_alert_fired_twice_reaches_the_manager_once_by_text_and_once_by_em
 
     # WHEN each kind of alert fires twice (stream redelivery, the next minute's check)
     for _ in range(2):
-        alerts.alert_on_new_order(shop(), order)
-        alerts.alert_on_complaint(shop(), event_id="CA1", phone="+380671234567", order_number="A-8", agent_id="anna")
-        alerts.alert_on_live_figures(shop(), figures)
+        alerts.alert_on_new_order(shop(), order, channels=wiring.alert_channels())
+        alerts.alert_on_complaint(
+            shop(),
+            event_id="CA1",
+            phone="+380671234567",
+            order_number="A-8",
+            agent_id="anna",
+            channels=wiring.alert_channels(),
+        )
+        alerts.alert_on_live_figures(shop(), figures, channels=wiring.alert_channels())
 
     # THEN the stand-in received one text per alert, in Ukrainian, from the shop's number
     assert texts_to(standin, MANAGER) == [

@@ -12,6 +12,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
+from chalicelib import wiring
 from chalicelib.adapters.email import EmailRejected
 from chalicelib.adapters.models import create_tables, reset_connections
 from chalicelib.domain.report.tally import daily_figures
@@ -36,13 +37,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SES", "SES_REGION"):
         monkeypatch.delenv(name, raising=False)
     reset_connections()
-    alerts.forget_idempotency_store()
+    wiring.forget_clients()
     with mock_aws():
         create_tables(wait=False)
         boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress="reports@acme.example")
         yield
     reset_connections()
-    alerts.forget_idempotency_store()
+    wiring.forget_clients()
 
 
 def sent() -> list[object]:
@@ -72,7 +73,7 @@ ORDER = {
 
 def test_a_large_order_alerts_once_however_often_the_stream_redelivers_it(aws):
     # WHEN the stream hands the same new order over three times
-    results = [alerts.alert_on_new_order(shop(), ORDER) for _ in range(3)]
+    results = [alerts.alert_on_new_order(shop(), ORDER, channels=wiring.alert_channels()) for _ in range(3)]
 
     # THEN one email went to the managers
     assert results == [True, False, False]
@@ -80,29 +81,42 @@ def test_a_large_order_alerts_once_however_often_the_stream_redelivers_it(aws):
     assert set(message.destinations) == {"manager@acme.example"}  # type: ignore[attr-defined]
     assert "Subject: Acme: order A-7 for 7500.00 UAH (above 5000)" in message.raw_data  # type: ignore[attr-defined]
     # another order is another event
-    assert alerts.alert_on_new_order(shop(), ORDER | {"order_id": "ord_2"}) is True
+    assert alerts.alert_on_new_order(shop(), ORDER | {"order_id": "ord_2"}, channels=wiring.alert_channels()) is True
     assert len(sent()) == 2
 
 
 def test_a_complaint_alerts_once_per_outcome(aws):
-    assert alerts.alert_on_complaint(shop(), event_id="CA1", phone="+380671234567", comment="rude") is True
-    assert alerts.alert_on_complaint(shop(), event_id="CA1", phone="+380671234567", comment="rude") is False
+    assert (
+        alerts.alert_on_complaint(
+            shop(), event_id="CA1", phone="+380671234567", comment="rude", channels=wiring.alert_channels()
+        )
+        is True
+    )
+    assert (
+        alerts.alert_on_complaint(
+            shop(), event_id="CA1", phone="+380671234567", comment="rude", channels=wiring.alert_channels()
+        )
+        is False
+    )
     assert len(sent()) == 1
 
 
 def test_queue_wait_alerts_once_per_hour(aws):
     figures = LiveFigures("acme", NOW, date(2014, 3, 29), QueueNow(3, 95), (), daily_figures([], []))
 
-    assert alerts.alert_on_live_figures(shop(), figures) == ["queue-wait"]
-    assert alerts.alert_on_live_figures(shop(), figures) == []
+    assert alerts.alert_on_live_figures(shop(), figures, channels=wiring.alert_channels()) == ["queue-wait"]
+    assert alerts.alert_on_live_figures(shop(), figures, channels=wiring.alert_channels()) == []
     assert len(sent()) == 1
 
 
 def test_a_rejected_send_raises_so_the_caller_retries_and_nothing_is_marked_sent(aws):
     with pytest.raises(EmailRejected):
-        alerts.alert_on_new_order(shop(sender="nobody@unverified.example"), ORDER)
+        alerts.alert_on_new_order(shop(sender="nobody@unverified.example"), ORDER, channels=wiring.alert_channels())
 
     # the retry, once the sender is verified, sends it
     boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress="nobody@unverified.example")
-    assert alerts.alert_on_new_order(shop(sender="nobody@unverified.example"), ORDER) is True
+    assert (
+        alerts.alert_on_new_order(shop(sender="nobody@unverified.example"), ORDER, channels=wiring.alert_channels())
+        is True
+    )
     assert len(sent()) == 1

@@ -168,15 +168,15 @@ def test_a_failed_manager_email_fails_the_record_and_the_stream_retry_sends_it_o
     desk: Client,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from chalicelib.services import alerts
+    from chalicelib import wiring
 
-    real = alerts._default_sender
+    real = wiring.mailer
 
     class SesDown:
         def send(self, email: Any) -> str:
             raise ConnectionError("SES endpoint unreachable")
 
-    monkeypatch.setattr(alerts, "_default_sender", SesDown)
+    monkeypatch.setattr(wiring, "mailer", SesDown)
     agent_dialed_call()
     outcomes = StreamReader("callcenter-call_outcomes")
     assert post(desk, "CA100", {"agent_id": "anna", "outcome": "needs_manager"}).status_code == 201
@@ -187,7 +187,7 @@ def test_a_failed_manager_email_fails_the_record_and_the_stream_retry_sends_it_o
         run(desk, "outcome_stream", batch)
     assert sent() == []
     # THEN the retry, and any redelivery after it, send one email
-    monkeypatch.setattr(alerts, "_default_sender", real)
+    monkeypatch.setattr(wiring, "mailer", real)
     assert run(desk, "outcome_stream", batch) == {"batchItemFailures": []}
     assert run(desk, "outcome_stream", batch) == {"batchItemFailures": []}
     assert len(sent()) == 1

@@ -24,7 +24,7 @@ from bench.ddb_counter import DynamoDBRequestCounter
 from chalicelib.adapters.config_cache import forget_cached_config
 from chalicelib.adapters.models import CallRecord, DialTaskRecord, OrderRecord, reset_connections
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
-from chalicelib.services import order_api
+from chalicelib.wiring import forget_clients
 from tests.fakes import FakeTelephony
 from tests.integration.conftest import PUBLIC_BASE, StreamReader, post_order, signed_post
 from tests.integration.test_order_pipeline_moto import ORDER, order, run_stream
@@ -36,10 +36,10 @@ SHOP_NUMBER, CALLER = "+380441234567", "+380671234567"
 
 @pytest.fixture
 def telephony(monkeypatch: pytest.MonkeyPatch) -> FakeTelephony:
-    import app as application
+    from chalicelib import wiring
 
     fake = FakeTelephony()
-    monkeypatch.setattr(application, "telephony", lambda: fake)
+    monkeypatch.setattr(wiring, "telephony", lambda: fake)
     return fake
 
 
@@ -54,7 +54,7 @@ def open_hours() -> Iterator[None]:
 def counter(aws: None) -> Iterator[DynamoDBRequestCounter]:
     with DynamoDBRequestCounter() as installed:
         reset_connections()  # every client is created again, hooked
-        order_api._idempotent_accept.cache_clear()
+        forget_clients()
         yield installed
 
 

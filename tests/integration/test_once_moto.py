@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.services import once
+from chalicelib.adapters import idempotency as once
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-import app as application
+from chalicelib import wiring
 from chalicelib.adapters.models import CallRecord, DialTaskRecord, OrderRecord
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from tests.fakes import FakeTelephony
@@ -25,7 +25,7 @@ ORDER = {"order_number": "A-1", "phone": "067 123-45-67", "customer_name": "Olen
 @pytest.fixture
 def telephony(monkeypatch: pytest.MonkeyPatch) -> FakeTelephony:
     fake = FakeTelephony()
-    monkeypatch.setattr(application, "telephony", lambda: fake)
+    monkeypatch.setattr(wiring, "telephony", lambda: fake)
     return fake
 
 

@@ -16,11 +16,11 @@ from chalice.test import Client
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
+from chalicelib import wiring
 from chalicelib.adapters.agent_models import OutcomeRecord
 from chalicelib.adapters.models import DialTaskRecord
 from chalicelib.clock import FixedClock
 from chalicelib.domain.entities import Call, DialTask, Order
-from chalicelib.services import alerts
 from chalicelib.wiring import repository
 from tests.fakes import FakeTelephony
 from tests.integration.conftest import StreamReader
@@ -34,10 +34,10 @@ PHONE = "+380671234567"
 
 @pytest.fixture
 def desk(client: Client, clock: FixedClock) -> Iterator[Client]:
-    alerts.forget_idempotency_store()
+    wiring.forget_clients()
     boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress="reports@kvitka.example")
     yield client
-    alerts.forget_idempotency_store()
+    wiring.forget_clients()
 
 
 def sent() -> list[Any]:
@@ -200,7 +200,7 @@ def test_needs_manager_emails_the_managers_once_however_often_it_is_saved(desk: 
 
 def test_a_complaint_raises_the_complaint_alert_once(desk: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     texts = FakeTelephony()  # the demo shop also texts its alerts to the owner's mobile
-    monkeypatch.setattr(alerts, "_default_messenger", lambda: texts)
+    monkeypatch.setattr(wiring, "telephony", lambda: texts)
     agent_dialed_call()
     outcomes = StreamReader("callcenter-call_outcomes")
     body = {"agent_id": "anna", "outcome": "complaint", "comment": "courier was rude"}

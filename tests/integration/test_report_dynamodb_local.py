@@ -56,12 +56,12 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SesSink]:
     outbox = tmp_path_factory.mktemp("report-outbox")
     with SesSink(outbox, verified_identities={SENDER}) as sink:
-        wiring.forget_report_once()
+        wiring.forget_clients()
         try:
             with dynamodb_local_tables(extra_env={"AWS_ENDPOINT_URL_SES": sink.base_url}, drop_env=("SES_REGION",)):
                 yield sink
         finally:
-            wiring.forget_report_once()
+            wiring.forget_clients()
 
 
 @contextmanager

@@ -48,12 +48,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SES", "SES_REGION"):
         monkeypatch.delenv(name, raising=False)
     reset_connections()
-    wiring.forget_report_once()
+    wiring.forget_clients()
     with mock_aws():
         create_tables(wait=False)  # moto's tables are active at once
         yield
     reset_connections()
-    wiring.forget_report_once()
+    wiring.forget_clients()
 
 
 class FakeLambdaContext:
@@ -68,7 +68,7 @@ def run_schedule(now: datetime) -> list[SentReport]:
     return send_due_reports(
         now,
         shops=wiring.report_shops(),
-        sender=wiring.report_mailer(),
+        sender=wiring.mailer(),
         queries=wiring.report_queries(),
         once=wiring.report_once(FakeLambdaContext()),
         runs=wiring.report_runs(),

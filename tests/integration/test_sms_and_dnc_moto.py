@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from chalice.test import Client
 
-import app as application
+from chalicelib import wiring
 from chalicelib.adapters.models import OrderRecord
 from chalicelib.adapters.outbound_models import DoNotCallRecord, MessageRecord
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
@@ -32,7 +32,7 @@ def open_hours() -> Iterator[None]:
 @pytest.fixture
 def telephony(monkeypatch: pytest.MonkeyPatch) -> FakeTelephony:
     fake = FakeTelephony()
-    monkeypatch.setattr(application, "telephony", lambda: fake)
+    monkeypatch.setattr(wiring, "telephony", lambda: fake)
     return fake
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
+from chalicelib.adapters import idempotency as once
 from chalicelib.adapters.crm_models import DELIVERED_KEPT_FOR, CrmEventRecord, crm_outbox
 from chalicelib.adapters.dialer_models import DialLineRecord
 from chalicelib.adapters.dialer_repository import LINE_KEPT, dialer_store
@@ -22,7 +23,6 @@ from chalicelib.adapters.models import DedupClaimRecord, idempotency_table_name
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock, wall_now
 from chalicelib.domain.crm import OutboxEvent
 from chalicelib.domain.dedup import DedupClaim
-from chalicelib.services import once
 from chalicelib.wiring import repository
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,14 @@ from pydantic import ValidationError
 from chalicelib.adapters.email import OutgoingEmail
 from chalicelib.domain.report.tally import daily_figures
 from chalicelib.domain.shop import AlertPolicy, ReportPolicy, ShopSettings
-from chalicelib.services.alerts import Alert, alert_on_complaint, alert_on_live_figures, alert_on_new_order, send_alert
+from chalicelib.services.alerts import (
+    Alert,
+    AlertChannels,
+    alert_on_complaint,
+    alert_on_live_figures,
+    alert_on_new_order,
+    send_alert,
+)
 from chalicelib.services.live import LiveFigures, QueueNow
 from tests.fakes import FakeStore, FakeTelephony
 
@@ -84,8 +91,7 @@ def test_a_large_order_goes_by_email_and_by_one_text_in_the_shops_language_howev
 
     # WHEN the orders stream hands the same order over twice
     results = [
-        alert_on_new_order(shop(), ORDER, sender=sender, messenger=telephony, do_not_call=store, once=once)
-        for _ in range(2)
+        alert_on_new_order(shop(), ORDER, channels=AlertChannels(sender, telephony, store, once)) for _ in range(2)
     ]
 
     # THEN one email and one text went, the text short, in Ukrainian, from the shop's number
@@ -106,10 +112,7 @@ def test_every_configured_number_gets_the_text_but_not_one_on_the_do_not_call_li
         phone="+380671234567",
         order_number="A-7",
         agent_id="anna",
-        sender=sender,
-        messenger=telephony,
-        do_not_call=store,
-        once=once,
+        channels=AlertChannels(sender, telephony, store, once),
     )
 
     assert sent is True
@@ -124,14 +127,12 @@ def test_a_failed_text_is_raised_after_the_email_and_the_retry_sends_only_the_te
 
     # WHEN Twilio is unreachable on the first delivery
     with pytest.raises(ConnectionError):
-        alert_on_new_order(
-            shop(), ORDER, sender=sender, messenger=FakeTelephony(fail=True), do_not_call=store, once=once
-        )
+        alert_on_new_order(shop(), ORDER, channels=AlertChannels(sender, FakeTelephony(fail=True), store, once))
 
     # THEN the email went; the redelivered event sends the text and not the email again
     assert len(sender.sent) == 1
     working = FakeTelephony()
-    assert alert_on_new_order(shop(), ORDER, sender=sender, messenger=working, do_not_call=store, once=once) is True
+    assert alert_on_new_order(shop(), ORDER, channels=AlertChannels(sender, working, store, once)) is True
     assert len(sender.sent) == 1
     assert [text["to"] for text in working.texts] == [MANAGER]
 
@@ -141,12 +142,8 @@ def test_a_shop_with_mobiles_and_no_email_gets_texts_only(channels):
     figures = LiveFigures("acme", NOW, date(2014, 3, 29), QueueNow(3, 95), (), daily_figures([], []))
     quiet_inbox = shop(emails=(), language="ru")
 
-    kinds = alert_on_live_figures(
-        quiet_inbox, figures, sender=sender, messenger=telephony, do_not_call=store, once=once
-    )
-    again = alert_on_live_figures(
-        quiet_inbox, figures, sender=sender, messenger=telephony, do_not_call=store, once=once
-    )
+    kinds = alert_on_live_figures(quiet_inbox, figures, channels=AlertChannels(sender, telephony, store, once))
+    again = alert_on_live_figures(quiet_inbox, figures, channels=AlertChannels(sender, telephony, store, once))
 
     assert (kinds, again) == (["queue-wait"], [])
     assert sender.sent == []
@@ -156,11 +153,9 @@ def test_a_shop_with_mobiles_and_no_email_gets_texts_only(channels):
 def test_no_text_without_a_number_to_send_from_or_for_an_email_only_alert(channels):
     sender, telephony, store, once = channels
 
-    assert alert_on_new_order(
-        shop(caller_id=None), ORDER, sender=sender, messenger=telephony, do_not_call=store, once=once
-    )
+    assert alert_on_new_order(shop(caller_id=None), ORDER, channels=AlertChannels(sender, telephony, store, once))
     follow_up = Alert(kind="needs-manager", event="CA9", subject="Acme: a customer needs a manager", text="...")
-    assert send_alert(shop(), follow_up, sender=sender, messenger=telephony, do_not_call=store, once=once)
+    assert send_alert(shop(), follow_up, channels=AlertChannels(sender, telephony, store, once))
 
     assert len(sender.sent) == 2
     assert telephony.texts == []

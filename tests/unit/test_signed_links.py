@@ -16,9 +16,9 @@ import pytest
 from chalicelib.adapters.twilio_rest import TwilioRecordingMedia
 from chalicelib.config import Settings
 from chalicelib.domain import signed_links
+from chalicelib.domain.recording_media import MediaAnswer
 from chalicelib.domain.report.facts import CallFact
 from chalicelib.domain.signed_links import LinkCheck, sign, verify
-from chalicelib.services import recordings
 from chalicelib.services.recordings import (
     MAX_PROXIED_BYTES,
     MediaBody,
@@ -184,11 +184,11 @@ class FakeCalls:
 
 
 class FakeMedia:
-    def __init__(self, answer: recordings.MediaAnswer) -> None:
+    def __init__(self, answer: MediaAnswer) -> None:
         self.answer = answer
         self.asked: list[str] = []
 
-    def fetch(self, recording_sid: str) -> recordings.MediaAnswer:
+    def fetch(self, recording_sid: str) -> MediaAnswer:
         self.asked.append(recording_sid)
         return self.answer
 
@@ -246,9 +246,7 @@ def test_a_good_link_to_no_recording_is_404(calls: dict[str, FakeCall]) -> None:
         (MediaUnavailable(), 502, "recording_unavailable"),
     ],
 )
-def test_what_twilio_could_not_give_is_said_plainly(
-    media_answer: recordings.MediaAnswer, status: int, error: str
-) -> None:
+def test_what_twilio_could_not_give_is_said_plainly(media_answer: MediaAnswer, status: int, error: str) -> None:
     answer = follow(
         link_for(),
         FakeCalls({"CA0123": FakeCall(recording_url=f"https://t/Recordings/{RE_SID}")}),

@@ -1,0 +1,191 @@
+"""Every "once" the services are given, over the idempotency table (the services take them as
+``ports.Once``, ``ports.SendOnce`` and ``ports.Idempotent``; ``chalicelib.wiring`` hands them out):
+
+- ``run_once``: side effects that must happen once per business event even when the event is
+  delivered again (stream redelivery, retried invocations): the order texts, the reports;
+- ``send_once``: the alerts' messages (Powertools idempotency, keyed by the alert);
+- ``accept_once``: the order endpoint's ``Idempotency-Key`` (Powertools idempotency: the same
+  key and body give the same response; the same key with another body is refused).
+
+``run_once``: a run claims the event's key with a random owner token before acting. When DynamoDB applied the
+claim but its answer was lost, botocore sends the claim again and the condition recognises the
+token: the claim is still ours. (Powertools' idempotency cannot tell its own lost write from a
+concurrent run: it would report the event "in progress" until the record expires, and every
+redelivery would fail until the record was given up: the text never sent. The soak found it.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.adapters.models import idempotency_table_name
+from chalicelib.clock import wall_now
+
+ALERT_IDEMPOTENCY_SECONDS = 7 * 24 * 60 * 60
+ORDER_IDEMPOTENCY_HOURS = 24
+
+ONE_WEEK = 7 * 24 * 3600
+CLAIM_SECONDS = 15 * 60  # a run that died holding a claim (Lambda's longest run) is taken over after this
+_NAMES = {"#status": "status", "#owner": "owner"}
+
+
+class AlreadyInProgressError(RuntimeError):
+    """Another run holds the claim right now: the event is retried later."""
+
+
+@functools.cache
+def _client() -> Any:
+    # Created on first use, never at import: moto, DynamoDB Local and the cloud each need their own.
+    import boto3
+
+    return boto3.client("dynamodb")
+
+
+def run_once(key: str, action: Callable[[], Any]) -> Any:
+    """``action()``'s result, from the first run for ``key``; later calls return the stored result.
+    If ``action`` raises, the claim is dropped and the next delivery tries again."""
+    from botocore.exceptions import ClientError
+
+    table, item_id, token = idempotency_table_name(), {"S": f"once#{key}"}, uuid.uuid4().hex
+    # Real seconds, not business time: the claim outlives a dead Lambda run by its real length,
+    # and DynamoDB deletes the record ("expiration", its TTL) by its own clock.
+    now = int(wall_now().timestamp())
+    try:
+        _client().put_item(
+            TableName=table,
+            Item={
+                "id": item_id,
+                "status": {"S": "INPROGRESS"},
+                "owner": {"S": token},
+                "claim_expires": {"N": str(now + CLAIM_SECONDS)},
+                "expiration": {"N": str(now + ONE_WEEK)},
+            },
+            ConditionExpression="attribute_not_exists(id) OR #owner = :token"
+            " OR (#status = :in_progress AND claim_expires < :now)",
+            ExpressionAttributeNames=_NAMES,
+            ExpressionAttributeValues={
+                ":token": {"S": token},
+                ":in_progress": {"S": "INPROGRESS"},
+                ":now": {"N": str(now)},
+            },
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        stored = _client().get_item(TableName=table, Key={"id": item_id}, ConsistentRead=True).get("Item", {})
+        if stored.get("status", {}).get("S") == "COMPLETED":
+            return json.loads(stored.get("data", {}).get("S", "null"))
+        raise AlreadyInProgressError(key) from error
+    mine = {"ConditionExpression": "#owner = :token", "ExpressionAttributeValues": {":token": {"S": token}}}
+    try:
+        result = action()
+    except BaseException:
+        with contextlib.suppress(ClientError):  # already gone, or taken over: the next delivery decides
+            _client().delete_item(
+                TableName=table, Key={"id": item_id}, ExpressionAttributeNames={"#owner": "owner"}, **mine
+            )
+        raise
+    try:
+        _client().update_item(
+            TableName=table,
+            Key={"id": item_id},
+            UpdateExpression="SET #status = :completed, #data = :data",
+            ExpressionAttributeNames={**_NAMES, "#data": "data"},
+            ConditionExpression="#owner = :token",
+            ExpressionAttributeValues={
+                ":token": {"S": token},
+                ":completed": {"S": "COMPLETED"},
+                ":data": {"S": json.dumps(result, default=str)},
+            },
+        )
+    except ClientError as error:  # taken over after CLAIM_SECONDS: that run records its own result
+        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+    return result
+
+
+# ---- Powertools idempotency: the alerts' messages and the order endpoint's key -------------
+def _send(*, alert_key: dict[str, str], send: Callable[[], str]) -> dict[str, Any]:
+    # What the idempotency record stores: no addresses or numbers, only the provider's id.
+    return {"message_id": send(), "replayed": False}
+
+
+def _mark_replayed(response: Any, idempotent_data: Any) -> Any:
+    return {**response, "replayed": True} if isinstance(response, dict) else response
+
+
+@functools.cache
+def _once_per_alert() -> Callable[..., dict[str, Any]]:
+    # Built on first use: the persistence layer creates a boto3 client, never at import.
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    config = IdempotencyConfig(expires_after_seconds=ALERT_IDEMPOTENCY_SECONDS, response_hook=_mark_replayed)
+    return idempotent_function(
+        _send,
+        data_keyword_argument="alert_key",
+        persistence_store=DynamoDBPersistenceLayer(table_name=idempotency_table_name()),
+        config=config,
+        key_prefix="alert",
+    )
+
+
+def send_once(key: dict[str, str], send: Callable[[], str]) -> bool:
+    """The alerts' ``SendOnce``: a Powertools idempotency record per key in DynamoDB."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+    try:
+        result = _once_per_alert()(alert_key=key, send=send)
+    except IdempotencyAlreadyInProgressError:
+        return False  # another delivery of the same event is sending it right now
+    return not result.get("replayed")
+
+
+@functools.cache
+def _idempotent_accept() -> tuple[Callable[..., dict[str, Any]], Any]:
+    # Built on first use: the persistence layer creates a boto3 client, never at import.
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    persistence = DynamoDBPersistenceLayer(table_name=idempotency_table_name())
+    config = IdempotencyConfig(
+        event_key_jmespath="[shop_id, key]",
+        payload_validation_jmespath="body",
+        expires_after_seconds=ORDER_IDEMPOTENCY_HOURS * 3600,
+    )
+
+    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
+    def accept(request: dict[str, Any], action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        return action()
+
+    return accept, config
+
+
+def accept_once(request: dict[str, Any], action: Callable[[], dict[str, Any]], lambda_context: Any) -> dict[str, Any]:
+    """The order endpoint's ``Idempotent``: ``action()``'s answer, stored under the request's
+    shop and key; raises Powertools' ``IdempotencyValidationError`` for the same key with another
+    body and ``IdempotencyAlreadyInProgressError`` while the first request still runs."""
+    accept, config = _idempotent_accept()
+    if lambda_context is not None:  # lets Powertools expire an in-progress record with the invocation
+        config.register_lambda_context(lambda_context)
+    return accept(request=request, action=action)
+
+
+_CACHED = (_client, _once_per_alert, _idempotent_accept)  # the caches themselves, even while a test stands in
+
+
+def forget_idempotency_stores() -> None:
+    """Tests and the local stack switch endpoints: build every client and layer again next time."""
+    for cached in _CACHED:
+        cached.cache_clear()
