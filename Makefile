@@ -101,6 +101,7 @@ lint: setup $(VENV)/.stamp-infra
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy app.py chalicelib cli devtools tests bench infra
+	$(VENV)/bin/lint-imports --no-cache
 
 fmt: setup
 	$(VENV)/bin/ruff format .
