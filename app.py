@@ -74,7 +74,7 @@ def _decide_order(record: DynamoDBRecord) -> None:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecordEventName
 
     # Only this consumer needs them: not imported with the app (the webhooks' cold start).
-    from chalicelib.adapters.crm_models import crm_outbox
+    from chalicelib.adapters.dynamo.crm_outbox import crm_outbox
     from chalicelib.services import intake, order_events
 
     keys = record.dynamodb.keys if record.dynamodb else {}
@@ -142,7 +142,7 @@ def dial_due(event: Any) -> None:
 
 @app.schedule("rate(1 minute)", name="live_alerts")
 def live_alerts(event: Any) -> None:
-    from chalicelib.adapters.report_queries import DynamoReportQueries
+    from chalicelib.adapters.dynamo.reports import DynamoReportQueries
     from chalicelib.services.alerts import check_live_alerts
 
     check_live_alerts(current_clock().now(), shops=repository().list_shops(), queries=DynamoReportQueries())
@@ -171,7 +171,8 @@ def outcome_stream(event: dict[str, Any], context: Any) -> Any:
 def _after_outcome(record: DynamoDBRecord) -> None:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecordEventName
 
-    from chalicelib.adapters.crm_models import crm_outbox, outcome_saves
+    from chalicelib.adapters.dynamo.crm_outbox import crm_outbox
+    from chalicelib.adapters.dynamo.store import store as outcome_saves
 
     if record.event_name is not DynamoDBRecordEventName.INSERT or not record.dynamodb:
         return  # outcomes are only ever added
@@ -197,7 +198,7 @@ def crm_stream(event: dict[str, Any], context: Any) -> Any:
 
 
 def _deliver_new(record: DynamoDBRecord, breaker: crm_push.Breaker) -> None:
-    from chalicelib.adapters.crm_models import crm_outbox
+    from chalicelib.adapters.dynamo.crm_outbox import crm_outbox
 
     image = (record.dynamodb.new_image if record.dynamodb else None) or {}
     old = (record.dynamodb.old_image if record.dynamodb else None) or {}
@@ -220,7 +221,7 @@ def _deliver_new(record: DynamoDBRecord, breaker: crm_push.Breaker) -> None:
 
 @app.schedule("rate(1 minute)", name="crm_retry")
 def crm_retry(event: Any) -> None:
-    from chalicelib.adapters.crm_models import crm_outbox
+    from chalicelib.adapters.dynamo.crm_outbox import crm_outbox
 
     counts = crm_push.sweep_due(
         [shop for shop in repository().list_shops() if shop.crm is not None],

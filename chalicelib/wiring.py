@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
 from chalicelib.adapters.crm_http import UrllibCrmSender
-from chalicelib.adapters.repository import DynamoRepository
+from chalicelib.adapters.dynamo.store import DynamoStore, store
 from chalicelib.adapters.twilio_rest import TwilioRecordingMedia, TwilioTelephony
 from chalicelib.clock import Clock, current_clock
 from chalicelib.config import settings
@@ -48,19 +48,16 @@ class PublicUrls:
         return f"{self.base_url}/twilio/voice/voicemail"
 
 
-@functools.cache
-def repository() -> DynamoRepository:
-    return DynamoRepository()
+def repository() -> DynamoStore:
+    return store()
 
 
 def telephony() -> PacedTelephony:
     """Twilio, with the account's calls-per-second limit shared by every placement path."""
-    from chalicelib.adapters.dialer_repository import dialer_store
-
     config = settings()
     return PacedTelephony(
         TwilioTelephony(config.twilio_account_sid, config.auth_token, config.twilio_api_base_url),
-        slots=dialer_store(),
+        slots=store(),
         account_sid=config.twilio_account_sid,
         calls_per_second=config.twilio_calls_per_second,
         clock=current_clock(),

@@ -8,8 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from chalicelib.adapters.crm_models import crm_outbox
-from chalicelib.adapters.models import create_tables
+from chalicelib.adapters.dynamo.crm_outbox import crm_outbox
+from chalicelib.adapters.dynamo.schema import create_tables
 from chalicelib.adapters.usage_plan import usage_plan_from_env
 from chalicelib.clock import current_clock
 from chalicelib.domain.shop import ShopSettings
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report_runs(shops: list[ShopSettings], only: str | None) -> str:
-    from chalicelib.adapters.report_models import DynamoReportRuns
+    from chalicelib.adapters.dynamo.reports import DynamoReportRuns
     from chalicelib.services.reports import format_report_runs, last_report_runs
 
     chosen = [shop for shop in shops if only in (None, shop.shop_id)]

@@ -377,7 +377,7 @@ def agent_leg_status(
     if not (still_dialing and store.return_person_task(task_id, call_sid, back_state, due_back)):
         return
     if task is not None and task.kind == "callback" and call.group and call.queued_at:
-        from chalicelib.adapters.inbound_repository import QueueEntry
+        from chalicelib.domain.queue import QueueEntry
 
         store.add_queue_entry(
             QueueEntry(shop.shop_id, call.group, "callback", task_id, task.phone, task.language, call.queued_at)

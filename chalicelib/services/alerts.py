@@ -203,7 +203,7 @@ def _once_per_event() -> Callable[..., dict[str, Any]]:
         idempotent_function,
     )
 
-    from chalicelib.adapters.models import idempotency_table_name
+    from chalicelib.adapters.dynamo.schema import idempotency_table_name
 
     config = IdempotencyConfig(expires_after_seconds=ALERT_IDEMPOTENCY_SECONDS, response_hook=_mark_replayed)
     return idempotent_function(

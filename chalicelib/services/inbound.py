@@ -126,7 +126,7 @@ def request_callback(ctx: CallContext, *, store: InboundStore, now: datetime, ab
     if call.queued_at is not None:
         store.remove_queue_entry(ctx.shop.shop_id, call.group or "main", call.queued_at, call.call_sid)
     if created:
-        from chalicelib.adapters.inbound_repository import QueueEntry
+        from chalicelib.domain.queue import QueueEntry
 
         store.add_queue_entry(
             QueueEntry(
@@ -195,7 +195,7 @@ def queue_name(ctx: CallContext) -> str:
 def enter_queue(ctx: CallContext, *, store: InboundStore, now: datetime) -> None:
     """Put the caller in the group's queue; a caller coming back (the agent did not answer)
     keeps the original arrival time and so their place."""
-    from chalicelib.adapters.inbound_repository import QueueEntry
+    from chalicelib.domain.queue import QueueEntry
 
     call = ctx.call
     queued_at = call.queued_at or now
@@ -349,7 +349,7 @@ def left_queue(ctx: CallContext, queue_result: str, queue_seconds: int, *, store
 
 def wants_voicemail(ctx: CallContext, *, store: Store) -> None:
     if ctx.call.queued_at is not None:
-        from chalicelib.adapters.inbound_repository import inbound_store
+        from chalicelib.adapters.dynamo.store import store as inbound_store
 
         inbound_store().remove_queue_entry(
             ctx.shop.shop_id, ctx.call.group or "main", ctx.call.queued_at, ctx.call.call_sid
@@ -433,7 +433,7 @@ def record_inbound_call_status(
     if call.result in SERVED_RESULTS or call.callback_task_id:
         return
     if inbound is None:
-        from chalicelib.adapters.inbound_repository import inbound_store
+        from chalicelib.adapters.dynamo.store import store as inbound_store
 
         inbound = inbound_store()
     shop = store.get_shop(call.shop_id)

@@ -167,6 +167,6 @@ def live_view(figures: LiveFigures, currency: str) -> dict[str, Any]:
 
 def live_figures_now(shop: ShopSettings, now: datetime) -> dict[str, Any]:
     """The API's entry point: DynamoDB behind the queries."""
-    from chalicelib.adapters.report_queries import DynamoReportQueries
+    from chalicelib.adapters.dynamo.reports import DynamoReportQueries
 
     return live_view(live_figures(shop, now, DynamoReportQueries()), shop.currency)

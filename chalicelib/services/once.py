@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.adapters.models import idempotency_table_name
+from chalicelib.adapters.dynamo.schema import idempotency_table_name
 from chalicelib.clock import wall_now
 
 ONE_WEEK = 7 * 24 * 3600

@@ -8,7 +8,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.adapters.models import idempotency_table_name
+from chalicelib.adapters.dynamo.schema import idempotency_table_name
 from chalicelib.clock import current_clock
 from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.shop import ShopSettings

@@ -510,7 +510,7 @@ def _once_per_shop_day() -> _OncePerShopDay:
         idempotent_function,
     )
 
-    from chalicelib.adapters.models import idempotency_table_name
+    from chalicelib.adapters.dynamo.schema import idempotency_table_name
 
     config = IdempotencyConfig(expires_after_seconds=REPORT_IDEMPOTENCY_SECONDS, response_hook=_mark_replayed)
     send = idempotent_function(
@@ -637,9 +637,9 @@ def send_due_reports(
 
 def send_due_reports_now(now: datetime, lambda_context: Any = None) -> list[SentReport]:
     """The hourly schedule's entry point: every configured shop, the real SES and DynamoDB."""
+    from chalicelib.adapters.dynamo.reports import DynamoReportQueries, DynamoReportRuns
+    from chalicelib.adapters.dynamo.shops import configured_shops
     from chalicelib.adapters.email import SesEmailSender
-    from chalicelib.adapters.report_models import DynamoReportRuns
-    from chalicelib.adapters.report_queries import DynamoReportQueries, configured_shops
 
     return send_due_reports(
         now,

@@ -10,10 +10,10 @@ after hanging up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from chalicelib.domain.desk import DeskAgent
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.domain.outcomes import OUTCOMES, SavedOutcome, correction_open
 from chalicelib.domain.phones import mask_phone
@@ -23,16 +23,6 @@ from chalicelib.services.timeline import RecordingLink, TimelineStore, customer_
 
 RECENT_CONTACTS = 10
 ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
-
-
-@dataclass(frozen=True)
-class DeskAgent:
-    shop_id: str
-    agent_id: str
-    name: str
-    status: str
-    current_call_sid: str | None = None
-    sees_phone_numbers: bool = False
 
 
 class ScreenPopStore(TimelineStore, OutcomeStore, Protocol):

@@ -9,8 +9,8 @@ from typing import Literal, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib.adapters.inbound_repository import QueueEntry
 from chalicelib.domain.phones import normalise_phone
+from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.shop import ShopSettings
 
 LATEST_CALLBACK = timedelta(days=30)

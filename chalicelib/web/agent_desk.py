@@ -37,7 +37,7 @@ from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 
-from chalicelib.adapters.agent_models import desk_store
+from chalicelib.adapters.dynamo.store import store as desk_store
 from chalicelib.clock import current_clock
 from chalicelib.config import settings
 from chalicelib.domain.entities import Call

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.adapters.agent_models import desk_store
-from chalicelib.adapters.inbound_repository import inbound_store
+from chalicelib.adapters.dynamo.store import store as desk_store
+from chalicelib.adapters.dynamo.store import store as inbound_store
 from chalicelib.clock import current_clock
 from chalicelib.observability import logger
 from chalicelib.services import agents

@@ -12,7 +12,7 @@ from chalice import Response
 from chalice.app import Request
 from pydantic import ValidationError
 
-from chalicelib.adapters.repository import DynamoRepository
+from chalicelib.adapters.dynamo.store import DynamoStore
 from chalicelib.config import settings
 from chalicelib.domain.api_keys import bearer_key
 from chalicelib.domain.orders import field_problems
@@ -71,7 +71,7 @@ def json_body(request: Request) -> dict[str, Any] | Response:
     return body
 
 
-def shop_from_api_key(request: Request, repository: DynamoRepository) -> ShopSettings | Response:
+def shop_from_api_key(request: Request, repository: DynamoStore) -> ShopSettings | Response:
     # The same parsing as API Gateway's authorizer (chalicelib.web.shop_key_authorizer) in AWS.
     api_key = bearer_key(request.headers.get("authorization"))
     if api_key is None:

@@ -24,7 +24,7 @@ def get_live() -> Response:
         return json_error(
             400, "invalid_query", "kpis: 'true' or 'false'", [{"field": "kpis", "message": "true or false"}]
         )
-    from chalicelib.adapters.report_queries import DynamoReportQueries
+    from chalicelib.adapters.dynamo.reports import DynamoReportQueries
     from chalicelib.services.live import live_figures, live_view
 
     figures = live_figures(shop, current_clock().now(), DynamoReportQueries(), with_kpis=kpis == "true")

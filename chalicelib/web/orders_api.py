@@ -121,7 +121,7 @@ def remove_do_not_call(phone: str) -> Response:
 @orders_api.route("/v1/callbacks", methods=["POST"], content_types=["application/json"])
 def request_callback() -> Response:
     """O1: a "call me back" request from the shop's site form, for its agents."""
-    from chalicelib.adapters.inbound_repository import inbound_store
+    from chalicelib.adapters.dynamo.store import store as inbound_store
     from chalicelib.services.web_callbacks import CallbackIn, CallbackRefused
     from chalicelib.services.web_callbacks import request_callback as schedule
 

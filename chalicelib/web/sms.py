@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 from twilio.twiml.messaging_response import MessagingResponse
 
-from chalicelib.adapters.inbound_repository import inbound_store
+from chalicelib.adapters.dynamo.store import store as inbound_store
 from chalicelib.clock import current_clock
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.shop import ShopSettings

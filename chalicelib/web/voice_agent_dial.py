@@ -17,8 +17,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Blueprint, Response
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
-from chalicelib.adapters.agent_models import outcome_store
-from chalicelib.adapters.inbound_repository import inbound_store
+from chalicelib.adapters.dynamo.store import store as inbound_store
+from chalicelib.adapters.dynamo.store import store as outcome_store
 from chalicelib.clock import current_clock
 from chalicelib.domain.ivr import next_attempt
 from chalicelib.domain.keypad_outcomes import keyed_outcome

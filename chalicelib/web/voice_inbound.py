@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from chalice import Blueprint, Response
 
-from chalicelib.adapters.inbound_repository import inbound_store
+from chalicelib.adapters.dynamo.store import store as inbound_store
 from chalicelib.clock import current_clock
 from chalicelib.domain.delivery_slots import DeliverySlot, day_word
 from chalicelib.domain.entities import Order

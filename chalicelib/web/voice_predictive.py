@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from chalice import Blueprint, Response
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
-from chalicelib.adapters.dialer_repository import dialer_store
+from chalicelib.adapters.dynamo.store import store as dialer_store
 from chalicelib.clock import current_clock
 from chalicelib.domain.predictive import DayCounts
 from chalicelib.domain.shop import ShopSettings

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from chalicelib.adapters.dynamo.reports import DynamoReportQueries, DynamoReportRuns
+from chalicelib.adapters.dynamo.shops import configured_shops
 from chalicelib.adapters.email import EmailSendFailed, OutgoingEmail
-from chalicelib.adapters.report_models import DynamoReportRuns
-from chalicelib.adapters.report_queries import DynamoReportQueries, configured_shops
 from chalicelib.services.reports import ReportsFailed, send_due_reports
 from cli.admin import main as admin_cli
 from tests.integration.test_reports_moto import (
