@@ -7,7 +7,6 @@ two callers racing for one agent never both get them.
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +15,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.adapters.dynamo.items import count, day_key, from_item, updated
 from chalicelib.adapters.dynamo.schema import AgentItem, AgentStatusItem, AgentTokenItem
-from chalicelib.adapters.dynamo.shops import ShopRepository, api_key_digest
+from chalicelib.adapters.dynamo.shops import ShopRepository, api_key_digest, by_digest
 from chalicelib.domain.desk import DeskAgent
 from chalicelib.domain.orders import local_day
 from chalicelib.domain.routing import Agent
@@ -178,12 +177,8 @@ class AgentRepository:
     # ---- desk tokens -------------------------------------------------------------------------
     def agent_for_token(self, token: str) -> tuple[ShopSettings, str] | None:
         """(shop, agent id) of an agent's token; None when unknown or revoked."""
-        digest = api_key_digest(token)
-        try:
-            item = AgentTokenItem.get(digest)
-        except DoesNotExist:
-            return None
-        if not hmac.compare_digest(item.token_hash, digest):
+        item = by_digest(AgentTokenItem, token, "token_hash")
+        if item is None:
             return None
         shop = self._shops.get_shop(item.shop_id)
         return (shop, item.agent_id) if shop else None

@@ -27,39 +27,31 @@ def condition_failed(error: PutError | UpdateError | DeleteError) -> bool:
     return error.cause_response_code == "ConditionalCheckFailedException"
 
 
-def saved(item: Model, condition: Condition) -> bool:
-    """Put ``item`` if ``condition`` holds; False when it does not (the item is there already,
-    or another writer changed it)."""
+def _applied(write: Callable[[], object]) -> bool:
     try:
-        item.save(condition=condition)
-    except PutError as error:
+        write()
+    except (PutError, UpdateError, DeleteError) as error:
         if condition_failed(error):
             return False
         raise
     return True
+
+
+def saved(item: Model, condition: Condition) -> bool:
+    """Put ``item`` if ``condition`` holds; False when it does not (the item is there already,
+    or another writer changed it)."""
+    return _applied(lambda: item.save(condition=condition))
 
 
 def updated(item: Model, *, actions: list[Action], condition: Condition) -> bool:
     """Apply a conditional update; False when the condition no longer holds (another writer, or
     a repeated event, got there first), which callers treat as a normal outcome. On success
     ``item`` holds the item as stored (ALL_NEW)."""
-    try:
-        item.update(actions=actions, condition=condition)
-    except UpdateError as error:
-        if condition_failed(error):
-            return False
-        raise
-    return True
+    return _applied(lambda: item.update(actions=actions, condition=condition))
 
 
 def deleted(item: Model, condition: Condition) -> bool:
-    try:
-        item.delete(condition=condition)
-    except DeleteError as error:
-        if condition_failed(error):
-            return False
-        raise
-    return True
+    return _applied(lambda: item.delete(condition=condition))
 
 
 def transact(writes: list[Write]) -> set[int]:

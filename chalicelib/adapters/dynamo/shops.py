@@ -9,20 +9,34 @@ import hmac
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from typing import TypeVar
 
 from pydantic import ValidationError
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.models import Model
 
 from chalicelib.adapters.config_cache import TtlCache
 from chalicelib.adapters.dynamo.schema import ApiKeyItem, PhoneNumberItem, ShopItem
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 
+M = TypeVar("M", bound=Model)
 _shops, _number_routes, _api_key_shops = TtlCache(), TtlCache(), TtlCache()
 
 
 def api_key_digest(api_key: str) -> str:
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+def by_digest(model: type[M], secret: str, digest_attribute: str) -> M | None:
+    """The item stored under ``secret``'s digest (shop API keys, agents' tokens); None when
+    unknown or revoked. The stored digest is compared in constant time."""
+    digest = api_key_digest(secret)
+    try:
+        item = model.get(digest)
+    except DoesNotExist:
+        return None
+    return item if hmac.compare_digest(getattr(item, digest_attribute), digest) else None
 
 
 class ShopRepository:
@@ -91,14 +105,8 @@ class ShopRepository:
     def api_key_owner(self, api_key: str) -> tuple[str, str] | None:
         """(shop id, key id) of a shop API key, read every time (API Gateway's authorizer
         caches its answers itself); None when unknown or revoked."""
-        digest = api_key_digest(api_key)
-        try:
-            item = ApiKeyItem.get(digest)
-        except DoesNotExist:
-            return None
-        if not hmac.compare_digest(item.key_hash, digest):
-            return None
-        return item.shop_id, item.key_id
+        item = by_digest(ApiKeyItem, api_key, "key_hash")
+        return (item.shop_id, item.key_id) if item else None
 
     def api_key_ids(self) -> list[tuple[str, str]]:
         """(shop id, key id) of every shop API key (an operator's listing: a scan)."""
