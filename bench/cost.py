@@ -295,9 +295,9 @@ def run(calls: int = 20, orders: int = 20, progress: TextIO | None = None) -> di
             after_orders = meter.snapshot()
             order_telephony = telephony.phase()
             scheduled = _scheduled_seconds(application.app, meter, runs=3)
-            from chalicelib.adapters.models import OrderRecord
+            from chalicelib.adapters.dynamo.schema import OrderItem
 
-            confirmed = sum(1 for record in OrderRecord.scan() if record.status == "confirmed")
+            confirmed = sum(1 for record in OrderItem.scan() if record.status == "confirmed")
     finally:
         handlers.update(originals)
     if confirmed != orders:

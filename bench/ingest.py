@@ -63,9 +63,9 @@ def run(orders: int = 200, progress: TextIO | None = None) -> dict[str, Any]:
         unique = _phase(stack, counter, bodies)
         duplicate = _phase(stack, counter, bodies)
         # The duplicates must have been recognised as such, or the second phase measured new orders.
-        from chalicelib.adapters.models import OrderRecord
+        from chalicelib.adapters.dynamo.schema import OrderItem
 
-        statuses = Counter(record.status for record in OrderRecord.scan())
+        statuses = Counter(record.status for record in OrderItem.scan())
     if statuses["duplicate"] != orders:
         raise RuntimeError(f"expected {orders} duplicates, found statuses {dict(statuses)}")
     beyond_order = round(duplicate["writes_per_order"] - 1, 2)  # the order's own PutItem

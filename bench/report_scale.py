@@ -89,8 +89,8 @@ botocore.client.BaseClient._make_api_call = timed_api_call
 
 from bench.ddb_counter import DynamoDBRequestCounter
 counter = DynamoDBRequestCounter().install()
-from chalicelib.adapters.models import reset_connections
-from chalicelib.adapters.report_queries import DynamoReportQueries
+from chalicelib.adapters.dynamo.reports import DynamoReportQueries
+from chalicelib.adapters.dynamo.schema import reset_connections
 from chalicelib.services.reports.compose import build_daily_report
 from chalicelib.wiring import repository
 reset_connections()
@@ -135,7 +135,7 @@ print(json.dumps({
 def _calls(count: int, rng: random.Random) -> Iterator[Any]:
     """Calls as the app stores them: inbound (language menu, queue, agent) and robot calls
     (with their task), with the customer timeline key."""
-    from chalicelib.adapters.models import CallRecord
+    from chalicelib.adapters.dynamo.schema import CallItem
 
     span = 24 * 3600
     for index in range(count):
@@ -144,7 +144,7 @@ def _calls(count: int, rng: random.Random) -> Iterator[Any]:
         answered = rng.random() < 0.8
         duration = int(rng.lognormvariate(4.5, 0.8)) if answered else 0
         phone = f"+38067{rng.randrange(10**7):07d}"
-        yield CallRecord(
+        yield CallItem(
             f"CA{index:032x}",
             shop_id=SHOP_ID,
             direction="inbound" if inbound else "outbound-robot",
@@ -173,13 +173,13 @@ def _calls(count: int, rng: random.Random) -> Iterator[Any]:
 
 def _orders(count: int, rng: random.Random) -> Iterator[Any]:
     """Orders as the app stores them once decided: routed, with their dial task."""
-    from chalicelib.adapters.models import OrderRecord
+    from chalicelib.adapters.dynamo.schema import OrderItem
 
     for index in range(count):
         received = DAY_START_UTC + timedelta(seconds=rng.uniform(0, 24 * 3600 - 3600))
         status = rng.choices(["confirmed", "cancelled", "duplicate", "queued", "unreachable"], [60, 10, 8, 15, 7])[0]
         phone = f"+38067{rng.randrange(10**7):07d}"
-        yield OrderRecord(
+        yield OrderItem(
             SHOP_ID,
             f"ord_{index:020x}",
             order_number=f"S-{index}",
@@ -275,14 +275,14 @@ def run(scale: float = 1.0, seed: int = 20261123, progress: TextIO | None = None
     rng = random.Random(seed)
     phases: dict[str, float] = {}
     with DynamoDBLocal() as ddb, app_environment(ddb.env()):
-        from chalicelib.adapters.models import CallRecord, OrderRecord, create_tables
+        from chalicelib.adapters.dynamo.schema import CallItem, OrderItem, create_tables
         from chalicelib.clock import current_clock
         from chalicelib.services.admin import load_config
         from chalicelib.wiring import repository
 
         create_tables()
         load_config(ROOT / "config" / "demo.toml", store=repository(), now=current_clock().now())
-        _streams_off(ddb.endpoint_url, [CallRecord, OrderRecord])
+        _streams_off(ddb.endpoint_url, [CallItem, OrderItem])
         print(f"report_scale: writing {calls} calls and {orders} orders", file=out, flush=True)
         write_requests = _timed(
             phases,

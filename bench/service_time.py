@@ -184,13 +184,13 @@ def floor_app() -> Any:
     """A throwaway Chalice app: one GetItem through the app's PynamoDB stack, fixed TwiML back."""
     from chalice import Chalice, Response
 
-    from chalicelib.adapters.models import ShopRecord
+    from chalicelib.adapters.dynamo.schema import ShopItem
 
     floor = Chalice(app_name="bench-floor")
 
     @floor.route("/floor", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
     def answer() -> Response:
-        ShopRecord.get(SHOP_ID)
+        ShopItem.get(SHOP_ID)
         return Response(body=FLOOR_TWIML, status_code=200, headers={"Content-Type": "text/xml; charset=utf-8"})
 
     return floor
@@ -218,7 +218,7 @@ class Series:
 @contextlib.contextmanager
 def app_environment(ddb_env: dict[str, str]) -> Iterator[None]:
     """Point the app at DynamoDB Local with the bench's Twilio token and a fixed open-hours clock."""
-    from chalicelib.adapters.models import reset_connections
+    from chalicelib.adapters.dynamo.schema import reset_connections
     from chalicelib.clock import FixedClock, SystemClock, use_clock
     from chalicelib.config import reload_settings
     from chalicelib.wiring import forget_clients
@@ -404,7 +404,7 @@ def run(
     out = progress or sys.stderr
     counter = DynamoDBRequestCounter()
     with counter, DynamoDBLocal() as ddb, app_environment(ddb.env()), app_output_discarded():
-        from chalicelib.adapters.models import create_tables
+        from chalicelib.adapters.dynamo.schema import create_tables
         from chalicelib.clock import current_clock
         from chalicelib.services.admin import load_config
         from chalicelib.wiring import repository

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar
 
 from chalicelib.adapters import idempotency
 from chalicelib.adapters.crm_http import UrllibCrmSender
-from chalicelib.adapters.repository import DynamoRepository
+from chalicelib.adapters.dynamo.store import DynamoStore, store
 from chalicelib.adapters.twilio_rest import TwilioRecordingMedia, TwilioTelephony
 from chalicelib.clock import Clock, current_clock
 from chalicelib.config import settings
@@ -28,13 +28,9 @@ if TYPE_CHECKING:
     from datetime import datetime
     from typing import Any
 
-    from chalicelib.adapters.agent_models import DeskRepository, OutcomeRepository
-    from chalicelib.adapters.crm_models import DynamoCrmOutbox, OutcomeSaves
-    from chalicelib.adapters.dialer_repository import DialerRepository
-    from chalicelib.adapters.inbound_repository import InboundRepository
+    from chalicelib.adapters.dynamo.crm_outbox import DynamoCrmOutbox
+    from chalicelib.adapters.dynamo.reports import DynamoReportQueries, DynamoReportRuns
     from chalicelib.adapters.powertools_once import PowertoolsOnce
-    from chalicelib.adapters.report_models import DynamoReportRuns
-    from chalicelib.adapters.report_queries import DynamoReportQueries
     from chalicelib.domain.shop import ShopSettings
     from chalicelib.services.alerts import AlertChannels
     from chalicelib.services.outcomes import Notifier
@@ -48,19 +44,16 @@ STREAM_CONSUMERS: dict[str, str] = {"orders": "order_stream", "dial_tasks": "tas
 STREAM_CONSUMERS |= {"call_outcomes": "outcome_stream", "crm_outbox": "crm_stream"}
 
 
-@functools.cache
-def repository() -> DynamoRepository:
-    return DynamoRepository()
+def repository() -> DynamoStore:
+    return store()
 
 
 def telephony() -> PacedTelephony:
     """Twilio, with the account's calls-per-second limit shared by every placement path."""
-    from chalicelib.adapters.dialer_repository import dialer_store
-
     config = settings()
     return PacedTelephony(
         TwilioTelephony(config.twilio_account_sid, config.auth_token, config.twilio_api_base_url),
-        slots=dialer_store(),
+        slots=store(),
         account_sid=config.twilio_account_sid,
         calls_per_second=config.twilio_calls_per_second,
         clock=current_clock(),
@@ -129,45 +122,20 @@ def crm_sender() -> UrllibCrmSender:
     return UrllibCrmSender(local=settings().local_mode)
 
 
-# ---- the other repositories, each loaded by the first handler that needs it ------------------
-def inbound_store() -> InboundRepository:
-    from chalicelib.adapters.inbound_repository import inbound_store as build  # cold start: see the module
-
-    return build()
-
-
-def desk_store() -> DeskRepository:
-    from chalicelib.adapters.agent_models import desk_store as build  # cold start: see the module
-
-    return build()
-
-
-def outcome_store() -> OutcomeRepository:
-    from chalicelib.adapters.agent_models import outcome_store as build  # cold start: see the module
-
-    return build()
-
-
-def dialer_store() -> DialerRepository:
-    from chalicelib.adapters.dialer_repository import dialer_store as build  # cold start: see the module
-
-    return build()
+# ---- the store under the names of the ports the handlers hand it to --------------------------
+# One DynamoStore serves every aggregate (adapters/dynamo/store.py); these names say which port a
+# handler passes it as.
+inbound_store = desk_store = outcome_store = dialer_store = outcome_saves = repository
 
 
 def crm_outbox() -> DynamoCrmOutbox:
-    from chalicelib.adapters.crm_models import crm_outbox as build  # cold start: see the module
-
-    return build()
-
-
-def outcome_saves() -> OutcomeSaves:
-    from chalicelib.adapters.crm_models import outcome_saves as build  # cold start: see the module
+    from chalicelib.adapters.dynamo.crm_outbox import crm_outbox as build  # cold start: CRM handlers only
 
     return build()
 
 
 def report_queries() -> DynamoReportQueries:
-    from chalicelib.adapters.report_queries import DynamoReportQueries  # cold start: see the module
+    from chalicelib.adapters.dynamo.reports import DynamoReportQueries  # cold start: reports and live only
 
     return DynamoReportQueries()
 
@@ -176,9 +144,7 @@ def report_queries() -> DynamoReportQueries:
 def mailer() -> EmailSender:
     from chalicelib.adapters.email import SesEmailSender  # cold start: only senders of email load SES
 
-    # The SES sender reads the same fields from domain.email.OutgoingEmail; its own annotation
-    # names adapters.email's twin until the adapter split makes it import the domain's.
-    return cast(EmailSender, SesEmailSender())
+    return SesEmailSender()
 
 
 def alert_channels() -> AlertChannels:
@@ -217,14 +183,14 @@ def notify_managers() -> Notifier:
 
 # ---- the owner's reports: only the hourly run, the live figures and the admin CLI load them ---
 def report_runs() -> DynamoReportRuns:
-    from chalicelib.adapters.report_models import DynamoReportRuns  # cold start: see the block
+    from chalicelib.adapters.dynamo.reports import DynamoReportRuns  # cold start: see the block
 
     return DynamoReportRuns()
 
 
 def report_shops() -> Iterator[ShopSettings]:
     """Every shop whose settings validate (one that does not is logged and left out)."""
-    from chalicelib.adapters.report_queries import configured_shops
+    from chalicelib.adapters.dynamo.shops import configured_shops
 
     return configured_shops()
 
@@ -241,7 +207,7 @@ def report_recording_links(now: datetime) -> ReportRecordingLinks:
 
 @functools.cache
 def _report_once() -> PowertoolsOnce:
-    from chalicelib.adapters.models import idempotency_table_name
+    from chalicelib.adapters.dynamo.schema import idempotency_table_name
     from chalicelib.adapters.powertools_once import PowertoolsOnce
     from chalicelib.services.reports.sending import REPORT_IDEMPOTENCY_SECONDS, REPORT_ONCE_KEY_PREFIX
 

@@ -8,8 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from chalicelib.adapters.crm_models import crm_outbox
-from chalicelib.adapters.models import create_tables
+from chalicelib.adapters.dynamo.crm_outbox import crm_outbox
+from chalicelib.adapters.dynamo.schema import create_tables
 from chalicelib.adapters.usage_plan import usage_plan_from_env
 from chalicelib.clock import current_clock
 from chalicelib.domain.shop import ShopSettings

@@ -248,10 +248,10 @@ def record_agent_outcomes(
 ) -> None:
     """The agents' side of each customer-first call that reached them: confirmed or cancelled,
     as the customer told them, saved through the outcome API (SPEC A4)."""
-    from chalicelib.adapters.models import CallRecord
+    from chalicelib.adapters.dynamo.schema import CallItem
 
     behaviours = {o.phone: o.behaviour for o in plan.orders if o.needs_agent}
-    for call in CallRecord.by_shop_day.query(f"demo#{plan.day.isoformat()}"):
+    for call in CallItem.by_shop_day.query(f"demo#{plan.day.isoformat()}"):
         if call.call_sid in done or call.direction != "outbound-predictive" or call.result != "agent-talked":
             continue
         if call.agent_id not in tokens:
@@ -269,9 +269,9 @@ def record_agent_outcomes(
 
 def dialer_day_figures(day: date) -> tuple[int, int, int]:
     """The predictive dialer's stored day: (dials, live answers, drops)."""
-    from chalicelib.adapters.dialer_repository import dialer_store
+    from chalicelib.adapters.dynamo.store import store as dynamo_store
 
-    counts = dialer_store().day_counts("demo", day.isoformat())
+    counts = dynamo_store().day_counts("demo", day.isoformat())
     return counts.dials, counts.live_answers, counts.drops
 
 
@@ -316,9 +316,9 @@ def _sleep_until(clock: SimClock, instant: datetime) -> None:
 
 
 def _print_progress(stack: LocalStack, clock: SimClock, plan: DayPlan) -> None:
-    from chalicelib.adapters.models import OrderRecord
+    from chalicelib.adapters.dynamo.schema import OrderItem
 
-    statuses = Counter(o.status for o in OrderRecord.by_shop_day.query(f"demo#{plan.day.isoformat()}"))
+    statuses = Counter(o.status for o in OrderItem.by_shop_day.query(f"demo#{plan.day.isoformat()}"))
     calls = len(stack.standin.calls)
     local = clock.now().astimezone(SHOP_ZONE)
     print(

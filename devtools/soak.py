@@ -584,7 +584,7 @@ class Soak:
 
     # -- orders ---------------------------------------------------------------------------------
     def _orders_phase(self) -> None:
-        from chalicelib.adapters.models import DialTaskRecord, OrderRecord
+        from chalicelib.adapters.dynamo.schema import DialTaskItem, OrderItem
         from chalicelib.domain.phones import normalise_phone
 
         posts = plan_orders(self.options)
@@ -595,10 +595,10 @@ class Soak:
         self._settle()
         self._faults(on=False)
         kinds = collections.Counter(post.kind for post in posts)
-        stored = [o for shop in (SHOP_A, SHOP_B) for o in OrderRecord.query(shop)]
+        stored = [o for shop in (SHOP_A, SHOP_B) for o in OrderItem.query(shop)]
         by_id = {o.order_id: o for o in stored}
         tasks_of: dict[str, list[str]] = collections.defaultdict(list)
-        for task in DialTaskRecord.scan():
+        for task in DialTaskItem.scan():
             for order_id in task.order_ids or ():
                 tasks_of[order_id].append(task.task_id)
         accepted_ids: set[str] = set()
@@ -694,17 +694,17 @@ class Soak:
         scheduler.run_due()
 
     def _call_tasks_finished(self) -> bool:
-        from chalicelib.adapters.models import DialTaskRecord
+        from chalicelib.adapters.dynamo.schema import DialTaskItem
 
-        tasks = [t for t in DialTaskRecord.scan(DialTaskRecord.shop_id == SHOP_C)]
+        tasks = [t for t in DialTaskItem.scan(DialTaskItem.shop_id == SHOP_C)]
         return bool(tasks) and all(t.state in ("done", "failed") for t in tasks)
 
     def _check_calls(self, behaviour_of: dict[str, str]) -> None:
-        from chalicelib.adapters.models import DialTaskRecord, OrderRecord
+        from chalicelib.adapters.dynamo.schema import DialTaskItem, OrderItem
 
         max_attempts = 3
-        tasks = list(DialTaskRecord.scan(DialTaskRecord.shop_id == SHOP_C))
-        orders = {o.phone: o for o in OrderRecord.query(SHOP_C)}
+        tasks = list(DialTaskItem.scan(DialTaskItem.shop_id == SHOP_C))
+        orders = {o.phone: o for o in OrderItem.query(SHOP_C)}
         calls_to = collections.Counter(leg.to for leg in self.stack.standin.calls if leg.direction == "outbound-api")
         texts_to = collections.Counter(m.to for m in self.stack.standin.messages if m.to in behaviour_of)
         expected_status = {
@@ -748,18 +748,18 @@ class Soak:
         )
 
     def _snapshot(self) -> dict[str, Any]:
-        from chalicelib.adapters.models import CallRecord, DialTaskRecord, OrderRecord
+        from chalicelib.adapters.dynamo.schema import CallItem, DialTaskItem, OrderItem
 
         return {
             "calls": sorted(
                 json.dumps(c.serialize(), sort_keys=True, default=str)
-                for c in CallRecord.scan(CallRecord.shop_id == SHOP_C)
+                for c in CallItem.scan(CallItem.shop_id == SHOP_C)
             ),
             "tasks": sorted(
                 json.dumps(t.serialize(), sort_keys=True, default=str)
-                for t in DialTaskRecord.scan(DialTaskRecord.shop_id == SHOP_C)
+                for t in DialTaskItem.scan(DialTaskItem.shop_id == SHOP_C)
             ),
-            "orders": sorted(json.dumps(o.serialize(), sort_keys=True, default=str) for o in OrderRecord.query(SHOP_C)),
+            "orders": sorted(json.dumps(o.serialize(), sort_keys=True, default=str) for o in OrderItem.query(SHOP_C)),
         }
 
     def _replay_status_callbacks(self) -> None:

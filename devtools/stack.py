@@ -123,7 +123,7 @@ class LocalStack:
         self._forget_cached_clients()
         use_clock(self.options.clock)
 
-        from chalicelib.adapters.models import create_tables
+        from chalicelib.adapters.dynamo.schema import create_tables
         from chalicelib.services.admin import load_config
         from chalicelib.wiring import repository
 
@@ -167,7 +167,7 @@ class LocalStack:
         return server
 
     def _forget_cached_clients(self) -> None:
-        from chalicelib.adapters.models import reset_connections
+        from chalicelib.adapters.dynamo.schema import reset_connections
         from chalicelib.config import reload_settings
         from chalicelib.wiring import forget_clients
 
@@ -180,7 +180,7 @@ class LocalStack:
     def _start_poller(self) -> StreamPoller:
         import boto3
 
-        from chalicelib.adapters.models import _table
+        from chalicelib.adapters.dynamo.schema import table_name
         from chalicelib.wiring import STREAM_CONSUMERS
 
         assert self.app_module is not None
@@ -188,7 +188,7 @@ class LocalStack:
         consumers = [
             StreamConsumer(
                 name=function,
-                stream_arn=dynamodb.describe_table(TableName=_table(table))["Table"]["LatestStreamArn"],
+                stream_arn=dynamodb.describe_table(TableName=table_name(table))["Table"]["LatestStreamArn"],
                 handler=self.app_module.app.handler_map[function],
                 bisect_on_error=True,  # as the deployed event source mappings
             )

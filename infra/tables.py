@@ -10,11 +10,7 @@ from typing import Any
 from pynamodb.attributes import TTLAttribute
 from pynamodb.models import Model
 
-from chalicelib.adapters.models import (
-    IDEMPOTENCY_TABLE_SUFFIX,
-    all_models,
-    idempotency_table_definition,
-)
+from chalicelib.adapters.dynamo.schema import IDEMPOTENCY_TABLE_SUFFIX, all_models, idempotency_table_definition
 
 
 @dataclass(frozen=True)

@@ -581,7 +581,7 @@ class FakePredictiveStore(FakeAgentDialStore):
         self.days: dict[tuple[str, str], dict[str, int]] = {}
 
     def add_line(self, shop_id: str, task_id: str, placed_at: datetime) -> str:
-        from chalicelib.adapters.dialer_repository import line_key
+        from chalicelib.adapters.dynamo.dialer_lines import line_key
         from chalicelib.domain.predictive import DialLine
 
         key = line_key(placed_at, task_id)

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.adapters.models import idempotency_table_name
+from chalicelib.adapters.dynamo.schema import idempotency_table_name
 from chalicelib.clock import wall_now
 
 ALERT_IDEMPOTENCY_SECONDS = 7 * 24 * 60 * 60

@@ -134,7 +134,7 @@ class TwilioRecordingMedia:
 
         import requests
 
-        from chalicelib.services import recordings as r
+        from chalicelib.domain import recording_media as r
 
         url = self.media_url(recording_sid)
         try:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Lambda answers at most 6 MB, and binary bodies travel base64-encoded (4 bytes per 3).
+MAX_PROXIED_BYTES = 4 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class MediaRedirect:

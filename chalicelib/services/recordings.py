@@ -24,17 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-# MediaUnavailable too: the Twilio adapter still names these through this module.
 from chalicelib.domain.recording_media import MediaBody, MediaMissing, MediaRedirect, MediaTooLarge
-from chalicelib.domain.recording_media import MediaUnavailable as MediaUnavailable  # the Twilio adapter's name for it
 from chalicelib.domain.report.facts import CallFact
 from chalicelib.domain.signed_links import LinkCheck, sign, verify
 from chalicelib.observability import logger
 from chalicelib.services.ports import CallLookup, RecordingMedia
 
 RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")
-# Lambda answers at most 6 MB, and binary bodies travel base64-encoded (4 bytes per 3).
-MAX_PROXIED_BYTES = 4 * 1024 * 1024
 
 
 def recording_path(call_sid: str) -> str:

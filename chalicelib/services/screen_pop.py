@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.desk import DeskAgent as DeskAgent  # the desk adapter still imports it from here
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.domain.outcomes import OUTCOMES, SavedOutcome, correction_open
 from chalicelib.domain.phones import mask_phone

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.agent_models import OutcomeRecord
-from chalicelib.adapters.inbound_repository import inbound_store
+from chalicelib.adapters.dynamo.schema import OutcomeItem
+from chalicelib.adapters.dynamo.store import store as dynamo_store
 from devtools.simclock import SimClock
 from devtools.stack import LocalStack
 from devtools.twilio_standin import AgentBehaviour, Callee
@@ -108,7 +108,7 @@ def test_an_agent_logs_in_goes_available_sees_the_screen_pop_and_confirms_the_or
     assert text_of(browser, "no-call") == "No call right now."
     browser.find_element(By.ID, "status-available").click()
     wait_for(browser, lambda d: text_of(d, "agent-status") == "available", "the new status")
-    assert inbound_store().get_agent("demo", "oleh").status == "available"  # type: ignore[union-attr]
+    assert dynamo_store().get_agent("demo", "oleh").status == "available"  # type: ignore[union-attr]
 
     # AND the dialer gives him the customer's call (the schedule runs each simulated minute)
     for _ in range(30):
@@ -137,7 +137,7 @@ def test_an_agent_logs_in_goes_available_sees_the_screen_pop_and_confirms_the_or
     wait_for(browser, lambda d: text_of(d, "outcome-result").startswith("Saved: confirmed"), "the saved outcome")
 
     # THEN the outcome is stored as his, and the order is confirmed
-    [saved] = list(OutcomeRecord.query(agent_leg.sid))
+    [saved] = list(OutcomeItem.query(agent_leg.sid))
     assert (saved.agent_id, saved.outcome, saved.comment) == ("oleh", "confirmed", "Deliver after 18:00")
     assert shop_api.order(order_id)["status"] == "confirmed"
     wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#orders .order-status").text == "confirmed", "it")

@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from chalicelib.adapters.inbound_repository import inbound_store
-from chalicelib.adapters.models import CallRecord, DialTaskRecord
+from chalicelib.adapters.dynamo.schema import CallItem, DialTaskItem
+from chalicelib.adapters.dynamo.store import store as dynamo_store
 from devtools.simclock import SimClock
 from devtools.stack import LocalStack
 from devtools.twilio_standin import AgentBehaviour, Callee, CallerScript, CallLeg, Press, Silence
@@ -76,12 +76,12 @@ def test_an_order_that_needs_a_call_is_dialed_agent_first_once_an_agent_is_avail
     assert customer_leg.from_ == SHOP and customer_leg.status == "completed"
     assert agent_leg.transcript.application_errors == [] and stack.standin.application_errors() == []
     order = shop_api.order(order_id)
-    task = DialTaskRecord.get(_task_of(order_id))
+    task = DialTaskItem.get(_task_of(order_id))
     assert (task.kind, task.state, task.result, task.attempts) == ("agent", "done", "agent-talked", 1)
     assert order["status"] == "queued"  # decided by the agent's outcome, not by the dialer
-    record = CallRecord.get(agent_leg.sid)
+    record = CallItem.get(agent_leg.sid)
     assert (record.direction, record.agent_id, record.result) == ("outbound-agent", "oleh", "agent-talked")
-    assert inbound_store().get_agent("demo", "oleh").status == "wrap-up"  # type: ignore[union-attr]
+    assert dynamo_store().get_agent("demo", "oleh").status == "wrap-up"  # type: ignore[union-attr]
     # one call per customer: later ticks dial nothing more
     clock.advance(timedelta(minutes=2))
     time.sleep(0.3)
@@ -90,9 +90,9 @@ def test_an_order_that_needs_a_call_is_dialed_agent_first_once_an_agent_is_avail
 
 
 def _task_of(order_id: str) -> str:
-    from chalicelib.adapters.models import OrderRecord
+    from chalicelib.adapters.dynamo.schema import OrderItem
 
-    return str(OrderRecord.get("demo", order_id).task_id)
+    return str(OrderItem.get("demo", order_id).task_id)
 
 
 def test_a_callers_callback_is_served_by_the_next_available_agent(
@@ -104,8 +104,8 @@ def test_a_callers_callback_is_served_by_the_next_available_agent(
     transcript = stack.standin.place_inbound_call(caller, SHOP, CallerScript([Press("1"), Silence(), Press("1")]))
     assert transcript.application_errors == []
     assert stack.wait_quiet(timeout=30)
-    task_id = CallRecord.get(transcript.call_sid).callback_task_id
-    assert DialTaskRecord.get(task_id).state == "waiting"
+    task_id = CallItem.get(transcript.call_sid).callback_task_id
+    assert DialTaskItem.get(task_id).state == "waiting"
     stack.standin.set_callee(caller, Callee(answer="human", ring_seconds=2, talk_seconds=20))
     stack.standin.register_agent(ANNA, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=60))
     # WHEN Anna becomes available
@@ -119,6 +119,6 @@ def test_a_callers_callback_is_served_by_the_next_available_agent(
     callbacks = [leg for leg in legs_to(stack, caller) if leg.from_ == SHOP]
     assert [leg.status for leg in callbacks] == ["completed"]
     assert stack.standin.application_errors() == []
-    task = DialTaskRecord.get(task_id)
+    task = DialTaskItem.get(task_id)
     assert (task.kind, task.state, task.result) == ("callback", "done", "agent-talked")
-    assert [e.ref for e in inbound_store().queue_entries("demo", "sales")] == []
+    assert [e.ref for e in dynamo_store().queue_entries("demo", "sales")] == []

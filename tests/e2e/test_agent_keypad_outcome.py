@@ -3,8 +3,8 @@ and the Twilio stand-in: the order the call was about is confirmed by her key.""
 
 from __future__ import annotations
 
-from chalicelib.adapters.agent_models import outcome_store
-from chalicelib.adapters.models import AgentRecord
+from chalicelib.adapters.dynamo.schema import AgentItem
+from chalicelib.adapters.dynamo.store import store as dynamo_store
 from devtools.simclock import SimClock
 from devtools.stack import LocalStack
 from devtools.twilio_standin import AgentBehaviour, Callee, CallerScript, Press
@@ -22,7 +22,7 @@ def test_a_phone_only_agent_presses_1_after_the_call_and_the_order_is_confirmed(
         ANNA, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=60, after_call=CallerScript([Press("1")]))
     )
     for agent_id in ("anna", "oleh"):
-        AgentRecord("demo", agent_id).update(actions=[AgentRecord.status.set("offline")])
+        AgentItem("demo", agent_id).update(actions=[AgentItem.status.set("offline")])
     created = shop_api.post_order(
         {"order_number": "KP-1", "phone": customer, "customer_name": "Iryna", "total": "700", "needs_call": True},
         key="keypad-outcome-1",
@@ -41,5 +41,5 @@ def test_a_phone_only_agent_presses_1_after_the_call_and_the_order_is_confirmed(
     assert [leg.status for leg in legs_to(stack, customer)] == ["completed"]
     order = shop_api.order(created.json()["id"])
     assert order["status"] == "confirmed"
-    [outcome] = outcome_store().outcomes_of(agent_leg.sid)
+    [outcome] = dynamo_store().outcomes_of(agent_leg.sid)
     assert (outcome.agent_id, outcome.outcome, outcome.orders_moved) == ("anna", "confirmed", [order["id"]])

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.adapters.crm_models import CrmEventRecord
+from chalicelib.adapters.dynamo.schema import CrmEventItem
 from chalicelib.clock import wall_now
 from chalicelib.domain.crm import verify_signature
 from chalicelib.services.admin import create_shop
@@ -80,7 +80,7 @@ def test_an_agents_outcome_reaches_the_crm_signed_after_a_failed_first_try(
     # THEN the order is confirmed, and the CRM's first answer (503) left an event to retry
     assert shop_api.order(order_id)["status"] == "confirmed"
     assert [r.answered for r in crm.received][:1] == [503]
-    events = {record.kind: record for record in CrmEventRecord.scan()}
+    events = {record.kind: record for record in CrmEventItem.scan()}
     assert set(events) == {"call.outcome", "order.status_changed"}
 
     # WHEN the retry schedule comes round (a minute or two on the stack's clock)
@@ -118,7 +118,7 @@ def test_an_agents_outcome_reaches_the_crm_signed_after_a_failed_first_try(
     )
     for received in delivered.values():
         verify_signature(received.signature, received.body, SECRET.encode(), wall_now())
-    assert {CrmEventRecord.get(e.event_id).state for e in events.values()} == {"delivered"}
+    assert {CrmEventItem.get(e.event_id).state for e in events.values()} == {"delivered"}
     assert stack.standin.application_errors() == []
     assert agent_leg.from_ == SHOP
 

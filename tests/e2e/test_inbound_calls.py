@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from chalicelib.adapters.inbound_repository import QueueEntry, inbound_store
-from chalicelib.adapters.models import AgentRecord, CallRecord, DialTaskRecord
+from chalicelib.adapters.dynamo.schema import AgentItem, CallItem, DialTaskItem
+from chalicelib.adapters.dynamo.store import store as dynamo_store
+from chalicelib.domain.queue import QueueEntry
 from chalicelib.services.recordings import recording_link
 from devtools.simclock import SimClock
 from devtools.stack import LOCAL_RECORDING_LINK_SECRET, LocalStack
@@ -29,15 +30,15 @@ OLEH = "client:oleh"
 @pytest.fixture(autouse=True)
 def agents_offline(stack: LocalStack, clock: SimClock) -> Iterator[None]:
     """Every test starts with both agents offline, nobody queued, wrap-up of 0 s."""
-    store = inbound_store()
+    store = dynamo_store()
     shop = store.get_shop("demo")
     assert shop is not None
     store.save_shop(
         shop.model_copy(update={"inbound": shop.inbound.model_copy(update={"wrap_up_seconds": 0})}), clock.now()
     )
     for agent_id in ("anna", "oleh"):
-        AgentRecord("demo", agent_id).update(
-            actions=[AgentRecord.status.set("offline"), AgentRecord.reserved_call_sid.remove()]
+        AgentItem("demo", agent_id).update(
+            actions=[AgentItem.status.set("offline"), AgentItem.reserved_call_sid.remove()]
         )
     for entry in store.queue_entries("demo", "sales"):
         store.remove_queue_entry("demo", "sales", entry.queued_at, entry.ref)
@@ -70,7 +71,7 @@ def test_english_caller_reaches_an_agent_after_the_whisper_and_answers_the_surve
     [agent_leg] = [leg for leg in stack.standin.calls if leg.to == OLEH]
     assert "Дзвінок до Kvitka Flowers. Натисніть 1, щоб прийняти." in agent_leg.transcript.heard()
     assert stack.wait_quiet(timeout=30)
-    record = CallRecord.get(transcript.call_sid)
+    record = CallItem.get(transcript.call_sid)
     assert (record.language, record.group, record.agent_id, record.result, record.survey) == (
         "en",
         "sales",
@@ -79,8 +80,8 @@ def test_english_caller_reaches_an_agent_after_the_whisper_and_answers_the_surve
         "1",
     )
     assert record.status == "completed"
-    assert inbound_store().get_agent("demo", "oleh").status == "wrap-up"  # type: ignore[union-attr]
-    statuses = [status for _, status, _ in inbound_store().status_log("demo", "oleh")]
+    assert dynamo_store().get_agent("demo", "oleh").status == "wrap-up"  # type: ignore[union-attr]
+    statuses = [status for _, status, _ in dynamo_store().status_log("demo", "oleh")]
     assert statuses[-3:] == ["available", "busy", "wrap-up"]
 
 
@@ -96,11 +97,11 @@ def test_a_caller_with_no_agent_hears_the_position_and_presses_1_for_a_callback(
     assert heard[-1] == "Дякуємо! Оператор вам передзвонить. Ваше місце в черзі збережено. До побачення."
     assert transcript.application_errors == []
     assert stack.wait_quiet(timeout=30)
-    record = CallRecord.get(transcript.call_sid)
-    task = DialTaskRecord.get(record.callback_task_id)
+    record = CallItem.get(transcript.call_sid)
+    task = DialTaskItem.get(record.callback_task_id)
     assert (task.kind, task.phone, task.state) == ("callback", "+380671230002", "waiting")
     # the callback keeps the caller's place: its queue entry has the original arrival time
-    [entry] = [e for e in inbound_store().queue_entries("demo", "sales") if e.ref == task.task_id]
+    [entry] = [e for e in dynamo_store().queue_entries("demo", "sales") if e.ref == task.task_id]
     assert entry.kind == "callback" and entry.queued_at == record.queued_at
     assert task.due_at == record.queued_at
     assert not record.abandoned
@@ -110,18 +111,18 @@ def test_a_caller_who_hangs_up_in_the_queue_gets_an_automatic_callback(stack: Lo
     transcript = stack.standin.place_inbound_call("+380671230003", SHOP, CallerScript([Press("2"), HangUp()]))
     assert transcript.application_errors == []
     assert stack.wait_quiet(timeout=30)
-    record = CallRecord.get(transcript.call_sid)
+    record = CallItem.get(transcript.call_sid)
     assert record.abandoned is True and record.language == "ru"
-    task = DialTaskRecord.get(record.callback_task_id)
+    task = DialTaskItem.get(record.callback_task_id)
     assert (task.kind, task.language, task.due_at) == ("callback", "ru", record.queued_at)
 
 
 def test_a_caller_who_hangs_up_in_the_language_menu_gets_a_callback_too(stack: LocalStack) -> None:
     transcript = stack.standin.place_inbound_call("+380671230004", SHOP, CallerScript([HangUp()]))
     assert stack.wait_quiet(timeout=30)
-    record = CallRecord.get(transcript.call_sid)
+    record = CallItem.get(transcript.call_sid)
     assert record.abandoned is True and record.queued_at is None
-    assert DialTaskRecord.get(record.callback_task_id).kind == "callback"
+    assert DialTaskItem.get(record.callback_task_id).kind == "callback"
 
 
 def test_an_agent_who_does_not_answer_is_marked_away_and_the_next_agent_takes_the_call(
@@ -131,21 +132,21 @@ def test_an_agent_who_does_not_answer_is_marked_away_and_the_next_agent_takes_th
     stack.standin.register_agent(OLEH, AgentBehaviour(answers=True, talk_seconds=20))
     set_status(shop_api, "oleh", "available")
     set_status(shop_api, "anna", "available")  # Anna was idle longer... no: Oleh first -> make Anna idlest
-    AgentRecord("demo", "anna").update(actions=[AgentRecord.status_since.set(datetime(2015, 1, 1, tzinfo=UTC))])
+    AgentItem("demo", "anna").update(actions=[AgentItem.status_since.set(datetime(2015, 1, 1, tzinfo=UTC))])
     transcript = stack.standin.place_inbound_call("+380671230005", SHOP, CallerScript([Press("1"), Press("2")]))
     heard = transcript.heard()
     assert "Оператор не відповів. Залишайтеся на лінії, ми шукаємо іншого." in heard
     assert transcript.application_errors == []
     assert stack.wait_quiet(timeout=30)
-    record = CallRecord.get(transcript.call_sid)
+    record = CallItem.get(transcript.call_sid)
     assert (record.agent_id, record.result, record.survey) == ("oleh", "agent", "2")
-    anna = inbound_store().get_agent("demo", "anna")
+    anna = dynamo_store().get_agent("demo", "anna")
     assert anna is not None and (anna.status, anna.missed_calls) == ("away", 1)
 
 
 def test_after_hours_the_caller_can_ask_for_a_callback(stack: LocalStack, clock: SimClock) -> None:
     # 23:30 Kyiv on Monday: closed
-    store = inbound_store()
+    store = dynamo_store()
     shop = store.get_shop("demo")
     assert shop is not None
     hours = shop.business_hours.model_copy(update={"always_open": False, "weekly": {}})
@@ -158,7 +159,7 @@ def test_after_hours_the_caller_can_ask_for_a_callback(stack: LocalStack, clock:
     assert "Зараз ми не працюємо." in heard[1]
     assert heard[-1].startswith("Дякуємо! Оператор вам передзвонить.")
     assert stack.wait_quiet(timeout=30)
-    record = CallRecord.get(transcript.call_sid)
+    record = CallItem.get(transcript.call_sid)
     assert record.after_hours is True and record.result == "callback"
 
 
@@ -212,7 +213,7 @@ def test_a_caller_picks_a_delivery_slot_then_confirms_and_the_order_api_shows_it
     slot = order["delivery_slot"]
     assert (slot["start"], slot["end"]) == ("2015-11-24T10:00:00+02:00", "2015-11-24T14:00:00+02:00")
     assert slot["call_sid"] == transcript.call_sid
-    assert CallRecord.get(transcript.call_sid).result == "self-service"
+    assert CallItem.get(transcript.call_sid).result == "self-service"
     # AND the customer gets the confirmation in writing with the time they picked (O9), once
     assert stack.wait_quiet(timeout=30)
     [text] = [m for m in stack.standin.messages if m.to == phone and m.direction == "outbound-api"]
@@ -237,7 +238,7 @@ def test_no_digit_in_the_slot_menu_repeats_it_then_queues_the_caller_for_an_agen
     assert "Please hold, we are connecting you to an agent." in heard
     assert shop_api.order(created.json()["id"])["delivery_slot"] is None
     assert stack.wait_quiet(timeout=30)
-    assert CallRecord.get(transcript.call_sid).abandoned is True  # hung up in the queue: a callback task
+    assert CallItem.get(transcript.call_sid).abandoned is True  # hung up in the queue: a callback task
 
 
 def test_a_recorded_call_is_heard_only_through_its_expiring_signed_link(
@@ -249,7 +250,7 @@ def test_a_recorded_call_is_heard_only_through_its_expiring_signed_link(
     transcript = stack.standin.place_inbound_call("+380671230010", SHOP, CallerScript([Press("3"), Press("1")]))
     assert transcript.application_errors == []
     assert stack.wait_quiet(timeout=30)
-    record = CallRecord.get(transcript.call_sid)
+    record = CallItem.get(transcript.call_sid)
     assert record.recording_sid and record.recording_sid.startswith("RE")
     # WHEN its link is made (as the report does) and followed
     link = recording_link(
@@ -281,14 +282,14 @@ def _until(condition: Callable[[], object], timeout: float = 30.0) -> None:
 
 
 def _entry(phone: str) -> QueueEntry | None:
-    return next((e for e in inbound_store().queue_entries("demo", "sales") if e.phone == phone), None)
+    return next((e for e in dynamo_store().queue_entries("demo", "sales") if e.phone == phone), None)
 
 
 def test_two_callers_and_one_agent_the_longest_waiting_goes_first_the_other_after_wrap_up(
     stack: LocalStack, shop_api: ShopApi, clock: SimClock
 ) -> None:
     # GIVEN one agent (Oleh, offline for now) and a wrap-up of 60 s
-    store = inbound_store()
+    store = dynamo_store()
     shop = store.get_shop("demo")
     assert shop is not None
     store.save_shop(
@@ -324,9 +325,9 @@ def test_two_callers_and_one_agent_the_longest_waiting_goes_first_the_other_afte
     offers = [leg for leg in stack.standin.calls if leg.to == OLEH][earlier_offers:]
     assert [leg.parent_call_sid for leg in offers] == [heard[first_phone].call_sid]
     assert second.is_alive()
-    waiting = CallRecord.get(second_entry.ref)  # a caller's queue entry is their call
+    waiting = CallItem.get(second_entry.ref)  # a caller's queue entry is their call
     assert (waiting.result, waiting.agent_id) == ("queued", None)
-    assert inbound_store().get_agent("demo", "oleh").status == "wrap-up"  # type: ignore[union-attr]
+    assert dynamo_store().get_agent("demo", "oleh").status == "wrap-up"  # type: ignore[union-attr]
 
     # WHEN the wrap-up is over
     clock.advance(timedelta(seconds=61))
@@ -344,7 +345,7 @@ def test_two_callers_and_one_agent_the_longest_waiting_goes_first_the_other_afte
     assert positions[:2] == ["Ви 2-й у черзі", "Ви 1-й у черзі"]  # told again when the first caller left
     assert "Залишайтеся на лінії, ми з'єднуємо вас з оператором." in second_heard
     assert stack.wait_quiet(timeout=30)
-    a, b = CallRecord.get(heard[first_phone].call_sid), CallRecord.get(heard[second_phone].call_sid)
+    a, b = CallItem.get(heard[first_phone].call_sid), CallItem.get(heard[second_phone].call_sid)
     assert (a.agent_id, a.result, a.language, b.agent_id, b.result, b.language) == (
         "oleh",
         "agent",
@@ -357,7 +358,7 @@ def test_two_callers_and_one_agent_the_longest_waiting_goes_first_the_other_afte
     assert b.wait_seconds is not None and b.wait_seconds >= 60  # waited through the wrap-up
     assert not a.callback_task_id and not b.callback_task_id and not a.abandoned and not b.abandoned
     # the agent's day: set available, the first call, wrap-up, available again by itself, the second call
-    assert [(s, source) for _, s, source in inbound_store().status_log("demo", "oleh")][-6:] == [
+    assert [(s, source) for _, s, source in dynamo_store().status_log("demo", "oleh")][-6:] == [
         ("available", "api"),
         ("busy", "system"),
         ("wrap-up", "system"),

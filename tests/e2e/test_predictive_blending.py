@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.adapters.dialer_models import DialerDayRecord
-from chalicelib.adapters.inbound_repository import QueueEntry, inbound_store
-from chalicelib.adapters.models import CallRecord
+from chalicelib.adapters.dynamo.schema import CallItem, DialerDayItem
+from chalicelib.adapters.dynamo.store import store as dynamo_store
 from chalicelib.clock import wall_now
+from chalicelib.domain.queue import QueueEntry
 from chalicelib.wiring import repository
 from devtools.simclock import SimClock
 from devtools.stack import LocalStack, StackOptions
@@ -57,7 +57,7 @@ def _until(condition: Callable[[], object], timeout: float = 60.0) -> None:
 
 
 def _entry(phone: str) -> QueueEntry | None:
-    return next((e for e in inbound_store().queue_entries("demo", "sales") if e.phone == phone), None)
+    return next((e for e in dynamo_store().queue_entries("demo", "sales") if e.phone == phone), None)
 
 
 def _legs_to(stack: LocalStack, address: str) -> list[CallLeg]:
@@ -93,9 +93,9 @@ def test_a_caller_who_queues_while_a_customer_rings_waits_and_the_customer_is_no
     _until(lambda: customer_leg.status == "completed")
     assert customer_leg.transcript.of_kind("bridge"), "the customer was not bridged to an agent"
     assert not any("Вибачте" in line for line in customer_leg.transcript.heard())
-    record = CallRecord.get(customer_leg.sid)
+    record = CallItem.get(customer_leg.sid)
     assert (record.result, record.agent_id) == ("agent-talked", "anna")
-    day = DialerDayRecord.get("demo", "2015-11-23", consistent_read=True)
+    day = DialerDayItem.get("demo", "2015-11-23", consistent_read=True)
     assert (int(day.live_answers), int(day.drops or 0)) == (1, 0)
     # AND Anna's first call was the customer's; the caller got her after that call
     caller.join(timeout=120)
@@ -103,6 +103,6 @@ def test_a_caller_who_queues_while_a_customer_rings_waits_and_the_customer_is_no
     anna_legs = _legs_to(stack, ANNA)
     assert [leg.parent_call_sid for leg in anna_legs] == [customer_leg.sid, heard["caller"].call_sid]
     assert stack.wait_quiet(timeout=60)
-    inbound_record = CallRecord.get(heard["caller"].call_sid)
+    inbound_record = CallItem.get(heard["caller"].call_sid)
     assert (inbound_record.result, inbound_record.agent_id) == ("agent", "anna")
     assert stack.standin.application_errors() == []

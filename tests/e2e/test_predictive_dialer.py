@@ -14,9 +14,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.dialer_models import DialerDayRecord
-from chalicelib.adapters.inbound_repository import inbound_store
-from chalicelib.adapters.models import CallRecord, DialTaskRecord, OrderRecord
+from chalicelib.adapters.dynamo.schema import CallItem, DialerDayItem, DialTaskItem, OrderItem
+from chalicelib.adapters.dynamo.store import store as dynamo_store
 from chalicelib.clock import wall_now
 from chalicelib.observability import metrics
 from chalicelib.wiring import repository
@@ -83,8 +82,8 @@ def order_for(shop_api: ShopApi, phone: str, number: str) -> str:
     return str(created.json()["id"])
 
 
-def task_of(order_id: str) -> DialTaskRecord:
-    return DialTaskRecord.get(str(OrderRecord.get("demo", order_id).task_id), consistent_read=True)
+def task_of(order_id: str) -> DialTaskItem:
+    return DialTaskItem.get(str(OrderItem.get("demo", order_id).task_id), consistent_read=True)
 
 
 def tick(stack: LocalStack, clock: SimClock, minutes: int = 1) -> None:
@@ -102,7 +101,7 @@ def wait_for_leg(stack: LocalStack, address: str, count: int = 1) -> CallLeg:
 
 
 def agent_status(agent_id: str) -> str:
-    agent = inbound_store().get_agent("demo", agent_id)
+    agent = dynamo_store().get_agent("demo", agent_id)
     assert agent is not None
     return agent.status
 
@@ -133,10 +132,10 @@ def test_customer_first_dialing_bridges_people_retries_machines_and_drops_honest
         assert leg.transcript.of_kind("bridge"), f"{phone} was not bridged"
         task = task_of(order_id)
         assert (task.kind, task.state, task.result, task.attempts) == ("agent", "done", "agent-talked", 1)
-        record = CallRecord.get(leg.sid)
+        record = CallItem.get(leg.sid)
         assert (record.direction, record.result) == ("outbound-predictive", "agent-talked")
         assert record.agent_id in ("anna", "oleh")
-    assert {CallRecord.get(legs_to(stack, p)[0].sid).agent_id for p in people} == {"anna", "oleh"}
+    assert {CallItem.get(legs_to(stack, p)[0].sid).agent_id for p in people} == {"anna", "oleh"}
     # and the machine was hung up on and waits for the shop's machine retry; no agent was rung for it
     [machine_leg] = legs_to(stack, machine)
     assert machine_leg.answered_by == "machine_start" and machine_leg.transcript.of_kind("bridge") == []
@@ -157,8 +156,8 @@ def test_customer_first_dialing_bridges_people_retries_machines_and_drops_honest
     [dropped_leg] = legs_to(stack, dropped_phone)
     assert dropped_leg.transcript.heard() == [APOLOGY]
     assert dropped_leg.transcript.of_kind("bridge") == []
-    assert CallRecord.get(dropped_leg.sid).result == "dropped"
-    day = DialerDayRecord.get("demo", "2015-11-23", consistent_read=True)
+    assert CallItem.get(dropped_leg.sid).result == "dropped"
+    day = DialerDayItem.get("demo", "2015-11-23", consistent_read=True)
     assert (int(day.dials), int(day.live_answers), int(day.drops)) == (4, 3, 1)
     # rescheduled, the attempt not counted against the customer
     task = task_of(dropped_order)
@@ -179,11 +178,11 @@ def test_customer_first_dialing_bridges_people_retries_machines_and_drops_honest
     # THEN the dropped customer is called first, and this time talks to Anna
     assert legs_to(stack, newer_phone) == []
     again = legs_to(stack, dropped_phone)[1]
-    assert again.transcript.of_kind("bridge") and CallRecord.get(again.sid).agent_id == "anna"
+    assert again.transcript.of_kind("bridge") and CallItem.get(again.sid).agent_id == "anna"
     assert task_of(dropped_order).result == "agent-talked"
     assert agent_status("anna") == "wrap-up"
     # AND the minute tick publishes the day's stored drop rate: 1 drop of 4 live answers
-    day = DialerDayRecord.get("demo", "2015-11-23", consistent_read=True)
+    day = DialerDayItem.get("demo", "2015-11-23", consistent_read=True)
     assert (int(day.live_answers), int(day.drops)) == (4, 1)
     published.clear()
     tick(stack, clock)

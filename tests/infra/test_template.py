@@ -10,7 +10,7 @@ import pytest
 from pynamodb.attributes import TTLAttribute
 from pynamodb.models import Model
 
-from chalicelib.adapters.models import all_models, idempotency_table_definition, idempotency_table_name
+from chalicelib.adapters.dynamo.schema import all_models, idempotency_table_definition, idempotency_table_name
 from chalicelib.wiring import STREAM_CONSUMERS
 from tests.infra.conftest import CONTEXT, Synthesis, authorizer_id
 
@@ -113,9 +113,9 @@ def test_the_idempotency_table_is_what_powertools_expects(synthesis: Synthesis) 
 
 def test_dedup_claims_expire_by_ttl(synthesis: Synthesis) -> None:
     # The model's TTLAttribute: lapsed window claims must be deleted by DynamoDB itself.
-    from chalicelib.adapters.models import DedupClaimRecord
+    from chalicelib.adapters.dynamo.schema import DedupClaimItem
 
-    properties = _tables_by_name(synthesis)[DedupClaimRecord.Meta.table_name]["Properties"]
+    properties = _tables_by_name(synthesis)[DedupClaimItem.Meta.table_name]["Properties"]
     assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_ttl", "Enabled": True}
 
 
@@ -136,9 +136,9 @@ def _function_by_handler(synthesis: Synthesis) -> dict[str, str]:
 
 
 def _table_logical_id(synthesis: Synthesis, table_suffix: str) -> str:
-    from chalicelib.adapters.models import _table
+    from chalicelib.adapters.dynamo.schema import table_name
 
-    name = _table(table_suffix)
+    name = table_name(table_suffix)
     (logical_id,) = [
         key for key, t in synthesis.of_type("AWS::DynamoDB::Table").items() if t["Properties"]["TableName"] == name
     ]

@@ -20,7 +20,7 @@ from chalice.test import Client
 from moto import mock_aws
 from twilio.request_validator import RequestValidator
 
-from chalicelib.adapters.models import create_tables, reset_connections
+from chalicelib.adapters.dynamo.schema import create_tables, reset_connections
 from chalicelib.clock import FixedClock, runs_on_wall_clock, use_clock, use_wall_clock
 from chalicelib.config import reload_settings
 from chalicelib.services.admin import load_config

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from chalicelib import wiring
-from chalicelib.adapters.models import CallRecord, DialTaskRecord, OrderRecord
+from chalicelib.adapters.dynamo.schema import CallItem, DialTaskItem, OrderItem
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from tests.fakes import FakeTelephony
 from tests.integration.conftest import AUTH_TOKEN, PUBLIC_BASE, StreamReader, post_order, signed_post
@@ -63,10 +63,10 @@ def post_pairs(client: Client, path: str, pairs: list[tuple[str, str]], *, sign_
     return client.http.post(path, headers=headers, body=urlencode(pairs))
 
 
-def call_record(call_sid: str) -> CallRecord | None:
+def call_record(call_sid: str) -> CallItem | None:
     try:
-        return CallRecord.get(call_sid, consistent_read=True)
-    except CallRecord.DoesNotExist:
+        return CallItem.get(call_sid, consistent_read=True)
+    except CallItem.DoesNotExist:
         return None
 
 
@@ -86,7 +86,7 @@ def robot_task(client: Client, order_stream: StreamReader, task_stream: StreamRe
     order_id = post_order(client, order).json_body["id"]
     client.lambda_.invoke("order_stream", order_stream.next_event())
     client.lambda_.invoke("task_stream", task_stream.next_event())
-    task_id = OrderRecord.get("demo", order_id, consistent_read=True).task_id
+    task_id = OrderItem.get("demo", order_id, consistent_read=True).task_id
     assert task_id
     return str(task_id)
 
@@ -106,7 +106,7 @@ ATTACKS = ["changed_byte", "changed_param", "replayed_url", "missing", "empty", 
 def test_forged_or_replayed_signatures_are_403_and_write_nothing(client: Client) -> None:
     for attack in ATTACKS:
         forge(client, attack)
-    assert list(CallRecord.scan()) == []
+    assert list(CallItem.scan()) == []
 
 
 def forge(client: Client, attack: str) -> None:
@@ -138,12 +138,12 @@ def test_a_status_callback_replayed_on_another_task_is_403_and_changes_nothing(
     client: Client, order_stream: StreamReader, task_stream: StreamReader, telephony: FakeTelephony
 ) -> None:
     task_id = robot_task(client, order_stream, task_stream, {"phone": CUSTOMER, "total": "10", "order_number": "R1"})
-    before = DialTaskRecord.get(task_id).attribute_values
+    before = DialTaskItem.get(task_id).attribute_values
     form = [("CallSid", "CA-r"), ("CallStatus", "completed"), ("SequenceNumber", "3")]
     signed_for = "/twilio/voice/status?task_id=another"
     response = post_pairs(client, f"/twilio/voice/status?task_id={task_id}", form, sign_path=signed_for)
     assert response.status_code == 403
-    assert DialTaskRecord.get(task_id).attribute_values == before
+    assert DialTaskItem.get(task_id).attribute_values == before
     assert call_record("CA-r") is None
 
 
@@ -305,7 +305,7 @@ def test_the_robot_call_reads_a_hostile_order_without_breaking_twiml(
     client: Client, order_stream: StreamReader, task_stream: StreamReader, telephony: FakeTelephony
 ) -> None:
     task_id = robot_task(client, order_stream, task_stream, HOSTILE_ORDER)
-    call_sid = DialTaskRecord.get(task_id).last_call_sid
+    call_sid = DialTaskItem.get(task_id).last_call_sid
     answer = xml_of(signed_post(client, f"/twilio/voice/robot/{task_id}", {"CallSid": call_sid}))
     said = spoken(answer)
     assert "order number <A&1>\"'😀 for 10" in said
@@ -337,13 +337,13 @@ def test_a_hostile_text_message_gets_well_formed_twiml(client: Client) -> None:
 def test_api_keys_are_stored_as_sha256_digests_and_a_near_miss_is_401(client: Client) -> None:
     import hashlib
 
-    from chalicelib.adapters.models import ApiKeyRecord
+    from chalicelib.adapters.dynamo.schema import ApiKeyItem
     from tests.integration.conftest import API_KEY
 
-    stored = [record.key_hash for record in ApiKeyRecord.scan()]
+    stored = [record.key_hash for record in ApiKeyItem.scan()]
     assert hashlib.sha256(API_KEY.encode()).hexdigest() in stored
     assert all(len(h) == 64 and int(h, 16) >= 0 and API_KEY not in h for h in stored)
-    for record in ApiKeyRecord.scan():
+    for record in ApiKeyItem.scan():
         assert API_KEY not in str(record.attribute_values)
     order = {"phone": CUSTOMER, "total": "1"}
     assert post_order(client, order).status_code in (200, 201)

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from chalice.test import Client
 
-from chalicelib.adapters.models import AgentTokenRecord, DialTaskRecord
+from chalicelib.adapters.dynamo.schema import AgentTokenItem, DialTaskItem
 from chalicelib.clock import FixedClock
 from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
 from chalicelib.domain.signed_links import LinkCheck, verify
@@ -69,7 +69,7 @@ def agent_dialed_call(call_sid: str, agent_id: str, order_ids: list[str]) -> Non
         )
     )
     store.attach_call("t1", call_sid)
-    DialTaskRecord("t1").update(actions=[DialTaskRecord.call_order_ids.set(set(order_ids))])
+    DialTaskItem("t1").update(actions=[DialTaskItem.call_order_ids.set(set(order_ids))])
     store.upsert_call(
         Call(
             call_sid=call_sid,
@@ -240,7 +240,7 @@ def test_the_admin_cli_issues_rotates_and_revokes_an_agents_token(
     assert call(client, "get", "/v1/agent", token).json_body["agent_id"] == "anna"
     assert call(client, "get", "/v1/agent", ANNA).status_code == 401
     # only its digest is stored
-    assert all(token not in json.dumps(record.attribute_values, default=str) for record in AgentTokenRecord.scan())
+    assert all(token not in json.dumps(record.attribute_values, default=str) for record in AgentTokenItem.scan())
     # revoked, it stops working; an unknown agent is an error
     assert admin_cli(["revoke-agent-token", "--shop", "demo", "--agent", "anna"]) == 0
     assert call(client, "get", "/v1/agent", token).status_code == 401

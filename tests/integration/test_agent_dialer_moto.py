@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from chalice.test import Client
 
-from chalicelib.adapters.inbound_repository import InboundRepository, QueueEntry
-from chalicelib.adapters.models import AgentRecord, DialTaskRecord
+from chalicelib.adapters.dynamo.schema import AgentItem, DialTaskItem
+from chalicelib.adapters.dynamo.store import DynamoStore
+from chalicelib.domain.queue import QueueEntry
 from chalicelib.services import agent_dialer
 from chalicelib.voice.links import AgentDialLinks
 from tests.fakes import FakeTelephony
@@ -19,13 +20,13 @@ from tests.integration.conftest import PUBLIC_BASE, signed_post
 NOW = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv
 
 
-def _callback(store: InboundRepository, task_id: str, arrived: datetime) -> None:
+def _callback(store: DynamoStore, task_id: str, arrived: datetime) -> None:
     assert store.insert_callback_task(task_id, "demo", "+380671230001", "uk", arrived, arrived)
     store.add_queue_entry(QueueEntry("demo", "sales", "callback", task_id, "+380671230001", "uk", arrived))
 
 
 def test_a_second_dialer_cannot_claim_a_claimed_callback_and_a_return_is_uncounted(aws: None) -> None:
-    store = InboundRepository()
+    store = DynamoStore()
     arrived = NOW - timedelta(minutes=3)
     _callback(store, "cb_race", arrived)
     # moto does not serialise concurrent writers: the race is two dialers one after the other,
@@ -37,7 +38,7 @@ def test_a_second_dialer_cannot_claim_a_claimed_callback_and_a_return_is_uncount
     assert store.attach_call("cb_race", "CA1")
     assert not store.return_person_task("cb_race", "CA-other", "waiting", arrived)  # not this call's
     assert store.return_person_task("cb_race", "CA1", "waiting", arrived)
-    record = DialTaskRecord.get("cb_race", consistent_read=True)
+    record = DialTaskItem.get("cb_race", consistent_read=True)
     assert (record.state, record.attempts, record.due_at, record.queue_key) == ("waiting", 0, arrived, "demo#callback")
     assert record.last_call_sid is None
     assert [t.task_id for t in store.due_tasks("demo", "callback", NOW, 10)] == ["cb_race"]
@@ -53,9 +54,9 @@ def _path(url: str) -> str:
 
 def test_the_agent_hears_the_whisper_accepts_and_the_customer_is_bridged(client: Client) -> None:
     # GIVEN Anna available and a callback waiting
-    store = InboundRepository()
-    AgentRecord("demo", "anna").update(
-        actions=[AgentRecord.status.set("available"), AgentRecord.status_since.set(NOW - timedelta(hours=1))]
+    store = DynamoStore()
+    AgentItem("demo", "anna").update(
+        actions=[AgentItem.status.set("available"), AgentItem.status_since.set(NOW - timedelta(hours=1))]
     )
     _callback(store, "cb_ws", NOW - timedelta(minutes=3))
     shop = store.get_shop("demo")
@@ -91,7 +92,7 @@ def test_the_agent_hears_the_whisper_accepts_and_the_customer_is_bridged(client:
     menu = ET.fromstring(done.body).find("./Gather")
     assert menu is not None and "/twilio/voice/agent-dial/outcome?" in menu.attrib["action"]
     assert "Підтверджено: 1." in (menu.findtext("./Say") or "")
-    record = DialTaskRecord.get("cb_ws", consistent_read=True)
+    record = DialTaskItem.get("cb_ws", consistent_read=True)
     assert (record.state, record.result) == ("done", "agent-talked")
     assert store.get_agent("demo", "anna").status == "wrap-up"  # type: ignore[union-attr]
     assert [e.ref for e in store.queue_entries("demo", "sales")] == []
@@ -111,13 +112,11 @@ def test_a_forged_agent_leg_webhook_gets_403_and_changes_nothing(client: Client)
     assert response.status_code == 403
 
 
-def _talked(
-    client: Client, store: InboundRepository, task_id: str, agent_id: str
-) -> tuple[ET.Element, str, dict[str, str]]:
+def _talked(client: Client, store: DynamoStore, task_id: str, agent_id: str) -> tuple[ET.Element, str, dict[str, str]]:
     """The agent (the only one available) dials a callback and the customer talks until they
     hang up: (the Dial action's answer, the agent leg's sid, its form fields)."""
-    AgentRecord("demo", agent_id).update(
-        actions=[AgentRecord.status.set("available"), AgentRecord.status_since.set(NOW - timedelta(hours=1))]
+    AgentItem("demo", agent_id).update(
+        actions=[AgentItem.status.set("available"), AgentItem.status_since.set(NOW - timedelta(hours=1))]
     )
     _callback(store, task_id, NOW - timedelta(minutes=3))
     shop = store.get_shop("demo")
@@ -141,7 +140,7 @@ def _talked(
     return ET.fromstring(done.body), sid, leg
 
 
-def _talked_with_anna(client: Client, store: InboundRepository, task_id: str) -> tuple[str, str, dict[str, str]]:
+def _talked_with_anna(client: Client, store: DynamoStore, task_id: str) -> tuple[str, str, dict[str, str]]:
     """Anna has a phone, no softphone: after the call she hears the outcome menu (its action)."""
     doc, sid, leg = _talked(client, store, task_id, "anna")
     assert leg["To"] == "+380501112233"
@@ -151,9 +150,9 @@ def _talked_with_anna(client: Client, store: InboundRepository, task_id: str) ->
 
 
 def test_a_phone_only_agent_keys_in_the_outcome_and_it_is_saved_like_the_desks(client: Client) -> None:
-    from chalicelib.adapters.agent_models import outcome_store
+    from chalicelib.adapters.dynamo.store import store as dynamo_store
 
-    store = InboundRepository()
+    store = DynamoStore()
     action, sid, leg = _talked_with_anna(client, store, "cb_key")
     # WHEN Anna presses a key with no outcome, then 4 (needs a manager)
     again = ET.fromstring(signed_post(client, _path(action), {**leg, "Digits": "9"}).body)
@@ -163,14 +162,14 @@ def test_a_phone_only_agent_keys_in_the_outcome_and_it_is_saved_like_the_desks(c
     # THEN it is saved on her call as the desk's API would, and she hears which
     assert saved.findtext("./Say") == "Збережено: потрібен менеджер. До побачення."
     assert saved.find("./Hangup") is not None
-    [outcome] = outcome_store().outcomes_of(sid)
+    [outcome] = dynamo_store().outcomes_of(sid)
     assert (outcome.agent_id, outcome.outcome, outcome.phone) == ("anna", "needs_manager", "+380671230001")
 
 
 def test_a_phone_only_agent_may_skip_and_silence_ends_the_menu_after_the_tries(client: Client) -> None:
-    from chalicelib.adapters.agent_models import outcome_store
+    from chalicelib.adapters.dynamo.store import store as dynamo_store
 
-    store = InboundRepository()
+    store = DynamoStore()
     action, sid, leg = _talked_with_anna(client, store, "cb_skip")
     skipped = ET.fromstring(signed_post(client, _path(action), {**leg, "Digits": "0"}).body)
     assert skipped.findtext("./Say", "").startswith("Результат не збережено")
@@ -182,11 +181,11 @@ def test_a_phone_only_agent_may_skip_and_silence_ends_the_menu_after_the_tries(c
         action = gather.attrib["action"]
     last = ET.fromstring(signed_post(client, _path(action), leg).body)
     assert last.find("./Gather") is None and last.find("./Hangup") is not None
-    assert outcome_store().outcomes_of(sid) == []
+    assert dynamo_store().outcomes_of(sid) == []
 
 
 def test_an_agent_with_a_softphone_gets_no_keypad_menu(client: Client) -> None:
     # Oleh has a Twilio Client identity: his outcome goes through the desk
-    doc, _, leg = _talked(client, InboundRepository(), "cb_soft", "oleh")
+    doc, _, leg = _talked(client, DynamoStore(), "cb_soft", "oleh")
     assert leg["To"] == "client:oleh"
     assert doc.find("./Gather") is None and doc.find("./Hangup") is not None

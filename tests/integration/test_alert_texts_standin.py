@@ -15,7 +15,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from chalicelib import wiring
-from chalicelib.adapters.models import create_tables, reset_connections
+from chalicelib.adapters.dynamo.schema import create_tables, reset_connections
 from chalicelib.config import reload_settings
 from chalicelib.domain.report.tally import daily_figures
 from chalicelib.domain.shop import AlertPolicy, ReportPolicy, ShopSettings

@@ -13,8 +13,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from chalicelib import wiring
+from chalicelib.adapters.dynamo.schema import create_tables, reset_connections
 from chalicelib.adapters.email import EmailRejected
-from chalicelib.adapters.models import create_tables, reset_connections
 from chalicelib.domain.report.tally import daily_figures
 from chalicelib.domain.shop import AlertPolicy, ReportPolicy, ShopSettings
 from chalicelib.services import alerts

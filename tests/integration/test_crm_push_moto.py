@@ -14,7 +14,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from chalice.test import Client
 
-from chalicelib.adapters.crm_models import CrmEventRecord
+from chalicelib.adapters.dynamo.schema import CrmEventItem
 from chalicelib.clock import FixedClock, wall_now
 from chalicelib.config import reload_settings
 from chalicelib.domain.crm import verify_signature
@@ -74,7 +74,7 @@ def test_an_outcome_saved_twice_is_one_email_and_one_crm_event_even_when_redeliv
     [message] = sent()
     subject, text = body_of(message)
     assert "needs a manager" in subject and "wants a discount" in text and "A-7" in text
-    [event] = list(CrmEventRecord.scan())
+    [event] = list(CrmEventItem.scan())
     assert run(desk, "crm_stream", outbox.next_event()) == {"batchItemFailures": []}
     [received] = crm.delivered()
     assert received.event_id == event.event_id
@@ -85,7 +85,7 @@ def test_an_outcome_saved_twice_is_one_email_and_one_crm_event_even_when_redeliv
         "wants a discount",
     )
     assert document["data"]["orders"] == [{"id": "o1", "order_number": "A-7"}]
-    assert CrmEventRecord.get(event.event_id).state == "delivered"
+    assert CrmEventItem.get(event.event_id).state == "delivered"
 
 
 def test_a_failing_crm_gets_retries_for_a_day_then_the_event_is_parked_and_replayed(
@@ -103,15 +103,15 @@ def test_a_failing_crm_gets_retries_for_a_day_then_the_event_is_parked_and_repla
     run(desk, "outcome_stream", outcomes.next_event())
     modified = [r for r in orders.next_event()["Records"] if r["eventName"] == "MODIFY"]
     assert run(desk, "order_stream", {"Records": modified}) == {"batchItemFailures": []}
-    events = {e.kind: e.event_id for e in CrmEventRecord.scan()}
+    events = {e.kind: e.event_id for e in CrmEventItem.scan()}
     assert set(events) == {"call.outcome", "order.status_changed"}
 
     # WHEN the outbox stream tries both at once, and the sweep retries them as they come due
     assert run(desk, "crm_stream", outbox.next_event()) == {"batchItemFailures": []}
     start = clock.now()
-    while any(CrmEventRecord.get(i).state == "pending" for i in events.values()):
+    while any(CrmEventItem.get(i).state == "pending" for i in events.values()):
         due = min(
-            CrmEventRecord.get(i).next_attempt_at for i in events.values() if CrmEventRecord.get(i).state == "pending"
+            CrmEventItem.get(i).next_attempt_at for i in events.values() if CrmEventItem.get(i).state == "pending"
         )
         clock.instant = max(due, clock.now())
         sweep(desk)
@@ -122,7 +122,7 @@ def test_a_failing_crm_gets_retries_for_a_day_then_the_event_is_parked_and_repla
         tries = [r for r in crm.received if r.event_id == event_id]
         assert len(tries) == 13, kind
         assert len({r.body for r in tries}) == 1 and all(r.signature_ok and r.answered == 503 for r in tries)
-        record = CrmEventRecord.get(event_id)
+        record = CrmEventItem.get(event_id)
         assert (record.state, record.attempts, record.last_status) == ("parked", 13, 503)
     assert crm.delivered() == []
     sweep(desk)  # parked events are not retried
@@ -145,7 +145,7 @@ def test_a_failing_crm_gets_retries_for_a_day_then_the_event_is_parked_and_repla
     assert sorted(r.event_id for r in delivered) == sorted(events.values())
     for received in delivered:
         verify_signature(received.signature, received.body, SECRET, wall_now())
-    assert {CrmEventRecord.get(i).state for i in events.values()} == {"delivered"}
+    assert {CrmEventItem.get(i).state for i in events.values()} == {"delivered"}
     assert admin_cli(["crm-replay", events["call.outcome"]]) == 1  # delivered: nothing to replay
 
 

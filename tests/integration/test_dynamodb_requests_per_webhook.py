@@ -22,7 +22,7 @@ from chalice.test import Client
 
 from bench.ddb_counter import DynamoDBRequestCounter
 from chalicelib.adapters.config_cache import forget_cached_config
-from chalicelib.adapters.models import CallRecord, DialTaskRecord, OrderRecord, reset_connections
+from chalicelib.adapters.dynamo.schema import CallItem, DialTaskItem, OrderItem, reset_connections
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from chalicelib.wiring import forget_clients
 from tests.fakes import FakeTelephony
@@ -69,13 +69,13 @@ def robot_call_placed(client: Client, telephony: FakeTelephony) -> tuple[str, st
     run_stream(client, "order_stream", StreamReader("callcenter-orders").next_event())
     run_stream(client, "task_stream", StreamReader("callcenter-dial_tasks").next_event())
     task_id = order(order_id).task_id
-    return task_id, DialTaskRecord.get(task_id).last_call_sid
+    return task_id, DialTaskItem.get(task_id).last_call_sid
 
 
-def order_of_task(task_id: str) -> OrderRecord:
+def order_of_task(task_id: str) -> OrderItem:
     """The order a freshly dialled task calls about (read before the call ends it)."""
-    (order_id,) = DialTaskRecord.get(task_id).order_ids
-    return OrderRecord.get("demo", order_id)
+    (order_id,) = DialTaskItem.get(task_id).order_ids
+    return OrderItem.get("demo", order_id)
 
 
 def path_of(url: str) -> str:
@@ -153,9 +153,9 @@ def test_a_robot_call_answered_confirmed_and_completed_makes_two_one_and_three_r
     final = {**call, "CallStatus": "completed", "CallDuration": "37", "SequenceNumber": "3"}
     status, status_calls = requests_of(counter, lambda: signed_post(client, path_of(placed["status_url"]), final))
     assert status.status_code == 204
-    task = DialTaskRecord.get(task_id)
+    task = DialTaskItem.get(task_id)
     assert (task.state, task.result, task.contacted) == ("done", "confirmed", True)
-    stored = CallRecord.get(call_sid)
+    stored = CallItem.get(call_sid)
     assert (stored.answered_by, stored.result, stored.status) == ("human", "confirmed", "completed")
     order.refresh()
     assert (order.status, order.reached) == ("confirmed", True)
@@ -178,8 +178,8 @@ def test_a_robot_call_answered_by_a_machine_makes_one_request(
     answer, calls = requests_of(counter, lambda: signed_post(client, url, call))
     assert answer.status_code == 200 and b"<Hangup" in answer.body
     assert calls == Counter({"TransactWriteItems": 1})
-    assert CallRecord.get(call_sid).answered_by == "machine_start"
-    assert not DialTaskRecord.get(task_id).contacted
+    assert CallItem.get(call_sid).answered_by == "machine_start"
+    assert not DialTaskItem.get(task_id).contacted
 
 
 def test_a_webhook_url_without_the_attempt_reads_the_task_once_more(
@@ -213,6 +213,6 @@ def test_a_keypress_url_of_an_earlier_attempt_changes_nothing(
     assert answer.status_code == 200 and b"<Hangup" in answer.body
     keypress = signed_post(client, stale.replace(task_id, f"{task_id}/keypress"), {**call, "Digits": "1"})
     assert keypress.status_code == 200 and b"<Redirect" in keypress.body  # "unknown key", not a decision
-    task = DialTaskRecord.get(task_id)
+    task = DialTaskItem.get(task_id)
     assert (task.state, task.result, task.contacted) == ("dialing", None, None)
     assert order_of_task(task_id).status == "queued"

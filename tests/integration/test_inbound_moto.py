@@ -10,16 +10,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from chalice.test import Client
 
-from chalicelib.adapters.inbound_repository import InboundRepository, QueueEntry
-from chalicelib.adapters.models import CallRecord, DialTaskRecord
+from chalicelib.adapters.dynamo.schema import CallItem, DialTaskItem
+from chalicelib.adapters.dynamo.store import DynamoStore
 from chalicelib.clock import FixedClock
+from chalicelib.domain.queue import QueueEntry
 from tests.integration.conftest import API_KEY, signed_post
 
 NOW = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 
 
 def test_the_queue_lists_callers_and_callbacks_by_original_arrival(aws: None) -> None:
-    store = InboundRepository()
+    store = DynamoStore()
     for minutes, ref, kind in [(5, "CA-late", "caller"), (1, "cb_CA-early", "callback"), (3, "CA-mid", "caller")]:
         store.add_queue_entry(QueueEntry("demo", "sales", kind, ref, "+380671", "uk", NOW + timedelta(minutes=minutes)))
     assert [e.ref for e in store.queue_entries("demo", "sales")] == ["cb_CA-early", "CA-mid", "CA-late"]
@@ -38,17 +39,17 @@ def test_a_repeated_or_late_status_callback_never_moves_the_call_back(client: Cl
     signed_post(
         client, "/twilio/voice/status", {**call, "CallStatus": "completed", "SequenceNumber": "3", "CallDuration": "42"}
     )
-    record = CallRecord.get("CA9")
+    record = CallItem.get("CA9")
     assert (record.status, record.duration_seconds) == ("completed", 42)
     # hung up unserved: exactly one callback task, however often the callback repeats
-    tasks = [t for t in DialTaskRecord.scan() if t.kind == "callback"]
+    tasks = [t for t in DialTaskItem.scan() if t.kind == "callback"]
     assert [t.task_id for t in tasks] == ["cb_CA9"] and record.abandoned is True
 
 
 def test_a_forged_inbound_webhook_is_403_and_writes_nothing(client: Client) -> None:
     response = signed_post(client, "/twilio/voice/incoming", {"CallSid": "CAF", "To": "+380441234567"}, token="wrong")
     assert response.status_code == 403
-    assert CallRecord.count("CAF") == 0
+    assert CallItem.count("CAF") == 0
 
 
 def test_an_unknown_number_hears_a_polite_message_and_is_hung_up_on(client: Client) -> None:
@@ -77,7 +78,7 @@ def test_agents_set_their_status_through_the_api_and_every_change_is_logged(clie
     assert unauthorised.status_code == 401
     listed = client.http.get("/v1/agents", headers=headers).json_body["agents"]
     assert {a["agent_id"]: a["status"] for a in listed} == {"anna": "break", "oleh": "offline"}
-    assert [s for _, s, _ in InboundRepository().status_log("demo", "anna")] == ["available", "break"]
+    assert [s for _, s, _ in DynamoStore().status_log("demo", "anna")] == ["available", "break"]
 
 
 def test_a_storage_error_mid_call_gives_an_apology_and_a_voicemail(
@@ -88,7 +89,7 @@ def test_a_storage_error_mid_call_gives_an_apology_and_a_voicemail(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("DynamoDB is down")
 
-    monkeypatch.setattr(InboundRepository, "get_call", broken)
+    monkeypatch.setattr(DynamoStore, "get_call", broken)
     response = signed_post(client, "/twilio/voice/inbound/menu?lang=en", {"CallSid": "CAE"})
     assert response.status_code == 200
     root = ET.fromstring(response.body)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.adapters.models import CallRecord
+from chalicelib.adapters.dynamo.schema import CallItem
 
 pytestmark = pytest.mark.integration
 API_KEY = "demo-shop-key-0001"
@@ -30,7 +30,7 @@ def test_live_figures_show_the_caller_waiting_and_the_agents(client, clock):
     now = clock.now()
     day = now.astimezone(ZoneInfo("Europe/Kyiv")).date().isoformat()
     for sid, agent in (("CA-waiting", None), ("CA-answered", "anna")):
-        CallRecord(
+        CallItem(
             call_sid=sid,
             shop_id="demo",
             direction="inbound",

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.models import DialTaskRecord
+from chalicelib.adapters.dynamo.schema import DialTaskItem
 from chalicelib.domain.entities import DialTask
 from chalicelib.wiring import repository
 
@@ -35,15 +35,15 @@ def open_task() -> None:
 
 @pytest.fixture
 def every_task_update_twice(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each DialTaskRecord.update reaches DynamoDB twice; the caller sees the second answer."""
-    update = DialTaskRecord.update
+    """Each DialTaskItem.update reaches DynamoDB twice; the caller sees the second answer."""
+    update = DialTaskItem.update
 
-    def twice(self: DialTaskRecord, *args: Any, **kwargs: Any) -> Any:
+    def twice(self: DialTaskItem, *args: Any, **kwargs: Any) -> Any:
         update(self, *args, **kwargs)
         return update(self, *args, **kwargs)
 
     open_task()
-    monkeypatch.setattr(DialTaskRecord, "update", twice)
+    monkeypatch.setattr(DialTaskItem, "update", twice)
     yield
 
 

@@ -6,7 +6,7 @@ import json
 
 from chalice.test import Client
 
-from chalicelib.adapters.models import OrderRecord
+from chalicelib.adapters.dynamo.schema import OrderItem
 from tests.integration.conftest import post_order
 
 ORDER = {
@@ -20,8 +20,8 @@ ORDER = {
 }
 
 
-def stored_orders() -> list[OrderRecord]:
-    return list(OrderRecord.query("demo"))
+def stored_orders() -> list[OrderItem]:
+    return list(OrderItem.query("demo"))
 
 
 def test_a_posted_order_is_stored_with_its_phone_in_e164_and_can_be_read_back(client: Client) -> None:

@@ -12,7 +12,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import wiring
-from chalicelib.adapters.models import CallRecord, DialTaskRecord, OrderRecord
+from chalicelib.adapters.dynamo.schema import CallItem, DialTaskItem, OrderItem
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from tests.fakes import FakeTelephony
 from tests.integration.conftest import StreamReader, post_order, signed_post
@@ -40,8 +40,8 @@ def run_stream(client: Client, function: str, event: dict[str, Any]) -> dict[str
     return client.lambda_.invoke(function, event).payload
 
 
-def order(order_id: str) -> OrderRecord:
-    return OrderRecord.get("demo", order_id, consistent_read=True)
+def order(order_id: str) -> OrderItem:
+    return OrderItem.get("demo", order_id, consistent_read=True)
 
 
 def test_dedup_on_the_stream_gives_one_task_per_customer_and_flags_the_rest(
@@ -60,13 +60,13 @@ def test_dedup_on_the_stream_gives_one_task_per_customer_and_flags_the_rest(
     assert order(another_purchase).status == "queued"
     assert (order(fake).status, order(fake).fake_reason) == ("fake", "customer name looks like a test")
     # One task for the customer, covering both real orders (O4).
-    [task] = DialTaskRecord.scan()
+    [task] = DialTaskItem.scan()
     assert task.order_ids == {first, another_purchase}
     assert order(first).task_id == order(another_purchase).task_id == task.task_id
 
     # Lambda redelivers the same batch: nothing changes, no second task.
     assert run_stream(client, "order_stream", event) == {"batchItemFailures": []}
-    assert [t.order_ids for t in DialTaskRecord.scan()] == [{first, another_purchase}]
+    assert [t.order_ids for t in DialTaskItem.scan()] == [{first, another_purchase}]
     assert order(repeat).duplicate_of == first
 
 
@@ -92,7 +92,7 @@ def pipeline_to_dialled_call(
     run_stream(client, "task_stream", task_stream.next_event())
     assert len(telephony.placed) == 1
     task_id = order(order_id).task_id
-    call_sid = DialTaskRecord.get(task_id).last_call_sid
+    call_sid = DialTaskItem.get(task_id).last_call_sid
     return order_id, task_id, call_sid
 
 
@@ -122,9 +122,9 @@ def test_a_new_task_is_dialled_at_once_and_a_keypress_confirms_the_order(
 
     fetched = client.http.get(f"/v1/orders/{order_id}", headers={"Authorization": "Bearer demo-shop-key-0001"})
     assert (fetched.json_body["status"], fetched.json_body["reached"]) == ("confirmed", True)
-    task = DialTaskRecord.get(task_id)
+    task = DialTaskItem.get(task_id)
     assert (task.state, task.result) == ("done", "confirmed")
-    stored_call = CallRecord.get(call_sid)
+    stored_call = CallItem.get(call_sid)
     assert (stored_call.status, stored_call.duration_seconds, stored_call.result) == ("completed", 37, "confirmed")
 
 
@@ -142,7 +142,7 @@ def test_a_forged_keypress_is_403_and_changes_nothing(
     )
     assert (forged.status_code, unsigned.status_code) == (403, 403)
     assert order(order_id).status == "queued"
-    assert DialTaskRecord.get(task_id).result is None
+    assert DialTaskItem.get(task_id).result is None
 
 
 def test_silence_then_hang_up_retries_the_task_later(
@@ -156,7 +156,7 @@ def test_silence_then_hang_up_retries_the_task_later(
     signed_post(
         client, f"/twilio/voice/status?task_id={task_id}", {**call, "CallStatus": "completed", "SequenceNumber": "3"}
     )
-    task = DialTaskRecord.get(task_id)
+    task = DialTaskItem.get(task_id)
     assert (task.state, task.last_call_result, task.attempts) == ("queued", "no-input", 1)
     assert order(order_id).status == "queued"
 
@@ -174,7 +174,7 @@ def test_after_hours_a_voicemail_is_stored_on_the_shops_call_record(client: Clie
         assert "повідомлення збережено" in (ET.fromstring(thanks.body).find("./Say").text or "")  # type: ignore[union-attr]
     finally:
         use_wall_clock()
-    stored = CallRecord.get("CA2")
+    stored = CallItem.get("CA2")
     assert (stored.shop_id, stored.customer_phone, stored.result) == ("demo", "+380671234567", "voicemail")
     assert stored.recording_url == "https://api.twilio.com/rec/RE1"
 

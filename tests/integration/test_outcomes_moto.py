@@ -17,8 +17,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from chalicelib import wiring
-from chalicelib.adapters.agent_models import OutcomeRecord
-from chalicelib.adapters.models import DialTaskRecord
+from chalicelib.adapters.dynamo.schema import DialTaskItem, OutcomeItem
 from chalicelib.clock import FixedClock
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.wiring import repository
@@ -87,12 +86,12 @@ def agent_dialed_call(call_sid: str = "CA100", agent_id: str = "anna", orders: t
             state="done",
         )
     )
-    DialTaskRecord("t1").update(
+    DialTaskItem("t1").update(
         actions=[
-            DialTaskRecord.result.set("agent-talked"),
-            DialTaskRecord.last_call_sid.set(call_sid),
-            DialTaskRecord.call_order_ids.set(set(orders)),
-            DialTaskRecord.queue_key.remove(),
+            DialTaskItem.result.set("agent-talked"),
+            DialTaskItem.last_call_sid.set(call_sid),
+            DialTaskItem.call_order_ids.set(set(orders)),
+            DialTaskItem.queue_key.remove(),
         ]
     )
     store.upsert_call(
@@ -130,7 +129,7 @@ def test_confirmed_moves_the_calls_orders_and_keeps_the_outcome(desk: Client) ->
     assert response.json_body["corrected"] is False
     statuses = {o: repository().get_order("demo", o).status for o in ("o1", "o2", "o3")}  # type: ignore[union-attr]
     assert statuses == {"o1": "confirmed", "o2": "confirmed", "o3": "queued"}
-    [record] = OutcomeRecord.query("CA100")
+    [record] = OutcomeItem.query("CA100")
     assert (record.outcome, record.agent_id, record.comment, record.saved_at) == ("confirmed", "anna", "all fine", NOW)
     assert sent() == []  # nothing to tell a manager
 
@@ -147,7 +146,7 @@ def test_a_correction_within_wrap_up_is_audited_and_later_ones_are_refused(desk:
     assert corrected.status_code == 200
     assert corrected.json_body["corrected"] is True
     assert repository().get_order("demo", "o1").status == "cancelled"  # type: ignore[union-attr]
-    history = [(r.outcome, r.saved_at) for r in OutcomeRecord.query("CA100")]
+    history = [(r.outcome, r.saved_at) for r in OutcomeItem.query("CA100")]
     assert history == [("confirmed", NOW), ("cancelled", NOW + timedelta(seconds=20))]
 
     # AND after the wrap-up window the outcome is final
@@ -156,7 +155,7 @@ def test_a_correction_within_wrap_up_is_audited_and_later_ones_are_refused(desk:
     assert late.status_code == 409
     assert late.json_body["error"] == "outcome_final"
     assert repository().get_order("demo", "o1").status == "cancelled"  # type: ignore[union-attr]
-    assert len(list(OutcomeRecord.query("CA100"))) == 2
+    assert len(list(OutcomeItem.query("CA100"))) == 2
 
 
 def test_callback_schedules_a_callback_task_at_the_agreed_time(desk: Client) -> None:
@@ -164,7 +163,7 @@ def test_callback_schedules_a_callback_task_at_the_agreed_time(desk: Client) -> 
     at = "2015-11-24T15:30:00+02:00"
     response = post(desk, "CA100", {"agent_id": "anna", "outcome": "callback", "callback_at": at})
     assert response.status_code == 201
-    task = DialTaskRecord.get(response.json_body["callback"]["task_id"])
+    task = DialTaskItem.get(response.json_body["callback"]["task_id"])
     assert (task.kind, task.state, task.phone, task.due_at) == (
         "callback",
         "waiting",
@@ -195,7 +194,7 @@ def test_needs_manager_emails_the_managers_once_however_often_it_is_saved(desk: 
     assert "needs a manager" in subject
     for expected in ("A-7", "Olena Petrenko", PHONE, "order confirmation by an agent", "wants a discount"):
         assert expected in text
-    assert len(list(OutcomeRecord.query("CA100"))) == 2
+    assert len(list(OutcomeItem.query("CA100"))) == 2
 
 
 def test_a_complaint_raises_the_complaint_alert_once(desk: Client, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -272,8 +271,8 @@ def test_refused_outcomes_change_nothing(
     assert response.status_code == status
     assert response.json_body["fields"][0]["field"] == field
     assert repository().get_order("demo", "o1").status == "queued"  # type: ignore[union-attr]
-    assert list(OutcomeRecord.scan()) == []
-    assert [t for t in DialTaskRecord.scan() if t.kind == "callback"] == []
+    assert list(OutcomeItem.scan()) == []
+    assert [t for t in DialTaskItem.scan() if t.kind == "callback"] == []
 
 
 @pytest.mark.parametrize(
@@ -292,7 +291,7 @@ def test_only_the_agents_own_token_saves_an_outcome(
     headers = {"Content-Type": "application/json"} | ({"Authorization": authorization} if authorization else {})
     response = desk.http.post("/v1/calls/CA100/outcome", headers=headers, body=json.dumps(body))
     assert response.status_code == status
-    assert list(OutcomeRecord.scan()) == []
+    assert list(OutcomeItem.scan()) == []
     assert repository().get_order("demo", "o1").status == "queued"  # type: ignore[union-attr]
 
 

@@ -8,15 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 from chalice.test import Client
 
-from chalicelib.adapters.dialer_models import DialLineRecord
-from chalicelib.adapters.dialer_repository import DialerRepository
+from chalicelib.adapters.dynamo.schema import DialLineItem
+from chalicelib.adapters.dynamo.store import DynamoStore
 from tests.integration.conftest import signed_post
 
 NOON = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 
 
 def test_line_phases_move_once_and_day_counters_add_up(aws: None) -> None:
-    store = DialerRepository()
+    store = DynamoStore()
     key = store.add_line("demo", "tsk_1", NOON)
     assert store.move_line("demo", key, {"ringing"}, "connecting", agent_id="anna", reservation="CA1")
     assert not store.move_line("demo", key, {"ringing"}, "dropped")  # a late verdict: nothing changes
@@ -24,7 +24,7 @@ def test_line_phases_move_once_and_day_counters_add_up(aws: None) -> None:
     assert line is not None and (line.phase, line.agent_id) == ("connecting", "anna")
     later = store.add_line("demo", "tsk_2", NOON + timedelta(seconds=3))
     assert [line.line_key for line in store.recent_lines("demo", 10)] == [later, key]  # newest first
-    assert DialLineRecord.get("demo", key).expires is not None
+    assert DialLineItem.get("demo", key).expires is not None
     store.count_day("demo", "2015-11-23", dials=1)
     store.count_day("demo", "2015-11-23", live_answers=1, drops=1)
     counts = store.day_counts("demo", "2015-11-23")
@@ -33,7 +33,7 @@ def test_line_phases_move_once_and_day_counters_add_up(aws: None) -> None:
 
 
 def test_a_forged_machine_detection_verdict_gets_403_and_changes_nothing(client: Client) -> None:
-    store = DialerRepository()
+    store = DynamoStore()
     key = store.add_line("demo", "tsk_1", NOON)
     params = {"CallSid": "CA1", "AnsweredBy": "human", "MachineDetectionDuration": "2000"}
     path = f"/twilio/voice/predictive/amd?line={key}&task=tsk_1"
@@ -45,7 +45,7 @@ def test_a_forged_machine_detection_verdict_gets_403_and_changes_nothing(client:
 
 def test_the_lines_inbound_routing_leaves_an_agent_for_are_the_shops_recent_ringing_ones(aws: None) -> None:
     # GIVEN one shop's lines: ringing now, ringing but stale (callbacks lost), answered by a machine
-    store = DialerRepository()
+    store = DynamoStore()
     store.add_line("demo", "tsk_ringing", NOON - timedelta(seconds=10))
     store.add_line("demo", "tsk_stale", NOON - timedelta(minutes=6))
     machine = store.add_line("demo", "tsk_machine", NOON - timedelta(seconds=20))

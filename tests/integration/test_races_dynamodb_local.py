@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.adapters.dialer_repository import DialerRepository
-from chalicelib.adapters.inbound_repository import InboundRepository
-from chalicelib.adapters.models import AgentRecord
+from chalicelib.adapters.dynamo.schema import AgentItem
+from chalicelib.adapters.dynamo.store import DynamoStore
 from tests.integration.conftest import dynamodb_local_tables
 
 pytestmark = pytest.mark.integration
@@ -30,8 +29,8 @@ def engine() -> Iterator[None]:
 
 
 def test_two_callers_racing_for_one_agent_get_it_once(engine: None) -> None:
-    store = InboundRepository()
-    AgentRecord("demo", "anna").update(actions=[AgentRecord.status.set("available")])
+    store = DynamoStore()
+    AgentItem("demo", "anna").update(actions=[AgentItem.status.set("available")])
     anna = store.get_agent("demo", "anna")
     assert anna is not None
 
@@ -55,7 +54,7 @@ def test_two_callers_racing_for_one_agent_get_it_once(engine: None) -> None:
 
 def test_parallel_placements_each_get_their_own_call_slot(engine: None) -> None:
     # GIVEN one call per second on an account, and eight placements at the same instant
-    store = DialerRepository()
+    store = DynamoStore()
     now = NOW.timestamp()
     # WHEN they all ask for a slot at once
     with ThreadPoolExecutor(max_workers=4) as pool:

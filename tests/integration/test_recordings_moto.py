@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from chalice.test import Client
 
-from chalicelib.adapters.models import CallRecord
+from chalicelib.adapters.dynamo.schema import CallItem
 from chalicelib.clock import FixedClock
 from chalicelib.services.recordings import MediaBody, MediaMissing, MediaRedirect, recording_link
 from chalicelib.web import recordings as route
@@ -41,7 +41,7 @@ def media(monkeypatch: pytest.MonkeyPatch) -> FakeMedia:
 
 
 def recorded_call(call_sid: str = "CArec1", **fields: Any) -> None:
-    CallRecord(
+    CallItem(
         call_sid=call_sid,
         shop_id="demo",
         direction="inbound",

@@ -20,11 +20,10 @@ import pytest
 from botocore.session import Session
 
 from chalicelib import wiring
+from chalicelib.adapters.dynamo.reports import DynamoReportQueries, DynamoReportRuns
+from chalicelib.adapters.dynamo.schema import reset_connections
+from chalicelib.adapters.dynamo.store import store as dynamo_store
 from chalicelib.adapters.email import SesEmailSender
-from chalicelib.adapters.inbound_repository import inbound_store
-from chalicelib.adapters.models import reset_connections
-from chalicelib.adapters.report_models import DynamoReportRuns
-from chalicelib.adapters.report_queries import DynamoReportQueries
 from chalicelib.domain.entities import Call
 from chalicelib.domain.orders import OrderIn, local_day
 from chalicelib.domain.report.periods import ReportPeriod
@@ -132,7 +131,7 @@ def add_call(shop: ShopSettings, sid: str, direction: str, at: datetime, **field
 
 
 def set_status(shop: ShopSettings, status: str, at: datetime) -> None:
-    agent = inbound_store().set_agent_status(shop.shop_id, "anna", status, at, source="api", timezone=shop.timezone)
+    agent = dynamo_store().set_agent_status(shop.shop_id, "anna", status, at, source="api", timezone=shop.timezone)
     assert agent is not None
 
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from PIL import Image
 
-from chalicelib.adapters.models import AgentStatusRecord, CallRecord, DialTaskRecord, ShopRecord
+from chalicelib.adapters.dynamo.schema import AgentStatusItem, CallItem, DialTaskItem, ShopItem
 from chalicelib.config import reload_settings
 from chalicelib.domain.shop import ReportPolicy, ShopSettings
 from chalicelib.domain.signed_links import LinkCheck, verify
@@ -38,7 +38,7 @@ RECORDING_SID = "RE" + "0123456789abcdef" * 2
 
 def add_inbound(shop_id: str, call_sid: str, *, wait: int, agent_id: str | None = None, **fields: Any) -> None:
     created = DAY_START_UTC + timedelta(hours=12)  # 12:00 Kyiv
-    CallRecord(
+    CallItem(
         call_sid=call_sid,
         shop_id=shop_id,
         direction="inbound",
@@ -58,7 +58,7 @@ def add_inbound(shop_id: str, call_sid: str, *, wait: int, agent_id: str | None 
 
 
 def add_status(shop_id: str, agent_id: str, status: str, hours: float, previous: str | None = None) -> None:
-    AgentStatusRecord(
+    AgentStatusItem(
         agent_key=f"{shop_id}#{agent_id}",
         changed_at=DAY_START_UTC + timedelta(hours=hours),
         shop_id=shop_id,
@@ -94,7 +94,7 @@ def test_the_report_shows_charts_attaches_the_call_log_and_has_a_text_part(aws, 
     )
     add_inbound("acme", "in-2", wait=70, abandoned=True)
     add_inbound("acme", "in-3", wait=30, abandoned=True, callback_task_id="tsk_cb1")
-    DialTaskRecord(
+    DialTaskItem(
         task_id="tsk_cb1",
         shop_id="acme",
         phone="+380501112233",
@@ -174,7 +174,7 @@ def test_a_weekly_digest_goes_once_beside_the_daily_report(aws):  # noqa: F811
         name="Weekly Shop",
         report=ReportPolicy(hour=8, recipients=["owner@shop.example"], sender="reports@shop.example", weekly_on=6),
     )
-    ShopRecord(shop_id="weekly", settings=settings.model_dump(mode="json"), created_at=DAY_START_UTC).save()
+    ShopItem(shop_id="weekly", settings=settings.model_dump(mode="json"), created_at=DAY_START_UTC).save()
     a_day_of_records("weekly")
 
     # WHEN the schedule fires twice

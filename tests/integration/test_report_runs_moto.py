@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from chalicelib.adapters.dynamo.reports import DynamoReportQueries, DynamoReportRuns
+from chalicelib.adapters.dynamo.shops import configured_shops
 from chalicelib.adapters.email import EmailSendFailed
-from chalicelib.adapters.report_models import DynamoReportRuns
-from chalicelib.adapters.report_queries import DynamoReportQueries, configured_shops
 from chalicelib.domain.email import OutgoingEmail
 from chalicelib.services.reports.sending import ReportsFailed, send_due_reports
 from chalicelib.wiring import report_once

@@ -18,9 +18,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from chalicelib import wiring
+from chalicelib.adapters.dynamo.reports import DynamoReportQueries
+from chalicelib.adapters.dynamo.schema import CallItem, OrderItem, ShopItem, create_tables, reset_connections
 from chalicelib.adapters.email import EmailSendFailed, SesEmailSender
-from chalicelib.adapters.models import CallRecord, OrderRecord, ShopRecord, create_tables, reset_connections
-from chalicelib.adapters.report_queries import DynamoReportQueries
 from chalicelib.domain.email import OutgoingEmail
 from chalicelib.domain.shop import ReportPolicy, ShopSettings
 from chalicelib.services.ports import EmailRejected
@@ -111,7 +111,7 @@ def add_shop(
         currency="UAH",
         report=ReportPolicy(hour=hour, recipients=list(recipients), sender=sender),
     )
-    ShopRecord(shop_id=shop_id, settings=settings.model_dump(mode="json"), created_at=DAY_START_UTC).save()
+    ShopItem(shop_id=shop_id, settings=settings.model_dump(mode="json"), created_at=DAY_START_UTC).save()
     return settings
 
 
@@ -119,7 +119,7 @@ def add_order(
     shop_id: str, order_id: str, status: str, total: str, *, reached: bool = False, day: date = REPORT_DAY
 ) -> None:
     received_at = DAY_START_UTC + timedelta(days=(day - REPORT_DAY).days, hours=10)
-    OrderRecord(
+    OrderItem(
         shop_id=shop_id,
         order_id=order_id,
         phone="+380671234567",
@@ -136,7 +136,7 @@ def add_order(
 
 def add_call(shop_id: str, call_sid: str, status: str, answered_by: str | None = None) -> None:
     created_at = DAY_START_UTC + timedelta(hours=11)
-    CallRecord(
+    CallItem(
         call_sid=call_sid,
         shop_id=shop_id,
         direction="outbound-robot",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.adapters.models import CallRecord, DialTaskRecord, OrderRecord, create_tables, reset_connections
+from chalicelib.adapters.dynamo.schema import CallItem, DialTaskItem, OrderItem, create_tables, reset_connections
 from chalicelib.config import reload_settings
 from chalicelib.domain.robot_call_ref import RobotCallRef
 from chalicelib.wiring import repository
@@ -46,7 +46,7 @@ def dialing_task(name: str, orders: tuple[str, ...], *, attempt: int = 1) -> Rob
     """A robot task dialing its first call (CallSid CA-<name>) about ``orders``, all queued."""
     task_id = f"tsk_{name}"
     for order_id in orders:
-        OrderRecord(
+        OrderItem(
             SHOP,
             order_id,
             phone="+380671234567",
@@ -58,7 +58,7 @@ def dialing_task(name: str, orders: tuple[str, ...], *, attempt: int = 1) -> Rob
             shop_day=f"{SHOP}#2015-11-23",
             shop_phone=f"{SHOP}#+380671234567",
         ).save()
-    DialTaskRecord(
+    DialTaskItem(
         task_id,
         shop_id=SHOP,
         phone="+380671234567",
@@ -77,30 +77,30 @@ def test_an_answer_on_another_attempt_writes_nothing(engine: None) -> None:
     ref = dialing_task("stale", ("o-stale",), attempt=2)
     earlier = RobotCallRef(ref.task_id, SHOP, "uk", ref.order_ids, 1)
     assert repository().answer_robot_call(earlier, "CA-stale", person=True, answered_by="human") is False
-    assert DialTaskRecord.get(ref.task_id).contacted is None
-    assert OrderRecord.get(SHOP, "o-stale").reached is False
-    with pytest.raises(CallRecord.DoesNotExist):
-        CallRecord.get("CA-stale")  # not even the call record: all or nothing
+    assert DialTaskItem.get(ref.task_id).contacted is None
+    assert OrderItem.get(SHOP, "o-stale").reached is False
+    with pytest.raises(CallItem.DoesNotExist):
+        CallItem.get("CA-stale")  # not even the call record: all or nothing
 
 
 def test_an_answer_marks_task_call_and_orders_and_a_repeat_is_harmless(engine: None) -> None:
     ref = dialing_task("answer", ("o-a1", "o-a2"))
     for _ in range(2):  # Twilio may post the answer again
         assert repository().answer_robot_call(ref, "CA-answer", person=True, answered_by="human", answered_at=NOW)
-    assert DialTaskRecord.get(ref.task_id).contacted is True
-    assert [OrderRecord.get(SHOP, o).reached for o in ref.order_ids] == [True, True]
-    call = CallRecord.get("CA-answer")
+    assert DialTaskItem.get(ref.task_id).contacted is True
+    assert [OrderItem.get(SHOP, o).reached for o in ref.order_ids] == [True, True]
+    call = CallItem.get("CA-answer")
     assert (call.answered_by, call.answered_at) == ("human", NOW)
 
 
 def test_a_decision_leaves_an_order_decided_meanwhile_and_decides_the_rest(engine: None) -> None:
     ref = dialing_task("decide", ("o-d1", "o-d2"))
-    OrderRecord(SHOP, "o-d1").update(actions=[OrderRecord.status.set("cancelled")])  # by a text reply
+    OrderItem(SHOP, "o-d1").update(actions=[OrderItem.status.set("cancelled")])  # by a text reply
     moved = repository().decide_robot_call(ref, "CA-decide", "confirmed", order_status="confirmed", now=NOW)
     assert moved == ["o-d2"]
-    assert [OrderRecord.get(SHOP, o).status for o in ref.order_ids] == ["cancelled", "confirmed"]
-    assert DialTaskRecord.get(ref.task_id).result == "confirmed"
-    assert CallRecord.get("CA-decide").result == "confirmed"
+    assert [OrderItem.get(SHOP, o).status for o in ref.order_ids] == ["cancelled", "confirmed"]
+    assert DialTaskItem.get(ref.task_id).result == "confirmed"
+    assert CallItem.get("CA-decide").result == "confirmed"
     # The same keypress again: the task and call take it again, no order moves twice.
     assert repository().decide_robot_call(ref, "CA-decide", "confirmed", order_status="confirmed", now=NOW) == []
 
@@ -108,5 +108,5 @@ def test_a_decision_leaves_an_order_decided_meanwhile_and_decides_the_rest(engin
 def test_a_decision_on_someone_elses_call_writes_nothing(engine: None) -> None:
     ref = dialing_task("other", ("o-x",))
     assert repository().decide_robot_call(ref, "CA-intruder", "cancelled", order_status="cancelled", now=NOW) is None
-    assert OrderRecord.get(SHOP, "o-x").status == "queued"
-    assert DialTaskRecord.get(ref.task_id).result is None
+    assert OrderItem.get(SHOP, "o-x").status == "queued"
+    assert DialTaskItem.get(ref.task_id).result is None

@@ -11,7 +11,7 @@ import pytest
 from chalice.test import Client
 from twilio.request_validator import RequestValidator
 
-from chalicelib.adapters.models import CallRecord
+from chalicelib.adapters.dynamo.schema import CallItem
 from tests.integration.conftest import AUTH_TOKEN, PUBLIC_BASE
 
 pytestmark = pytest.mark.integration
@@ -36,4 +36,4 @@ def test_a_body_signed_by_its_hash_is_accepted(client: Client) -> None:
 def test_a_body_that_does_not_match_its_hash_is_403_and_writes_nothing(client: Client) -> None:
     response = post_hashed(client, "/twilio/voice/status", BODY, hashed_body=BODY.replace("completed", "busy"))
     assert response.status_code == 403
-    assert list(CallRecord.scan()) == []
+    assert list(CallItem.scan()) == []

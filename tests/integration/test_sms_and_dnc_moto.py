@@ -11,8 +11,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import wiring
-from chalicelib.adapters.models import OrderRecord
-from chalicelib.adapters.outbound_models import DoNotCallRecord, MessageRecord
+from chalicelib.adapters.dynamo.schema import DoNotCallItem, MessageItem, OrderItem
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from tests.fakes import FakeTelephony
 from tests.integration.conftest import StreamReader, post_order, signed_post
@@ -53,8 +52,8 @@ def test_a_yes_by_text_confirms_the_order_and_the_reply_says_so(client: Client, 
     order_id = queued_order(client, order_stream)
     reply = text(client, "Yes")
     assert reply.find("./Message").text == "Kvitka Flowers: замовлення A-7 підтверджено. Дякуємо!"  # type: ignore[union-attr]
-    assert OrderRecord.get("demo", order_id).status == "confirmed"
-    [logged] = MessageRecord.query(f"demo#{CUSTOMER}")
+    assert OrderItem.get("demo", order_id).status == "confirmed"
+    [logged] = MessageItem.query(f"demo#{CUSTOMER}")
     assert (logged.direction, logged.intent, logged.order_ids) == ("inbound", "confirm", {order_id})
 
 
@@ -63,18 +62,18 @@ def test_stop_by_text_blocks_the_next_call(
 ) -> None:
     reply = text(client, "STOP")
     assert "START" in (reply.find("./Message").text or "")  # type: ignore[union-attr]
-    assert DoNotCallRecord.get(f"demo#{CUSTOMER}").source == "sms"
+    assert DoNotCallItem.get(f"demo#{CUSTOMER}").source == "sms"
     order_id = queued_order(client, order_stream)
     client.lambda_.invoke("task_stream", task_stream.next_event())
     assert telephony.placed == []
-    order = OrderRecord.get("demo", order_id)
+    order = OrderItem.get("demo", order_id)
     assert (order.status, order.route_reason) == ("unreachable", "do not call")
 
 
 def test_twilios_own_opt_out_handling_is_respected_without_a_second_reply(client: Client) -> None:
     reply = text(client, "stop please", OptOutType="STOP")
     assert reply.find("./Message") is None
-    assert DoNotCallRecord.get(f"demo#{CUSTOMER}").source == "sms"
+    assert DoNotCallItem.get(f"demo#{CUSTOMER}").source == "sms"
 
 
 def test_a_forged_text_is_403_and_changes_nothing(client: Client, order_stream: StreamReader) -> None:
@@ -83,16 +82,16 @@ def test_a_forged_text_is_403_and_changes_nothing(client: Client, order_stream: 
         client, "/twilio/sms/incoming", {"From": CUSTOMER, "To": "+380441234567", "Body": "2"}, token="x"
     )
     assert forged.status_code == 403
-    assert OrderRecord.get("demo", order_id).status == "queued"
+    assert OrderItem.get("demo", order_id).status == "queued"
 
 
 def test_the_do_not_call_api_adds_and_removes_a_customer(client: Client) -> None:
     added = client.http.post("/v1/do-not-call", headers=KEY, body=json.dumps({"phone": "067 123 45 67"}))
     assert (added.status_code, added.json_body) == (201, {"phone": CUSTOMER, "do_not_call": True})
-    assert DoNotCallRecord.get(f"demo#{CUSTOMER}").source == "api"
+    assert DoNotCallItem.get(f"demo#{CUSTOMER}").source == "api"
     removed = client.http.delete("/v1/do-not-call/%2B380671234567", headers=KEY)
     assert removed.status_code == 204
-    assert DoNotCallRecord.count(f"demo#{CUSTOMER}") == 0
+    assert DoNotCallItem.count(f"demo#{CUSTOMER}") == 0
     bad = client.http.post("/v1/do-not-call", headers=KEY, body=json.dumps({"phone": "12"}))
     assert (bad.status_code, bad.json_body["fields"][0]["field"]) == (422, "phone")
     anonymous = client.http.post("/v1/do-not-call", headers={"Content-Type": "application/json"}, body="{}")
@@ -110,12 +109,12 @@ def test_reading_an_order_shows_its_dialing_attempts(
 
 
 def test_an_agent_sets_their_status_by_texting_a_keyword_from_their_phone(client: Client) -> None:
-    from chalicelib.adapters.models import AgentRecord, AgentStatusRecord
+    from chalicelib.adapters.dynamo.schema import AgentItem, AgentStatusItem
 
     reply = text(client, "ready", From="0501112233")  # Anna's phone in the demo shop
     assert reply.find("./Message").text == "Kvitka Flowers: ваш статус — available."  # type: ignore[union-attr]
-    assert AgentRecord.get("demo", "anna").status == "available"
-    [change] = AgentStatusRecord.query("demo#anna")
+    assert AgentItem.get("demo", "anna").status == "available"
+    [change] = AgentStatusItem.query("demo#anna")
     assert (change.status, change.source) == ("available", "sms")
     # The same word from a customer is just a message for a manager.
     customer = text(client, "READY")

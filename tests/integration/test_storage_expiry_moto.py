@@ -16,10 +16,10 @@ import boto3
 import pytest
 
 from chalicelib.adapters import idempotency as once
-from chalicelib.adapters.crm_models import DELIVERED_KEPT_FOR, CrmEventRecord, crm_outbox
-from chalicelib.adapters.dialer_models import DialLineRecord
-from chalicelib.adapters.dialer_repository import LINE_KEPT, dialer_store
-from chalicelib.adapters.models import DedupClaimRecord, idempotency_table_name
+from chalicelib.adapters.dynamo.crm_outbox import DELIVERED_KEPT_FOR, crm_outbox
+from chalicelib.adapters.dynamo.dialer_lines import LINE_KEPT
+from chalicelib.adapters.dynamo.schema import CrmEventItem, DedupClaimItem, DialLineItem, idempotency_table_name
+from chalicelib.adapters.dynamo.store import store as dynamo_store
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock, wall_now
 from chalicelib.domain.crm import OutboxEvent
 from chalicelib.domain.dedup import DedupClaim
@@ -53,7 +53,7 @@ def test_a_dedup_claim_keeps_its_business_expiry_and_lives_in_storage_for_as_lon
 
     assert repository().claim_dedup(claim, "order-1", LONG_AGO) == "order-1"
 
-    record = DedupClaimRecord.get(claim.key, consistent_read=True)
+    record = DedupClaimItem.get(claim.key, consistent_read=True)
     assert record.expires_at == LONG_AGO + window  # what the dedup condition compares
     assert_kept_for(record.expires_ttl, window)  # what DynamoDB's sweep compares
     # Within the business window a near-duplicate still finds the first order.
@@ -63,9 +63,9 @@ def test_a_dedup_claim_keeps_its_business_expiry_and_lives_in_storage_for_as_lon
 
 
 def test_a_dial_line_is_kept_two_real_days_whatever_the_business_date(long_ago: FixedClock) -> None:
-    key = dialer_store().add_line("demo", "task-1", placed_at=LONG_AGO)
+    key = dynamo_store().add_line("demo", "task-1", placed_at=LONG_AGO)
 
-    record = DialLineRecord.get("demo", key, consistent_read=True)
+    record = DialLineItem.get("demo", key, consistent_read=True)
     assert record.placed_at == LONG_AGO
     assert_kept_for(record.expires, LINE_KEPT)
 
@@ -78,7 +78,7 @@ def test_a_delivered_crm_event_is_kept_two_real_weeks(long_ago: FixedClock) -> N
 
     outbox.delivered("evt_1", LONG_AGO, 200)
 
-    record = CrmEventRecord.get("evt_1", consistent_read=True)
+    record = CrmEventItem.get("evt_1", consistent_read=True)
     assert record.delivered_at == LONG_AGO
     assert_kept_for(record.expires_ttl, DELIVERED_KEPT_FOR)
 

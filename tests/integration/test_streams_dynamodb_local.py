@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import pytest
 
-from chalicelib.adapters.models import DialTaskRecord, OrderRecord
+from chalicelib.adapters.dynamo.schema import DialTaskItem, OrderItem
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.shop import DedupPolicy
@@ -88,11 +88,11 @@ def test_the_orders_stream_handler_decides_real_stream_records(local_tables: Dyn
     context = LambdaContext("order_stream", region=REGION, account_id="123456789012")
     assert app.order_stream(event, context) == {"batchItemFailures": []}
     assert app.order_stream(event, context) == {"batchItemFailures": []}  # redelivered
-    statuses = {o.order_id: (o.status, o.duplicate_of) for o in OrderRecord.query("demo")}
+    statuses = {o.order_id: (o.status, o.duplicate_of) for o in OrderItem.query("demo")}
     assert statuses[first] == ("queued", None)
     assert statuses[duplicate] == ("duplicate", first)
     assert statuses[fake][0] == "fake"
-    assert [t.order_ids for t in DialTaskRecord.scan() if first in (t.order_ids or ())] == [{first}]
+    assert [t.order_ids for t in DialTaskItem.scan() if first in (t.order_ids or ())] == [{first}]
     # the handler's own writes (status changes) are stream records too: MODIFY, ignored by dedup
     follow_up = stream.next_event([first, duplicate, fake])
     assert {r["eventName"] for r in follow_up["Records"]} == {"MODIFY"}
@@ -123,5 +123,5 @@ def test_two_deciders_racing_on_one_customer_leave_one_task(
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["duplicate", "queued"]
-    tasks = [t for t in DialTaskRecord.scan() if set(t.order_ids or ()) & set(orders)]
+    tasks = [t for t in DialTaskItem.scan() if set(t.order_ids or ()) & set(orders)]
     assert len(tasks) == 1

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from chalice.test import Client
 
-from chalicelib.adapters.inbound_repository import inbound_store
-from chalicelib.adapters.models import DialTaskRecord
+from chalicelib.adapters.dynamo.schema import DialTaskItem
+from chalicelib.adapters.dynamo.store import store as dynamo_store
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 
 pytestmark = pytest.mark.integration
@@ -34,9 +34,9 @@ def test_a_callback_request_as_soon_as_possible_joins_the_queue_once(client: Cli
     again = ask(client, {"phone": "+380671234567", "customer_name": "Olena", "language": "ru"})
     assert (first.status_code, again.status_code) == (201, 200)  # type: ignore[attr-defined]
     assert first.json_body == again.json_body  # type: ignore[attr-defined]
-    task = DialTaskRecord.get(first.json_body["id"])  # type: ignore[attr-defined]
+    task = DialTaskItem.get(first.json_body["id"])  # type: ignore[attr-defined]
     assert (task.kind, task.phone, task.language, task.due_at) == ("callback", "+380671234567", "ru", NOW)
-    [entry] = [e for e in inbound_store().queue_entries("demo", "sales") if e.ref == task.task_id]
+    [entry] = [e for e in dynamo_store().queue_entries("demo", "sales") if e.ref == task.task_id]
     assert (entry.kind, entry.queued_at) == ("callback", NOW)
 
 
@@ -44,8 +44,8 @@ def test_a_callback_at_a_chosen_time_is_due_then(client: Client) -> None:
     later = datetime(2015, 11, 23, 15, 30, tzinfo=UTC)
     response = ask(client, {"phone": "0671234567", "callback_at": later.isoformat()})
     assert response.status_code == 201  # type: ignore[attr-defined]
-    assert DialTaskRecord.get(response.json_body["id"]).due_at == later  # type: ignore[attr-defined]
-    assert [e for e in inbound_store().queue_entries("demo", "sales") if e.ref == response.json_body["id"]] == []  # type: ignore[attr-defined]
+    assert DialTaskItem.get(response.json_body["id"]).due_at == later  # type: ignore[attr-defined]
+    assert [e for e in dynamo_store().queue_entries("demo", "sales") if e.ref == response.json_body["id"]] == []  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
@@ -61,4 +61,4 @@ def test_bad_requests_name_the_field_and_create_nothing(client: Client, body: di
     response = ask(client, body)
     assert response.status_code == 422  # type: ignore[attr-defined]
     assert response.json_body["fields"][0]["field"] == field  # type: ignore[attr-defined]
-    assert [t for t in DialTaskRecord.scan() if t.kind == "callback"] == []
+    assert [t for t in DialTaskItem.scan() if t.kind == "callback"] == []

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.inbound_repository import QueueEntry
 from chalicelib.domain.entities import DialTask
 from chalicelib.domain.orders import OrderIn
+from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.routing import Agent
 from chalicelib.domain.shop import RobotPolicy, ShopSettings
 from chalicelib.services import agent_dialer, intake

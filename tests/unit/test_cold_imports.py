@@ -23,7 +23,7 @@ HEAVY = ("twilio.rest", "jinja2", "PIL", "matplotlib", "aws_cdk", "aws_xray_sdk"
 LAZY = (
     "phonenumbers",
     "email_validator",
-    "chalicelib.adapters.crm_models",
+    "chalicelib.adapters.dynamo.crm_outbox",
     "chalicelib.services.intake",
     "chalicelib.services.order_events",
 )

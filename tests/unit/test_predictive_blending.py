@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.adapters.inbound_repository import QueueEntry
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.predictive import CONNECTING, MACHINE, STALE_LINE, DialLine
+from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.routing import Agent, free_beyond_customer_lines
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import agent_dialer, inbound, intake, predictive_dialer

@@ -16,16 +16,18 @@ import pytest
 from chalicelib.adapters.twilio_rest import TwilioRecordingMedia
 from chalicelib.config import Settings
 from chalicelib.domain import signed_links
-from chalicelib.domain.recording_media import MediaAnswer
-from chalicelib.domain.report.facts import CallFact
-from chalicelib.domain.signed_links import LinkCheck, sign, verify
-from chalicelib.services.recordings import (
+from chalicelib.domain.recording_media import (
     MAX_PROXIED_BYTES,
+    MediaAnswer,
     MediaBody,
     MediaMissing,
     MediaRedirect,
     MediaTooLarge,
     MediaUnavailable,
+)
+from chalicelib.domain.report.facts import CallFact
+from chalicelib.domain.signed_links import LinkCheck, sign, verify
+from chalicelib.services.recordings import (
     Refused,
     ReportRecordingLinks,
     open_recording,

@@ -1,0 +1,202 @@
+"""Agents: their items, the log of every status change (A1, R4), their desk tokens (A3, stored
+only as digests, like shop API keys) and how the desk sees them.
+
+Reserving an agent is a conditional write on the agent's item (free -> busy for this call):
+two callers racing for one agent never both get them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.update import Action
+
+from chalicelib.adapters.dynamo.items import count, day_key, from_item, updated
+from chalicelib.adapters.dynamo.schema import AgentItem, AgentStatusItem, AgentTokenItem
+from chalicelib.adapters.dynamo.shops import ShopRepository, api_key_digest, by_digest
+from chalicelib.domain.desk import DeskAgent
+from chalicelib.domain.orders import local_day
+from chalicelib.domain.routing import Agent
+from chalicelib.domain.shop import ShopSettings
+
+
+def agent_entity(item: AgentItem) -> Agent:
+    return from_item(
+        Agent,
+        item,
+        groups=[str(group) for group in item.groups or []],
+        languages=[str(language) for language in item.languages or []],
+        status=item.status or "offline",
+        missed_calls=count(item.missed_calls),
+    )
+
+
+class AgentRepository:
+    def __init__(self, shops: ShopRepository) -> None:
+        self._shops = shops  # a token names its agent's shop
+
+    def save_agent(self, shop_id: str, agent: dict[str, Any]) -> None:
+        AgentItem(shop_id, agent["agent_id"], **{k: v for k, v in agent.items() if k != "agent_id"}).save()
+
+    def has_agent(self, shop_id: str, agent_id: str) -> bool:
+        try:
+            AgentItem.get(shop_id, agent_id, attributes_to_get=["agent_id"])
+        except DoesNotExist:
+            return False
+        return True
+
+    def list_agents(self, shop_id: str) -> list[Agent]:
+        return [agent_entity(item) for item in AgentItem.query(shop_id, consistent_read=True)]
+
+    def get_agent(self, shop_id: str, agent_id: str) -> Agent | None:
+        try:
+            return agent_entity(AgentItem.get(shop_id, agent_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def desk_agent(self, shop_id: str, agent_id: str) -> DeskAgent | None:
+        try:
+            agent = AgentItem.get(shop_id, agent_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return DeskAgent(
+            shop_id=shop_id,
+            agent_id=agent_id,
+            name=agent.name,
+            status=agent.status or "offline",
+            current_call_sid=agent.current_call_sid,
+            sees_phone_numbers=bool(agent.sees_phone_numbers),
+        )
+
+    # ---- status ------------------------------------------------------------------------------
+    def set_agent_status(
+        self,
+        shop_id: str,
+        agent_id: str,
+        status: str,
+        now: datetime,
+        *,
+        source: str,
+        timezone: str,
+        only_from: set[str] | None = None,
+    ) -> Agent | None:
+        """Change the status and log the change with its time; None when the agent is unknown
+        (or not in one of ``only_from``)."""
+        agent = self.get_agent(shop_id, agent_id)
+        if agent is None:
+            return None
+        condition = AgentItem.agent_id.exists()
+        if only_from is not None:
+            condition &= AgentItem.status.is_in(*only_from)
+        actions: list[Action] = [AgentItem.status.set(status), AgentItem.status_since.set(now)]
+        if status not in ("busy",):
+            actions.append(AgentItem.reserved_call_sid.remove())
+        if not updated(AgentItem(shop_id, agent_id), actions=actions, condition=condition):
+            return None
+        self._log_status(agent, status, now, source, timezone)
+        agent.status, agent.status_since = status, now
+        return agent
+
+    def reserve_agent(self, agent: Agent, call_sid: str, now: datetime, *, wrap_up_seconds: int, timezone: str) -> bool:
+        """free -> busy for ``call_sid``; False when someone else got the agent first."""
+        cutoff = now - timedelta(seconds=wrap_up_seconds)
+        free = (AgentItem.status == "available") | (
+            (AgentItem.status == "wrap-up") & (AgentItem.status_since <= cutoff)
+        )
+        if not updated(
+            AgentItem(agent.shop_id, agent.agent_id),
+            actions=[
+                AgentItem.status.set("busy"),
+                AgentItem.status_since.set(now),
+                AgentItem.reserved_call_sid.set(call_sid),
+            ],
+            condition=AgentItem.agent_id.exists() & free,
+        ):
+            return False
+        if agent.status == "wrap-up" and agent.status_since is not None:
+            # wrap-up ended by itself before this call: the log shows it
+            ended = agent.status_since + timedelta(seconds=wrap_up_seconds)
+            self._log_status(agent, "available", ended, "system", timezone)
+            agent.status = "available"
+        self._log_status(agent, "busy", now, "system", timezone)
+        return True
+
+    def release_agent(
+        self,
+        shop_id: str,
+        agent_id: str,
+        call_sid: str,
+        status: str,
+        now: datetime,
+        *,
+        timezone: str,
+        talked: bool = False,
+        missed: bool = False,
+    ) -> bool:
+        """End the agent's reservation for ``call_sid``: wrap-up after a conversation, away
+        after a missed offer, available when the caller left first. Repeats do nothing."""
+        agent = self.get_agent(shop_id, agent_id)
+        if agent is None:
+            return False
+        actions: list[Action] = [
+            AgentItem.status.set(status),
+            AgentItem.status_since.set(now),
+            AgentItem.reserved_call_sid.remove(),
+        ]
+        if talked:
+            actions.append(AgentItem.last_call_ended_at.set(now))
+        if missed:
+            actions.append(AgentItem.missed_calls.add(1))
+        if not updated(
+            AgentItem(shop_id, agent_id), actions=actions, condition=AgentItem.reserved_call_sid == call_sid
+        ):
+            return False
+        self._log_status(agent, status, now, "system", timezone)
+        return True
+
+    def _log_status(self, agent: Agent, status: str, at: datetime, source: str, timezone: str) -> None:
+        AgentStatusItem(
+            f"{agent.shop_id}#{agent.agent_id}",
+            at,
+            shop_id=agent.shop_id,
+            agent_id=agent.agent_id,
+            status=status,
+            previous_status=agent.status,
+            source=source,
+            shop_day=day_key(agent.shop_id, local_day(at, timezone)),
+        ).save()
+
+    def status_log(self, shop_id: str, agent_id: str) -> list[tuple[datetime, str, str]]:
+        return [
+            (item.changed_at, item.status, item.source)
+            for item in AgentStatusItem.query(f"{shop_id}#{agent_id}", consistent_read=True)
+        ]
+
+    # ---- desk tokens -------------------------------------------------------------------------
+    def agent_for_token(self, token: str) -> tuple[ShopSettings, str] | None:
+        """(shop, agent id) of an agent's token; None when unknown or revoked."""
+        item = by_digest(AgentTokenItem, token, "token_hash")
+        if item is None:
+            return None
+        shop = self._shops.get_shop(item.shop_id)
+        return (shop, item.agent_id) if shop else None
+
+    def save_agent_token(self, shop_id: str, agent_id: str, token: str, token_id: str, now: datetime) -> None:
+        AgentTokenItem(
+            api_key_digest(token),
+            shop_id=shop_id,
+            agent_id=agent_id,
+            agent_key=f"{shop_id}#{agent_id}",
+            token_id=token_id,
+            created_at=now,
+        ).save()
+
+    def revoke_agent_tokens(self, shop_id: str, agent_id: str) -> int:
+        """Delete every token of the agent; how many there were."""
+        revoked = 0
+        for item in AgentTokenItem.by_agent.query(f"{shop_id}#{agent_id}"):
+            AgentTokenItem(item.token_hash).delete()
+            revoked += 1
+        return revoked

@@ -1,0 +1,119 @@
+"""Phone calls, inbound and outbound, as Twilio reported them. Status callbacks may repeat,
+reorder or outrun the dialer: an upsert keeps a call's identity as first written, and a
+sequence number keeps a late callback from undoing a later one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+
+from chalicelib.adapters.dynamo.items import (
+    count,
+    day_key,
+    day_of,
+    from_item,
+    int_or_none,
+    setting,
+    shop_phone,
+    updated,
+)
+from chalicelib.adapters.dynamo.schema import AgentItem, CallItem
+from chalicelib.domain.entities import Call
+
+
+def call_entity(item: CallItem) -> Call:
+    return from_item(
+        Call,
+        item,
+        day=day_of(item.shop_day),
+        duration_seconds=count(item.duration_seconds),
+        wait_seconds=int_or_none(item.wait_seconds),
+    )
+
+
+def _later_sequence(sequence: int) -> Condition:
+    return CallItem.last_sequence.does_not_exist() | (CallItem.last_sequence < sequence)
+
+
+class CallRepository:
+    def upsert_call(self, call: Call, **fields: Any) -> Call:
+        """Create the call item or leave its identity as first written (webhooks may repeat
+        or arrive before the dialer records the call), set ``fields`` as given, and return the
+        call as stored (one UpdateItem, ALL_NEW)."""
+        item = CallItem(call.call_sid)
+        item.update(actions=self._call_actions(call, fields))
+        return call_entity(item)
+
+    @staticmethod
+    def _call_actions(call: Call, fields: dict[str, Any]) -> list[Action]:
+        """The identity kept as first written (if_not_exists), then ``fields`` as given (a field
+        given wins over the same identity attribute: one path may appear once)."""
+        static = {
+            "shop_id": call.shop_id,
+            "direction": call.direction,
+            "customer_phone": call.customer_phone,
+            "shop_number": call.shop_number,
+            "created_at": call.created_at,
+            "shop_day": day_key(call.shop_id, call.day),
+            "status": call.status,
+            "shop_phone": shop_phone(call.shop_id, call.customer_phone),
+        }
+        if call.task_id:
+            static["task_id"] = call.task_id
+        if call.language:
+            static["language"] = call.language
+        actions: list[Action] = []
+        for name, value in static.items():
+            if name not in fields:
+                attribute = getattr(CallItem, name)
+                actions.append(attribute.set(attribute | value))  # if_not_exists
+        return actions + setting(CallItem, fields)
+
+    def get_call(self, call_sid: str) -> Call | None:
+        if not call_sid:
+            return None
+        try:
+            return call_entity(CallItem.get(call_sid, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def update_call(self, call_sid: str, **fields: Any) -> None:
+        item = CallItem(call_sid)
+        item.update(actions=setting(CallItem, fields), condition=CallItem.call_sid.exists())
+        if fields.get("agent_id") and item.shop_id:
+            # The call an agent is given becomes the one on their desk (A3). The update read
+            # the item back, so its shop is known.
+            updated(
+                AgentItem(item.shop_id, fields["agent_id"]),
+                actions=[AgentItem.current_call_sid.set(call_sid)],
+                condition=AgentItem.agent_id.exists(),
+            )
+
+    def apply_call_status(self, call_sid: str, sequence: int, **fields: Any) -> bool:
+        """Apply a status callback unless a later one was applied already (callbacks reorder)."""
+        actions = [CallItem.last_sequence.set(sequence), *setting(CallItem, fields)]
+        return updated(CallItem(call_sid), actions=actions, condition=_later_sequence(sequence))
+
+    def upsert_call_with_status(self, call: Call, sequence: int, **fields: Any) -> tuple[bool, Call]:
+        """``upsert_call`` and ``apply_call_status`` in one UpdateItem: whether the status was
+        applied (False for a callback older than one applied already), and the call as stored."""
+        item = CallItem(call.call_sid)
+        actions = self._call_actions(call, {"last_sequence": sequence, **fields})
+        if updated(item, actions=actions, condition=_later_sequence(sequence)):
+            return True, call_entity(item)
+        return False, self.upsert_call(call)  # a late callback: only make sure the item exists
+
+    def calls_of_day(self, shop_id: str, day: str) -> Iterator[Call]:
+        for item in CallItem.by_shop_day.query(day_key(shop_id, day)):
+            yield call_entity(item)
+
+    def calls_of_customer(self, shop_id: str, phone: str, until: datetime | None) -> Iterator[Call]:
+        """Timeline source: lazy, newest first, from ``until`` back (inclusive)."""
+        condition = CallItem.created_at <= until if until else None
+        query = CallItem.by_shop_phone.query(shop_phone(shop_id, phone), condition, scan_index_forward=False)
+        return (call_entity(item) for item in query)

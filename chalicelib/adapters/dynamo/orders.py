@@ -1,0 +1,160 @@
+"""Orders as received and decided, and the dedup claims that tell a repeated order from a new
+one. Reads of a customer's orders are Queries on ``by_shop_phone``, never Scans."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.adapters.dynamo.items import day_key, day_of, from_item, saved, setting, shop_phone, updated
+from chalicelib.adapters.dynamo.schema import DedupClaimItem, OrderItem
+from chalicelib.clock import storage_expiry
+from chalicelib.domain.dedup import DedupClaim
+from chalicelib.domain.entities import Order
+
+ACTIVE_ORDER_STATUSES = ("received", "queued")
+
+
+def order_item(order: Order) -> OrderItem:
+    return OrderItem(
+        order.shop_id,
+        order.order_id,
+        order_number=order.order_number,
+        phone=order.phone,
+        phone_valid=order.phone_valid,
+        phone_problem=order.phone_problem,
+        customer_name=order.customer_name,
+        language=order.language,
+        payload=order.payload,
+        total=str(order.total),
+        currency=order.currency,
+        status=order.status,
+        received_at=order.received_at,
+        shop_day=day_key(order.shop_id, order.day),
+        shop_phone=shop_phone(order.shop_id, order.phone),
+    )
+
+
+def order_entity(item: OrderItem) -> Order:
+    return from_item(
+        Order,
+        item,
+        phone_valid=bool(item.phone_valid),
+        customer_name=item.customer_name or "",
+        payload=item.payload or {},
+        total=Decimal(item.total),
+        reached=bool(item.reached),
+        day=day_of(item.shop_day),
+    )
+
+
+class OrderRepository:
+    def insert_order(self, order: Order) -> bool:
+        """Store a new order; False when that order id is already stored."""
+        return saved(order_item(order), OrderItem.order_id.does_not_exist())
+
+    def get_order(self, shop_id: str, order_id: str) -> Order | None:
+        try:
+            return order_entity(OrderItem.get(shop_id, order_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def transition_order(
+        self, shop_id: str, order_id: str, from_statuses: set[str], to_status: str, **fields: Any
+    ) -> Order | None:
+        """Move an order to ``to_status`` if it is still in one of ``from_statuses``."""
+        item = OrderItem(shop_id, order_id)
+        if not updated(
+            item,
+            actions=[OrderItem.status.set(to_status), *setting(OrderItem, fields)],
+            condition=OrderItem.order_id.exists() & OrderItem.status.is_in(*from_statuses),
+        ):
+            return None
+        return order_entity(item)
+
+    def mark_orders(self, shop_id: str, order_ids: list[str], **fields: Any) -> list[Order]:
+        """Set ``fields`` on each order; the orders as stored (each update returns ALL_NEW, so
+        no read follows)."""
+        marked = []
+        for order_id in order_ids:
+            item = OrderItem(shop_id, order_id)
+            item.update(actions=setting(OrderItem, fields), condition=OrderItem.order_id.exists())
+            marked.append(order_entity(item))
+        return marked
+
+    def note_first_dial(self, shop_id: str, order_ids: list[str], now: datetime) -> None:
+        for order_id in order_ids:
+            OrderItem(shop_id, order_id).update(
+                actions=[OrderItem.first_dial_at.set(OrderItem.first_dial_at | now)],
+                condition=OrderItem.order_id.exists(),
+            )
+
+    def orders_by_ids(self, shop_id: str, order_ids: list[str]) -> list[Order]:
+        keys = [(shop_id, order_id) for order_id in order_ids]
+        # Strongly consistent: a robot call speaks of the orders still open right now.
+        found = {item.order_id: order_entity(item) for item in OrderItem.batch_get(keys, consistent_read=True)}
+        return [found[order_id] for order_id in order_ids if order_id in found]
+
+    # ---- one customer's orders ---------------------------------------------------------------
+    def open_orders_of(self, shop_id: str, phone: str) -> list[Order]:
+        """The customer's orders still waiting for a yes or no (queued, or given up on by phone)."""
+        return list(self._of_customer(shop_id, phone, "queued", "unreachable"))
+
+    def active_orders(self, shop_id: str, phone: str) -> list[Order]:
+        """The caller's orders still open (received or queued), oldest first."""
+        orders = self._of_customer(shop_id, phone, *ACTIVE_ORDER_STATUSES)
+        return sorted(orders, key=lambda order: order.received_at)
+
+    @staticmethod
+    def _of_customer(shop_id: str, phone: str, *statuses: str) -> Iterator[Order]:
+        query = OrderItem.by_shop_phone.query(
+            shop_phone(shop_id, phone), filter_condition=OrderItem.status.is_in(*statuses)
+        )
+        return (order_entity(item) for item in query)
+
+    def orders_of_customer(self, shop_id: str, phone: str, until: datetime | None) -> Iterator[Order]:
+        """Timeline source: lazy, newest first, from ``until`` back (inclusive: the domain drops
+        what the previous page already showed)."""
+        condition = OrderItem.received_at <= until if until else None
+        query = OrderItem.by_shop_phone.query(shop_phone(shop_id, phone), condition, scan_index_forward=False)
+        return (order_entity(item) for item in query)
+
+    def choose_delivery_slot(self, shop_id: str, order_id: str, slot: dict[str, str]) -> Order | None:
+        """Store the caller's delivery slot on an order still active; None when it is not."""
+        item = OrderItem(shop_id, order_id)
+        condition = OrderItem.order_id.exists() & OrderItem.status.is_in(*ACTIVE_ORDER_STATUSES)
+        if not updated(item, actions=[OrderItem.delivery_slot.set(slot)], condition=condition):
+            return None
+        return order_entity(item)
+
+    # ---- dedup -------------------------------------------------------------------------------
+    def claim_dedup(self, claim: DedupClaim, order_id: str, received_at: datetime) -> str:
+        """The id of the order that owns the claim: ``order_id`` if it won it (or already had it)."""
+        item = DedupClaimItem(
+            claim.key,
+            order_id=order_id,
+            claimed_at=received_at,
+            expires_at=claim.expires_at,
+            # DynamoDB sweeps by its own clock: the claim's business lifetime from now, in real time.
+            expires_ttl=storage_expiry(claim.expires_at - received_at) if claim.expires_at else None,
+        )
+        # Read first: a duplicate then costs a read instead of a failed conditional write (and
+        # its follow-up read of the owner); the write below still settles any race.
+        try:
+            held = DedupClaimItem.get(claim.key, consistent_read=True)
+            if held.order_id != order_id and (held.expires_at is None or held.expires_at >= received_at):
+                return str(held.order_id)
+        except DoesNotExist:
+            pass
+        free = (
+            DedupClaimItem.claim_key.does_not_exist()
+            | (DedupClaimItem.order_id == order_id)
+            | (DedupClaimItem.expires_at < received_at)
+        )
+        if not saved(item, free):
+            return str(DedupClaimItem.get(claim.key, consistent_read=True).order_id)
+        return order_id
