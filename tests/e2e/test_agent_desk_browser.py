@@ -17,6 +17,7 @@ import pytest
 
 from chalicelib.adapters.agent_models import OutcomeRecord
 from chalicelib.adapters.inbound_repository import inbound_store
+from devtools.native_env import native_environment
 from devtools.simclock import SimClock
 from devtools.stack import LocalStack
 from devtools.twilio_standin import AgentBehaviour, Callee
@@ -54,7 +55,7 @@ def browser() -> Iterator[Any]:
         f"--user-data-dir={profile}",
     ):
         options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER), env=native_environment()), options=options)
     try:
         yield driver
     finally:
