@@ -31,6 +31,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from devtools.native_env import native_environment
+
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -215,7 +217,7 @@ class DynamoDBLocal:
                 # Own process group: a terminal Ctrl-C reaches Python, which then stops Java in order.
                 start_new_session=True,
                 preexec_fn=_parent_death_signal(),
-                env=_jvm_environment(),
+                env=native_environment(),
             )
         _LIVE_PROCESSES.add(process)
         self._process, self.port, self.log_path = process, port, log_path
@@ -259,13 +261,6 @@ class DynamoDBLocal:
                         f"({exc}). Log {log_path}:\n{_tail(log_path)}"
                     ) from exc
             time.sleep(0.1)
-
-
-def _jvm_environment() -> dict[str, str]:
-    """The JVM's environment: ours, but under `make test-years-ahead` without libfaketime's
-    FAKETIME_DONT_FAKE_MONOTONIC, which CPython needs and which slows the JVM's start 80-fold
-    (its timed waits then mix a faked wall clock with a real monotonic one)."""
-    return {name: value for name, value in os.environ.items() if name != "FAKETIME_DONT_FAKE_MONOTONIC"}
 
 
 class _UnknownOption(DynamoDBLocalError):

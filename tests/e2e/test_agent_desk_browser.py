@@ -17,6 +17,7 @@ import pytest
 
 from chalicelib.adapters.dynamo.schema import OutcomeItem
 from chalicelib.adapters.dynamo.store import store as dynamo_store
+from devtools.native_env import native_environment
 from devtools.simclock import SimClock
 from devtools.stack import LocalStack
 from devtools.twilio_standin import AgentBehaviour, Callee
@@ -54,7 +55,7 @@ def browser() -> Iterator[Any]:
         f"--user-data-dir={profile}",
     ):
         options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER), env=native_environment()), options=options)
     try:
         yield driver
     finally:

@@ -11,6 +11,11 @@ from typing import Any
 
 import pytest
 
+# cfn-lint rules whose verdict depends on today's date, left out so the suite passes on any day:
+# E2533 flags a Lambda runtime past AWS's deprecation date (Chalice deploys the Python that
+# packages it, 3.11 here: deprecated 2027-06-30, creation blocked from 2027-07-31).
+DATE_DEPENDENT_LINT_RULES = ["E2533"]
+
 CONTEXT = {
     "twilio_account_sid": "AC" + "1" * 32,
     "twilio_auth_token_param": "/callcenter/test/twilio-auth-token",
