@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.domain.orders import local_day
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings
 
 
 @dataclass
@@ -113,10 +118,10 @@ class Call:
 
     @classmethod
     def to_customer_of(
-        cls, task: DialTask, *, call_sid: str, direction: str, shop_number: str, created_at: datetime, day: str
+        cls, task: DialTask, call_sid: str, direction: str, shop_number: str, created_at: datetime, zone_name: str
     ) -> Call:
         """The record of a call placed to a dial task's customer (robot, agent-first or
-        customer-first)."""
+        customer-first), counted on the shop's local day (``zone_name``: the shop's timezone)."""
         return cls(
             call_sid=call_sid,
             shop_id=task.shop_id,
@@ -124,7 +129,7 @@ class Call:
             customer_phone=task.phone,
             shop_number=shop_number,
             created_at=created_at,
-            day=day,
+            day=local_day(created_at, zone_name),
             task_id=task.task_id,
         )
 
@@ -141,3 +146,21 @@ class TextMessage:
     purpose: str | None = None
     intent: str | None = None
     order_ids: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(
+        cls,
+        shop: ShopSettings,
+        phone: str,
+        message_sid: str,
+        direction: str,
+        body: str,
+        at: datetime,
+        *,
+        purpose: str | None = None,
+        intent: str | None = None,
+        order_ids: list[str] | None = None,
+    ) -> TextMessage:
+        """A text to or from one of the shop's customers, counted on the shop's local day."""
+        day = local_day(at, shop.timezone)
+        return cls(shop.shop_id, phone, message_sid, direction, body, at, day, purpose, intent, order_ids or [])

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 OrderStatus = Literal["received", "duplicate", "fake", "queued", "confirmed", "cancelled", "unreachable"]
 OPEN_STATUSES: frozenset[str] = frozenset({"received", "queued"})
 
 Money = Decimal
+
+
+def _has_digits(value: str) -> str:
+    if not any(ch.isdigit() for ch in value):
+        raise ValueError("phone must contain digits")
+    return value
+
+
+# A customer's phone as a shop or a site form sends it: normalised to E.164 later, per shop region.
+CustomerPhone = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_has_digits)]
 
 
 class _Lenient(BaseModel):
@@ -38,7 +48,7 @@ class Delivery(_Lenient):
 
 class OrderIn(_Lenient):
     order_number: str | None = Field(default=None, min_length=1, max_length=64)
-    phone: str = Field(min_length=1, max_length=40)
+    phone: CustomerPhone
     customer_name: str = Field(default="", max_length=200)
     items: list[OrderLine] = Field(default_factory=list, max_length=500)
     total: Money = Field(ge=0, max_digits=12, decimal_places=2)
@@ -50,13 +60,6 @@ class OrderIn(_Lenient):
     comment: str = Field(default="", max_length=2000)
     created_at: AwareDatetime | None = None
     language: Literal["uk", "ru", "en"] | None = None
-
-    @field_validator("phone")
-    @classmethod
-    def _has_digits(cls, value: str) -> str:
-        if not any(ch.isdigit() for ch in value):
-            raise ValueError("phone must contain digits")
-        return value
 
 
 class FieldProblem(BaseModel):

@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain.calling_hours import next_calling_time
 from chalicelib.domain.entities import Call, DialTask
-from chalicelib.domain.orders import local_day
 from chalicelib.domain.phones import number_time_zone
 from chalicelib.domain.priority import in_dial_order
 from chalicelib.domain.queue import QueueEntry
@@ -178,16 +177,7 @@ def _serve(
         store.release_agent(shop.shop_id, agent.agent_id, reservation, "available", now, timezone=shop.timezone)
         return None
     store.attach_call(task_id, call_sid)
-    store.upsert_call(
-        Call.to_customer_of(
-            claimed,
-            call_sid=call_sid,
-            direction=DIRECTION,
-            shop_number=shop.caller_id or "",
-            created_at=now,
-            day=local_day(now, shop.timezone),
-        )
-    )
+    store.upsert_call(Call.to_customer_of(claimed, call_sid, DIRECTION, shop.caller_id or "", now, shop.timezone))
     fields: dict[str, Any] = {"agent_id": agent.agent_id, "result": RINGING, "language": claimed.language}
     if slot is not None:  # remembered so that a missed offer puts the callback back in its place
         fields |= {"group": slot.group, "queued_at": slot.queued_at}

@@ -4,7 +4,7 @@ Three kinds of event:
 
 - ``alert_on_new_order``: an order above the shop's ``alerts.order_total_above`` (called from
   the orders stream, for every new order; duplicates and fakes are not alerted);
-- ``alert_on_complaint``: an agent recorded a complaint outcome (called by the outcomes API);
+- ``complaint_alert``: an agent recorded a complaint outcome (the outcomes API sends it);
 - ``alert_on_live_figures``: the queue's longest wait or today's drop rate is over the shop's
   threshold (called on a schedule with the live figures; at most one alert per kind per
   local hour for the queue, per local day for the drop rate).
@@ -184,14 +184,17 @@ def has_alert_channel(shop: ShopSettings) -> bool:
 
 def send_alert(
     shop: ShopSettings,
-    alert: Alert,
+    alert: Alert | None,
     *,
     channels: AlertChannels,
 ) -> bool:
-    """Send the alert's email and texts that were not sent before; True when this call sent any.
+    """Send the alert's email and texts that were not sent before; True when this call sent any
+    (False for no alert: a rule that did not fire).
 
     Every message is tried even when one fails; the first failure is raised afterwards, so the
     caller retries and only what failed goes again."""
+    if alert is None:
+        return False
     log_keys = {"shop_id": shop.shop_id, "kind": alert.kind, "event": alert.event}
     sent_now = False
     failure: Exception | None = None
@@ -267,38 +270,7 @@ def alert_on_new_order(
     channels: AlertChannels,
 ) -> bool:
     """The orders stream's hook: tell the managers about an order above the threshold, once."""
-    alert = large_order_alert(shop, order)
-    if alert is None:
-        return False
-    return send_alert(shop, alert, channels=channels)
-
-
-def alert_on_complaint(
-    shop: ShopSettings,
-    *,
-    event_id: str,
-    phone: str,
-    order_id: str | None = None,
-    order_number: str | None = None,
-    customer_name: str = "",
-    agent_id: str | None = None,
-    comment: str = "",
-    channels: AlertChannels,
-) -> bool:
-    """The outcomes API's hook (A4): a complaint outcome, once per ``event_id`` (the outcome's id)."""
-    alert = complaint_alert(
-        shop,
-        event_id=event_id,
-        phone=phone,
-        order_id=order_id,
-        order_number=order_number,
-        customer_name=customer_name,
-        agent_id=agent_id,
-        comment=comment,
-    )
-    if alert is None:
-        return False
-    return send_alert(shop, alert, channels=channels)
+    return send_alert(shop, large_order_alert(shop, order), channels=channels)
 
 
 def alert_on_live_figures(

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain.calling_hours import next_calling_time
 from chalicelib.domain.entities import Call, DialTask
-from chalicelib.domain.orders import local_day
 from chalicelib.domain.phones import number_time_zone
 from chalicelib.domain.priority import in_dial_order
 from chalicelib.domain.robot import next_attempt_at
@@ -95,16 +94,7 @@ def dial_task(
         _attempt_failed(shop, claimed, store=store, now=now)
         return None
     store.attach_call(task_id, call_sid)
-    store.upsert_call(
-        Call.to_customer_of(
-            claimed,
-            call_sid=call_sid,
-            direction="outbound-robot",
-            shop_number=shop.caller_id,
-            created_at=now,
-            day=local_day(now, shop.timezone),
-        )
-    )
+    store.upsert_call(Call.to_customer_of(claimed, call_sid, "outbound-robot", shop.caller_id, now, shop.timezone))
     store.note_first_dial(shop.shop_id, claimed.call_order_ids, now)
     logger.info("robot call placed", extra={"task_id": task_id, "call_sid": call_sid, "attempt": claimed.attempts})
     return call_sid

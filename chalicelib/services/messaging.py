@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.domain.entities import Order, TextMessage
-from chalicelib.domain.orders import format_amount, local_day
+from chalicelib.domain.orders import format_amount
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.sms import Intent, sms_intent
 from chalicelib.observability import logger
@@ -47,19 +47,7 @@ def send_customer_sms(
         # Twilio may have sent it: never text twice (its delivery shows in Twilio's log).
         logger.warning("text request timed out; not sent again", extra={"phone": phone, "purpose": purpose})
         return None
-    store.log_message(
-        TextMessage(
-            shop_id=shop.shop_id,
-            phone=phone,
-            message_sid=sid,
-            direction="outbound",
-            body=body,
-            at=now,
-            day=local_day(now, shop.timezone),
-            purpose=purpose,
-            order_ids=order_ids,
-        )
-    )
+    store.log_message(TextMessage.of(shop, phone, sid, "outbound", body, now, purpose=purpose, order_ids=order_ids))
     return sid
 
 
@@ -132,18 +120,9 @@ def receive_sms(
         store.add_do_not_call(shop.shop_id, phone, "sms", now)
     elif intent == "start":
         store.remove_do_not_call(shop.shop_id, phone)
+    order_ids = [o.order_id for o in decided]
     store.log_message(
-        TextMessage(
-            shop_id=shop.shop_id,
-            phone=phone,
-            message_sid=message_sid,
-            direction="inbound",
-            body=body,
-            at=now,
-            day=local_day(now, shop.timezone),
-            intent=intent,
-            order_ids=[o.order_id for o in decided],
-        )
+        TextMessage.of(shop, phone, message_sid, "inbound", body, now, intent=intent, order_ids=order_ids)
     )
     return _reply(shop, intent, decided, twilio_handles_opt_out=bool(opt_out_type))
 

@@ -34,7 +34,7 @@ from chalicelib.domain.outcomes import (
 )
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
-from chalicelib.services.alerts import Alert, AlertChannels, alert_on_complaint, send_alert
+from chalicelib.services.alerts import Alert, AlertChannels, complaint_alert, send_alert
 from chalicelib.services.crm_push import queue_outcome_event
 from chalicelib.services.ports import Outbox, OutcomeStore, SavedOutcomes
 
@@ -225,7 +225,7 @@ def notify_managers(
     number = ", ".join(order.order_number or order.order_id for order in orders) or "—"
     name = next((order.customer_name for order in orders if order.customer_name), "")
     if saved.outcome == "complaint":
-        return alert_on_complaint(
+        complaint = complaint_alert(
             shop,
             event_id=saved.call_sid,
             phone=saved.phone,
@@ -234,8 +234,8 @@ def notify_managers(
             customer_name=name,
             agent_id=saved.agent_id,
             comment=saved.comment,
-            channels=channels,
         )
+        return send_alert(shop, complaint, channels=channels)
     alert = Alert(
         kind="needs-manager",
         event=saved.call_sid,

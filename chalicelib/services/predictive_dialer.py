@@ -166,17 +166,8 @@ def place_customer_call(
         return None
     store.attach_call(task_id, call_sid)
     store.update_line(shop.shop_id, line, call_sid=call_sid)
-    store.upsert_call(
-        Call.to_customer_of(
-            claimed,
-            call_sid=call_sid,
-            direction=DIRECTION,
-            shop_number=shop.caller_id or "",
-            created_at=now,
-            day=local_day(now, shop.timezone),
-        ),
-        language=claimed.language,
-    )
+    call = Call.to_customer_of(claimed, call_sid, DIRECTION, shop.caller_id or "", now, shop.timezone)
+    store.upsert_call(call, language=claimed.language)
     store.note_first_dial(shop.shop_id, claimed.call_order_ids, now)
     store.count_day(shop.shop_id, local_day(now, shop.timezone), dials=1)
     logger.info("customer-first call placed", extra={"task_id": task_id, "call_sid": call_sid})

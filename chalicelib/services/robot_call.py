@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from chalicelib.domain.entities import Call, DialTask, Order
-from chalicelib.domain.orders import local_day
 from chalicelib.domain.robot import (
     FINAL_CALL_STATUSES,
     KeypressAction,
@@ -156,14 +155,7 @@ def record_call_status(
         fields.update(duration_seconds=callback.duration_seconds, ended_at=now)
     if callback.answered_by:
         fields["answered_by"] = callback.answered_by
-    call = Call.to_customer_of(
-        task,
-        call_sid=callback.call_sid,
-        direction="outbound-robot",
-        shop_number=callback.from_,
-        created_at=now,
-        day=local_day(now, shop.timezone),
-    )
+    call = Call.to_customer_of(task, callback.call_sid, "outbound-robot", callback.from_, now, shop.timezone)
 
     def record_status() -> Call:
         return store.upsert_call_with_status(call, callback.sequence, **fields)[1]

@@ -7,8 +7,9 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from chalicelib.domain.orders import CustomerPhone
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.shop import ShopSettings
@@ -19,18 +20,11 @@ LATEST_CALLBACK = timedelta(days=30)
 
 class CallbackIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-    phone: str = Field(min_length=1, max_length=40)
+    phone: CustomerPhone
     customer_name: str = Field(default="", max_length=200)
     comment: str = Field(default="", max_length=2000)
     language: Literal["uk", "ru", "en"] | None = None
     callback_at: AwareDatetime | None = None  # when the customer wants the call; absent: soon
-
-    @field_validator("phone")
-    @classmethod
-    def _has_digits(cls, value: str) -> str:
-        if not any(ch.isdigit() for ch in value):
-            raise ValueError("phone must contain digits")
-        return value
 
 
 class CallbackRefused(ValueError):

@@ -53,6 +53,7 @@ from chalicelib.web.http import (
     current_request,
     json_body,
     json_error,
+    json_response,
     validation_failed,
 )
 from chalicelib.wiring import desk_store
@@ -78,16 +79,11 @@ def recording_link(call: Call) -> str | None:
     )
 
 
-def _json(body: object, status: int = 200) -> Response:
-    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
-
-
 @agent_desk.route("/v1/agent", methods=["GET"])
 def who_am_i() -> Response:
     caller = agent_of(current_request(agent_desk), desk_store())
     if isinstance(caller, Response):
         return caller
-    assert caller.agent_id is not None
     agent = desk_store().get_agent(caller.shop.shop_id, caller.agent_id)
     desk = desk_store().desk_agent(caller.shop.shop_id, caller.agent_id)
     if agent is None or desk is None:
@@ -96,7 +92,7 @@ def who_am_i() -> Response:
         "sees_phone_numbers": desk.sees_phone_numbers,
         "shop": {"shop_id": caller.shop.shop_id, "name": caller.shop.name},
     }
-    return _json(view)
+    return json_response(view)
 
 
 @agent_desk.route("/v1/agent/call", methods=["GET"])
@@ -104,13 +100,12 @@ def current_call() -> Response:
     caller = agent_of(current_request(agent_desk), desk_store())
     if isinstance(caller, Response):
         return caller
-    assert caller.agent_id is not None
     pop = screen_pop(
         caller.shop, caller.agent_id, store=desk_store(), now=current_clock().now(), recording_link=recording_link
     )
     if pop is None:
         return json_error(404, "no_call", "no call on this agent's desk")
-    return _json(pop)
+    return json_response(pop)
 
 
 @agent_desk.route("/v1/calls/{call_sid}/outcome", methods=["POST"], content_types=["application/json"])
@@ -120,7 +115,6 @@ def save_outcome(call_sid: str) -> Response:
     caller = agent_of(request, store)
     if isinstance(caller, Response):
         return caller
-    assert caller.agent_id is not None
     body = json_body(request)
     if isinstance(body, Response):
         return body
@@ -139,7 +133,7 @@ def save_outcome(call_sid: str) -> Response:
     except OutcomeError as refused:
         fields = [{"field": refused.field, "message": refused.message}]
         return json_error(refused.status, refused.error, str(refused), fields)
-    return _json(result.public_view(), 200 if result.corrected else 201)
+    return json_response(result.public_view(), 200 if result.corrected else 201)
 
 
 @agent_desk.route("/v1/customers/{phone}/timeline", methods=["GET"])
@@ -168,4 +162,4 @@ def timeline(phone: str) -> Response:
         )
     except CursorRefused as refused:
         return validation_failed([("cursor", str(refused))])
-    return _json({"phone": number.e164} | page.public_view())
+    return json_response({"phone": number.e164} | page.public_view())

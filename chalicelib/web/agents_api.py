@@ -25,6 +25,7 @@ from chalicelib.web.http import (
     current_request,
     json_body,
     json_error,
+    json_response,
     validation_failed,
 )
 from chalicelib.wiring import desk_store, inbound_store
@@ -32,16 +33,13 @@ from chalicelib.wiring import desk_store, inbound_store
 agents_api = Blueprint(__name__)
 
 
-def _json(body: object, status: int = 200) -> Response:
-    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
-
-
 @agents_api.route("/v1/agents", methods=["GET"])
 def list_agents() -> Response:
     caller = caller_of(current_request(agents_api), desk_store())
     if isinstance(caller, Response):
         return caller
-    return _json({"agents": [agent.public_view() for agent in inbound_store().list_agents(caller.shop.shop_id)]})
+    agents = inbound_store().list_agents(caller.shop.shop_id)
+    return json_response({"agents": [agent.public_view() for agent in agents]})
 
 
 @agents_api.route("/v1/agents/{agent_id}", methods=["GET"])
@@ -52,7 +50,7 @@ def get_agent(agent_id: str) -> Response:
     agent = inbound_store().get_agent(caller.shop.shop_id, agent_id)
     if agent is None:
         return json_error(404, "not_found", f"agent_id: no agent {agent_id!r} in this shop")
-    return _json(agent.public_view())
+    return json_response(agent.public_view())
 
 
 @agents_api.route("/v1/agents/{agent_id}/status", methods=["PUT"], content_types=["application/json"])
@@ -78,4 +76,4 @@ def put_status(agent_id: str) -> Response:
     if agent is None:
         return json_error(404, "not_found", f"agent_id: no agent {agent_id!r} in this shop")
     logger.info("agent status set", extra={"agent_id": agent_id, "status": status, "by_agent": caller.is_agent})
-    return _json(agent.public_view())
+    return json_response(agent.public_view())

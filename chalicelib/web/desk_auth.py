@@ -55,9 +55,19 @@ def caller_of(request: Request, store: CredentialStore, *, shop_key: bool = True
     return json_error(401, "unauthorized", "unknown agent token (the shop's API key cannot act as an agent)")
 
 
-def agent_of(request: Request, store: CredentialStore) -> Caller | Response:
+@dataclass(frozen=True)
+class AgentCaller:
+    shop: ShopSettings
+    agent_id: str
+
+
+def agent_of(request: Request, store: CredentialStore) -> AgentCaller | Response:
     """Routes only an agent may call (their screen pop, their outcomes)."""
-    return caller_of(request, store, shop_key=False)
+    caller = caller_of(request, store, shop_key=False)
+    if isinstance(caller, Response):
+        return caller
+    assert caller.agent_id is not None  # shop_key=False: only an agent's token passes
+    return AgentCaller(caller.shop, caller.agent_id)
 
 
 def not_yours(agent_id: str) -> Response:

@@ -34,11 +34,15 @@ def current_request(source: Any) -> Request:
     return request
 
 
+def json_response(body: object, status: int = 200) -> Response:
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
 def json_error(status: int, error: str, message: str, fields: list[dict[str, str]] | None = None) -> Response:
     body: dict[str, Any] = {"error": error, "message": message}
     if fields is not None:
         body["fields"] = fields
-    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+    return json_response(body, status)
 
 
 def validation_failed(problems: list[tuple[str, str]]) -> Response:
@@ -83,6 +87,17 @@ def shop_from_api_key(request: Request, repository: ShopKeys) -> ShopSettings | 
     if shop is None:
         return json_error(401, "unauthorized", "unknown API key")
     return shop
+
+
+def shop_and_body(request: Request, repository: ShopKeys) -> tuple[ShopSettings, dict[str, Any]] | Response:
+    """The shop behind the API key, then the JSON object the request sends (401, 400 or 413 else)."""
+    shop = shop_from_api_key(request, repository)
+    if isinstance(shop, Response):
+        return shop
+    body = json_body(request)
+    if isinstance(body, Response):
+        return body
+    return shop, body
 
 
 def twiml(document: str) -> Response:

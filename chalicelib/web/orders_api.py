@@ -14,8 +14,8 @@ from chalicelib.observability import logger, metrics
 from chalicelib.web.http import (
     current_request,
     invalid_body,
-    json_body,
     json_error,
+    shop_and_body,
     shop_from_api_key,
     validation_failed,
 )
@@ -34,12 +34,10 @@ def create_order() -> Response:
     from chalicelib.services.order_api import accept_order_now, accept_order_with_key
 
     request = current_request(orders_api)
-    shop = shop_from_api_key(request, repository())
-    if isinstance(shop, Response):
-        return shop
-    body = json_body(request)
-    if isinstance(body, Response):
-        return body
+    authorised = shop_and_body(request, repository())
+    if isinstance(authorised, Response):
+        return authorised
+    shop, body = authorised
     try:
         order_in = OrderIn.model_validate(body)
     except ValidationError as error:
@@ -101,12 +99,10 @@ def get_order(order_id: str) -> Response:
 def add_do_not_call() -> Response:
     """O11: the shop puts a customer on its do-not-call list (calls and texts stop)."""
     request = current_request(orders_api)
-    shop = shop_from_api_key(request, repository())
-    if isinstance(shop, Response):
-        return shop
-    body = json_body(request)
-    if isinstance(body, Response):
-        return body
+    authorised = shop_and_body(request, repository())
+    if isinstance(authorised, Response):
+        return authorised
+    shop, body = authorised
     phone = normalise_phone(str(body.get("phone", "")), shop.default_region)
     if phone.e164 is None:
         return validation_failed([("phone", phone.problem or "required")])
@@ -133,12 +129,10 @@ def request_callback() -> Response:
     from chalicelib.services.web_callbacks import request_callback as schedule
 
     request = current_request(orders_api)
-    shop = shop_from_api_key(request, repository())
-    if isinstance(shop, Response):
-        return shop
-    body = json_body(request)
-    if isinstance(body, Response):
-        return body
+    authorised = shop_and_body(request, repository())
+    if isinstance(authorised, Response):
+        return authorised
+    shop, body = authorised
     try:
         view, created = schedule(
             shop, CallbackIn.model_validate(body), store=inbound_store(), now=current_clock().now()

@@ -95,14 +95,10 @@ def test_every_alert_fired_twice_reaches_the_manager_once_by_text_and_once_by_em
     # WHEN each kind of alert fires twice (stream redelivery, the next minute's check)
     for _ in range(2):
         alerts.alert_on_new_order(shop(), order, channels=wiring.alert_channels())
-        alerts.alert_on_complaint(
-            shop(),
-            event_id="CA1",
-            phone="+380671234567",
-            order_number="A-8",
-            agent_id="anna",
-            channels=wiring.alert_channels(),
+        complaint = alerts.complaint_alert(
+            shop(), event_id="CA1", phone="+380671234567", order_number="A-8", agent_id="anna"
         )
+        alerts.send_alert(shop(), complaint, channels=wiring.alert_channels())
         alerts.alert_on_live_figures(shop(), figures, channels=wiring.alert_channels())
 
     # THEN the stand-in received one text per alert, in Ukrainian, from the shop's number

@@ -86,18 +86,9 @@ def test_a_large_order_alerts_once_however_often_the_stream_redelivers_it(aws):
 
 
 def test_a_complaint_alerts_once_per_outcome(aws):
-    assert (
-        alerts.alert_on_complaint(
-            shop(), event_id="CA1", phone="+380671234567", comment="rude", channels=wiring.alert_channels()
-        )
-        is True
-    )
-    assert (
-        alerts.alert_on_complaint(
-            shop(), event_id="CA1", phone="+380671234567", comment="rude", channels=wiring.alert_channels()
-        )
-        is False
-    )
+    complaint = alerts.complaint_alert(shop(), event_id="CA1", phone="+380671234567", comment="rude")
+    assert alerts.send_alert(shop(), complaint, channels=wiring.alert_channels()) is True
+    assert alerts.send_alert(shop(), complaint, channels=wiring.alert_channels()) is False
     assert len(sent()) == 1
 
 

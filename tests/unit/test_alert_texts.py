@@ -16,9 +16,9 @@ from chalicelib.domain.shop import AlertPolicy, ReportPolicy, ShopSettings
 from chalicelib.services.alerts import (
     Alert,
     AlertChannels,
-    alert_on_complaint,
     alert_on_live_figures,
     alert_on_new_order,
+    complaint_alert,
     send_alert,
 )
 from chalicelib.services.live import LiveFigures, QueueNow
@@ -106,14 +106,9 @@ def test_every_configured_number_gets_the_text_but_not_one_on_the_do_not_call_li
     sender, telephony, store, once = channels
     store.add_do_not_call("acme", DEPUTY, "sms", NOW)
 
-    sent = alert_on_complaint(
-        shop(sms=(MANAGER, DEPUTY), language="en"),
-        event_id="CA1",
-        phone="+380671234567",
-        order_number="A-7",
-        agent_id="anna",
-        channels=AlertChannels(sender, telephony, store, once),
-    )
+    managers = shop(sms=(MANAGER, DEPUTY), language="en")
+    complaint = complaint_alert(managers, event_id="CA1", phone="+380671234567", order_number="A-7", agent_id="anna")
+    sent = send_alert(managers, complaint, channels=AlertChannels(sender, telephony, store, once))
 
     assert sent is True
     assert [text["to"] for text in telephony.texts] == [MANAGER]
