@@ -16,7 +16,7 @@ from chalicelib.adapters import idempotency
 from chalicelib.adapters.crm_http import UrllibCrmSender
 from chalicelib.adapters.dynamo.store import DynamoStore, store
 from chalicelib.adapters.twilio_rest import TwilioRecordingMedia, TwilioTelephony
-from chalicelib.clock import Clock, current_clock
+from chalicelib.clock import Clock, current_clock, wall_now
 from chalicelib.config import settings
 from chalicelib.services.paced_telephony import PacedTelephony
 from chalicelib.services.ports import EmailSender, Idempotent, Once, SendOnce
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.powertools_once import PowertoolsOnce
     from chalicelib.domain.shop import ShopSettings
     from chalicelib.services.alerts import AlertChannels
+    from chalicelib.services.crm_push import CrmLine
     from chalicelib.services.outcomes import Notifier
     from chalicelib.services.recordings import ReportRecordingLinks
 
@@ -120,6 +121,21 @@ def predictive_links() -> PredictiveLinks:
 
 def crm_sender() -> UrllibCrmSender:
     return UrllibCrmSender(local=settings().local_mode)
+
+
+def crm_line() -> CrmLine:
+    """The shop's CRM as deliveries reach it; signatures are stamped by the wall clock, which the
+    CRM checks against its own."""
+    from chalicelib.services.crm_push import CrmLine  # cold start: CRM handlers only
+
+    config = settings()
+    return CrmLine(
+        outbox=crm_outbox(),
+        sender=crm_sender(),
+        secret_of=config.crm_secret,
+        signed_at=wall_now,
+        local=config.local_mode,
+    )
 
 
 # ---- the store under the names of the ports the handlers hand it to --------------------------

@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import wiring
-from chalicelib.clock import current_clock, wall_now
-from chalicelib.config import settings
+from chalicelib.clock import current_clock
 from chalicelib.events.batch import process_stream
 from chalicelib.observability import metrics
 from chalicelib.services import crm_push
@@ -30,15 +29,7 @@ def deliver_new(record: DynamoDBRecord, breaker: crm_push.Breaker) -> None:
         return  # only a new or replayed event; the claims and retries of one are the sweep's
     shop = wiring.repository().get_shop(image["shop_id"])
     result = crm_push.deliver(
-        shop,
-        image["event_id"],
-        outbox=wiring.crm_outbox(),
-        sender=wiring.crm_sender(),
-        secret_of=settings().crm_secret,
-        now=current_clock().now(),
-        signed_at=wall_now,  # the CRM checks the signature's time against its own clock
-        local=settings().local_mode,
-        breaker=breaker,
+        shop, image["event_id"], line=wiring.crm_line(), now=current_clock().now(), breaker=breaker
     )
     metrics.add_metric(name=f"CrmEvents_{result}", unit="Count", value=1)  # parked ones alarm (infra)
 
@@ -46,12 +37,8 @@ def deliver_new(record: DynamoDBRecord, breaker: crm_push.Breaker) -> None:
 def crm_retry(event: Any) -> None:
     counts = crm_push.sweep_due(
         [shop for shop in wiring.repository().list_shops() if shop.crm is not None],
-        outbox=wiring.crm_outbox(),
-        sender=wiring.crm_sender(),
-        secret_of=settings().crm_secret,
+        line=wiring.crm_line(),
         now=current_clock().now(),
-        signed_at=wall_now,  # the CRM checks the signature's time against its own clock
-        local=settings().local_mode,
         seconds_left=crm_push.run_budget(),
     )
     for result, count in counts.items():

@@ -147,22 +147,26 @@ def _facts(saved_key: str, saved: SavedOutcome) -> OutcomeFacts:
 
 
 # ---- delivery -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CrmLine:
+    """What every delivery goes through: the outbox, the HTTP sender, the shops' signing secrets,
+    the clock that stamps signatures (the CRM compares it with its own clock, so the app passes
+    the wall clock, while business time decides when an event is due), and whether local URLs
+    are allowed (the local stack's stand-in CRM)."""
+
+    outbox: Outbox
+    sender: Sender
+    secret_of: SecretOf
+    signed_at: Callable[[], datetime]
+    local: bool
+
+
 def deliver(
-    shop: ShopSettings | None,
-    event_id: str,
-    *,
-    outbox: Outbox,
-    sender: Sender,
-    secret_of: SecretOf,
-    now: datetime,
-    signed_at: Callable[[], datetime],
-    local: bool,
-    breaker: Breaker | None = None,
+    shop: ShopSettings | None, event_id: str, *, line: CrmLine, now: datetime, breaker: Breaker | None = None
 ) -> str:
     """One try of a pending, due event: ``delivered``, ``retry``, ``parked``, or ``skipped``
-    (not pending, not due, taken by another run, or its shop's CRM failed in this run).
-    ``signed_at`` stamps the signature: the CRM compares it with its own clock, so the app passes
-    the wall clock, while ``now`` (business time) decides when the event is due."""
+    (not pending, not due, taken by another run, or its shop's CRM failed in this run)."""
+    outbox, sender, secret_of, signed_at = line.outbox, line.sender, line.secret_of, line.signed_at
     event = outbox.get(event_id)
     if event is None or event.state != "pending":
         return "skipped"
@@ -176,7 +180,7 @@ def deliver(
         outbox.park(event_id, event.shop_id, now, "the shop has no CRM configured", None)
         logger.warning("crm event parked: no CRM", extra=log_keys)
         return "parked"
-    problem = crm_url_problem(shop.crm.url, local=local)
+    problem = crm_url_problem(shop.crm.url, local=line.local)
     if problem:
         outbox.park(event_id, event.shop_id, now, f"CRM URL refused: {problem}", None)
         logger.warning("crm event parked: URL refused", extra={**log_keys, "problem": problem})
@@ -238,12 +242,8 @@ def _failed(
 def sweep_due(
     shops: list[ShopSettings],
     *,
-    outbox: Outbox,
-    sender: Sender,
-    secret_of: SecretOf,
+    line: CrmLine,
     now: datetime,
-    signed_at: Callable[[], datetime],
-    local: bool,
     limit: int = SWEEP_LIMIT,
     seconds_left: Callable[[], float] | None = None,
 ) -> dict[str, int]:
@@ -255,20 +255,10 @@ def sweep_due(
     for shop in shops:
         if breaker.out_of_time():
             break
-        for event_id in outbox.due(shop.shop_id, now, limit):
+        for event_id in line.outbox.due(shop.shop_id, now, limit):
             if shop.shop_id in breaker.failed or breaker.out_of_time():
                 break
-            result = deliver(
-                shop,
-                event_id,
-                outbox=outbox,
-                sender=sender,
-                secret_of=secret_of,
-                now=now,
-                signed_at=signed_at,
-                local=local,
-                breaker=breaker,
-            )
+            result = deliver(shop, event_id, line=line, now=now, breaker=breaker)
             counts[result] = counts.get(result, 0) + 1
     return counts
 

@@ -216,17 +216,10 @@ def queued_event(outbox: FakeCrmOutbox) -> str:
 
 
 def deliver(outbox: FakeCrmOutbox, crm: ScriptedCrm, event_id: str, at: datetime, **kwargs: object) -> str:
-    return crm_push.deliver(
-        kwargs.pop("to", shop()),  # type: ignore[arg-type]
-        event_id,
-        outbox=outbox,
-        sender=crm,
-        secret_of=lambda name: SECRET if name == "kvitka-crm" else b"",
-        now=at,
-        signed_at=lambda: SIGNED_AT,
-        local=False,
-        **kwargs,  # type: ignore[arg-type]
+    line = crm_push.CrmLine(
+        outbox, crm, lambda name: SECRET if name == "kvitka-crm" else b"", signed_at=lambda: SIGNED_AT, local=False
     )
+    return crm_push.deliver(kwargs.pop("to", shop()), event_id, line=line, now=at, **kwargs)  # type: ignore[arg-type]
 
 
 def test_a_delivery_is_signed_at_the_real_instant_and_names_its_event() -> None:
@@ -299,9 +292,8 @@ def test_a_missing_secret_is_retried_not_sent_unsigned() -> None:
     def no_secret(name: str) -> bytes:
         raise LookupError(f"no secret {name}")
 
-    result = crm_push.deliver(
-        shop(), event_id, outbox=outbox, sender=crm, secret_of=no_secret, now=NOW, signed_at=lambda: NOW, local=False
-    )
+    line = crm_push.CrmLine(outbox, crm, no_secret, signed_at=lambda: NOW, local=False)
+    result = crm_push.deliver(shop(), event_id, line=line, now=NOW)
     assert result == "retry" and crm.requests == []
 
 
@@ -309,9 +301,8 @@ def test_a_claimed_event_is_not_sent_twice_and_a_failed_crm_is_not_hammered_in_o
     outbox, crm = FakeCrmOutbox(), ScriptedCrm(CrmUnreachable("ConnectionRefused"))
     first = queued_event(outbox)
     second = crm_push.queue_order_event(shop(), "queued", order("cancelled"), outbox=outbox, now=NOW)
-    counts = crm_push.sweep_due(
-        [shop()], outbox=outbox, sender=crm, secret_of=lambda _: SECRET, now=NOW, signed_at=lambda: NOW, local=False
-    )
+    line = crm_push.CrmLine(outbox, crm, lambda _: SECRET, signed_at=lambda: NOW, local=False)
+    counts = crm_push.sweep_due([shop()], line=line, now=NOW)
     assert counts == {"retry": 1} and len(crm.requests) == 1  # the second waits for the next sweep
     assert outbox.events[str(second)].attempts == 0
     # a try in flight (claimed) is not taken by another run until its lease ends
@@ -341,12 +332,8 @@ def test_a_run_short_of_time_leaves_due_events_for_the_next_sweep() -> None:
     left = iter([60.0, 10.0])
     counts = crm_push.sweep_due(
         [shop()],
-        outbox=outbox,
-        sender=crm,
-        secret_of=lambda _: SECRET,
+        line=crm_push.CrmLine(outbox, crm, lambda _: SECRET, signed_at=lambda: NOW, local=False),
         now=NOW,
-        signed_at=lambda: NOW,
-        local=False,
         seconds_left=lambda: next(left),
     )
     assert counts == {} and crm.requests == []
