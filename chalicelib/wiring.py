@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 from chalicelib.adapters import idempotency
 from chalicelib.adapters.crm_http import UrllibCrmSender
 from chalicelib.adapters.dynamo.store import DynamoStore, store
+from chalicelib.adapters.idempotency import KeyedOnce
 from chalicelib.adapters.twilio_rest import TwilioRecordingMedia, TwilioTelephony
 from chalicelib.clock import Clock, current_clock, wall_now
 from chalicelib.config import settings
@@ -26,11 +27,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from concurrent.futures import ThreadPoolExecutor
     from datetime import datetime
-    from typing import Any
 
     from chalicelib.adapters.dynamo.crm_outbox import DynamoCrmOutbox
     from chalicelib.adapters.dynamo.reports import DynamoReportQueries, DynamoReportRuns
-    from chalicelib.adapters.powertools_once import PowertoolsOnce
     from chalicelib.domain.shop import ShopSettings
     from chalicelib.services.alerts import AlertChannels
     from chalicelib.services.crm_push import CrmLine
@@ -187,7 +186,6 @@ def idempotent_order() -> Idempotent:
 def forget_clients() -> None:
     """Tests and the local stack switch endpoints: every cached client is built again next time."""
     idempotency.forget_idempotency_stores()
-    _report_once.cache_clear()
 
 
 def notify_managers() -> Notifier:
@@ -221,23 +219,8 @@ def report_recording_links(now: datetime) -> ReportRecordingLinks:
     )
 
 
-@functools.cache
-def _report_once() -> PowertoolsOnce:
-    from chalicelib.adapters.dynamo.schema import idempotency_table_name
-    from chalicelib.adapters.powertools_once import PowertoolsOnce
+def report_once() -> KeyedOnce:
+    """Each report sent once per (shop, period), however often the schedule fires or is retried."""
     from chalicelib.services.reports.sending import REPORT_IDEMPOTENCY_SECONDS, REPORT_ONCE_KEY_PREFIX
 
-    return PowertoolsOnce(
-        table_name=idempotency_table_name(),
-        key_prefix=REPORT_ONCE_KEY_PREFIX,
-        expires_after_seconds=REPORT_IDEMPOTENCY_SECONDS,
-    )
-
-
-def report_once(lambda_context: Any = None) -> PowertoolsOnce:
-    """Each report sent once per (shop, period); built on first use against the run's DynamoDB.
-    Pass the schedule's Lambda context so a send cut off by a timeout is retried next run."""
-    once = _report_once()
-    if lambda_context is not None:
-        once.register_lambda_context(lambda_context)
-    return once
+    return idempotency.KeyedOnce(REPORT_ONCE_KEY_PREFIX, keep_for_seconds=REPORT_IDEMPOTENCY_SECONDS)

@@ -2,10 +2,13 @@
 ``ports.Once``, ``ports.SendOnce`` and ``ports.Idempotent``; ``chalicelib.wiring`` hands them out):
 
 - ``run_once``: side effects that must happen once per business event even when the event is
-  delivered again (stream redelivery, retried invocations): the order texts, the reports;
-- ``send_once``: the alerts' messages (Powertools idempotency, keyed by the alert);
+  delivered again (stream redelivery, retried invocations): the order texts;
+- ``KeyedOnce``, on ``run_once``: the owner's reports (once per shop and period) and, through
+  ``send_once``, the alerts' messages (once per alert); a later call learns it was a replay;
 - ``accept_once``: the order endpoint's ``Idempotency-Key`` (Powertools idempotency: the same
-  key and body give the same response; the same key with another body is refused).
+  key and body give the same response; the same key with another body is refused; an HTTP
+  retry is a new request, so the lost-write case below leaves the client to retry, not a text
+  unsent).
 
 ``run_once``: a run claims the event's key with a random owner token before acting. When DynamoDB applied the
 claim but its answer was lost, botocore sends the claim again and the condition recognises the
@@ -46,9 +49,10 @@ def _client() -> Any:
     return boto3.client("dynamodb")
 
 
-def run_once(key: str, action: Callable[[], Any]) -> Any:
-    """``action()``'s result, from the first run for ``key``; later calls return the stored result.
-    If ``action`` raises, the claim is dropped and the next delivery tries again."""
+def run_once(key: str, action: Callable[[], Any], *, keep_for_seconds: int = ONE_WEEK) -> Any:
+    """``action()``'s result, from the first run for ``key``; later calls return the stored result
+    (kept ``keep_for_seconds``). If ``action`` raises, the claim is dropped and the next delivery
+    tries again; while another run holds the claim, AlreadyInProgressError."""
     from botocore.exceptions import ClientError
 
     table, item_id, token = idempotency_table_name(), {"S": f"once#{key}"}, uuid.uuid4().hex
@@ -63,7 +67,7 @@ def run_once(key: str, action: Callable[[], Any]) -> Any:
                 "status": {"S": "INPROGRESS"},
                 "owner": {"S": token},
                 "claim_expires": {"N": str(now + CLAIM_SECONDS)},
-                "expiration": {"N": str(now + ONE_WEEK)},
+                "expiration": {"N": str(now + keep_for_seconds)},
             },
             ConditionExpression="attribute_not_exists(id) OR #owner = :token"
             " OR (#status = :in_progress AND claim_expires < :now)",
@@ -109,46 +113,44 @@ def run_once(key: str, action: Callable[[], Any]) -> Any:
     return result
 
 
-# ---- Powertools idempotency: the alerts' messages and the order endpoint's key -------------
-def _send(*, alert_key: dict[str, str], send: Callable[[], str]) -> dict[str, Any]:
-    # What the idempotency record stores: no addresses or numbers, only the provider's id.
-    return {"message_id": send(), "replayed": False}
+# ---- once per key, told apart from a replay: the reports and the alerts' messages -----------
+class KeyedOnce:
+    """``once(key, action)``: ``action()``'s JSON result the first time for ``key`` (a dict of
+    names: the shop, the period, the alert); later, the stored result with ``"replayed": True``;
+    None while another run holds the key. The record keeps only what ``action`` returns."""
+
+    def __init__(self, prefix: str, *, keep_for_seconds: int) -> None:
+        self.prefix, self.keep_for_seconds = prefix, keep_for_seconds
+
+    def __call__(self, key: dict[str, str], action: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+        ran = False
+
+        def act() -> dict[str, Any]:
+            nonlocal ran
+            result = action()
+            ran = True
+            return result
+
+        name = json.dumps(key, sort_keys=True, separators=(",", ":"))
+        try:
+            result = run_once(f"{self.prefix}#{name}", act, keep_for_seconds=self.keep_for_seconds)
+        except AlreadyInProgressError:
+            return None
+        return result if ran else {**result, "replayed": True}
 
 
-def _mark_replayed(response: Any, idempotent_data: Any) -> Any:
-    return {**response, "replayed": True} if isinstance(response, dict) else response
-
-
-@functools.cache
-def _once_per_alert() -> Callable[..., dict[str, Any]]:
-    # Built on first use: the persistence layer creates a boto3 client, never at import.
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-
-    config = IdempotencyConfig(expires_after_seconds=ALERT_IDEMPOTENCY_SECONDS, response_hook=_mark_replayed)
-    return idempotent_function(
-        _send,
-        data_keyword_argument="alert_key",
-        persistence_store=DynamoDBPersistenceLayer(table_name=idempotency_table_name()),
-        config=config,
-        key_prefix="alert",
-    )
+_ALERT_ONCE = KeyedOnce("alert", keep_for_seconds=ALERT_IDEMPOTENCY_SECONDS)
 
 
 def send_once(key: dict[str, str], send: Callable[[], str]) -> bool:
-    """The alerts' ``SendOnce``: a Powertools idempotency record per key in DynamoDB."""
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-
-    try:
-        result = _once_per_alert()(alert_key=key, send=send)
-    except IdempotencyAlreadyInProgressError:
-        return False  # another delivery of the same event is sending it right now
-    return not result.get("replayed")
+    """The alerts' ``SendOnce``: True when this call sent the message; False when it was sent
+    before or another delivery of the same event is sending it right now. The record holds the
+    provider's message id only, no address or number."""
+    result = _ALERT_ONCE(key, lambda: {"message_id": send()})
+    return result is not None and not result.get("replayed")
 
 
+# ---- Powertools idempotency: the order endpoint's key ---------------------------------------
 @functools.cache
 def _idempotent_accept() -> tuple[Callable[..., dict[str, Any]], Any]:
     # Built on first use: the persistence layer creates a boto3 client, never at import.
@@ -182,7 +184,7 @@ def accept_once(request: dict[str, Any], action: Callable[[], dict[str, Any]], l
     return accept(request=request, action=action)
 
 
-_CACHED = (_client, _once_per_alert, _idempotent_accept)  # the caches themselves, even while a test stands in
+_CACHED = (_client, _idempotent_accept)  # the caches themselves, even while a test stands in
 
 
 def forget_idempotency_stores() -> None:

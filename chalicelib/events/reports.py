@@ -28,8 +28,7 @@ def daily_reports(event: Any) -> None:
         shops=wiring.report_shops(),
         sender=wiring.mailer(),
         queries=wiring.report_queries(),
-        # The event carries the Lambda context: app.lambda_context exists only after an HTTP request.
-        once=wiring.report_once(event.context),
+        once=wiring.report_once(),
         runs=wiring.report_runs(),
         recording_links=wiring.report_recording_links(now),
     )

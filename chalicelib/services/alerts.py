@@ -11,7 +11,7 @@ Three kinds of event:
 
 Every alert goes by email and, where the shop lists ``alerts.sms_numbers``, by a short text in
 the shop's language (never to a number on its do-not-call list). Each message (the email; the
-text to each number) is guarded by a Powertools idempotency record keyed by the event, so a
+text to each number) is sent once per event (the channels' ``once``), so a
 redelivered stream record or a retried call sends nothing twice. A send that fails raises once
 the other messages were tried, so the caller (the stream, the schedule) retries it, the
 messages already sent are not sent again, and no alert is lost.

@@ -458,7 +458,7 @@ class ReportRunLog(Protocol):
 
 class ReportOnce(Protocol):
     """Sends a shop's report for a period at most once, however often the schedule fires or the
-    function is retried (today: a Powertools idempotency record per key)."""
+    function is retried (adapters.idempotency.KeyedOnce: a claimed record per key)."""
 
     def __call__(self, key: dict[str, str], action: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
         """``action()``'s result (JSON) the first time for ``key``; on a later call the stored

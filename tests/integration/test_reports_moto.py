@@ -70,7 +70,7 @@ def run_schedule(now: datetime) -> list[SentReport]:
         shops=wiring.report_shops(),
         sender=wiring.mailer(),
         queries=wiring.report_queries(),
-        once=wiring.report_once(FakeLambdaContext()),
+        once=wiring.report_once(),
         runs=wiring.report_runs(),
         recording_links=wiring.report_recording_links(now),
     )

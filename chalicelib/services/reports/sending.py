@@ -23,7 +23,7 @@ from chalicelib.services.reports.compose import build_report
 # that could still pick the day (until the shop's midnight) and a retry storm after it; the
 # 1 h default would let the next hour send the report again.
 REPORT_IDEMPOTENCY_SECONDS = 3 * 24 * 60 * 60
-REPORT_ONCE_KEY_PREFIX = "daily-report"  # the prefix of every report's key since the first release
+REPORT_ONCE_KEY_PREFIX = "daily-report"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +118,8 @@ def send_due_reports(
     ``ReportsFailed``, so the scheduled function is retried and only the failed shops are
     tried again.
 
-    ``once`` is built by ``wiring.report_once`` (with the Lambda context, so a send cut off by a
-    timeout is retried on the next run instead of held "in progress" until its record expires).
+    ``once`` is built by ``wiring.report_once``: a send cut off by the function's timeout holds
+    its claim for 15 minutes, then the next run takes it over.
     """
     sent: list[SentReport] = []
     failures: dict[str, BaseException] = {}
