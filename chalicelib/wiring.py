@@ -20,7 +20,7 @@ from chalicelib.clock import Clock, current_clock
 from chalicelib.config import settings
 from chalicelib.services.paced_telephony import PacedTelephony
 from chalicelib.services.ports import EmailSender, Idempotent, Once, SendOnce
-from chalicelib.voice.links import AgentDialLinks, PredictiveLinks, PublicUrls
+from chalicelib.voice.links import AgentDialLinks, InboundLinks, PredictiveLinks, PublicUrls
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -123,6 +123,10 @@ def agent_dial_links() -> AgentDialLinks:
 
 def predictive_links() -> PredictiveLinks:
     return PredictiveLinks(settings().base_url)
+
+
+def inbound_links() -> InboundLinks:
+    return InboundLinks(settings().base_url)
 
 
 def crm_sender() -> UrllibCrmSender:
