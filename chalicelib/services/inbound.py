@@ -199,6 +199,7 @@ class HoldRound:
     position: int | None = None  # announce it (changed since the last announcement)
     minutes: int | None = None
     max_wait_reached: bool = False
+    music_url: str = ""  # the shop's hold music (set by ``inbound_queue.hold``)
 
 
 def hold_round(ctx: CallContext, queue_seconds: int, *, store: InboundStore, now: datetime) -> HoldRound:
