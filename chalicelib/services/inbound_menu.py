@@ -22,8 +22,8 @@ from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import inbound
 from chalicelib.services.inbound import CallContext
 from chalicelib.services.inbound_queue import (
-    Answer,
     Goodbye,
+    Heard,
     LeaveMessage,
     Queued,
     call_context,
@@ -117,8 +117,8 @@ MenuStep = (
 ) | SlotMenu
 
 
-def _next_try(attempt: str, shop: ShopSettings) -> int | None:
-    return next_attempt(int(attempt or 0), shop.inbound.menu_attempts)
+def _next_try(heard: Heard, shop: ShopSettings) -> int | None:
+    return next_attempt(int(heard.tries() or 0), shop.inbound.menu_attempts)
 
 
 def _to_second(now: datetime) -> datetime:
@@ -150,39 +150,35 @@ def arrive(
     return ToMenu(language, welcome_to=shop.name)
 
 
-def language_chosen(
-    call_sid: str, answer: Answer, attempt: str, *, store: InboundStore
-) -> ToMenu | LanguageMenu | NotUnderstood:
+def language_chosen(heard: Heard, *, store: InboundStore) -> ToMenu | LanguageMenu | NotUnderstood:
     """The language keyed or said; not understood: the menu again, and once the tries are
     spent the shop's main language."""
-    shop = call_context(call_sid, store=store).shop
+    shop = call_context(heard.call_sid, store=store).shop
     hints: dict[str, str] = {lang: load_catalog(lang).text("inbound_speech_language") for lang in shop.languages}
-    language = answer.choice(language_digits(list(shop.languages)), hints)
+    language = heard.choice(language_digits(list(shop.languages)), hints)
     if language is None:
-        again = _next_try(attempt, shop)
+        again = _next_try(heard, shop)
         if again is not None:
-            if answer.given:
+            if heard.given:
                 return NotUnderstood(shop.main_language, "language", again)
             return LanguageMenu(shop.name, shop.languages, again)
         language = shop.main_language
-    inbound.choose_language(call_sid, language, store=store)
+    inbound.choose_language(heard.call_sid, language, store=store)
     return ToMenu(language)
 
 
-def language_menu(call_sid: str, attempt: str, *, store: InboundStore) -> LanguageMenu:
-    shop = call_context(call_sid, store=store).shop
-    return LanguageMenu(shop.name, shop.languages, attempt)
+def language_menu(heard: Heard, *, store: InboundStore) -> LanguageMenu:
+    shop = call_context(heard.call_sid, store=store).shop
+    return LanguageMenu(shop.name, shop.languages, heard.tries("1"))
 
 
-def after_hours_choice(
-    call_sid: str, language: str, answer: Answer, attempt: str, *, store: InboundStore, now: datetime
-) -> Goodbye | LeaveMessage | AfterHoursMenu:
-    ctx = call_context(call_sid, store=store)
-    choice = callback_or_voicemail(answer, language)
+def after_hours_choice(heard: Heard, *, store: InboundStore, now: datetime) -> Goodbye | LeaveMessage | AfterHoursMenu:
+    ctx, language = call_context(heard.call_sid, store=store), heard.language
+    choice = callback_or_voicemail(heard)
     if choice == "callback":
         inbound.request_callback(ctx, store=store, now=now)
         return Goodbye(language, "inbound_callback_confirmed")
-    again = None if choice == "voicemail" else _next_try(attempt, ctx.shop)
+    again = None if choice == "voicemail" else _next_try(heard, ctx.shop)
     if again is None:
         return LeaveMessage(language)
     return AfterHoursMenu(language, ctx.shop.name, again)
@@ -201,9 +197,9 @@ def _slot_menu(ctx: CallContext, language: str, order_id: str, as_of: datetime, 
     return SlotMenu(language, order_id, attempt, as_of, slots)
 
 
-def main_menu(call_sid: str, language: str, *, store: InboundStore, now: datetime) -> Queued | OrderMenu | OrdersMenu:
+def main_menu(heard: Heard, *, store: InboundStore, now: datetime) -> Queued | OrderMenu | OrdersMenu:
     """The caller's active orders: none, the queue; one, its menu; several, a choice."""
-    ctx = call_context(call_sid, store=store)
+    ctx, language = call_context(heard.call_sid, store=store), heard.language
     orders = inbound.active_orders(ctx, store=store)
     if not orders:
         return queue_caller(ctx, language, PLEASE_HOLD, store=store, now=now)
@@ -212,34 +208,30 @@ def main_menu(call_sid: str, language: str, *, store: InboundStore, now: datetim
     return OrdersMenu(language, orders)
 
 
-def order_chosen(
-    call_sid: str, language: str, digits: str | None, attempt: str, *, store: InboundStore, now: datetime
-) -> Queued | OrderMenu | NotUnderstood:
-    ctx = call_context(call_sid, store=store)
+def order_chosen(heard: Heard, *, store: InboundStore, now: datetime) -> Queued | OrderMenu | NotUnderstood:
+    ctx, language = call_context(heard.call_sid, store=store), heard.language
     orders = inbound.active_orders(ctx, store=store)
-    digits = (digits or "").strip()
+    digits = (heard.digits or "").strip()
     if digits == "0":
         return queue_caller(ctx, language, PLEASE_HOLD, store=store, now=now)
     if digits.isdigit() and 1 <= int(digits) <= len(orders):
         return _order_menu(ctx, language, orders[int(digits) - 1], 0, now)
-    if _next_try(attempt, ctx.shop) is None or not orders:
+    if _next_try(heard, ctx.shop) is None or not orders:
         return queue_caller(ctx, language, PLEASE_HOLD, store=store, now=now)
     return NotUnderstood(language, "orders")
 
 
-def order_action(
-    call_sid: str, language: str, order_id: str, answer: Answer, attempt: str, *, store: InboundStore, now: datetime
-) -> MenuStep:
+def order_action(heard: Heard, *, store: InboundStore, now: datetime) -> MenuStep:
     """1 confirms, 2 cancels (only an active order), 3 reads the delivery slots, 0 an agent;
     a wrong or missing answer reads the order again, then the queue once the tries are spent."""
-    ctx = call_context(call_sid, store=store)
+    ctx, language, order_id = call_context(heard.call_sid, store=store), heard.language, heard.order_id
     catalog = load_catalog(language)
     options = {"1": "confirmed", "2": "cancelled", "0": "agent"}
     as_of = _to_second(now)
     if inbound.delivery_slots(ctx, as_of):
         options["3"] = "slot"
     words = {"confirmed": "confirm", "cancelled": "cancel", "agent": "agent", "slot": "slot"}
-    choice = answer.choice(options, {name: catalog.text(f"inbound_speech_{word}") for name, word in words.items()})
+    choice = heard.choice(options, {name: catalog.text(f"inbound_speech_{word}") for name, word in words.items()})
     if choice == "slot":
         return _slot_menu(ctx, language, order_id, as_of, 0)
     if choice in ("confirmed", "cancelled"):
@@ -247,48 +239,36 @@ def order_action(
         if order is None:
             return queue_caller(ctx, language, "inbound_order_unchanged", store=store, now=now)
         return Goodbye(language, "inbound_order_confirmed" if choice == "confirmed" else "inbound_order_cancelled")
-    again = None if choice == "agent" else _next_try(attempt, ctx.shop)
+    again = None if choice == "agent" else _next_try(heard, ctx.shop)
     order = store.get_order(ctx.shop.shop_id, order_id) if again is not None else None
     if again is None or order is None:
         return queue_caller(ctx, language, PLEASE_HOLD, store=store, now=now)
     return _order_menu(ctx, language, order, again, now)
 
 
-def slot_chosen(
-    call_sid: str,
-    language: str,
-    order_id: str,
-    as_of: str,
-    answer: Answer,
-    attempt: str,
-    *,
-    store: InboundStore,
-    now: datetime,
-) -> Queued | OrderMenu | NotUnderstood | SlotMenu:
+def slot_chosen(heard: Heard, *, store: InboundStore, now: datetime) -> Queued | OrderMenu | NotUnderstood | SlotMenu:
     """A digit of the slot menu read at ``as_of`` (seconds): the slot is stored on the order and
     the order's menu is read again (to confirm it); 0 or asking for a person: the agent queue;
     a wrong or missing digit: the slots again, then the agent queue once the tries are spent."""
-    ctx = call_context(call_sid, store=store)
-    read_at = datetime.fromtimestamp(int(as_of or 0), UTC)
+    ctx, language, order_id = call_context(heard.call_sid, store=store), heard.language, heard.order_id
+    read_at = datetime.fromtimestamp(int(heard.as_of or 0), UTC)
     agent_words = load_catalog(language).text("inbound_speech_agent")
-    if answer.choice({"0": "agent"}, {"agent": agent_words}) == "agent":
+    if heard.choice({"0": "agent"}, {"agent": agent_words}) == "agent":
         return queue_caller(ctx, language, PLEASE_HOLD, store=store, now=now)
-    slot = inbound.offered_slot(ctx, read_at, answer.digits, now)
+    slot = inbound.offered_slot(ctx, read_at, heard.digits, now)
     if slot is not None:
         order = inbound.choose_delivery_slot(ctx, order_id, slot, store=store, now=now)
         if order is None:
             return queue_caller(ctx, language, "inbound_order_unchanged", store=store, now=now)
         return _order_menu(ctx, language, order, 0, now, chosen=_times(ctx, slot, read_at))
-    again = _next_try(attempt, ctx.shop)
+    again = _next_try(heard, ctx.shop)
     if again is None:
         return queue_caller(ctx, language, PLEASE_HOLD, store=store, now=now)
-    if answer.given:
+    if heard.given:
         return NotUnderstood(language, "slots", again, order_id)
     return _slot_menu(ctx, language, order_id, _to_second(now), again)
 
 
-def slot_menu(
-    call_sid: str, language: str, order_id: str, attempt: str, *, store: InboundStore, now: datetime
-) -> SlotMenu:
-    ctx = call_context(call_sid, store=store)
-    return _slot_menu(ctx, language, order_id, _to_second(now), int(attempt or 1))
+def slot_menu(heard: Heard, *, store: InboundStore, now: datetime) -> SlotMenu:
+    ctx = call_context(heard.call_sid, store=store)
+    return _slot_menu(ctx, heard.language, heard.order_id, _to_second(now), int(heard.tries("1") or 1))

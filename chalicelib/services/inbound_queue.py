@@ -22,11 +22,19 @@ from chalicelib.voice.catalog import load_catalog
 
 
 @dataclass(frozen=True)
-class Answer:
-    """What the caller keyed or said at a menu."""
+class Heard:
+    """What a webhook of an inbound call brings: the call, the caller's language, what they
+    keyed or said, and what the (signed) query carries on: the menu's try (None when absent),
+    the order, the instant a slot menu was read (seconds), the agent dialled."""
 
+    call_sid: str
+    language: str = "en"
     digits: str | None = None
     speech: str | None = None
+    attempt: str | None = None
+    order_id: str = ""
+    as_of: str = "0"
+    agent_id: str = ""
 
     @property
     def given(self) -> bool:
@@ -34,6 +42,9 @@ class Answer:
 
     def choice(self, options: Mapping[str, str], hints: Mapping[str, str] | None = None) -> str | None:
         return choose(self.digits, self.speech, options, hints)
+
+    def tries(self, default: str = "0") -> str:
+        return default if self.attempt is None else self.attempt
 
 
 @dataclass(frozen=True)
@@ -94,10 +105,10 @@ def call_context(call_sid: str, *, store: InboundStore) -> CallContext:
     return ctx
 
 
-def callback_or_voicemail(answer: Answer, language: str) -> str | None:
+def callback_or_voicemail(heard: Heard) -> str | None:
     """1 or "call me back" -> callback, 2 or "voicemail" -> voicemail (after hours, in the queue)."""
-    catalog = load_catalog(language)
-    return answer.choice(
+    catalog = load_catalog(heard.language)
+    return heard.choice(
         {"1": "callback", "2": "voicemail"},
         {"callback": catalog.text("inbound_speech_callback"), "voicemail": catalog.text("inbound_speech_voicemail")},
     )
@@ -115,11 +126,11 @@ def hold(call_sid: str, queue_seconds: int, *, store: InboundStore, now: datetim
     return replace(held, music_url=ctx.shop.inbound.hold_music_url)
 
 
-def wait_choice(call_sid: str, language: str, answer: Answer, *, store: InboundStore, now: datetime) -> bool:
+def wait_choice(heard: Heard, *, store: InboundStore, now: datetime) -> bool:
     """A key while waiting: a callback or a voicemail takes the caller out of the queue (True);
     nothing chosen: back to the music (False)."""
-    ctx = call_context(call_sid, store=store)
-    choice = callback_or_voicemail(answer, language)
+    ctx = call_context(heard.call_sid, store=store)
+    choice = callback_or_voicemail(heard)
     if choice == "callback":
         inbound.request_callback(ctx, store=store, now=now)
     elif choice == "voicemail":
@@ -128,12 +139,14 @@ def wait_choice(call_sid: str, language: str, answer: Answer, *, store: InboundS
 
 
 def queue_left(
-    call_sid: str, language: str, queue_result: str, queue_seconds: int, *, store: InboundStore, now: datetime
+    heard: Heard, form: dict[str, str], *, store: InboundStore, now: datetime
 ) -> DialAgent | Queued | Goodbye | LeaveMessage:
-    """The Enqueue ended: the reserved agent is dialled (or, gone meanwhile, the caller queued
-    again), a callback is confirmed, a caller who hung up gets nothing, the rest a voicemail."""
-    ctx = call_context(call_sid, store=store)
-    nxt = inbound.left_queue(ctx, queue_result, queue_seconds, store=store, now=now)
+    """The Enqueue ended (its ``QueueResult`` and ``QueueTime``): the reserved agent is dialled
+    (or, gone meanwhile, the caller queued again), a callback is confirmed, a caller who hung
+    up gets nothing, the rest a voicemail."""
+    ctx, language = call_context(heard.call_sid, store=store), heard.language
+    queue_seconds = twilio_count(form.get("QueueTime")) or 0
+    nxt = inbound.left_queue(ctx, form.get("QueueResult", ""), queue_seconds, store=store, now=now)
     if nxt == "agent":
         agent = inbound.reserved_agent(ctx, store=store)
         if agent is None:
@@ -162,16 +175,16 @@ def agent_took_call(caller_sid: str, *, store: InboundStore, now: datetime) -> N
 
 
 def agent_dial_ended(
-    call_sid: str, language: str, agent_id: str, form: dict[str, str], *, store: InboundStore, now: datetime
+    heard: Heard, form: dict[str, str], *, store: InboundStore, now: datetime
 ) -> Survey | Goodbye | Queued:
     """The Dial to the agent ended (``inbound.dial_ended``): the survey or goodbye after a
     conversation, else back in the queue at the caller's original place."""
-    ctx = call_context(call_sid, store=store)
+    ctx, language = call_context(heard.call_sid, store=store), heard.language
     if form.get("RecordingSid"):
         inbound.store_recording(form, store=store)
     outcome = inbound.dial_ended(
         ctx,
-        agent_id,
+        heard.agent_id,
         form.get("DialCallStatus", ""),
         form.get("DialBridged", "").lower() == "true",
         (twilio_count(form.get("DialCallDuration")) or 0),

@@ -9,6 +9,7 @@ Every view is guarded: a fault (a storage error) gives the caller an apology and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from chalice import Blueprint, Response
@@ -32,7 +33,7 @@ from chalicelib.voice.catalog import Catalog, load_catalog
 from chalicelib.voice.links import INBOUND_BASE as BASE
 from chalicelib.voice.links import INCOMING_PATH, InboundLinks
 from chalicelib.web.http import current_request, twilio_webhook, twiml
-from chalicelib.web.voice_queue import FORM, answer_in, guarded_by, language_of, query_of, respond
+from chalicelib.web.voice_queue import FORM, guarded_by, heard_in, respond
 from chalicelib.wiring import inbound_links, inbound_store
 
 voice_inbound = Blueprint(__name__)
@@ -40,10 +41,6 @@ webhook = twilio_webhook(lambda: current_request(voice_inbound))
 guarded = guarded_by(voice_inbound)
 STATUS_WORDS = {"received": "inbound_status_received", "queued": "inbound_status_queued"}
 Lines = list[tuple[str, dict[str, object]]]
-
-
-def _query(name: str, default: str = "") -> str:
-    return query_of(voice_inbound, name, default)
 
 
 # ---- rendering the menus' steps ------------------------------------------------------------
@@ -124,6 +121,13 @@ def _amount(value: Decimal) -> str:
     return str(value.quantize(Decimal(1))) if value == value.to_integral_value() else str(value)
 
 
+def _step(use_case: Callable[..., MenuStep], form: dict[str, str], *, timed: bool = True) -> Response:
+    """One menu step: the webhook as ``Heard``, one call to the service (with the time, when it
+    takes one), the step it returns rendered."""
+    now = {"now": current_clock().now()} if timed else {}
+    return _render(use_case(heard_in(voice_inbound, form), store=inbound_store(), **now))
+
+
 # ---- arrival, language, hours ----------------------------------------------------------
 @voice_inbound.route(INCOMING_PATH, methods=["POST"], content_types=FORM)
 @webhook
@@ -136,30 +140,21 @@ def incoming_call(form: dict[str, str]) -> Response:
 @webhook
 @guarded
 def language_chosen(form: dict[str, str]) -> Response:
-    call_sid, attempt = form.get("CallSid", ""), _query("attempt", "0")
-    return _render(menus.language_chosen(call_sid, answer_in(form), attempt, store=inbound_store()))
+    return _step(menus.language_chosen, form, timed=False)
 
 
 @voice_inbound.route(f"{BASE}/language-menu", methods=["POST"], content_types=FORM)
 @webhook
 @guarded
 def language_menu_again(form: dict[str, str]) -> Response:
-    return _render(menus.language_menu(form.get("CallSid", ""), _query("attempt", "1"), store=inbound_store()))
+    return _step(menus.language_menu, form, timed=False)
 
 
 @voice_inbound.route(f"{BASE}/after-hours", methods=["POST"], content_types=FORM)
 @webhook
 @guarded
 def after_hours_choice(form: dict[str, str]) -> Response:
-    step = menus.after_hours_choice(
-        form.get("CallSid", ""),
-        language_of(voice_inbound),
-        answer_in(form),
-        _query("attempt", "0"),
-        store=inbound_store(),
-        now=current_clock().now(),
-    )
-    return _render(step)
+    return _step(menus.after_hours_choice, form)
 
 
 # ---- self-service (I4) -----------------------------------------------------------------
@@ -167,64 +162,32 @@ def after_hours_choice(form: dict[str, str]) -> Response:
 @webhook
 @guarded
 def main_menu(form: dict[str, str]) -> Response:
-    call_sid, language = form.get("CallSid", ""), language_of(voice_inbound)
-    return _render(menus.main_menu(call_sid, language, store=inbound_store(), now=current_clock().now()))
+    return _step(menus.main_menu, form)
 
 
 @voice_inbound.route(f"{BASE}/order-choice", methods=["POST"], content_types=FORM)
 @webhook
 @guarded
 def order_chosen(form: dict[str, str]) -> Response:
-    step = menus.order_chosen(
-        form.get("CallSid", ""),
-        language_of(voice_inbound),
-        form.get("Digits"),
-        _query("attempt", "0"),
-        store=inbound_store(),
-        now=current_clock().now(),
-    )
-    return _render(step)
+    return _step(menus.order_chosen, form)
 
 
 @voice_inbound.route(f"{BASE}/order", methods=["POST"], content_types=FORM)
 @webhook
 @guarded
 def order_action(form: dict[str, str]) -> Response:
-    step = menus.order_action(
-        form.get("CallSid", ""),
-        language_of(voice_inbound),
-        _query("order"),
-        answer_in(form),
-        _query("attempt", "0"),
-        store=inbound_store(),
-        now=current_clock().now(),
-    )
-    return _render(step)
+    return _step(menus.order_action, form)
 
 
 @voice_inbound.route(f"{BASE}/order-slot", methods=["POST"], content_types=FORM)
 @webhook
 @guarded
 def order_slot_chosen(form: dict[str, str]) -> Response:
-    step = menus.slot_chosen(
-        form.get("CallSid", ""),
-        language_of(voice_inbound),
-        _query("order"),
-        _query("asof", "0"),
-        answer_in(form),
-        _query("attempt", "0"),
-        store=inbound_store(),
-        now=current_clock().now(),
-    )
-    return _render(step)
+    return _step(menus.slot_chosen, form)
 
 
 @voice_inbound.route(f"{BASE}/order-slot-menu", methods=["POST"], content_types=FORM)
 @webhook
 @guarded
 def order_slot_menu_again(form: dict[str, str]) -> Response:
-    call_sid, language = form.get("CallSid", ""), language_of(voice_inbound)
-    step = menus.slot_menu(
-        call_sid, language, _query("order"), _query("attempt", "1"), store=inbound_store(), now=current_clock().now()
-    )
-    return _render(step)
+    return _step(menus.slot_menu, form)

@@ -21,13 +21,13 @@ from chalicelib.domain.shop import InboundPolicy
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
 from chalicelib.services import inbound, inbound_queue
-from chalicelib.services.inbound_queue import Answer, DialAgent, Goodbye, LeaveMessage, Queued, Survey
+from chalicelib.services.inbound_queue import DialAgent, Goodbye, Heard, LeaveMessage, Queued, Survey
 from chalicelib.voice import inbound_twiml as tw
 from chalicelib.voice import twiml as render
 from chalicelib.voice.catalog import load_catalog
 from chalicelib.voice.links import INBOUND_BASE as BASE
 from chalicelib.voice.links import VOICEMAIL_PATH
-from chalicelib.web.http import current_request, twilio_webhook, twiml
+from chalicelib.web.http import acknowledged, current_request, twilio_webhook, twiml
 from chalicelib.wiring import inbound_links, inbound_store, repository, urls
 
 voice_queue = Blueprint(__name__)
@@ -46,8 +46,19 @@ def language_of(blueprint: Blueprint) -> str:
     return language if language in ("uk", "ru", "en") else "en"
 
 
-def answer_in(form: dict[str, str]) -> Answer:
-    return Answer(form.get("Digits"), form.get("SpeechResult"))
+def heard_in(blueprint: Blueprint, form: dict[str, str]) -> Heard:
+    """The call, language, answer and menu state of an inbound call's webhook."""
+    query: dict[str, str] = dict(current_request(blueprint).query_params or {})
+    return Heard(
+        form.get("CallSid", ""),
+        language_of(blueprint),
+        form.get("Digits"),
+        form.get("SpeechResult"),
+        query.get("attempt"),
+        query.get("order", ""),
+        query.get("asof", "0"),
+        query.get("agent", ""),
+    )
 
 
 def guarded_by(blueprint: Blueprint) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
@@ -100,15 +111,15 @@ def _lang() -> str:
     return language_of(voice_queue)
 
 
-def _seconds(value: str | None) -> int:
-    return twilio_count(value) or 0
+def _heard(form: dict[str, str]) -> Heard:
+    return heard_in(voice_queue, form)
 
 
 @voice_queue.route(f"{BASE}/wait", methods=["POST"], content_types=FORM)
 @webhook
 def waiting(form: dict[str, str]) -> Response:
     language = _lang()
-    queue_seconds = _seconds(form.get("QueueTime"))
+    queue_seconds = twilio_count(form.get("QueueTime")) or 0
     try:
         held = inbound_queue.hold(
             form.get("CallSid", ""), queue_seconds, store=inbound_store(), now=current_clock().now()
@@ -134,9 +145,7 @@ def waiting(form: dict[str, str]) -> Response:
 @webhook
 @guarded
 def wait_choice(form: dict[str, str]) -> Response:
-    leave = inbound_queue.wait_choice(
-        form.get("CallSid", ""), _lang(), answer_in(form), store=inbound_store(), now=current_clock().now()
-    )
+    leave = inbound_queue.wait_choice(_heard(form), store=inbound_store(), now=current_clock().now())
     return twiml(tw.leave_queue() if leave else tw.bridge())  # nothing chosen: back to the wait music
 
 
@@ -144,15 +153,7 @@ def wait_choice(form: dict[str, str]) -> Response:
 @webhook
 @guarded
 def queue_exit(form: dict[str, str]) -> Response:
-    step = inbound_queue.queue_left(
-        form.get("CallSid", ""),
-        _lang(),
-        form.get("QueueResult", ""),
-        _seconds(form.get("QueueTime")),
-        store=inbound_store(),
-        now=current_clock().now(),
-    )
-    return respond(step)
+    return respond(inbound_queue.queue_left(_heard(form), form, store=inbound_store(), now=current_clock().now()))
 
 
 @voice_queue.route(f"{BASE}/whisper", methods=["POST"], content_types=FORM)
@@ -185,14 +186,7 @@ def whisper_accept(form: dict[str, str]) -> Response:
 @webhook
 @guarded
 def dial_done(form: dict[str, str]) -> Response:
-    step = inbound_queue.agent_dial_ended(
-        form.get("CallSid", ""),
-        _lang(),
-        query_of(voice_queue, "agent"),
-        form,
-        store=inbound_store(),
-        now=current_clock().now(),
-    )
+    step = inbound_queue.agent_dial_ended(_heard(form), form, store=inbound_store(), now=current_clock().now())
     return respond(step)
 
 
@@ -209,12 +203,7 @@ def survey_answer(form: dict[str, str]) -> Response:
 @voice_queue.route(f"{BASE}/recording", methods=["POST"], content_types=FORM)
 @webhook
 def recording_status(form: dict[str, str]) -> Response:
-    try:
-        inbound.store_recording(form, store=inbound_store())
-    except Exception:
-        logger.exception("recording callback not stored")
-        return Response(body="", status_code=500)  # Twilio retries the callback
-    return Response(body="", status_code=204)
+    return acknowledged(lambda: inbound.store_recording(form, store=inbound_store()), "recording callback not stored")
 
 
 # ---- voicemail (walking skeleton) ------------------------------------------------------
