@@ -43,14 +43,18 @@ class _Links:
 class PublicUrls(_Links):
     """The robot's call, every placed call's status callback, the voicemail recording."""
 
-    def robot_answer(self, task_id: str) -> str:
-        return self._url(f"{ROBOT_PATH}/{quote(task_id)}")
+    def robot_answer(self, task_id: str, params: Mapping[str, str] | None = None) -> str:
+        """The robot's call; ``params``: the attempt it belongs to (``RobotCallRef.params``)."""
+        return self._robot(task_id, "", params)
 
-    def robot_keypress(self, task_id: str) -> str:
-        return f"{self.robot_answer(task_id)}/keypress"
+    def robot_keypress(self, task_id: str, params: Mapping[str, str] | None = None) -> str:
+        return self._robot(task_id, "/keypress", params)
 
-    def robot_again(self, task_id: str) -> str:
-        return f"{self.robot_answer(task_id)}/again"
+    def robot_again(self, task_id: str, params: Mapping[str, str] | None = None) -> str:
+        return self._robot(task_id, "/again", params)
+
+    def _robot(self, task_id: str, tail: str, params: Mapping[str, str] | None) -> str:
+        return webhook_url(self.base_url, f"{ROBOT_PATH}/{quote(task_id)}{tail}", params)
 
     def call_status(self, task_id: str) -> str:
         # quoted as a path segment would be (as it always was: Twilio signs these bytes)

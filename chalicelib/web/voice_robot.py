@@ -10,7 +10,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.clock import current_clock
 from chalicelib.domain.entities import Order
-from chalicelib.domain.robot_call_ref import RobotCallRef, ref_from_params, with_params
+from chalicelib.domain.robot_call_ref import RobotCallRef, ref_from_params
 from chalicelib.services import robot_call
 from chalicelib.voice import twiml as render
 from chalicelib.voice.catalog import load_catalog
@@ -31,8 +31,8 @@ def _ref(task_id: str) -> RobotCallRef | None:
 
 def _links(task_id: str, ref: RobotCallRef | None) -> tuple[str, str]:
     """The keypress and again URLs of this call, carrying its attempt on."""
-    links, params = urls(), ref.params() if ref else {}
-    return with_params(links.robot_keypress(task_id), params), with_params(links.robot_again(task_id), params)
+    links, params = urls(), ref.params() if ref else None
+    return links.robot_keypress(task_id, params), links.robot_again(task_id, params)
 
 
 @voice_robot.route("/twilio/voice/robot/{task_id}", methods=["POST"], content_types=FORM)
