@@ -21,6 +21,7 @@ from chalicelib.web.sms import sms
 from chalicelib.web.voice_agent_dial import voice_agent_dial
 from chalicelib.web.voice_inbound import voice_inbound
 from chalicelib.web.voice_predictive import voice_predictive
+from chalicelib.web.voice_queue import voice_queue
 from chalicelib.web.voice_robot import voice_robot
 from chalicelib.web.voice_status import voice_status
 from chalicelib.wiring import repository
@@ -31,6 +32,7 @@ app.register_blueprint(live_api)
 app.register_blueprint(voice_robot)
 app.register_blueprint(voice_status)
 app.register_blueprint(voice_inbound)
+app.register_blueprint(voice_queue)
 app.register_blueprint(agents_api)
 app.register_blueprint(sms)
 app.register_blueprint(voice_agent_dial)

@@ -21,7 +21,7 @@ from chalicelib.clock import Clock, current_clock, wall_now
 from chalicelib.config import settings
 from chalicelib.services.paced_telephony import PacedTelephony
 from chalicelib.services.ports import EmailSender, Idempotent, Once, SendOnce
-from chalicelib.voice.links import AgentDialLinks, PredictiveLinks, PublicUrls
+from chalicelib.voice.links import AgentDialLinks, InboundLinks, PredictiveLinks, PublicUrls
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -116,6 +116,10 @@ def agent_dial_links() -> AgentDialLinks:
 
 def predictive_links() -> PredictiveLinks:
     return PredictiveLinks(settings().base_url)
+
+
+def inbound_links() -> InboundLinks:
+    return InboundLinks(settings().base_url)
 
 
 def crm_sender() -> UrllibCrmSender:

@@ -15,7 +15,7 @@ from chalicelib.domain.robot_call_ref import RobotCallRef
 from chalicelib.domain.routing import Agent
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services.ports import CallState
-from chalicelib.voice.links import PredictiveLinks
+from chalicelib.voice.links import PredictiveLinks, PublicUrls
 
 
 class FakeStore:
@@ -370,12 +370,11 @@ class FakeTelephony:
         return f"CA{next(self._sids):032x}"
 
 
-class FakeUrls:
-    def robot_answer(self, task_id: str) -> str:
-        return f"https://calls.example.test/twilio/voice/robot/{task_id}"
+class FakeUrls(PublicUrls):
+    """The app's own robot and status links (pure string building) on a test host."""
 
-    def call_status(self, task_id: str) -> str:
-        return f"https://calls.example.test/twilio/voice/status?task_id={task_id}"
+    def __init__(self) -> None:
+        super().__init__("https://calls.example.test")
 
 
 class FakeAgentDialStore(FakeStore):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 _SHOP, _LANGUAGE, _ORDERS, _ATTEMPT = "shop", "lang", "orders", "attempt"
 _MAX_ORDERS = 50  # far beyond one customer's open orders; keeps URLs well under Twilio's limit
@@ -58,10 +57,3 @@ def ref_from_params(task_id: str, params: Mapping[str, str | Sequence[str]] | No
     if len(order_ids) > _MAX_ORDERS:
         return None
     return RobotCallRef(task_id, shop_id, language, order_ids, int(attempt))
-
-
-def with_params(url: str, params: Mapping[str, str]) -> str:
-    """``url`` with ``params`` appended, keys sorted (as the signature check rebuilds them)."""
-    if not params:
-        return url
-    return url + ("&" if "?" in url else "?") + urlencode(sorted(params.items()))

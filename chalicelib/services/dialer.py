@@ -15,7 +15,7 @@ from chalicelib.domain.entities import Call, DialTask
 from chalicelib.domain.phones import number_time_zone
 from chalicelib.domain.priority import in_dial_order
 from chalicelib.domain.robot import next_attempt_at
-from chalicelib.domain.robot_call_ref import RobotCallRef, with_params
+from chalicelib.domain.robot_call_ref import RobotCallRef
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services.ports import (
@@ -72,7 +72,7 @@ def dial_task(
         call_sid = telephony.place_call(
             to=claimed.phone,
             from_=shop.caller_id,
-            answer_url=with_params(urls.robot_answer(task_id), attempt.params()),
+            answer_url=urls.robot_answer(task_id, attempt.params()),
             status_url=urls.call_status(task_id),
             ring_timeout_seconds=shop.robot.ring_timeout_seconds,
             detect_machine=True,

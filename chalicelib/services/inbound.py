@@ -1,6 +1,7 @@
 """What happens to a caller of a shop's number (I1-I10), as use cases taking their store.
 
-The web layer turns each webhook into one call here and renders the answer as TwiML. Per-call
+These are the steps that ``inbound_menu`` and ``inbound_queue`` compose into one use case per
+webhook (the web layer makes that one call and renders its answer as TwiML). Per-call
 state lives on the call record: ``language``, ``group``, ``queued_at`` (the original arrival
 in the agent queue, kept across re-queueing), ``agent_id`` (reserved or talking), ``result``
 (``connecting`` while an agent is dialled, then ``agent``, ``callback``, ``voicemail``,
@@ -199,6 +200,7 @@ class HoldRound:
     position: int | None = None  # announce it (changed since the last announcement)
     minutes: int | None = None
     max_wait_reached: bool = False
+    music_url: str = ""  # the shop's hold music (set by ``inbound_queue.hold``)
 
 
 def hold_round(ctx: CallContext, queue_seconds: int, *, store: InboundStore, now: datetime) -> HoldRound:

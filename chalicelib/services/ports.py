@@ -5,7 +5,7 @@ it needs; a wider one is composed from narrower ones, never restated."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
@@ -189,7 +189,7 @@ class PredictiveTelephony(Telephony, CallControl, Protocol):
 
 # ---- webhook URLs ---------------------------------------------------------------------------
 class WebhookUrls(Protocol):
-    def robot_answer(self, task_id: str) -> str: ...
+    def robot_answer(self, task_id: str, params: Mapping[str, str] | None = None) -> str: ...
     def call_status(self, task_id: str) -> str: ...
 
 

@@ -1,45 +1,74 @@
-"""Absolute webhook URLs as Twilio must call them (and as their signatures are checked): the
-robot's calls, the agent-first calls' legs and the customer-first (predictive) calls."""
+"""Every absolute webhook URL the app gives Twilio, built in one place: the robot's calls and
+the status and voicemail callbacks, the agent-first calls' legs, the customer-first
+(predictive) calls and each step of an inbound call. Twilio signs the exact URL it calls, so
+the format here is what ``web.http.twilio_webhook`` checks: query keys sorted."""
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from collections.abc import Callable, Mapping
+from urllib.parse import quote, quote_plus, urlencode
 
+ROBOT_PATH = "/twilio/voice/robot"
+STATUS_PATH = "/twilio/voice/status"
+VOICEMAIL_PATH = "/twilio/voice/voicemail"
+INCOMING_PATH = "/twilio/voice/incoming"
+INBOUND_BASE = "/twilio/voice/inbound"
 AGENT_DIAL_BASE = "/twilio/voice/agent-dial"
 PREDICTIVE_BASE = "/twilio/voice/predictive"
 
 
-class PublicUrls:
-    """Absolute webhook URLs as Twilio must call them (and as their signatures are checked)."""
+def webhook_url(
+    base_url: str,
+    path: str,
+    query: Mapping[str, object] | None = None,
+    *,
+    quote_via: Callable[..., str] = quote_plus,
+    safe: str = "",
+) -> str:
+    """``base_url`` + ``path`` + the query (keys sorted, None values left out, no ``?`` when
+    nothing is left), values quoted with ``quote_via``."""
+    pairs = sorted((key, str(value)) for key, value in (query or {}).items() if value is not None)
+    suffix = f"?{urlencode(pairs, safe=safe, quote_via=quote_via)}" if pairs else ""
+    return f"{base_url.rstrip('/')}{path}{suffix}"
 
+
+class _Links:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
 
-    def robot_answer(self, task_id: str) -> str:
-        return f"{self.base_url}/twilio/voice/robot/{quote(task_id)}"
+    def _url(self, path: str, **query: object) -> str:
+        return webhook_url(self.base_url, path, query)
 
-    def robot_keypress(self, task_id: str) -> str:
-        return f"{self.robot_answer(task_id)}/keypress"
 
-    def robot_again(self, task_id: str) -> str:
-        return f"{self.robot_answer(task_id)}/again"
+class PublicUrls(_Links):
+    """The robot's call, every placed call's status callback, the voicemail recording."""
+
+    def robot_answer(self, task_id: str, params: Mapping[str, str] | None = None) -> str:
+        """The robot's call; ``params``: the attempt it belongs to (``RobotCallRef.params``)."""
+        return self._robot(task_id, "", params)
+
+    def robot_keypress(self, task_id: str, params: Mapping[str, str] | None = None) -> str:
+        return self._robot(task_id, "/keypress", params)
+
+    def robot_again(self, task_id: str, params: Mapping[str, str] | None = None) -> str:
+        return self._robot(task_id, "/again", params)
+
+    def _robot(self, task_id: str, tail: str, params: Mapping[str, str] | None) -> str:
+        return webhook_url(self.base_url, f"{ROBOT_PATH}/{quote(task_id)}{tail}", params)
 
     def call_status(self, task_id: str) -> str:
-        return f"{self.base_url}/twilio/voice/status?task_id={quote(task_id)}"
+        # quoted as a path segment would be (as it always was: Twilio signs these bytes)
+        return webhook_url(self.base_url, STATUS_PATH, {"task_id": task_id}, quote_via=quote, safe="/")
 
     def voicemail(self) -> str:
-        return f"{self.base_url}/twilio/voice/voicemail"
+        return self._url(VOICEMAIL_PATH)
 
 
-class AgentDialLinks:
-    """Absolute URLs of the agent leg's webhooks (query keys sorted, as the signature check wants)."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
+class AgentDialLinks(_Links):
+    """The agent leg's webhooks of an agent-first call: task, agent and reservation."""
 
     def url(self, path: str, task_id: str, agent_id: str, reservation: str, **extra: object) -> str:
-        values = {"agent": agent_id, "res": reservation, "task": task_id} | {k: str(v) for k, v in extra.items()}
-        return f"{self.base_url}{AGENT_DIAL_BASE}/{path}?{urlencode(sorted(values.items()))}"
+        return self._url(f"{AGENT_DIAL_BASE}/{path}", agent=agent_id, res=reservation, task=task_id, **extra)
 
     def agent_answer(self, task_id: str, agent_id: str, reservation: str) -> str:
         return self.url("answer", task_id, agent_id, reservation)
@@ -48,27 +77,79 @@ class AgentDialLinks:
         return self.url("status", task_id, agent_id, reservation)
 
 
-class PredictiveLinks:
-    """Absolute URLs of a customer-first call's webhooks (query keys sorted, as the signature
-    check wants): the task and the dialer's line of the call."""
+class PredictiveLinks(_Links):
+    """A customer-first call's webhooks: the task and the dialer's line of the call."""
 
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
-
-    def _url(self, path: str, task_id: str, line: str) -> str:
-        return f"{self.base_url}{PREDICTIVE_BASE}/{path}?{urlencode(sorted({'line': line, 'task': task_id}.items()))}"
+    def step(self, path: str, task_id: str, line: str) -> str:
+        return self._url(f"{PREDICTIVE_BASE}/{path}", line=line, task=task_id)
 
     def answer(self, task_id: str, line: str) -> str:
-        return self._url("answer", task_id, line)
+        return self.step("answer", task_id, line)
 
     def amd(self, task_id: str, line: str) -> str:
-        return self._url("amd", task_id, line)
+        return self.step("amd", task_id, line)
 
     def status(self, task_id: str, line: str) -> str:
-        return self._url("status", task_id, line)
+        return self.step("status", task_id, line)
 
     def connect(self, task_id: str, line: str) -> str:
-        return self._url("connect", task_id, line)
+        return self.step("connect", task_id, line)
 
     def bridge_done(self, task_id: str, line: str) -> str:
-        return self._url("bridge-done", task_id, line)
+        return self.step("bridge-done", task_id, line)
+
+
+class InboundLinks(_Links):
+    """Each step of a call to a shop's number (I2-I10): the menus carry the caller's language,
+    the try they are at and what they chose so far; the agent's leg carries the caller's call."""
+
+    def step(self, path: str, **query: object) -> str:
+        return self._url(f"{INBOUND_BASE}/{path}", **query)
+
+    def language(self, attempt: object) -> str:
+        return self.step("language", attempt=attempt)
+
+    def language_menu(self, attempt: object) -> str:
+        return self.step("language-menu", attempt=attempt)
+
+    def after_hours(self, lang: str, attempt: object) -> str:
+        return self.step("after-hours", lang=lang, attempt=attempt)
+
+    def menu(self, lang: str) -> str:
+        return self.step("menu", lang=lang)
+
+    def order_choice(self, lang: str, attempt: object) -> str:
+        return self.step("order-choice", lang=lang, attempt=attempt)
+
+    def order(self, lang: str, order_id: str, attempt: object) -> str:
+        return self.step("order", lang=lang, order=order_id, attempt=attempt)
+
+    def order_slot(self, lang: str, order_id: str, as_of: int, attempt: object) -> str:
+        return self.step("order-slot", lang=lang, order=order_id, asof=as_of, attempt=attempt)
+
+    def order_slot_menu(self, lang: str, order_id: str, attempt: object) -> str:
+        return self.step("order-slot-menu", lang=lang, order=order_id, attempt=attempt)
+
+    def wait(self, lang: str) -> str:
+        return self.step("wait", lang=lang)
+
+    def wait_choice(self, lang: str) -> str:
+        return self.step("wait-choice", lang=lang)
+
+    def queue_exit(self, lang: str) -> str:
+        return self.step("queue-exit", lang=lang)
+
+    def whisper(self, call_sid: str) -> str:
+        return self.step("whisper", call=call_sid)
+
+    def whisper_accept(self, call_sid: str) -> str:
+        return self.step("whisper-accept", call=call_sid)
+
+    def dial_done(self, lang: str, agent_id: str) -> str:
+        return self.step("dial-done", lang=lang, agent=agent_id)
+
+    def recording(self) -> str:
+        return self.step("recording")
+
+    def survey(self, lang: str) -> str:
+        return self.step("survey", lang=lang)

@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from twilio.twiml.voice_response import Gather, VoiceResponse
+from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from chalicelib.domain.entities import Order
 from chalicelib.domain.orders import format_amount
@@ -96,6 +96,19 @@ def say_and_redirect(catalog: Catalog, prompt: str, url: str) -> str:
 def hang_up() -> str:
     response = VoiceResponse()
     response.hangup()
+    return str(response)
+
+
+def dial(to: str, *, caller_id: str, action: str, ring_seconds: int, hangup_on_star: bool | None = None) -> str:
+    """Dial ``to`` (``client:<identity>`` for a Twilio Client, else a number) with the shop's
+    caller ID; the Dial's end goes to ``action``."""
+    response = VoiceResponse()
+    node = Dial(caller_id=caller_id, action=action, method="POST", timeout=ring_seconds, hangup_on_star=hangup_on_star)
+    if to.startswith("client:"):
+        node.client(to.removeprefix("client:"))
+    else:
+        node.number(to)
+    response.append(node)
     return str(response)
 
 

@@ -9,7 +9,7 @@ Every route checks Twilio's signature.
 from __future__ import annotations
 
 from chalice import Blueprint, Response
-from twilio.twiml.voice_response import Dial, VoiceResponse
+from twilio.twiml.voice_response import VoiceResponse
 
 from chalicelib.clock import current_clock
 from chalicelib.domain.ivr import next_attempt
@@ -24,7 +24,7 @@ from chalicelib.voice.catalog import load_catalog
 from chalicelib.voice.links import AGENT_DIAL_BASE as BASE
 from chalicelib.voice.links import AgentDialLinks as AgentDialLinks  # tests build it from here
 from chalicelib.voice.twiml import GATHER_TIMEOUT_SECONDS, speak
-from chalicelib.web.http import current_request, twilio_webhook, twiml
+from chalicelib.web.http import acknowledged, current_request, twilio_webhook, twiml
 from chalicelib.wiring import agent_dial_links, inbound_store, outcome_store
 
 voice_agent_dial = Blueprint(__name__)
@@ -99,17 +99,13 @@ def agent_pressed(form: dict[str, str]) -> Response:
         dial = None
     if dial is None:
         return twiml(render.hang_up())
-    response = VoiceResponse()
-    node = Dial(
-        caller_id=dial.caller_id,
-        action=_links().url("dial-done", task_id, agent_id, reservation),
-        method="POST",
-        timeout=dial.ring_seconds,
-        hangup_on_star=True,  # the agent ends the conversation and stays for the outcome menu
+    action = _links().url("dial-done", task_id, agent_id, reservation)
+    # * ends the conversation: the agent stays on the line for the outcome menu
+    return twiml(
+        render.dial(
+            dial.phone, caller_id=dial.caller_id, action=action, ring_seconds=dial.ring_seconds, hangup_on_star=True
+        )
     )
-    node.number(dial.phone)
-    response.append(node)
-    return twiml(str(response))
 
 
 @voice_agent_dial.route(f"{BASE}/dial-done", methods=["POST"], content_types=FORM)
@@ -200,13 +196,12 @@ def _shop_of_or_none(task_id: str) -> ShopSettings | None:
 @webhook
 def agent_leg_status(form: dict[str, str]) -> Response:
     task_id, agent_id, reservation = _params()
-    try:
+
+    def record() -> None:
         shop = _shop_of(task_id)
         if shop is not None:
             agent_dialer.agent_leg_status(
                 shop, task_id, agent_id, reservation, form, store=inbound_store(), now=current_clock().now()
             )
-    except Exception:
-        logger.exception("agent leg status not recorded")
-        return Response(body="", status_code=500)  # Twilio retries the callback
-    return Response(body="", status_code=204)
+
+    return acknowledged(record, "agent leg status not recorded")

@@ -6,7 +6,7 @@ the Dial's end and the call's status callbacks. Every route checks Twilio's sign
 from __future__ import annotations
 
 from chalice import Blueprint, Response
-from twilio.twiml.voice_response import Dial, VoiceResponse
+from twilio.twiml.voice_response import VoiceResponse
 
 from chalicelib.clock import current_clock
 from chalicelib.domain.shop import ShopSettings
@@ -16,7 +16,7 @@ from chalicelib.voice import twiml as render
 from chalicelib.voice.catalog import load_catalog
 from chalicelib.voice.links import PREDICTIVE_BASE as BASE
 from chalicelib.voice.links import PredictiveLinks as PredictiveLinks  # the tests' fakes extend it
-from chalicelib.web.http import current_request, twilio_webhook, twiml
+from chalicelib.web.http import acknowledged, current_request, twilio_webhook, twiml
 from chalicelib.wiring import dialer_store, predictive_links, telephony
 
 voice_predictive = Blueprint(__name__)
@@ -64,7 +64,8 @@ def customer_answered(form: dict[str, str]) -> Response:
 @webhook
 def machine_detected(form: dict[str, str]) -> Response:
     task_id, line = _params()
-    try:
+
+    def apply() -> None:
         shop = _shop_of(task_id)
         if shop is not None:
             predictive_dialer.machine_verdict(
@@ -77,10 +78,8 @@ def machine_detected(form: dict[str, str]) -> Response:
                 urls=_links(),
                 now=current_clock().now(),
             )
-    except Exception:
-        logger.exception("machine-detection verdict not applied")
-        return Response(body="", status_code=500)  # Twilio retries the callback
-    return Response(body="", status_code=204)
+
+    return acknowledged(apply, "machine-detection verdict not applied")
 
 
 @voice_predictive.route(f"{BASE}/connect", methods=["POST"], content_types=FORM)
@@ -107,19 +106,10 @@ def connect_customer(form: dict[str, str]) -> Response:
         return twiml(
             render.say_and_hang_up(load_catalog(step.language), "predictive_drop_apology", shop_name=shop.name)
         )
-    response = VoiceResponse()
-    node = Dial(
-        caller_id=step.caller_id,
-        action=_links().bridge_done(task_id, line),
-        method="POST",
-        timeout=step.ring_seconds,
+    action = _links().bridge_done(task_id, line)
+    return twiml(
+        render.dial(step.agent_address, caller_id=step.caller_id, action=action, ring_seconds=step.ring_seconds)
     )
-    if step.agent_address.startswith("client:"):
-        node.client(step.agent_address.removeprefix("client:"))
-    else:
-        node.number(step.agent_address)
-    response.append(node)
-    return twiml(str(response))
 
 
 @voice_predictive.route(f"{BASE}/bridge-done", methods=["POST"], content_types=FORM)
@@ -146,11 +136,10 @@ def bridge_done(form: dict[str, str]) -> Response:
 @webhook
 def customer_call_status(form: dict[str, str]) -> Response:
     task_id, line = _params()
-    try:
+
+    def record() -> None:
         shop = _shop_of(task_id)
         if shop is not None:
             predictive_dialer.call_status(shop, task_id, line, form, store=dialer_store(), now=current_clock().now())
-    except Exception:
-        logger.exception("customer-first call status not recorded")
-        return Response(body="", status_code=500)  # Twilio retries the callback
-    return Response(body="", status_code=204)
+
+    return acknowledged(record, "customer-first call status not recorded")

@@ -10,10 +10,11 @@ from chalice import Blueprint, Response
 
 from chalicelib.clock import current_clock
 from chalicelib.domain.entities import Order
-from chalicelib.domain.robot_call_ref import RobotCallRef, ref_from_params, with_params
+from chalicelib.domain.robot_call_ref import RobotCallRef, ref_from_params
 from chalicelib.services import robot_call
 from chalicelib.voice import twiml as render
 from chalicelib.voice.catalog import load_catalog
+from chalicelib.voice.links import ROBOT_PATH
 from chalicelib.web.http import current_request, twilio_webhook, twiml
 from chalicelib.wiring import repository, together, urls
 
@@ -31,11 +32,11 @@ def _ref(task_id: str) -> RobotCallRef | None:
 
 def _links(task_id: str, ref: RobotCallRef | None) -> tuple[str, str]:
     """The keypress and again URLs of this call, carrying its attempt on."""
-    links, params = urls(), ref.params() if ref else {}
-    return with_params(links.robot_keypress(task_id), params), with_params(links.robot_again(task_id), params)
+    links, params = urls(), ref.params() if ref else None
+    return links.robot_keypress(task_id, params), links.robot_again(task_id, params)
 
 
-@voice_robot.route("/twilio/voice/robot/{task_id}", methods=["POST"], content_types=FORM)
+@voice_robot.route(f"{ROBOT_PATH}/{{task_id}}", methods=["POST"], content_types=FORM)
 @webhook
 def robot_answer(task_id: str, form: dict[str, str]) -> Response:
     ref = _ref(task_id)
@@ -58,7 +59,7 @@ def robot_answer(task_id: str, form: dict[str, str]) -> Response:
     )
 
 
-@voice_robot.route("/twilio/voice/robot/{task_id}/again", methods=["POST"], content_types=FORM)
+@voice_robot.route(f"{ROBOT_PATH}/{{task_id}}/again", methods=["POST"], content_types=FORM)
 @webhook
 def robot_again(task_id: str, form: dict[str, str]) -> Response:
     task = repository().get_task(task_id)
@@ -72,7 +73,7 @@ def robot_again(task_id: str, form: dict[str, str]) -> Response:
     return twiml(render.robot_last_chance(catalog, orders, keypress_url))
 
 
-@voice_robot.route("/twilio/voice/robot/{task_id}/keypress", methods=["POST"], content_types=FORM)
+@voice_robot.route(f"{ROBOT_PATH}/{{task_id}}/keypress", methods=["POST"], content_types=FORM)
 @webhook
 def robot_keypress(task_id: str, form: dict[str, str]) -> Response:
     store, now, ref = repository(), current_clock().now(), _ref(task_id)

@@ -9,6 +9,7 @@ from chalicelib.clock import current_clock
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
 from chalicelib.services import inbound, robot_call
+from chalicelib.voice.links import STATUS_PATH
 from chalicelib.web.http import current_request, twilio_webhook
 from chalicelib.wiring import inbound_store, repository, together
 
@@ -16,7 +17,7 @@ voice_status = Blueprint(__name__)
 webhook = twilio_webhook(lambda: current_request(voice_status))
 
 
-@voice_status.route("/twilio/voice/status", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+@voice_status.route(STATUS_PATH, methods=["POST"], content_types=["application/x-www-form-urlencoded"])
 @webhook
 def call_status(form: dict[str, str]) -> Response:
     query = current_request(voice_status).query_params

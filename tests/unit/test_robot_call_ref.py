@@ -6,14 +6,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from chalicelib.domain.robot_call_ref import RobotCallRef, ref_from_params, with_params
+from chalicelib.domain.robot_call_ref import RobotCallRef, ref_from_params
+from chalicelib.voice.links import PublicUrls
 
 REF = RobotCallRef("tsk_1", "demo", "uk", ("ord_b", "ord_a"), 2)
 
 
 def test_the_answer_url_carries_the_attempt_and_the_webhook_reads_it_back() -> None:
     # GIVEN the answer URL the dialer gives Twilio
-    url = with_params("https://calls.example.test/api/twilio/voice/robot/tsk_1", REF.params())
+    url = PublicUrls("https://calls.example.test/api").robot_answer("tsk_1", REF.params())
     # WHEN the webhook reads the query Twilio called it with
     query = parse_qs(urlsplit(url).query, keep_blank_values=True)
     # THEN it is the same attempt (orders in a stable order), with keys sorted as signed
@@ -21,9 +22,10 @@ def test_the_answer_url_carries_the_attempt_and_the_webhook_reads_it_back() -> N
     assert urlsplit(url).query == "attempt=2&lang=uk&orders=ord_a%2Cord_b&shop=demo"
 
 
-def test_a_url_that_already_has_a_query_gets_the_attempt_appended() -> None:
-    assert with_params("https://x.test/status?task_id=t", {"a": "1"}) == "https://x.test/status?task_id=t&a=1"
-    assert with_params("https://x.test/robot/t", {}) == "https://x.test/robot/t"
+def test_the_keypress_and_again_urls_carry_the_attempt_on() -> None:
+    urls = PublicUrls("https://x.test")
+    assert urls.robot_keypress("t", {"a": "1"}) == "https://x.test/twilio/voice/robot/t/keypress?a=1"
+    assert urls.robot_again("t", {}) == urls.robot_again("t") == "https://x.test/twilio/voice/robot/t/again"
 
 
 @pytest.mark.parametrize(

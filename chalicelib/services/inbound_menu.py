@@ -1,0 +1,274 @@
+"""The menus of a call to a shop's number (I1-I4, I11), one use case per webhook: the arrival,
+the language menu, the after-hours choice, and self-service on the caller's active orders
+(confirm, cancel, choose a delivery slot).
+
+Each returns what the caller hears next as a small step that the web layer renders as TwiML:
+a menu (``LanguageMenu``, ``AfterHoursMenu``, ``OrdersMenu``, ``OrderMenu``, ``SlotMenu``),
+``ToMenu``, ``NotUnderstood``, or a step of the queue (``inbound_queue``). A menu's try
+(``attempt``) arrives as the webhook's query carries it and is read only when needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from chalicelib.domain.delivery_slots import DeliverySlot, day_word
+from chalicelib.domain.entities import Order
+from chalicelib.domain.ivr import language_digits, next_attempt
+from chalicelib.domain.shop import ShopSettings
+from chalicelib.services import inbound
+from chalicelib.services.inbound import CallContext
+from chalicelib.services.inbound_queue import (
+    Goodbye,
+    Heard,
+    LeaveMessage,
+    Queued,
+    call_context,
+    callback_or_voicemail,
+    queue_caller,
+)
+from chalicelib.services.ports import InboundStore
+from chalicelib.voice.catalog import load_catalog
+
+PLEASE_HOLD = "inbound_please_hold"
+
+
+@dataclass(frozen=True)
+class LanguageMenu:
+    shop_name: str
+    languages: Sequence[str]
+    attempt: object  # as the query carried it
+    greet: bool = False
+
+
+@dataclass(frozen=True)
+class AfterHoursMenu:
+    """Closed: a callback (1) or a voicemail (2)."""
+
+    language: str
+    shop_name: str
+    attempt: int
+    greet: bool = False
+
+
+@dataclass(frozen=True)
+class ToMenu:
+    """On to the main menu (after welcoming the caller to ``welcome_to``, if given)."""
+
+    language: str
+    welcome_to: str | None = None
+
+
+@dataclass(frozen=True)
+class NotUnderstood:
+    """Say so, then read ``menu`` again: the languages, the caller's orders or the slots."""
+
+    language: str
+    menu: Literal["language", "orders", "slots"]
+    attempt: int = 0
+    order_id: str = ""
+
+
+@dataclass(frozen=True)
+class OrdersMenu:
+    """Several active orders: pick one by digit (0 for an agent)."""
+
+    language: str
+    orders: list[Order]
+
+
+@dataclass(frozen=True)
+class SlotTimes:
+    """A delivery slot as the caller hears it: ``today``, ``tomorrow`` or a weekday, from, to."""
+
+    day: str
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class OrderMenu:
+    """One order: confirm, cancel, an agent, and 3 for a slot when the shop has slots to offer;
+    ``chosen`` is the slot just stored, read first."""
+
+    language: str
+    order: Order
+    attempt: int
+    slots: bool
+    chosen: SlotTimes | None = None
+
+
+@dataclass(frozen=True)
+class SlotMenu:
+    """The delivery slots on offer at ``as_of``, 1..N, and 0 for an agent; none: back to the order."""
+
+    language: str
+    order_id: str
+    attempt: int
+    as_of: datetime
+    slots: list[SlotTimes]
+
+
+MenuStep = (
+    Goodbye | LeaveMessage | Queued | LanguageMenu | AfterHoursMenu | ToMenu | NotUnderstood | OrdersMenu | OrderMenu
+) | SlotMenu
+
+
+def _next_try(heard: Heard, shop: ShopSettings) -> int | None:
+    return next_attempt(int(heard.tries() or 0), shop.inbound.menu_attempts)
+
+
+def _to_second(now: datetime) -> datetime:
+    """Now to the second: slot menus carry it in their URL and map digits back with it."""
+    return now.replace(microsecond=0)
+
+
+def _times(ctx: CallContext, slot: DeliverySlot, as_of: datetime) -> SlotTimes:
+    zone = ctx.shop.zone
+    return SlotTimes(
+        day_word(slot, as_of, zone),
+        slot.start.astimezone(zone).strftime("%H:%M"),
+        slot.end.astimezone(zone).strftime("%H:%M"),
+    )
+
+
+# ---- arrival, language, hours (I1-I3) ---------------------------------------------------
+def arrive(
+    form: dict[str, str], *, store: InboundStore, now: datetime
+) -> Goodbye | AfterHoursMenu | LanguageMenu | ToMenu:
+    arrival = inbound.arrive(form, store=store, now=now)
+    if arrival is None:
+        return Goodbye("en", "number_not_in_service")
+    shop, language = arrival.shop, arrival.language
+    if not arrival.open:
+        return AfterHoursMenu(language, shop.name, 0, greet=True)
+    if len(shop.languages) > 1:
+        return LanguageMenu(shop.name, shop.languages, 0, greet=True)
+    return ToMenu(language, welcome_to=shop.name)
+
+
+def language_chosen(heard: Heard, *, store: InboundStore) -> ToMenu | LanguageMenu | NotUnderstood:
+    """The language keyed or said; not understood: the menu again, and once the tries are
+    spent the shop's main language."""
+    shop = call_context(heard.call_sid, store=store).shop
+    hints: dict[str, str] = {lang: load_catalog(lang).text("inbound_speech_language") for lang in shop.languages}
+    language = heard.choice(language_digits(list(shop.languages)), hints)
+    if language is None:
+        again = _next_try(heard, shop)
+        if again is not None:
+            if heard.given:
+                return NotUnderstood(shop.main_language, "language", again)
+            return LanguageMenu(shop.name, shop.languages, again)
+        language = shop.main_language
+    inbound.choose_language(heard.call_sid, language, store=store)
+    return ToMenu(language)
+
+
+def language_menu(heard: Heard, *, store: InboundStore) -> LanguageMenu:
+    shop = call_context(heard.call_sid, store=store).shop
+    return LanguageMenu(shop.name, shop.languages, heard.tries("1"))
+
+
+def after_hours_choice(heard: Heard, *, store: InboundStore, now: datetime) -> Goodbye | LeaveMessage | AfterHoursMenu:
+    ctx, language = call_context(heard.call_sid, store=store), heard.language
+    choice = callback_or_voicemail(heard)
+    if choice == "callback":
+        inbound.request_callback(ctx, store=store, now=now)
+        return Goodbye(language, "inbound_callback_confirmed")
+    again = None if choice == "voicemail" else _next_try(heard, ctx.shop)
+    if again is None:
+        return LeaveMessage(language)
+    return AfterHoursMenu(language, ctx.shop.name, again)
+
+
+# ---- self-service (I4) -----------------------------------------------------------------
+def _order_menu(
+    ctx: CallContext, language: str, order: Order, attempt: int, now: datetime, chosen: SlotTimes | None = None
+) -> OrderMenu:
+    with_slots = bool(inbound.delivery_slots(ctx, _to_second(now)))
+    return OrderMenu(language, order, attempt, with_slots, chosen)
+
+
+def _slot_menu(ctx: CallContext, language: str, order_id: str, as_of: datetime, attempt: int) -> SlotMenu:
+    slots = [_times(ctx, slot, as_of) for slot in inbound.delivery_slots(ctx, as_of)]
+    return SlotMenu(language, order_id, attempt, as_of, slots)
+
+
+def main_menu(heard: Heard, *, store: InboundStore, now: datetime) -> Queued | OrderMenu | OrdersMenu:
+    """The caller's active orders: none, the queue; one, its menu; several, a choice."""
+    ctx, language = call_context(heard.call_sid, store=store), heard.language
+    orders = inbound.active_orders(ctx, store=store)
+    if not orders:
+        return queue_caller(ctx, language, PLEASE_HOLD, store=store, now=now)
+    if len(orders) == 1:
+        return _order_menu(ctx, language, orders[0], 0, now)
+    return OrdersMenu(language, orders)
+
+
+def order_chosen(heard: Heard, *, store: InboundStore, now: datetime) -> Queued | OrderMenu | NotUnderstood:
+    ctx, language = call_context(heard.call_sid, store=store), heard.language
+    orders = inbound.active_orders(ctx, store=store)
+    digits = (heard.digits or "").strip()
+    if digits == "0":
+        return queue_caller(ctx, language, PLEASE_HOLD, store=store, now=now)
+    if digits.isdigit() and 1 <= int(digits) <= len(orders):
+        return _order_menu(ctx, language, orders[int(digits) - 1], 0, now)
+    if _next_try(heard, ctx.shop) is None or not orders:
+        return queue_caller(ctx, language, PLEASE_HOLD, store=store, now=now)
+    return NotUnderstood(language, "orders")
+
+
+def order_action(heard: Heard, *, store: InboundStore, now: datetime) -> MenuStep:
+    """1 confirms, 2 cancels (only an active order), 3 reads the delivery slots, 0 an agent;
+    a wrong or missing answer reads the order again, then the queue once the tries are spent."""
+    ctx, language, order_id = call_context(heard.call_sid, store=store), heard.language, heard.order_id
+    catalog = load_catalog(language)
+    options = {"1": "confirmed", "2": "cancelled", "0": "agent"}
+    as_of = _to_second(now)
+    if inbound.delivery_slots(ctx, as_of):
+        options["3"] = "slot"
+    words = {"confirmed": "confirm", "cancelled": "cancel", "agent": "agent", "slot": "slot"}
+    choice = heard.choice(options, {name: catalog.text(f"inbound_speech_{word}") for name, word in words.items()})
+    if choice == "slot":
+        return _slot_menu(ctx, language, order_id, as_of, 0)
+    if choice in ("confirmed", "cancelled"):
+        order = inbound.decide_order(ctx, order_id, choice, store=store, now=now)
+        if order is None:
+            return queue_caller(ctx, language, "inbound_order_unchanged", store=store, now=now)
+        return Goodbye(language, "inbound_order_confirmed" if choice == "confirmed" else "inbound_order_cancelled")
+    again = None if choice == "agent" else _next_try(heard, ctx.shop)
+    order = store.get_order(ctx.shop.shop_id, order_id) if again is not None else None
+    if again is None or order is None:
+        return queue_caller(ctx, language, PLEASE_HOLD, store=store, now=now)
+    return _order_menu(ctx, language, order, again, now)
+
+
+def slot_chosen(heard: Heard, *, store: InboundStore, now: datetime) -> Queued | OrderMenu | NotUnderstood | SlotMenu:
+    """A digit of the slot menu read at ``as_of`` (seconds): the slot is stored on the order and
+    the order's menu is read again (to confirm it); 0 or asking for a person: the agent queue;
+    a wrong or missing digit: the slots again, then the agent queue once the tries are spent."""
+    ctx, language, order_id = call_context(heard.call_sid, store=store), heard.language, heard.order_id
+    read_at = datetime.fromtimestamp(int(heard.as_of or 0), UTC)
+    agent_words = load_catalog(language).text("inbound_speech_agent")
+    if heard.choice({"0": "agent"}, {"agent": agent_words}) == "agent":
+        return queue_caller(ctx, language, PLEASE_HOLD, store=store, now=now)
+    slot = inbound.offered_slot(ctx, read_at, heard.digits, now)
+    if slot is not None:
+        order = inbound.choose_delivery_slot(ctx, order_id, slot, store=store, now=now)
+        if order is None:
+            return queue_caller(ctx, language, "inbound_order_unchanged", store=store, now=now)
+        return _order_menu(ctx, language, order, 0, now, chosen=_times(ctx, slot, read_at))
+    again = _next_try(heard, ctx.shop)
+    if again is None:
+        return queue_caller(ctx, language, PLEASE_HOLD, store=store, now=now)
+    if heard.given:
+        return NotUnderstood(language, "slots", again, order_id)
+    return _slot_menu(ctx, language, order_id, _to_second(now), again)
+
+
+def slot_menu(heard: Heard, *, store: InboundStore, now: datetime) -> SlotMenu:
+    ctx = call_context(heard.call_sid, store=store)
+    return _slot_menu(ctx, heard.language, heard.order_id, _to_second(now), int(heard.tries("1") or 1))

@@ -1,0 +1,197 @@
+"""The agent queue of a call to a shop's number (I5-I10), one use case per webhook: entering
+the queue, each round of the wait music, the caller's choice while waiting, leaving the queue
+for an agent (or a callback, a voicemail), the agent's whisper and the end of their Dial.
+
+Each returns what the caller hears next as a small step (``Goodbye``, ``LeaveMessage``,
+``Queued``, ``DialAgent``, ``Survey``) that the web layer renders as TwiML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from chalicelib.domain.ivr import choose
+from chalicelib.domain.routing import Agent
+from chalicelib.domain.twilio_fields import twilio_count
+from chalicelib.services import inbound
+from chalicelib.services.inbound import CallContext, HoldRound
+from chalicelib.services.ports import InboundStore
+from chalicelib.voice.catalog import load_catalog
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What a webhook of an inbound call brings: the call, the caller's language, what they
+    keyed or said, and what the (signed) query carries on: the menu's try (None when absent),
+    the order, the instant a slot menu was read (seconds), the agent dialled."""
+
+    call_sid: str
+    language: str = "en"
+    digits: str | None = None
+    speech: str | None = None
+    attempt: str | None = None
+    order_id: str = ""
+    as_of: str = "0"
+    agent_id: str = ""
+
+    @property
+    def given(self) -> bool:
+        return bool(self.digits or self.speech)
+
+    def choice(self, options: Mapping[str, str], hints: Mapping[str, str] | None = None) -> str | None:
+        return choose(self.digits, self.speech, options, hints)
+
+    def tries(self, default: str = "0") -> str:
+        return default if self.attempt is None else self.attempt
+
+
+@dataclass(frozen=True)
+class Goodbye:
+    """Say ``prompt`` in ``language`` (nothing when None) and hang up."""
+
+    language: str
+    prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class LeaveMessage:
+    """Record a voicemail."""
+
+    language: str
+
+
+@dataclass(frozen=True)
+class Queued:
+    """The caller is in ``queue`` (after ``prompt``, if any)."""
+
+    language: str
+    queue: str
+    prompt: str | None
+
+
+@dataclass(frozen=True)
+class DialAgent:
+    """Ring the agent reserved for the caller (the whisper on their leg first)."""
+
+    language: str
+    call_sid: str
+    agent: Agent
+    ring_seconds: int
+    record: bool
+
+
+@dataclass(frozen=True)
+class Survey:
+    """After the conversation: the one-key satisfaction survey."""
+
+    language: str
+
+
+@dataclass(frozen=True)
+class Whisper:
+    """What the agent hears before taking the call."""
+
+    language: str = "en"
+    shop_name: str = ""
+    order_number: str | None = None
+
+
+def call_context(call_sid: str, *, store: InboundStore) -> CallContext:
+    ctx = inbound.context(call_sid, store=store)
+    if ctx is None:
+        raise LookupError("inbound step for a call with no record")
+    return ctx
+
+
+def callback_or_voicemail(heard: Heard) -> str | None:
+    """1 or "call me back" -> callback, 2 or "voicemail" -> voicemail (after hours, in the queue)."""
+    catalog = load_catalog(heard.language)
+    return heard.choice(
+        {"1": "callback", "2": "voicemail"},
+        {"callback": catalog.text("inbound_speech_callback"), "voicemail": catalog.text("inbound_speech_voicemail")},
+    )
+
+
+def queue_caller(ctx: CallContext, language: str, prompt: str | None, *, store: InboundStore, now: datetime) -> Queued:
+    inbound.enter_queue(ctx, store=store, now=now)
+    return Queued(language, inbound.queue_name(ctx), prompt)
+
+
+def hold(call_sid: str, queue_seconds: int, *, store: InboundStore, now: datetime) -> HoldRound:
+    """One round of the wait music (``inbound.hold_round``), with the shop's music."""
+    ctx = call_context(call_sid, store=store)
+    held = inbound.hold_round(ctx, queue_seconds, store=store, now=now)
+    return replace(held, music_url=ctx.shop.inbound.hold_music_url)
+
+
+def wait_choice(heard: Heard, *, store: InboundStore, now: datetime) -> bool:
+    """A key while waiting: a callback or a voicemail takes the caller out of the queue (True);
+    nothing chosen: back to the music (False)."""
+    ctx = call_context(heard.call_sid, store=store)
+    choice = callback_or_voicemail(heard)
+    if choice == "callback":
+        inbound.request_callback(ctx, store=store, now=now)
+    elif choice == "voicemail":
+        inbound.wants_voicemail(ctx, store=store)
+    return choice is not None
+
+
+def queue_left(
+    heard: Heard, form: dict[str, str], *, store: InboundStore, now: datetime
+) -> DialAgent | Queued | Goodbye | LeaveMessage:
+    """The Enqueue ended (its ``QueueResult`` and ``QueueTime``): the reserved agent is dialled
+    (or, gone meanwhile, the caller queued again), a callback is confirmed, a caller who hung
+    up gets nothing, the rest a voicemail."""
+    ctx, language = call_context(heard.call_sid, store=store), heard.language
+    queue_seconds = twilio_count(form.get("QueueTime")) or 0
+    nxt = inbound.left_queue(ctx, form.get("QueueResult", ""), queue_seconds, store=store, now=now)
+    if nxt == "agent":
+        agent = inbound.reserved_agent(ctx, store=store)
+        if agent is None:
+            return queue_caller(ctx, language, None, store=store, now=now)
+        policy = ctx.shop.inbound
+        return DialAgent(language, ctx.call.call_sid, agent, policy.agent_ring_seconds, policy.record_calls)
+    if nxt == "callback":
+        return Goodbye(language, "inbound_callback_confirmed")
+    if nxt == "gone":
+        return Goodbye(language)
+    return LeaveMessage(language)
+
+
+def whisper(caller_sid: str, *, store: InboundStore) -> Whisper:
+    ctx = inbound.context(caller_sid, store=store)
+    if ctx is None:
+        return Whisper()
+    orders = inbound.active_orders(ctx, store=store)
+    return Whisper(ctx.shop.main_language, ctx.shop.name, orders[0].order_number if orders else None)
+
+
+def agent_took_call(caller_sid: str, *, store: InboundStore, now: datetime) -> None:
+    ctx = inbound.context(caller_sid, store=store)
+    if ctx is not None:
+        inbound.agent_accepted(ctx, store=store, now=now)
+
+
+def agent_dial_ended(
+    heard: Heard, form: dict[str, str], *, store: InboundStore, now: datetime
+) -> Survey | Goodbye | Queued:
+    """The Dial to the agent ended (``inbound.dial_ended``): the survey or goodbye after a
+    conversation, else back in the queue at the caller's original place."""
+    ctx, language = call_context(heard.call_sid, store=store), heard.language
+    if form.get("RecordingSid"):
+        inbound.store_recording(form, store=store)
+    outcome = inbound.dial_ended(
+        ctx,
+        heard.agent_id,
+        form.get("DialCallStatus", ""),
+        form.get("DialBridged", "").lower() == "true",
+        (twilio_count(form.get("DialCallDuration")) or 0),
+        store=store,
+        now=now,
+    )
+    if outcome.talked:
+        return Survey(language) if ctx.shop.inbound.survey else Goodbye(language, "goodbye")
+    refreshed = inbound.context(ctx.call.call_sid, store=store) or ctx
+    return queue_caller(refreshed, language, "inbound_agent_missed", store=store, now=now)

@@ -1,0 +1,218 @@
+"""The agent queue of a call to a shop's number (I5-I10): the wait music and the caller's
+choice while waiting, leaving the queue for the reserved agent (whisper, accept, the Dial's
+end), the survey, the recording callback and the voicemail. Each handler parses the webhook,
+makes one call to ``services.inbound_queue`` (or ``services.inbound``) and renders the step it
+returns; ``respond`` renders the queue's steps for the menus too.
+
+The caller's views are guarded: a fault (a storage error) gives the caller an apology and a
+voicemail (fallback TwiML), never Twilio's application error.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.clock import current_clock
+from chalicelib.domain.shop import InboundPolicy
+from chalicelib.domain.twilio_fields import twilio_count
+from chalicelib.observability import logger
+from chalicelib.services import inbound, inbound_queue
+from chalicelib.services.inbound_queue import DialAgent, Goodbye, Heard, LeaveMessage, Queued, Survey
+from chalicelib.voice import inbound_twiml as tw
+from chalicelib.voice import twiml as render
+from chalicelib.voice.catalog import load_catalog
+from chalicelib.voice.links import INBOUND_BASE as BASE
+from chalicelib.voice.links import VOICEMAIL_PATH
+from chalicelib.web.http import acknowledged, current_request, twilio_webhook, twiml
+from chalicelib.wiring import inbound_links, inbound_store, repository, urls
+
+voice_queue = Blueprint(__name__)
+webhook = twilio_webhook(lambda: current_request(voice_queue))
+FORM = ["application/x-www-form-urlencoded"]
+QueueStep = Goodbye | LeaveMessage | Queued | DialAgent | Survey
+
+
+def query_of(blueprint: Blueprint, name: str, default: str = "") -> str:
+    params: dict[str, str] = dict(current_request(blueprint).query_params or {})
+    return str(params.get(name, default))
+
+
+def language_of(blueprint: Blueprint) -> str:
+    language = query_of(blueprint, "lang", "en")
+    return language if language in ("uk", "ru", "en") else "en"
+
+
+def heard_in(blueprint: Blueprint, form: dict[str, str]) -> Heard:
+    """The call, language, answer and menu state of an inbound call's webhook."""
+    query: dict[str, str] = dict(current_request(blueprint).query_params or {})
+    return Heard(
+        form.get("CallSid", ""),
+        language_of(blueprint),
+        form.get("Digits"),
+        form.get("SpeechResult"),
+        query.get("attempt"),
+        query.get("order", ""),
+        query.get("asof", "0"),
+        query.get("agent", ""),
+    )
+
+
+def guarded_by(blueprint: Blueprint) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Any fault inside a call: the caller hears an apology and can leave a message."""
+
+    def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def safe(*args: Any, **kwargs: Any) -> Response:
+            try:
+                return view(*args, **kwargs)
+            except Exception:
+                logger.exception("inbound call step failed: fallback TwiML")
+                catalog = load_catalog(language_of(blueprint))
+                return twiml(tw.voicemail(catalog, urls().voicemail(), prompt="inbound_technical_problem"))
+
+        return safe
+
+    return guarded
+
+
+def respond(step: QueueStep) -> Response:
+    """The TwiML of a step of the queue."""
+    catalog, links, language = load_catalog(step.language), inbound_links(), step.language
+    if isinstance(step, Goodbye):
+        return twiml(render.say_and_hang_up(catalog, step.prompt) if step.prompt else render.hang_up())
+    if isinstance(step, LeaveMessage):
+        return twiml(tw.voicemail(catalog, urls().voicemail()))
+    if isinstance(step, Queued):
+        return twiml(tw.enqueue(catalog, step.queue, links.wait(language), links.queue_exit(language), step.prompt))
+    if isinstance(step, Survey):
+        return twiml(tw.survey(catalog, links.survey(language)))
+    return twiml(
+        tw.dial_agent(
+            catalog,
+            phone=step.agent.phone,
+            client_identity=step.agent.client_identity,
+            whisper_url=links.whisper(step.call_sid),
+            action_url=links.dial_done(language, step.agent.agent_id),
+            ring_seconds=step.ring_seconds,
+            record=step.record,
+            recording_callback_url=links.recording(),
+        )
+    )
+
+
+guarded = guarded_by(voice_queue)
+
+
+def _lang() -> str:
+    return language_of(voice_queue)
+
+
+def _heard(form: dict[str, str]) -> Heard:
+    return heard_in(voice_queue, form)
+
+
+@voice_queue.route(f"{BASE}/wait", methods=["POST"], content_types=FORM)
+@webhook
+def waiting(form: dict[str, str]) -> Response:
+    language = _lang()
+    queue_seconds = twilio_count(form.get("QueueTime")) or 0
+    try:
+        held = inbound_queue.hold(
+            form.get("CallSid", ""), queue_seconds, store=inbound_store(), now=current_clock().now()
+        )
+    except Exception:  # the caller stays on hold; the next round tries again
+        logger.exception("queue wait round failed")
+        held = inbound.HoldRound(leave=False, music_url=InboundPolicy().hold_music_url)
+    if held.leave:
+        return twiml(tw.leave_queue())
+    return twiml(
+        tw.hold(
+            load_catalog(language),
+            inbound_links().wait_choice(language),
+            held.music_url,
+            position=held.position,
+            minutes=held.minutes,
+            max_wait_reached=held.max_wait_reached,
+        )
+    )
+
+
+@voice_queue.route(f"{BASE}/wait-choice", methods=["POST"], content_types=FORM)
+@webhook
+@guarded
+def wait_choice(form: dict[str, str]) -> Response:
+    leave = inbound_queue.wait_choice(_heard(form), store=inbound_store(), now=current_clock().now())
+    return twiml(tw.leave_queue() if leave else tw.bridge())  # nothing chosen: back to the wait music
+
+
+@voice_queue.route(f"{BASE}/queue-exit", methods=["POST"], content_types=FORM)
+@webhook
+@guarded
+def queue_exit(form: dict[str, str]) -> Response:
+    return respond(inbound_queue.queue_left(_heard(form), form, store=inbound_store(), now=current_clock().now()))
+
+
+@voice_queue.route(f"{BASE}/whisper", methods=["POST"], content_types=FORM)
+@webhook
+def whisper(form: dict[str, str]) -> Response:
+    """The agent's leg: who calls, and press 1 to accept (anything else: next agent)."""
+    caller_sid = query_of(voice_queue, "call")
+    try:
+        told = inbound_queue.whisper(caller_sid, store=inbound_store())
+    except Exception:
+        logger.exception("whisper failed")
+        told = inbound_queue.Whisper()
+    accept_url = inbound_links().whisper_accept(caller_sid)
+    return twiml(tw.whisper(load_catalog(told.language), accept_url, told.shop_name, told.order_number))
+
+
+@voice_queue.route(f"{BASE}/whisper-accept", methods=["POST"], content_types=FORM)
+@webhook
+def whisper_accept(form: dict[str, str]) -> Response:
+    if (form.get("Digits") or "") != "1":
+        return twiml(render.hang_up())
+    try:
+        inbound_queue.agent_took_call(query_of(voice_queue, "call"), store=inbound_store(), now=current_clock().now())
+    except Exception:
+        logger.exception("could not note the agent's answer")
+    return twiml(tw.bridge())
+
+
+@voice_queue.route(f"{BASE}/dial-done", methods=["POST"], content_types=FORM)
+@webhook
+@guarded
+def dial_done(form: dict[str, str]) -> Response:
+    step = inbound_queue.agent_dial_ended(_heard(form), form, store=inbound_store(), now=current_clock().now())
+    return respond(step)
+
+
+@voice_queue.route(f"{BASE}/survey", methods=["POST"], content_types=FORM)
+@webhook
+@guarded
+def survey_answer(form: dict[str, str]) -> Response:
+    catalog = load_catalog(_lang())
+    if inbound.store_survey(form.get("CallSid", ""), form.get("Digits"), store=inbound_store()):
+        return twiml(render.say_and_hang_up(catalog, "inbound_survey_thanks"))
+    return twiml(render.say_and_hang_up(catalog, "goodbye"))
+
+
+@voice_queue.route(f"{BASE}/recording", methods=["POST"], content_types=FORM)
+@webhook
+def recording_status(form: dict[str, str]) -> Response:
+    return acknowledged(lambda: inbound.store_recording(form, store=inbound_store()), "recording callback not stored")
+
+
+# ---- voicemail (walking skeleton) ------------------------------------------------------
+@voice_queue.route(VOICEMAIL_PATH, methods=["POST"], content_types=FORM)
+@webhook
+def voicemail_recorded(form: dict[str, str]) -> Response:
+    try:
+        language = inbound.store_voicemail(form, store=repository(), now=current_clock().now())
+    except Exception:
+        logger.exception("voicemail not stored")
+        language = "en"
+    return twiml(render.say_and_hang_up(load_catalog(language), "inbound_voicemail_thanks"))
