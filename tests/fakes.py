@@ -14,7 +14,7 @@ from chalicelib.domain.priority import DueTask
 from chalicelib.domain.robot_call_ref import RobotCallRef
 from chalicelib.domain.routing import Agent
 from chalicelib.domain.shop import ShopSettings
-from chalicelib.services.ports import CallState
+from chalicelib.services.ports import CallState, OutboundCall
 from chalicelib.voice.links import PredictiveLinks, PublicUrls
 
 
@@ -361,12 +361,12 @@ class FakeTelephony:
     def end_call(self, call_sid: str) -> None:
         self.ended.append(call_sid)
 
-    def place_call(self, **request: Any) -> str:
+    def place_call(self, call: OutboundCall) -> str:
         if isinstance(self.fail, Exception):
             raise self.fail
         if self.fail:
             raise ConnectionError("Twilio unreachable")
-        self.placed.append(request)
+        self.placed.append(dataclasses.asdict(call))
         return f"CA{next(self._sids):032x}"
 
 

@@ -12,7 +12,13 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.services.ports import CallNotPlacedError, CallOutcomeUnknownError, CallState, MessageOutcomeUnknownError
+from chalicelib.services.ports import (
+    CallNotPlacedError,
+    CallOutcomeUnknownError,
+    CallState,
+    MessageOutcomeUnknownError,
+    OutboundCall,
+)
 
 if TYPE_CHECKING:  # twilio.rest is heavy: imported only when a REST call is made
     from twilio.rest import Client
@@ -50,38 +56,28 @@ class TwilioTelephony:
     def _credentials(self) -> tuple[str, str, str | None]:
         return self._account_sid, self._auth_token(), self._api_base_url
 
-    def place_call(
-        self,
-        *,
-        to: str,
-        from_: str,
-        answer_url: str,
-        status_url: str,
-        ring_timeout_seconds: int,
-        detect_machine: bool,
-        async_amd_url: str | None = None,
-    ) -> str:
+    def place_call(self, request: OutboundCall) -> str:
         import requests
         from twilio.base.exceptions import TwilioRestException
 
         amd: dict[str, str] = {}
-        if detect_machine and async_amd_url:
+        if request.detect_machine and request.async_amd_url:
             amd = {
                 "async_amd": "true",
-                "async_amd_status_callback": async_amd_url,
+                "async_amd_status_callback": request.async_amd_url,
                 "async_amd_status_callback_method": "POST",
             }
         try:
             call = twilio_client(*self._credentials).calls.create(
-                to=to,
-                from_=from_,
-                url=answer_url,
+                to=request.to,
+                from_=request.from_,
+                url=request.answer_url,
                 method="POST",
-                status_callback=status_url,
+                status_callback=request.status_url,
                 status_callback_method="POST",
                 status_callback_event=["initiated", "ringing", "answered", "completed"],
-                timeout=ring_timeout_seconds,
-                machine_detection="Enable" if detect_machine else None,
+                timeout=request.ring_timeout_seconds,
+                machine_detection="Enable" if request.detect_machine else None,
                 **amd,
             )
         except TwilioRestException as error:  # Twilio answered: the call does not exist

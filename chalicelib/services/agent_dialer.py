@@ -36,7 +36,7 @@ from chalicelib.domain.routing import Agent, free_beyond_customer_lines, idle_si
 from chalicelib.domain.shop import CallResult, ShopSettings
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
-from chalicelib.services.ports import AgentDialStore, AgentDialUrls, CallOutcomeUnknownError, Telephony
+from chalicelib.services.ports import AgentDialStore, AgentDialUrls, CallOutcomeUnknownError, OutboundCall, Telephony
 
 DIRECTION = "outbound-agent"
 PERSON_KINDS = ("callback", "agent")
@@ -159,12 +159,14 @@ def _serve(
     back_state = "waiting" if task.kind == "callback" else "queued"
     try:
         call_sid = telephony.place_call(
-            to=f"client:{agent.client_identity}" if agent.client_identity else agent.phone or "",
-            from_=shop.caller_id or "",
-            answer_url=urls.agent_answer(task_id, agent.agent_id, reservation),
-            status_url=urls.agent_status(task_id, agent.agent_id, reservation),
-            ring_timeout_seconds=shop.inbound.agent_ring_seconds,
-            detect_machine=False,
+            OutboundCall(
+                to=f"client:{agent.client_identity}" if agent.client_identity else agent.phone or "",
+                from_=shop.caller_id or "",
+                answer_url=urls.agent_answer(task_id, agent.agent_id, reservation),
+                status_url=urls.agent_status(task_id, agent.agent_id, reservation),
+                ring_timeout_seconds=shop.inbound.agent_ring_seconds,
+                detect_machine=False,
+            )
         )
     except CallOutcomeUnknownError:
         # The agent's phone may be ringing: its status callback settles the task and the agent.

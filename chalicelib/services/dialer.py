@@ -22,6 +22,7 @@ from chalicelib.services.ports import (
     CallNotPlacedError,
     CallOutcomeUnknownError,
     DialerStore,
+    OutboundCall,
     Telephony,
     WebhookUrls,
 )
@@ -70,12 +71,14 @@ def dial_task(
     attempt = RobotCallRef(task_id, shop.shop_id, claimed.language, tuple(claimed.call_order_ids), claimed.attempts)
     try:
         call_sid = telephony.place_call(
-            to=claimed.phone,
-            from_=shop.caller_id,
-            answer_url=urls.robot_answer(task_id, attempt.params()),
-            status_url=urls.call_status(task_id),
-            ring_timeout_seconds=shop.robot.ring_timeout_seconds,
-            detect_machine=True,
+            OutboundCall(
+                to=claimed.phone,
+                from_=shop.caller_id,
+                answer_url=urls.robot_answer(task_id, attempt.params()),
+                status_url=urls.call_status(task_id),
+                ring_timeout_seconds=shop.robot.ring_timeout_seconds,
+                detect_machine=True,
+            )
         )
     except CallOutcomeUnknownError:
         # The call may be ringing: its webhooks will tie it to the task, or the sweep

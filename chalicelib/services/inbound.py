@@ -49,17 +49,8 @@ def arrive(form: dict[str, str], *, store: Store, now: datetime) -> Arrival | No
     shop, group = route
     open_now = is_open(shop.business_hours, shop.timezone, now)
     call = store.upsert_call(
-        Call(
-            call_sid=form.get("CallSid", ""),
-            shop_id=shop.shop_id,
-            direction="inbound",
-            customer_phone=_caller(form, shop),
-            shop_number=form.get("To", ""),
-            created_at=now,
-            day=local_day(now, shop.timezone),
-            status="in-progress",
-            language=shop.main_language,  # kept if a repeated webhook finds one chosen already
-        ),
+        # The language is kept if a repeated webhook finds one chosen already.
+        _inbound_call(form, shop, now, language=shop.main_language),
         group=group,
         after_hours=not open_now,
     )
@@ -69,6 +60,21 @@ def arrive(form: dict[str, str], *, store: Store, now: datetime) -> Arrival | No
 def _caller(form: dict[str, str], shop: ShopSettings) -> str:
     caller = normalise_phone(form.get("From", ""), shop.default_region)
     return caller.e164 or caller.raw
+
+
+def _inbound_call(form: dict[str, str], shop: ShopSettings, now: datetime, language: str | None = None) -> Call:
+    """The call Twilio's webhook describes, as first stored (a later webhook adds to it)."""
+    return Call(
+        call_sid=form.get("CallSid", ""),
+        shop_id=shop.shop_id,
+        direction="inbound",
+        customer_phone=_caller(form, shop),
+        shop_number=form.get("To", ""),
+        created_at=now,
+        day=local_day(now, shop.timezone),
+        status="in-progress",
+        language=language,
+    )
 
 
 @dataclass(frozen=True)
@@ -366,16 +372,7 @@ def store_voicemail(form: dict[str, str], *, store: Store, now: datetime) -> str
     if form.get("RecordingSid"):
         fields["recording_sid"] = form["RecordingSid"]
     call = store.upsert_call(
-        Call(
-            call_sid=form.get("CallSid", ""),
-            shop_id=shop.shop_id,
-            direction="inbound",
-            customer_phone=_caller(form, shop),
-            shop_number=form.get("To", ""),
-            created_at=now,
-            day=local_day(now, shop.timezone),
-            status="in-progress",
-        ),
+        _inbound_call(form, shop, now),
         **fields,
     )
     return call.language or shop.main_language

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chalicelib.clock import Clock
-from chalicelib.services.ports import CallNotPlacedError, CallSlots, CallState, FullTelephony
+from chalicelib.services.ports import CallNotPlacedError, CallSlots, CallState, FullTelephony, OutboundCall
 
 MAX_WAIT_SECONDS = 5.0  # further than this, the call is left for the next trigger
 
@@ -42,17 +42,7 @@ class PacedTelephony:
         self.calls_per_second, self.clock, self.sleep = calls_per_second, clock, sleep
         self.max_wait_seconds = max_wait_seconds
 
-    def place_call(
-        self,
-        *,
-        to: str,
-        from_: str,
-        answer_url: str,
-        status_url: str,
-        ring_timeout_seconds: int,
-        detect_machine: bool,
-        async_amd_url: str | None = None,
-    ) -> str:
+    def place_call(self, call: OutboundCall) -> str:
         now = self.clock.now().timestamp()
         slot = self.slots.reserve_call_slot(self.account_sid, now, self.calls_per_second, self.max_wait_seconds)
         if slot is None:
@@ -60,15 +50,7 @@ class PacedTelephony:
         wait = slot.wait_seconds(now)
         if wait > 0:
             self.sleep(wait)
-        return self.inner.place_call(
-            to=to,
-            from_=from_,
-            answer_url=answer_url,
-            status_url=status_url,
-            ring_timeout_seconds=ring_timeout_seconds,
-            detect_machine=detect_machine,
-            async_amd_url=async_amd_url,
-        )
+        return self.inner.place_call(call)
 
     def fetch_call(self, call_sid: str) -> CallState:
         return self.inner.fetch_call(call_sid)

@@ -104,21 +104,24 @@ class CallState:
     answered_by: str | None
 
 
+@dataclass(frozen=True)
+class OutboundCall:
+    """A call to place, as the dialers fill Twilio's Calls resource. With ``async_amd_url``
+    the answer TwiML runs at once and the machine-detection verdict is posted there."""
+
+    to: str
+    from_: str
+    answer_url: str
+    status_url: str
+    ring_timeout_seconds: int
+    detect_machine: bool
+    async_amd_url: str | None = None
+
+
 class Telephony(Protocol):
-    def place_call(
-        self,
-        *,
-        to: str,
-        from_: str,
-        answer_url: str,
-        status_url: str,
-        ring_timeout_seconds: int,
-        detect_machine: bool,
-        async_amd_url: str | None = None,
-    ) -> str:
+    def place_call(self, call: OutboundCall) -> str:
         """Start an outbound call; returns its CallSid. Raises CallNotPlacedError or
-        CallOutcomeUnknownError when it cannot say the call was placed. With ``async_amd_url``
-        the answer TwiML runs at once and the machine-detection verdict is posted there."""
+        CallOutcomeUnknownError when it cannot say the call was placed."""
         ...
 
     def fetch_call(self, call_sid: str) -> CallState: ...

@@ -58,7 +58,14 @@ from chalicelib.observability import logger
 from chalicelib.services.agent_dialer import TALKED as AGENT_TALKED
 from chalicelib.services.agent_dialer import end_by_policy, end_do_not_call
 from chalicelib.services.paced_telephony import CallRateLimitedError
-from chalicelib.services.ports import CallControl, CallOutcomeUnknownError, PredictiveStore, PredictiveUrls, Telephony
+from chalicelib.services.ports import (
+    CallControl,
+    CallOutcomeUnknownError,
+    OutboundCall,
+    PredictiveStore,
+    PredictiveUrls,
+    Telephony,
+)
 
 DIRECTION = "outbound-predictive"
 DUE_LOOKAHEAD = 100
@@ -144,13 +151,15 @@ def place_customer_call(
     line = store.add_line(shop.shop_id, task_id, now)  # before the call: its webhooks may outrun us
     try:
         call_sid = telephony.place_call(
-            to=claimed.phone,
-            from_=shop.caller_id or "",
-            answer_url=urls.answer(task_id, line),
-            status_url=urls.status(task_id, line),
-            ring_timeout_seconds=shop.robot.ring_timeout_seconds,
-            detect_machine=True,
-            async_amd_url=urls.amd(task_id, line),
+            OutboundCall(
+                to=claimed.phone,
+                from_=shop.caller_id or "",
+                answer_url=urls.answer(task_id, line),
+                status_url=urls.status(task_id, line),
+                ring_timeout_seconds=shop.robot.ring_timeout_seconds,
+                detect_machine=True,
+                async_amd_url=urls.amd(task_id, line),
+            )
         )
     except CallOutcomeUnknownError:
         logger.warning("customer call outcome unknown; waiting for Twilio", extra={"task_id": task_id})

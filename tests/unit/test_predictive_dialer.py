@@ -29,7 +29,7 @@ from chalicelib.domain.routing import Agent
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import agent_dialer, intake, predictive_dialer
 from chalicelib.services.paced_telephony import CallRateLimitedError, PacedTelephony
-from chalicelib.services.ports import CallState
+from chalicelib.services.ports import CallState, OutboundCall
 from tests.fakes import FakePredictiveStore, FakePredictiveUrls, FakeTelephony
 
 NOON = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv: inside calling hours
@@ -164,7 +164,7 @@ def test_every_placement_waits_for_its_slot_and_gives_up_when_it_is_too_far() ->
     }
     # WHEN they are placed one after another
     for n in range(3):
-        paced.place_call(to=f"+38067000000{n}", **request)
+        paced.place_call(OutboundCall(to=f"+38067000000{n}", **request))
     # THEN each waited for the second after the previous one
     assert len(inner.placed) == 3 and clock.slept == [1.0, 1.0]
     assert clock.instant == NOON + timedelta(seconds=2)
@@ -172,9 +172,9 @@ def test_every_placement_waits_for_its_slot_and_gives_up_when_it_is_too_far() ->
     stuck = PacedTelephony(
         inner, slots=MemorySlots(), account_sid="AC1", calls_per_second=0.1, clock=clock, sleep=lambda s: None
     )
-    stuck.place_call(to="+380670000009", **request)
+    stuck.place_call(OutboundCall(to="+380670000009", **request))
     with pytest.raises(CallRateLimitedError):
-        stuck.place_call(to="+380670000010", **request)
+        stuck.place_call(OutboundCall(to="+380670000010", **request))
     assert len(inner.placed) == 4
 
 
