@@ -8,7 +8,6 @@ from typing import Literal
 from chalicelib.domain.shop import CallResult, RobotPolicy
 
 KeypressAction = Literal["confirm", "cancel", "agent", "repeat", "unknown"]
-FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 _KEYPRESS_ACTIONS: dict[str, KeypressAction] = {"1": "confirm", "2": "cancel", "3": "agent", "9": "repeat"}
 

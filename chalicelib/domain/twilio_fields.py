@@ -3,6 +3,11 @@ defensively: a webhook must never fail on a blank or garbage value."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 MAX_DIGITS = 18  # far below DynamoDB's 38-digit numbers, far above any real count
 
 
@@ -12,3 +17,28 @@ def twilio_count(text: str | None) -> int | None:
     if text.isdecimal() and text.isascii() and len(text) <= MAX_DIGITS:
         return int(text)
     return None
+
+
+@dataclass(frozen=True)
+class StatusCallback:
+    """What a call's status callback says: the status, the callback's place in Twilio's order
+    (repeated or reordered callbacks never move a record back) and the fields to store."""
+
+    status: str
+    sequence: int
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_CALL_STATUSES
+
+
+def status_callback(form: dict[str, str], known_status: str, now: datetime) -> StatusCallback:
+    status = form.get("CallStatus", known_status)
+    fields: dict[str, Any] = {"status": status}
+    duration = twilio_count(form.get("CallDuration"))
+    if duration is not None:
+        fields["duration_seconds"] = duration
+    if status in FINAL_CALL_STATUSES:
+        fields["ended_at"] = now
+    return StatusCallback(status, twilio_count(form.get("SequenceNumber")) or 0, fields)

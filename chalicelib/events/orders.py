@@ -45,17 +45,13 @@ def decide_order(record: DynamoDBRecord) -> None:
         previous = old_image.get("status")
         order = store.get_order(shop.shop_id, keys["order_id"])
         if order is not None:
-            once, messenger = wiring.run_once(), wiring.telephony()
+            texts = order_events.OrderTexts(store, wiring.telephony(), wiring.run_once())
             # The CRM's event first: it never fails on Twilio, so a text that keeps failing
             # cannot take it down with the record.
             crm_push.queue_order_event(shop, previous, order, outbox=wiring.crm_outbox(), now=now)
-            order_events.after_status_change(
-                shop, previous, order, store=store, messenger=messenger, now=now, once=once
-            )
+            order_events.after_status_change(shop, previous, order, texts=texts, now=now)
             previous_slot = order_events.stored_slot_start(old_image.get("delivery_slot"))
-            order_events.after_slot_change(
-                shop, previous, previous_slot, order, store=store, messenger=messenger, now=now, once=once
-            )
+            order_events.after_slot_change(shop, previous, previous_slot, order, texts=texts, now=now)
 
 
 def _alert(shop: ShopSettings, order: Order) -> None:

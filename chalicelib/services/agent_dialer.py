@@ -34,7 +34,7 @@ from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.robot import next_attempt_at, unanswered_result
 from chalicelib.domain.routing import Agent, free_beyond_customer_lines, idle_since, is_free
 from chalicelib.domain.shop import CallResult, ShopSettings
-from chalicelib.domain.twilio_fields import twilio_count
+from chalicelib.domain.twilio_fields import FINAL_CALL_STATUSES, status_callback
 from chalicelib.observability import logger
 from chalicelib.services.ports import AgentDialStore, AgentDialUrls, CallOutcomeUnknownError, OutboundCall, Telephony
 
@@ -44,7 +44,6 @@ DUE_LOOKAHEAD = 50
 TEMPORARY_FAILURE_BACKOFF = timedelta(minutes=1)
 # Call record ``result`` of the agent's leg, in order.
 RINGING, ACCEPTED, TALKED = "agent-ringing", "agent-accepted", "agent-talked"
-FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 
 @dataclass
@@ -313,15 +312,9 @@ def agent_leg_status(
     call = store.get_call(call_sid)
     if call is None:
         return
-    status = form.get("CallStatus", call.status)
-    fields: dict[str, Any] = {"status": status}
-    duration = twilio_count(form.get("CallDuration"))
-    if duration is not None:
-        fields["duration_seconds"] = duration
-    if status in FINAL_CALL_STATUSES:
-        fields["ended_at"] = now
-    store.apply_call_status(call_sid, twilio_count(form.get("SequenceNumber")) or 0, **fields)
-    if status not in FINAL_CALL_STATUSES:
+    callback = status_callback(form, call.status, now)
+    store.apply_call_status(call_sid, callback.sequence, **callback.fields)
+    if not callback.final:
         return
     task = store.get_task(task_id)
     still_dialing = task is not None and task.state == "dialing" and task.last_call_sid in (None, call_sid)

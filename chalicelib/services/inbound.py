@@ -23,7 +23,7 @@ from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.queue_estimate import estimated_wait_minutes
 from chalicelib.domain.routing import Agent, candidates, free_beyond_customer_lines, is_free, staffed
 from chalicelib.domain.shop import ShopSettings
-from chalicelib.domain.twilio_fields import twilio_count
+from chalicelib.domain.twilio_fields import status_callback
 from chalicelib.observability import logger
 from chalicelib.services.ports import InboundStore, Store
 
@@ -378,7 +378,6 @@ def store_voicemail(form: dict[str, str], *, store: Store, now: datetime) -> str
     return call.language or shop.main_language
 
 
-FINAL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
 # Results that mean the caller was served or has a next step; anything else at hang-up is a
 # lost call that gets a callback task (I7).
 SERVED_RESULTS = {"agent", "callback", "voicemail", "self-service", "closed"}
@@ -391,15 +390,9 @@ def record_inbound_call_status(form: dict[str, str], *, store: Store, now: datet
     call = store.get_call(form.get("CallSid", ""))
     if call is None:
         return
-    status = form.get("CallStatus", call.status)
-    fields: dict[str, object] = {"status": status}
-    duration = twilio_count(form.get("CallDuration"))
-    if duration is not None:
-        fields["duration_seconds"] = duration
-    if status in FINAL_STATUSES:
-        fields["ended_at"] = now
-    applied = store.apply_call_status(call.call_sid, twilio_count(form.get("SequenceNumber")) or 0, **fields)
-    if not applied or status not in FINAL_STATUSES or call.direction != "inbound":
+    callback = status_callback(form, call.status, now)
+    applied = store.apply_call_status(call.call_sid, callback.sequence, **callback.fields)
+    if not applied or not callback.final or call.direction != "inbound":
         return
     if call.result in SERVED_RESULTS or call.callback_task_id:
         return

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,31 +25,39 @@ def after_new_order(shop: ShopSettings, order: Order | None, *, alert: Callable[
     alert(shop, order)
 
 
+@dataclass(frozen=True)
+class OrderTexts:
+    """Where an order's texts go: the store that records them, the messenger that sends them,
+    and the ``once`` that keeps each to one however often the stream delivers the change."""
+
+    store: MessagingStore
+    messenger: Messenger
+    once: Once
+
+
 def after_status_change(
     shop: ShopSettings,
     previous_status: str | None,
     order: Order,
     *,
-    store: MessagingStore,
-    messenger: Messenger,
+    texts: OrderTexts,
     now: datetime,
-    once: Once,
 ) -> str | None:
     """The purpose of the text sent for this change, if one is due."""
     if order.status == previous_status:
         return None
     if order.status == "unreachable":
-        once(
+        texts.once(
             f"sms#{order.order_id}#confirm-request",
-            lambda: messaging.ask_by_sms(shop, order, store=store, messenger=messenger, now=now),
+            lambda: messaging.ask_by_sms(shop, order, store=texts.store, messenger=texts.messenger, now=now),
         )
         return "confirm-request"
     # A robot or agent already said "confirmed"; the text adds the delivery time, or tells a
     # customer whose order was confirmed without any call.
     if order.status == "confirmed" and (order.promised_slot or order.route == "auto_confirm"):
-        once(
+        texts.once(
             f"sms#{order.order_id}#confirmed",
-            lambda: messaging.tell_confirmed(shop, order, store=store, messenger=messenger, now=now),
+            lambda: messaging.tell_confirmed(shop, order, store=texts.store, messenger=texts.messenger, now=now),
         )
         return "confirmed"
     return None
@@ -60,10 +69,8 @@ def after_slot_change(
     previous_slot_start: str | None,
     order: Order,
     *,
-    store: MessagingStore,
-    messenger: Messenger,
+    texts: OrderTexts,
     now: datetime,
-    once: Once,
 ) -> str | None:
     """O9 for a confirmed order whose customer picked (or changed) a delivery time in the IVR:
     the new time in writing, once per chosen time. An order still waiting for confirmation gets
@@ -73,9 +80,9 @@ def after_slot_change(
         return None
     if not slot or slot.get("start") == previous_slot_start:
         return None
-    once(
+    texts.once(
         f"sms#{order.order_id}#slot#{slot.get('start')}",
-        lambda: messaging.tell_confirmed(shop, order, store=store, messenger=messenger, now=now),
+        lambda: messaging.tell_confirmed(shop, order, store=texts.store, messenger=texts.messenger, now=now),
     )
     return "delivery-slot"
 

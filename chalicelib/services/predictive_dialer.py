@@ -50,10 +50,10 @@ from chalicelib.domain.predictive import (
     dial_order,
     dropped_task_ids,
 )
-from chalicelib.domain.robot import FINAL_CALL_STATUSES, unanswered_result
+from chalicelib.domain.robot import unanswered_result
 from chalicelib.domain.routing import Agent, idle_since, is_free
 from chalicelib.domain.shop import ShopSettings
-from chalicelib.domain.twilio_fields import twilio_count
+from chalicelib.domain.twilio_fields import FINAL_CALL_STATUSES, twilio_count
 from chalicelib.observability import logger
 from chalicelib.services.agent_dialer import TALKED as AGENT_TALKED
 from chalicelib.services.agent_dialer import end_by_policy, end_do_not_call

@@ -14,7 +14,6 @@ from typing import TypeVar
 
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.domain.robot import (
-    FINAL_CALL_STATUSES,
     KeypressAction,
     keypress_action,
     next_attempt_at,
@@ -22,6 +21,7 @@ from chalicelib.domain.robot import (
 )
 from chalicelib.domain.robot_call_ref import RobotCallRef
 from chalicelib.domain.shop import ShopSettings
+from chalicelib.domain.twilio_fields import FINAL_CALL_STATUSES
 from chalicelib.observability import logger
 from chalicelib.services.ports import DialerStore, RobotCallStore, Telephony, Together
 

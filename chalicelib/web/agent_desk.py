@@ -51,10 +51,10 @@ from chalicelib.services.timeline import DEFAULT_PAGE, customer_timeline
 from chalicelib.web.desk_auth import agent_of, caller_of, not_yours
 from chalicelib.web.http import (
     current_request,
-    json_body,
     json_error,
     json_response,
     validation_failed,
+    with_body,
 )
 from chalicelib.wiring import desk_store
 
@@ -112,12 +112,10 @@ def current_call() -> Response:
 def save_outcome(call_sid: str) -> Response:
     request = current_request(agent_desk)
     store = desk_store()
-    caller = agent_of(request, store)
-    if isinstance(caller, Response):
-        return caller
-    body = json_body(request)
-    if isinstance(body, Response):
-        return body
+    authorised = with_body(agent_of(request, store), request)
+    if isinstance(authorised, Response):
+        return authorised
+    caller, body = authorised
     named = body.get("agent_id")
     if named is not None and named != caller.agent_id:
         return not_yours(str(named))

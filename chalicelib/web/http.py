@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from chalice import Response
 from chalice.app import Request
@@ -20,6 +20,7 @@ from chalicelib.observability import logger
 from chalicelib.voice.signature import parse_form, public_url, signature_is_valid
 
 MAX_BODY_BYTES = 256 * 1024
+Caller = TypeVar("Caller")
 
 
 class ShopKeys(Protocol):
@@ -89,15 +90,18 @@ def shop_from_api_key(request: Request, repository: ShopKeys) -> ShopSettings | 
     return shop
 
 
+def with_body(caller: Caller | Response, request: Request) -> tuple[Caller, dict[str, Any]] | Response:
+    """The authenticated caller (or the answer refusing it), then the JSON object the request
+    sends (400 or 413 else)."""
+    if isinstance(caller, Response):
+        return caller
+    body = json_body(request)
+    return body if isinstance(body, Response) else (caller, body)
+
+
 def shop_and_body(request: Request, repository: ShopKeys) -> tuple[ShopSettings, dict[str, Any]] | Response:
     """The shop behind the API key, then the JSON object the request sends (401, 400 or 413 else)."""
-    shop = shop_from_api_key(request, repository)
-    if isinstance(shop, Response):
-        return shop
-    body = json_body(request)
-    if isinstance(body, Response):
-        return body
-    return shop, body
+    return with_body(shop_from_api_key(request, repository), request)
 
 
 def twiml(document: str) -> Response:

@@ -130,7 +130,7 @@ def test_after_the_last_failed_call_the_customer_gets_the_order_by_text(store: F
 
     unreachable = store.orders[("demo", order.order_id)]
     purpose = order_events.after_status_change(
-        shop, "queued", unreachable, store=store, messenger=telephony, now=NOON, once=once
+        shop, "queued", unreachable, texts=order_events.OrderTexts(store, telephony, once), now=NOON
     )
     assert purpose == "confirm-request" and keys == [f"sms#{order.order_id}#confirm-request"]
     [text] = telephony.texts
@@ -151,7 +151,11 @@ def test_a_confirmed_order_with_a_delivery_slot_gets_the_time_in_the_shops_zone(
     assert confirmed is not None
     telephony = FakeTelephony()
     order_events.after_status_change(
-        shop, "queued", confirmed, store=store, messenger=telephony, now=NOON, once=lambda key, action: action()
+        shop,
+        "queued",
+        confirmed,
+        texts=order_events.OrderTexts(store, telephony, lambda key, action: action()),
+        now=NOON,
     )
     assert telephony.texts[0]["body"] == "Kvitka: замовлення A-1 підтверджено. Доставка 24.11.2015 з 14:00 до 16:00."
 
@@ -168,7 +172,11 @@ def test_the_slot_the_caller_picked_in_the_ivr_is_the_one_the_confirmation_text_
     confirmed = dataclasses.replace(confirmed, delivery_slot=picked)
     telephony = FakeTelephony()
     order_events.after_status_change(
-        shop, "queued", confirmed, store=store, messenger=telephony, now=NOON, once=lambda key, action: action()
+        shop,
+        "queued",
+        confirmed,
+        texts=order_events.OrderTexts(store, telephony, lambda key, action: action()),
+        now=NOON,
     )
     assert telephony.texts[0]["body"] == "Kvitka: замовлення A-1 підтверджено. Доставка 25.11.2015 з 10:00 до 14:00."
 
@@ -193,16 +201,16 @@ def test_a_delivery_time_picked_after_confirmation_is_texted_once_per_time_picke
     # WHEN the caller picks a time in the IVR (the record redelivered), then changes it
     for _ in range(2):
         purpose = order_events.after_slot_change(
-            shop, "confirmed", None, picked, store=store, messenger=telephony, now=NOON, once=once
+            shop, "confirmed", None, picked, texts=order_events.OrderTexts(store, telephony, once), now=NOON
         )
         assert purpose == "delivery-slot"
     moved = dataclasses.replace(confirmed, delivery_slot=later)
     order_events.after_slot_change(
-        shop, "confirmed", first["start"], moved, store=store, messenger=telephony, now=NOON, once=once
+        shop, "confirmed", first["start"], moved, texts=order_events.OrderTexts(store, telephony, once), now=NOON
     )
     # AND an unrelated change of the order leaves the slot as it was
     unchanged = order_events.after_slot_change(
-        shop, "confirmed", later["start"], moved, store=store, messenger=telephony, now=NOON, once=once
+        shop, "confirmed", later["start"], moved, texts=order_events.OrderTexts(store, telephony, once), now=NOON
     )
     # THEN one text per time picked, each with its time in the shop's zone
     assert unchanged is None
@@ -222,7 +230,12 @@ def test_a_slot_picked_before_confirmation_waits_for_the_confirmation_text(
     telephony = FakeTelephony()
     for previous_status in ("queued", None):
         purpose = order_events.after_slot_change(
-            shop, previous_status, None, picked, store=store, messenger=telephony, now=NOON, once=lambda k, a: a()
+            shop,
+            previous_status,
+            None,
+            picked,
+            texts=order_events.OrderTexts(store, telephony, lambda k, a: a()),
+            now=NOON,
         )
         assert purpose is None
     assert telephony.texts == []
@@ -248,7 +261,11 @@ def test_a_robot_confirmation_without_a_slot_sends_nothing_more(store: FakeStore
     assert confirmed is not None
     telephony = FakeTelephony()
     purpose = order_events.after_status_change(
-        shop, "queued", confirmed, store=store, messenger=telephony, now=NOON, once=lambda key, action: action()
+        shop,
+        "queued",
+        confirmed,
+        texts=order_events.OrderTexts(store, telephony, lambda key, action: action()),
+        now=NOON,
     )
     assert purpose is None and telephony.texts == []
 
@@ -258,7 +275,7 @@ def test_an_order_confirmed_without_any_call_is_told_by_text(store: FakeStore, s
     assert order.status == "confirmed" and order.route == "auto_confirm"
     telephony = FakeTelephony()
     order_events.after_status_change(
-        shop, "received", order, store=store, messenger=telephony, now=NOON, once=lambda key, action: action()
+        shop, "received", order, texts=order_events.OrderTexts(store, telephony, lambda key, action: action()), now=NOON
     )
     assert telephony.texts[0]["body"] == "Kvitka: замовлення A-1 підтверджено. Дякуємо!"
     assert Decimal(order.total) == Decimal("250")
@@ -300,6 +317,8 @@ def test_a_text_whose_request_timed_out_counts_as_sent_and_is_not_retried(shop: 
 
     # WHEN the orders stream delivers the change twice
     for _ in range(2):
-        order_events.after_status_change(shop, "queued", order, store=store, messenger=messenger, now=NOON, once=once)
+        order_events.after_status_change(
+            shop, "queued", order, texts=order_events.OrderTexts(store, messenger, once), now=NOON
+        )
     # THEN no exception asked for a retry: one request, never a second text
     assert messenger.requests == 1
