@@ -264,7 +264,7 @@ class _Bench:
         from chalice.test import Client
 
         import app as application
-        from tests.fakes import FakeTelephony
+        from tests.fakes.twilio import FakeTelephony
 
         self.counter = counter
         self.rng = random.Random(seed)

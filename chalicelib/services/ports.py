@@ -1,6 +1,6 @@
 """Every port the services depend on, each declared once: the DynamoDB repositories, Twilio,
 SES and the CRM's HTTP sender implement them in production (``chalicelib.wiring`` builds
-those), in-memory fakes in unit tests (``tests/fakes.py``). A service names the narrowest port
+those), in-memory fakes in unit tests (``tests/fakes/``). A service names the narrowest port
 it needs; a wider one is composed from narrower ones, never restated."""
 
 from __future__ import annotations

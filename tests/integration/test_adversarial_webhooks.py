@@ -21,7 +21,7 @@ from twilio.request_validator import RequestValidator
 from chalicelib import wiring
 from chalicelib.adapters.dynamo.schema import CallItem, DialTaskItem, OrderItem
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
-from tests.fakes import FakeTelephony
+from tests.fakes.twilio import FakeTelephony
 from tests.integration.conftest import AUTH_TOKEN, PUBLIC_BASE, StreamReader, post_order, signed_post
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ from chalicelib.adapters.dynamo.store import DynamoStore
 from chalicelib.domain.queue import QueueEntry
 from chalicelib.services import agent_dialer
 from chalicelib.voice.links import AgentDialLinks
-from tests.fakes import FakeTelephony
+from tests.fakes.twilio import FakeTelephony
 from tests.integration.conftest import PUBLIC_BASE, signed_post
 
 NOW = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv

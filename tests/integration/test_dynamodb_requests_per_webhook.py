@@ -25,7 +25,7 @@ from chalicelib.adapters.config_cache import forget_cached_config
 from chalicelib.adapters.dynamo.schema import CallItem, DialTaskItem, OrderItem, reset_connections
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from chalicelib.wiring import forget_clients
-from tests.fakes import FakeTelephony
+from tests.fakes.twilio import FakeTelephony
 from tests.integration.conftest import PUBLIC_BASE, StreamReader, post_order, signed_post
 from tests.integration.test_order_pipeline_moto import ORDER, order, run_stream
 

@@ -21,7 +21,7 @@ from chalicelib.adapters.dynamo.schema import DialTaskItem, OutcomeItem
 from chalicelib.clock import FixedClock
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.wiring import repository
-from tests.fakes import FakeTelephony
+from tests.fakes.twilio import FakeTelephony
 from tests.integration.conftest import StreamReader
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from chalice.test import Client
 from chalicelib import wiring
 from chalicelib.adapters.dynamo.schema import DoNotCallItem, MessageItem, OrderItem
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
-from tests.fakes import FakeTelephony
+from tests.fakes.twilio import FakeTelephony
 from tests.integration.conftest import StreamReader, post_order, signed_post
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,9 @@ from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.routing import Agent
 from chalicelib.domain.shop import RobotPolicy, ShopSettings
 from chalicelib.services import agent_dialer, intake
-from tests.fakes import FakeAgentDialStore, FakeAgentDialUrls, FakeTelephony
+from tests.fakes.dialing import FakeAgentDialStore
+from tests.fakes.links import FakeAgentDialUrls
+from tests.fakes.twilio import FakeTelephony
 
 NOON = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv: inside calling hours
 NIGHT = datetime(2015, 11, 23, 21, 0, tzinfo=UTC)  # 23:00 in Kyiv: outside

@@ -22,7 +22,8 @@ from chalicelib.services.alerts import (
     send_alert,
 )
 from chalicelib.services.live import LiveFigures, QueueNow
-from tests.fakes import FakeStore, FakeTelephony
+from tests.fakes.store import FakeStore
+from tests.fakes.twilio import FakeTelephony
 
 NOW = datetime(2014, 3, 29, 10, 15, tzinfo=UTC)  # 12:15 in Kyiv
 MANAGER = "+380661234500"

@@ -28,7 +28,7 @@ from chalicelib.domain.entities import Order
 from chalicelib.domain.outcomes import SavedOutcome
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import crm_push
-from tests.fakes import FakeCrmOutbox, ScriptedCrm
+from tests.fakes.crm import FakeCrmOutbox, ScriptedCrm
 
 SIGNED_AT = datetime(2041, 6, 1, 8, 0, tzinfo=UTC)  # the real instant of sending, far from business time
 

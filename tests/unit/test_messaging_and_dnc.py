@@ -12,7 +12,9 @@ from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.shop import RobotPolicy, ShopSettings
 from chalicelib.domain.sms import sms_intent
 from chalicelib.services import dialer, intake, messaging, order_events
-from tests.fakes import FakeStore, FakeTelephony, FakeUrls
+from tests.fakes.links import FakeUrls
+from tests.fakes.store import FakeStore
+from tests.fakes.twilio import FakeTelephony
 
 NOON = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 PHONE = "+380671234567"

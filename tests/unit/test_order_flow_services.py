@@ -10,7 +10,9 @@ from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.shop import DedupPolicy, RobotPolicy, ShopSettings
 from chalicelib.services import dialer, intake, robot_call
 from chalicelib.services.ports import CallNotPlacedError, CallOutcomeUnknownError, CallState
-from tests.fakes import FakeStore, FakeTelephony, FakeUrls
+from tests.fakes.links import FakeUrls
+from tests.fakes.store import FakeStore
+from tests.fakes.twilio import FakeTelephony
 
 NOON = datetime(2015, 11, 22, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv: inside calling hours
 

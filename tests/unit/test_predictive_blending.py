@@ -16,7 +16,9 @@ from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.routing import Agent, free_beyond_customer_lines
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import agent_dialer, inbound, intake, predictive_dialer
-from tests.fakes import FakeAgentDialUrls, FakePredictiveStore, FakePredictiveUrls, FakeTelephony
+from tests.fakes.dialing import FakePredictiveStore
+from tests.fakes.links import FakeAgentDialUrls, FakePredictiveUrls
+from tests.fakes.twilio import FakeTelephony
 
 NOON = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv
 DAY = "2015-11-23"

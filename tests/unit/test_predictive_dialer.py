@@ -30,7 +30,9 @@ from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import agent_dialer, intake, predictive_dialer
 from chalicelib.services.paced_telephony import CallRateLimitedError, PacedTelephony
 from chalicelib.services.ports import CallState, OutboundCall
-from tests.fakes import FakePredictiveStore, FakePredictiveUrls, FakeTelephony
+from tests.fakes.dialing import FakePredictiveStore
+from tests.fakes.links import FakePredictiveUrls
+from tests.fakes.twilio import FakeTelephony
 
 NOON = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv: inside calling hours
 DAY = "2015-11-23"

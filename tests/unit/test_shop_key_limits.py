@@ -16,7 +16,7 @@ from chalicelib.domain.api_keys import allow_shop, bearer_key, usage_identifier,
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import admin
 from chalicelib.web.shop_key_authorizer import Unauthorized, authorize
-from tests.fakes import FakeStore
+from tests.fakes.store import FakeStore
 
 NOW = datetime(2015, 11, 23, 9, 0, tzinfo=UTC)
 METHOD_ARN = "arn:aws:execute-api:eu-central-1:123456789012:abc123/api/POST/v1/orders"

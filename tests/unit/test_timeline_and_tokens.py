@@ -16,7 +16,7 @@ from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.timeline import CursorRefused, TimelineEntry, decode_cursor, page_of
 from chalicelib.services import admin
 from chalicelib.services.timeline import customer_timeline
-from tests.fakes import FakeStore
+from tests.fakes.store import FakeStore
 
 T0 = datetime(2015, 11, 23, 9, 0, tzinfo=UTC)
 SHOP = ShopSettings(shop_id="demo", name="Kvitka Flowers")
