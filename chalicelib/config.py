@@ -64,7 +64,9 @@ class Settings(BaseModel):
         from_env = os.environ.get("CRM_SECRET_" + name.upper().replace("-", "_"))
         if from_env:
             return from_env.encode()
-        from aws_lambda_powertools.utilities.parameters import get_parameter
+        from aws_lambda_powertools.utilities.parameters import (
+            get_parameter,  # cold start: SSM only when a secret is read
+        )
 
         return str(get_parameter(self.crm_secret_param_prefix + name, decrypt=True, max_age=300)).encode()
 
@@ -73,7 +75,9 @@ def _secret(value: str | None, param: str | None, env_name: str) -> str:
     if value:
         return value
     if param:
-        from aws_lambda_powertools.utilities.parameters import get_parameter
+        from aws_lambda_powertools.utilities.parameters import (
+            get_parameter,  # cold start: SSM only when a secret is read
+        )
 
         return str(get_parameter(param, decrypt=True, max_age=300))
     raise RuntimeError(f"Set {env_name} or {env_name}_PARAM")

@@ -63,7 +63,7 @@ def tracing_enabled() -> bool:
 
 @functools.cache
 def powertools_tracer() -> Any:
-    from aws_lambda_powertools import Tracer
+    from aws_lambda_powertools import Tracer  # cold start: X-Ray only when tracing is on
 
     return Tracer(service=SERVICE)
 

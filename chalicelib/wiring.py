@@ -25,7 +25,7 @@ from chalicelib.voice.links import AgentDialLinks, InboundLinks, PredictiveLinks
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor  # cold start: only handlers that overlap two reads start threads
     from datetime import datetime
 
     from chalicelib.adapters.dynamo.crm_outbox import DynamoCrmOutbox
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from chalicelib.services.alerts import AlertChannels
     from chalicelib.services.crm_push import CrmLine
     from chalicelib.services.outcomes import Notifier
-    from chalicelib.services.recordings import ReportRecordingLinks
+    from chalicelib.services.recordings import ReportRecordingLinks  # cold start: see the block
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -81,7 +81,7 @@ def _sleep_for(clock: Clock) -> Callable[[float], None]:
 
 @functools.cache
 def _threads() -> ThreadPoolExecutor:
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor  # cold start: only handlers that overlap two reads start threads
 
     # Threads waiting on DynamoDB: a few per process (the local stack serves several requests at once).
     return ThreadPoolExecutor(max_workers=4, thread_name_prefix="together")
@@ -208,14 +208,14 @@ def report_runs() -> DynamoReportRuns:
 
 def report_shops() -> Iterator[ShopSettings]:
     """Every shop whose settings validate (one that does not is logged and left out)."""
-    from chalicelib.adapters.dynamo.shops import configured_shops
+    from chalicelib.adapters.dynamo.shops import configured_shops  # cold start: see the block
 
     return configured_shops()
 
 
 def report_recording_links(now: datetime) -> ReportRecordingLinks:
     """The CSV's recording links: signed, lasting the configured days from ``now``."""
-    from chalicelib.services.recordings import ReportRecordingLinks
+    from chalicelib.services.recordings import ReportRecordingLinks  # cold start: see the block
 
     config = settings()
     return ReportRecordingLinks(
@@ -225,6 +225,9 @@ def report_recording_links(now: datetime) -> ReportRecordingLinks:
 
 def report_once() -> KeyedOnce:
     """Each report sent once per (shop, period), however often the schedule fires or is retried."""
-    from chalicelib.services.reports.sending import REPORT_IDEMPOTENCY_SECONDS, REPORT_ONCE_KEY_PREFIX
+    from chalicelib.services.reports.sending import (  # cold start: Jinja and the charts
+        REPORT_IDEMPOTENCY_SECONDS,
+        REPORT_ONCE_KEY_PREFIX,
+    )
 
     return idempotency.KeyedOnce(REPORT_ONCE_KEY_PREFIX, keep_for_seconds=REPORT_IDEMPOTENCY_SECONDS)

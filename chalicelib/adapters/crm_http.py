@@ -24,7 +24,7 @@ class UrllibCrmSender:
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
         """The CRM's HTTP status, or ``CrmUnreachable`` / ``CrmAddressRefused``."""
-        import urllib3
+        import urllib3  # cold start: only CRM deliveries
 
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -37,7 +37,7 @@ class UrllibCrmSender:
         timeout = urllib3.Timeout(connect=self.connect_seconds, read=self.read_seconds)
         pool: urllib3.HTTPConnectionPool
         if https:
-            from botocore.httpsession import get_cert_path
+            from botocore.httpsession import get_cert_path  # cold start: only CRM deliveries
 
             pool = urllib3.HTTPSConnectionPool(
                 address,

@@ -62,8 +62,8 @@ def build_mime_message(email: OutgoingEmail) -> EmailMessage:
 
 
 def _ses_client(region_name: str | None) -> Any:
-    import boto3
-    from botocore.config import Config
+    import boto3  # cold start: SES only when mail goes out
+    from botocore.config import Config  # cold start: SES only when mail goes out
 
     # botocore's standard mode already backs off on throttling and 5xx; ours is a second, slower layer.
     config = Config(retries={"mode": "standard", "max_attempts": 4})
@@ -100,7 +100,7 @@ class SesEmailSender:
         return self._client
 
     def send(self, email: OutgoingEmail) -> str:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # cold start: SES only when mail goes out
 
         raw = build_mime_message(email).as_bytes(policy=SMTP)
         attempt = 0

@@ -53,7 +53,7 @@ def run_once(key: str, action: Callable[[], Any], *, keep_for_seconds: int = ONE
     """``action()``'s result, from the first run for ``key``; later calls return the stored result
     (kept ``keep_for_seconds``). If ``action`` raises, the claim is dropped and the next delivery
     tries again; while another run holds the claim, AlreadyInProgressError."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import ClientError  # cold start: botocore on first claim
 
     table, item_id, token = idempotency_table_name(), {"S": f"once#{key}"}, uuid.uuid4().hex
     # Real seconds, not business time: the claim outlives a dead Lambda run by its real length,

@@ -21,13 +21,13 @@ from chalicelib.services.ports import (
 )
 
 if TYPE_CHECKING:  # twilio.rest is heavy: imported only when a REST call is made
-    from twilio.rest import Client
+    from twilio.rest import Client  # cold start: the Twilio SDK on first call
 
 _TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]*twilio\.com")
 
 
 def make_http_client(api_base_url: str | None, timeout: float = 10.0) -> Any:
-    from twilio.http.http_client import TwilioHttpClient
+    from twilio.http.http_client import TwilioHttpClient  # cold start: the Twilio SDK on first call
 
     class _RebasedHttpClient(TwilioHttpClient):
         def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
@@ -40,7 +40,7 @@ def make_http_client(api_base_url: str | None, timeout: float = 10.0) -> Any:
 
 @functools.cache
 def twilio_client(account_sid: str, auth_token: str, api_base_url: str | None) -> Client:
-    from twilio.rest import Client
+    from twilio.rest import Client  # cold start: the Twilio SDK on first call
 
     return Client(account_sid, auth_token, http_client=make_http_client(api_base_url))
 
@@ -57,8 +57,8 @@ class TwilioTelephony:
         return self._account_sid, self._auth_token(), self._api_base_url
 
     def place_call(self, request: OutboundCall) -> str:
-        import requests
-        from twilio.base.exceptions import TwilioRestException
+        import requests  # cold start: on first call
+        from twilio.base.exceptions import TwilioRestException  # cold start: the Twilio SDK on first call
 
         amd: dict[str, str] = {}
         if request.detect_machine and request.async_amd_url:
@@ -100,7 +100,7 @@ class TwilioTelephony:
         twilio_client(*self._credentials).calls(call_sid).update(status="completed")
 
     def send_sms(self, *, to: str, from_: str, body: str) -> str:
-        import requests
+        import requests  # cold start: on first call
 
         try:
             message = twilio_client(*self._credentials).messages.create(to=to, from_=from_, body=body)
@@ -126,11 +126,11 @@ class TwilioRecordingMedia:
         return _TWILIO_HOST.sub(self._api_base_url.rstrip("/"), url) if self._api_base_url else url
 
     def fetch(self, recording_sid: str) -> Any:
-        from urllib.parse import urljoin
+        from urllib.parse import urljoin  # cold start: only recordings
 
-        import requests
+        import requests  # cold start: on first call
 
-        from chalicelib.domain import recording_media as r
+        from chalicelib.domain import recording_media as r  # cold start: only recordings
 
         url = self.media_url(recording_sid)
         try:

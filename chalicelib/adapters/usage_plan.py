@@ -26,7 +26,7 @@ class ApiGatewayUsagePlan:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
+            import boto3  # cold start: only the admin CLI
 
             self._client = boto3.client("apigateway")
         return self._client

@@ -34,13 +34,13 @@ TITLE_SIZE, LABEL_SIZE = 16, 11
 
 @functools.cache
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    from PIL import ImageFont
+    from PIL import ImageFont  # cold start: Pillow only for the report charts
 
     return ImageFont.load_default(size=size)
 
 
 def _canvas(height: int) -> tuple[Image.Image, ImageDraw.ImageDraw]:
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw  # cold start: Pillow only for the report charts
 
     image = Image.new("RGB", (WIDTH, height), WHITE)
     return image, ImageDraw.Draw(image)

@@ -13,7 +13,7 @@ def is_open(hours: BusinessHours, timezone: str, now: datetime) -> bool:
     """Whether ``now`` (aware) falls inside the shop's opening hours in its own time zone."""
     if hours.always_open:
         return True
-    from zoneinfo import ZoneInfo
+    from zoneinfo import ZoneInfo  # cold start: tzdata on first use
 
     local = now.astimezone(ZoneInfo(timezone))
     if local.date() in hours.holidays:

@@ -76,7 +76,7 @@ def field_problems(error: ValidationError) -> list[FieldProblem]:
 
 
 def local_day(instant: datetime, zone_name: str) -> str:
-    from zoneinfo import ZoneInfo
+    from zoneinfo import ZoneInfo  # cold start: tzdata on first use
 
     return instant.astimezone(ZoneInfo(zone_name)).date().isoformat()
 

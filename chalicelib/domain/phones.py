@@ -23,7 +23,7 @@ class PhoneCheck:
 
 def normalise_phone(raw: str, default_region: str) -> PhoneCheck:
     """'067 123-45-67', '+380 (67) 1234567' and '380671234567' all give '+380671234567' for UA."""
-    import phonenumbers
+    import phonenumbers  # cold start: its metadata loads on first use
 
     text = raw.strip()
     candidates = [text]
@@ -47,8 +47,8 @@ def normalise_phone(raw: str, default_region: str) -> PhoneCheck:
 
 def number_time_zone(e164: str) -> str | None:
     """The IANA zone of a number when the numbering plan names exactly one."""
-    import phonenumbers
-    from phonenumbers import timezone as number_timezones
+    import phonenumbers  # cold start: its metadata loads on first use
+    from phonenumbers import timezone as number_timezones  # cold start: the time zone tables
 
     try:
         zones = number_timezones.time_zones_for_number(phonenumbers.parse(e164))

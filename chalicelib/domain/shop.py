@@ -109,7 +109,7 @@ class AlertPolicy(_Strict):
     @classmethod
     def _international_numbers(cls, numbers: list[str]) -> list[str]:
         # No region to assume here: the number must carry its country code.
-        import phonenumbers
+        import phonenumbers  # cold start: its metadata loads on first use
 
         normalised = []
         for number in numbers:
@@ -221,7 +221,7 @@ class ShopSettings(_Strict):
     @field_validator("default_region")
     @classmethod
     def _known_region(cls, value: str) -> str:
-        import phonenumbers
+        import phonenumbers  # cold start: its metadata loads on first use
 
         if value not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"unknown phone region {value!r}")

@@ -51,7 +51,7 @@ def create_shop(
     shop = ShopSettings.model_validate(settings)
     if shop.crm is not None:
         if local is None:
-            from chalicelib.config import settings as deployment
+            from chalicelib.config import settings as deployment  # the admin CLI passes none: the deployment decides
 
             local = deployment().local_mode
         problem = crm_url_problem(shop.crm.url, local=local)

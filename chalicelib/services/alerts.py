@@ -238,7 +238,7 @@ def _text_once(
     *,
     channels: AlertChannels,
 ) -> bool:
-    from chalicelib.voice.catalog import load_catalog
+    from chalicelib.voice.catalog import load_catalog  # cold start: the catalogs only when a text goes out
 
     log_keys = {"shop_id": shop.shop_id, "kind": alert.kind, "event": alert.event, "to": mask_phone(number)}
     if not shop.caller_id:
@@ -258,7 +258,7 @@ def _text_once(
 
 
 def _escape(text: str) -> str:
-    from html import escape
+    from html import escape  # cold start: only email bodies need it
 
     return escape(text)
 

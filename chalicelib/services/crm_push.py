@@ -218,7 +218,7 @@ def deliver(
 
 def run_budget(seconds: float = RUN_SECONDS) -> Callable[[], float]:
     """Seconds left of a run that starts now (monotonic: the business clock may be simulated)."""
-    import time
+    import time  # a run budget reads the real monotonic clock, not business time
 
     started = time.monotonic()
     return lambda: seconds - (time.monotonic() - started)

@@ -57,13 +57,6 @@ class ReportRecordingLinks:
         self.base_url, self.now, self.days = base_url, now, days
         self._secret = functools.cache(secret)
 
-    @classmethod
-    def from_settings(cls, now: datetime) -> ReportRecordingLinks:
-        from chalicelib.config import settings
-
-        config = settings()
-        return cls(base_url=config.base_url, secret=config.recording_link_key, now=now, days=config.recording_link_days)
-
     def __call__(self, call: CallFact) -> str | None:
         if not (call.recording_sid or call.recording_url):
             return None

@@ -24,7 +24,7 @@ def get_live() -> Response:
         return json_error(
             400, "invalid_query", "kpis: 'true' or 'false'", [{"field": "kpis", "message": "true or false"}]
         )
-    from chalicelib.services.live import live_figures, live_view
+    from chalicelib.services.live import live_figures, live_view  # cold start: the report tally
 
     figures = live_figures(shop, current_clock().now(), report_queries(), with_kpis=kpis == "true")
     return Response(body=live_view(figures, shop.currency), status_code=200, headers={"Cache-Control": "no-store"})

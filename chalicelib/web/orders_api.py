@@ -26,12 +26,12 @@ orders_api = Blueprint(__name__)
 
 @orders_api.route("/v1/orders", methods=["POST"], content_types=["application/json"])
 def create_order() -> Response:
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (  # cold start: only keyed requests
         IdempotencyAlreadyInProgressError,
         IdempotencyValidationError,
     )
 
-    from chalicelib.services.order_api import accept_order_now, accept_order_with_key
+    from chalicelib.services.order_api import accept_order_now, accept_order_with_key  # cold start: the order models
 
     request = current_request(orders_api)
     authorised = shop_and_body(request, repository())
@@ -125,8 +125,8 @@ def remove_do_not_call(phone: str) -> Response:
 @orders_api.route("/v1/callbacks", methods=["POST"], content_types=["application/json"])
 def request_callback() -> Response:
     """O1: a "call me back" request from the shop's site form, for its agents."""
-    from chalicelib.services.web_callbacks import CallbackIn, CallbackRefused
-    from chalicelib.services.web_callbacks import request_callback as schedule
+    from chalicelib.services.web_callbacks import CallbackIn, CallbackRefused  # cold start: only this route
+    from chalicelib.services.web_callbacks import request_callback as schedule  # cold start: only this route
 
     request = current_request(orders_api)
     authorised = shop_and_body(request, repository())
