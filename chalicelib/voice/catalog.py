@@ -1,4 +1,4 @@
-"""Every word a caller hears, per language, from ``twiml/<language>.toml``.
+"""Every word a caller hears (and a manager reads in an alert), per language, from ``twiml/<language>.toml``.
 
 Catalogs are plain files so a shop can change the wording without touching code. A prompt
 missing from one catalog falls back to English at run time (a test makes sure none is).
@@ -35,6 +35,7 @@ class Catalog:
     currency_names: dict[str, str] = field(default_factory=dict)
     audio: dict[str, str] = field(default_factory=dict)
     sms: dict[str, str] = field(default_factory=dict)  # text messages, same placeholders rule
+    alert: dict[str, str] = field(default_factory=dict)  # the managers' alert emails (R6), same rule
 
     def text(self, prompt: str, **values: Any) -> str:
         template = self.prompts.get(prompt)
@@ -50,6 +51,14 @@ class Catalog:
             if self.language == FALLBACK_LANGUAGE:
                 raise KeyError(f"text message {message!r} is in no catalog")
             return load_catalog(FALLBACK_LANGUAGE).sms_text(message, **values)
+        return template.format_map(values)
+
+    def alert_text(self, name: str, **values: Any) -> str:
+        template = self.alert.get(name)
+        if template is None:
+            if self.language == FALLBACK_LANGUAGE:
+                raise KeyError(f"alert words {name!r} are in no catalog")
+            return load_catalog(FALLBACK_LANGUAGE).alert_text(name, **values)
         return template.format_map(values)
 
     def currency(self, code: str) -> str:
@@ -76,4 +85,5 @@ def load_catalog(language: str) -> Catalog:
         currency_names=dict(data.get("currency", {})),
         audio=dict(data.get("audio", {})),
         sms=dict(data.get("sms", {})),
+        alert=dict(data.get("alert", {})),
     )
