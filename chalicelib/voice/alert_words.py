@@ -91,6 +91,11 @@ def alert_words(facts: AlertFacts, catalog: Catalog) -> AlertWords:
     def given(value: str | None) -> str:
         return value.strip() if value and value.strip() else dash
 
+    def worded(kind: str, values: dict[str, str], subject: dict[str, str] | None = None, /, **sms: str) -> AlertWords:
+        """The email's subject (from ``subject``, else ``values``) and body; the text from ``sms``."""
+        text = catalog.sms_text(f"alert_{kind}", shop_name=facts.shop_name, **sms)
+        return AlertWords(say(f"{kind}_subject", **(subject or values)), say(f"{kind}_body", **values), text)
+
     if isinstance(facts, LargeOrderFacts):
         order = facts.order_number or facts.order_id
         values = {
@@ -104,11 +109,7 @@ def alert_words(facts: AlertFacts, catalog: Catalog) -> AlertWords:
             "phone": given(facts.masked_phone),
         }
         sms_values = {k: values[k] for k in ("order_number", "total", "currency", "threshold")}
-        return AlertWords(
-            say("large_order_subject", **values),
-            say("large_order_body", **values),
-            catalog.sms_text("alert_large_order", shop_name=facts.shop_name, **sms_values),
-        )
+        return worded("large_order", values, **sms_values)
     if isinstance(facts, ComplaintFacts):
         values = {
             "shop_name": facts.shop_name,
@@ -119,17 +120,8 @@ def alert_words(facts: AlertFacts, catalog: Catalog) -> AlertWords:
             "comment": given(facts.comment),
         }
         subject_values = values | {"customer": given(facts.customer_name or facts.masked_phone)}
-        return AlertWords(
-            say("complaint_subject", **subject_values),
-            say("complaint_body", **values),
-            catalog.sms_text(
-                "alert_complaint",
-                shop_name=facts.shop_name,
-                phone=given(facts.masked_phone),
-                order_number=values["order_number"],
-                agent=values["agent"],
-            ),
-        )
+        sms = {"phone": given(facts.masked_phone), "order_number": values["order_number"], "agent": values["agent"]}
+        return worded("complaint", values, subject_values, **sms)
     if isinstance(facts, QueueWaitFacts):
         values = {
             "shop_name": facts.shop_name,
@@ -140,17 +132,8 @@ def alert_words(facts: AlertFacts, catalog: Catalog) -> AlertWords:
             "limit": duration(facts.limit_seconds, catalog),
             "agents": agents_sentence(facts.agents_by_status, catalog),
         }
-        return AlertWords(
-            say("queue_wait_subject", **values),
-            say("queue_wait_body", **values),
-            catalog.sms_text(
-                "alert_queue_wait",
-                shop_name=facts.shop_name,
-                wait=str(max(0, facts.longest_wait_seconds)),
-                limit=str(max(0, facts.limit_seconds)),
-                waiting=values["waiting"],
-            ),
-        )
+        wait, limit = str(max(0, facts.longest_wait_seconds)), str(max(0, facts.limit_seconds))
+        return worded("queue_wait", values, wait=wait, limit=limit, waiting=values["waiting"])
     if isinstance(facts, DropRateFacts):
         values = {
             "shop_name": facts.shop_name,
@@ -159,13 +142,7 @@ def alert_words(facts: AlertFacts, catalog: Catalog) -> AlertWords:
             "percent": number(facts.percent),
             "limit": number(facts.limit),
         }
-        return AlertWords(
-            say("drop_rate_subject", **values),
-            say("drop_rate_body", **values),
-            catalog.sms_text(
-                "alert_drop_rate", shop_name=facts.shop_name, percent=values["percent"], limit=values["limit"]
-            ),
-        )
+        return worded("drop_rate", values, percent=values["percent"], limit=values["limit"])
     purpose = catalog.alert.get(f"purpose_{facts.purpose}") or say("purpose_other")
     values = {
         "shop_name": facts.shop_name,
