@@ -48,7 +48,7 @@ class OutboxEvent:
 
     event_id: str
     shop_id: str
-    kind: str  # call.outcome | order.status_changed
+    kind: str  # call.outcome | order.status_changed | order.route_changed
     subject: str  # the call sid or order id
     body: str  # the exact JSON POSTed
     created_at: datetime
@@ -78,6 +78,18 @@ def order_event_id(shop_id: str, order_id: str, previous: str | None, status: st
     a confirmation corrected and confirmed again is two events, a redelivered record one."""
     stamp = decided_at.isoformat() if decided_at else ""
     return _digest("order", shop_id, order_id, previous or "", status, stamp)
+
+
+def route_event_id(shop_id: str, order_id: str, previous_route: str, route: str) -> str:
+    """One id per change of an open order's route (a robot order the customer gave to an agent):
+    a redelivered record gives the same id."""
+    return _digest("route", shop_id, order_id, previous_route, route)
+
+
+def route_change_is_news(previous_route: str | None, route: str | None) -> bool:
+    """An order already routed (O5) that goes another way; the first route, set with the
+    order's queueing, is not news."""
+    return bool(previous_route and route and previous_route != route)
 
 
 def order_change_is_news(previous: str | None, status: str) -> bool:

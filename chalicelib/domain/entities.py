@@ -38,6 +38,9 @@ class Order:
     decided_at: datetime | None = None
     first_dial_at: datetime | None = None
     delivery_slot: dict[str, str] | None = None  # chosen by the caller in the IVR (I4)
+    # Who last asked the customer for a yes or no on it (robot | sms): a text reply decides only
+    # such an order (O10); None before anyone asked and once the customer asked for a person.
+    asked_by: str | None = None
 
     @property
     def promised_slot(self) -> dict[str, str] | None:
@@ -145,7 +148,8 @@ class TextMessage:
     day: str
     purpose: str | None = None
     intent: str | None = None
-    order_ids: list[str] = field(default_factory=list)
+    order_ids: list[str] = field(default_factory=list)  # the orders it asked about, or decided
+    left_open: list[str] = field(default_factory=list)  # a reply's open orders it did not decide
 
     @classmethod
     def of(
@@ -160,7 +164,20 @@ class TextMessage:
         purpose: str | None = None,
         intent: str | None = None,
         order_ids: list[str] | None = None,
+        left_open: list[str] | None = None,
     ) -> TextMessage:
         """A text to or from one of the shop's customers, counted on the shop's local day."""
         day = local_day(at, shop.timezone)
-        return cls(shop.shop_id, phone, message_sid, direction, body, at, day, purpose, intent, order_ids or [])
+        return cls(
+            shop.shop_id,
+            phone,
+            message_sid,
+            direction,
+            body,
+            at,
+            day,
+            purpose,
+            intent,
+            order_ids=order_ids or [],
+            left_open=left_open or [],
+        )

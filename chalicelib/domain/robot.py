@@ -10,6 +10,8 @@ from chalicelib.domain.shop import CallResult, RobotPolicy
 KeypressAction = Literal["confirm", "cancel", "agent", "repeat", "unknown"]
 
 _KEYPRESS_ACTIONS: dict[str, KeypressAction] = {"1": "confirm", "2": "cancel", "3": "agent", "9": "repeat"}
+# The route_reason of an order whose customer pressed 3 ("talk to an agent").
+AGENT_REQUESTED = "the customer asked for an agent"
 
 
 def keypress_action(digits: str | None) -> KeypressAction:

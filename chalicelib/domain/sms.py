@@ -2,13 +2,15 @@
 
 Twilio's own opt-out handling tells us with ``OptOutType`` (STOP, START, HELP) when the shop's
 Messaging Service has Advanced Opt-Out on; without it, the keywords are recognised here. A
-'1'/'YES' confirms and '2'/'NO' cancels the customer's open orders; anything else is kept for
-an agent.
+'1'/'YES' confirms and '2'/'NO' cancels the customer's open orders that the robot or a text
+asked about; anything else is kept for an agent.
 """
 
 from __future__ import annotations
 
 from typing import Literal
+
+from chalicelib.domain.entities import Order
 
 Intent = Literal["confirm", "cancel", "stop", "start", "help", "other"]
 
@@ -32,3 +34,17 @@ def sms_intent(body: str, opt_out_type: str | None) -> Intent:
     if kind == "HELP" or word == "HELP":
         return "help"
     return "other"
+
+
+def decided_by_text(order: Order) -> bool:
+    """Whether a reply of 1 or 2 decides this open order: only when the customer was asked
+    for that answer, by the robot's call or by a text, and has not asked for a person since."""
+    return order.asked_by in ("robot", "sms")
+
+
+def who_calls(order: Order) -> Literal["agent", "call", "nobody"]:
+    """Who will call about an open order a text did not decide: an agent (the order needs a
+    person), the shop's next call (it waits for the robot), or nobody (it was given up on)."""
+    if order.status != "queued":
+        return "nobody"
+    return "agent" if order.route == "agent" else "call"

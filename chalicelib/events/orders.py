@@ -49,6 +49,7 @@ def decide_order(record: DynamoDBRecord) -> None:
             # The CRM's event first: it never fails on Twilio, so a text that keeps failing
             # cannot take it down with the record.
             crm_push.queue_order_event(shop, previous, order, outbox=wiring.crm_outbox(), now=now)
+            crm_push.queue_route_event(shop, old_image.get("route"), order, outbox=wiring.crm_outbox(), now=now)
             order_events.after_status_change(shop, previous, order, texts=texts, now=now)
             previous_slot = order_events.stored_slot_start(old_image.get("delivery_slot"))
             order_events.after_slot_change(shop, previous, previous_slot, order, texts=texts, now=now)

@@ -1,7 +1,8 @@
 """The shop's CRM push (A6): events into the outbox, and their delivery.
 
-- ``queue_outcome_event`` (outcomes stream) and ``queue_order_event`` (orders stream) store one
-  event per outcome or order decision under a stable id; a redelivered record or a repeated
+- ``queue_outcome_event`` (outcomes stream), ``queue_order_event`` and ``queue_route_event``
+  (orders stream) store one event per outcome, order decision or change of an open order's
+  route under a stable id; a redelivered record or a repeated
   save stores nothing new. Shops without a CRM get nothing stored.
 - ``deliver`` (outbox stream, at once; the sweep, when due) claims the event, POSTs it signed,
   and records the answer: delivered; retried with exponential backoff for a day after timeouts,
@@ -36,6 +37,8 @@ from chalicelib.domain.crm import (
     order_event_id,
     outcome_event_id,
     retryable_status,
+    route_change_is_news,
+    route_event_id,
     signature_header,
 )
 from chalicelib.domain.entities import Order
@@ -129,6 +132,30 @@ def queue_order_event(
     }
     body = event_body(event_id, "order.status_changed", shop.shop_id, order.decided_at or now, data)
     event = OutboxEvent(event_id, shop.shop_id, "order.status_changed", order.order_id, body.decode(), created_at=now)
+    if outbox.add(event):
+        logger.info("crm event queued", extra={"event_id": event_id, "order_id": order.order_id})
+    return event_id
+
+
+def queue_route_event(
+    shop: ShopSettings, previous_route: str | None, order: Order, *, outbox: Outbox, now: datetime
+) -> str | None:
+    """The id of the event for an open order that goes another way (the customer pressed 3 on
+    the robot's call: an agent will call); None when it is not news or the shop has no CRM."""
+    if shop.crm is None or not route_change_is_news(previous_route, order.route):
+        return None
+    event_id = route_event_id(shop.shop_id, order.order_id, previous_route or "", order.route or "")
+    data = {
+        "order_id": order.order_id,
+        "order_number": order.order_number,
+        "status": order.status,
+        "route": order.route,
+        "previous_route": previous_route,
+        "route_reason": order.route_reason,
+        "phone": order.phone,
+    }
+    body = event_body(event_id, "order.route_changed", shop.shop_id, now, data)
+    event = OutboxEvent(event_id, shop.shop_id, "order.route_changed", order.order_id, body.decode(), created_at=now)
     if outbox.add(event):
         logger.info("crm event queued", extra={"event_id": event_id, "order_id": order.order_id})
     return event_id

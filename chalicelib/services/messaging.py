@@ -1,8 +1,10 @@
 """Text messages with customers (O7 fallback, O9, O10) under the do-not-call list (O11).
 
 Every message out checks the list first; every message in is logged for the customer's
-timeline. A reply of 1/YES or 2/NO decides the customer's open orders; STOP and START move them
-on and off the list.
+timeline. A reply of 1/YES or 2/NO decides the customer's open orders that the robot or a text
+asked about; one that waits for a person, or for its first call, stays as it is, the reply says
+who will call, and the message keeps it (``left_open``) for the agent. STOP and START move the
+customer on and off the list.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import datetime
 from chalicelib.domain.entities import Order, TextMessage
 from chalicelib.domain.orders import format_amount
 from chalicelib.domain.shop import ShopSettings
-from chalicelib.domain.sms import Intent, sms_intent
+from chalicelib.domain.sms import Intent, decided_by_text, sms_intent, who_calls
 from chalicelib.observability import logger
 from chalicelib.services.ports import MessageOutcomeUnknownError, MessagingStore, Messenger
 from chalicelib.voice.catalog import load_catalog
@@ -54,8 +56,9 @@ def send_customer_sms(
 def ask_by_sms(
     shop: ShopSettings, order: Order, *, store: MessagingStore, messenger: Messenger, now: datetime
 ) -> str | None:
-    """After the last unanswered call: the order by text, to confirm or cancel by reply (O7)."""
-    return send_customer_sms(
+    """After the last unanswered call: the order by text, to confirm or cancel by reply (O7);
+    once sent, a reply decides it."""
+    sid = send_customer_sms(
         shop,
         order.phone,
         order.language or shop.main_language,
@@ -69,6 +72,9 @@ def ask_by_sms(
         total=format_amount(order.total),
         currency=order.currency,
     )
+    if sid is not None:
+        store.mark_orders(shop.shop_id, [order.order_id], asked_by="sms")
+    return sid
 
 
 def tell_confirmed(
@@ -110,43 +116,74 @@ def receive_sms(
     *,
     store: MessagingStore,
     now: datetime,
-) -> str | None:
-    """Act on a customer's text; the reply to send back, or None when Twilio answers itself."""
+) -> list[str]:
+    """Act on a customer's text; the replies to send back (one text per fact: what the text
+    decided, who will call about what it did not), none when Twilio answers itself."""
     intent = sms_intent(body, opt_out_type)
     decided: list[Order] = []
+    left_open: list[Order] = []
     if intent in DECISIONS:
-        decided = _decide(shop, phone, DECISIONS[intent], store=store, now=now)
+        decided, left_open = _decide(shop, phone, DECISIONS[intent], store=store, now=now)
     elif intent == "stop":
         store.add_do_not_call(shop.shop_id, phone, "sms", now)
     elif intent == "start":
         store.remove_do_not_call(shop.shop_id, phone)
-    order_ids = [o.order_id for o in decided]
     store.log_message(
-        TextMessage.of(shop, phone, message_sid, "inbound", body, now, intent=intent, order_ids=order_ids)
+        TextMessage.of(
+            shop,
+            phone,
+            message_sid,
+            "inbound",
+            body,
+            now,
+            intent=intent,
+            order_ids=[o.order_id for o in decided],
+            left_open=[o.order_id for o in left_open],
+        )
     )
-    return _reply(shop, intent, decided, twilio_handles_opt_out=bool(opt_out_type))
+    return _reply(shop, intent, decided, left_open, twilio_handles_opt_out=bool(opt_out_type))
 
 
-def _decide(shop: ShopSettings, phone: str, status: str, *, store: MessagingStore, now: datetime) -> list[Order]:
-    decided = []
+def _decide(
+    shop: ShopSettings, phone: str, status: str, *, store: MessagingStore, now: datetime
+) -> tuple[list[Order], list[Order]]:
+    """The orders the text decided, and the open ones it may not decide (nobody asked about
+    them by robot or text: they wait for a person or their first call)."""
+    decided, left_open = [], []
     for order in store.open_orders_of(shop.shop_id, phone):
+        if not decided_by_text(order):
+            left_open.append(order)
+            continue
         moved = store.transition_order(shop.shop_id, order.order_id, {"queued", "unreachable"}, status, decided_at=now)
         if moved is not None:
             decided.append(moved)
             if moved.task_id:
                 store.drop_orders_from_task(moved.task_id, [moved.order_id])
-    return decided
+    return decided, left_open
 
 
-def _reply(shop: ShopSettings, intent: Intent, decided: list[Order], *, twilio_handles_opt_out: bool) -> str | None:
-    catalog = load_catalog(decided[0].language or shop.main_language if decided else shop.main_language)
+def _reply(
+    shop: ShopSettings, intent: Intent, decided: list[Order], left_open: list[Order], *, twilio_handles_opt_out: bool
+) -> list[str]:
+    concerned = decided or left_open
+    catalog = load_catalog(concerned[0].language or shop.main_language if concerned else shop.main_language)
     if intent in ("stop", "start", "help") and twilio_handles_opt_out:
-        return None  # Twilio's Advanced Opt-Out already answers these keywords
-    if intent in DECISIONS:
-        if not decided:
-            return catalog.sms_text("nothing_open", shop_name=shop.name)
-        numbers = ", ".join(o.order_number or o.order_id for o in decided)
+        return []  # Twilio's Advanced Opt-Out already answers these keywords
+    if intent not in DECISIONS:
+        names = {"stop": "opted_out", "start": "opted_in", "help": "help", "other": "passed_on"}
+        return [catalog.sms_text(names[intent], shop_name=shop.name)]
+    texts = []
+    if decided:
         message = "confirmed" if intent == "confirm" else "cancelled"
-        return catalog.sms_text(message, shop_name=shop.name, order_number=numbers)
-    names = {"stop": "opted_out", "start": "opted_in", "help": "help", "other": "passed_on"}
-    return catalog.sms_text(names[intent], shop_name=shop.name)
+        texts.append(catalog.sms_text(message, shop_name=shop.name, order_number=_numbers(decided)))
+    for caller in ("agent", "call"):
+        waiting = [o for o in left_open if who_calls(o) == caller]
+        if waiting:
+            texts.append(catalog.sms_text(f"waits_for_{caller}", shop_name=shop.name, order_number=_numbers(waiting)))
+    if not texts:  # nothing open, or only orders nobody will call about (kept for a manager)
+        texts.append(catalog.sms_text("passed_on" if left_open else "nothing_open", shop_name=shop.name))
+    return texts
+
+
+def _numbers(orders: list[Order]) -> str:
+    return ", ".join(o.order_number or o.order_id for o in orders)

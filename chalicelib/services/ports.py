@@ -149,6 +149,7 @@ class MessagingStore(Protocol):
     def transition_order(
         self, shop_id: str, order_id: str, from_statuses: set[str], to_status: str, **fields: Any
     ) -> Order | None: ...
+    def mark_orders(self, shop_id: str, order_ids: list[str], **fields: Any) -> list[Order]: ...
     def drop_orders_from_task(self, task_id: str, order_ids: list[str]) -> None: ...
 
 
@@ -219,12 +220,20 @@ class DialerStore(OrderStore, TaskStore, CallStore, Protocol):
     def is_do_not_call(self, shop_id: str, phone: str) -> bool: ...
     def release_claim(self, task_id: str, due_at: datetime) -> bool: ...
     def stale_dialing_task_ids(self, shop_id: str, kind: str, dialing_before: datetime) -> list[str]: ...
+    def hand_attempt_to_agents(self, seen: DialTask, call_sid: str, now: datetime) -> DialTask | None: ...
 
 
 class RobotCallStore(DialerStore, Protocol):
     def answer_robot_call(self, ref: RobotCallRef, call_sid: str, *, person: bool, **call_fields: Any) -> bool: ...
     def decide_robot_call(
-        self, ref: RobotCallRef, call_sid: str, decision: str, *, order_status: str | None, now: datetime
+        self,
+        ref: RobotCallRef,
+        call_sid: str,
+        decision: str,
+        *,
+        order_status: str | None,
+        now: datetime,
+        agent_reason: str | None = None,
     ) -> list[str] | None: ...
 
 

@@ -2,7 +2,9 @@
 
 The answer webhook decides what the customer hears; a keypress records their decision on the
 task and the orders; the final status callback ends the attempt: done with the decision,
-queued again for a retry, or unreachable after the last attempt.
+queued again for a retry, or unreachable after the last attempt. Key 3 (talk to an agent) gives
+the orders to a person at once (route ``agent``) and, when the call ends, the task to the agent
+queue.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TypeVar
 
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.domain.robot import (
+    AGENT_REQUESTED,
     KeypressAction,
     keypress_action,
     next_attempt_at,
@@ -114,7 +117,11 @@ def press_key(
     if decision is None:
         return KeyPressed(action, ref.language)
     order_status = decision if decision in ("confirmed", "cancelled") else None
-    if store.decide_robot_call(ref, call_sid, decision, order_status=order_status, now=now) is None:
+    agent_reason = AGENT_REQUESTED if action == "agent" else None
+    decided = store.decide_robot_call(
+        ref, call_sid, decision, order_status=order_status, now=now, agent_reason=agent_reason
+    )
+    if decided is None:
         return KeyPressed("unknown", ref.language)  # not this task's call
     logger.info("robot call decision", extra={"task_id": task_id, "call_sid": call_sid, "decision": decision})
     return KeyPressed(action, ref.language)
@@ -186,6 +193,10 @@ def _end_attempt(
 ) -> None:
     """``answered_by``: who answered (machine or person), as Twilio or the call record says."""
     # end_attempt's condition holds the task to the attempt read here, and attaches the call.
+    handed = task.result == DECISIONS["agent"] and task.order_ids
+    if handed and store.hand_attempt_to_agents(task, callback.call_sid, now) is not None:
+        logger.info("robot task handed to the agents", extra={"task_id": task.task_id})
+        return
     if task.result:
         store.end_attempt(
             task.task_id,

@@ -49,6 +49,8 @@ def order_entry(order: Order) -> TimelineEntry:
             "order_number": order.order_number,
             "customer_name": order.customer_name,
             "status": order.status,
+            "route": order.route,
+            "route_reason": order.route_reason,
             "total": str(order.total),
             "currency": order.currency,
             "items": order.payload.get("items", []),
@@ -94,6 +96,7 @@ def sms_entry(message: TextMessage) -> TimelineEntry:
             "purpose": message.purpose,
             "intent": message.intent,
             "order_ids": message.order_ids,
+            "left_open": message.left_open,
         },
     )
 

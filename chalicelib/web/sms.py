@@ -34,7 +34,7 @@ def incoming_sms(form: dict[str, str]) -> Response:
     if agent_reply is not None:
         reply.message(agent_reply)
         return twiml(str(reply))
-    text = messaging.receive_sms(
+    texts = messaging.receive_sms(
         shop,
         sender.e164 or sender.raw,
         form.get("Body", ""),
@@ -43,7 +43,7 @@ def incoming_sms(form: dict[str, str]) -> Response:
         store=store,
         now=current_clock().now(),
     )
-    if text:
+    for text in texts:
         reply.message(text)
     return twiml(str(reply))
 

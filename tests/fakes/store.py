@@ -193,16 +193,29 @@ class FakeStore:
         self.answer_task(ref.task_id, call_sid, contacted=person)
         self.update_call(call_sid, **call_fields)
         if person:
-            self.mark_orders(ref.shop_id, [o for o in ref.order_ids if (ref.shop_id, o) in self.orders], reached=True)
+            known = [o for o in ref.order_ids if (ref.shop_id, o) in self.orders]
+            self.mark_orders(ref.shop_id, known, reached=True, asked_by="robot")
         return True
 
     def decide_robot_call(
-        self, ref: RobotCallRef, call_sid: str, decision: str, *, order_status: str | None, now: datetime
+        self,
+        ref: RobotCallRef,
+        call_sid: str,
+        decision: str,
+        *,
+        order_status: str | None,
+        now: datetime,
+        agent_reason: str | None = None,
     ) -> list[str] | None:
         if not self._on_attempt_call(ref, call_sid):
             return None
         self.set_task_result(ref.task_id, call_sid, decision)
         self.update_call(call_sid, result=decision)
+        if order_status is None and agent_reason:
+            queued = [o for o in ref.order_ids if (ref.shop_id, o) in self.orders]
+            queued = [o for o in queued if self.orders[(ref.shop_id, o)].status == "queued"]
+            self.mark_orders(ref.shop_id, queued, route="agent", route_reason=agent_reason, asked_by=None)
+            return queued
         if order_status is None:
             return []
         return [
@@ -245,6 +258,17 @@ class FakeStore:
             task.order_ids = [o for o in task.order_ids if o not in task.call_order_ids]
             if task.order_ids:  # orders that came in during the call: a new round at once
                 self._queue_again(task, now)
+        return dataclasses.replace(task)
+
+    def hand_attempt_to_agents(self, seen: DialTask, call_sid: str, now: datetime) -> DialTask | None:
+        task = self.tasks.get(seen.task_id)
+        if task is None or task.state != "dialing" or task.attempts != seen.attempts or not task.order_ids:
+            return None
+        if task.result != (seen.result or "agent") or task.last_call_sid not in (None, call_sid):
+            return None
+        task.kind, task.state, task.attempts, task.due_at = "agent", "queued", 0, now
+        task.last_call_sid, task.last_call_result, task.result, task.call_order_ids = call_sid, task.result, None, []
+        self.dialing_since.pop(task.task_id, None)
         return dataclasses.replace(task)
 
     def release_claim(self, task_id: str, due_at: datetime) -> bool:

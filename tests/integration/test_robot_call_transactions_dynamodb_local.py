@@ -110,3 +110,39 @@ def test_a_decision_on_someone_elses_call_writes_nothing(engine: None) -> None:
     assert repository().decide_robot_call(ref, "CA-intruder", "cancelled", order_status="cancelled", now=NOW) is None
     assert OrderItem.get(SHOP, "o-x").status == "queued"
     assert DialTaskItem.get(ref.task_id).result is None
+
+
+def test_key_3_routes_the_open_orders_to_an_agent_and_the_calls_end_hands_the_task_over(engine: None) -> None:
+    # GIVEN a robot call about two orders, one of them decided meanwhile by a text
+    ref = dialing_task("agent", ("o-g1", "o-g2"))
+    DialTaskItem(ref.task_id).update(
+        actions=[DialTaskItem.kind.set("robot"), DialTaskItem.active_key.set("demo#robot")]
+    )
+    assert repository().answer_robot_call(ref, "CA-agent", person=True, answered_by="human", answered_at=NOW)
+    assert [OrderItem.get(SHOP, o).asked_by for o in ref.order_ids] == ["robot", "robot"]
+    OrderItem(SHOP, "o-g1").update(actions=[OrderItem.status.set("confirmed")])
+    # WHEN the customer presses 3
+    reason = "the customer asked for an agent"
+    moved = repository().decide_robot_call(ref, "CA-agent", "agent", order_status=None, now=NOW, agent_reason=reason)
+    # THEN the open order is a person's: route agent, no longer one a text decides
+    assert moved == ["o-g2"]
+    routed = OrderItem.get(SHOP, "o-g2")
+    assert (routed.status, routed.route, routed.route_reason, routed.asked_by) == ("queued", "agent", reason, None)
+    assert OrderItem.get(SHOP, "o-g1").route is None  # decided meanwhile: left as it was
+    # WHEN the call ends: the task is due at once in the agent queue, for a new round
+    seen = repository().get_task(ref.task_id)
+    assert seen is not None and seen.result == "agent"
+    handed = repository().hand_attempt_to_agents(seen, "CA-agent", NOW)
+    assert handed is not None
+    item = DialTaskItem.get(ref.task_id)
+    assert (item.kind, item.state, item.queue_key, item.due_at, item.attempts) == (
+        "agent",
+        "queued",
+        "demo#agent",
+        NOW,
+        0,
+    )
+    assert (item.active_key, item.result, item.last_call_result) == (None, None, "agent")
+    assert [t.task_id for t in repository().due_tasks(SHOP, "agent", NOW, 10)] == [ref.task_id]
+    # a repeated end changes nothing
+    assert repository().hand_attempt_to_agents(seen, "CA-agent", NOW) is None

@@ -50,11 +50,23 @@ def queued_order(client: Client, order_stream: StreamReader) -> str:
 
 def test_a_yes_by_text_confirms_the_order_and_the_reply_says_so(client: Client, order_stream: StreamReader) -> None:
     order_id = queued_order(client, order_stream)
+    OrderItem("demo", order_id).update(actions=[OrderItem.asked_by.set("robot")])  # the robot read it out
     reply = text(client, "Yes")
     assert reply.find("./Message").text == "Kvitka Flowers: замовлення A-7 підтверджено. Дякуємо!"  # type: ignore[union-attr]
     assert OrderItem.get("demo", order_id).status == "confirmed"
     [logged] = MessageItem.query(f"demo#{CUSTOMER}")
     assert (logged.direction, logged.intent, logged.order_ids) == ("inbound", "confirm", {order_id})
+
+
+def test_a_yes_nobody_asked_for_leaves_the_order_for_its_call(client: Client, order_stream: StreamReader) -> None:
+    order_id = queued_order(client, order_stream)
+    reply = text(client, "Yes")
+    assert [m.text for m in reply.findall("./Message")] == [
+        "Kvitka Flowers: щодо замовлення A-7 ми вам зателефонуємо; ваше повідомлення збережено."
+    ]
+    assert OrderItem.get("demo", order_id).status == "queued"
+    [logged] = MessageItem.query(f"demo#{CUSTOMER}")
+    assert (logged.intent, logged.order_ids, logged.left_open) == ("confirm", None, {order_id})
 
 
 def test_stop_by_text_blocks_the_next_call(

@@ -208,6 +208,23 @@ def test_order_decisions_are_events_with_ids_from_the_change_and_its_time() -> N
     assert {key: body["data"][key] for key in wanted} == wanted
 
 
+def test_an_open_order_the_customer_gave_to_an_agent_is_one_route_event() -> None:
+    outbox = FakeCrmOutbox()
+    routed = order("queued")
+    routed.route, routed.route_reason = "agent", "the customer asked for an agent"
+    first = crm_push.queue_route_event(shop(), "robot", routed, outbox=outbox, now=NOW)
+    redelivered = crm_push.queue_route_event(shop(), "robot", routed, outbox=outbox, now=NOW + timedelta(seconds=5))
+    assert first is not None and first == redelivered and list(outbox.events) == [first]
+    body = json.loads(outbox.events[first].body)
+    assert body["type"] == "order.route_changed"
+    wanted = {"status": "queued", "route": "agent", "previous_route": "robot", "route_reason": routed.route_reason}
+    assert {key: body["data"][key] for key in wanted} == wanted
+    # the first route (set when the order is queued), an unchanged route, a shop without a CRM
+    assert crm_push.queue_route_event(shop(), None, routed, outbox=outbox, now=NOW) is None
+    assert crm_push.queue_route_event(shop(), "agent", routed, outbox=outbox, now=NOW) is None
+    assert crm_push.queue_route_event(shop(url=None), "robot", routed, outbox=outbox, now=NOW) is None
+
+
 # ---- delivery --------------------------------------------------------------------------------
 def queued_event(outbox: FakeCrmOutbox) -> str:
     event_id = crm_push.queue_order_event(shop(), "queued", order("confirmed"), outbox=outbox, now=NOW)

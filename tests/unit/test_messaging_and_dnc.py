@@ -62,13 +62,19 @@ def test_what_a_text_means(body: str, opt_out: str | None, intent: str) -> None:
     assert sms_intent(body, opt_out) == intent
 
 
-def test_replying_1_confirms_every_open_order_and_takes_them_off_the_dial_list(
+def asked(store: FakeStore, order: Order, by: str, **fields: Any) -> Order:
+    """The order as the robot (answered by a person) or the confirm-request text left it."""
+    [marked] = store.mark_orders("demo", [order.order_id], asked_by=by, **fields)
+    return marked
+
+
+def test_replying_1_confirms_every_order_the_customer_was_asked_about_and_takes_them_off_the_dial_list(
     store: FakeStore, shop: ShopSettings
 ) -> None:
-    first, second = queued_order(store, shop, "A-1"), queued_order(store, shop, "A-2")
-    store.orders[("demo", second.order_id)].status = "unreachable"
+    first = asked(store, queued_order(store, shop, "A-1"), "robot")
+    second = asked(store, queued_order(store, shop, "A-2"), "sms", status="unreachable")
     reply = messaging.receive_sms(shop, PHONE, "1", None, "SM1", store=store, now=NOON)
-    assert reply == "Kvitka: замовлення A-1, A-2 підтверджено. Дякуємо!"
+    assert reply == ["Kvitka: замовлення A-1, A-2 підтверджено. Дякуємо!"]
     assert {store.orders[("demo", o.order_id)].status for o in (first, second)} == {"confirmed"}
     assert store.tasks[first.task_id].state == "done"  # type: ignore[index]
     [logged] = store.messages
@@ -80,30 +86,74 @@ def test_replying_1_confirms_every_open_order_and_takes_them_off_the_dial_list(
 
 
 def test_replying_2_cancels(store: FakeStore, shop: ShopSettings) -> None:
-    order = queued_order(store, shop)
-    assert (
-        messaging.receive_sms(shop, PHONE, "no", None, "SM1", store=store, now=NOON)
-        == "Kvitka: замовлення A-1 скасовано."
-    )
+    order = asked(store, queued_order(store, shop), "robot")
+    assert messaging.receive_sms(shop, PHONE, "no", None, "SM1", store=store, now=NOON) == [
+        "Kvitka: замовлення A-1 скасовано."
+    ]
     assert store.orders[("demo", order.order_id)].status == "cancelled"
 
 
 def test_a_yes_with_nothing_open_says_so(store: FakeStore, shop: ShopSettings) -> None:
     reply = messaging.receive_sms(shop, PHONE, "1", None, "SM1", store=store, now=NOON)
-    assert reply == "Kvitka: у вас немає замовлень, що чекають на підтвердження."
+    assert reply == ["Kvitka: у вас немає замовлень, що чекають на підтвердження."]
+
+
+@pytest.mark.parametrize("body", ["1", "2", "YES", "ні"])
+def test_a_reply_nobody_asked_for_leaves_an_order_that_waits_for_a_person(
+    store: FakeStore, shop: ShopSettings, body: str
+) -> None:
+    # GIVEN a 25,000 UAH order with an item out of stock: it waits for an agent's call
+    order = queued_order(store, shop, "BIG-1", total="25000", in_stock=False)
+    assert (order.route, order.asked_by) == ("agent", None)
+    # WHEN the customer texts without being asked
+    reply = messaging.receive_sms(shop, PHONE, body, None, "SM1", store=store, now=NOON)
+    # THEN the order stays as it is, in its agent task, and the text is kept for the agent
+    assert reply == ["Kvitka: щодо замовлення BIG-1 вам зателефонує оператор; ваше повідомлення передано йому."]
+    stored = store.orders[("demo", order.order_id)]
+    assert (stored.status, stored.decided_at) == ("queued", None)
+    assert store.tasks[order.task_id or ""].order_ids == [order.order_id]
+    [logged] = store.messages
+    assert (logged.body, logged.order_ids, logged.left_open) == (body, [], [order.order_id])
+
+
+def test_a_reply_decides_what_was_asked_and_says_who_calls_about_the_rest(store: FakeStore, shop: ShopSettings) -> None:
+    asked_one = asked(store, queued_order(store, shop, "A-1"), "robot")
+    for_agent = queued_order(store, shop, "A-2", needs_call=True)
+    not_called_yet = queued_order(store, shop, "A-3")
+    given_up = queued_order(store, shop, "A-4")
+    store.orders[("demo", given_up.order_id)].status = "unreachable"  # no text asked (do not call)
+    reply = messaging.receive_sms(shop, PHONE, "1", None, "SM1", store=store, now=NOON)
+    assert reply == [
+        "Kvitka: замовлення A-1 підтверджено. Дякуємо!",
+        "Kvitka: щодо замовлення A-2 вам зателефонує оператор; ваше повідомлення передано йому.",
+        "Kvitka: щодо замовлення A-3 ми вам зателефонуємо; ваше повідомлення збережено.",
+    ]
+    statuses = [store.orders[("demo", o.order_id)].status for o in (asked_one, for_agent, not_called_yet, given_up)]
+    assert statuses == ["confirmed", "queued", "queued", "unreachable"]
+    [logged] = store.messages
+    assert logged.order_ids == [asked_one.order_id]
+    assert sorted(logged.left_open) == sorted([for_agent.order_id, not_called_yet.order_id, given_up.order_id])
+
+
+def test_a_reply_about_an_order_nobody_will_call_about_is_passed_on(store: FakeStore, shop: ShopSettings) -> None:
+    order = queued_order(store, shop)
+    store.orders[("demo", order.order_id)].status = "unreachable"  # given up on, never texted
+    reply = messaging.receive_sms(shop, PHONE, "2", None, "SM1", store=store, now=NOON)
+    assert reply == ["Kvitka: дякуємо, ваше повідомлення передано менеджеру."]
+    assert store.orders[("demo", order.order_id)].status == "unreachable"
 
 
 def test_stop_puts_the_customer_on_the_list_and_start_takes_them_off(store: FakeStore, shop: ShopSettings) -> None:
-    assert "START" in (messaging.receive_sms(shop, PHONE, "STOP", None, "SM1", store=store, now=NOON) or "")
+    assert "START" in " ".join(messaging.receive_sms(shop, PHONE, "STOP", None, "SM1", store=store, now=NOON))
     assert store.is_do_not_call("demo", PHONE)
     # With Twilio's Advanced Opt-Out the keyword is acted on but Twilio sends the reply.
-    assert messaging.receive_sms(shop, PHONE, "START", "START", "SM2", store=store, now=NOON) is None
+    assert messaging.receive_sms(shop, PHONE, "START", "START", "SM2", store=store, now=NOON) == []
     assert not store.is_do_not_call("demo", PHONE)
 
 
 def test_other_text_is_kept_for_an_agent(store: FakeStore, shop: ShopSettings) -> None:
     reply = messaging.receive_sms(shop, PHONE, "Can I pay by card?", None, "SM1", store=store, now=NOON)
-    assert reply == "Kvitka: дякуємо, ваше повідомлення передано менеджеру."
+    assert reply == ["Kvitka: дякуємо, ваше повідомлення передано менеджеру."]
     assert store.messages[0].body == "Can I pay by card?" and store.messages[0].intent == "other"
 
 
@@ -142,6 +192,11 @@ def test_after_the_last_failed_call_the_customer_gets_the_order_by_text(store: F
         "Відповідайте 1 — підтвердити, 2 — скасувати."
     )
     assert store.messages[0].purpose == "confirm-request"
+    # THEN a reply decides it: the customer was asked by text
+    assert store.orders[("demo", order.order_id)].asked_by == "sms"
+    assert messaging.receive_sms(shop, PHONE, "1", None, "SM9", store=store, now=NOON) == [
+        "Kvitka: замовлення A-1 підтверджено. Дякуємо!"
+    ]
 
 
 def test_a_confirmed_order_with_a_delivery_slot_gets_the_time_in_the_shops_zone(

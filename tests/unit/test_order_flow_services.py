@@ -237,6 +237,55 @@ def test_pressing_2_cancels(store: FakeStore, shop: ShopSettings) -> None:
     assert store.orders[("demo", store.tasks[task_id].order_ids[0])].status == "cancelled"
 
 
+def test_pressing_3_gives_the_orders_and_after_the_call_the_task_to_the_agents(
+    store: FakeStore, shop: ShopSettings
+) -> None:
+    task_id, sid = dialled(store, shop)
+    order_id = store.tasks[task_id].order_ids[0]
+    robot_call.answer_robot_call(task_id, sid, "human", store=store, now=NOON)
+    assert store.orders[("demo", order_id)].asked_by == "robot"
+    # WHEN the customer presses 3: the order is a person's at once, the call still going on
+    assert robot_call.press_key(task_id, sid, "3", store=store, now=NOON).action == "agent"
+    order = store.orders[("demo", order_id)]
+    assert (order.status, order.route, order.route_reason, order.asked_by, order.decided_at) == (
+        "queued",
+        "agent",
+        "the customer asked for an agent",
+        None,
+        None,
+    )
+    assert (store.tasks[task_id].kind, store.tasks[task_id].state) == ("robot", "dialing")
+    # THEN the call's end puts the task in the agent queue, due at once, for a new round
+    later = NOON + timedelta(seconds=20)
+    robot_call.record_call_status(shop, task_id, completed(sid), store=store, now=later)
+    task = store.tasks[task_id]
+    assert (task.kind, task.state, task.attempts, task.due_at, task.order_ids) == (
+        "agent",
+        "queued",
+        0,
+        later,
+        [order_id],
+    )
+    assert [d.task_id for d in store.due_tasks("demo", "agent", later, 10)] == [task_id]
+    assert store.due_tasks("demo", "robot", later + timedelta(days=1), 10) == []
+    # a repeated final callback changes nothing
+    robot_call.record_call_status(shop, task_id, completed(sid), store=store, now=later + timedelta(minutes=1))
+    assert (store.tasks[task_id].state, store.tasks[task_id].due_at) == ("queued", later)
+
+
+def test_pressing_3_after_a_text_decided_the_order_leaves_no_agent_work(store: FakeStore, shop: ShopSettings) -> None:
+    task_id, sid = dialled(store, shop)
+    order_id = store.tasks[task_id].order_ids[0]
+    robot_call.answer_robot_call(task_id, sid, "human", store=store, now=NOON)
+    store.transition_order("demo", order_id, {"queued"}, "cancelled", decided_at=NOON)  # a text reply meanwhile
+    store.drop_orders_from_task(task_id, [order_id])
+    robot_call.press_key(task_id, sid, "3", store=store, now=NOON)
+    robot_call.record_call_status(shop, task_id, completed(sid), store=store, now=NOON)
+    order = store.orders[("demo", order_id)]
+    assert (order.status, order.route) == ("cancelled", "robot")
+    assert (store.tasks[task_id].kind, store.tasks[task_id].state) == ("robot", "done")
+
+
 def test_a_machine_gets_no_conversation_and_the_task_is_retried(store: FakeStore, shop: ShopSettings) -> None:
     task_id, sid = dialled(store, shop)
     assert robot_call.answer_robot_call(task_id, sid, "machine_start", store=store, now=NOON) is None
@@ -354,6 +403,20 @@ def test_a_call_whose_final_status_was_lost_is_settled_from_twilio(store: FakeSt
     task = store.tasks[task_id]
     assert (task.state, task.last_call_result) == ("queued", "no-answer")
     assert store.calls[sid].status == "no-answer"
+
+
+def test_key_3_on_a_call_whose_final_status_was_lost_still_reaches_the_agents(
+    store: FakeStore, shop: ShopSettings
+) -> None:
+    task_id, sid = dialled(store, shop)
+    robot_call.answer_robot_call(task_id, sid, "human", store=store, now=NOON)
+    robot_call.press_key(task_id, sid, "3", store=store, now=NOON)
+    twilio = FakeTelephony()
+    twilio.call_states[sid] = CallState("completed", 25, "human")
+    later = NOON + timedelta(minutes=11)
+    assert robot_call.reconcile_stuck_calls(shop, store=store, telephony=twilio, now=later) == [task_id]
+    task = store.tasks[task_id]
+    assert (task.kind, task.state, task.due_at) == ("agent", "queued", later)
 
 
 def test_a_call_still_in_progress_is_left_alone_by_the_sweep(store: FakeStore, shop: ShopSettings) -> None:

@@ -14,7 +14,14 @@ from chalicelib.domain.entities import TextMessage
 
 
 def message_entity(item: MessageItem, phone: str) -> TextMessage:
-    return from_item(TextMessage, item, phone=phone, day=day_of(item.shop_day), order_ids=sorted_set(item.order_ids))
+    return from_item(
+        TextMessage,
+        item,
+        phone=phone,
+        day=day_of(item.shop_day),
+        order_ids=sorted_set(item.order_ids),
+        left_open=sorted_set(item.left_open),
+    )
 
 
 class MessageRepository:
@@ -29,6 +36,7 @@ class MessageRepository:
             purpose=message.purpose,
             intent=message.intent,
             order_ids=set(message.order_ids) or None,
+            left_open=set(message.left_open) or None,
             shop_id=message.shop_id,
             shop_day=day_key(message.shop_id, message.day),
         ).save()

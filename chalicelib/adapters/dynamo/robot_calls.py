@@ -25,7 +25,8 @@ class RobotCallRepository:
         """The answer webhook's writes as one TransactWriteItems: the task attaches the call (and
         notes the customer reached if a person answered) only while it is dialing this call on
         this attempt; the call item takes ``call_fields``; when a person answered, the orders
-        the call is about are marked reached. All or nothing: False (nothing written) when the
+        the call is about are marked reached and asked by the robot (a text reply may then decide
+        them, O10). All or nothing: False (nothing written) when the
         task is not dialing this call.
 
         The call item is not required to exist: a webhook may outrun the dialer's
@@ -41,7 +42,11 @@ class RobotCallRepository:
         ]
         if person:
             writes += [
-                (OrderItem(ref.shop_id, order_id), [OrderItem.reached.set(True)], OrderItem.order_id.exists())
+                (
+                    OrderItem(ref.shop_id, order_id),
+                    [OrderItem.reached.set(True), OrderItem.asked_by.set("robot")],
+                    OrderItem.order_id.exists(),
+                )
                 for order_id in ref.order_ids
             ]
         while True:
@@ -53,14 +58,23 @@ class RobotCallRepository:
             writes = [write for i, write in enumerate(writes) if i not in failed]  # an order gone: skip it
 
     def decide_robot_call(
-        self, ref: RobotCallRef, call_sid: str, decision: str, *, order_status: str | None, now: datetime
+        self,
+        ref: RobotCallRef,
+        call_sid: str,
+        decision: str,
+        *,
+        order_status: str | None,
+        now: datetime,
+        agent_reason: str | None = None,
     ) -> list[str] | None:
         """The keypress webhook's writes as one TransactWriteItems: the task takes the customer's
         decision only while it is dialing this call on this attempt; the call item its result;
         with ``order_status``, each order the call is about moves queued -> ``order_status``
-        (decided_at ``now``). The orders that moved, or None (nothing written) when the task is
-        not dialing this call. An order no longer queued (decided meanwhile, e.g. by a text
-        reply) is left as it is: the transaction is made again without it."""
+        (decided_at ``now``); with ``agent_reason`` (the customer asked for a person), each
+        queued order takes the route ``agent`` for that reason and is no longer one a text may
+        decide. The orders that changed, or None (nothing written) when the task is not dialing
+        this call. An order no longer queued (decided meanwhile, e.g. by a text reply) is left
+        as it is: the transaction is made again without it."""
         if not call_sid:
             return None  # no call to decide on (and DynamoDB refuses an empty key)
         writes: list[Write] = [
@@ -71,11 +85,20 @@ class RobotCallRepository:
             ),
             (CallItem(call_sid), [CallItem.result.set(decision)], None),
         ]
-        orders = list(ref.order_ids) if order_status else []
+        order_actions: list[Action] = []
+        if order_status:
+            order_actions = [OrderItem.status.set(order_status), OrderItem.decided_at.set(now)]
+        elif agent_reason:
+            order_actions = [
+                OrderItem.route.set("agent"),
+                OrderItem.route_reason.set(agent_reason),
+                OrderItem.asked_by.remove(),
+            ]
+        orders = list(ref.order_ids) if order_actions else []
         writes += [
             (
                 OrderItem(ref.shop_id, order_id),
-                [OrderItem.status.set(order_status or ""), OrderItem.decided_at.set(now)],
+                order_actions,
                 OrderItem.order_id.exists() & OrderItem.status.is_in("queued"),
             )
             for order_id in orders

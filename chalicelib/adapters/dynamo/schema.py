@@ -176,6 +176,7 @@ class OrderItem(Model):
     decided_at = UTCDateTimeAttribute(null=True)
     first_dial_at = UTCDateTimeAttribute(null=True)
     delivery_slot = JSONAttribute(null=True)  # {start, end, chosen_at}: picked by the caller (I4)
+    asked_by = UnicodeAttribute(null=True)  # robot | sms: who asked for the yes or no a text may give
     shop_day = UnicodeAttribute()
     shop_phone = UnicodeAttribute()
 
@@ -336,6 +337,7 @@ class MessageItem(Model):
     purpose = UnicodeAttribute(null=True)  # confirm-request | confirmed | reply | opt-out ...
     intent = UnicodeAttribute(null=True)  # what an inbound message meant: confirm | cancel | stop | start | other
     order_ids = UnicodeSetAttribute(null=True)
+    left_open = UnicodeSetAttribute(null=True)  # a reply's open orders it did not decide (O10)
     shop_id = UnicodeAttribute()
     shop_day = UnicodeAttribute()
 

@@ -104,6 +104,7 @@ class DynamoStore:
     defer_task = _Via("tasks", TaskRepository.defer_task)
     set_task_result = _Via("tasks", TaskRepository.set_task_result)
     end_attempt = _Via("tasks", TaskRepository.end_attempt)
+    hand_attempt_to_agents = _Via("tasks", TaskRepository.hand_attempt_to_agents)
     release_claim = _Via("tasks", TaskRepository.release_claim)
     stale_dialing_task_ids = _Via("tasks", TaskRepository.stale_dialing_task_ids)
     count_active_tasks = _Via("tasks", TaskRepository.count_active_tasks)

@@ -346,6 +346,32 @@ class TaskRepository:
             return self.get_task(seen.task_id)
         return task_entity(item)
 
+    def hand_attempt_to_agents(self, seen: DialTask, call_sid: str, now: datetime) -> DialTask | None:
+        """The robot's attempt ``seen`` ended with the customer asking for a person (key 3): the
+        task becomes an agent task, due at once in the agent queue with a new round of attempts,
+        its orders (and any that came in during the call) kept. One conditional UpdateItem on
+        the attempt as seen, with that decision; None if it was already ended."""
+        item = DialTaskItem(seen.task_id)
+        actions: list[Action] = [
+            DialTaskItem.active_key.remove(),
+            DialTaskItem.dialing_at.remove(),
+            DialTaskItem.call_order_ids.remove(),
+            DialTaskItem.result.remove(),
+            DialTaskItem.last_call_result.set(seen.result or "agent"),
+            DialTaskItem.last_call_sid.set(call_sid),
+            DialTaskItem.kind.set("agent"),
+            DialTaskItem.state.set("queued"),
+            DialTaskItem.attempts.set(0),
+            DialTaskItem.due_at.set(now),
+            DialTaskItem.queue_key.set(task_queue(seen.shop_id, "agent")),
+        ]
+        condition = (DialTaskItem.state == "dialing") & (DialTaskItem.attempts == seen.attempts)
+        condition &= (DialTaskItem.result == (seen.result or "agent")) & dialing_call(call_sid)
+        condition &= DialTaskItem.order_ids.exists()
+        if not update_task(item, actions=actions, condition=condition):
+            return None
+        return task_entity(item)
+
     def release_claim(self, task_id: str, due_at: datetime) -> bool:
         """dialing -> queued for a call that was never placed: the attempt is not counted."""
         return _unclaim(task_id, None, "queued", due_at)
