@@ -123,7 +123,29 @@ def test_key_3_on_the_robots_call_hands_the_order_to_an_agent_who_calls_back(
     set_status(shop_api, "oleh", "offline")
 
 
-def test_key_3_after_the_order_was_decided_by_text_leaves_nothing_for_an_agent(
+def test_a_text_after_key_3_is_left_for_the_agent_the_customer_asked_for(stack: LocalStack, shop_api: ShopApi) -> None:
+    # GIVEN a customer who pressed 3 on the robot's call
+    customer = "+380671260006"
+    set_status(shop_api, "oleh", "offline")
+    set_status(shop_api, "anna", "offline")
+    stack.standin.set_callee(customer, Callee(answer="human", ring_seconds=2, script=CallerScript([Press("3")])))
+    order_id = shop_api.post_order({"order_number": "R3-3", "phone": customer, "total": "150"}).json()["id"]
+    assert stack.wait_quiet(timeout=60)
+    # WHEN they text "2" while waiting for the agent
+    [reply] = stack.standin.send_inbound_sms(from_=customer, to=SHOP, body="2")
+    assert stack.wait_quiet(timeout=30)
+    # THEN the order waits for the agent, who reads the text on the timeline
+    assert (
+        reply.body == "Kvitka Flowers: щодо замовлення R3-3 вам зателефонує оператор; ваше повідомлення передано йому."
+    )
+    order = shop_api.order(order_id)
+    assert (order["status"], order["route"]) == ("queued", "agent")
+    assert DialTaskItem.get(str(OrderItem.get("demo", order_id).task_id)).queue_key == "demo#agent"
+    [text] = [e for e in timeline(shop_api, customer) if e["type"] == "sms"]
+    assert (text["body"], text["intent"], text["order_ids"], text["left_open"]) == ("2", "cancel", [], [order_id])
+
+
+def test_a_text_after_the_robot_read_the_order_out_decides_it_and_no_call_follows(
     stack: LocalStack, shop_api: ShopApi, clock: SimClock
 ) -> None:
     # GIVEN a customer who hears the robot, stays silent, and cancels by text before the retry
