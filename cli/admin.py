@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     agent.add_argument("--client-identity")
     agent.add_argument("--groups", default="main")
     agent.add_argument("--languages", default="")
+    agent.add_argument(
+        "--language", choices=["uk", "ru", "en"], help="what the agent hears (default: the shop's first)"
+    )
     agent.add_argument("--sees-phone-numbers", action="store_true", help="callers' numbers in full on the desk")
     key = commands.add_parser(
         "create-api-key", help="create a shop API key (printed once; in the usage plan when USAGE_PLAN_ID is set)"
@@ -121,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                 "client_identity": args.client_identity,
             }
             fields |= {"groups": _list(args.groups), "languages": _list(args.languages)}
+            fields["language"] = args.language
             fields["sees_phone_numbers"] = args.sees_phone_numbers
             saved = admin.add_agent(args.shop, {k: v for k, v in fields.items() if v is not None}, store=store)
             print(f"agent {saved.agent_id} saved")

@@ -24,6 +24,7 @@ class Agent:
     reserved_call_sid: str | None = None
     last_call_ended_at: datetime | None = None
     missed_calls: int = 0
+    language: str | None = None  # what the agent hears (whisper, keypad menu); None: the shop's first
 
     def public_view(self) -> dict[str, object]:
         return {
@@ -31,9 +32,15 @@ class Agent:
             "name": self.name,
             "groups": self.groups,
             "languages": self.languages,
+            "language": self.language,
             "status": self.status,
             "status_since": self.status_since.isoformat() if self.status_since else None,
         }
+
+
+def agent_language(agent: Agent | None, shop_language: str) -> str:
+    """The language an agent hears the system in: their own, else the shop's first."""
+    return agent.language if agent is not None and agent.language else shop_language
 
 
 def is_free(agent: Agent, now: datetime, wrap_up_seconds: int) -> bool:

@@ -139,21 +139,32 @@ def _times(ctx: CallContext, slot: DeliverySlot, as_of: datetime) -> SlotTimes:
 def arrive(
     form: dict[str, str], *, store: InboundStore, now: datetime
 ) -> Goodbye | AfterHoursMenu | LanguageMenu | ToMenu:
+    """The greeting; a shop with several languages asks for one first, open or closed."""
     arrival = inbound.arrive(form, store=store, now=now)
     if arrival is None:
         return Goodbye("en", "number_not_in_service")
     shop, language = arrival.shop, arrival.language
-    if not arrival.open:
-        return AfterHoursMenu(language, shop.name, 0, greet=True)
     if len(shop.languages) > 1:
         return LanguageMenu(shop.name, shop.languages, 0, greet=True)
+    if not arrival.open:
+        return _closed(CallContext(shop, arrival.call), language, greet=True)
     return ToMenu(language, welcome_to=shop.name)
 
 
-def language_chosen(heard: Heard, *, store: InboundStore) -> ToMenu | LanguageMenu | NotUnderstood:
+def _closed(ctx: CallContext, language: str, *, greet: bool = False) -> Goodbye | AfterHoursMenu:
+    """After hours: a callback or a voicemail; a withheld number is told to call again."""
+    if not inbound.can_call_back(ctx):
+        return Goodbye(language, "inbound_after_hours_call_again")
+    return AfterHoursMenu(language, ctx.shop.name, 0, greet=greet)
+
+
+def language_chosen(
+    heard: Heard, *, store: InboundStore
+) -> ToMenu | LanguageMenu | NotUnderstood | AfterHoursMenu | Goodbye:
     """The language keyed or said; not understood: the menu again, and once the tries are
-    spent the shop's main language."""
-    shop = call_context(heard.call_sid, store=store).shop
+    spent the shop's main language. Then the main menu, or after hours the closed menu."""
+    ctx = call_context(heard.call_sid, store=store)
+    shop = ctx.shop
     hints: dict[str, str] = {lang: load_catalog(lang).text("inbound_speech_language") for lang in shop.languages}
     language = heard.choice(language_digits(list(shop.languages)), hints)
     if language is None:
@@ -164,6 +175,8 @@ def language_chosen(heard: Heard, *, store: InboundStore) -> ToMenu | LanguageMe
             return LanguageMenu(shop.name, shop.languages, again)
         language = shop.main_language
     inbound.choose_language(heard.call_sid, language, store=store)
+    if ctx.call.after_hours:
+        return _closed(ctx, language)
     return ToMenu(language)
 
 
@@ -174,6 +187,8 @@ def language_menu(heard: Heard, *, store: InboundStore) -> LanguageMenu:
 
 def after_hours_choice(heard: Heard, *, store: InboundStore, now: datetime) -> Goodbye | LeaveMessage | AfterHoursMenu:
     ctx, language = call_context(heard.call_sid, store=store), heard.language
+    if not inbound.can_call_back(ctx):  # a stale menu URL of a withheld caller
+        return Goodbye(language, "inbound_after_hours_call_again")
     choice = callback_or_voicemail(heard)
     if choice == "callback":
         inbound.request_callback(ctx, store=store, now=now)

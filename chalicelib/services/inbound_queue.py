@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from chalicelib.domain.ivr import choose
-from chalicelib.domain.routing import Agent
+from chalicelib.domain.routing import Agent, agent_language
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.services import inbound
 from chalicelib.services.inbound import CallContext, HoldRound
@@ -161,11 +161,14 @@ def queue_left(
 
 
 def whisper(caller_sid: str, *, store: InboundStore) -> Whisper:
+    """What the agent reserved for the caller hears, in the agent's language."""
     ctx = inbound.context(caller_sid, store=store)
     if ctx is None:
         return Whisper()
     orders = inbound.active_orders(ctx, store=store)
-    return Whisper(ctx.shop.main_language, ctx.shop.name, orders[0].order_number if orders else None)
+    agent = store.get_agent(ctx.shop.shop_id, ctx.call.agent_id) if ctx.call.agent_id else None
+    language = agent_language(agent, ctx.shop.main_language)
+    return Whisper(language, ctx.shop.name, orders[0].order_number if orders else None)
 
 
 def agent_took_call(caller_sid: str, *, store: InboundStore, now: datetime) -> None:

@@ -5,7 +5,7 @@ Who may call it: an agent with their own token (``Authorization: Bearer <agent t
 Both see only their own shop's agents.
 
 - ``GET /v1/agents``: every agent of the shop, ``{"agents": [{"agent_id", "name", "groups",
-  "languages", "status", "status_since"}]}`` (agent token or shop key);
+  "languages", "language", "status", "status_since"}]}`` (agent token or shop key);
 - ``GET /v1/agents/{agent_id}``: one agent, the same fields; 404 naming the id when unknown;
 - ``PUT /v1/agents/{agent_id}/status`` with ``{"status": "available" | "break" | "away" |
   "offline"}``: 200 with the agent. An agent's token sets only that agent's own status (403

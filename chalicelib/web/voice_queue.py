@@ -137,6 +137,8 @@ def waiting(form: dict[str, str]) -> Response:
             position=held.position,
             minutes=held.minutes,
             max_wait_reached=held.max_wait_reached,
+            no_agents=held.no_agents,
+            can_call_back=held.can_call_back,
         )
     )
 

@@ -60,6 +60,12 @@ def is_call_address(value: str) -> bool:
     return bool(E164.match(value) or CLIENT_ADDRESS.match(value))
 
 
+def is_withheld_caller_id(value: str) -> bool:
+    """What Twilio gives as ``From`` for a caller who withholds their number: nothing, or a word
+    ("anonymous", "Restricted"); the keypad spellings ('+266696687') are E.164-shaped already."""
+    return value == "" or value.isalpha()
+
+
 @dataclass
 class NumberConfig:
     """A phone number of the account, as configured in Twilio's console."""
@@ -427,8 +433,8 @@ class CallEngine:
 
     # -- inbound ----------------------------------------------------------------------------
     def place_inbound_call(self, from_: str, to: str, script: CallerScript) -> Transcript:
-        if not is_call_address(from_):
-            raise ValueError(f"from_ must be E.164 or client:identity, got {from_!r}")
+        if not (is_call_address(from_) or is_withheld_caller_id(from_)):
+            raise ValueError(f"from_ must be E.164, client:identity or a withheld caller ID, got {from_!r}")
         with self._lock:
             number = self.numbers.get(to)
         if number is None or not number.voice_url:
