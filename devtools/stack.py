@@ -54,13 +54,14 @@ class StackOptions:
 
 
 def _request_handler_base() -> type:
-    from chalice.local import ChaliceRequestHandler
+    from devtools.local_gateway import ApiRequestHandler
 
-    return ChaliceRequestHandler
+    return ApiRequestHandler
 
 
 class _LoggingRequestHandler(_request_handler_base()):  # type: ignore[misc]
-    """Chalice's local handler with its access lines sent to logging instead of stderr."""
+    """Chalice's local handler, answering unknown paths and OPTIONS as the deployed API Gateway
+    does (devtools.local_gateway), with its access lines sent to logging instead of stderr."""
 
     def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)

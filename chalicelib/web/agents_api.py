@@ -18,6 +18,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.clock import current_clock
+from chalicelib.domain.api_errors import unknown_fields
 from chalicelib.observability import logger
 from chalicelib.services import agents
 from chalicelib.web.desk_auth import caller_of, not_yours
@@ -31,6 +32,7 @@ from chalicelib.web.http import (
 from chalicelib.wiring import desk_store, inbound_store
 
 agents_api = Blueprint(__name__)
+STATUS_FIELDS = frozenset({"status"})
 
 
 @agents_api.route("/v1/agents", methods=["GET"])
@@ -65,8 +67,11 @@ def put_status(agent_id: str) -> Response:
     if isinstance(body, Response):
         return body
     status = body.get("status")
+    problems = unknown_fields(body, STATUS_FIELDS)
     if not isinstance(status, str):
-        return validation_failed([("status", "Field required")])
+        problems.append(("status", "Field required"))
+    if problems or not isinstance(status, str):
+        return validation_failed(problems)
     shop = caller.shop
     try:
         agent = agents.set_status(shop, agent_id, status, store=inbound_store(), now=current_clock().now())
