@@ -6,13 +6,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tomllib
 from pathlib import Path
+from typing import Any
 
 from chalicelib.adapters.dynamo.crm_outbox import crm_outbox
 from chalicelib.adapters.dynamo.schema import create_tables
 from chalicelib.adapters.usage_plan import usage_plan_from_env
 from chalicelib.clock import current_clock
-from chalicelib.domain.shop import ShopSettings
+from chalicelib.domain.shop import ShopSettings, merged_settings
 from chalicelib.services import admin
 from chalicelib.services.crm_push import parked_view
 from chalicelib.wiring import repository
@@ -24,13 +26,32 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("create-tables", help="create every table (local stack, first deploy checks)")
     load = commands.add_parser("load", help="create or update shops, numbers, agents and keys from a TOML file")
     load.add_argument("path", type=Path)
-    shop = commands.add_parser("create-shop", help="create or update a shop")
+    load.add_argument(
+        "--replace",
+        action="store_true",
+        help="a shop's settings are the file's alone (default: merged over the stored)",
+    )
+    shop = commands.add_parser(
+        "create-shop",
+        help="create a shop, or update one: only what is given changes (--replace: the given settings are all)",
+    )
     shop.add_argument("--id", required=True)
-    shop.add_argument("--name", required=True)
-    shop.add_argument("--region", default="UA")
-    shop.add_argument("--timezone", default="Europe/Kyiv")
-    shop.add_argument("--languages", default="uk", help="comma-separated, e.g. uk,ru,en")
-    shop.add_argument("--currency", default="UAH")
+    shop.add_argument("--name", help="required to create a shop")
+    shop.add_argument("--region", help="phone region (new shop: UA)")
+    shop.add_argument("--timezone", help="new shop: Europe/Kyiv")
+    shop.add_argument("--languages", help="comma-separated, e.g. uk,ru,en (new shop: uk)")
+    shop.add_argument("--currency", help="new shop: UAH")
+    shop.add_argument(
+        "--settings",
+        metavar="JSON",
+        help='more settings as a JSON object, e.g. \'{"caller_id": "+380441234567", "robot": {"max_attempts": 3}}\'',
+    )
+    shop.add_argument("--settings-file", type=Path, metavar="PATH", help="more settings from a .json or .toml file")
+    shop.add_argument(
+        "--replace",
+        action="store_true",
+        help="the given settings are the whole of them: anything not given takes its default",
+    )
     number = commands.add_parser("add-number", help="route a phone number to a shop's agent group")
     number.add_argument("--shop", required=True)
     number.add_argument("--number", required=True)
@@ -81,24 +102,13 @@ def main(argv: list[str] | None = None) -> int:
             create_tables()
             print("tables ready")
         elif args.command == "load":
-            summary = admin.load_config(args.path, store=store, now=now, usage_plan=usage_plan)
+            summary = admin.load_config(args.path, store=store, now=now, usage_plan=usage_plan, replace=args.replace)
             print(
                 f"loaded shops {summary.shops}, numbers {summary.numbers}, "
                 f"agents {summary.agents}, {summary.api_keys} API keys"
             )
         elif args.command == "create-shop":
-            created = admin.create_shop(
-                {
-                    "shop_id": args.id,
-                    "name": args.name,
-                    "default_region": args.region,
-                    "timezone": args.timezone,
-                    "languages": [code.strip() for code in args.languages.split(",") if code.strip()],
-                    "currency": args.currency,
-                },
-                store=store,
-                now=now,
-            )
+            created = admin.create_shop(_shop_settings(args), store=store, now=now, replace=args.replace)
             print(f"shop {created.shop_id} saved")
         elif args.command == "add-number":
             routed = admin.add_number(args.shop, args.number, args.group, store=store, now=now)
@@ -168,6 +178,40 @@ def _report_runs(shops: list[ShopSettings], only: str | None) -> str:
     if only is not None and not chosen:
         raise admin.AdminError(f"no shop {only!r}")
     return format_report_runs(last_report_runs(chosen, report_runs()))
+
+
+def _shop_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """What create-shop was given: --settings-file, then --settings over it, then the flags."""
+    given: dict[str, Any] = {}
+    if args.settings_file is not None:
+        given = merged_settings(given, _settings_file(args.settings_file))
+    if args.settings is not None:
+        try:
+            inline = json.loads(args.settings)
+        except ValueError as error:
+            raise admin.AdminError(f"--settings: not valid JSON ({error})") from None
+        if not isinstance(inline, dict):
+            raise admin.AdminError('--settings: give a JSON object, e.g. \'{"robot": {"max_attempts": 3}}\'')
+        given = merged_settings(given, inline)
+    flags = {
+        "name": args.name,
+        "default_region": args.region,
+        "timezone": args.timezone,
+        "languages": None if args.languages is None else _list(args.languages),
+        "currency": args.currency,
+    }
+    return merged_settings(given, {k: v for k, v in flags.items() if v is not None}) | {"shop_id": args.id}
+
+
+def _settings_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (OSError, ValueError) as error:  # tomllib.TOMLDecodeError and json's errors are ValueErrors
+        raise admin.AdminError(f"--settings-file {path}: {error}") from None
+    if not isinstance(data, dict):
+        raise admin.AdminError(f"--settings-file {path}: give a JSON object or a TOML table")
+    return data
 
 
 def _list(text: str) -> list[str]:

@@ -128,11 +128,12 @@ def order_moves(previous: str | None, outcome: str) -> tuple[frozenset[str], str
 
 
 def purpose_of(direction: str, task_kind: str | None) -> str:
-    """What the call was for, in words for a manager."""
+    """What the call was for: ``callback``, ``agent_dialed``, ``inbound`` or ``other`` (the
+    alert's words say it in the shop's language)."""
     if task_kind == "callback":
-        return "callback the customer asked for"
+        return "callback"
     if direction == "outbound-agent":
-        return "order confirmation by an agent"
+        return "agent_dialed"
     if direction == "inbound":
-        return "the customer called the shop"
-    return direction
+        return "inbound"
+    return "other"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, time
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
@@ -244,3 +245,20 @@ class ShopSettings(_Strict):
     @property
     def main_language(self) -> LanguageCode:
         return self.languages[0]
+
+
+def merged_settings(stored: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """An update of a shop's settings (P3): ``given`` over ``stored``, changing only what is given.
+    A table given where a table is stored (``robot``, ``report``, ``inbound.delivery_slots``,
+    ``robot.retry_minutes``, ``business_hours.weekly`` ...) is merged key by key, at any depth;
+    anything else given (a value, a list, a null) replaces the stored one whole, so
+    ``report.recipients = ["a@x"]`` is the new list and ``"crm": null`` removes the CRM. Keys not
+    given keep their stored values; taking a key out altogether needs a replace of the whole."""
+    merged = dict(stored)
+    for key, value in given.items():
+        before = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(before, Mapping):
+            merged[key] = merged_settings(before, value)
+        else:
+            merged[key] = value
+    return merged

@@ -9,11 +9,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.domain.crm import OutboxEvent, crm_url_problem
+from chalicelib.domain.orders import field_problems
 from chalicelib.domain.phones import normalise_phone
-from chalicelib.domain.shop import ShopSettings
+from chalicelib.domain.shop import ShopSettings, merged_settings
 from chalicelib.services.crm_push import parked_events, replay
 from chalicelib.services.ports import AdminStore, KeyStore, Outbox, UsagePlan
 
@@ -45,10 +46,29 @@ def new_api_key() -> tuple[str, str]:
 
 
 def create_shop(
-    settings: dict[str, Any], *, store: AdminStore, now: datetime, local: bool | None = None
+    settings: dict[str, Any],
+    *,
+    store: AdminStore,
+    now: datetime,
+    local: bool | None = None,
+    replace: bool = False,
 ) -> ShopSettings:
-    """``local``: whether a CRM may be http on loopback (default: the deployment's mode)."""
-    shop = ShopSettings.model_validate(settings)
+    """Create the shop ``settings["shop_id"]`` names, or update it. An update changes only what
+    is given: the given settings are merged over the stored ones (``merged_settings``: tables key
+    by key, values and lists replaced) and everything else stays as stored. With ``replace`` the
+    given settings are the whole of them and whatever is not given takes its default. The result
+    is checked whole before anything is saved: a problem names its field and changes nothing.
+    ``local``: whether a CRM may be http on loopback (default: the deployment's mode)."""
+    shop_id = settings.get("shop_id")
+    stored = store.get_shop(shop_id) if isinstance(shop_id, str) and shop_id else None
+    if stored is None and not replace and isinstance(shop_id, str) and "name" not in settings:
+        raise AdminError(f"no shop {shop_id!r} to update: give its name to create it")
+    whole = settings if replace or stored is None else merged_settings(stored.model_dump(mode="json"), settings)
+    try:
+        shop = ShopSettings.model_validate(whole)
+    except ValidationError as error:
+        problems = "; ".join(f"{problem.field}: {problem.message}" for problem in field_problems(error))
+        raise AdminError(f"shop {shop_id!r}: {problems}") from None
     if shop.crm is not None:
         if local is None:
             from chalicelib.config import settings as deployment  # the admin CLI passes none: the deployment decides
@@ -160,8 +180,12 @@ class LoadSummary:
     api_keys: int = 0
 
 
-def load_config(path: Path, *, store: AdminStore, now: datetime, usage_plan: UsagePlan | None = None) -> LoadSummary:
-    """Create or update every shop of a TOML file, with its numbers, agents and API keys."""
+def load_config(
+    path: Path, *, store: AdminStore, now: datetime, usage_plan: UsagePlan | None = None, replace: bool = False
+) -> LoadSummary:
+    """Create or update every shop of a TOML file, with its numbers, agents and API keys. A shop
+    that exists is updated as ``create_shop`` does: only what the file gives changes, unless
+    ``replace`` (then the file's settings are the whole of them)."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     summary = LoadSummary()
     for index, entry in enumerate(data.get("shops", [])):
@@ -170,7 +194,7 @@ def load_config(path: Path, *, store: AdminStore, now: datetime, usage_plan: Usa
         agents = entry.pop("agents", [])
         api_keys = entry.pop("api_keys", [])
         try:
-            shop = create_shop(entry, store=store, now=now)
+            shop = create_shop(entry, store=store, now=now, replace=replace)
         except ValueError as error:
             raise AdminError(f"shops[{index}]: {error}") from error
         summary.shops.append(shop.shop_id)

@@ -36,6 +36,7 @@ from chalicelib.domain.routing import Agent, free_beyond_customer_lines, idle_si
 from chalicelib.domain.shop import CallResult, ShopSettings
 from chalicelib.domain.twilio_fields import FINAL_CALL_STATUSES, status_callback
 from chalicelib.observability import logger
+from chalicelib.services.give_up import end_for_do_not_call, orders_unreachable
 from chalicelib.services.ports import AgentDialStore, AgentDialUrls, CallOutcomeUnknownError, OutboundCall, Telephony
 
 DIRECTION = "outbound-agent"
@@ -195,13 +196,7 @@ def end_do_not_call(shop: ShopSettings, task: DialTask, *, store: AgentDialStore
     claimed = store.claim_person_task(task.task_id, now, with_orders=task.kind == "agent")
     if claimed is None:
         return
-    store.end_attempt(
-        task.task_id, None, call_result="do-not-call", requeue_at=None, final_result="unreachable", now=now
-    )
-    for order_id in claimed.call_order_ids:
-        store.transition_order(
-            shop.shop_id, order_id, {"queued"}, "unreachable", decided_at=now, route_reason="do not call"
-        )
+    end_for_do_not_call(store, shop.shop_id, task.task_id, claimed.call_order_ids, now)
 
 
 # ---- the agent's leg (webhooks) ------------------------------------------------------------
@@ -291,8 +286,7 @@ def end_by_policy(
     )
     store.update_call(call_sid, result=f"customer-{result}")
     if ended is not None and retry_at is None:
-        for order_id in task.call_order_ids:
-            store.transition_order(shop.shop_id, order_id, {"queued"}, "unreachable", decided_at=now)
+        orders_unreachable(store, shop.shop_id, task.call_order_ids, now)
 
 
 def agent_leg_status(

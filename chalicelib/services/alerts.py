@@ -9,8 +9,10 @@ Three kinds of event:
   threshold (called on a schedule with the live figures; at most one alert per kind per
   local hour for the queue, per local day for the drop rate).
 
-Every alert goes by email and, where the shop lists ``alerts.sms_numbers``, by a short text in
-the shop's language (never to a number on its do-not-call list). Each message (the email; the
+Every alert's facts become words in one place (``voice.alert_words``, the words in
+``twiml/<language>.toml``): the email and the text in the shop's language, readable sentences
+(no Python values, times in the shop's zone). Every alert goes by email and, where the shop
+lists ``alerts.sms_numbers``, by a short text (never to a number on its do-not-call list). Each message (the email; the
 text to each number) is sent once per event (the channels' ``once``), so a
 redelivered stream record or a retried call sends nothing twice. A send that fails raises once
 the other messages were tried, so the caller (the stream, the schedule) retries it, the
@@ -20,7 +22,7 @@ messages already sent are not sent again, and no alert is lost.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -31,22 +33,38 @@ from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services.live import LiveFigures, live_figures
 from chalicelib.services.ports import DoNotCallList, EmailSender, LiveQueries, Messenger, SendOnce
+from chalicelib.voice.alert_words import (
+    AlertFacts,
+    ComplaintFacts,
+    DropRateFacts,
+    LargeOrderFacts,
+    QueueWaitFacts,
+    alert_words,
+)
 
 _NOT_ALERTED_STATUSES = frozenset({"duplicate", "fake"})
 
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    kind: str  # large-order | complaint | queue-wait | drop-rate
+    kind: str  # large-order | complaint | queue-wait | drop-rate | needs-manager
     event: str  # what makes it one event (the idempotency key with the shop and kind)
     subject: str
     text: str
-    sms: str | None = None  # the text message's name in the catalogs' [sms]; None: email only
-    sms_values: Mapping[str, str] = field(default_factory=dict)
+    sms: str | None = None  # the text message's body; None: email only
 
 
 def alert_recipients(shop: ShopSettings) -> tuple[str, ...]:
     return tuple(shop.alerts.recipients or shop.report.recipients)
+
+
+def worded_alert(shop: ShopSettings, kind: str, event: str, facts: AlertFacts) -> Alert:
+    """The alert with its facts in words in the shop's language (``voice.alert_words``), the
+    same words for the email and the text."""
+    from chalicelib.voice.catalog import load_catalog  # cold start: the catalogs only when an alert fires
+
+    words = alert_words(facts, load_catalog(shop.main_language))
+    return Alert(kind=kind, event=event, subject=one_line(words.subject), text=words.body, sms=words.sms)
 
 
 def _field(order: Any, name: str, default: Any = None) -> Any:
@@ -69,26 +87,18 @@ def large_order_alert(shop: ShopSettings, order: Any) -> Alert | None:
     if total <= threshold:
         return None
     order_id = str(_field(order, "order_id"))
-    number = _field(order, "order_number") or order_id
     phone = str(_field(order, "phone", "") or "")
-    name = _field(order, "customer_name", "") or "—"
-    return Alert(
-        kind="large-order",
-        event=order_id,
-        subject=one_line(f"{shop.name}: order {number} for {total} {currency} (above {threshold})"),
-        text=(
-            f"A new order above your alert threshold of {threshold} {shop.currency}.\n\n"
-            f"Order: {number} ({order_id})\nTotal: {total} {currency}\nCustomer: {name}\n"
-            f"Phone: {mask_phone(phone) if phone else '—'}\n"
-        ),
-        sms="alert_large_order",
-        sms_values={
-            "order_number": str(number),
-            "total": str(total),
-            "currency": currency,
-            "threshold": str(threshold),
-        },
+    facts = LargeOrderFacts(
+        shop_name=shop.name,
+        order_id=order_id,
+        order_number=str(_field(order, "order_number") or order_id),
+        total=total,
+        currency=currency,
+        threshold=threshold,
+        customer_name=str(_field(order, "customer_name", "") or ""),
+        masked_phone=mask_phone(phone) if phone else "",
     )
+    return worded_alert(shop, "large-order", order_id, facts)
 
 
 def complaint_alert(
@@ -104,19 +114,16 @@ def complaint_alert(
 ) -> Alert | None:
     if not shop.alerts.complaints:
         return None
-    order = order_number or order_id or "—"
-    return Alert(
-        kind="complaint",
-        event=event_id,
-        subject=one_line(f"{shop.name}: complaint from {customer_name or mask_phone(phone)} (order {order})"),
-        text=(
-            "A customer complained; the agent recorded it as the call's outcome.\n\n"
-            f"Order: {order}\nCustomer: {customer_name or '—'}\nPhone: {phone}\n"
-            f"Agent: {agent_id or '—'}\nComment: {comment or '—'}\n"
-        ),
-        sms="alert_complaint",
-        sms_values={"phone": mask_phone(phone) if phone else "—", "order_number": order, "agent": agent_id or "—"},
+    facts = ComplaintFacts(
+        shop_name=shop.name,
+        order_number=order_number or order_id or "",
+        customer_name=customer_name,
+        phone=phone,
+        masked_phone=mask_phone(phone) if phone else "",
+        agent=agent_id or "",
+        comment=comment,
     )
+    return worded_alert(shop, "complaint", event_id, facts)
 
 
 def live_alerts(shop: ShopSettings, live: LiveFigures) -> list[Alert]:
@@ -125,45 +132,23 @@ def live_alerts(shop: ShopSettings, live: LiveFigures) -> list[Alert]:
     local = live.at.astimezone(shop.zone)
     limit = shop.alerts.max_queue_wait_seconds
     if limit is not None and live.queue.longest_wait_seconds > limit:
-        alerts.append(
-            Alert(
-                kind="queue-wait",
-                event=f"{local:%Y-%m-%dT%H}",
-                subject=one_line(
-                    f"{shop.name}: a caller has waited {live.queue.longest_wait_seconds} s (limit {limit} s)"
-                ),
-                text=(
-                    f"At {local:%H:%M} ({shop.timezone}) {live.queue.calls_waiting} caller(s) wait in the queue; "
-                    f"the longest has waited {live.queue.longest_wait_seconds} s, over your limit of {limit} s.\n"
-                    f"Agents by status: {live.agents_by_status or 'none'}\n"
-                ),
-                sms="alert_queue_wait",
-                sms_values={
-                    "wait": str(live.queue.longest_wait_seconds),
-                    "limit": str(limit),
-                    "waiting": str(live.queue.calls_waiting),
-                },
-            )
+        facts = QueueWaitFacts(
+            shop_name=shop.name,
+            local_time=local,
+            timezone=shop.timezone,
+            calls_waiting=live.queue.calls_waiting,
+            longest_wait_seconds=live.queue.longest_wait_seconds,
+            limit_seconds=limit,
+            agents_by_status=live.agents_by_status,
         )
+        alerts.append(worded_alert(shop, "queue-wait", f"{local:%Y-%m-%dT%H}", facts))
     max_drop = shop.alerts.max_drop_rate_percent
     outbound = live.today.outbound if live.today is not None else None
     if max_drop is not None and outbound is not None:
         drop = outbound.drop_rate
         if drop.percent is not None and drop.percent > max_drop:
-            alerts.append(
-                Alert(
-                    kind="drop-rate",
-                    event=f"{local:%Y-%m-%d}",
-                    subject=one_line(f"{shop.name}: drop rate {drop.percent}% today (limit {max_drop}%)"),
-                    text=(
-                        f"Today {drop.count} of {drop.whole} live answers of agent dialing were dropped "
-                        f"(no agent within 2 s): {drop.percent}%, over your limit of {max_drop}%.\n"
-                        "Drop rate = dropped live answers ÷ live answers.\n"
-                    ),
-                    sms="alert_drop_rate",
-                    sms_values={"percent": str(drop.percent), "limit": str(max_drop)},
-                )
-            )
+            facts_ = DropRateFacts(shop.name, drop.count, drop.whole, drop.percent, max_drop)
+            alerts.append(worded_alert(shop, "drop-rate", f"{local:%Y-%m-%d}", facts_))
     return alerts
 
 
@@ -238,8 +223,6 @@ def _text_once(
     *,
     channels: AlertChannels,
 ) -> bool:
-    from chalicelib.voice.catalog import load_catalog  # cold start: the catalogs only when a text goes out
-
     log_keys = {"shop_id": shop.shop_id, "kind": alert.kind, "event": alert.event, "to": mask_phone(number)}
     if not shop.caller_id:
         logger.error("Alert not texted: the shop has no number to text from (caller_id)", extra=log_keys)
@@ -248,7 +231,7 @@ def _text_once(
         logger.info("Alert not texted: the number is on the do-not-call list", extra=log_keys)
         return False
     assert alert.sms is not None
-    body = load_catalog(shop.main_language).sms_text(alert.sms, shop_name=shop.name, **alert.sms_values)
+    body = alert.sms
     from_ = shop.caller_id
     key = {"shop_id": shop.shop_id, "kind": alert.kind, "event": alert.event, "channel": "sms", "to": number}
     if not channels.once(key, lambda: channels.messenger.send_sms(to=number, from_=from_, body=body)):

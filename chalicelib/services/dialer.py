@@ -18,6 +18,7 @@ from chalicelib.domain.robot import next_attempt_at
 from chalicelib.domain.robot_call_ref import RobotCallRef
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
+from chalicelib.services.give_up import end_for_do_not_call, orders_unreachable
 from chalicelib.services.ports import (
     CallNotPlacedError,
     CallOutcomeUnknownError,
@@ -58,14 +59,7 @@ def dial_task(
     if claimed is None:
         return None
     if store.is_do_not_call(shop.shop_id, claimed.phone):
-        # O11: the customer asked not to be contacted; their orders end without a call.
-        store.end_attempt(
-            task_id, None, call_result="do-not-call", requeue_at=None, final_result="unreachable", now=now
-        )
-        for order_id in claimed.call_order_ids:
-            store.transition_order(
-                shop.shop_id, order_id, {"queued"}, "unreachable", decided_at=now, route_reason="do not call"
-            )
+        end_for_do_not_call(store, shop.shop_id, task_id, claimed.call_order_ids, now)
         return None
     # The attempt rides in the answer URL (signed by Twilio): the webhooks need not read the task.
     attempt = RobotCallRef(task_id, shop.shop_id, claimed.language, tuple(claimed.call_order_ids), claimed.attempts)
@@ -115,8 +109,7 @@ def _attempt_failed(shop: ShopSettings, claimed: DialTask, *, store: DialerStore
         now=now,
     )
     if retry_at is None:
-        for order_id in claimed.call_order_ids:
-            store.transition_order(shop.shop_id, order_id, {"queued"}, "unreachable", decided_at=now)
+        orders_unreachable(store, shop.shop_id, claimed.call_order_ids, now)
 
 
 def dial_due_tasks(

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.email import one_line
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.domain.outcomes import (
     OutcomeIn,
@@ -34,9 +33,10 @@ from chalicelib.domain.outcomes import (
 )
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
-from chalicelib.services.alerts import Alert, AlertChannels, complaint_alert, send_alert
+from chalicelib.services.alerts import AlertChannels, complaint_alert, send_alert, worded_alert
 from chalicelib.services.crm_push import queue_outcome_event
 from chalicelib.services.ports import Outbox, OutcomeStore, SavedOutcomes
+from chalicelib.voice.alert_words import NeedsManagerFacts
 
 # (shop, outcome, call, orders, purpose) -> whether an email went out now
 Notifier = Callable[[ShopSettings, SavedOutcome, Call, list[Order], str], bool]
@@ -236,15 +236,15 @@ def notify_managers(
             comment=saved.comment,
         )
         return send_alert(shop, complaint, channels=channels)
-    alert = Alert(
-        kind="needs-manager",
-        event=saved.call_sid,
-        subject=one_line(f"{shop.name}: a customer needs a manager (order {number})"),
-        text=(
-            "An agent asked a manager to follow up on this call.\n\n"
-            f"Order: {number}\nCustomer: {name or '—'}\nPhone: {saved.phone}\n"
-            f"Purpose of the call: {purpose}\nAgent: {saved.agent_id}\nComment: {saved.comment or '—'}\n"
-            f"Call: {saved.call_sid}\n"
-        ),
+    facts = NeedsManagerFacts(
+        shop_name=shop.name,
+        call_sid=saved.call_sid,
+        order_numbers=tuple(order.order_number or order.order_id for order in orders),
+        customer_name=name,
+        phone=saved.phone,
+        purpose=purpose,
+        agent=saved.agent_id or "",
+        comment=saved.comment,
     )
+    alert = worded_alert(shop, "needs-manager", saved.call_sid, facts)
     return send_alert(shop, alert, channels=channels)

@@ -210,6 +210,10 @@ class PredictiveUrls(Protocol):
 
 
 # ---- dialing --------------------------------------------------------------------------------
+class AttemptStore(OrderStore, TaskStore, Protocol):
+    """Ending a dial attempt and deciding its orders."""
+
+
 class DialerStore(OrderStore, TaskStore, CallStore, Protocol):
     def get_shop(self, shop_id: str) -> ShopSettings | None: ...
     def is_do_not_call(self, shop_id: str, phone: str) -> bool: ...

@@ -23,6 +23,7 @@ from chalicelib.domain.robot_call_ref import RobotCallRef
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.twilio_fields import FINAL_CALL_STATUSES
 from chalicelib.observability import logger
+from chalicelib.services.give_up import orders_unreachable
 from chalicelib.services.ports import DialerStore, RobotCallStore, Telephony, Together
 
 DECISIONS: dict[KeypressAction, str] = {"confirm": "confirmed", "cancel": "cancelled", "agent": "agent"}
@@ -208,8 +209,7 @@ def _end_attempt(
         seen=task,
     )
     if retry_at is None:
-        for order_id in task.call_order_ids:
-            store.transition_order(shop.shop_id, order_id, {"queued"}, "unreachable", decided_at=now)
+        orders_unreachable(store, shop.shop_id, task.call_order_ids, now)
 
 
 STALE_DIALING = timedelta(minutes=10)  # far beyond ring time plus a robot conversation

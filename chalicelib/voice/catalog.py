@@ -1,4 +1,4 @@
-"""Every word a caller hears, per language, from ``twiml/<language>.toml``.
+"""Every word a caller hears (and a manager reads in an alert), per language, from ``twiml/<language>.toml``.
 
 Catalogs are plain files so a shop can change the wording without touching code. A prompt
 missing from one catalog falls back to English at run time (a test makes sure none is).
@@ -35,22 +35,26 @@ class Catalog:
     currency_names: dict[str, str] = field(default_factory=dict)
     audio: dict[str, str] = field(default_factory=dict)
     sms: dict[str, str] = field(default_factory=dict)  # text messages, same placeholders rule
+    alert: dict[str, str] = field(default_factory=dict)  # the managers' alert emails (R6), same rule
 
     def text(self, prompt: str, **values: Any) -> str:
-        template = self.prompts.get(prompt)
-        if template is None:
-            if self.language == FALLBACK_LANGUAGE:
-                raise KeyError(f"prompt {prompt!r} is in no catalog")
-            return load_catalog(FALLBACK_LANGUAGE).text(prompt, **values)
-        return template.format_map(values)
+        return self._say("prompts", prompt, "prompt", values)
 
     def sms_text(self, message: str, **values: Any) -> str:
-        template = self.sms.get(message)
+        return self._say("sms", message, "text message", values)
+
+    def alert_text(self, name: str, **values: Any) -> str:
+        return self._say("alert", name, "alert wording", values)
+
+    def _say(self, table: str, name: str, what: str, values: dict[str, Any]) -> str:
+        """The template ``name`` of ``table`` filled in; the fallback language's when this
+        catalog lacks it."""
+        template = getattr(self, table).get(name)
         if template is None:
             if self.language == FALLBACK_LANGUAGE:
-                raise KeyError(f"text message {message!r} is in no catalog")
-            return load_catalog(FALLBACK_LANGUAGE).sms_text(message, **values)
-        return template.format_map(values)
+                raise KeyError(f"{what} {name!r} is in no catalog")
+            return load_catalog(FALLBACK_LANGUAGE)._say(table, name, what, values)
+        return str(template.format_map(values))
 
     def currency(self, code: str) -> str:
         return self.currency_names.get(code, code)
@@ -76,4 +80,5 @@ def load_catalog(language: str) -> Catalog:
         currency_names=dict(data.get("currency", {})),
         audio=dict(data.get("audio", {})),
         sms=dict(data.get("sms", {})),
+        alert=dict(data.get("alert", {})),
     )

@@ -156,7 +156,7 @@ def test_needs_a_manager_saved_twice_is_one_email_and_one_crm_event(
     assert stack.wait_quiet(timeout=60)
 
     # THEN the managers have one email in the outbox, and the CRM one event
-    emails = [m for m in stack.ses.messages() if "needs a manager" in str(m.message["Subject"])]
+    emails = [m for m in stack.ses.messages() if "потребує менеджера" in str(m.message["Subject"])]
     assert len(emails) == 1
     assert emails[0].destinations == ("owner@kvitka.example",)
     text = emails[0].message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]

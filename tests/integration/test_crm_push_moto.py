@@ -73,7 +73,7 @@ def test_an_outcome_saved_twice_is_one_email_and_one_crm_event_even_when_redeliv
     # THEN the managers got one email, and the CRM one event
     [message] = sent()
     subject, text = body_of(message)
-    assert "needs a manager" in subject and "wants a discount" in text and "A-7" in text
+    assert "потребує менеджера" in subject and "wants a discount" in text and "A-7" in text
     [event] = list(CrmEventItem.scan())
     assert run(desk, "crm_stream", outbox.next_event()) == {"batchItemFailures": []}
     [received] = crm.delivered()

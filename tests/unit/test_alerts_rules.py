@@ -18,6 +18,7 @@ def shop(**alerts: object) -> ShopSettings:
     return ShopSettings(
         shop_id="acme",
         name="Acme",
+        languages=["en"],
         report=ReportPolicy(recipients=["owner@acme.example"], sender="reports@acme.example"),
         alerts=AlertPolicy.model_validate(alerts),
     )
@@ -84,7 +85,7 @@ def test_queue_wait_over_the_limit_alerts_once_per_local_hour():
     alerts = live_alerts(shop(max_queue_wait_seconds=120), live(121))
 
     assert [(a.kind, a.event) for a in alerts] == [("queue-wait", "2014-03-29T12")]
-    assert "the longest has waited 121 s" in alerts[0].text
+    assert "The longest has waited 2 min 1 s" in alerts[0].text
     assert live_alerts(shop(max_queue_wait_seconds=120), live(120)) == []
     assert live_alerts(shop(max_queue_wait_seconds=None), live(9999)) == []
 

@@ -1,0 +1,24 @@
+"""Ending the orders of a call attempt nobody will make again: the robot's, the agent-first's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from chalicelib.services.ports import AttemptStore, OrderStore
+
+
+def orders_unreachable(store: OrderStore, shop_id: str, order_ids: Iterable[str], now: datetime, **fields: Any) -> None:
+    """Every order still queued becomes unreachable; one decided meanwhile (by a text, an agent,
+    the shop) is left as it is."""
+    for order_id in order_ids:
+        store.transition_order(shop_id, order_id, {"queued"}, "unreachable", decided_at=now, **fields)
+
+
+def end_for_do_not_call(
+    store: AttemptStore, shop_id: str, task_id: str, order_ids: Iterable[str], now: datetime
+) -> None:
+    """O11: the customer asked not to be contacted; the task and its orders end without a call."""
+    store.end_attempt(task_id, None, call_result="do-not-call", requeue_at=None, final_result="unreachable", now=now)
+    orders_unreachable(store, shop_id, order_ids, now, route_reason="do not call")
