@@ -89,7 +89,7 @@ def who_am_i() -> Response:
     desk = desk_store().desk_agent(caller.shop.shop_id, caller.agent_id)
     if agent is None or desk is None:
         return json_error(401, "unauthorized", "the token's agent no longer exists")
-    view = agent.public_view() | {
+    view = agent.settled(current_clock().now(), caller.shop.inbound.wrap_up_seconds).public_view() | {
         "sees_phone_numbers": desk.sees_phone_numbers,
         "shop": {"shop_id": caller.shop.shop_id, "name": caller.shop.name},
     }

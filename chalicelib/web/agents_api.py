@@ -19,6 +19,8 @@ from chalice import Blueprint, Response
 
 from chalicelib.clock import current_clock
 from chalicelib.domain.api_errors import unknown_fields
+from chalicelib.domain.routing import Agent
+from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services import agents
 from chalicelib.web.desk_auth import caller_of, not_yours
@@ -41,7 +43,7 @@ def list_agents() -> Response:
     if isinstance(caller, Response):
         return caller
     agents = inbound_store().list_agents(caller.shop.shop_id)
-    return json_response({"agents": [agent.public_view() for agent in agents]})
+    return json_response({"agents": [_view(agent, caller.shop) for agent in agents]})
 
 
 @agents_api.route("/v1/agents/{agent_id}", methods=["GET"])
@@ -52,7 +54,7 @@ def get_agent(agent_id: str) -> Response:
     agent = inbound_store().get_agent(caller.shop.shop_id, agent_id)
     if agent is None:
         return json_error(404, "not_found", f"agent_id: no agent {agent_id!r} in this shop")
-    return json_response(agent.public_view())
+    return json_response(_view(agent, caller.shop))
 
 
 @agents_api.route("/v1/agents/{agent_id}/status", methods=["PUT"], content_types=["application/json"])
@@ -81,4 +83,9 @@ def put_status(agent_id: str) -> Response:
     if agent is None:
         return json_error(404, "not_found", f"agent_id: no agent {agent_id!r} in this shop")
     logger.info("agent status set", extra={"agent_id": agent_id, "status": status, "by_agent": caller.is_agent})
-    return json_response(agent.public_view())
+    return json_response(_view(agent, caller.shop))
+
+
+def _view(agent: Agent, shop: ShopSettings) -> dict[str, object]:
+    """The agent as things stand now: a wrap-up that has run its time shows as available."""
+    return agent.settled(current_clock().now(), shop.inbound.wrap_up_seconds).public_view()
