@@ -68,7 +68,7 @@ def create_shop(
     try:
         shop = ShopSettings.model_validate(whole)
     except ValidationError as error:
-        problems = "; ".join(f"{problem.field}: {problem.message}" for problem in field_problems(error))
+        problems = "; ".join(f"{problem.field}: {problem.message}" for problem in field_problems(error, ShopSettings))
         raise AdminError(f"shop {shop_id!r}: {problems}") from None
     if shop.crm is not None:
         if local is None:

@@ -126,6 +126,16 @@ def slot_menu(catalog: Catalog, lines: list[tuple[str, dict[str, object]]], acti
     return str(response)
 
 
+def cancel_check(catalog: Catalog, values: dict[str, object], action: str) -> str:
+    """The order read back before it is cancelled: 1 or a clear yes cancels it; a no, another
+    key or silence comes to ``action`` too, and keeps it."""
+    response = VoiceResponse()
+    with _gather(response, catalog, action, ("inbound_speech_confirm", "inbound_speech_cancel")) as gather:
+        speak(gather, catalog, "inbound_cancel_check", **values)
+    response.redirect(action, method="POST")
+    return str(response)
+
+
 def enqueue(catalog: Catalog, queue_name: str, wait_url: str, action_url: str, prompt: str | None) -> str:
     response = VoiceResponse()
     if prompt:

@@ -58,6 +58,7 @@ def heard_in(blueprint: Blueprint, form: dict[str, str]) -> Heard:
         query.get("order", ""),
         query.get("asof", "0"),
         query.get("agent", ""),
+        confidence=form.get("Confidence"),
     )
 
 

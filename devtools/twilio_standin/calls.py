@@ -78,9 +78,21 @@ class NumberConfig:
     sms_url: str | None = None
     sms_method: str = "POST"
     sid: str = ""
+    # The rest of what Twilio's IncomingPhoneNumber resource holds (devtools.twilio_standin.numbers).
+    voice_fallback_url: str | None = None
+    voice_fallback_method: str = "POST"
+    sms_fallback_url: str | None = None
+    sms_fallback_method: str = "POST"
+    voice_application_sid: str | None = None  # set: Twilio ignores every voice URL above
+    sms_application_sid: str | None = None  # set: Twilio ignores every SMS URL above
+    trunk_sid: str | None = None  # set: calls go to the SIP trunk, not to voice_url
+    friendly_name: str = ""
+    created: datetime | None = None
+    updated: datetime | None = None
 
     def __post_init__(self) -> None:
         self.sid = self.sid or new_sid("PN")
+        self.friendly_name = self.friendly_name or self.number
 
 
 @dataclass(frozen=True)
@@ -439,6 +451,9 @@ class CallEngine:
             number = self.numbers.get(to)
         if number is None or not number.voice_url:
             raise UnknownNumberError(f"{to} is not a registered number with a voice_url")
+        if number.voice_application_sid or number.trunk_sid:
+            # Twilio would hand the call to the TwiML App or SIP trunk and never request voice_url.
+            raise UnknownNumberError(f"{to} sends its calls to an application or trunk, not to its voice_url")
         callback = (
             StatusCallbackConfig(number.status_callback_url, number.status_callback_method)
             if number.status_callback_url
