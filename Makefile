@@ -89,8 +89,10 @@ test-integration: setup
 test-e2e: setup .local/.stamp-chromium
 	$(PY) -m pytest tests/e2e
 
+# make run [CONFIG=config/mine.toml]: the stand-in, or real Twilio when .env (or the environment)
+# gives TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and a tunnel's PUBLIC_BASE_URL (README: Real Twilio calls).
 run: setup
-	$(PY) -m devtools.stack --port $(PORT)
+	$(PY) -m devtools.stack --port $(PORT) $(if $(CONFIG),--config $(CONFIG))
 
 # make call [FROM=+380671112233] [TO=+380441234567] [DIGITS=1,2] [SPEECH="..."]: against `make run`
 # when it serves, else on a throwaway local stack.

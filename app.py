@@ -13,6 +13,7 @@ from chalicelib.observability import logger, metrics, tracer
 from chalicelib.web.agent_desk import agent_desk
 from chalicelib.web.agent_page import agent_page
 from chalicelib.web.agents_api import agents_api
+from chalicelib.web.http import api_error_shape
 from chalicelib.web.live import live_api
 from chalicelib.web.openapi import openapi_api
 from chalicelib.web.orders_api import orders_api
@@ -52,6 +53,10 @@ def observe(event: Any, get_response: Any) -> Any:
             metrics.flush_metrics()
             metrics.clear_metrics()  # with POWERTOOLS_METRICS_DISABLED the flush keeps them: 100 would print
         logger.remove_keys(["call_sid", "message_sid", "shop_id", "order_id", "task_id"])
+
+
+# Chalice's own refusals (405 with Allow, 415, 500) in the API's {error, message} form.
+app.register_middleware(api_error_shape, "http")
 
 
 # ---- streams and schedules (the bodies: chalicelib/events) -----------------------------------

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from chalicelib.adapters.dynamo.crm_outbox import DynamoCrmOutbox
     from chalicelib.adapters.dynamo.reports import DynamoReportQueries, DynamoReportRuns
+    from chalicelib.adapters.twilio_numbers import TwilioAccountNumbers
     from chalicelib.domain.shop import ShopSettings
     from chalicelib.services.alerts import AlertChannels
     from chalicelib.services.crm_push import CrmLine
@@ -231,3 +232,18 @@ def report_once() -> KeyedOnce:
     )
 
     return idempotency.KeyedOnce(REPORT_ONCE_KEY_PREFIX, keep_for_seconds=REPORT_IDEMPOTENCY_SECONDS)
+
+
+def twilio_numbers() -> TwilioAccountNumbers:
+    """The Twilio account's phone numbers (the operator's ``cli.admin twilio-numbers``)."""
+    from chalicelib.adapters.twilio_numbers import TwilioAccountNumbers  # cold start: see the block
+
+    config = settings()
+    return TwilioAccountNumbers(config.twilio_account_sid, config.auth_token, config.twilio_api_base_url)
+
+
+def deployed_stack_outputs(stack_name: str) -> dict[str, str]:
+    """The CloudFormation outputs of the deployed stack ``stack_name``."""
+    from chalicelib.adapters.stack_outputs import stack_outputs  # cold start: only the admin CLI
+
+    return stack_outputs(stack_name)

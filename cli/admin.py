@@ -18,6 +18,7 @@ from chalicelib.domain.shop import ShopSettings, merged_settings
 from chalicelib.services import admin
 from chalicelib.services.crm_push import parked_view
 from chalicelib.wiring import repository
+from cli import twilio_numbers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     agent.add_argument("--client-identity")
     agent.add_argument("--groups", default="main")
     agent.add_argument("--languages", default="")
+    agent.add_argument(
+        "--language", choices=["uk", "ru", "en"], help="what the agent hears (default: the shop's first)"
+    )
     agent.add_argument("--sees-phone-numbers", action="store_true", help="callers' numbers in full on the desk")
     key = commands.add_parser(
         "create-api-key", help="create a shop API key (printed once; in the usage plan when USAGE_PLAN_ID is set)"
@@ -93,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("event_ids", nargs="*", help="event ids as crm-parked prints them")
     replay.add_argument("--all-parked", action="store_true", help="every parked event (of --shop, if given)")
     replay.add_argument("--shop")
+    twilio_numbers.add_parser(commands)
     args = parser.parse_args(argv)
 
     store, now = repository(), current_clock().now()  # the system clock, unless a test or simulation set one
@@ -121,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                 "client_identity": args.client_identity,
             }
             fields |= {"groups": _list(args.groups), "languages": _list(args.languages)}
+            fields["language"] = args.language
             fields["sees_phone_numbers"] = args.sees_phone_numbers
             saved = admin.add_agent(args.shop, {k: v for k, v in fields.items() if v is not None}, store=store)
             print(f"agent {saved.agent_id} saved")
@@ -164,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps([s.model_dump(mode="json") for s in store.list_shops()], indent=2, ensure_ascii=False))
         elif args.command == "report-runs":
             print(_report_runs(store.list_shops(), args.shop))
-    except ValueError as error:  # AdminError and pydantic's ValidationError
+        elif args.command == "twilio-numbers":
+            return twilio_numbers.run(args, routes=store)
+    except (ValueError, RuntimeError) as error:  # AdminError, pydantic's ValidationError, a missing secret
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

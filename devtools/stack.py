@@ -1,6 +1,7 @@
 """The whole system on one machine (P2): DynamoDB Local, the Chalice app on loopback, stream
 records delivered to the same handlers Lambda would call, schedules fired on a clock that may
-run faster than real time, email into an outbox, and the Twilio stand-in.
+run faster than real time, email into an outbox, and the Twilio stand-in (or, for ``make run``
+given a real account's credentials and a tunnel's public URL, real Twilio: devtools.twilio_mode).
 
 ``python -m devtools.stack`` (``make run``) serves it until Ctrl-C; tests and the demo use
 ``LocalStack`` as a context manager.
@@ -14,8 +15,10 @@ import json
 import logging
 import os
 import signal
+import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,11 +30,13 @@ from devtools.dynamodb_local import DynamoDBLocal
 from devtools.scheduler import ScheduledJob, Scheduler
 from devtools.ses_sink import SesSink
 from devtools.stream_poller import StreamConsumer, StreamPoller
+from devtools.twilio_mode import RealTwilio, TwilioModeError, choose_twilio, read_dotenv
 from devtools.twilio_standin import TwilioStandIn
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = PROJECT_ROOT / "config" / "demo.toml"
 STATE_FILE = PROJECT_ROOT / ".local" / "stack.json"
+DOTENV = PROJECT_ROOT / ".env"  # make run's real Twilio settings (README: "Real Twilio calls")
 LOCAL_REGION = "eu-central-1"
 LOCAL_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 LOCAL_AUTH_TOKEN = "local-auth-token-not-a-secret"  # noqa: S105 - the local stand-in only
@@ -51,16 +56,18 @@ class StackOptions:
     run_schedules: bool = True
     state_file: Path | None = None  # written for `make call` while `make run` serves
     verified_senders: set[str] | None = None
+    real_twilio: RealTwilio | None = None  # None: the stand-in
 
 
 def _request_handler_base() -> type:
-    from chalice.local import ChaliceRequestHandler
+    from devtools.local_gateway import ApiRequestHandler
 
-    return ChaliceRequestHandler
+    return ApiRequestHandler
 
 
 class _LoggingRequestHandler(_request_handler_base()):  # type: ignore[misc]
-    """Chalice's local handler with its access lines sent to logging instead of stderr."""
+    """Chalice's local handler, answering unknown paths and OPTIONS as the deployed API Gateway
+    does (devtools.local_gateway), with its access lines sent to logging instead of stderr."""
 
     def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)
@@ -80,6 +87,7 @@ class LocalStack:
         self.poller: StreamPoller | None = None
         self.scheduler: Scheduler | None = None
         self.api_url = ""
+        self.numbers: list[str] = []  # the shops' numbers of the loaded config
         self._server: Any = None
         self._server_thread: threading.Thread | None = None
         self._saved_environ: dict[str, str] = {}
@@ -102,7 +110,9 @@ class LocalStack:
         self._saved_environ = dict(os.environ)
         self.dynamodb.start()
         self.ses.start()
-        self.standin.start()
+        real = self.options.real_twilio
+        if real is None:
+            self.standin.start()
         server = self._bind_app_server()
         self.api_url = f"http://{self.options.host}:{server.server.server_address[1]}"
         os.environ.update(self.dynamodb.env())
@@ -111,15 +121,14 @@ class LocalStack:
                 "AWS_REGION": LOCAL_REGION,
                 "AWS_DEFAULT_REGION": LOCAL_REGION,
                 "AWS_ENDPOINT_URL_SES": self.ses.base_url,
-                "TWILIO_ACCOUNT_SID": LOCAL_ACCOUNT_SID,
-                "TWILIO_AUTH_TOKEN": self._auth_token(),
-                "TWILIO_API_BASE_URL": self.standin.base_url,
                 "RECORDING_LINK_SECRET": os.environ.get("RECORDING_LINK_SECRET") or LOCAL_RECORDING_LINK_SECRET,
-                "PUBLIC_BASE_URL": self.api_url,
                 "POWERTOOLS_METRICS_NAMESPACE": "CallCenterLocal",
                 "CALLCENTER_LOCAL": "1",  # a shop's CRM may be http on loopback (devtools.crm_receiver)
             }
         )
+        os.environ.update(self._twilio_environ(real))
+        if real is not None:
+            os.environ.pop("TWILIO_API_BASE_URL", None)  # the SDK talks to api.twilio.com
         self._forget_cached_clients()
         use_clock(self.options.clock)
 
@@ -129,7 +138,8 @@ class LocalStack:
 
         create_tables()
         summary = load_config(self.options.config_path, store=repository(), now=self.options.clock.now())
-        for number in summary.numbers:
+        self.numbers = list(summary.numbers)
+        for number in summary.numbers if real is None else ():
             # As a shop's developer sets the number up in Twilio's console (see the README).
             self.standin.register_number(
                 number,
@@ -145,9 +155,22 @@ class LocalStack:
             self.scheduler = Scheduler(self.options.clock, self._scheduled_jobs(), region=LOCAL_REGION).start()
         if self.options.state_file:
             self._write_state(self.options.state_file)
-        log.info(
-            "local stack up: api %s, stand-in %s, outbox %s", self.api_url, self.standin.base_url, self.ses.outbox_dir
-        )
+        twilio = f"real Twilio at {real.public_base_url}" if real else f"stand-in {self.standin.base_url}"
+        log.info("local stack up: api %s, %s, outbox %s", self.api_url, twilio, self.ses.outbox_dir)
+
+    def _twilio_environ(self, real: RealTwilio | None) -> dict[str, str]:
+        if real is not None:
+            return {
+                "TWILIO_ACCOUNT_SID": real.account_sid,
+                "TWILIO_AUTH_TOKEN": real.auth_token,
+                "PUBLIC_BASE_URL": real.public_base_url,  # Twilio signs and calls the tunnel's URL
+            }
+        return {
+            "TWILIO_ACCOUNT_SID": LOCAL_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": self._auth_token(),
+            "TWILIO_API_BASE_URL": self.standin.base_url,
+            "PUBLIC_BASE_URL": self.api_url,
+        }
 
     def _bind_app_server(self) -> Any:
         from chalice.config import Config
@@ -214,7 +237,7 @@ class LocalStack:
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {
             "api_url": self.api_url,
-            "standin_url": self.standin.base_url,
+            **({} if self.options.real_twilio else {"standin_url": self.standin.base_url}),
             "outbox": str(self.ses.outbox_dir),
             "dynamodb_endpoint": self.dynamodb.endpoint_url,
             "pid": os.getpid(),
@@ -262,18 +285,40 @@ class LocalStack:
         self.stop()
 
 
+def stack_options(args: argparse.Namespace, environ: Mapping[str, str], dotenv: Path = DOTENV) -> StackOptions:
+    """``make run``'s stack: real Twilio when the environment or ``.env`` gives an account, its
+    token and a public URL (devtools.twilio_mode), else the stand-in."""
+    real = choose_twilio(environ, read_dotenv(dotenv), local_account_sid=LOCAL_ACCOUNT_SID)
+    return StackOptions(
+        config_path=args.config, port=args.port, state_file=STATE_FILE, standin_speed=1.0, real_twilio=real
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.stack", description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--config", type=Path, default=DEMO_CONFIG)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    options = StackOptions(config_path=args.config, port=args.port, state_file=STATE_FILE, standin_speed=1.0)
+    try:
+        options = stack_options(args, os.environ)
+    except TwilioModeError as error:
+        print(f"error: {error} (README: Real Twilio calls)", file=sys.stderr)
+        return 2
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     with LocalStack(options) as stack:
         print(f"API            {stack.api_url}   (POST /v1/orders with 'Authorization: Bearer demo-shop-key-0001')")
-        print(f"Twilio stand-in {stack.standin.base_url}   (make call FROM=+380671112233 TO=+380441234567)")
+        real = options.real_twilio
+        if real is None:
+            print(f"Twilio stand-in {stack.standin.base_url}   (make call FROM=+380671112233 TO=+380441234567)")
+        else:
+            print(f"Twilio         account {real.account_sid}; Twilio calls {real.public_base_url} (your tunnel)")
+            numbers = " ".join(f"--number {number}" for number in stack.numbers)
+            print(
+                "               point your numbers at it (with .env's variables exported): "
+                f".venv/bin/python -m cli.admin twilio-numbers --public-base-url {real.public_base_url} {numbers}"
+            )
         print(f"Outbox         {stack.ses.outbox_dir}")
         print(f"Started        {datetime.now().isoformat(timespec='seconds')}; Ctrl-C stops everything")
         try:

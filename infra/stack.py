@@ -23,6 +23,7 @@ from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 
 from chalicelib.wiring import STREAM_CONSUMERS
+from infra.api_errors import answer_every_method
 from infra.api_keys import AUTHORIZER_FUNCTION, protect_shop_routes
 from infra.chalice_app import ChaliceApp
 from infra.tables import TableSpec, table_specs
@@ -246,7 +247,7 @@ class CallCenterStack(cdk.Stack):
             name_prefix=f"{construct_id}-",
             # A custom domain is known in advance: the usual order (function, then API) stays.
             api_calls_handler_by_name=not settings.public_base_url,
-            api_definition_hook=self._protect_shop_routes,
+            api_definition_hook=self._shape_api,
         )
         self.function_names = self.app.function_names
         rest_api = self.app.get_resource("RestAPI")
@@ -294,13 +295,14 @@ class CallCenterStack(cdk.Stack):
             )
         return limits
 
-    # ---- per-key limits (issue #9; infra/api_keys.py) -------------------------------------------
-    def _protect_shop_routes(self, swagger: dict[str, Any], function_names: dict[str, str]) -> None:
+    # ---- per-key limits (issue #9; infra/api_keys.py), errors in the API's form (infra/api_errors.py)
+    def _shape_api(self, swagger: dict[str, Any], function_names: dict[str, str]) -> None:
         self.shop_routes = protect_shop_routes(
             swagger,
             authorizer_function_name=function_names[AUTHORIZER_FUNCTION],
             cache_seconds=self.settings.authorizer_cache_seconds,
         )
+        self.any_method_paths = answer_every_method(swagger)
 
     def _usage_plan(self, rest_api: cdk.CfnResource) -> apigateway.CfnUsagePlan:
         """One plan on the API's stage: every shop key registered in it (cli.admin) gets the same

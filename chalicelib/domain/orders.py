@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from chalicelib.domain.api_errors import unknown_field_message
 
 OrderStatus = Literal["received", "duplicate", "fake", "queued", "confirmed", "cancelled", "unreachable"]
 OPEN_STATUSES: frozenset[str] = frozenset({"received", "queued"})
@@ -24,29 +26,30 @@ def _has_digits(value: str) -> str:
 CustomerPhone = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_has_digits)]
 
 
-class _Lenient(BaseModel):
-    # Shops send what their CRM has; unknown fields are ignored, known ones are checked.
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+class RequestBody(BaseModel):
+    # Every field is checked, and a field the API does not know is refused (422 naming it): an
+    # ignored ``order_id`` meant for ``order_number`` would silently cost the shop its dedup.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class OrderLine(_Lenient):
+class OrderLine(RequestBody):
     sku: str = Field(min_length=1, max_length=64)
     name: str = Field(default="", max_length=200)
     quantity: int = Field(ge=1, le=100_000)
     price: Money = Field(ge=0, max_digits=12, decimal_places=2)
 
 
-class DeliverySlot(_Lenient):
+class DeliverySlot(RequestBody):
     start: AwareDatetime
     end: AwareDatetime
 
 
-class Delivery(_Lenient):
+class Delivery(RequestBody):
     address: str = Field(default="", max_length=500)
     slot: DeliverySlot | None = None
 
 
-class OrderIn(_Lenient):
+class OrderIn(RequestBody):
     order_number: str | None = Field(default=None, min_length=1, max_length=64)
     phone: CustomerPhone
     customer_name: str = Field(default="", max_length=200)
@@ -67,12 +70,43 @@ class FieldProblem(BaseModel):
     message: str
 
 
-def field_problems(error: ValidationError) -> list[FieldProblem]:
-    """Pydantic's errors as 'items.0.price: Input should be ...' pairs a shop can act on."""
+def field_problems(error: ValidationError, model: type[BaseModel] | None = None) -> list[FieldProblem]:
+    """Pydantic's errors as 'items.0.price: Input should be ...' pairs a shop can act on; a field
+    ``model`` does not know is 'unknown field' (with the field it likely meant)."""
     return [
-        FieldProblem(field=".".join(str(part) for part in err["loc"]) or "body", message=err["msg"])
+        FieldProblem(field=".".join(str(part) for part in err["loc"]) or "body", message=_message(err, model))
         for err in error.errors(include_url=False)
     ]
+
+
+def _message(err: Any, model: type[BaseModel] | None) -> str:
+    if err["type"] != "extra_forbidden":
+        return str(err["msg"])
+    owner = _model_at(model, err["loc"][:-1]) if model else None
+    return unknown_field_message(str(err["loc"][-1]), list(owner.model_fields) if owner else [])
+
+
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model that holds the field at ``loc`` (``items.0`` -> OrderLine), or None."""
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if current is None:
+            return None
+        if isinstance(part, int):
+            continue  # an index into a list: the list's model is already current
+        field = current.model_fields.get(part)
+        current = _inner_model(field.annotation) if field else None
+    return current
+
+
+def _inner_model(annotation: object) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _inner_model(argument)
+        if found is not None:
+            return found
+    return None
 
 
 def local_day(instant: datetime, zone_name: str) -> str:

@@ -24,6 +24,8 @@ ORDER_STATUS = {"confirmed": "confirmed", "cancelled": "cancelled"}
 OPEN_ORDER_STATUSES = frozenset({"queued", "unreachable"})
 LATEST_CALLBACK = timedelta(days=30)
 MAX_COMMENT = 2000
+# What an outcome request may carry (agent_id only as the token's own agent); anything else is refused.
+OUTCOME_FIELDS = frozenset({"agent_id", "outcome", "comment", "callback_at"})
 
 
 class OutcomeRefused(ValueError):

@@ -64,3 +64,17 @@ def mask_phone(number: str) -> str:
         return "*" * len(digits)
     head = 3 if len(digits) > 10 else 2
     return "+" + digits[:head] + "*" * (len(digits) - head - 2) + digits[-2:]
+
+
+# What Twilio puts in ``From`` when the caller withholds their number: a word ("anonymous",
+# "Restricted"), or such a word spelled on the keypad (ANONYMOUS, UNKNOWN, RESTRICTED, BLOCKED,
+# UNAVAILABLE).
+WITHHELD_KEYPAD = frozenset({"266696687", "86282452253", "7378742833", "2562533", "8656696"})
+
+
+def is_withheld(number: str | None) -> bool:
+    """A caller we cannot call back: no number, a word instead of one, or Twilio's keypad
+    spelling of such a word ('+266696687' is ANONYMOUS)."""
+    text = (number or "").strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return not digits or any(ch.isalpha() for ch in text) or digits in WITHHELD_KEYPAD

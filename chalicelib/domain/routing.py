@@ -3,7 +3,7 @@ first, longest idle first. Pure: the repository reserves the chosen one atomical
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 STATUSES = ("available", "busy", "wrap-up", "break", "away", "offline")
@@ -24,6 +24,7 @@ class Agent:
     reserved_call_sid: str | None = None
     last_call_ended_at: datetime | None = None
     missed_calls: int = 0
+    language: str | None = None  # what the agent hears (whisper, keypad menu); None: the shop's first
 
     def public_view(self) -> dict[str, object]:
         return {
@@ -31,20 +32,35 @@ class Agent:
             "name": self.name,
             "groups": self.groups,
             "languages": self.languages,
+            "language": self.language,
             "status": self.status,
             "status_since": self.status_since.isoformat() if self.status_since else None,
         }
 
+    def settled(self, now: datetime, wrap_up_seconds: int) -> Agent:
+        """The agent as things stand at ``now``: wrap-up ends by itself after ``wrap_up_seconds``
+        (A1), so an agent whose stored wrap-up has run its time is available since it ended."""
+        status, since = settled_status(self.status, self.status_since, now, wrap_up_seconds)
+        return self if status == self.status else replace(self, status=status, status_since=since)
+
+
+def settled_status(
+    status: str, since: datetime | None, now: datetime, wrap_up_seconds: int
+) -> tuple[str, datetime | None]:
+    """(status, since) at ``now``: a wrap-up that has run its time is ``available`` since it ended."""
+    if status != "wrap-up" or since is None or since + timedelta(seconds=wrap_up_seconds) > now:
+        return status, since
+    return "available", since + timedelta(seconds=wrap_up_seconds)
+
+
+def agent_language(agent: Agent | None, shop_language: str) -> str:
+    """The language an agent hears the system in: their own, else the shop's first."""
+    return agent.language if agent is not None and agent.language else shop_language
+
 
 def is_free(agent: Agent, now: datetime, wrap_up_seconds: int) -> bool:
     """Available, or in wrap-up that has run its time (wrap-up ends by itself)."""
-    if agent.status == "available":
-        return True
-    return (
-        agent.status == "wrap-up"
-        and agent.status_since is not None
-        and agent.status_since + timedelta(seconds=wrap_up_seconds) <= now
-    )
+    return agent.settled(now, wrap_up_seconds).status == "available"
 
 
 def idle_since(agent: Agent) -> float:

@@ -1,8 +1,9 @@
-"""Numbers in Twilio's form parameters (SequenceNumber, CallDuration, QueueTime, ...), read
+"""Numbers in Twilio's form parameters (SequenceNumber, CallDuration, Confidence, ...), read
 defensively: a webhook must never fail on a blank or garbage value."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,19 @@ def twilio_count(text: str | None) -> int | None:
     if text.isdecimal() and text.isascii() and len(text) <= MAX_DIGITS:
         return int(text)
     return None
+
+
+def twilio_fraction(text: str | None) -> float | None:
+    """A score from 0.0 to 1.0 Twilio sent (a speech result's ``Confidence``: "0.9575713"),
+    or None for anything else (blank, "NaN", "1e3", "-0.2", "١")."""
+    text = (text or "").strip()
+    if not text.isascii() or len(text) > MAX_DIGITS + 2 or not re.fullmatch(r"[01]?\.?[0-9]*", text):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if 0.0 <= value <= 1.0 else None
 
 
 @dataclass(frozen=True)

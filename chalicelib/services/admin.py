@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chalicelib.domain.crm import OutboxEvent, crm_url_problem
 from chalicelib.domain.orders import field_problems
 from chalicelib.domain.phones import normalise_phone
-from chalicelib.domain.shop import ShopSettings, merged_settings
+from chalicelib.domain.shop import LanguageCode, ShopSettings, merged_settings
 from chalicelib.services.crm_push import parked_events, replay
 from chalicelib.services.ports import AdminStore, KeyStore, Outbox, UsagePlan
 
@@ -30,7 +30,8 @@ class AgentIn(BaseModel):
     phone: str | None = None
     client_identity: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,100}$")
     groups: list[str] = Field(default_factory=lambda: ["main"])
-    languages: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)  # those the agent takes calls in (routing)
+    language: LanguageCode | None = None  # what the agent hears (whisper, keypad menu); default: the shop's first
     sees_phone_numbers: bool = False  # callers' numbers in full on the agent's desk (masked otherwise)
 
 
@@ -67,7 +68,7 @@ def create_shop(
     try:
         shop = ShopSettings.model_validate(whole)
     except ValidationError as error:
-        problems = "; ".join(f"{problem.field}: {problem.message}" for problem in field_problems(error))
+        problems = "; ".join(f"{problem.field}: {problem.message}" for problem in field_problems(error, ShopSettings))
         raise AdminError(f"shop {shop_id!r}: {problems}") from None
     if shop.crm is not None:
         if local is None:
@@ -99,6 +100,8 @@ def add_agent(shop_id: str, agent: dict[str, Any], *, store: AdminStore) -> Agen
         raise AdminError(f"agent {parsed.agent_id}: give a phone or a client_identity")
     if parsed.phone:
         parsed = parsed.model_copy(update={"phone": _e164(parsed.phone, shop.default_region)})
+    if parsed.language is None:
+        parsed = parsed.model_copy(update={"language": shop.main_language})
     store.save_agent(shop.shop_id, parsed.model_dump(exclude_none=True))
     return parsed
 

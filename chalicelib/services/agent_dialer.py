@@ -32,7 +32,7 @@ from chalicelib.domain.phones import number_time_zone
 from chalicelib.domain.priority import in_dial_order
 from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.robot import next_attempt_at, unanswered_result
-from chalicelib.domain.routing import Agent, free_beyond_customer_lines, idle_since, is_free
+from chalicelib.domain.routing import Agent, agent_language, free_beyond_customer_lines, idle_since, is_free
 from chalicelib.domain.shop import CallResult, ShopSettings
 from chalicelib.domain.twilio_fields import FINAL_CALL_STATUSES, status_callback
 from chalicelib.observability import logger
@@ -209,8 +209,11 @@ class Whisper:
     order_numbers: str
 
 
-def whisper(shop: ShopSettings, task_id: str, call_sid: str, *, store: AgentDialStore) -> Whisper | None:
-    """What the agent hears before accepting; None when the task is no longer this call's."""
+def whisper(
+    shop: ShopSettings, task_id: str, call_sid: str, *, store: AgentDialStore, agent_id: str = ""
+) -> Whisper | None:
+    """What the agent hears before accepting, in the agent's language; None when the task is no
+    longer this call's."""
     task = store.get_task(task_id)
     if task is None or task.state != "dialing":
         return None
@@ -219,7 +222,8 @@ def whisper(shop: ShopSettings, task_id: str, call_sid: str, *, store: AgentDial
     orders = store.orders_by_ids(shop.shop_id, task.call_order_ids) if task.call_order_ids else []
     name = next((o.customer_name for o in orders if o.customer_name), "") or task.phone
     numbers = ", ".join(o.order_number or o.order_id for o in orders)
-    return Whisper(shop.main_language, shop.name, task.kind, name, numbers)
+    agent = store.get_agent(shop.shop_id, agent_id) if agent_id else None
+    return Whisper(agent_language(agent, shop.main_language), shop.name, task.kind, name, numbers)
 
 
 @dataclass(frozen=True)

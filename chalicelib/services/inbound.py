@@ -10,7 +10,7 @@ in the agent queue, kept across re-queueing), ``agent_id`` (reserved or talking)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from chalicelib.domain.delivery_slots import DeliverySlot, offered_slots
 from chalicelib.domain.entities import Call, Order
 from chalicelib.domain.hours import is_open
 from chalicelib.domain.orders import local_day
-from chalicelib.domain.phones import normalise_phone
+from chalicelib.domain.phones import is_withheld, normalise_phone
 from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.queue_estimate import estimated_wait_minutes
 from chalicelib.domain.routing import Agent, candidates, free_beyond_customer_lines, is_free, staffed
@@ -37,6 +37,7 @@ class Arrival:
     group: str
     language: str
     open: bool
+    call: Call
 
 
 def arrive(form: dict[str, str], *, store: Store, now: datetime) -> Arrival | None:
@@ -54,7 +55,7 @@ def arrive(form: dict[str, str], *, store: Store, now: datetime) -> Arrival | No
         group=group,
         after_hours=not open_now,
     )
-    return Arrival(shop, group, call.language or shop.main_language, open_now)
+    return Arrival(shop, group, call.language or shop.main_language, open_now, call)
 
 
 def _caller(form: dict[str, str], shop: ShopSettings) -> str:
@@ -96,6 +97,10 @@ def choose_language(call_sid: str, language: str, *, store: Store) -> None:
 
 
 # ---- I6, I7: callbacks ---------------------------------------------------------------------
+def can_call_back(ctx: CallContext) -> bool:
+    return not is_withheld(ctx.call.customer_phone)
+
+
 def callback_task_id(call_sid: str) -> str:
     """One callback per call, whoever asks first (the caller, the queue's action, a status
     callback, a retry of any of them)."""
@@ -104,9 +109,13 @@ def callback_task_id(call_sid: str) -> str:
 
 def request_callback(ctx: CallContext, *, store: InboundStore, now: datetime, abandoned: bool = False) -> str | None:
     """A callback task for the caller keeping their original arrival time (I6), in the group's
-    queue in that order; None when the call already has one."""
+    queue in that order; None when the call already has one, or when the caller withheld their
+    number (no task to call nowhere: the menus tell such a caller to call again)."""
     call = ctx.call
     if call.callback_task_id:
+        return None
+    if not can_call_back(ctx):
+        logger.info("no callback task: the caller's number is withheld", extra={"abandoned": abandoned})
         return None
     task_id = callback_task_id(call.call_sid)
     arrived = call.queued_at or call.created_at
@@ -206,12 +215,16 @@ class HoldRound:
     position: int | None = None  # announce it (changed since the last announcement)
     minutes: int | None = None
     max_wait_reached: bool = False
+    no_agents: bool = False  # nobody of the group takes calls now or soon (all on break, away, offline)
+    can_call_back: bool = True  # False for a withheld number: no callback offer
     music_url: str = ""  # the shop's hold music (set by ``inbound_queue.hold``)
 
 
 def hold_round(ctx: CallContext, queue_seconds: int, *, store: InboundStore, now: datetime) -> HoldRound:
     """One round of the wait music: take a free agent when it is this caller's turn, else say
-    where they stand (when it changed) and how long it should take."""
+    where they stand (when it changed) and how long it should take. With nobody of the group
+    available, busy or in wrap-up there is no wait to estimate: the round says so instead (and
+    the callback is offered at once)."""
     call, shop = ctx.call, ctx.shop
     group = call.group or "main"
     if call.result == "connecting" and call.agent_id:
@@ -227,16 +240,22 @@ def hold_round(ctx: CallContext, queue_seconds: int, *, store: InboundStore, now
     position, _size = store.queue_position(shop.shop_id, group, call.queued_at, call.call_sid)
     announced = store.announced_position(shop.shop_id, group, call.queued_at, call.call_sid)
     max_wait = queue_seconds >= shop.inbound.queue_max_wait_seconds
+    staffed_now = staffed(agents, group)
+    held = HoldRound(
+        leave=False, max_wait_reached=max_wait, no_agents=not staffed_now, can_call_back=can_call_back(ctx)
+    )
     if position and position != announced:
         store.note_announced_position(shop.shop_id, group, call.queued_at, call.call_sid, position)
+        if not staffed_now:
+            return replace(held, position=position)
         minutes = estimated_wait_minutes(
             position,
             store.recent_handle_seconds(shop.shop_id, group),
-            staffed(agents, group),
+            staffed_now,
             shop.inbound.default_handle_seconds,
         )
-        return HoldRound(leave=False, position=position, minutes=minutes, max_wait_reached=max_wait)
-    return HoldRound(leave=False, max_wait_reached=max_wait)
+        return replace(held, position=position, minutes=minutes)
+    return held
 
 
 def _take_agent(ctx: CallContext, agents: list[Agent], *, store: InboundStore, now: datetime) -> bool:

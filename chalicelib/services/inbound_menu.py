@@ -1,9 +1,10 @@
 """The menus of a call to a shop's number (I1-I4, I11), one use case per webhook: the arrival,
 the language menu, the after-hours choice, and self-service on the caller's active orders
-(confirm, cancel, choose a delivery slot).
+(confirm, cancel after the order is read back, choose a delivery slot).
 
 Each returns what the caller hears next as a small step that the web layer renders as TwiML:
-a menu (``LanguageMenu``, ``AfterHoursMenu``, ``OrdersMenu``, ``OrderMenu``, ``SlotMenu``),
+a menu (``LanguageMenu``, ``AfterHoursMenu``, ``OrdersMenu``, ``OrderMenu``, ``SlotMenu``,
+``CancelCheck``),
 ``ToMenu``, ``NotUnderstood``, or a step of the queue (``inbound_queue``). A menu's try
 (``attempt``) arrives as the webhook's query carries it and is read only when needed.
 """
@@ -92,13 +93,22 @@ class SlotTimes:
 @dataclass(frozen=True)
 class OrderMenu:
     """One order: confirm, cancel, an agent, and 3 for a slot when the shop has slots to offer;
-    ``chosen`` is the slot just stored, read first."""
+    ``chosen`` is the slot just stored, read first; ``kept``: a cancellation was called off."""
 
     language: str
     order: Order
     attempt: int
     slots: bool
     chosen: SlotTimes | None = None
+    kept: bool = False
+
+
+@dataclass(frozen=True)
+class CancelCheck:
+    """Cancelling is for good: the order is read back; 1 (or a clear yes) cancels it."""
+
+    language: str
+    order: Order
 
 
 @dataclass(frozen=True)
@@ -114,7 +124,7 @@ class SlotMenu:
 
 MenuStep = (
     Goodbye | LeaveMessage | Queued | LanguageMenu | AfterHoursMenu | ToMenu | NotUnderstood | OrdersMenu | OrderMenu
-) | SlotMenu
+) | (SlotMenu | CancelCheck)
 
 
 def _next_try(heard: Heard, shop: ShopSettings) -> int | None:
@@ -139,21 +149,32 @@ def _times(ctx: CallContext, slot: DeliverySlot, as_of: datetime) -> SlotTimes:
 def arrive(
     form: dict[str, str], *, store: InboundStore, now: datetime
 ) -> Goodbye | AfterHoursMenu | LanguageMenu | ToMenu:
+    """The greeting; a shop with several languages asks for one first, open or closed."""
     arrival = inbound.arrive(form, store=store, now=now)
     if arrival is None:
         return Goodbye("en", "number_not_in_service")
     shop, language = arrival.shop, arrival.language
-    if not arrival.open:
-        return AfterHoursMenu(language, shop.name, 0, greet=True)
     if len(shop.languages) > 1:
         return LanguageMenu(shop.name, shop.languages, 0, greet=True)
+    if not arrival.open:
+        return _closed(CallContext(shop, arrival.call), language, greet=True)
     return ToMenu(language, welcome_to=shop.name)
 
 
-def language_chosen(heard: Heard, *, store: InboundStore) -> ToMenu | LanguageMenu | NotUnderstood:
+def _closed(ctx: CallContext, language: str, *, greet: bool = False) -> Goodbye | AfterHoursMenu:
+    """After hours: a callback or a voicemail; a withheld number is told to call again."""
+    if not inbound.can_call_back(ctx):
+        return Goodbye(language, "inbound_after_hours_call_again")
+    return AfterHoursMenu(language, ctx.shop.name, 0, greet=greet)
+
+
+def language_chosen(
+    heard: Heard, *, store: InboundStore
+) -> ToMenu | LanguageMenu | NotUnderstood | AfterHoursMenu | Goodbye:
     """The language keyed or said; not understood: the menu again, and once the tries are
-    spent the shop's main language."""
-    shop = call_context(heard.call_sid, store=store).shop
+    spent the shop's main language. Then the main menu, or after hours the closed menu."""
+    ctx = call_context(heard.call_sid, store=store)
+    shop = ctx.shop
     hints: dict[str, str] = {lang: load_catalog(lang).text("inbound_speech_language") for lang in shop.languages}
     language = heard.choice(language_digits(list(shop.languages)), hints)
     if language is None:
@@ -164,6 +185,8 @@ def language_chosen(heard: Heard, *, store: InboundStore) -> ToMenu | LanguageMe
             return LanguageMenu(shop.name, shop.languages, again)
         language = shop.main_language
     inbound.choose_language(heard.call_sid, language, store=store)
+    if ctx.call.after_hours:
+        return _closed(ctx, language)
     return ToMenu(language)
 
 
@@ -174,6 +197,8 @@ def language_menu(heard: Heard, *, store: InboundStore) -> LanguageMenu:
 
 def after_hours_choice(heard: Heard, *, store: InboundStore, now: datetime) -> Goodbye | LeaveMessage | AfterHoursMenu:
     ctx, language = call_context(heard.call_sid, store=store), heard.language
+    if not inbound.can_call_back(ctx):  # a stale menu URL of a withheld caller
+        return Goodbye(language, "inbound_after_hours_call_again")
     choice = callback_or_voicemail(heard)
     if choice == "callback":
         inbound.request_callback(ctx, store=store, now=now)
@@ -186,10 +211,17 @@ def after_hours_choice(heard: Heard, *, store: InboundStore, now: datetime) -> G
 
 # ---- self-service (I4) -----------------------------------------------------------------
 def _order_menu(
-    ctx: CallContext, language: str, order: Order, attempt: int, now: datetime, chosen: SlotTimes | None = None
+    ctx: CallContext,
+    language: str,
+    order: Order,
+    attempt: int,
+    now: datetime,
+    chosen: SlotTimes | None = None,
+    *,
+    kept: bool = False,
 ) -> OrderMenu:
     with_slots = bool(inbound.delivery_slots(ctx, _to_second(now)))
-    return OrderMenu(language, order, attempt, with_slots, chosen)
+    return OrderMenu(language, order, attempt, with_slots, chosen, kept)
 
 
 def _slot_menu(ctx: CallContext, language: str, order_id: str, as_of: datetime, attempt: int) -> SlotMenu:
@@ -222,8 +254,10 @@ def order_chosen(heard: Heard, *, store: InboundStore, now: datetime) -> Queued 
 
 
 def order_action(heard: Heard, *, store: InboundStore, now: datetime) -> MenuStep:
-    """1 confirms, 2 cancels (only an active order), 3 reads the delivery slots, 0 an agent;
-    a wrong or missing answer reads the order again, then the queue once the tries are spent."""
+    """1 confirms, 2 reads the order back to check the cancellation (only an active order),
+    3 reads the delivery slots, 0 an agent; the same by clear speech (``ivr.choose``). A wrong,
+    missing, negated or unsure answer reads the order again, then the queue once the tries
+    are spent."""
     ctx, language, order_id = call_context(heard.call_sid, store=store), heard.language, heard.order_id
     catalog = load_catalog(language)
     options = {"1": "confirmed", "2": "cancelled", "0": "agent"}
@@ -234,16 +268,48 @@ def order_action(heard: Heard, *, store: InboundStore, now: datetime) -> MenuSte
     choice = heard.choice(options, {name: catalog.text(f"inbound_speech_{word}") for name, word in words.items()})
     if choice == "slot":
         return _slot_menu(ctx, language, order_id, as_of, 0)
-    if choice in ("confirmed", "cancelled"):
-        order = inbound.decide_order(ctx, order_id, choice, store=store, now=now)
-        if order is None:
-            return queue_caller(ctx, language, "inbound_order_unchanged", store=store, now=now)
-        return Goodbye(language, "inbound_order_confirmed" if choice == "confirmed" else "inbound_order_cancelled")
+    if choice == "cancelled":
+        return _check_cancel(ctx, language, order_id, store=store, now=now)
+    if choice == "confirmed":
+        return _decide(ctx, language, order_id, choice, store=store, now=now)
     again = None if choice == "agent" else _next_try(heard, ctx.shop)
     order = store.get_order(ctx.shop.shop_id, order_id) if again is not None else None
     if again is None or order is None:
         return queue_caller(ctx, language, PLEASE_HOLD, store=store, now=now)
     return _order_menu(ctx, language, order, again, now)
+
+
+def _decide(
+    ctx: CallContext, language: str, order_id: str, decision: str, *, store: InboundStore, now: datetime
+) -> Goodbye | Queued:
+    order = inbound.decide_order(ctx, order_id, decision, store=store, now=now)
+    if order is None:
+        return queue_caller(ctx, language, "inbound_order_unchanged", store=store, now=now)
+    return Goodbye(language, "inbound_order_confirmed" if decision == "confirmed" else "inbound_order_cancelled")
+
+
+def _check_cancel(
+    ctx: CallContext, language: str, order_id: str, *, store: InboundStore, now: datetime
+) -> CancelCheck | Queued:
+    order = store.get_order(ctx.shop.shop_id, order_id)
+    if order is None or order.status not in inbound.ACTIVE_ORDER_STATUSES:
+        return queue_caller(ctx, language, "inbound_order_unchanged", store=store, now=now)
+    return CancelCheck(language, order)
+
+
+def cancel_checked(heard: Heard, *, store: InboundStore, now: datetime) -> Goodbye | Queued | OrderMenu:
+    """The answer to the order read back before cancelling it: 1, or a clear yes (the catalog's
+    confirm and cancel words), cancels it; anything else (2, a no, silence, unsure or unknown
+    words) keeps it and reads its menu again."""
+    ctx, language, order_id = call_context(heard.call_sid, store=store), heard.language, heard.order_id
+    catalog = load_catalog(language)
+    yes = ", ".join(catalog.text(name) for name in ("inbound_speech_confirm", "inbound_speech_cancel"))
+    if heard.choice({"1": "cancelled"}, {"cancelled": yes}) == "cancelled":
+        return _decide(ctx, language, order_id, "cancelled", store=store, now=now)
+    order = store.get_order(ctx.shop.shop_id, order_id)
+    if order is None:
+        return queue_caller(ctx, language, PLEASE_HOLD, store=store, now=now)
+    return _order_menu(ctx, language, order, 0, now, kept=True)
 
 
 def slot_chosen(heard: Heard, *, store: InboundStore, now: datetime) -> Queued | OrderMenu | NotUnderstood | SlotMenu:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from chalicelib.domain.ivr import choose
-from chalicelib.domain.routing import Agent
-from chalicelib.domain.twilio_fields import twilio_count
+from chalicelib.domain.routing import Agent, agent_language
+from chalicelib.domain.twilio_fields import twilio_count, twilio_fraction
 from chalicelib.services import inbound
 from chalicelib.services.inbound import CallContext, HoldRound
 from chalicelib.services.ports import InboundStore
@@ -25,7 +25,8 @@ from chalicelib.voice.catalog import load_catalog
 class Heard:
     """What a webhook of an inbound call brings: the call, the caller's language, what they
     keyed or said, and what the (signed) query carries on: the menu's try (None when absent),
-    the order, the instant a slot menu was read (seconds), the agent dialled."""
+    the order, the instant a slot menu was read (seconds), the agent dialled; and how sure
+    Twilio was of the words."""
 
     call_sid: str
     language: str = "en"
@@ -35,13 +36,14 @@ class Heard:
     order_id: str = ""
     as_of: str = "0"
     agent_id: str = ""
+    confidence: str | None = None  # Twilio's for the speech
 
     @property
     def given(self) -> bool:
         return bool(self.digits or self.speech)
 
     def choice(self, options: Mapping[str, str], hints: Mapping[str, str] | None = None) -> str | None:
-        return choose(self.digits, self.speech, options, hints)
+        return choose(self.digits, self.speech, options, hints, twilio_fraction(self.confidence))
 
     def tries(self, default: str = "0") -> str:
         return default if self.attempt is None else self.attempt
@@ -161,11 +163,14 @@ def queue_left(
 
 
 def whisper(caller_sid: str, *, store: InboundStore) -> Whisper:
+    """What the agent reserved for the caller hears, in the agent's language."""
     ctx = inbound.context(caller_sid, store=store)
     if ctx is None:
         return Whisper()
     orders = inbound.active_orders(ctx, store=store)
-    return Whisper(ctx.shop.main_language, ctx.shop.name, orders[0].order_number if orders else None)
+    agent = store.get_agent(ctx.shop.shop_id, ctx.call.agent_id) if ctx.call.agent_id else None
+    language = agent_language(agent, ctx.shop.main_language)
+    return Whisper(language, ctx.shop.name, orders[0].order_number if orders else None)
 
 
 def agent_took_call(caller_sid: str, *, store: InboundStore, now: datetime) -> None:

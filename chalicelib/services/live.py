@@ -14,6 +14,7 @@ from typing import Any
 
 from chalicelib.domain.report.figures import DailyFigures, Share
 from chalicelib.domain.report.tally import ReportTally
+from chalicelib.domain.routing import settled_status
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services.ports import AgentNowLike, LiveQueries
 
@@ -60,7 +61,9 @@ def queue_now(shop: ShopSettings, now: datetime, queries: LiveQueries) -> QueueN
 def today_figures(shop: ShopSettings, now: datetime, queries: LiveQueries) -> DailyFigures:
     day = now.astimezone(shop.zone).date()
     start = datetime.combine(day, time(0), tzinfo=shop.zone)
-    tally = ReportTally(currency=shop.currency, zone=shop.zone, start=start, end=now)
+    tally = ReportTally(
+        currency=shop.currency, zone=shop.zone, wrap_up_seconds=shop.inbound.wrap_up_seconds, start=start, end=now
+    )
     for order in queries.orders_of_day(shop.shop_id, day):
         tally.add_order(order)
     for call in queries.calls_of_day(shop.shop_id, day):
@@ -71,13 +74,33 @@ def today_figures(shop: ShopSettings, now: datetime, queries: LiveQueries) -> Da
     return tally.figures()
 
 
+@dataclass(frozen=True, slots=True)
+class SettledAgent:
+    """An agent's status as it stands now (a wrap-up that has run its time is available)."""
+
+    agent_id: str
+    name: str
+    status: str
+    status_since: datetime | None
+
+
+def _settled(agent: AgentNowLike, now: datetime, wrap_up_seconds: int) -> SettledAgent:
+    status, since = settled_status(agent.status, agent.status_since, now, wrap_up_seconds)
+    return SettledAgent(agent.agent_id, agent.name, status, since)
+
+
 def live_figures(shop: ShopSettings, now: datetime, queries: LiveQueries, *, with_kpis: bool = True) -> LiveFigures:
     return LiveFigures(
         shop_id=shop.shop_id,
         at=now,
         day=now.astimezone(shop.zone).date(),
         queue=queue_now(shop, now, queries),
-        agents=tuple(sorted(queries.agents_of_shop(shop.shop_id), key=lambda agent: agent.agent_id)),
+        agents=tuple(
+            sorted(
+                (_settled(agent, now, shop.inbound.wrap_up_seconds) for agent in queries.agents_of_shop(shop.shop_id)),
+                key=lambda agent: agent.agent_id,
+            )
+        ),
         today=today_figures(shop, now, queries) if with_kpis else None,
     )
 

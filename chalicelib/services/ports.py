@@ -25,6 +25,7 @@ from chalicelib.domain.report.runs import ReportRun
 from chalicelib.domain.robot_call_ref import RobotCallRef
 from chalicelib.domain.routing import Agent
 from chalicelib.domain.shop import ShopSettings
+from chalicelib.domain.twilio_numbers import AccountNumber
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -480,4 +481,23 @@ class ReportOnce(Protocol):
         """``action()``'s result (JSON) the first time for ``key``; on a later call the stored
         result with ``"replayed": True``; None while another run is doing it right now. When
         ``action`` raises, nothing is stored and the next call tries again."""
+        ...
+
+
+# ---- the shop's Twilio numbers (services.twilio_numbers) ------------------------------------
+class TwilioNumbers(Protocol):
+    """The account's phone numbers (Twilio's IncomingPhoneNumbers resource)."""
+
+    @property
+    def account_sid(self) -> str: ...
+    def find(self, phone_number: str) -> AccountNumber | None:
+        """The account's number exactly ``phone_number`` (E.164), or None when it has none."""
+        ...
+
+    def update(self, sid: str, fields: Mapping[str, str]) -> AccountNumber: ...
+
+
+class NumberRoutes(Protocol):
+    def routed_numbers(self) -> list[tuple[str, str, str]]:
+        """Every (number, shop id, group) the numbers table routes."""
         ...

@@ -7,9 +7,9 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
-from chalicelib.domain.orders import CustomerPhone
+from chalicelib.domain.orders import CustomerPhone, RequestBody
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.shop import ShopSettings
@@ -18,8 +18,7 @@ from chalicelib.services.ports import CallbackStore
 LATEST_CALLBACK = timedelta(days=30)
 
 
-class CallbackIn(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+class CallbackIn(RequestBody):
     phone: CustomerPhone
     customer_name: str = Field(default="", max_length=200)
     comment: str = Field(default="", max_length=2000)

@@ -126,6 +126,16 @@ def slot_menu(catalog: Catalog, lines: list[tuple[str, dict[str, object]]], acti
     return str(response)
 
 
+def cancel_check(catalog: Catalog, values: dict[str, object], action: str) -> str:
+    """The order read back before it is cancelled: 1 or a clear yes cancels it; a no, another
+    key or silence comes to ``action`` too, and keeps it."""
+    response = VoiceResponse()
+    with _gather(response, catalog, action, ("inbound_speech_confirm", "inbound_speech_cancel")) as gather:
+        speak(gather, catalog, "inbound_cancel_check", **values)
+    response.redirect(action, method="POST")
+    return str(response)
+
+
 def enqueue(catalog: Catalog, queue_name: str, wait_url: str, action_url: str, prompt: str | None) -> str:
     response = VoiceResponse()
     if prompt:
@@ -148,16 +158,37 @@ def hold(
     position: int | None,
     minutes: int | None,
     max_wait_reached: bool,
+    no_agents: bool = False,
+    can_call_back: bool = True,
 ) -> str:
-    """One round of the queue's wait music: where the caller stands, the callback offer, music."""
+    """One round of the queue's wait music: where the caller stands (and, with agents at work,
+    how long it should take), the callback offer, music. With nobody to take calls the caller
+    is told so and offered a callback or a voicemail at once; a withheld number is offered no
+    callback: told to call again (and, with nobody at work, hung up on)."""
     response = VoiceResponse()
-    if position is not None and minutes is not None:
-        speak(response, catalog, "inbound_queue_position", position=position, minutes=minutes)
-    hints = (
-        ("inbound_speech_callback", "inbound_speech_voicemail") if max_wait_reached else ("inbound_speech_callback",)
-    )
+    if position is not None:
+        if minutes is not None:
+            speak(response, catalog, "inbound_queue_position", position=position, minutes=minutes)
+        else:
+            speak(response, catalog, "inbound_queue_place", position=position)
+    if not can_call_back:
+        if no_agents:
+            speak(response, catalog, "inbound_no_agents_call_again")
+            response.hangup()
+            return str(response)
+        if max_wait_reached:
+            speak(response, catalog, "inbound_queue_max_wait_call_again")
+        response.play(music_url)
+        return str(response)
+    offer_voicemail = max_wait_reached or no_agents
+    hints = ("inbound_speech_callback", "inbound_speech_voicemail") if offer_voicemail else ("inbound_speech_callback",)
+    prompt = "inbound_queue_offer"
+    if no_agents:
+        prompt = "inbound_queue_no_agents"
+    elif max_wait_reached:
+        prompt = "inbound_queue_max_wait"
     with _gather(response, catalog, choice_url, hints, timeout=WAIT_GATHER_SECONDS) as gather:
-        speak(gather, catalog, "inbound_queue_max_wait" if max_wait_reached else "inbound_queue_offer")
+        speak(gather, catalog, prompt)
     response.play(music_url)
     return str(response)
 

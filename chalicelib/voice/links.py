@@ -130,6 +130,9 @@ class InboundLinks(_Links):
     def order_slot_menu(self, lang: str, order_id: str, attempt: object) -> str:
         return self.step("order-slot-menu", lang=lang, order=order_id, attempt=attempt)
 
+    def order_cancel(self, lang: str, order_id: str) -> str:
+        return self.step("order-cancel", lang=lang, order=order_id)
+
     def wait(self, lang: str) -> str:
         return self.step("wait", lang=lang)
 

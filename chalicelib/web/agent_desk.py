@@ -39,8 +39,9 @@ from chalice import Blueprint, Response
 
 from chalicelib.clock import current_clock
 from chalicelib.config import settings
+from chalicelib.domain.api_errors import unknown_fields
 from chalicelib.domain.entities import Call
-from chalicelib.domain.outcomes import OutcomeRefused, parse_outcome
+from chalicelib.domain.outcomes import OUTCOME_FIELDS, OutcomeRefused, parse_outcome
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.timeline import MAX_PAGE, CursorRefused
 from chalicelib.observability import logger
@@ -88,7 +89,7 @@ def who_am_i() -> Response:
     desk = desk_store().desk_agent(caller.shop.shop_id, caller.agent_id)
     if agent is None or desk is None:
         return json_error(401, "unauthorized", "the token's agent no longer exists")
-    view = agent.public_view() | {
+    view = agent.settled(current_clock().now(), caller.shop.inbound.wrap_up_seconds).public_view() | {
         "sees_phone_numbers": desk.sees_phone_numbers,
         "shop": {"shop_id": caller.shop.shop_id, "name": caller.shop.name},
     }
@@ -120,10 +121,13 @@ def save_outcome(call_sid: str) -> Response:
     if named is not None and named != caller.agent_id:
         return not_yours(str(named))
     now = current_clock().now()
+    problems = unknown_fields(body, OUTCOME_FIELDS)
     try:
         outcome = parse_outcome(body | {"agent_id": caller.agent_id}, now)
     except OutcomeRefused as refused:
-        return validation_failed([(refused.field, refused.message)])
+        return validation_failed([*problems, (refused.field, refused.message)])
+    if problems:
+        return validation_failed(problems)
     shop = caller.shop
     logger.append_keys(shop_id=shop.shop_id, call_sid=call_sid)
     try:

@@ -5,7 +5,7 @@ Who may call it: an agent with their own token (``Authorization: Bearer <agent t
 Both see only their own shop's agents.
 
 - ``GET /v1/agents``: every agent of the shop, ``{"agents": [{"agent_id", "name", "groups",
-  "languages", "status", "status_since"}]}`` (agent token or shop key);
+  "languages", "language", "status", "status_since"}]}`` (agent token or shop key);
 - ``GET /v1/agents/{agent_id}``: one agent, the same fields; 404 naming the id when unknown;
 - ``PUT /v1/agents/{agent_id}/status`` with ``{"status": "available" | "break" | "away" |
   "offline"}``: 200 with the agent. An agent's token sets only that agent's own status (403
@@ -18,6 +18,9 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.clock import current_clock
+from chalicelib.domain.api_errors import unknown_fields
+from chalicelib.domain.routing import Agent
+from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services import agents
 from chalicelib.web.desk_auth import caller_of, not_yours
@@ -31,6 +34,7 @@ from chalicelib.web.http import (
 from chalicelib.wiring import desk_store, inbound_store
 
 agents_api = Blueprint(__name__)
+STATUS_FIELDS = frozenset({"status"})
 
 
 @agents_api.route("/v1/agents", methods=["GET"])
@@ -39,7 +43,7 @@ def list_agents() -> Response:
     if isinstance(caller, Response):
         return caller
     agents = inbound_store().list_agents(caller.shop.shop_id)
-    return json_response({"agents": [agent.public_view() for agent in agents]})
+    return json_response({"agents": [_view(agent, caller.shop) for agent in agents]})
 
 
 @agents_api.route("/v1/agents/{agent_id}", methods=["GET"])
@@ -50,7 +54,7 @@ def get_agent(agent_id: str) -> Response:
     agent = inbound_store().get_agent(caller.shop.shop_id, agent_id)
     if agent is None:
         return json_error(404, "not_found", f"agent_id: no agent {agent_id!r} in this shop")
-    return json_response(agent.public_view())
+    return json_response(_view(agent, caller.shop))
 
 
 @agents_api.route("/v1/agents/{agent_id}/status", methods=["PUT"], content_types=["application/json"])
@@ -65,8 +69,11 @@ def put_status(agent_id: str) -> Response:
     if isinstance(body, Response):
         return body
     status = body.get("status")
+    problems = unknown_fields(body, STATUS_FIELDS)
     if not isinstance(status, str):
-        return validation_failed([("status", "Field required")])
+        problems.append(("status", "Field required"))
+    if problems or not isinstance(status, str):
+        return validation_failed(problems)
     shop = caller.shop
     try:
         agent = agents.set_status(shop, agent_id, status, store=inbound_store(), now=current_clock().now())
@@ -76,4 +83,9 @@ def put_status(agent_id: str) -> Response:
     if agent is None:
         return json_error(404, "not_found", f"agent_id: no agent {agent_id!r} in this shop")
     logger.info("agent status set", extra={"agent_id": agent_id, "status": status, "by_agent": caller.is_agent})
-    return json_response(agent.public_view())
+    return json_response(_view(agent, caller.shop))
+
+
+def _view(agent: Agent, shop: ShopSettings) -> dict[str, object]:
+    """The agent as things stand now: a wrap-up that has run its time shows as available."""
+    return agent.settled(current_clock().now(), shop.inbound.wrap_up_seconds).public_view()

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from chalice import Response
 from chalice.app import Request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from chalicelib.config import settings
+from chalicelib.domain.api_errors import METHOD_NOT_ALLOWED_ERROR, allow_header, method_not_allowed_message
 from chalicelib.domain.api_keys import bearer_key
 from chalicelib.domain.orders import field_problems
 from chalicelib.domain.shop import ShopSettings
@@ -52,8 +54,9 @@ def validation_failed(problems: list[tuple[str, str]]) -> Response:
     return json_error(422, "validation_failed", "; ".join(f"{f}: {m}" for f, m in problems), fields)
 
 
-def invalid_body(error: ValidationError) -> Response:
-    return validation_failed([(problem.field, problem.message) for problem in field_problems(error)])
+def invalid_body(error: ValidationError, model: type[BaseModel]) -> Response:
+    """422 naming every field ``model`` refused, unknown fields included."""
+    return validation_failed([(problem.field, problem.message) for problem in field_problems(error, model)])
 
 
 def json_body(request: Request) -> dict[str, Any] | Response:
@@ -183,3 +186,46 @@ def _request_path(event: dict[str, Any]) -> str:
     if len(segments) > route_length:
         segments = segments[len(segments) - route_length :]
     return "/" + "/".join(segments) + (trailing if segments else "")
+
+
+# Chalice answers these itself, before or around a view, as {"Code", "Message"}.
+_CHALICE_CODES = {
+    "MethodNotAllowedError": METHOD_NOT_ALLOWED_ERROR,
+    "UnsupportedMediaType": "unsupported_media_type",
+    "BadRequest": "bad_request",
+    "InternalServerError": "internal_error",
+}
+
+
+def api_error_shape(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Middleware: Chalice's own refusals (a method the route does not take, a wrong
+    Content-Type, a binary answer without Accept, an unhandled fault) in the API's
+    ``{error, message}`` form, status and headers kept."""
+    response = get_response(request)
+    body = response.body
+    if not (isinstance(body, dict) and set(body) == {"Code", "Message"}):
+        return response
+    code, message = str(body["Code"]), str(body["Message"])
+    error = _CHALICE_CODES.get(code) or _snake(code)
+    headers = dict(response.headers)
+    fields = None
+    if code == "MethodNotAllowedError":
+        sent_allow = headers.get("Allow", "")
+        methods = ",".join(sent_allow) if isinstance(sent_allow, list) else sent_allow
+        allowed = allow_header([m.strip() for m in methods.split(",") if m.strip()])
+        headers["Allow"] = allowed
+        message = method_not_allowed_message(request.method, request.path, allowed)
+    elif code == "UnsupportedMediaType":
+        sent = request.headers.get("content-type", "")
+        message = f"Content-Type: send application/json (got {sent!r})"
+        fields = [{"field": "Content-Type", "message": "send application/json"}]
+    elif code == "InternalServerError":
+        message = "an internal error occurred: retry later"
+    answer = json_error(response.status_code, error, message, fields)
+    answer.headers.update({key: value for key, value in headers.items() if key.lower() != "content-type"})
+    return answer
+
+
+def _snake(code: str) -> str:
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", code.removesuffix("Error")).lower()
+    return words or "error"

@@ -8,6 +8,7 @@ from chalice import Blueprint, Response
 from pydantic import ValidationError
 
 from chalicelib.clock import current_clock
+from chalicelib.domain.api_errors import unknown_fields
 from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.observability import logger, metrics
@@ -22,6 +23,7 @@ from chalicelib.web.http import (
 from chalicelib.wiring import idempotent_order, inbound_store, repository
 
 orders_api = Blueprint(__name__)
+DO_NOT_CALL_FIELDS = frozenset({"phone"})
 
 
 @orders_api.route("/v1/orders", methods=["POST"], content_types=["application/json"])
@@ -41,7 +43,7 @@ def create_order() -> Response:
     try:
         order_in = OrderIn.model_validate(body)
     except ValidationError as error:
-        return invalid_body(error)
+        return invalid_body(error, OrderIn)
     key = request.headers.get("idempotency-key", "").strip()
     if len(key) > 255:
         return json_error(400, "invalid_header", "Idempotency-Key: at most 255 characters")
@@ -104,8 +106,11 @@ def add_do_not_call() -> Response:
         return authorised
     shop, body = authorised
     phone = normalise_phone(str(body.get("phone", "")), shop.default_region)
+    problems = unknown_fields(body, DO_NOT_CALL_FIELDS)
     if phone.e164 is None:
-        return validation_failed([("phone", phone.problem or "required")])
+        problems.append(("phone", phone.problem or "required"))
+    if problems or phone.e164 is None:
+        return validation_failed(problems)
     repository().add_do_not_call(shop.shop_id, phone.e164, "api", current_clock().now())
     return Response(body={"phone": phone.e164, "do_not_call": True}, status_code=201)
 
@@ -138,7 +143,7 @@ def request_callback() -> Response:
             shop, CallbackIn.model_validate(body), store=inbound_store(), now=current_clock().now()
         )
     except ValidationError as error:
-        return invalid_body(error)
+        return invalid_body(error, CallbackIn)
     except CallbackRefused as refused:
         return validation_failed([(refused.field, refused.message)])
     return Response(body=view, status_code=201 if created else 200)

@@ -15,6 +15,7 @@ from chalicelib.clock import current_clock
 from chalicelib.domain.ivr import next_attempt
 from chalicelib.domain.keypad_outcomes import keyed_outcome
 from chalicelib.domain.outcomes import OutcomeIn
+from chalicelib.domain.routing import agent_language
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services import agent_dialer
@@ -53,7 +54,11 @@ def agent_answered(form: dict[str, str]) -> Response:
     task_id, agent_id, reservation = _params()
     try:
         shop = _shop_of(task_id)
-        told = agent_dialer.whisper(shop, task_id, form.get("CallSid", ""), store=inbound_store()) if shop else None
+        told = (
+            agent_dialer.whisper(shop, task_id, form.get("CallSid", ""), store=inbound_store(), agent_id=agent_id)
+            if shop
+            else None
+        )
     except Exception:
         logger.exception("agent whisper failed")
         told = None
@@ -116,8 +121,8 @@ def customer_dial_done(form: dict[str, str]) -> Response:
     try:
         shop = _shop_of(task_id)
         if shop is not None:
-            language = shop.main_language
             agent = inbound_store().get_agent(shop.shop_id, agent_id)
+            language = agent_language(agent, shop.main_language)
             phone_only = agent is not None and bool(agent.phone) and not agent.client_identity
             talked = agent_dialer.customer_dial_ended(
                 shop,
@@ -156,7 +161,8 @@ def agent_keyed_outcome(form: dict[str, str]) -> Response:
     shop = _shop_of_or_none(task_id)
     if shop is None:
         return twiml(render.hang_up())
-    catalog = load_catalog(shop.main_language)
+    language = _language_of(shop, agent_id)
+    catalog = load_catalog(language)
     outcome = keyed_outcome(form.get("Digits"))
     if outcome == "skip":
         return twiml(render.say_and_hang_up(catalog, "agent_outcome_skipped"))
@@ -165,9 +171,7 @@ def agent_keyed_outcome(form: dict[str, str]) -> Response:
         attempt = next_attempt(int(str(query.get("attempt", "0")) or 0), shop.inbound.menu_attempts)
         if attempt is None:
             return twiml(render.say_and_hang_up(catalog, "agent_outcome_skipped"))
-        return twiml(
-            _outcome_menu(shop.main_language, _links().url("outcome", task_id, agent_id, reservation, attempt=attempt))
-        )
+        return twiml(_outcome_menu(language, _links().url("outcome", task_id, agent_id, reservation, attempt=attempt)))
     try:
         record_outcome(
             shop,
@@ -182,6 +186,14 @@ def agent_keyed_outcome(form: dict[str, str]) -> Response:
     return twiml(
         render.say_and_hang_up(catalog, "agent_outcome_saved", outcome=catalog.text(f"agent_outcome_{outcome}"))
     )
+
+
+def _language_of(shop: ShopSettings, agent_id: str) -> str:
+    try:
+        return agent_language(inbound_store().get_agent(shop.shop_id, agent_id), shop.main_language)
+    except Exception:
+        logger.exception("agent outcome menu: agent not read")
+        return shop.main_language
 
 
 def _shop_of_or_none(task_id: str) -> ShopSettings | None:

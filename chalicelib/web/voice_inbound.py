@@ -19,6 +19,7 @@ from chalicelib.domain.entities import Order
 from chalicelib.services import inbound_menu as menus
 from chalicelib.services.inbound_menu import (
     AfterHoursMenu,
+    CancelCheck,
     LanguageMenu,
     MenuStep,
     NotUnderstood,
@@ -66,6 +67,9 @@ def _render(step: MenuStep) -> Response:
         return twiml(_order_menu(step, catalog, links))
     if isinstance(step, SlotMenu):
         return twiml(_slot_menu(step, catalog, links))
+    if isinstance(step, CancelCheck):
+        action = links.order_cancel(language, step.order.order_id)
+        return twiml(tw.cancel_check(catalog, _order_words(step.order, catalog), action))
     return respond(step)
 
 
@@ -85,18 +89,20 @@ def _orders_lines(orders: list[Order]) -> Lines:
     ]
 
 
+def _order_words(order: Order, catalog: Catalog) -> dict[str, object]:
+    return {
+        "order_number": order.order_number or "",
+        "total": _amount(order.total),
+        "currency": catalog.currency(order.currency),
+    }
+
+
 def _order_menu(step: OrderMenu, catalog: Catalog, links: InboundLinks) -> str:
     order = step.order
-    line: tuple[str, dict[str, object]] = (
-        "inbound_orders_one",
-        {
-            "order_number": order.order_number or "",
-            "total": _amount(order.total),
-            "currency": catalog.currency(order.currency),
-            "status": catalog.text(STATUS_WORDS.get(order.status, "inbound_status_received")),
-        },
-    )
+    status = catalog.text(STATUS_WORDS.get(order.status, "inbound_status_received"))
+    line: tuple[str, dict[str, object]] = ("inbound_orders_one", _order_words(order, catalog) | {"status": status})
     preface: Lines = [("inbound_slot_chosen", _slot_words(catalog, step.chosen))] if step.chosen else []
+    preface += [("inbound_cancel_kept", {})] if step.kept else []
     action = links.order(step.language, order.order_id, step.attempt)
     return tw.orders_menu(catalog, [*preface, line], action, action, choose=False, slots=step.slots)
 
@@ -177,6 +183,13 @@ def order_chosen(form: dict[str, str]) -> Response:
 @guarded
 def order_action(form: dict[str, str]) -> Response:
     return _step(menus.order_action, form)
+
+
+@voice_inbound.route(f"{BASE}/order-cancel", methods=["POST"], content_types=FORM)
+@webhook
+@guarded
+def order_cancel_checked(form: dict[str, str]) -> Response:
+    return _step(menus.cancel_checked, form)
 
 
 @voice_inbound.route(f"{BASE}/order-slot", methods=["POST"], content_types=FORM)

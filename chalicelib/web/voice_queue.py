@@ -58,6 +58,7 @@ def heard_in(blueprint: Blueprint, form: dict[str, str]) -> Heard:
         query.get("order", ""),
         query.get("asof", "0"),
         query.get("agent", ""),
+        confidence=form.get("Confidence"),
     )
 
 
@@ -137,6 +138,8 @@ def waiting(form: dict[str, str]) -> Response:
             position=held.position,
             minutes=held.minutes,
             max_wait_reached=held.max_wait_reached,
+            no_agents=held.no_agents,
+            can_call_back=held.can_call_back,
         )
     )
 

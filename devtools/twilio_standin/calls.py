@@ -60,6 +60,12 @@ def is_call_address(value: str) -> bool:
     return bool(E164.match(value) or CLIENT_ADDRESS.match(value))
 
 
+def is_withheld_caller_id(value: str) -> bool:
+    """What Twilio gives as ``From`` for a caller who withholds their number: nothing, or a word
+    ("anonymous", "Restricted"); the keypad spellings ('+266696687') are E.164-shaped already."""
+    return value == "" or value.isalpha()
+
+
 @dataclass
 class NumberConfig:
     """A phone number of the account, as configured in Twilio's console."""
@@ -72,9 +78,21 @@ class NumberConfig:
     sms_url: str | None = None
     sms_method: str = "POST"
     sid: str = ""
+    # The rest of what Twilio's IncomingPhoneNumber resource holds (devtools.twilio_standin.numbers).
+    voice_fallback_url: str | None = None
+    voice_fallback_method: str = "POST"
+    sms_fallback_url: str | None = None
+    sms_fallback_method: str = "POST"
+    voice_application_sid: str | None = None  # set: Twilio ignores every voice URL above
+    sms_application_sid: str | None = None  # set: Twilio ignores every SMS URL above
+    trunk_sid: str | None = None  # set: calls go to the SIP trunk, not to voice_url
+    friendly_name: str = ""
+    created: datetime | None = None
+    updated: datetime | None = None
 
     def __post_init__(self) -> None:
         self.sid = self.sid or new_sid("PN")
+        self.friendly_name = self.friendly_name or self.number
 
 
 @dataclass(frozen=True)
@@ -427,12 +445,15 @@ class CallEngine:
 
     # -- inbound ----------------------------------------------------------------------------
     def place_inbound_call(self, from_: str, to: str, script: CallerScript) -> Transcript:
-        if not is_call_address(from_):
-            raise ValueError(f"from_ must be E.164 or client:identity, got {from_!r}")
+        if not (is_call_address(from_) or is_withheld_caller_id(from_)):
+            raise ValueError(f"from_ must be E.164, client:identity or a withheld caller ID, got {from_!r}")
         with self._lock:
             number = self.numbers.get(to)
         if number is None or not number.voice_url:
             raise UnknownNumberError(f"{to} is not a registered number with a voice_url")
+        if number.voice_application_sid or number.trunk_sid:
+            # Twilio would hand the call to the TwiML App or SIP trunk and never request voice_url.
+            raise UnknownNumberError(f"{to} sends its calls to an application or trunk, not to its voice_url")
         callback = (
             StatusCallbackConfig(number.status_callback_url, number.status_callback_method)
             if number.status_callback_url

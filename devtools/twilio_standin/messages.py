@@ -242,7 +242,7 @@ class MessageCenter:
                 self._opted_out.add((from_, to))
             elif consent == "START":
                 self._opted_out.discard((from_, to))
-        if not number.sms_url:
+        if not number.sms_url or number.sms_application_sid:  # an application's texts: not the stand-in's
             return inbound
         params = {
             "AccountSid": engine.account_sid,

@@ -1,4 +1,5 @@
-"""Twilio's REST API for Calls, Messages and Recordings: validation, errors and JSON, without HTTP."""
+"""Twilio's REST API for Calls, Messages, Recordings and IncomingPhoneNumbers: validation, errors and
+JSON, without HTTP."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from devtools.twilio_standin.calls import E164, CallEngine, OutboundCallRequest,
 from devtools.twilio_standin.errors import ApiError
 from devtools.twilio_standin.legs import API_VERSION, DEFAULT_TIME_LIMIT_SECONDS, CallLeg, StatusCallbackConfig
 from devtools.twilio_standin.messages import MAX_BODY_CHARACTERS, MessageRecord
+from devtools.twilio_standin.numbers import listed_numbers
 from devtools.twilio_standin.recordings import Recording
 from devtools.twilio_standin.twiml_runner import DocRequest
 
@@ -239,6 +241,10 @@ class RestApi:
         if recording is None:
             raise ApiError(404, 20404, f"The requested resource {path} was not found")
         return recording
+
+    # -- phone numbers (devtools.twilio_standin.numbers) ------------------------------------
+    def list_numbers(self, query: FormParams, path: str) -> dict[str, Any]:
+        return self._page("incoming_phone_numbers", listed_numbers(self.engine, query), query, path)
 
     def account_json(self) -> dict[str, Any]:
         sid = self.engine.account_sid

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from devtools.twilio_standin import numbers
 from devtools.twilio_standin.calls import UnknownNumberError
 from devtools.twilio_standin.errors import ApiError
 from devtools.twilio_standin.parties import AgentBehaviour, Callee, CallerScript
@@ -31,6 +32,8 @@ CALL_PATH = re.compile(ACCOUNT + r"/Calls/(?P<sid>CA[0-9a-fA-F]{32})\.json$")
 MESSAGES_PATH = re.compile(ACCOUNT + r"/Messages\.json$")
 MESSAGE_PATH = re.compile(ACCOUNT + r"/Messages/(?P<sid>SM[0-9a-fA-F]{32})\.json$")
 RECORDING_PATH = re.compile(ACCOUNT + r"/Recordings/(?P<sid>RE[0-9a-fA-F]{32})(?P<ext>\.json|\.wav|\.mp3)?$")
+NUMBERS_PATH = re.compile(ACCOUNT + r"/IncomingPhoneNumbers\.json$")
+NUMBER_PATH = re.compile(ACCOUNT + r"/IncomingPhoneNumbers/(?P<sid>PN[0-9a-fA-F]{32})\.json$")
 CONTROL_CALL_PATH = re.compile(r"^/_standin/calls/(?P<sid>CA[0-9a-fA-F]{32})$")
 MAX_REQUEST_BYTES = 1024 * 1024
 
@@ -154,6 +157,9 @@ class StandInRequestHandler(BaseHTTPRequestHandler):
             (MESSAGES_PATH, "GET", lambda m: (200, rest.list_messages(query, path))),
             (MESSAGE_PATH, "GET", lambda m: (200, rest.fetch_message(m.group("sid"), path).to_json())),
             (RECORDING_PATH, "GET", lambda m: (200, rest.fetch_recording(m.group("sid"), path).to_json())),
+            (NUMBERS_PATH, "GET", lambda m: (200, rest.list_numbers(query, path))),
+            (NUMBER_PATH, "GET", lambda m: (200, numbers.fetch_number(rest.engine, m.group("sid"), path))),
+            (NUMBER_PATH, "POST", lambda m: (200, numbers.update_number(rest.engine, m.group("sid"), form, path))),
         ]
         matched_path = False
         for pattern, route_method, handler in routes:

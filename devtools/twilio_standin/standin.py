@@ -133,6 +133,7 @@ class TwilioStandIn:
             status_callback_method=status_callback_method.upper(),
             sms_url=sms_url,
             sms_method=sms_method.upper(),
+            created=self.engine.clock(),
         )
         self.engine.numbers[number] = config
         return config

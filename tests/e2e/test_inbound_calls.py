@@ -19,7 +19,7 @@ from chalicelib.domain.queue import QueueEntry
 from chalicelib.services.recordings import recording_link
 from devtools.simclock import SimClock
 from devtools.stack import LOCAL_RECORDING_LINK_SECRET, LocalStack
-from devtools.twilio_standin import AgentBehaviour, CallerScript, HangUp, Press, Silence, Transcript
+from devtools.twilio_standin import AgentBehaviour, CallerScript, HangUp, Press, Silence, Speak, Transcript
 from tests.e2e.conftest import ShopApi
 
 SHOP = "+380441234567"
@@ -29,7 +29,8 @@ OLEH = "client:oleh"
 
 @pytest.fixture(autouse=True)
 def agents_offline(stack: LocalStack, clock: SimClock) -> Iterator[None]:
-    """Every test starts with both agents offline, nobody queued, wrap-up of 0 s."""
+    """Every test starts with both agents offline, nobody queued, no callback of an earlier test
+    waiting for an agent (it would take the agent a test counts on), wrap-up of 0 s."""
     store = dynamo_store()
     shop = store.get_shop("demo")
     assert shop is not None
@@ -42,6 +43,8 @@ def agents_offline(stack: LocalStack, clock: SimClock) -> Iterator[None]:
         )
     for entry in store.queue_entries("demo", "sales"):
         store.remove_queue_entry("demo", "sales", entry.queued_at, entry.ref)
+    for due in store.due_tasks("demo", "callback", clock.now() + timedelta(days=365), 100):
+        DialTaskItem(due.task_id).update(actions=[DialTaskItem.queue_key.remove(), DialTaskItem.state.set("done")])
     yield
 
 
@@ -152,11 +155,12 @@ def test_after_hours_the_caller_can_ask_for_a_callback(stack: LocalStack, clock:
     hours = shop.business_hours.model_copy(update={"always_open": False, "weekly": {}})
     store.save_shop(shop.model_copy(update={"business_hours": hours}), clock.now())
     try:
-        transcript = stack.standin.place_inbound_call("+380671230006", SHOP, CallerScript([Press("1")]))
+        transcript = stack.standin.place_inbound_call("+380671230006", SHOP, CallerScript([Press("1"), Press("1")]))
     finally:
         store.save_shop(shop, clock.now())
     heard = transcript.heard()
-    assert "Зараз ми не працюємо." in heard[1]
+    assert "Українською — натисніть 1." in heard  # the language menu comes first, closed or open
+    assert heard[-2].startswith("Зараз ми не працюємо.")
     assert heard[-1].startswith("Дякуємо! Оператор вам передзвонить.")
     assert stack.wait_quiet(timeout=30)
     record = CallItem.get(transcript.call_sid)
@@ -368,3 +372,188 @@ def test_two_callers_and_one_agent_the_longest_waiting_goes_first_the_other_afte
         ("busy", "system"),
         ("wrap-up", "system"),
     ]
+
+
+# ---- nobody at work, after hours in every language, withheld numbers, the agent's language ----
+NO_AGENTS_UK = (
+    "Зараз жоден оператор не може відповісти. Щоб ми передзвонили, щойно оператор звільниться, натисніть 1. "
+    "Щоб залишити повідомлення, натисніть 2. Або залишайтеся на лінії."
+)
+
+
+@pytest.fixture
+def after_hours(clock: SimClock) -> Iterator[None]:
+    """The demo shop closed for the test (no weekly hours), open again afterwards."""
+    store = dynamo_store()
+    shop = store.get_shop("demo")
+    assert shop is not None
+    hours = shop.business_hours.model_copy(update={"always_open": False, "weekly": {}})
+    store.save_shop(shop.model_copy(update={"business_hours": hours}), clock.now())
+    yield
+    current = store.get_shop("demo")
+    assert current is not None
+    store.save_shop(current.model_copy(update={"business_hours": shop.business_hours}), clock.now())
+
+
+def _tasks_for(phone: str) -> list[str]:
+    return [e.ref for e in dynamo_store().queue_entries("demo", "sales") if e.phone == phone]
+
+
+def test_with_nobody_at_work_the_queue_says_so_and_offers_the_callback_at_once(stack: LocalStack) -> None:
+    # GIVEN Anna on a break and Oleh offline: nobody of the group takes calls now or soon
+    AgentItem("demo", "anna").update(actions=[AgentItem.status.set("break")])
+    # WHEN a Ukrainian caller is queued and presses 1 in the first round of the wait
+    transcript = stack.standin.place_inbound_call("+380671230031", SHOP, CallerScript([Press("1"), Press("1")]))
+    # THEN they hear their place with no made-up wait, that nobody can answer, and the offer
+    heard = transcript.heard()
+    assert transcript.application_errors == []
+    assert "Ви 1-й у черзі." in heard
+    assert not any("Орієнтовний час" in text for text in heard)
+    assert NO_AGENTS_UK in heard
+    assert heard[-1] == "Дякуємо! Оператор вам передзвонить. Ваше місце в черзі збережено. До побачення."
+    assert stack.wait_quiet(timeout=30)
+    record = CallItem.get(transcript.call_sid)
+    task = DialTaskItem.get(record.callback_task_id)
+    assert (record.result, task.kind, task.phone, task.due_at) == (
+        "callback",
+        "callback",
+        "+380671230031",
+        record.queued_at,
+    )
+
+
+def test_with_nobody_at_work_the_caller_may_leave_a_message_at_once(stack: LocalStack) -> None:
+    transcript = stack.standin.place_inbound_call(
+        "+380671230032", SHOP, CallerScript([Press("3"), Press("2"), Speak("Please call me about my order")])
+    )
+    heard = transcript.heard()
+    assert transcript.application_errors == []
+    assert "You are number 1 in line." in heard
+    assert any(text.startswith("No agent can take your call right now.") for text in heard)
+    assert "Please leave a message after the tone and we will call you back." in heard
+    assert stack.wait_quiet(timeout=30)
+    record = CallItem.get(transcript.call_sid)
+    assert record.result == "voicemail" and record.recording_url
+
+
+def test_with_an_agent_busy_on_a_call_the_caller_hears_the_estimate_and_the_usual_offer(stack: LocalStack) -> None:
+    # GIVEN Anna on another call: she will be free, so the wait is estimated
+    AgentItem("demo", "anna").update(actions=[AgentItem.status.set("busy")])
+    transcript = stack.standin.place_inbound_call("+380671230033", SHOP, CallerScript([Press("1"), Press("1")]))
+    heard = transcript.heard()
+    assert transcript.application_errors == []
+    assert any(text.startswith("Ви 1-й у черзі. Орієнтовний час очікування — близько ") for text in heard)
+    assert "Щоб ми передзвонили вам без втрати місця в черзі, натисніть 1." in heard
+    assert NO_AGENTS_UK not in heard
+    assert heard[-1].startswith("Дякуємо! Оператор вам передзвонить.")
+
+
+@pytest.mark.usefixtures("after_hours")
+def test_after_hours_a_russian_caller_chooses_the_language_first_and_is_answered_in_it(stack: LocalStack) -> None:
+    transcript = stack.standin.place_inbound_call("+380671230034", SHOP, CallerScript([Press("2"), Press("1")]))
+    heard = transcript.heard()
+    assert transcript.application_errors == []
+    assert heard[0].startswith("Вітаємо! Ви зателефонували до Kvitka Flowers.")
+    assert "По-русски — нажмите 2." in heard and "For English, press 3." in heard
+    assert heard[-2] == (
+        "Сейчас мы не работаем. Чтобы мы перезвонили, когда откроемся, нажмите 1. Чтобы оставить сообщение, нажмите 2."
+    )
+    assert heard[-1].startswith("Спасибо! Оператор вам перезвонит.")
+    assert stack.wait_quiet(timeout=30)
+    record = CallItem.get(transcript.call_sid)
+    assert (record.after_hours, record.language, record.result) == (True, "ru", "callback")
+    assert DialTaskItem.get(record.callback_task_id).language == "ru"
+
+
+@pytest.mark.usefixtures("after_hours")
+def test_after_hours_an_english_caller_may_leave_a_message_in_english(stack: LocalStack) -> None:
+    transcript = stack.standin.place_inbound_call("+380671230035", SHOP, CallerScript([Press("3"), Press("2")]))
+    heard = transcript.heard()
+    assert "We are closed right now. To be called back when we open, press 1. To leave a message, press 2." in heard
+    assert "Please leave a message after the tone and we will call you back." in heard
+    assert transcript.application_errors == []
+
+
+@pytest.mark.usefixtures("after_hours")
+def test_after_hours_a_caller_who_picks_no_language_hears_the_shops_first(stack: LocalStack) -> None:
+    transcript = stack.standin.place_inbound_call(
+        "+380671230036", SHOP, CallerScript([Silence(), Silence(), Silence(), Press("1")])
+    )
+    heard = transcript.heard()
+    assert transcript.application_errors == []
+    assert any(text.startswith("Зараз ми не працюємо.") for text in heard)
+    assert heard[-1].startswith("Дякуємо! Оператор вам передзвонить.")
+
+
+@pytest.mark.usefixtures("after_hours")
+@pytest.mark.parametrize("withheld", ["anonymous", "+266696687"])
+def test_after_hours_a_withheld_number_is_told_to_call_again_and_gets_no_callback_task(
+    stack: LocalStack, withheld: str
+) -> None:
+    transcript = stack.standin.place_inbound_call(withheld, SHOP, CallerScript([Press("3"), Press("1")]))
+    heard = transcript.heard()
+    assert transcript.application_errors == []
+    assert heard[-1] == (
+        "We are closed right now, and your number is hidden, so we cannot call you back. "
+        "Please call again during our opening hours. Goodbye."
+    )
+    assert not any("press 1" in text for text in heard[1:])  # no callback offer after the language menu
+    assert stack.wait_quiet(timeout=30)
+    record = CallItem.get(transcript.call_sid)
+    assert record.callback_task_id is None and record.after_hours is True
+
+
+def test_a_withheld_caller_with_nobody_at_work_is_told_to_call_again_and_nothing_is_queued(
+    stack: LocalStack,
+) -> None:
+    transcript = stack.standin.place_inbound_call("+266696687", SHOP, CallerScript([Press("1")]))
+    heard = transcript.heard()
+    assert transcript.application_errors == []
+    assert "Ви 1-й у черзі." in heard
+    assert heard[-1] == (
+        "Зараз жоден оператор не може відповісти, а ваш номер прихований, тож ми не зможемо вам передзвонити. "
+        "Будь ласка, зателефонуйте пізніше. До побачення."
+    )
+    assert NO_AGENTS_UK not in heard
+    assert stack.wait_quiet(timeout=30)
+    record = CallItem.get(transcript.call_sid)
+    assert record.callback_task_id is None
+    assert _tasks_for(record.customer_phone) == []
+
+
+@pytest.mark.parametrize("withheld", ["", "anonymous"])
+def test_a_withheld_caller_who_hangs_up_in_the_language_menu_leaves_no_callback_task(
+    stack: LocalStack, withheld: str
+) -> None:
+    transcript = stack.standin.place_inbound_call(withheld, SHOP, CallerScript([HangUp()]))
+    assert stack.wait_quiet(timeout=30)
+    record = CallItem.get(transcript.call_sid)
+    assert record.status == "completed" and record.callback_task_id is None
+
+
+def test_a_withheld_caller_waiting_for_a_busy_agent_is_not_offered_a_callback(stack: LocalStack) -> None:
+    AgentItem("demo", "anna").update(actions=[AgentItem.status.set("busy")])
+    transcript = stack.standin.place_inbound_call("anonymous", SHOP, CallerScript([Press("3"), HangUp()]))
+    heard = transcript.heard()
+    assert transcript.application_errors == []
+    assert any(text.startswith("You are number 1 in line. The estimated wait") for text in heard)
+    assert not any("called back" in text for text in heard)
+    assert stack.wait_quiet(timeout=30)
+    record = CallItem.get(transcript.call_sid)
+    assert record.callback_task_id is None and _tasks_for(record.customer_phone) == []
+
+
+def test_the_agent_hears_the_whisper_in_their_own_language(stack: LocalStack, shop_api: ShopApi) -> None:
+    # GIVEN Oleh, who hears the system in English, available
+    stack.standin.register_agent(OLEH, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=20))
+    AgentItem("demo", "oleh").update(actions=[AgentItem.language.set("en")])
+    try:
+        set_status(shop_api, "oleh", "available")
+        # WHEN a Ukrainian caller is put through to him
+        transcript = stack.standin.place_inbound_call("+380671230037", SHOP, CallerScript([Press("1"), Press("1")]))
+    finally:
+        AgentItem("demo", "oleh").update(actions=[AgentItem.language.set("uk")])
+    # THEN the caller hears Ukrainian and Oleh his whisper in English
+    assert "Залишайтеся на лінії, ми з'єднуємо вас з оператором." in transcript.heard()
+    agent_leg = [leg for leg in stack.standin.calls if leg.to == OLEH and leg.parent_call_sid == transcript.call_sid]
+    assert [leg.transcript.heard() for leg in agent_leg] == [["Call for Kvitka Flowers. Press 1 to accept."]]

@@ -26,6 +26,7 @@ from chalicelib.config import reload_settings
 from chalicelib.services.admin import load_config
 from chalicelib.wiring import forget_clients, repository
 from devtools.dynamodb_local import DynamoDBLocal
+from devtools.local_gateway import ApiTestClient
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-central-1"
@@ -112,7 +113,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def client(aws: None) -> Iterator[Client]:
     from app import app
 
-    with Client(app) as test_client:
+    # Through API Gateway as the stack in infra/ configures it (unknown paths 404, OPTIONS 405).
+    with ApiTestClient(app) as test_client:
         yield test_client
 
 

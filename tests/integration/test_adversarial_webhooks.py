@@ -210,7 +210,7 @@ TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=60)
 VALUES = st.one_of(st.sampled_from(NASTY), TEXT, st.integers().map(str))
 KEYS = st.one_of(st.sampled_from(TWILIO_KEYS), TEXT)
 FORMS = st.lists(st.tuples(KEYS, VALUES), max_size=14)
-FUZZ_EXAMPLES = 50  # per route: 27 routes, about 20 s
+FUZZ_EXAMPLES = 50  # per route: 28 routes, about 20 s
 
 IB = "/twilio/voice/inbound"
 AD = "/twilio/voice/agent-dial"
@@ -230,6 +230,7 @@ ROUTES = [
     (f"{IB}/menu?lang=uk", "twiml"),
     (f"{IB}/order-choice?attempt=0&lang=en", "twiml"),
     (f"{IB}/order?attempt=0&lang=ru&order=nope", "twiml"),
+    (f"{IB}/order-cancel?lang=uk&order=nope", "twiml"),
     (f"{IB}/wait?lang=en", "twiml"),
     (f"{IB}/wait-choice?lang=en", "twiml-or-empty"),
     (f"{IB}/queue-exit?lang=en", "twiml"),

@@ -283,3 +283,30 @@ def test_a_recorded_call_on_the_desk_links_its_recording_by_an_expiring_signed_l
     assert check(now=NOW + timedelta(minutes=59)) is LinkCheck.VALID
     assert check(now=NOW + timedelta(minutes=61)) is LinkCheck.EXPIRED
     assert "twilio.com" not in json.dumps(pop)
+
+
+def test_an_agent_whose_wrap_up_has_run_its_time_shows_as_available(client: Client, clock: FixedClock) -> None:
+    # GIVEN Oleh, available, takes a call and hangs up at NOW: the system puts him in wrap-up
+    store = repository()
+    assert call(client, "put", "/v1/agents/oleh/status", OLEH, {"status": "available"}).status_code == 200
+    oleh = store.get_agent("demo", "oleh")
+    assert oleh is not None
+    assert store.reserve_agent(oleh, "CA200", NOW, wrap_up_seconds=30, timezone="Europe/Kyiv")
+    assert store.release_agent("demo", "oleh", "CA200", "wrap-up", NOW, timezone="Europe/Kyiv", talked=True)
+
+    def shown(path: str, secret: str = OLEH) -> tuple[str, str]:
+        body = call(client, "get", path, secret).json_body
+        return body["status"], body["status_since"]
+
+    # THEN during the demo shop's 30 s of wrap-up he is in wrap-up everywhere
+    clock.advance(seconds=10)
+    assert shown("/v1/agent") == shown("/v1/agents/oleh") == ("wrap-up", NOW.isoformat())
+    # AND once it has run its time he is available since it ended: on the desk, to the
+    # supervisor and on the live board, as routing already treats him
+    clock.advance(seconds=21)
+    ended = (NOW + timedelta(seconds=30)).isoformat()
+    assert shown("/v1/agent") == shown("/v1/agents/oleh", SHOP_KEY) == ("available", ended)
+    listed = {a["agent_id"]: a["status"] for a in call(client, "get", "/v1/agents", SHOP_KEY).json_body["agents"]}
+    assert listed["oleh"] == "available"
+    live = call(client, "get", "/v1/live?kpis=false", SHOP_KEY).json_body
+    assert [(a["status"], a["since"]) for a in live["agents"] if a["id"] == "oleh"] == [("available", ended)]

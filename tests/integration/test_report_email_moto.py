@@ -166,6 +166,29 @@ def test_the_report_shows_charts_attaches_the_call_log_and_has_a_text_part(aws, 
     assert all("twilio" not in value.lower() and RECORDING_SID not in value for row in rows for value in row.values())
 
 
+def test_an_agent_left_in_wrap_up_counts_only_the_shops_wrap_up_the_rest_is_available(aws):  # noqa: F811
+    # GIVEN a shop with the default 30 s wrap-up, and oleh who takes one call at 12:00 (200 s of
+    # talk) and is never touched again until he logs off at 17:00: his stored status stays wrap-up
+    verify_sender("reports@shop.example")
+    add_shop("acme", "Acme")
+    add_inbound("acme", "in-1", wait=0, agent_id="oleh")
+    add_status("acme", "oleh", "available", 9, previous="offline")
+    add_status("acme", "oleh", "busy", 12)
+    add_status("acme", "oleh", "wrap-up", 12 + 200 / 3600)
+    add_status("acme", "oleh", "offline", 17)
+
+    # WHEN the report is sent
+    run_schedule(NINE_IN_KYIV)
+
+    # THEN his wrap-up is the shop's 30 s, the rest of the afternoon available, AHT talk + 30 s
+    (raw,) = sent_messages()
+    text = text_of(parsed(raw))
+    assert "Agent oleh 1 calls talk 3 min 20 s; AHT 3 min 50 s;" in text
+    assert "available 7 h 56 min" in text  # 9:00-12:00 and 12:04-17:00 less the 30 s of wrap-up
+    assert "wrap-up 30 s" in text
+    assert "busy 3 min 20 s" in text
+
+
 def test_a_weekly_digest_goes_once_beside_the_daily_report(aws):  # noqa: F811
     # GIVEN a shop that asks for a weekly digest on Sundays (30 March 2014 is a Sunday)
     verify_sender("reports@shop.example")

@@ -1,7 +1,10 @@
 """schemathesis against the local server (the Chalice app on loopback over DynamoDB Local, as
 ``make run`` serves it), driven by the app's own OpenAPI document: valid and invalid requests to
-every documented operation. Never a 5xx; every 4xx names the problem (the app's
-``{error, message, fields}``, or Chalice's own ``{Code, Message}`` for a wrong media type)."""
+every documented operation. Never a 5xx; every 4xx names the problem in the app's own
+``{error, message, fields}`` (never Chalice's ``{Code, Message}``, #16 item 15), and every answer
+is one the document lists for the operation. Then the mistakes a shop's developer makes with
+curl, over HTTP to the same server: a method or path the API does not have, a body not sent
+as JSON, a misnamed field."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 
@@ -46,8 +50,8 @@ def problem_named(response: Any) -> str | None:
         return f"not JSON: {response.text[:200]!r}"
     if not isinstance(body, dict):
         return f"not an object: {body!r}"
-    if body.get("Code") and body.get("Message"):  # Chalice's own answer (e.g. 415 media type)
-        return None
+    if "Code" in body or "Message" in body:
+        return f"Chalice's own shape, not the API's: {body!r}"
     if not (body.get("error") and body.get("message")):
         return f"no error and message: {body!r}"
     if response.status_code == 422:
@@ -70,3 +74,39 @@ def test_no_5xx_and_every_4xx_names_the_problem(case: Any, api_url: str) -> None
     if 400 <= response.status_code < 500:
         problem = problem_named(response)
         assert problem is None, f"{case.method} {case.formatted_path} {response.status_code}: {problem}"
+    if case.method.upper() != case.operation.method.upper():
+        # schemathesis tries methods the path does not list: the API's 405 naming the ones it does
+        assert response.status_code == 405, f"{case.method} {case.formatted_path}: {response.status_code}"
+        allow = {key.lower(): value for key, value in response.headers.items()}["allow"]
+        allowed = ",".join(allow) if isinstance(allow, list) else allow
+        assert case.operation.method.upper() in {m.strip() for m in allowed.split(",")}, allowed
+        return
+    listed = case.operation.definition.raw["responses"]
+    assert str(response.status_code) in listed, (
+        f"{case.method} {case.formatted_path}: {response.status_code} is not in the document "
+        f"({sorted(listed)}): {response.text[:300]}"
+    )
+
+
+def test_what_a_shop_developer_gets_wrong_with_curl_is_answered_in_the_apis_form(api_url: str) -> None:
+    key = {"Authorization": f"Bearer {API_KEY}"}
+    order = {"order_id": "C-1", "phone": "067 123 45 67", "total": "10"}
+    # GET on the collection the shop posts to: 405 naming POST
+    listed = requests.get(f"{api_url}/v1/orders", headers=key, timeout=30)
+    assert (listed.status_code, listed.headers["Allow"], listed.json()["error"]) == (405, "POST", "method_not_allowed")
+    # a path of no route, with or without a key: 404 (API Gateway's own answer would be a 403)
+    for headers in ({}, key):
+        missing = requests.post(f"{api_url}/v1/order", json=order, headers=headers, timeout=30)
+        assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
+    # OPTIONS: the API has no CORS, so it is a method like any other the route does not take
+    options = requests.options(f"{api_url}/v1/orders", headers=key, timeout=30)
+    assert (options.status_code, options.headers["Allow"]) == (405, "POST")
+    # a form post instead of JSON: 415
+    form = requests.post(f"{api_url}/v1/orders", data=order, headers=key, timeout=30)
+    assert (form.status_code, form.json()["error"]) == (415, "unsupported_media_type")
+    # order_id for order_number: 422 naming it and the field it meant
+    misnamed = requests.post(f"{api_url}/v1/orders", json=order, headers=key, timeout=30)
+    assert misnamed.status_code == 422
+    assert misnamed.json()["fields"] == [
+        {"field": "order_id", "message": "unknown field; did you mean 'order_number'?"}
+    ]

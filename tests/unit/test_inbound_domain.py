@@ -36,7 +36,7 @@ def test_menus_take_a_digit_or_a_hinted_word() -> None:
     options = {"1": "callback", "2": "voicemail"}
     hints = {"callback": "call back, callback", "voicemail": "message"}
     assert choose("2", None, options, hints) == "voicemail"
-    assert choose(None, "Please call back later", options, hints) == "callback"
+    assert choose(None, "Please call back later", options, hints, confidence=0.9) == "callback"
     assert choose("7", None, options, hints) is None
     assert choose(None, "hmm", options, hints) is None
     assert language_digits(["uk", "ru", "en"]) == {"1": "uk", "2": "ru", "3": "en"}

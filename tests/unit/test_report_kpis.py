@@ -159,6 +159,36 @@ def test_agents_calls_talk_time_status_time_and_missed_offers():
     assert anna.occupancy.percent == Decimal("1.7")  # (360 + 120) / 28,800 s logged in
 
 
+def test_wrap_up_counts_only_its_set_length_the_rest_of_a_stored_wrap_up_is_available():
+    # GIVEN a shop whose wrap-up lasts 60 s, and anna who takes a 5-minute call at 10:00, then is
+    # left in wrap-up (nothing else happened) until she logs off at 10:45, and a call at 11:00
+    # that is still in wrap-up when the day ends
+    call = CallFact("c1", "inbound", "completed", None, T, T, agent_id="anna", duration_seconds=300)
+    late = CallFact("c2", "inbound", "completed", None, T, T, agent_id="anna", duration_seconds=60)
+    minute = timedelta(minutes=1)
+    statuses = [
+        AgentStatusFact("anna", "available", T - minute, "offline"),
+        AgentStatusFact("anna", "busy", T),
+        AgentStatusFact("anna", "wrap-up", T + 5 * minute),
+        AgentStatusFact("anna", "offline", T + 45 * minute),
+        AgentStatusFact("anna", "busy", T + 60 * minute, "available"),
+        AgentStatusFact("anna", "wrap-up", T + 61 * minute),
+    ]
+
+    figures = daily_figures([], [call, late], zone=KYIV, statuses=statuses, start=START, end=END, wrap_up_seconds=60)
+
+    # THEN each wrap-up counts 60 s; the agent was available for the rest, as routing treats her
+    (anna,) = figures.agents
+    assert anna.seconds_in("wrap-up") == 60 + 60
+    assert anna.seconds_in("busy") == 300 + 60
+    assert anna.average_handle_seconds == (300 + 60 + 60 + 60) // 2
+    stored_wrap_up = (40 * minute).seconds + (END - T - 61 * minute).total_seconds()
+    assert anna.seconds_in("available") == 60 + stored_wrap_up - 120
+    # AND without the shop's setting (a caller that does not know it) the stored statuses count
+    unclipped = daily_figures([], [call], zone=KYIV, statuses=statuses, start=START, end=END)
+    assert unclipped.agents[0].seconds_in("wrap-up") == stored_wrap_up
+
+
 def test_histogram_is_bounded_by_distinct_seconds_not_by_values():
     histogram = SecondsHistogram()
     for n in range(100_000):

@@ -116,6 +116,7 @@ class AgentItem(Model):
     client_identity = UnicodeAttribute(null=True)
     groups = ListAttribute(of=UnicodeAttribute, default=list)
     languages = ListAttribute(of=UnicodeAttribute, default=list)
+    language = UnicodeAttribute(null=True)  # what the agent hears (whisper, keypad menu)
     status = UnicodeAttribute(default="offline")
     status_since = UTCDateTimeAttribute(null=True)
     # Inbound routing (I8, A2): the call an agent is reserved for, when their last call ended.

@@ -82,6 +82,10 @@ class ShopRepository:
         shop = self.get_shop(route[0])
         return (shop, route[1]) if shop else None
 
+    def routed_numbers(self) -> list[tuple[str, str, str]]:
+        # A configuration table (a shop's handful of numbers): the operator's CLI reads it whole.
+        return sorted((item.number, item.shop_id, item.group) for item in PhoneNumberItem.scan())
+
     def save_number(self, number: str, shop_id: str, group: str) -> None:
         PhoneNumberItem(number, shop_id=shop_id, group=group).save()
         _number_routes.forget((PhoneNumberItem.Meta.table_name, number))

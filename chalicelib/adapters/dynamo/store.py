@@ -63,6 +63,7 @@ class DynamoStore:
     save_shop = _Via("shops", ShopRepository.save_shop)
     shop_for_number = _Via("shops", ShopRepository.shop_for_number)
     save_number = _Via("shops", ShopRepository.save_number)
+    routed_numbers = _Via("shops", ShopRepository.routed_numbers)
     shop_for_api_key = _Via("shops", ShopRepository.shop_for_api_key)
     save_api_key = _Via("shops", ShopRepository.save_api_key)
     api_key_owner = _Via("shops", ShopRepository.api_key_owner)

@@ -86,6 +86,9 @@ class ReportTally:
     period in UTC, so the time an agent spent in a status is cut at the period's edges.
     ``currency`` is the shop's: confirmed orders in another currency are counted but kept out
     of the sum and the average check, since adding hryvnias to dollars would be wrong.
+    ``wrap_up_seconds`` is the shop's: wrap-up ends by itself after it (A1) while the stored
+    status stays until the agent's next change, so only that much of a wrap-up counts as
+    wrap-up and the rest as available.
     """
 
     def __init__(
@@ -95,8 +98,10 @@ class ReportTally:
         zone: str | tzinfo | None = None,
         start: datetime | None = None,
         end: datetime | None = None,
+        wrap_up_seconds: int | None = None,
     ) -> None:
         self.currency = currency
+        self.wrap_up_seconds = wrap_up_seconds
         self.zone: tzinfo = ZoneInfo(zone) if isinstance(zone, str) else (zone or UTC)
         self.start, self.end = start, end
         self.received = self.duplicates = self.fakes = self.reached = 0
@@ -191,12 +196,19 @@ class ReportTally:
         if agent.last_status is None:
             # Before its first change of the period the agent was in the previous status since the start.
             if change.previous_status and self.start is not None:
-                agent.status_seconds[change.previous_status] += _seconds(self.start, change.changed_at)
+                self._credit(agent.status_seconds, change.previous_status, _seconds(self.start, change.changed_at))
         elif agent.last_at is not None:
-            agent.status_seconds[agent.last_status] += _seconds(agent.last_at, change.changed_at)
+            self._credit(agent.status_seconds, agent.last_status, _seconds(agent.last_at, change.changed_at))
         agent.last_status, agent.last_at = change.status, change.changed_at
         if change.missed_offer:
             agent.missed += 1
+
+    def _credit(self, seconds: Counter[str], status: str, spent: int) -> None:
+        if status == "wrap-up" and self.wrap_up_seconds is not None and spent > self.wrap_up_seconds:
+            seconds["wrap-up"] += self.wrap_up_seconds
+            seconds["available"] += spent - self.wrap_up_seconds
+        else:
+            seconds[status] += spent
 
     def _agent(self, agent_id: str) -> _AgentTally:
         agent = self.agents.get(agent_id)
@@ -251,7 +263,7 @@ class ReportTally:
     def _agent_day(self, agent_id: str, tally: _AgentTally) -> AgentDay:
         seconds = Counter(tally.status_seconds)
         if tally.last_status is not None and tally.last_at is not None and self.end is not None:
-            seconds[tally.last_status] += _seconds(tally.last_at, self.end)
+            self._credit(seconds, tally.last_status, _seconds(tally.last_at, self.end))
         return AgentDay(
             agent_id=agent_id,
             calls=tally.calls,
@@ -275,9 +287,10 @@ def daily_figures(
     start: datetime | None = None,
     end: datetime | None = None,
     callbacks_completed: int | None = None,
+    wrap_up_seconds: int | None = None,
 ) -> DailyFigures:
     """Tally a day's orders, calls and agent status changes in one pass each."""
-    tally = ReportTally(currency=currency, zone=zone, start=start, end=end)
+    tally = ReportTally(currency=currency, zone=zone, start=start, end=end, wrap_up_seconds=wrap_up_seconds)
     for order in orders:
         tally.add_order(order)
     for call in calls:

@@ -29,7 +29,9 @@ def build_report(
     if shop.report.sender is None:
         raise ValueError(f"shop {shop.shop_id} has no report sender")
     start, end = period.bounds(shop.zone)
-    tally = ReportTally(currency=shop.currency, zone=shop.zone, start=start, end=end)
+    tally = ReportTally(
+        currency=shop.currency, zone=shop.zone, wrap_up_seconds=shop.inbound.wrap_up_seconds, start=start, end=end
+    )
     name = "calls-and-orders-" + (
         period.first.isoformat() if period.kind == "day" else f"{period.first.isoformat()}-to-{period.last.isoformat()}"
     )

@@ -1,0 +1,107 @@
+"""The operator sets the shop's Twilio numbers with ``cli.admin twilio-numbers`` (issue 16, item
+11): a caller who hangs up in the greeting gets a callback only when the number's "Call status
+changes" webhook is set (I7), which the old deploy guide told operators to leave empty. Through
+the local stack: the command talks to the Twilio stand-in's IncomingPhoneNumbers API, and the
+stand-in rings the number as configured there."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from chalicelib.adapters.dynamo.schema import CallItem, DialTaskItem, PhoneNumberItem
+from chalicelib.wiring import repository
+from cli.admin import main as admin_cli
+from devtools.stack import LocalStack
+from devtools.twilio_standin import CallerScript, HangUp
+
+SHOP = "+380441234567"
+NOT_OURS = "+380449990000"  # routed to the shop in the tables, but not a number of the Twilio account
+
+
+@pytest.fixture
+def number_as_the_old_guide_left_it(stack: LocalStack) -> Iterator[None]:
+    """The shop's number with its call and text webhooks but no status callback, and a second
+    number routed to the shop that the Twilio account does not have."""
+    stack.standin.register_number(
+        SHOP, voice_url=f"{stack.api_url}/twilio/voice/incoming", sms_url=f"{stack.api_url}/twilio/sms/incoming"
+    )
+    repository().save_number(NOT_OURS, "demo", "sales")
+    yield
+    PhoneNumberItem.get(NOT_OURS).delete()
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = admin_cli(["twilio-numbers", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def hang_up_in_the_greeting(stack: LocalStack, caller: str) -> CallItem:
+    transcript = stack.standin.place_inbound_call(caller, SHOP, CallerScript([HangUp()]))
+    assert transcript.application_errors == []
+    assert stack.wait_quiet(timeout=30)
+    return CallItem.get(transcript.call_sid)
+
+
+def test_the_command_sets_the_numbers_so_a_caller_who_hangs_up_is_called_back(
+    stack: LocalStack, number_as_the_old_guide_left_it: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = stack.api_url
+    # GIVEN the number without a status callback: a caller who hangs up in the greeting is lost
+    lost = hang_up_in_the_greeting(stack, "+380671239001")
+    assert lost.callback_task_id is None
+
+    # WHEN the operator checks: the missing webhook is named, the foreign number is an error, nothing changes
+    code, out, err = cli(capsys, "--public-base-url", base, "--check")
+    assert code == 1
+    assert f"{SHOP}  WRONG:" in out
+    assert f"status_callback (Call status changes) is 'empty', should be '{base}/twilio/voice/status'" in out
+    assert f"voice_fallback_url (Primary handler fails) is 'empty', should be '{base}/twilio/voice/incoming'" in out
+    assert f"{NOT_OURS}  error: not a number of Twilio account {stack.standin.account_sid}" in out
+    assert "2 number(s) not as the app needs (run without --check to set them)" in err
+    assert stack.standin.engine.numbers[SHOP].status_callback_url is None
+
+    # WHEN the operator runs it: the number gets every webhook; the foreign one is still an error
+    code, out, err = cli(capsys, "--public-base-url", base)
+    assert code == 1
+    assert f"{SHOP}  updated:" in out and f"status_callback: 'empty' -> '{base}/twilio/voice/status'" in out
+    assert f"{NOT_OURS}  error: not a number of Twilio account" in out
+    number = stack.standin.engine.numbers[SHOP]
+    assert (number.voice_url, number.voice_method) == (f"{base}/twilio/voice/incoming", "POST")
+    assert (number.status_callback_url, number.status_callback_method) == (f"{base}/twilio/voice/status", "POST")
+    assert number.sms_url == f"{base}/twilio/sms/incoming"
+    assert number.voice_fallback_url == f"{base}/twilio/voice/incoming"
+
+    # THEN a caller who hangs up in the greeting gets a callback task (I7)
+    called_back = hang_up_in_the_greeting(stack, "+380671239002")
+    assert called_back.abandoned is True
+    task = DialTaskItem.get(called_back.callback_task_id)
+    assert (task.kind, task.phone) == ("callback", "+380671239002")
+
+    # AND a rerun for the shop's own number changes nothing: Twilio is only read
+    code, out, _err = cli(capsys, "--public-base-url", base, "--number", SHOP)
+    assert (code, out.splitlines()[1:]) == (0, [f"{SHOP}  ok"])
+    assert stack.standin.engine.numbers[SHOP] is number
+
+
+def test_a_status_callback_typed_wrong_in_the_console_is_found_and_fixed(
+    stack: LocalStack, number_as_the_old_guide_left_it: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = stack.api_url
+    cli(capsys, "--public-base-url", base, "--number", SHOP)
+    # GIVEN someone retyped the status callback in Twilio's console, without the path's last part
+    typo = f"{base}/twilio/voice"
+    stack.standin.engine.numbers[SHOP].status_callback_url = typo
+
+    code, out, _err = cli(capsys, "--public-base-url", base, "--number", SHOP, "--check")
+    assert code == 1
+    assert out.splitlines()[1:] == [
+        f"{SHOP}  WRONG:",
+        f"    status_callback (Call status changes) is '{typo}', should be '{base}/twilio/voice/status'",
+    ]
+    code, out, _err = cli(capsys, "--public-base-url", base, "--number", SHOP)
+    assert code == 0 and f"status_callback: '{typo}' -> '{base}/twilio/voice/status'" in out
+    assert hang_up_in_the_greeting(stack, "+380671239003").callback_task_id is not None
