@@ -1,7 +1,9 @@
 """Powertools Logger, Metrics and Tracer shared by every handler.
 
-Phone numbers never reach the logs in clear: a filter masks anything shaped like a phone
-number in the message and in structured extras before the JSON line is written.
+Phone numbers never reach the logs in clear: the JSON serializer of every line masks each
+number phonenumbers finds (or '+' and 7-15 digits) in every field of the line, nested ones,
+the message and the formatted exception and stack trace included, and only there, so no field
+added later escapes it.
 
 The Tracer is built only where tracing is on: Powertools' Tracer imports the X-Ray SDK (and
 botocore's session machinery with it) even when it then disables itself, about half of the
@@ -12,41 +14,55 @@ hand the function back unchanged.
 from __future__ import annotations
 
 import functools
-import logging
+import json
 import os
-import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 
-from chalicelib.domain.phones import mask_phone
+from chalicelib.domain.phones import mask_phones_in
 
 SERVICE = "callcenter"
-
-_PHONE_LIKE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
-
-
-def _mask_text(text: str) -> str:
-    return _PHONE_LIKE.sub(lambda match: mask_phone(match.group(0)), text)
+# National forms ('067 123-45-67') are recognised for the shops' default region; international
+# ones ('+1 201 555 0123', '380671234567' with its country code) for every country.
+NATIONAL_NUMBER_REGIONS = ("UA",)
 
 
-class PhoneMaskingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = _mask_text(record.msg)
-        if record.args:
-            record.args = tuple(_mask_text(a) if isinstance(a, str) else a for a in record.args)
-        for key, value in list(vars(record).items()):
-            if key in _MASKED_EXTRA_KEYS and isinstance(value, str):
-                setattr(record, key, mask_phone(value))
-        return True
+def _masked(value: Any) -> Any:
+    """The value as it will be written, with every phone number in it masked: strings, keys and
+    nested values; objects (an exception in ``stack_trace``) as their text, as JSON's
+    ``default=str`` would write them; numbers, booleans and None as they are."""
+    if isinstance(value, str):
+        return mask_phones_in(value, NATIONAL_NUMBER_REGIONS)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {_masked(str(key)): _masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_masked(item) for item in value]
+    return mask_phones_in(str(value), NATIONAL_NUMBER_REGIONS)
 
 
-_MASKED_EXTRA_KEYS = {"phone", "from_number", "to_number", "caller", "callee"}
+# Fields Powertools writes itself from the record and the Lambda context: never a phone number,
+# and the timestamp's run of digits would otherwise send every line through the matcher.
+_POWERTOOLS_KEYS = frozenset(
+    {"level", "location", "timestamp", "service", "sampling_rate", "xray_trace_id", "cold_start"}
+    | {"function_name", "function_memory_size", "function_arn", "function_request_id"}
+)
 
-logger = Logger(service=SERVICE)
-logger.addFilter(PhoneMaskingFilter())
+
+def masked_json(log: dict[str, Any]) -> str:
+    """Powertools' JSON line (its own serializer settings), once every other field of it, the
+    message, extras, appended keys, the formatted exception and the stack trace, is masked."""
+    masked = {
+        key if key in _POWERTOOLS_KEYS else _masked(key): value if key in _POWERTOOLS_KEYS else _masked(value)
+        for key, value in log.items()
+    }
+    return json.dumps(masked, default=str, separators=(",", ":"), ensure_ascii=False)
+
+
+logger = Logger(service=SERVICE, json_serializer=masked_json)
 metrics = Metrics(namespace="CallCenter", service=SERVICE)
 
 Function = TypeVar("Function", bound=Callable[..., Any])

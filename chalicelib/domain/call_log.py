@@ -4,6 +4,11 @@ Rows are written as they stream past (never a list of the day in memory) straigh
 gzip stream held in memory, so a day of 100,000 calls costs its compressed size. A small log
 is attached as plain ``.csv``; a large one as ``.csv.gz``; one that would push the email past
 SES's 10 MB raw-message limit is left out and the report says so.
+
+No cell is read as a formula (CSV injection): a text cell starting with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return gets a leading apostrophe, as OWASP advises. A masked
+number therefore reads ``'+380*******67``; a plain number such as ``-5`` or ``12.50`` stays a
+number a spreadsheet can add up.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -37,6 +43,15 @@ ATTACHED_LIMIT_BYTES = 6_000_000
 RECORDING_PENDING = "recorded {ref}; expiring link not available yet (recording links come with the inbound service)"
 
 RecordingLink = Callable[[CallFact], str | None]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """The cell as text no spreadsheet evaluates: '=1+2' -> "'=1+2"; '-5' stays a number."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 
 def masked_reference(reference: str) -> str:
@@ -75,7 +90,7 @@ class CallLogWriter:
         self._write(COLUMNS, count=False)
 
     def _write(self, row: tuple[object, ...], *, count: bool = True) -> None:
-        self._csv.writerow(row)
+        self._csv.writerow([spreadsheet_safe(cell) for cell in row])
         data = self._line.getvalue().encode("utf-8")
         self._line.seek(0)
         self._line.truncate()

@@ -212,13 +212,35 @@ def crm_url_problem(url: str, *, local: bool) -> str | None:
 
 def address_problem(address: ipaddress.IPv4Address | ipaddress.IPv6Address, *, local: bool) -> str | None:
     """Why a resolved address must not be connected to, or None (checked again at delivery,
-    so a name that resolves to a private address is refused too)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    so a name that resolves to a private address is refused too). An IPv6 address that
+    stands for an IPv4 one (IPv4-mapped or -compatible, NAT64, 6to4) is judged by that one."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _NAT64_LOCAL_USE:
+            return "must not point at a private or reserved address"
+        address = embedded_ipv4(address) or address
     if address.is_loopback:
         return None if local else "must not point at a loopback address"
     if address.is_link_local:
         return "must not point at a link-local address"
-    if not address.is_global or address.is_multicast:  # private, shared (CGNAT), reserved, documentation
+    if not address.is_global or address.is_multicast:  # private, shared (CGNAT), reserved, documentation, Teredo
         return "must not point at a private or reserved address"
+    return None
+
+
+# RFC 6052's well-known NAT64 prefix carries the IPv4 address in its last 32 bits; RFC 8215's
+# local-use prefix belongs to a private translator; ::/96 is RFC 4291's deprecated IPv4-compatible form.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address leads to, or None: '::ffff:10.0.0.1', '::127.0.0.1',
+    '64:ff9b::a9fe:a9fe' and '2002:a9fe:a9fe::1' all lead to an IPv4 host."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):  # '::' and '::1' are IPv6's own
+        return ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF)
     return None

@@ -6,6 +6,7 @@ module: masking, which every log line does, needs none of it, and neither does a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -78,3 +79,48 @@ def is_withheld(number: str | None) -> bool:
     text = (number or "").strip()
     digits = "".join(ch for ch in text if ch.isdigit())
     return not digits or any(ch.isalpha() for ch in text) or digits in WITHHELD_KEYPAD
+
+
+# Seven digits or more in a row (separators between them allowed), not joined to an id: only such
+# text is handed to phonenumbers' matcher, so most log lines never load it.
+_DIGIT_RUN = re.compile(r"(?<!\w)\d(?:[\s().\-/]{0,2}\d){6,}")
+# '177420000.00': one decimal point and a fraction of one or two digits end an amount.
+_AMOUNT_END = re.compile(r"\A[^.,]*\d[.,]\d{1,2}\Z")
+# An international number phonenumbers finds no valid number in (a range newer than its
+# metadata, a typo): '+' and 7-15 digits, spaces, dashes or brackets between them.
+_PLUS_NUMBER = re.compile(r"(?<![\w+])\+\d(?:[\s()\-]{0,2}\d){6,14}(?![\w]|[.,]\d)")
+
+
+def mask_phones_in(text: str, regions: tuple[str, ...] = ("UA",)) -> str:
+    """Every phone number in free text masked as ``mask_phone`` masks it: international ones
+    of any country, national ones ('067 123-45-67') of ``regions``. Found by phonenumbers'
+    ``PhoneNumberMatcher`` (valid numbers only; it passes over dates, times and SIDs), plus any
+    '+' followed by 7-15 digits; a match joined to a letter, digit or '_' is part of an id."""
+    if not _DIGIT_RUN.search(text):
+        return text
+    import phonenumbers  # cold start: only text with a long run of digits
+
+    spans: dict[int, tuple[int, str]] = {}
+    for region in regions:
+        for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+            if _stands_alone(text, match.start, match.end) and not _AMOUNT_END.search(match.raw_string):
+                e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+                spans.setdefault(match.start, (match.end, mask_phone(e164)))
+    for plus in _PLUS_NUMBER.finditer(text):
+        if not any(start <= plus.start() < end for start, (end, _) in spans.items()):
+            spans[plus.start()] = (plus.end(), mask_phone(plus.group(0)))
+    masked, done = [], 0
+    for start in sorted(spans):
+        end, replacement = spans[start]
+        if start >= done:
+            masked += [text[done:start], replacement]
+            done = end
+    return "".join(masked) + text[done:]
+
+
+def _stands_alone(text: str, start: int, end: int) -> bool:
+    """Not part of an id ('ord_0671234567'), an amount ('671234567.00') or a time ('12:00:00')."""
+    before, after = text[max(0, start - 2) : start].rjust(2), text[end : end + 2].ljust(2)
+    joined = before[1].isalnum() or before[1] == "_" or after[0].isalnum() or after[0] == "_"
+    decimal = (before[1] in ".,:" and before[0].isdigit()) or (after[0] in ".,:" and after[1].isdigit())
+    return not (joined or decimal)  # ':' too: '+00:00 334.10' is a time zone and an amount

@@ -84,6 +84,9 @@ def dial_task(
             logger.warning("call not placed; retrying soon", extra={"task_id": task_id, "reason": str(error)})
             store.release_claim(task_id, now + TEMPORARY_FAILURE_BACKOFF)
             return None
+        logger.warning(
+            "call refused; a failed attempt", extra={"task_id": task_id, "reason": str(error)}, exc_info=True
+        )
         _attempt_failed(shop, claimed, store=store, now=now)
         return None
     except Exception:

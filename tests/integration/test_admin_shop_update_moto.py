@@ -15,6 +15,7 @@ from chalice.test import Client
 from chalicelib import wiring
 from chalicelib.adapters.dynamo.schema import OrderItem
 from chalicelib.clock import FixedClock
+from chalicelib.config import reload_settings
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.wiring import repository
 from cli.admin import main as admin_cli
@@ -250,3 +251,23 @@ def test_loading_a_file_over_a_shop_keeps_what_the_file_leaves_out_and_replace_r
     assert replaced is not None
     assert (replaced.caller_id, replaced.report.recipients, replaced.robot.max_attempts) == (None, [], 5)
     assert replaced.robot.max_concurrent_calls == 7
+
+
+@pytest.mark.parametrize("address", ["::127.0.0.1", "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1"])
+def test_a_crm_url_at_an_ipv6_form_of_loopback_or_the_metadata_address_is_refused_naming_the_field(
+    aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, address: str
+) -> None:
+    # GIVEN a deployment in the cloud (not local mode) and a shop without a CRM
+    monkeypatch.setenv("CALLCENTER_LOCAL", "false")
+    reload_settings()
+    set_up_kvitka(capsys)
+    before = stored("kvitka")
+
+    # WHEN the operator points the shop's CRM at the address
+    crm = {"crm": {"url": f"https://[{address}]/hook", "secret_name": "kvitka-crm"}}
+    code, out, err = cli(capsys, "create-shop", "--id", "kvitka", "--settings", json.dumps(crm))
+
+    # THEN the update is refused naming crm.url and the shop keeps no CRM
+    assert (code, out) == (2, "")
+    assert err.startswith("error: ") and "crm.url: " in err and "must not point at a" in err, err
+    assert stored("kvitka") == before

@@ -4,6 +4,7 @@ forbidden address is never connected to."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
 from collections.abc import Iterator
@@ -90,3 +91,28 @@ def test_in_the_cloud_a_name_resolving_to_loopback_is_never_connected_to() -> No
         with pytest.raises(CrmAddressRefused, match="loopback"):
             UrllibCrmSender(local=False).post(url, b"{}", {})
         assert crm.received == []
+
+
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [
+        ("::127.0.0.1", "loopback"),  # IPv4-compatible form of 127.0.0.1
+        ("64:ff9b::a9fe:a9fe", "link-local"),  # NAT64 form of 169.254.169.254 (instance metadata)
+        ("2002:a9fe:a9fe::1", "link-local"),  # 6to4 form of 169.254.169.254
+    ],
+)
+def test_in_the_cloud_a_name_resolving_to_an_ipv6_form_of_a_forbidden_ipv4_address_is_never_connected_to(
+    monkeypatch: pytest.MonkeyPatch, address: str, problem: str
+) -> None:
+    # GIVEN the CRM's name, which passed the check when the shop was set up, now resolves (DNS
+    # rebinding) to an IPv6 address standing for loopback or the instance metadata service
+    answers = [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, 443, 0, 0))]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: answers)
+    connections: list[object] = []
+    monkeypatch.setattr(socket, "create_connection", lambda *args, **kwargs: connections.append(args))
+
+    # WHEN an event is sent THEN it is refused before any connection, naming the address
+    with pytest.raises(CrmAddressRefused, match=problem) as refused:
+        UrllibCrmSender(local=False).post("https://crm.kvitka.example/hook", b"{}", {})
+    assert str(ipaddress.ip_address(address)) in str(refused.value)
+    assert connections == []

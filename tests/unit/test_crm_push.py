@@ -96,6 +96,19 @@ def test_an_event_failing_for_a_day_is_parked_after_its_last_try_within_the_day(
         ("https://169.254.169.254/latest/meta-data", False, "link-local"),
         ("https://[fe80::1]/hook", False, "link-local"),
         ("https://[::ffff:10.0.0.1]/hook", False, "private"),
+        # IPv6 forms that lead to an IPv4 host are judged by that host (issue 18)
+        ("https://[::127.0.0.1]/hook", False, "loopback"),  # IPv4-compatible
+        ("https://[64:ff9b::a9fe:a9fe]/hook", False, "link-local"),  # NAT64 of 169.254.169.254
+        ("https://[2002:a9fe:a9fe::1]/hook", False, "link-local"),  # 6to4 of 169.254.169.254
+        ("https://[64:ff9b::a00:1]/hook", False, "private"),  # NAT64 of 10.0.0.1
+        ("https://[2002:c0a8:1::1]/hook", False, "private"),  # 6to4 of 192.168.0.1
+        ("https://[64:ff9b:1::5db8:d70e]/hook", False, "private"),  # a local-use NAT64 translator
+        ("https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook", False, "private"),  # Teredo
+        ("https://[64:ff9b::5db8:d70e]/hook", False, None),  # NAT64 of a public host
+        ("https://[2002:5db8:d70e::1]/hook", False, None),  # 6to4 of a public host
+        ("https://[2a00:1450:4001:80b::200e]/hook", False, None),
+        ("https://[64:ff9b::a9fe:a9fe]/hook", True, "link-local"),
+        ("https://[2002:a9fe:a9fe::1]/hook", True, "link-local"),
         ("https://user:pw@crm.kvitka.example/hook", False, "credentials"),
         ("https:///hook", False, "https://"),
         ("http://127.0.0.1:8765/crm", True, None),

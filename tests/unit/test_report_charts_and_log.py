@@ -10,6 +10,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from chalicelib.domain import call_log
@@ -235,7 +237,7 @@ def test_call_log_has_every_order_and_call_with_masked_numbers():
     assert rows[0] | {} == {
         "time": "2014-03-29T10:00:00+02:00",
         "kind": "order",
-        "number": "+380*******67",
+        "number": "'+380*******67",  # read as text, not as the formula "+380..."
         "direction": "",
         "duration_seconds": "",
         "result": "confirmed",
@@ -246,7 +248,7 @@ def test_call_log_has_every_order_and_call_with_masked_numbers():
         "total": "250.00",
     }
     assert rows[1]["result"] == "answered by agent" and rows[1]["agent"] == "anna"
-    assert rows[1]["number"] == "+380*******33" and rows[1]["duration_seconds"] == "95"
+    assert rows[1]["number"] == "'+380*******33" and rows[1]["duration_seconds"] == "95"
     assert rows[1]["recording"].startswith("recorded RE…cdef; expiring link not available yet")
     assert "0123456789" not in attached.data.decode()
     assert rows[2]["result"] == "lost"
@@ -270,3 +272,31 @@ def test_a_big_log_is_gzipped_and_a_too_big_one_left_out(monkeypatch: pytest.Mon
     for _ in range(100):
         log.add_call(call)
     assert log.finish() is None
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets evaluate (OWASP, CSV injection)
+# Text a shop's system or an agent's id may carry, weighted towards formula starts.
+CELL_TEXT = st.one_of(
+    st.text(max_size=30),
+    st.builds(lambda start, rest: start + rest, st.sampled_from(FORMULA_STARTS), st.text(max_size=30)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(order_number=CELL_TEXT, agent=CELL_TEXT, total=st.decimals(min_value=-(10**6), max_value=10**6, places=2))
+def test_no_call_log_cell_opens_as_a_formula_and_each_reads_back_as_written(
+    order_number: str, agent: str, total: Decimal
+) -> None:
+    log = CallLogWriter("calls", KYIV)
+    log.add_order(OrderFact("o1", "confirmed", total, True, AT, phone="+380671234567", order_number=order_number))
+    log.add_call(CallFact("c1", "inbound", "completed", None, AT, AT, customer_phone="+380501112233", agent_id=agent))
+    attached = log.finish()
+    assert attached is not None
+    order, call = rows_of(attached.data)
+    for cell in [*order.values(), *call.values()]:
+        # nothing a spreadsheet evaluates: text behind an apostrophe, or a plain number such as -5
+        assert not cell.startswith(FORMULA_STARTS) or cell.lstrip("-").replace(".", "", 1).isdigit(), cell
+    assert order["order_number"] in (order_number, "'" + order_number)
+    assert order["total"] == str(total)  # amounts, negative ones too, stay numbers
+    assert call["agent"] in (agent, "'" + agent)
+    assert (order["number"], call["number"]) == ("'+380*******67", "'+380*******33")
