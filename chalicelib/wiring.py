@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from chalicelib.adapters import idempotency
@@ -31,11 +32,13 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamo.crm_outbox import DynamoCrmOutbox
     from chalicelib.adapters.dynamo.reports import DynamoReportQueries, DynamoReportRuns
     from chalicelib.adapters.twilio_numbers import TwilioAccountNumbers
+    from chalicelib.domain.entities import Call
     from chalicelib.domain.shop import ShopSettings
     from chalicelib.services.alerts import AlertChannels
     from chalicelib.services.crm_push import CrmLine
     from chalicelib.services.outcomes import Notifier
     from chalicelib.services.recordings import ReportRecordingLinks  # cold start: see the block
+    from chalicelib.services.voicemail import VoicemailMail
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -198,6 +201,26 @@ def notify_managers() -> Notifier:
     from chalicelib.services.outcomes import notify_managers as notify  # cold start: as alert_channels
 
     return functools.partial(notify, channels=alert_channels())
+
+
+def voicemail_mail(now: datetime) -> VoicemailMail:
+    """A voicemail's emails: the alerts' channels, and the recording's signed link lasting the
+    report's link days from ``now``."""
+    from chalicelib.services import recordings  # cold start: only voicemail callbacks
+    from chalicelib.services.voicemail import VoicemailMail
+
+    config = settings()
+    lifetime = timedelta(days=config.recording_link_days)
+
+    def link(call: Call) -> str | None:
+        if not (call.recording_sid or call.recording_url):
+            return None
+        secret = config.recording_link_key()
+        return recordings.recording_link(
+            call.call_sid, base_url=config.base_url, secret=secret, now=now, lifetime=lifetime
+        )
+
+    return VoicemailMail(channels=alert_channels(), recording_link=link, link_days=config.recording_link_days)
 
 
 # ---- the owner's reports: only the hourly run, the live figures and the admin CLI load them ---

@@ -118,6 +118,9 @@ class Call:
     abandoned: bool | None = None
     callback_task_id: str | None = None
     survey: str | None = None
+    voicemail_seconds: int | None = None  # the caller left a message this long (result "voicemail")
+    transcription: str | None = None  # Twilio's text of the voicemail, where the shop asks for it
+    transcription_status: str | None = None  # completed | failed
 
     @classmethod
     def to_customer_of(

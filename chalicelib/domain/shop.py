@@ -197,6 +197,9 @@ class InboundPolicy(_Strict):
     survey: bool = True
     self_service: bool = True
     delivery_slots: DeliverySlotPolicy = Field(default_factory=DeliverySlotPolicy)
+    # Twilio's transcription of each voicemail (paid; recordings of up to 2 minutes), emailed
+    # to the shop after the voicemail's own email.
+    voicemail_transcription: bool = False
 
 
 class ShopSettings(_Strict):

@@ -51,7 +51,7 @@ def arrive(form: dict[str, str], *, store: Store, now: datetime) -> Arrival | No
     open_now = is_open(shop.business_hours, shop.timezone, now)
     call = store.upsert_call(
         # The language is kept if a repeated webhook finds one chosen already.
-        _inbound_call(form, shop, now, language=shop.main_language),
+        inbound_call(form, shop, now, language=shop.main_language),
         group=group,
         after_hours=not open_now,
     )
@@ -63,7 +63,7 @@ def _caller(form: dict[str, str], shop: ShopSettings) -> str:
     return caller.e164 or caller.raw
 
 
-def _inbound_call(form: dict[str, str], shop: ShopSettings, now: datetime, language: str | None = None) -> Call:
+def inbound_call(form: dict[str, str], shop: ShopSettings, now: datetime, language: str | None = None) -> Call:
     """The call Twilio's webhook describes, as first stored (a later webhook adds to it)."""
     return Call(
         call_sid=form.get("CallSid", ""),
@@ -378,25 +378,7 @@ def store_recording(form: dict[str, str], *, store: Store) -> None:
         store.update_call(call_sid, recording_sid=form["RecordingSid"], recording_url=form.get("RecordingUrl", ""))
 
 
-# ---- voicemail and status callbacks (walking skeleton, extended) ---------------------------
-def store_voicemail(form: dict[str, str], *, store: Store, now: datetime) -> str:
-    """Record the voicemail on the call record; returns the language to thank the caller in."""
-    route = store.shop_for_number(form.get("To", ""))
-    if route is None:
-        return "en"
-    shop, _ = route
-    fields: dict[str, Any] = {"result": "voicemail"}
-    if form.get("RecordingUrl"):
-        fields["recording_url"] = form["RecordingUrl"]
-    if form.get("RecordingSid"):
-        fields["recording_sid"] = form["RecordingSid"]
-    call = store.upsert_call(
-        _inbound_call(form, shop, now),
-        **fields,
-    )
-    return call.language or shop.main_language
-
-
+# ---- status callbacks (voicemail: services.voicemail) ------------------------------------
 # Results that mean the caller was served or has a next step; anything else at hang-up is a
 # lost call that gets a callback task (I7).
 SERVED_RESULTS = {"agent", "callback", "voicemail", "self-service", "closed"}

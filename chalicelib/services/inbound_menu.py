@@ -205,7 +205,7 @@ def after_hours_choice(heard: Heard, *, store: InboundStore, now: datetime) -> G
         return Goodbye(language, "inbound_callback_confirmed")
     again = None if choice == "voicemail" else _next_try(heard, ctx.shop)
     if again is None:
-        return LeaveMessage(language)
+        return LeaveMessage(language, ctx.shop.inbound.voicemail_transcription)
     return AfterHoursMenu(language, ctx.shop.name, again)
 
 

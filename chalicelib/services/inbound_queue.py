@@ -59,9 +59,10 @@ class Goodbye:
 
 @dataclass(frozen=True)
 class LeaveMessage:
-    """Record a voicemail."""
+    """Record a voicemail (and ask Twilio for its text where the shop wants it)."""
 
     language: str
+    transcribe: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def queue_left(
         return Goodbye(language, "inbound_callback_confirmed")
     if nxt == "gone":
         return Goodbye(language)
-    return LeaveMessage(language)
+    return LeaveMessage(language, ctx.shop.inbound.voicemail_transcription)
 
 
 def whisper(caller_sid: str, *, store: InboundStore) -> Whisper:

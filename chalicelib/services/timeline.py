@@ -1,11 +1,12 @@
-"""A customer's timeline (A7) per (shop, phone): orders, calls (with their outcome and a
-recording link), text messages in and out, agents' outcomes and the opt-out, newest first,
+"""A customer's timeline (A7) per (shop, phone): orders, calls (with their outcome, a
+recording link and the voicemail left), text messages in and out, agents' outcomes and the opt-out, newest first,
 paged. Every source is a Query on a (shop, phone) key, read only as far as the page needs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from chalicelib.domain.entities import Call, Order, TextMessage
 from chalicelib.domain.outcomes import SavedOutcome
@@ -80,8 +81,21 @@ def call_entry(call: Call, store: TimelineStore, recording_link: RecordingLink |
                 "available": has_recording,
                 "url": recording_link(call) if has_recording and recording_link else None,
             },
+            "voicemail": _voicemail(call),
         },
     )
+
+
+def _voicemail(call: Call) -> dict[str, Any] | None:
+    """The message the caller left (its length, its callback task, Twilio's text where the shop
+    asks for it); None for a call without one."""
+    if call.result != "voicemail":
+        return None
+    return {
+        "seconds": call.voicemail_seconds,
+        "callback_task_id": call.callback_task_id,
+        "transcription": call.transcription,
+    }
 
 
 def sms_entry(message: TextMessage) -> TimelineEntry:

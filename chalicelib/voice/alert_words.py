@@ -73,7 +73,24 @@ class NeedsManagerFacts:
     comment: str = ""
 
 
-AlertFacts = LargeOrderFacts | ComplaintFacts | QueueWaitFacts | DropRateFacts | NeedsManagerFacts
+@dataclass(frozen=True, slots=True)
+class VoicemailFacts:
+    """A voicemail for the shop: the email right away, and Twilio's text in a second one."""
+
+    shop_name: str
+    phone: str  # whole: the managers call back
+    local_time: datetime  # in the shop's zone
+    timezone: str
+    seconds: int
+    language: str  # the caller's, a code (uk, ru, en)
+    link: str  # the expiring signed link to the recording
+    link_days: int
+    callback: bool  # a callback task waits in the agents' queue (False: a hidden number)
+    transcription_follows: bool = False
+    transcription: str | None = None  # given: this is the transcription's email
+
+
+AlertFacts = LargeOrderFacts | ComplaintFacts | QueueWaitFacts | DropRateFacts | NeedsManagerFacts | VoicemailFacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +160,8 @@ def alert_words(facts: AlertFacts, catalog: Catalog) -> AlertWords:
             "limit": number(facts.limit),
         }
         return worded("drop_rate", values, percent=values["percent"], limit=values["limit"])
+    if isinstance(facts, VoicemailFacts):
+        return voicemail_words(facts, catalog)
     purpose = catalog.alert.get(f"purpose_{facts.purpose}") or say("purpose_other")
     values = {
         "shop_name": facts.shop_name,
@@ -155,6 +174,28 @@ def alert_words(facts: AlertFacts, catalog: Catalog) -> AlertWords:
         "call_sid": given(facts.call_sid),
     }
     return AlertWords(say("needs_manager_subject", **values), say("needs_manager_body", **values), None)
+
+
+def voicemail_words(facts: VoicemailFacts, catalog: Catalog) -> AlertWords:
+    """The voicemail's email, or (with ``facts.transcription``) the transcription's."""
+    say = catalog.alert_text
+    values = {
+        "shop_name": facts.shop_name,
+        "phone": facts.phone.strip() or say("none"),
+        "time": f"{facts.local_time:%Y-%m-%d %H:%M}",
+        "timezone": facts.timezone,
+        "length": duration(facts.seconds, catalog),
+        "link": facts.link,
+        "days": str(facts.link_days),
+    }
+    if facts.transcription is not None:
+        body = say("voicemail_transcript_body", **values, text=facts.transcription)
+        return AlertWords(say("voicemail_transcript_subject", **values), body, None)
+    language = catalog.alert.get(f"language_{facts.language}") or facts.language
+    callback = say("voicemail_callback" if facts.callback else "voicemail_no_callback")
+    follows = say("voicemail_transcription_follows") if facts.transcription_follows else ""
+    body = say("voicemail_body", **values, language=language, callback=callback, transcription=follows)
+    return AlertWords(say("voicemail_subject", **values), body.rstrip("\n") + "\n", None)
 
 
 def number(value: Decimal | int) -> str:

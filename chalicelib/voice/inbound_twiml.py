@@ -81,10 +81,25 @@ def after_hours(catalog: Catalog, shop_name: str, action: str, no_input_url: str
     return str(response)
 
 
-def voicemail(catalog: Catalog, recording_action_url: str, prompt: str = "inbound_voicemail") -> str:
+def voicemail(
+    catalog: Catalog,
+    recording_action_url: str,
+    prompt: str = "inbound_voicemail",
+    *,
+    ready_url: str | None = None,
+    transcription_url: str | None = None,
+) -> str:
+    """The prompt and the beep, then up to 2 minutes of message (what Twilio transcribes at
+    most). ``ready_url`` hears when the recording's file is ready; ``transcription_url``, when
+    given, asks Twilio for the message's text."""
     response = VoiceResponse()
     speak(response, catalog, prompt)
-    response.record(action=recording_action_url, method="POST", max_length=120, timeout=5, play_beep=True)
+    options: dict[str, object] = {}
+    if ready_url:
+        options |= {"recording_status_callback": ready_url, "recording_status_callback_method": "POST"}
+    if transcription_url:
+        options |= {"transcribe": True, "transcribe_callback": transcription_url}
+    response.record(action=recording_action_url, method="POST", max_length=120, timeout=5, play_beep=True, **options)
     speak(response, catalog, "goodbye")
     response.hangup()
     return str(response)

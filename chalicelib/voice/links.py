@@ -11,6 +11,8 @@ from urllib.parse import quote, quote_plus, urlencode
 ROBOT_PATH = "/twilio/voice/robot"
 STATUS_PATH = "/twilio/voice/status"
 VOICEMAIL_PATH = "/twilio/voice/voicemail"
+VOICEMAIL_READY_PATH = f"{VOICEMAIL_PATH}/ready"  # the recording status callback of a voicemail
+VOICEMAIL_TRANSCRIPTION_PATH = f"{VOICEMAIL_PATH}/transcription"
 INCOMING_PATH = "/twilio/voice/incoming"
 INBOUND_BASE = "/twilio/voice/inbound"
 AGENT_DIAL_BASE = "/twilio/voice/agent-dial"
@@ -62,6 +64,12 @@ class PublicUrls(_Links):
 
     def voicemail(self) -> str:
         return self._url(VOICEMAIL_PATH)
+
+    def voicemail_ready(self) -> str:
+        return self._url(VOICEMAIL_READY_PATH)
+
+    def voicemail_transcription(self) -> str:
+        return self._url(VOICEMAIL_TRANSCRIPTION_PATH)
 
 
 class AgentDialLinks(_Links):

@@ -20,15 +20,15 @@ from chalicelib.clock import current_clock
 from chalicelib.domain.shop import InboundPolicy
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
-from chalicelib.services import inbound, inbound_queue
+from chalicelib.services import inbound, inbound_queue, voicemail
 from chalicelib.services.inbound_queue import DialAgent, Goodbye, Heard, LeaveMessage, Queued, Survey
 from chalicelib.voice import inbound_twiml as tw
 from chalicelib.voice import twiml as render
-from chalicelib.voice.catalog import load_catalog
+from chalicelib.voice.catalog import Catalog, load_catalog
 from chalicelib.voice.links import INBOUND_BASE as BASE
-from chalicelib.voice.links import VOICEMAIL_PATH
+from chalicelib.voice.links import VOICEMAIL_PATH, VOICEMAIL_READY_PATH, VOICEMAIL_TRANSCRIPTION_PATH
 from chalicelib.web.http import acknowledged, current_request, twilio_webhook, twiml
-from chalicelib.wiring import inbound_links, inbound_store, repository, urls
+from chalicelib.wiring import inbound_links, inbound_store, urls, voicemail_mail
 
 voice_queue = Blueprint(__name__)
 webhook = twilio_webhook(lambda: current_request(voice_queue))
@@ -73,11 +73,21 @@ def guarded_by(blueprint: Blueprint) -> Callable[[Callable[..., Response]], Call
             except Exception:
                 logger.exception("inbound call step failed: fallback TwiML")
                 catalog = load_catalog(language_of(blueprint))
-                return twiml(tw.voicemail(catalog, urls().voicemail(), prompt="inbound_technical_problem"))
+                return twiml(leave_a_message(catalog, prompt="inbound_technical_problem"))
 
         return safe
 
     return guarded
+
+
+def leave_a_message(catalog: Catalog, prompt: str = "inbound_voicemail", *, transcribe: bool = False) -> str:
+    """The voicemail's TwiML: the recording's action, its ready callback and, where the shop
+    asks for it, Twilio's transcription."""
+    links = urls()
+    transcription_url = links.voicemail_transcription() if transcribe else None
+    return tw.voicemail(
+        catalog, links.voicemail(), prompt, ready_url=links.voicemail_ready(), transcription_url=transcription_url
+    )
 
 
 def respond(step: QueueStep) -> Response:
@@ -86,7 +96,7 @@ def respond(step: QueueStep) -> Response:
     if isinstance(step, Goodbye):
         return twiml(render.say_and_hang_up(catalog, step.prompt) if step.prompt else render.hang_up())
     if isinstance(step, LeaveMessage):
-        return twiml(tw.voicemail(catalog, urls().voicemail()))
+        return twiml(leave_a_message(catalog, transcribe=step.transcribe))
     if isinstance(step, Queued):
         return twiml(tw.enqueue(catalog, step.queue, links.wait(language), links.queue_exit(language), step.prompt))
     if isinstance(step, Survey):
@@ -209,13 +219,33 @@ def recording_status(form: dict[str, str]) -> Response:
     return acknowledged(lambda: inbound.store_recording(form, store=inbound_store()), "recording callback not stored")
 
 
-# ---- voicemail (walking skeleton) ------------------------------------------------------
+# ---- voicemail: the recording's action, its file ready, its transcription --------------------
 @voice_queue.route(VOICEMAIL_PATH, methods=["POST"], content_types=FORM)
 @webhook
 def voicemail_recorded(form: dict[str, str]) -> Response:
     try:
-        language = inbound.store_voicemail(form, store=repository(), now=current_clock().now())
+        thanks = voicemail.message_recorded(form, store=inbound_store(), now=current_clock().now())
     except Exception:
         logger.exception("voicemail not stored")
-        language = "en"
-    return twiml(render.say_and_hang_up(load_catalog(language), "inbound_voicemail_thanks"))
+        thanks = voicemail.Thanks("en", "inbound_voicemail_thanks")
+    return twiml(render.say_and_hang_up(load_catalog(thanks.language), thanks.prompt))
+
+
+@voice_queue.route(VOICEMAIL_READY_PATH, methods=["POST"], content_types=FORM)
+@webhook
+def voicemail_ready(form: dict[str, str]) -> Response:
+    now = current_clock().now()
+    return acknowledged(
+        lambda: voicemail.recording_ready_callback(form, store=inbound_store(), now=now, mail=voicemail_mail(now)),
+        "voicemail not handled",
+    )
+
+
+@voice_queue.route(VOICEMAIL_TRANSCRIPTION_PATH, methods=["POST"], content_types=FORM)
+@webhook
+def voicemail_transcribed(form: dict[str, str]) -> Response:
+    now = current_clock().now()
+    return acknowledged(
+        lambda: voicemail.transcribed(form, store=inbound_store(), mail=voicemail_mail(now)),
+        "voicemail transcription not handled",
+    )

@@ -25,6 +25,15 @@ not ``<Response>``, over 64 kB, invalid attributes) makes the caller hear Twilio
 application-error sentence and hang up, and leaves an ``application_error`` event.
 Unknown verbs are recorded the same way but skipped, as Twilio skips them. A failing
 status or action callback whose answer Twilio ignores leaves a ``callback_error`` event.
+
+``<Record>``: nothing said, no action (the next verb runs); a hang-up before speaking ends
+the call; otherwise the action gets ``RecordingUrl``/``RecordingSid``/``RecordingDuration``
+(``Digits`` the key or ``hangup``). Then, as Twilio once the file and the text are ready, the
+``recordingStatusCallback`` (``RecordingStatus=completed``) and, with ``transcribe="true"`` or a
+``transcribeCallback``, the transcription (``TranscriptionText`` is what the script said;
+``failed`` over two minutes). Where it differs: both come right after the action's answer, in
+that order, and never ``absent``; Twilio posts them seconds to minutes later, in any order
+with the call's own callbacks, and its text is a machine's guess.
 """
 
 from devtools.twilio_standin.legs import CallLeg

@@ -33,7 +33,7 @@ from devtools.twilio_standin.legs import (
 from devtools.twilio_standin.messages import MessageCenter
 from devtools.twilio_standin.parties import AgentBehaviour, Callee, CallerScript, Party
 from devtools.twilio_standin.queues import QueueRegistry
-from devtools.twilio_standin.recordings import Recording, RecordingStore
+from devtools.twilio_standin.recordings import MAX_TRANSCRIBED_SECONDS, Recording, RecordingStore
 from devtools.twilio_standin.transcript import Transcript
 from devtools.twilio_standin.twiml_runner import DocRequest, TwimlRunner, run_application_error
 from devtools.twilio_standin.webhooks import WebhookClient, WebhookResponse, address_params
@@ -302,20 +302,46 @@ class CallEngine:
         leg.recording_sids.append(recording.sid)
         leg.record("record", recording_sid=recording.sid, duration=recording.duration, source=source)
         if status_callback is not None:
-            params = {
-                "AccountSid": self.account_sid,
-                "CallSid": leg.sid,
-                "RecordingSid": recording.sid,
-                "RecordingUrl": self.recording_url(recording),
-                "RecordingStatus": "completed",
-                "RecordingDuration": str(recording.duration),
-                "RecordingChannels": "1",
-                "RecordingSource": source,
-                "RecordingStartTime": rfc2822(recording.created),
-                "ErrorCode": "0",
-            }
-            self.post_callback(leg, "recording-status-callback", status_callback.url, status_callback.method, params)
+            self.post_recording_status(leg, recording, status_callback)
         return recording
+
+    def post_recording_status(self, leg: CallLeg, recording: Recording, callback: StatusCallbackConfig) -> None:
+        """The recording status callback: the recording's file is ready."""
+        params = {
+            "AccountSid": self.account_sid,
+            "CallSid": leg.sid,
+            "RecordingSid": recording.sid,
+            "RecordingUrl": self.recording_url(recording),
+            "RecordingStatus": "completed",
+            "RecordingDuration": str(recording.duration),
+            "RecordingChannels": "1",
+            "RecordingSource": recording.source,
+            "RecordingStartTime": rfc2822(recording.created),
+            "ErrorCode": "0",
+        }
+        self.post_callback(leg, "recording-status-callback", callback.url, callback.method, params)
+
+    def transcribe(self, leg: CallLeg, recording: Recording, callback_url: str | None) -> None:
+        """``<Record transcribe>``: the text of what was said, posted to ``transcribeCallback``
+        (with the call's parameters, as Twilio posts it). Twilio transcribes recordings of up to
+        two minutes: a longer one's transcription fails, with no text."""
+        recording.transcription_sid = "TR" + secrets.token_hex(16)
+        failed = recording.duration > MAX_TRANSCRIBED_SECONDS
+        recording.transcription_text = "" if failed else recording.spoken_text
+        leg.record("transcription", recording_sid=recording.sid, status="failed" if failed else "completed")
+        if not callback_url:
+            return
+        path = f"/{API_VERSION}/Accounts/{self.account_sid}/Transcriptions/{recording.transcription_sid}"
+        params = self.call_params(leg) | {
+            "TranscriptionSid": recording.transcription_sid,
+            "TranscriptionText": recording.transcription_text,
+            "TranscriptionStatus": "failed" if failed else "completed",
+            "TranscriptionUrl": self.base_url + path,
+            "TranscriptionType": "fast",
+            "RecordingSid": recording.sid,
+            "RecordingUrl": self.recording_url(recording),
+        }
+        self.post_callback(leg, "transcribe-callback", callback_url, "POST", params)
 
     def recording_url(self, recording: Recording) -> str:
         return self.base_url + recording.path()

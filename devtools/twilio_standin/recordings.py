@@ -14,6 +14,7 @@ from devtools.twilio_standin.legs import API_VERSION, rfc2822
 
 FAKE_AUDIO_SAMPLE_RATE = 8000
 FAKE_AUDIO_MAX_SECONDS = 1.0  # the served audio stays small whatever the recording's duration
+MAX_TRANSCRIBED_SECONDS = 120  # Twilio transcribes <Record> recordings of up to two minutes
 
 
 @dataclass
@@ -24,6 +25,8 @@ class Recording:
     source: str  # RecordVerb, DialVerb or OutboundAPI
     created: datetime
     spoken_text: str = ""
+    transcription_sid: str | None = None  # <Record transcribe>: its text, once made
+    transcription_text: str = ""
     sid: str = field(default_factory=lambda: "RE" + secrets.token_hex(16))
 
     def path(self) -> str:

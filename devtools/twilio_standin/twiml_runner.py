@@ -6,6 +6,7 @@ import logging
 import math
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlparse
@@ -88,6 +89,9 @@ class DocRequest:
     params: dict[str, str] = field(default_factory=dict)
     purpose: str = "voice"
     twiml: str | None = None  # inline TwiML (Calls.create Twiml=...) instead of a URL
+    # What Twilio posts once this request was answered (a <Record>'s recording status and
+    # transcription callbacks: the file and the text are ready only after the action).
+    then: Callable[[], None] | None = None
 
 
 @dataclass
@@ -162,6 +166,8 @@ class TwimlRunner:
         """Fetch and run documents until the TwiML runs out of verbs."""
         while request is not None:
             document = self.fetch(request)
+            if request.then is not None:
+                request.then()
             request = self.execute(document)
 
     def fetch(self, request: DocRequest) -> Document:
@@ -406,15 +412,23 @@ class TwimlRunner:
             leg.record("input", what="hangup")
         elif duration < max_length:
             leg.spend(timeout)  # the silence that ends the recording
-        recording = self.engine.make_recording(
-            leg,
-            duration,
-            "RecordVerb",
-            spoken_text=step.text,
-            status_callback=StatusCallbackConfig(callback_url, self._method(element, "recordingStatusCallbackMethod"))
+        recording = self.engine.make_recording(leg, duration, "RecordVerb", spoken_text=step.text)
+        status_callback = (
+            StatusCallbackConfig(callback_url, self._method(element, "recordingStatusCallbackMethod"))
             if callback_url
-            else None,
+            else None
         )
+        # transcribeCallback implies transcribe="true" (Twilio's rule).
+        transcribe_url = self._url(element.get("transcribeCallback"), document)
+        transcribe = (element.get("transcribe") or "false").lower() == "true" or bool(transcribe_url)
+
+        def when_ready() -> None:
+            """The recording's file, then its text: Twilio tells of each once it is ready."""
+            if status_callback is not None:
+                self.engine.post_recording_status(leg, recording, status_callback)
+            if transcribe:
+                self.engine.transcribe(leg, recording, transcribe_url)
+
         params = self.engine.recording_params(recording)
         if digits is not None:
             params["Digits"] = digits
@@ -422,8 +436,12 @@ class TwimlRunner:
             # Twilio still posts the recording to the action; the caller is gone, so the answer is unused.
             if action:
                 self.engine.post_callback(leg, "record-action", action, method, self.engine.call_params(leg) | params)
+            when_ready()
             raise PartyHungUp("the party hung up after recording")
-        return DocRequest(action, method, params, purpose="record-action") if action else None
+        if not action:  # inline TwiML without an action: nothing to request, the call goes on
+            when_ready()
+            return None
+        return DocRequest(action, method, params, purpose="record-action", then=when_ready)
 
     # -- flow -------------------------------------------------------------------------------
     def _verb_redirect(self, element: ET.Element, document: Document) -> DocRequest:

@@ -240,6 +240,8 @@ ROUTES = [
     (f"{IB}/survey?lang=en", "twiml"),
     (f"{IB}/recording", "204"),
     ("/twilio/voice/voicemail", "twiml"),
+    ("/twilio/voice/voicemail/ready", "204"),
+    ("/twilio/voice/voicemail/transcription", "204"),
     ("/twilio/sms/incoming", "sms"),
     (f"{AD}/answer?agent=anna&res=r1&task={{task}}", "twiml"),
     (f"{AD}/accept?agent=anna&res=r1&task={{task}}", "twiml"),

@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
+from email import message_from_string, policy
+from typing import Any
 
+import boto3
 import pytest
 from chalice.test import Client
 
@@ -95,3 +98,55 @@ def test_a_storage_error_mid_call_gives_an_apology_and_a_voicemail(
     root = ET.fromstring(response.body)
     assert "technical problem" in (root.find("./Say").text or "")  # type: ignore[union-attr]
     assert root.find("./Record") is not None
+
+
+def _voicemails_sent() -> list[Any]:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    return list(ses_backends[DEFAULT_ACCOUNT_ID]["eu-central-1"].sent_messages)  # a fresh mock per test
+
+
+def test_a_voicemails_callbacks_in_any_order_and_repeated_make_one_task_and_one_email(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the shop's sender verified in SES, and a caller who chose voicemail after hours
+    monkeypatch.delenv("SES_REGION", raising=False)
+    boto3.client("ses", region_name="eu-central-1").verify_email_identity(EmailAddress="reports@kvitka.example")
+    call = {"CallSid": "CAV", "From": "0671234567", "To": "+380441234567"}
+    signed_post(client, "/twilio/voice/incoming", call)
+    recording = {
+        "RecordingSid": "RE" + "a" * 32,
+        "RecordingUrl": "https://api.twilio.com/rec/REa",
+        "RecordingDuration": "9",
+    }
+    ready = {**call, **recording, "RecordingStatus": "completed"}
+    # WHEN the file-ready callback comes first (the action was lost), twice
+    assert signed_post(client, "/twilio/voice/voicemail/ready", ready).status_code == 204
+    assert signed_post(client, "/twilio/voice/voicemail/ready", ready).status_code == 204
+    # AND the call's final status, then the action after all
+    signed_post(client, "/twilio/voice/status", {**call, "CallStatus": "completed", "SequenceNumber": "3"})
+    thanks = signed_post(client, "/twilio/voice/voicemail", {**call, **recording, "Digits": "hangup"})
+    assert ET.fromstring(thanks.body).find("./Say").text == "Дякуємо! Ваше повідомлення збережено. До побачення."  # type: ignore[union-attr]
+    # THEN one voicemail, one callback task (not I7's abandoned one), one email
+    record = CallItem.get("CAV")
+    assert (record.result, record.voicemail_seconds, record.callback_task_id) == ("voicemail", 9, "cb_CAV")
+    assert not record.abandoned
+    assert [t.task_id for t in DialTaskItem.scan() if t.kind == "callback"] == ["cb_CAV"]
+    [sent] = _voicemails_sent()
+    email = message_from_string(sent.raw_data, policy=policy.default)
+    assert "+380671234567" in str(email["Subject"])
+    body = email.get_body(preferencelist=("plain",))
+    assert body is not None and "/v1/recordings/CAV?expires=" in str(body.get_content())
+
+
+def test_an_absent_recording_or_a_transcription_without_text_sends_nothing(client: Client) -> None:
+    call = {"CallSid": "CAW", "From": "0671234567", "To": "+380441234567"}
+    signed_post(client, "/twilio/voice/incoming", call)
+    absent = {**call, "RecordingSid": "RE" + "b" * 32, "RecordingStatus": "absent", "RecordingDuration": "0"}
+    assert signed_post(client, "/twilio/voice/voicemail/ready", absent).status_code == 204
+    failed = {**call, "TranscriptionStatus": "failed", "TranscriptionText": ""}
+    assert signed_post(client, "/twilio/voice/voicemail/transcription", failed).status_code == 204
+    record = CallItem.get("CAW")
+    assert record.result is None and record.callback_task_id is None and record.transcription is None
+    assert _voicemails_sent() == []

@@ -247,3 +247,71 @@ def test_several_calls_at_once_keep_their_own_transcripts(standin: TwilioStandIn
     assert [t.heard()[-1] for t in transcripts] == [f"You chose {n}" for n in range(1, 7)]
     assert len({t.call_sid for t in transcripts}) == 6
     assert standin.wait_idle(timeout=5)
+
+
+RECORD_WITH_CALLBACKS = (
+    '<Say>Leave a message</Say><Record action="/voicemail" maxLength="120" recordingStatusCallback="/ready"'
+    ' transcribe="true" transcribeCallback="/text"/>'
+)
+
+
+def test_record_tells_of_the_file_after_the_action_then_of_its_transcription(
+    standin: TwilioStandIn, shop: WebhookApp
+) -> None:
+    # GIVEN a <Record> with a recording status callback and a transcription
+    shop.route("/voice", twiml(RECORD_WITH_CALLBACKS))
+    shop.route("/voicemail", twiml("<Say>Thank you</Say>"))
+    shop.route("/ready", "", status=204)
+    shop.route("/text", "", status=204)
+
+    # WHEN the caller speaks and presses #
+    transcript = standin.place_inbound_call(
+        CUSTOMER, SHOP_NUMBER, CallerScript([Speak("my parcel never arrived, please call me back"), Press("#")])
+    )
+
+    # THEN Twilio's order: the action, the file ready, the text; all signed, about one recording
+    assert [r.path for r in shop.requests if r.path in ("/voicemail", "/ready", "/text")] == [
+        "/voicemail",
+        "/ready",
+        "/text",
+    ]
+    (action,) = shop.to("/voicemail")
+    (ready,) = shop.to("/ready")
+    (text,) = shop.to("/text")
+    sid = action.params["RecordingSid"]
+    assert (ready.params["RecordingSid"], text.params["RecordingSid"]) == (sid, sid)
+    assert ready.params["RecordingStatus"] == "completed"
+    assert ready.params["RecordingDuration"] == action.params["RecordingDuration"]
+    assert ready.params["RecordingUrl"] == action.params["RecordingUrl"] == text.params["RecordingUrl"]
+    assert text.params["TranscriptionStatus"] == "completed"
+    assert text.params["TranscriptionText"] == "my parcel never arrived, please call me back"
+    assert text.params["TranscriptionSid"].startswith("TR") and text.params["CallSid"] == transcript.call_sid
+    assert text.params["From"] == CUSTOMER
+    assert_all_signed(shop)
+    assert transcript.heard()[-1] == "Thank you"
+
+
+def test_a_transcribe_callback_alone_asks_for_a_transcription_and_a_long_message_fails_it(
+    standin: TwilioStandIn, shop: WebhookApp
+) -> None:
+    shop.route("/voice", twiml('<Record action="/voicemail" transcribeCallback="/text"/>'))
+    shop.route("/voicemail", twiml("<Hangup/>"))
+    shop.route("/text", "", status=204)
+
+    standin.place_inbound_call(CUSTOMER, SHOP_NUMBER, CallerScript([Speak("word " * 400), HangUp()]))
+
+    (action,) = shop.to("/voicemail")
+    assert action.params["Digits"] == "hangup" and int(action.params["RecordingDuration"]) > 120
+    (text,) = shop.wait_for("/text")
+    assert (text.params["TranscriptionStatus"], text.params["TranscriptionText"]) == ("failed", "")
+
+
+def test_record_without_a_recording_status_callback_or_transcription_posts_neither(
+    standin: TwilioStandIn, shop: WebhookApp
+) -> None:
+    shop.route("/voice", twiml('<Record action="/voicemail"/>'))
+    shop.route("/voicemail", twiml("<Hangup/>"))
+
+    standin.place_inbound_call(CUSTOMER, SHOP_NUMBER, CallerScript([Speak("call me back please"), Press("#")]))
+
+    assert [r.path for r in shop.requests if r.path != "/status"] == ["/voice", "/voicemail"]

@@ -33,6 +33,7 @@ def call_entity(item: CallItem) -> Call:
         day=day_of(item.shop_day),
         duration_seconds=count(item.duration_seconds),
         wait_seconds=int_or_none(item.wait_seconds),
+        voicemail_seconds=int_or_none(item.voicemail_seconds),
     )
 
 

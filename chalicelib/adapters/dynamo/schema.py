@@ -273,6 +273,9 @@ class CallItem(Model):
     callback_task_id = UnicodeAttribute(null=True)  # asked for (I6) or made for (I7)
     survey = UnicodeAttribute(null=True)  # "1" solved first time, "2" called several times, "3" not solved
     shop_phone = UnicodeAttribute(null=True)  # "<shop_id>#<customer E.164>" (timeline index)
+    voicemail_seconds = NumberAttribute(null=True)  # a message left (result "voicemail"), its length
+    transcription = UnicodeAttribute(null=True)  # Twilio's text of the voicemail
+    transcription_status = UnicodeAttribute(null=True)  # completed | failed
 
     by_shop_day: GlobalSecondaryIndex[CallItem] = _index("by_shop_day", "shop_day", "created_at")
     # Calls of one customer of one shop, by time (customer timeline, A7).

@@ -81,6 +81,8 @@ class InboundFigures:
     callbacks_completed: int | None  # None: not looked up (the tasks were not read)
     survey: tuple[tuple[str, int], ...]  # (answer, count) in SURVEY_ANSWERS order, then others
     by_hour: tuple[HourCalls, ...]  # the 24 local hours
+    voicemails: int = 0  # callers who left a message (each gets a callback task)
+    voicemails_called_back: int | None = None  # of them, reached by their callback (None: not looked up)
 
     lost_share = ShareOf("lost", "calls", "inbound calls")
     answered_share = ShareOf("answered", "calls", "inbound calls")

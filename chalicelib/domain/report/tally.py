@@ -116,6 +116,8 @@ class ReportTally:
         self.survey: Counter[str] = Counter()
         self.hours = [[0, 0, 0] for _ in range(24)]
         self.callback_task_ids: set[str] = set()
+        self.voicemails = 0
+        self.voicemail_task_ids: set[str] = set()  # the voicemails' callback tasks
         self.agents: dict[str, _AgentTally] = {}
 
     # -- orders
@@ -182,6 +184,10 @@ class ReportTally:
             self.after_hours += 1
         if call.callback_task_id:
             self.callback_task_ids.add(call.callback_task_id)
+        if call.result == "voicemail":
+            self.voicemails += 1
+            if call.callback_task_id:
+                self.voicemail_task_ids.add(call.callback_task_id)
         if call.survey:
             self.survey[call.survey] += 1
 
@@ -217,7 +223,9 @@ class ReportTally:
         return agent
 
     # -- the result
-    def figures(self, *, callbacks_completed: int | None = None) -> DailyFigures:
+    def figures(
+        self, *, callbacks_completed: int | None = None, voicemails_called_back: int | None = None
+    ) -> DailyFigures:
         survey_order = [answer for answer in SURVEY_ANSWERS if self.survey[answer]]
         survey_order += sorted(answer for answer in self.survey if answer not in SURVEY_ANSWERS)
         return DailyFigures(
@@ -254,6 +262,8 @@ class ReportTally:
                 after_hours=self.after_hours,
                 callbacks_asked=len(self.callback_task_ids),
                 callbacks_completed=callbacks_completed,
+                voicemails=self.voicemails,
+                voicemails_called_back=voicemails_called_back,
                 survey=tuple((answer, self.survey[answer]) for answer in survey_order),
                 by_hour=tuple(HourCalls(hour, *counts) for hour, counts in enumerate(self.hours)),
             ),

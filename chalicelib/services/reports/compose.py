@@ -47,7 +47,9 @@ def build_report(
             tally.add_status(change)
         tally.add_dialer_day(*queries.dialer_day(shop.shop_id, day))
     completed = queries.callbacks_completed(sorted(tally.callback_task_ids)) if tally.callback_task_ids else 0
-    figures = tally.figures(callbacks_completed=completed)
+    voicemail_tasks = sorted(tally.voicemail_task_ids)
+    called_back = queries.callbacks_completed(voicemail_tasks) if voicemail_tasks else 0
+    figures = tally.figures(callbacks_completed=completed, voicemails_called_back=called_back)
     attached = log.finish()
     charts = report_charts(figures) if figures.has_activity else ()
     notes = _log_notes(attached, log.rows, link_days) if figures.has_activity else ()

@@ -180,6 +180,12 @@ def _inbound_rows(f: DailyFigures) -> tuple[ReportRow, ...]:
         ReportRow("Lost (hung up, no callback)", str(i.lost), format_share(i.lost_share)),
         ReportRow("Callbacks asked", str(i.callbacks_asked)),
         ReportRow("Callbacks completed", completed, f"of {i.callbacks_asked} asked"),
+        ReportRow("Voicemails", str(i.voicemails), "messages left; each is a callback asked"),
+        ReportRow(
+            "Voicemails called back",
+            "—" if i.voicemails_called_back is None else str(i.voicemails_called_back),
+            f"of {i.voicemails} voicemails",
+        ),
         ReportRow(
             f"Service level (agent within {SERVICE_LEVEL_SECONDS} s)",
             format_percent(i.service_level),
