@@ -12,8 +12,9 @@ order, task, call, text and report counted.
 * **Calls**: ``customers`` robot tasks dialed while 10% of Twilio REST requests fail (429, 503,
   connect timeout, or a read timeout after the call was placed) and the DynamoDB faults go on:
   each customer is dialed exactly as often as their attempts allow, every task ends, every
-  unreached customer is texted exactly once. Then every status callback is sent again, in
-  reverse order: call records, tasks and orders must not change.
+  unreached customer is texted exactly once, every confirmed one gets one delivery notice.
+  Then every status callback is sent again, in reverse order: call records, tasks and orders
+  must not change.
 * **Reports**: the report schedule fired twice at once while SES throttles half the requests,
   failed firings retried as Lambda retries them: exactly one email per shop and day.
 
@@ -722,6 +723,8 @@ class Soak:
         wrong = [p for p, b in behaviour_of.items() if p not in orders or orders[p].status != expected_status[b]]
         unreached = [p for p, b in behaviour_of.items() if expected_status[b] == "unreachable"]
         texted_wrong = [p for p in unreached if texts_to[p] != 1]
+        confirmed = [p for p, b in behaviour_of.items() if b == "confirms"]
+        noticed_wrong = [p for p in confirmed if texts_to[p] != 1]  # the delivery notice (O9), once
         self.result.figures.update(
             {
                 "customers dialed": f"{len(behaviour_of)} ({dict(collections.Counter(behaviour_of.values()))})",
@@ -734,6 +737,7 @@ class Soak:
                 "tasks stuck": len(stuck),
                 "orders not ending as the customer chose": len(wrong),
                 "unreached customers texted": f"{sum(1 for p in unreached if texts_to[p] == 1)} of {len(unreached)}",
+                "confirmed customers texted": f"{sum(1 for p in confirmed if texts_to[p] == 1)} of {len(confirmed)}",
             }
         )
         self.result.check(not over_dialed, f"dialed too often: {[(p, calls_to[p]) for p in over_dialed[:5]]}")
@@ -745,6 +749,10 @@ class Soak:
         self.result.check(
             not texted_wrong,
             f"unreached customers not texted exactly once: {[(p, texts_to[p]) for p in texted_wrong[:5]]}",
+        )
+        self.result.check(
+            not noticed_wrong,
+            f"confirmed customers not sent one delivery notice: {[(p, texts_to[p]) for p in noticed_wrong[:5]]}",
         )
 
     def _snapshot(self) -> dict[str, Any]:

@@ -202,6 +202,25 @@ class InboundPolicy(_Strict):
     voicemail_transcription: bool = False
 
 
+class DeliveryNoticePolicy(_Strict):
+    """What a customer is told about delivery once their order is confirmed (O9). ``sms``: a
+    text naming the order and its delivery time and address when known (else that the shop will
+    be in touch), sent once per order under the do-not-call list; ``off``: the shop tells its
+    customers itself (its carrier does, say). ``note``: the shop's own sentence after it, per
+    language (e.g. how its courier takes payment); plain text, read as written. No call mode:
+    in most paths the customer has just hung up on a call that confirmed it, a second call
+    would need its own calling-hours schedule and no-answer fallback, and a text keeps the
+    time and address in writing."""
+
+    mode: Literal["sms", "off"] = "sms"
+    note: dict[LanguageCode, Annotated[str, Field(min_length=1, max_length=300)]] = Field(default_factory=dict)
+
+    @field_validator("note")
+    @classmethod
+    def _one_line(cls, note: dict[str, str]) -> dict[str, str]:
+        return {language: " ".join(text.split()) for language, text in note.items()}
+
+
 class ShopSettings(_Strict):
     shop_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")
     name: str = Field(min_length=1, max_length=100)
@@ -221,6 +240,7 @@ class ShopSettings(_Strict):
     business_hours: BusinessHours = Field(default_factory=BusinessHours)
     inbound: InboundPolicy = Field(default_factory=InboundPolicy)
     crm: CrmPolicy | None = None  # no CRM: no events are kept for it
+    delivery_notice: DeliveryNoticePolicy = Field(default_factory=DeliveryNoticePolicy)
 
     @field_validator("default_region")
     @classmethod

@@ -1,4 +1,4 @@
-"""Text messages with customers (O7 fallback, O9, O10) under the do-not-call list (O11).
+"""Text messages with customers (O7 fallback, O9 delivery notice, O10) under the do-not-call list (O11).
 
 Every message out checks the list first; every message in is logged for the customer's
 timeline. A reply of 1/YES or 2/NO decides the customer's open orders that the robot or a text
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from chalicelib.domain.delivery_notice import notice_words
 from chalicelib.domain.entities import Order, TextMessage
 from chalicelib.domain.orders import format_amount
 from chalicelib.domain.shop import ShopSettings
@@ -33,9 +34,11 @@ def send_customer_sms(
     store: MessagingStore,
     messenger: Messenger,
     now: datetime,
+    shop_note: str = "",
     **values: object,
 ) -> str | None:
-    """The MessageSid, or None when the customer is on the do-not-call list or no number sends."""
+    """The MessageSid, or None when the customer is on the do-not-call list or no number sends;
+    ``shop_note``, the shop's own words, follows the catalog's as written."""
     if not shop.caller_id:
         logger.error("shop has no caller_id: cannot text", extra={"shop_id": shop.shop_id})
         return None
@@ -43,6 +46,8 @@ def send_customer_sms(
         logger.info("not texting a do-not-call customer", extra={"phone": phone, "purpose": purpose})
         return None
     body = load_catalog(language).sms_text(message, shop_name=shop.name, **values)
+    if shop_note:
+        body = f"{body} {shop_note}"
     try:
         sid = messenger.send_sms(to=phone, from_=shop.caller_id, body=body)
     except MessageOutcomeUnknownError:
@@ -77,33 +82,28 @@ def ask_by_sms(
     return sid
 
 
-def tell_confirmed(
+def tell_delivery(
     shop: ShopSettings, order: Order, *, store: MessagingStore, messenger: Messenger, now: datetime
 ) -> str | None:
-    """The confirmation, with the delivery date and time when the order has a slot (O9)."""
-    values: dict[str, object] = {"order_number": order.order_number or order.order_id}
-    message = "confirmed"
-    slot = order.promised_slot
-    if slot:
-        start = datetime.fromisoformat(slot["start"]).astimezone(shop.zone)
-        end = datetime.fromisoformat(slot["end"]).astimezone(shop.zone)
-        message = "confirmed_delivery"
-        values |= {
-            "delivery_date": start.strftime("%d.%m.%Y"),
-            "delivery_from": start.strftime("%H:%M"),
-            "delivery_to": end.strftime("%H:%M"),
-        }
+    """The shop's delivery notice for a confirmed order (O9), in the customer's language: the
+    order's delivery time and address when known, else that the shop will be in touch; then the
+    shop's own sentence. None when the shop sends none, or as ``send_customer_sms``."""
+    if shop.delivery_notice.mode == "off":
+        return None
+    language = order.language or shop.main_language
+    words = notice_words(shop, order, language)
     return send_customer_sms(
         shop,
         order.phone,
-        order.language or shop.main_language,
-        message,
-        purpose="confirmed",
+        language,
+        words.message,
+        purpose="delivery-notice",
         order_ids=[order.order_id],
         store=store,
         messenger=messenger,
         now=now,
-        **values,
+        shop_note=words.note,
+        **words.values,
     )
 
 

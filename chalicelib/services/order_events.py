@@ -1,7 +1,7 @@
 """What follows an order's change of state, driven by the orders stream so that nothing is
 lost when a webhook or a Lambda dies half-way: a text after the last unanswered call (O7) and
-the confirmation with the delivery time (O9), each sent once per order, and a delivery time the
-customer picks after the confirmation, once per time picked."""
+the shop's delivery notice once the order is confirmed, by whatever path (O9), each sent once
+per order, and a delivery time the customer picks after the confirmation, once per time picked."""
 
 from __future__ import annotations
 
@@ -52,14 +52,14 @@ def after_status_change(
             lambda: messaging.ask_by_sms(shop, order, store=texts.store, messenger=texts.messenger, now=now),
         )
         return "confirm-request"
-    # A robot or agent already said "confirmed"; the text adds the delivery time, or tells a
-    # customer whose order was confirmed without any call.
-    if order.status == "confirmed" and (order.promised_slot or order.route == "auto_confirm"):
+    # However it was confirmed (no call, the robot, a text, an agent, the caller's self-service),
+    # the customer learns what happens about delivery: the shop's notice, once per order.
+    if order.status == "confirmed" and shop.delivery_notice.mode != "off":
         texts.once(
             f"sms#{order.order_id}#confirmed",
-            lambda: messaging.tell_confirmed(shop, order, store=texts.store, messenger=texts.messenger, now=now),
+            lambda: messaging.tell_delivery(shop, order, store=texts.store, messenger=texts.messenger, now=now),
         )
-        return "confirmed"
+        return "delivery-notice"
     return None
 
 
@@ -76,13 +76,13 @@ def after_slot_change(
     the new time in writing, once per chosen time. An order still waiting for confirmation gets
     it with the confirmation text instead."""
     slot = order.delivery_slot
-    if previous_status != "confirmed" or order.status != "confirmed":
+    if previous_status != "confirmed" or order.status != "confirmed" or shop.delivery_notice.mode == "off":
         return None
     if not slot or slot.get("start") == previous_slot_start:
         return None
     texts.once(
         f"sms#{order.order_id}#slot#{slot.get('start')}",
-        lambda: messaging.tell_confirmed(shop, order, store=texts.store, messenger=texts.messenger, now=now),
+        lambda: messaging.tell_delivery(shop, order, store=texts.store, messenger=texts.messenger, now=now),
     )
     return "delivery-slot"
 

@@ -1,5 +1,6 @@
 """A customer who never answers the robot gets the order by text after the last attempt
-(O7) and confirms it by replying (O10): through the stand-in's Messages API and SMS webhook."""
+(O7), confirms it by replying (O10) and is told about delivery (O9): through the stand-in's
+Messages API and SMS webhook."""
 
 from __future__ import annotations
 
@@ -42,4 +43,6 @@ def test_unreachable_by_phone_then_confirmed_by_text(stack: LocalStack, shop_api
     assert reply.body == "Kvitka Flowers: замовлення SMS-1 підтверджено. Дякуємо!"
     assert shop_api.order(order_id)["status"] == "confirmed"
     assert stack.wait_quiet(timeout=30)
-    assert len([m for m in stack.standin.messages if m.to == CUSTOMER and m.direction == "outbound-api"]) == 1
+    # the shop's delivery notice follows the reply, once (O9): nothing else is sent
+    texts = [m.body for m in stack.standin.messages if m.to == CUSTOMER and m.direction == "outbound-api"]
+    assert texts == [request.body, "Kvitka Flowers: замовлення SMS-1 підтверджено. Щодо доставки ми з вами зв'яжемося."]

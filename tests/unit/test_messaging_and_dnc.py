@@ -214,7 +214,9 @@ def test_a_confirmed_order_with_a_delivery_slot_gets_the_time_in_the_shops_zone(
         texts=order_events.OrderTexts(store, telephony, lambda key, action: action()),
         now=NOON,
     )
-    assert telephony.texts[0]["body"] == "Kvitka: замовлення A-1 підтверджено. Доставка 24.11.2015 з 14:00 до 16:00."
+    assert telephony.texts[0]["body"] == (
+        "Kvitka: замовлення A-1 підтверджено. Доставка 24.11.2015 з 14:00 до 16:00 за адресою: Kyiv."
+    )
 
 
 def test_the_slot_the_caller_picked_in_the_ivr_is_the_one_the_confirmation_text_gives(
@@ -235,7 +237,9 @@ def test_the_slot_the_caller_picked_in_the_ivr_is_the_one_the_confirmation_text_
         texts=order_events.OrderTexts(store, telephony, lambda key, action: action()),
         now=NOON,
     )
-    assert telephony.texts[0]["body"] == "Kvitka: замовлення A-1 підтверджено. Доставка 25.11.2015 з 10:00 до 14:00."
+    assert telephony.texts[0]["body"] == (
+        "Kvitka: замовлення A-1 підтверджено. Доставка 25.11.2015 з 10:00 до 14:00 за адресою: Kyiv."
+    )
 
 
 def test_a_delivery_time_picked_after_confirmation_is_texted_once_per_time_picked(
@@ -312,7 +316,9 @@ def test_the_slot_start_is_read_from_the_stream_image(stored: Any, start: str | 
     assert order_events.stored_slot_start(stored) == start
 
 
-def test_a_robot_confirmation_without_a_slot_sends_nothing_more(store: FakeStore, shop: ShopSettings) -> None:
+def test_a_robot_confirmation_without_a_slot_says_the_shop_will_be_in_touch_about_delivery(
+    store: FakeStore, shop: ShopSettings
+) -> None:
     order = queued_order(store, shop)
     confirmed = store.transition_order("demo", order.order_id, {"queued"}, "confirmed")
     assert confirmed is not None
@@ -324,7 +330,10 @@ def test_a_robot_confirmation_without_a_slot_sends_nothing_more(store: FakeStore
         texts=order_events.OrderTexts(store, telephony, lambda key, action: action()),
         now=NOON,
     )
-    assert purpose is None and telephony.texts == []
+    assert purpose == "delivery-notice"
+    assert [text["body"] for text in telephony.texts] == [
+        "Kvitka: замовлення A-1 підтверджено. Щодо доставки ми з вами зв'яжемося."
+    ]
 
 
 def test_an_order_confirmed_without_any_call_is_told_by_text(store: FakeStore, shop: ShopSettings) -> None:
@@ -334,7 +343,7 @@ def test_an_order_confirmed_without_any_call_is_told_by_text(store: FakeStore, s
     order_events.after_status_change(
         shop, "received", order, texts=order_events.OrderTexts(store, telephony, lambda key, action: action()), now=NOON
     )
-    assert telephony.texts[0]["body"] == "Kvitka: замовлення A-1 підтверджено. Дякуємо!"
+    assert telephony.texts[0]["body"] == "Kvitka: замовлення A-1 підтверджено. Щодо доставки ми з вами зв'яжемося."
     assert Decimal(order.total) == Decimal("250")
 
 
