@@ -38,6 +38,9 @@ class Order:
     decided_at: datetime | None = None
     first_dial_at: datetime | None = None
     delivery_slot: dict[str, str] | None = None  # chosen by the caller in the IVR (I4)
+    decided_by: str | None = None  # "shop" when the shop cancelled it through the API
+    cancel_reason: str | None = None  # the shop's words, with its cancel
+    changed_at: datetime | None = None  # the shop's last change (PATCH) that changed something
 
     @property
     def promised_slot(self) -> dict[str, str] | None:
@@ -62,9 +65,14 @@ class Order:
             "reached": self.reached,
             "received_at": self.received_at.isoformat(),
             "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            "decided_by": self.decided_by,
+            "cancel_reason": self.cancel_reason,
+            "changed_at": self.changed_at.isoformat() if self.changed_at else None,
+            "language": self.language,
             "items": self.payload.get("items", []),
             "delivery": self.payload.get("delivery"),
             "delivery_slot": self.delivery_slot,
+            "comment": self.payload.get("comment", ""),
         }
 
 

@@ -49,6 +49,8 @@ def order_entry(order: Order) -> TimelineEntry:
             "order_number": order.order_number,
             "customer_name": order.customer_name,
             "status": order.status,
+            "decided_by": order.decided_by,  # "shop": the shop cancelled it (#16 item 14)
+            "cancel_reason": order.cancel_reason,
             "total": str(order.total),
             "currency": order.currency,
             "items": order.payload.get("items", []),
