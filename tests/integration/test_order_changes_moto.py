@@ -427,3 +427,23 @@ def test_an_agents_corrected_outcome_does_not_confirm_an_order_the_shop_cancelle
     assert (corrected.status_code, corrected.json_body["orders_updated"]) == (200, [])
     order = get(desk, "o1")
     assert (order["status"], order["decided_by"]) == ("cancelled", "shop")
+
+
+def test_an_unreachable_order_given_a_new_phone_is_called_there(
+    client: Client,
+    order_stream: StreamReader,
+    task_stream: StreamReader,
+    telephony: FakeTelephony,  # noqa: F811
+) -> None:
+    # GIVEN an order the robot gave up on (its task failed after the last attempt)
+    order_id = queued_order(client, order_stream)
+    old_task = customer_task_id("demo", OLD)
+    OrderItem("demo", order_id).update(actions=[OrderItem.status.set("unreachable")])
+    DialTaskItem(old_task).update(actions=[DialTaskItem.state.set("failed"), DialTaskItem.order_ids.delete({order_id})])
+    # WHEN the shop gives it the number the customer really uses
+    changed = patch(client, order_id, {"phone": NEW})
+    # THEN it waits for a call again, on the new number's task, and the robot calls there
+    assert (changed.status_code, changed.json_body["status"], changed.json_body["phone"]) == (200, "queued", NEW)
+    assert DialTaskItem.get(customer_task_id("demo", NEW)).order_ids == {order_id}
+    run(client, "task_stream", task_stream)
+    assert [call["to"] for call in telephony.placed] == [NEW]
