@@ -134,6 +134,11 @@ def test_a_do_not_call_request_with_an_extra_field_is_422_and_the_number_is_not_
     both = client.http.post("/v1/do-not-call", headers=JSON_KEY, body=json.dumps({"phon": "067 123 45 67"}))
     assert set(fields_of(both)) == {"phon", "phone"}
     assert fields_of(both)["phon"] == "unknown field; did you mean 'phone'?"
+    # a field with a blank name is named too (quoted), not passed as an empty name
+    blank = client.http.post("/v1/do-not-call", headers=JSON_KEY, body=json.dumps({"": 1, "phone": "0671234567"}))
+    assert fields_of(blank) == {"''": "unknown field"}
+    blank_query = client.http.get("/v1/orders?=1&order_number=A-1", headers=JSON_KEY)
+    assert fields_of(blank_query) == {"''": "unknown parameter"}
 
 
 def test_an_agents_outcome_with_an_unknown_field_is_422_and_nothing_is_saved(client: Client) -> None:
