@@ -20,6 +20,7 @@ from chalicelib.config import reload_settings
 from chalicelib.services import admin
 from chalicelib.services.intake import customer_task_id
 from chalicelib.wiring import repository
+from cli.admin import main as admin_cli
 from tests.fakes.twilio import FakeTelephony
 from tests.integration.conftest import API_KEY, StreamReader, post_order, signed_post
 from tests.integration.test_order_pipeline_moto import telephony  # noqa: F401 (fixture)
@@ -447,3 +448,17 @@ def test_an_unreachable_order_given_a_new_phone_is_called_there(
     assert DialTaskItem.get(customer_task_id("demo", NEW)).order_ids == {order_id}
     run(client, "task_stream", task_stream)
     assert [call["to"] for call in telephony.placed] == [NEW]
+
+
+def test_orders_stored_before_the_index_are_found_after_the_one_off_command(client: Client) -> None:
+    # GIVEN an order stored before the index existed (no key for it)
+    order_id = post_order(client, ORDER).json_body["id"]
+    OrderItem("demo", order_id).update(actions=[OrderItem.shop_order_number.remove()])
+    assert client.http.get("/v1/orders?order_number=A-14", headers=KEY).json_body == {"orders": []}
+    # WHEN the operator runs the command (twice: safe to repeat)
+    assert admin_cli(["index-order-numbers"]) == 0
+    assert admin_cli(["index-order-numbers"]) == 0
+    # THEN the shop finds it by its number
+    found = client.http.get("/v1/orders?order_number=a-14", headers=KEY).json_body["orders"]
+    assert [order["id"] for order in found] == [order_id]
+    assert OrderItem.get("demo", order_id).shop_order_number == "demo#a-14"

@@ -147,6 +147,20 @@ class OrderRepository:
         query = OrderItem.by_shop_order_number.query(key, scan_index_forward=False, limit=ORDERS_BY_NUMBER_LIMIT)
         return [order_entity(item) for item in query]
 
+    def index_order_numbers(self) -> int:
+        """Give the orders stored before the ``by_shop_order_number`` index their key: a one-off
+        Scan after upgrading (``cli.admin index-order-numbers``), safe to repeat. How many
+        orders it keyed."""
+        keyed = 0
+        missing = OrderItem.order_number.exists() & OrderItem.shop_order_number.does_not_exist()
+        for stored in OrderItem.scan(missing):
+            item = OrderItem(stored.shop_id, stored.order_id)
+            key = shop_order_number(stored.shop_id, stored.order_number)
+            condition = OrderItem.order_id.exists() & OrderItem.shop_order_number.does_not_exist()
+            if key and updated(item, actions=[OrderItem.shop_order_number.set(key)], condition=condition):
+                keyed += 1
+        return keyed
+
     def edit_open_order(
         self, seen: Order, from_statuses: set[str], fields: dict[str, Any], *, forget_caller_slot: bool
     ) -> Order | None:

@@ -95,6 +95,7 @@ class DynamoStore:
     claim_dedup = _Via("orders", OrderRepository.claim_dedup)
     orders_by_number = _Via("orders", OrderRepository.orders_by_number)
     edit_open_order = _Via("orders", OrderRepository.edit_open_order)
+    index_order_numbers = _Via("orders", OrderRepository.index_order_numbers)
     # tasks
     open_customer_task = _Via("tasks", TaskRepository.open_customer_task)
     insert_task = _Via("tasks", TaskRepository.insert_task)
