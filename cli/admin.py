@@ -98,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--all-parked", action="store_true", help="every parked event (of --shop, if given)")
     replay.add_argument("--shop")
     twilio_numbers.add_parser(commands)
+    commands.add_parser(
+        "index-order-numbers",
+        help="once after upgrading: key the orders stored before GET /v1/orders?order_number= (a Scan)",
+    )
     args = parser.parse_args(argv)
 
     store, now = repository(), current_clock().now()  # the system clock, unless a test or simulation set one
@@ -166,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{event_id}: {'replayed' if done else 'not parked (unknown, pending or delivered)'}")
             if not all(replayed.values()):
                 return 1
+        elif args.command == "index-order-numbers":
+            print(f"{store.index_order_numbers()} order(s) keyed by their order number")
         elif args.command == "list-shops":
             print(json.dumps([s.model_dump(mode="json") for s in store.list_shops()], indent=2, ensure_ascii=False))
         elif args.command == "report-runs":

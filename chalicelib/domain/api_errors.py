@@ -32,8 +32,13 @@ def unknown_field_message(name: str, known: Collection[str]) -> str:
 
 
 def unknown_fields(body: Mapping[str, object], known: Collection[str]) -> list[tuple[str, str]]:
-    """(field, message) for every top-level field of ``body`` that is not in ``known``."""
-    return [(str(name), unknown_field_message(str(name), known)) for name in body if name not in known]
+    """(field, message) for every top-level field of ``body`` that is not in ``known`` (a blank
+    name quoted, so the answer still names it)."""
+    return [
+        (str(name) if str(name).strip() else repr(str(name)), unknown_field_message(str(name), known))
+        for name in body
+        if name not in known
+    ]
 
 
 NO_ROUTE_ERROR = "not_found"

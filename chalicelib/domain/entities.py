@@ -41,6 +41,9 @@ class Order:
     # Who last asked the customer for a yes or no on it (robot | sms): a text reply decides only
     # such an order (O10); None before anyone asked and once the customer asked for a person.
     asked_by: str | None = None
+    decided_by: str | None = None  # "shop" when the shop cancelled it through the API
+    cancel_reason: str | None = None  # the shop's words, with its cancel
+    changed_at: datetime | None = None  # the shop's last change (PATCH) that changed something
 
     @property
     def promised_slot(self) -> dict[str, str] | None:
@@ -65,9 +68,14 @@ class Order:
             "reached": self.reached,
             "received_at": self.received_at.isoformat(),
             "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            "decided_by": self.decided_by,
+            "cancel_reason": self.cancel_reason,
+            "changed_at": self.changed_at.isoformat() if self.changed_at else None,
+            "language": self.language,
             "items": self.payload.get("items", []),
             "delivery": self.payload.get("delivery"),
             "delivery_slot": self.delivery_slot,
+            "comment": self.payload.get("comment", ""),
         }
 
 

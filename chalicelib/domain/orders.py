@@ -11,7 +11,10 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from chalicelib.domain.api_errors import unknown_field_message
 
 OrderStatus = Literal["received", "duplicate", "fake", "queued", "confirmed", "cancelled", "unreachable"]
-OPEN_STATUSES: frozenset[str] = frozenset({"received", "queued"})
+# Orders the shop may still change (PATCH) and cancel: no one has decided them yet.
+OPEN_STATUSES: frozenset[str] = frozenset({"received", "queued", "unreachable"})
+# Orders the shop may cancel: the open ones and the confirmed ones (#16 item 14).
+CANCELLABLE_STATUSES: frozenset[str] = OPEN_STATUSES | {"confirmed"}
 
 Money = Decimal
 

@@ -126,6 +126,7 @@ def queue_order_event(
         "route": order.route,
         "reached": order.reached,
         "decided_at": order.decided_at.isoformat() if order.decided_at else None,
+        "decided_by": order.decided_by,  # "shop": cancelled through the API (#16 item 14)
         "duplicate_of": order.duplicate_of,
         "fake_reason": order.fake_reason,
         "phone": order.phone,

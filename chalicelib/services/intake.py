@@ -23,6 +23,10 @@ from chalicelib.domain.triage import triage
 from chalicelib.services.ports import OrderStore, TaskStore
 
 Outcome = Literal["fake", "duplicate", "queued", "auto-confirmed", "already-decided"]
+# A task's result when the shop's cancel (#16 item 14) left it with nothing to ask about, or the
+# shop moved its last order to another phone.
+WITHDRAWN = "withdrawn-by-shop"
+MOVED = "moved-by-shop"
 
 
 class OrderMissingError(LookupError):
@@ -105,7 +109,40 @@ def decide_new_order(
     )
     # Joins the customer's open task if there is one: one call covers all their orders.
     tasks.open_customer_task(task, order_id, now)
-    store.transition_order(
+    queued = store.transition_order(
         shop.shop_id, order_id, {"received"}, "queued", task_id=task.task_id, route=route, route_reason=reason
     )
+    if queued is None:  # decided meanwhile: the shop's cancel (#16 item 14), or this very step
+        now_stored = store.get_order(shop.shop_id, order_id)
+        if now_stored is None or now_stored.task_id != task.task_id:
+            tasks.drop_orders_from_task(task.task_id, [order_id], WITHDRAWN)  # nothing to call about
+        return "already-decided"
+    if queued.phone != order.phone:  # the shop gave it a new phone meanwhile: the call goes there
+        follow_phone(shop, queued, store=store, tasks=tasks, now=now)
     return "queued"
+
+
+def follow_phone(shop: ShopSettings, order: Order, *, store: OrderStore, tasks: TaskStore, now: datetime) -> Order:
+    """An order waiting for a call (queued, or unreachable on its old number) whose phone is
+    not its task's moves to the new customer's task, as a new order is routed (#16 item 14);
+    the order as stored after."""
+    target = customer_task_id(shop.shop_id, order.phone)
+    if order.status not in ("queued", "unreachable") or order.task_id == target:
+        return order
+    task = DialTask(
+        task_id=target,
+        shop_id=shop.shop_id,
+        phone=order.phone,
+        order_ids=[order.order_id],
+        language=order.language or shop.main_language,
+        created_at=now,
+        kind=order.route or "robot",
+    )
+    tasks.open_customer_task(task, order.order_id, now)
+    moved = store.transition_order(shop.shop_id, order.order_id, {order.status}, "queued", task_id=target)
+    if moved is None:  # decided meanwhile (a cancel, a text): not for the new task either
+        tasks.drop_orders_from_task(target, [order.order_id], MOVED)
+        return store.get_order(shop.shop_id, order.order_id) or order
+    if order.task_id:
+        tasks.drop_orders_from_task(order.task_id, [order.order_id], MOVED)
+    return moved

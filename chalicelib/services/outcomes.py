@@ -25,6 +25,7 @@ from typing import Any
 
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.domain.outcomes import (
+    OPEN_ORDER_STATUSES,
     OutcomeIn,
     SavedOutcome,
     correction_open,
@@ -110,8 +111,12 @@ def record_outcome(
     move = order_moves(previous.outcome if previous else None, request.outcome)
     if move is not None:
         sources, target = move
+        undoable = set(previous.orders_moved) if previous else set()
         for order_id in order_ids:
-            if store.transition_order(shop.shop_id, order_id, set(sources), target, decided_at=now):
+            # A correction undoes only what the previous save did: an order someone else decided
+            # meanwhile (the shop's cancel, #16 item 14) stays as they decided it.
+            allowed = set(sources) if order_id in undoable else set(sources) & OPEN_ORDER_STATUSES
+            if allowed and store.transition_order(shop.shop_id, order_id, allowed, target, decided_at=now):
                 moved.append(order_id)
 
     callback_task_id = None

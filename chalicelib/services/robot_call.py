@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from chalicelib.domain.entities import Call, DialTask, Order
+from chalicelib.domain.order_changes import overruled_reply
 from chalicelib.domain.robot import (
     AGENT_REQUESTED,
     KeypressAction,
@@ -85,7 +86,8 @@ def answer_robot_call(
         ),
         lambda: store.orders_by_ids(ref.shop_id, list(ref.order_ids)),
     )
-    open_orders = [o for o in orders if o.status == "queued"]
+    # Still queued on this task: not one the shop moved to another phone meanwhile (#16 item 14).
+    open_orders = [o for o in orders if o.status == "queued" and o.task_id in (None, ref.task_id)]
     if not answered or not open_orders:
         return None
     return RobotConversation(shop=shop, language=ref.language, orders=open_orders)
@@ -95,6 +97,7 @@ def answer_robot_call(
 class KeyPressed:
     action: KeypressAction
     language: str | None  # the customer's; None for an unknown task
+    overruled: str | None = None  # the prompt when the shop decided the orders meanwhile
 
 
 def press_key(
@@ -118,12 +121,15 @@ def press_key(
         return KeyPressed(action, ref.language)
     order_status = decision if decision in ("confirmed", "cancelled") else None
     agent_reason = AGENT_REQUESTED if action == "agent" else None
-    decided = store.decide_robot_call(
+    moved = store.decide_robot_call(
         ref, call_sid, decision, order_status=order_status, now=now, agent_reason=agent_reason
     )
-    if decided is None:
+    if moved is None:
         return KeyPressed("unknown", ref.language)  # not this task's call
     logger.info("robot call decision", extra={"task_id": task_id, "call_sid": call_sid, "decision": decision})
+    if order_status and ref.order_ids and not moved:  # the shop cancelled or moved them (#16 item 14)
+        overruled = overruled_reply(order_status, store.orders_by_ids(ref.shop_id, list(ref.order_ids)))
+        return KeyPressed(action, ref.language, overruled)
     return KeyPressed(action, ref.language)
 
 

@@ -52,6 +52,8 @@ def order_entry(order: Order) -> TimelineEntry:
             "status": order.status,
             "route": order.route,
             "route_reason": order.route_reason,
+            "decided_by": order.decided_by,  # "shop": the shop cancelled it (#16 item 14)
+            "cancel_reason": order.cancel_reason,
             "total": str(order.total),
             "currency": order.currency,
             "items": order.payload.get("items", []),

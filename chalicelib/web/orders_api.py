@@ -1,7 +1,10 @@
-"""The shop's order API (O1): ``POST /v1/orders`` and ``GET /v1/orders/{order_id}``."""
+"""The shop's order API (O1): ``POST /v1/orders`` and ``GET /v1/orders/{order_id}``; finding
+orders by the shop's own number, cancelling and changing them (#16 item 14)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import unquote
 
 from chalice import Blueprint, Response
@@ -9,8 +12,10 @@ from pydantic import ValidationError
 
 from chalicelib.clock import current_clock
 from chalicelib.domain.api_errors import unknown_fields
+from chalicelib.domain.entities import Order
 from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.phones import normalise_phone
+from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger, metrics
 from chalicelib.web.http import (
     current_request,
@@ -19,11 +24,13 @@ from chalicelib.web.http import (
     shop_and_body,
     shop_from_api_key,
     validation_failed,
+    with_body,
 )
 from chalicelib.wiring import idempotent_order, inbound_store, repository
 
 orders_api = Blueprint(__name__)
 DO_NOT_CALL_FIELDS = frozenset({"phone"})
+FIND_PARAMS = frozenset({"order_number"})
 
 
 @orders_api.route("/v1/orders", methods=["POST"], content_types=["application/json"])
@@ -78,12 +85,16 @@ def get_order(order_id: str) -> Response:
     shop = shop_from_api_key(current_request(orders_api), repository())
     if isinstance(shop, Response):
         return shop
-    store = repository()
-    order = store.get_order(shop.shop_id, order_id)
+    order = repository().get_order(shop.shop_id, order_id)
     if order is None:
         return json_error(404, "not_found", f"order_id: no order {order_id!r} for this shop")
+    return Response(body=order_view(order), status_code=200)
+
+
+def order_view(order: Order) -> dict[str, Any]:
+    """An order as the shop's API shows it: the stored order and its dialing."""
     view = order.public_view()
-    task = store.get_task(order.task_id) if order.task_id else None
+    task = repository().get_task(order.task_id) if order.task_id else None
     view["dialing"] = (
         {
             "attempts": task.attempts,
@@ -94,7 +105,79 @@ def get_order(order_id: str) -> Response:
         if task and order.order_id in (task.order_ids + task.call_order_ids)
         else None
     )
-    return Response(body=view, status_code=200)
+    return view
+
+
+# ---- the shop finds, cancels and changes its orders (#16 item 14) --------------------------------
+@orders_api.route("/v1/orders", methods=["GET"])
+def find_orders() -> Response:
+    """Every order of the shop under its own number (repeats included), newest first."""
+    request = current_request(orders_api)
+    shop = shop_from_api_key(request, repository())
+    if isinstance(shop, Response):
+        return shop
+    query: Mapping[str, str] = request.query_params or {}
+    problems = [(name, message.replace("field", "parameter")) for name, message in unknown_fields(query, FIND_PARAMS)]
+    number = str(query.get("order_number") or "").strip()
+    if not number:
+        problems.append(("order_number", "required: the shop's own order number"))
+    if problems:
+        return validation_failed(problems)
+    orders = repository().orders_by_number(shop.shop_id, number)
+    return Response(body={"orders": [order_view(order) for order in orders]}, status_code=200)
+
+
+@orders_api.route("/v1/orders/{order_id}/cancel", methods=["POST"], content_types=["application/json"])
+def cancel_order(order_id: str) -> Response:
+    from chalicelib.domain.order_changes import CancelIn  # cold start: only the shop's changes
+    from chalicelib.services import order_changes  # cold start: only the shop's changes
+
+    authorised = _shop_and_optional_body()
+    if isinstance(authorised, Response):
+        return authorised
+    shop, body = authorised
+    try:
+        cancel = CancelIn.model_validate(body)
+    except ValidationError as error:
+        return invalid_body(error, CancelIn)
+    try:
+        order = order_changes.cancel_order(shop, order_id, cancel.reason, store=repository(), now=current_clock().now())
+    except order_changes.OrderChangeRefused as refused:
+        return json_error(refused.status, refused.error, f"{refused.field}: {refused.message}")
+    return Response(body=order_view(order), status_code=200)
+
+
+@orders_api.route("/v1/orders/{order_id}", methods=["PATCH"], content_types=["application/json"])
+def change_order(order_id: str) -> Response:
+    from chalicelib.domain.order_changes import OrderChangeIn  # cold start: only the shop's changes
+    from chalicelib.services import order_changes  # cold start: only the shop's changes
+
+    authorised = shop_and_body(current_request(orders_api), repository())
+    if isinstance(authorised, Response):
+        return authorised
+    shop, body = authorised
+    try:
+        change = OrderChangeIn.model_validate(body)
+    except ValidationError as error:
+        return invalid_body(error, OrderChangeIn)
+    if change.problems():
+        return validation_failed(change.problems())
+    try:
+        order = order_changes.change_order(shop, order_id, change, store=repository(), now=current_clock().now())
+    except order_changes.OrderChangeRefused as refused:
+        if refused.status == 422:
+            return validation_failed([(refused.field, refused.message)])
+        return json_error(refused.status, refused.error, f"{refused.field}: {refused.message}")
+    return Response(body=order_view(order), status_code=200)
+
+
+def _shop_and_optional_body() -> tuple[ShopSettings, dict[str, Any]] | Response:
+    """The shop behind the API key, and the JSON object sent, if any (an empty body is {})."""
+    request = current_request(orders_api)
+    shop = shop_from_api_key(request, repository())
+    if isinstance(shop, Response) or (request.raw_body or b"").strip():
+        return with_body(shop, request)
+    return shop, {}
 
 
 @orders_api.route("/v1/do-not-call", methods=["POST"], content_types=["application/json"])

@@ -82,7 +82,7 @@ def robot_keypress(task_id: str, form: dict[str, str]) -> Response:
     if pressed.language is None:
         return twiml(render.say_and_hang_up(catalog, "system_error"))
     if pressed.action in REPLIES:
-        return twiml(render.say_and_hang_up(catalog, REPLIES[pressed.action]))
+        return twiml(render.say_and_hang_up(catalog, pressed.overruled or REPLIES[pressed.action]))
     keypress_url, again_url = _links(task_id, ref)
     if pressed.action == "repeat":
         task = store.get_task(task_id)
@@ -90,6 +90,8 @@ def robot_keypress(task_id: str, form: dict[str, str]) -> Response:
         if task is None or shop is None:
             return twiml(render.say_and_hang_up(catalog, "system_error"))
         orders = _open_orders(shop.shop_id, task.order_ids)
+        if not orders:  # decided meanwhile (a text, the shop's cancel)
+            return twiml(render.say_and_hang_up(catalog, "robot_nothing_open"))
         return twiml(render.robot_conversation(catalog, shop.name, orders, keypress_url, again_url, greet=False))
     return twiml(render.say_and_redirect(catalog, "robot_unknown_key", again_url))
 

@@ -300,13 +300,13 @@ class FakeStore:
             for t in sorted(due, key=lambda t: t.due_at or now)[:limit]
         ]
 
-    def drop_orders_from_task(self, task_id: str, order_ids: list[str]) -> None:
+    def drop_orders_from_task(self, task_id: str, order_ids: list[str], result: str = "decided-by-sms") -> None:
         task = self.tasks.get(task_id)
         if task is None:
             return
         task.order_ids = [o for o in task.order_ids if o not in order_ids]
-        if not task.order_ids and task.state == "queued":
-            task.state, task.result = "done", "decided-by-sms"
+        if not task.order_ids and task.state == "queued" and task.kind in ("robot", "agent"):
+            task.state, task.result = "done", result
 
     # do-not-call and texts
     def is_do_not_call(self, shop_id: str, phone: str) -> bool:

@@ -57,7 +57,7 @@ def test_every_path_sends_any_other_method_to_the_app_which_answers_405(synthesi
         assert any_method[INTEGRATION] == handler, path
         assert any_method[INTEGRATION]["type"] == "aws_proxy"
         assert "security" not in any_method, path
-    assert "get" in paths["/v1/orders/{order_id}"] and "get" not in paths["/v1/orders"]
+    assert "get" in paths["/v1/orders/{order_id}"] and "put" not in paths["/v1/orders"]
 
 
 def test_api_gateway_may_invoke_the_handler_for_any_method(synthesis: Synthesis) -> None:

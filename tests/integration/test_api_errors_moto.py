@@ -134,6 +134,11 @@ def test_a_do_not_call_request_with_an_extra_field_is_422_and_the_number_is_not_
     both = client.http.post("/v1/do-not-call", headers=JSON_KEY, body=json.dumps({"phon": "067 123 45 67"}))
     assert set(fields_of(both)) == {"phon", "phone"}
     assert fields_of(both)["phon"] == "unknown field; did you mean 'phone'?"
+    # a field with a blank name is named too (quoted), not passed as an empty name
+    blank = client.http.post("/v1/do-not-call", headers=JSON_KEY, body=json.dumps({"": 1, "phone": "0671234567"}))
+    assert fields_of(blank) == {"''": "unknown field"}
+    blank_query = client.http.get("/v1/orders?=1&order_number=A-1", headers=JSON_KEY)
+    assert fields_of(blank_query) == {"''": "unknown parameter"}
 
 
 def test_an_agents_outcome_with_an_unknown_field_is_422_and_nothing_is_saved(client: Client) -> None:
@@ -163,20 +168,21 @@ def test_an_agent_status_with_an_unknown_field_is_422_and_the_status_stays(clien
 
 
 # ---- methods, paths and media types the API does not take ---------------------------------------
-def test_get_on_the_orders_collection_is_405_with_allow(client: Client) -> None:
+def test_delete_on_the_orders_collection_is_405_with_allow(client: Client) -> None:
     for headers in ({}, {"Authorization": f"Bearer {API_KEY}"}):
-        response = client.http.get("/v1/orders", headers=headers)
+        response = client.http.delete("/v1/orders", headers=headers)
         assert_api_error(response, 405, "method_not_allowed")
-        assert response.headers["Allow"] == "POST"
-        assert response.json_body["message"] == "GET is not a method of /v1/orders: it takes POST"
+        assert response.headers["Allow"] == "GET, POST"
+        assert response.json_body["message"] == "DELETE is not a method of /v1/orders: it takes GET, POST"
 
 
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("DELETE", "/v1/orders/ord_1", "GET"),
-        ("PUT", "/v1/orders", "POST"),
-        ("OPTIONS", "/v1/orders", "POST"),
+        ("DELETE", "/v1/orders/ord_1", "GET, PATCH"),
+        ("PUT", "/v1/orders", "GET, POST"),
+        ("OPTIONS", "/v1/orders", "GET, POST"),
+        ("GET", "/v1/orders/ord_1/cancel", "POST"),
         ("HEAD", "/v1/callbacks", "POST"),
         ("GET", "/v1/agents/anna/status", "PUT"),
         ("POST", "/v1/do-not-call/0671234567", "DELETE"),
@@ -192,7 +198,7 @@ def test_any_method_a_route_does_not_take_is_405_naming_the_ones_it_does(
         assert_api_error(response, 405, "method_not_allowed")
 
 
-@pytest.mark.parametrize("path", ["/v1/order", "/v1/orders/ord_1/cancel", "/", "/v2/orders", "/v1/orders/a/b/c"])
+@pytest.mark.parametrize("path", ["/v1/order", "/v1/orders/ord_1/refund", "/", "/v2/orders", "/v1/orders/a/b/c"])
 def test_a_path_no_route_has_is_404_in_the_apis_form(client: Client, path: str) -> None:
     for headers in ({}, {"Authorization": f"Bearer {API_KEY}"}):
         response = client.http.post(path, headers=headers | {"Content-Type": "application/json"}, body="{}")

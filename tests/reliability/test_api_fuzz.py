@@ -91,16 +91,23 @@ def test_no_5xx_and_every_4xx_names_the_problem(case: Any, api_url: str) -> None
 def test_what_a_shop_developer_gets_wrong_with_curl_is_answered_in_the_apis_form(api_url: str) -> None:
     key = {"Authorization": f"Bearer {API_KEY}"}
     order = {"order_id": "C-1", "phone": "067 123 45 67", "total": "10"}
-    # GET on the collection the shop posts to: 405 naming POST
-    listed = requests.get(f"{api_url}/v1/orders", headers=key, timeout=30)
-    assert (listed.status_code, listed.headers["Allow"], listed.json()["error"]) == (405, "POST", "method_not_allowed")
+    # DELETE on the collection the shop posts to and searches: 405 naming GET and POST
+    deleted = requests.delete(f"{api_url}/v1/orders", headers=key, timeout=30)
+    assert (deleted.status_code, deleted.headers["Allow"], deleted.json()["error"]) == (
+        405,
+        "GET, POST",
+        "method_not_allowed",
+    )
+    # GET on it without the order number to find: 422 naming it
+    unnamed = requests.get(f"{api_url}/v1/orders", headers=key, timeout=30)
+    assert (unnamed.status_code, unnamed.json()["fields"][0]["field"]) == (422, "order_number")
     # a path of no route, with or without a key: 404 (API Gateway's own answer would be a 403)
     for headers in ({}, key):
         missing = requests.post(f"{api_url}/v1/order", json=order, headers=headers, timeout=30)
         assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
     # OPTIONS: the API has no CORS, so it is a method like any other the route does not take
     options = requests.options(f"{api_url}/v1/orders", headers=key, timeout=30)
-    assert (options.status_code, options.headers["Allow"]) == (405, "POST")
+    assert (options.status_code, options.headers["Allow"]) == (405, "GET, POST")
     # a form post instead of JSON: 415
     form = requests.post(f"{api_url}/v1/orders", data=order, headers=key, timeout=30)
     assert (form.status_code, form.json()["error"]) == (415, "unsupported_media_type")

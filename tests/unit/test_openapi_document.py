@@ -14,6 +14,7 @@ from chalice.test import Client
 
 import app as application
 from chalicelib.domain.api_errors import NO_ROUTE, NO_ROUTE_ERROR
+from chalicelib.domain.order_changes import CancelIn, OrderChangeIn
 from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.outcomes import OUTCOME_FIELDS
 from chalicelib.services.web_callbacks import CallbackIn
@@ -58,7 +59,7 @@ def test_every_api_route_is_documented_and_every_documented_route_exists() -> No
 
 def test_request_bodies_are_the_models_the_handlers_validate_with() -> None:
     schemas = openapi_document()["components"]["schemas"]
-    for model in (OrderIn, CallbackIn):
+    for model in (OrderIn, CallbackIn, OrderChangeIn, CancelIn):
         expected = model.model_json_schema(ref_template=REF)
         for name, sub in expected.pop("$defs", {}).items():
             assert schemas[name] == sub, f"components.schemas.{name} differs from the model"
@@ -110,7 +111,7 @@ def test_the_hand_written_request_bodies_are_the_fields_the_handlers_take() -> N
     ]:
         assert set(schemas[name]["properties"]) == known, name
         assert schemas[name]["additionalProperties"] is False, name
-    for model in ("OrderIn", "OrderLine", "Delivery", "DeliverySlot", "CallbackIn"):
+    for model in ("OrderIn", "OrderLine", "Delivery", "DeliverySlot", "CallbackIn", "OrderChangeIn", "CancelIn"):
         assert schemas[model]["additionalProperties"] is False, model
 
 

@@ -17,6 +17,12 @@ from chalicelib.domain.dedup import DedupClaim
 from chalicelib.domain.entities import Order
 
 ACTIVE_ORDER_STATUSES = ("received", "queued")
+ORDERS_BY_NUMBER_LIMIT = 100  # a shop's orders under one number: the original and its repeats
+
+
+def shop_order_number(shop_id: str, order_number: str | None) -> str | None:
+    """The ``by_shop_order_number`` key: the number as the dedup compares it (casefolded)."""
+    return f"{shop_id}#{order_number.casefold()}" if order_number else None
 
 
 def order_item(order: Order) -> OrderItem:
@@ -36,6 +42,7 @@ def order_item(order: Order) -> OrderItem:
         received_at=order.received_at,
         shop_day=day_key(order.shop_id, order.day),
         shop_phone=shop_phone(order.shop_id, order.phone),
+        shop_order_number=shop_order_number(order.shop_id, order.order_number),
     )
 
 
@@ -128,6 +135,52 @@ class OrderRepository:
         item = OrderItem(shop_id, order_id)
         condition = OrderItem.order_id.exists() & OrderItem.status.is_in(*ACTIVE_ORDER_STATUSES)
         if not updated(item, actions=[OrderItem.delivery_slot.set(slot)], condition=condition):
+            return None
+        return order_entity(item)
+
+    # ---- the shop's own number, and its changes (#16 item 14) ---------------------------------
+    def orders_by_number(self, shop_id: str, order_number: str) -> list[Order]:
+        """The shop's orders under its own number, newest first (a Query, never a Scan)."""
+        key = shop_order_number(shop_id, order_number)
+        if key is None:
+            return []
+        query = OrderItem.by_shop_order_number.query(key, scan_index_forward=False, limit=ORDERS_BY_NUMBER_LIMIT)
+        return [order_entity(item) for item in query]
+
+    def index_order_numbers(self) -> int:
+        """Give the orders stored before the ``by_shop_order_number`` index their key: a one-off
+        Scan after upgrading (``cli.admin index-order-numbers``), safe to repeat. How many
+        orders it keyed."""
+        keyed = 0
+        missing = OrderItem.order_number.exists() & OrderItem.shop_order_number.does_not_exist()
+        for stored in OrderItem.scan(missing):
+            item = OrderItem(stored.shop_id, stored.order_id)
+            key = shop_order_number(stored.shop_id, stored.order_number)
+            condition = OrderItem.order_id.exists() & OrderItem.shop_order_number.does_not_exist()
+            if key and updated(item, actions=[OrderItem.shop_order_number.set(key)], condition=condition):
+                keyed += 1
+        return keyed
+
+    def edit_open_order(
+        self, seen: Order, from_statuses: set[str], fields: dict[str, Any], *, forget_caller_slot: bool
+    ) -> Order | None:
+        """Set ``fields`` on the order as ``seen``, if it is still in one of ``from_statuses``
+        and no other change came in since it was read; None when either does not hold."""
+        item = OrderItem(seen.shop_id, seen.order_id)
+        # A field given as None is removed (a PynamoDB attribute cannot be SET to null).
+        actions = setting(OrderItem, {name: value for name, value in fields.items() if value is not None})
+        actions += [getattr(OrderItem, name).remove() for name, value in fields.items() if value is None]
+        if "phone" in fields:
+            actions.append(OrderItem.shop_phone.set(shop_phone(seen.shop_id, fields["phone"])))
+        if forget_caller_slot:
+            actions.append(OrderItem.delivery_slot.remove())
+        unchanged = (
+            OrderItem.changed_at.does_not_exist()
+            if seen.changed_at is None
+            else OrderItem.changed_at == seen.changed_at
+        )
+        condition = OrderItem.order_id.exists() & OrderItem.status.is_in(*from_statuses) & unchanged
+        if not updated(item, actions=actions, condition=condition):
             return None
         return order_entity(item)
 

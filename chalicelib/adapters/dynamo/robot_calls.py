@@ -73,8 +73,9 @@ class RobotCallRepository:
         (decided_at ``now``); with ``agent_reason`` (the customer asked for a person), each
         queued order takes the route ``agent`` for that reason and is no longer one a text may
         decide. The orders that changed, or None (nothing written) when the task is not dialing
-        this call. An order no longer queued (decided meanwhile, e.g. by a text reply) is left
-        as it is: the transaction is made again without it."""
+        this call. An order no longer queued (decided meanwhile, e.g. by a text reply or the
+        shop's cancel) or no longer on this task (the shop gave it another phone) is left as it
+        is: the transaction is made again without it."""
         if not call_sid:
             return None  # no call to decide on (and DynamoDB refuses an empty key)
         writes: list[Write] = [
@@ -99,7 +100,11 @@ class RobotCallRepository:
             (
                 OrderItem(ref.shop_id, order_id),
                 order_actions,
-                OrderItem.order_id.exists() & OrderItem.status.is_in("queued"),
+                # Still queued, and still on this call's task: an order the shop moved to another
+                # phone meanwhile is not this customer's to decide (#16 item 14).
+                OrderItem.order_id.exists()
+                & OrderItem.status.is_in("queued")
+                & (OrderItem.task_id.does_not_exist() | (OrderItem.task_id == ref.task_id)),
             )
             for order_id in orders
         ]

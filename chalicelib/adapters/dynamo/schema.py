@@ -178,13 +178,22 @@ class OrderItem(Model):
     first_dial_at = UTCDateTimeAttribute(null=True)
     delivery_slot = JSONAttribute(null=True)  # {start, end, chosen_at}: picked by the caller (I4)
     asked_by = UnicodeAttribute(null=True)  # robot | sms: who asked for the yes or no a text may give
+    decided_by = UnicodeAttribute(null=True)  # "shop": cancelled through the API (#16 item 14)
+    cancel_reason = UnicodeAttribute(null=True)
+    changed_at = UTCDateTimeAttribute(null=True)
     shop_day = UnicodeAttribute()
     shop_phone = UnicodeAttribute()
+    # "<shop_id>#<order number, casefolded>"; absent for orders sent without a number.
+    shop_order_number = UnicodeAttribute(null=True)
 
     # Orders of a shop's local calendar day: reports Query this, never Scan.
     by_shop_day: GlobalSecondaryIndex[OrderItem] = _index("by_shop_day", "shop_day", "received_at")
     # Orders of one customer of one shop (merge, self-service, timeline).
     by_shop_phone: GlobalSecondaryIndex[OrderItem] = _index("by_shop_phone", "shop_phone", "received_at")
+    # A shop's orders by its own order number (GET /v1/orders?order_number=), newest first.
+    by_shop_order_number: GlobalSecondaryIndex[OrderItem] = _index(
+        "by_shop_order_number", "shop_order_number", "received_at"
+    )
 
 
 class DedupClaimItem(Model):

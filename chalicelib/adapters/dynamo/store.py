@@ -94,6 +94,9 @@ class DynamoStore:
     orders_of_customer = _Via("orders", OrderRepository.orders_of_customer)
     choose_delivery_slot = _Via("orders", OrderRepository.choose_delivery_slot)
     claim_dedup = _Via("orders", OrderRepository.claim_dedup)
+    orders_by_number = _Via("orders", OrderRepository.orders_by_number)
+    edit_open_order = _Via("orders", OrderRepository.edit_open_order)
+    index_order_numbers = _Via("orders", OrderRepository.index_order_numbers)
     # tasks
     open_customer_task = _Via("tasks", TaskRepository.open_customer_task)
     insert_task = _Via("tasks", TaskRepository.insert_task)
@@ -111,6 +114,7 @@ class DynamoStore:
     count_active_tasks = _Via("tasks", TaskRepository.count_active_tasks)
     due_tasks = _Via("tasks", TaskRepository.due_tasks)
     drop_orders_from_task = _Via("tasks", TaskRepository.drop_orders_from_task)
+    set_task_language = _Via("tasks", TaskRepository.set_task_language)
     claim_person_task = _Via("tasks", TaskRepository.claim_person_task)
     return_person_task = _Via("tasks", TaskRepository.return_person_task)
     defer_person_task = _Via("tasks", TaskRepository.defer_person_task)

@@ -20,6 +20,10 @@ from chalicelib.domain.priority import DueTask
 # A callback task waits in this state until an agent is free for it. The robot dialer serves
 # only "queued" tasks, so it never robot-dials a callback.
 CALLBACK_WAITING = "waiting"
+# The kinds of task that exist for their orders: one left queued with none is closed, so no
+# dialer claims it (or tries to, every minute) about nothing.
+ORDER_KINDS = ("robot", "agent")
+NO_ORDERS_LEFT = "no-orders-left"
 
 
 def task_entity(item: DialTaskItem) -> DialTask:
@@ -118,7 +122,26 @@ def _unclaim(task_id: str, call_sid: str | None, state: str, due_at: datetime) -
     ):
         return False
     _key_from_read_back(item, DialTaskItem.queue_key)
+    _close_if_empty(item)  # its orders were withdrawn while it was being dialed
     return True
+
+
+def _close_if_empty(item: DialTaskItem, result: str = NO_ORDERS_LEFT) -> None:
+    """A queued task of orders (``item`` as just stored) that has none left is done."""
+    if item.state != "queued" or item.order_ids or item.kind not in ORDER_KINDS:
+        return
+    updated(
+        item,
+        actions=[
+            DialTaskItem.state.set("done"),
+            DialTaskItem.result.set(result),
+            DialTaskItem.queue_key.remove(),
+            DialTaskItem.due_at.remove(),
+        ],
+        condition=(DialTaskItem.state == "queued")
+        & DialTaskItem.order_ids.does_not_exist()
+        & DialTaskItem.kind.is_in(*ORDER_KINDS),
+    )
 
 
 def _defer(task_id: str, due_at: datetime, *states: str) -> None:
@@ -310,6 +333,7 @@ class TaskRepository:
             return None
         if requeue_at is not None:
             _key_from_read_back(item, DialTaskItem.queue_key)
+            _close_if_empty(item)  # its orders were withdrawn during the call
         elif item.call_order_ids:
             item.update(actions=[DialTaskItem.order_ids.delete(set(item.call_order_ids))])
             if item.order_ids:
@@ -344,6 +368,8 @@ class TaskRepository:
             # Orders came in during the call: a new round at once (rare, so read back after).
             self._queue_again(seen.task_id, now, from_states=("done", "failed"))
             return self.get_task(seen.task_id)
+        if requeue_at is not None and not item.order_ids:
+            _close_if_empty(item)  # its orders were withdrawn during the call
         return task_entity(item)
 
     def hand_attempt_to_agents(self, seen: DialTask, call_sid: str, now: datetime) -> DialTask | None:
@@ -396,25 +422,24 @@ class TaskRepository:
             for item in query
         ]
 
-    def drop_orders_from_task(self, task_id: str, order_ids: list[str]) -> None:
-        """Orders decided outside a call (a text reply) leave the customer's task; a waiting task
-        left with nothing to ask about is done."""
+    def drop_orders_from_task(self, task_id: str, order_ids: list[str], result: str = "decided-by-sms") -> None:
+        """Orders decided outside a call (a text reply) or withdrawn by the shop leave the
+        customer's task; a waiting task left with nothing to ask about is done (``result``). A
+        task being dialed keeps its call: the attempt's end closes it if nothing is left."""
         item = DialTaskItem(task_id)
         if not updated(
             item, actions=[DialTaskItem.order_ids.delete(set(order_ids))], condition=DialTaskItem.task_id.exists()
         ):
             return
-        if not item.order_ids and item.state == "queued":
-            updated(
-                item,
-                actions=[
-                    DialTaskItem.state.set("done"),
-                    DialTaskItem.result.set("decided-by-sms"),
-                    DialTaskItem.queue_key.remove(),
-                    DialTaskItem.due_at.remove(),
-                ],
-                condition=(DialTaskItem.state == "queued") & DialTaskItem.order_ids.does_not_exist(),
-            )
+        _close_if_empty(item, result)
+
+    def set_task_language(self, task_id: str, language: str) -> None:
+        """The customer's language as the shop last gave it (the robot's next call speaks it)."""
+        updated(
+            DialTaskItem(task_id),
+            actions=[DialTaskItem.language.set(language)],
+            condition=DialTaskItem.task_id.exists(),
+        )
 
     # ---- tasks for people (agent dialer): agent tasks and callbacks ------------------------
     def claim_person_task(self, task_id: str, now: datetime, *, with_orders: bool) -> DialTask | None:
