@@ -13,7 +13,7 @@ from chalicelib.observability import logger, metrics, tracer
 from chalicelib.web.agent_desk import agent_desk
 from chalicelib.web.agent_page import agent_page
 from chalicelib.web.agents_api import agents_api
-from chalicelib.web.http import api_error_shape
+from chalicelib.web.http import api_error_shape, bounded_path_ids
 from chalicelib.web.live import live_api
 from chalicelib.web.openapi import openapi_api
 from chalicelib.web.orders_api import orders_api
@@ -57,6 +57,8 @@ def observe(event: Any, get_response: Any) -> Any:
 
 # Chalice's own refusals (405 with Allow, 415, 500) in the API's {error, message} form.
 app.register_middleware(api_error_shape, "http")
+# A path id no route could find (over 256 bytes) is 422 naming it before DynamoDB sees it.
+app.register_middleware(bounded_path_ids, "http")
 
 
 # ---- streams and schedules (the bodies: chalicelib/events) -----------------------------------

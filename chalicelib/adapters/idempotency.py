@@ -19,10 +19,12 @@ redelivery would fail until the record was given up: the text never sent. The so
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import json
 import uuid
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -167,11 +169,40 @@ def _idempotent_accept() -> tuple[Callable[..., dict[str, Any]], Any]:
         expires_after_seconds=ORDER_IDEMPOTENCY_HOURS * 3600,
     )
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
+    @idempotent_function(
+        data_keyword_argument="request",
+        persistence_store=persistence,
+        config=config,
+        output_serializer=_compact_answer(),
+    )
     def accept(request: dict[str, Any], action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return action()
 
     return accept, config
+
+
+def _compact_answer() -> Any:
+    """Powertools stores the answer as ASCII JSON, six bytes for each Cyrillic character: the
+    answer to an order near the 256 kB body limit would not fit DynamoDB's 400 KB item (the
+    order stored, then a 500 and a key stuck "in progress"). Stored instead as UTF-8 JSON,
+    compressed, base64: never over 4/3 of the answer's UTF-8 size. An answer stored the old
+    way (a plain object) reads as before."""
+    from aws_lambda_powertools.utilities.idempotency.serialization.base import BaseIdempotencySerializer
+
+    class CompactAnswer(BaseIdempotencySerializer):
+        def to_dict(self, data: Any) -> dict[str, Any]:
+            text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+            return {_PACKED: base64.b64encode(zlib.compress(text.encode())).decode()}
+
+        def from_dict(self, data: dict[str, Any]) -> Any:
+            if set(data) != {_PACKED}:
+                return data
+            return json.loads(zlib.decompress(base64.b64decode(data[_PACKED])))
+
+    return CompactAnswer()
+
+
+_PACKED = "utf8_json_zlib_base64"
 
 
 def accept_once(request: dict[str, Any], action: Callable[[], dict[str, Any]], lambda_context: Any) -> dict[str, Any]:

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from urllib.parse import urlencode
 
 SIGNATURE_HEX_LENGTH = 64
+# POSIX seconds in ASCII digits, up to the year 33658: '²' is a digit to str.isdigit() but not to
+# int(), and int() refuses over 4,300 digits; either would be a 500, not a refused link.
+_EXPIRES = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(rf"[0-9a-fA-F]{{{SIGNATURE_HEX_LENGTH}}}")
 
 
 class LinkCheck(Enum):
@@ -53,7 +58,7 @@ def verify(path: str, expires: str | None, given: str | None, *, secret: bytes, 
     """Whether a request for ``path`` with these query values may be served at ``now``. The
     signature is checked first, in constant time, so an expired answer is only ever given
     for a link that was really issued."""
-    if not expires or not given or not expires.isdigit() or len(given) != SIGNATURE_HEX_LENGTH:
+    if not (expires and given and _EXPIRES.fullmatch(expires) and _SIGNATURE.fullmatch(given)):
         return LinkCheck.BAD
     expected = signature(path, int(expires), secret)
     if not hmac.compare_digest(expected.encode(), given.lower().encode()):

@@ -68,11 +68,14 @@ def decode_cursor(cursor: str) -> Position:
         data = json.loads(raw)
         at = datetime.fromisoformat(data["at"])
         entry_id = data["id"]
-    except (binascii.Error, ValueError, KeyError, TypeError) as error:
+        # a naive time would be read as the server's; year 1 or 9999 with an offset is past
+        # datetime's range in UTC (OverflowError)
+        utc = at.astimezone(UTC) if at.tzinfo is not None else None
+    except (binascii.Error, ValueError, KeyError, TypeError, OverflowError, RecursionError) as error:
         raise CursorRefused("not a cursor this API gave") from error
-    if at.tzinfo is None or not isinstance(entry_id, str):
+    if utc is None or not isinstance(entry_id, str):
         raise CursorRefused("not a cursor this API gave")
-    return Position(at.astimezone(UTC), entry_id)
+    return Position(utc, entry_id)
 
 
 def page_of(sources: Iterable[Iterator[TimelineEntry]], limit: int, after: Position | None = None) -> TimelinePage:

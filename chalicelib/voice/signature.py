@@ -9,6 +9,8 @@ signs the URL alone; the body must then hash to that value.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping, Sequence
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -23,8 +25,10 @@ class _MultiParams(dict[str, list[str]]):
 
 
 def parse_form(body: bytes | None) -> dict[str, list[str]]:
+    """The form's parameters; UnicodeDecodeError when the body or a percent-escape in it is not
+    UTF-8 (never read with replacement characters: that is not what Twilio signed)."""
     # Blank values are signed too (e.g. 'CalledCity='): keep them.
-    return parse_qs((body or b"").decode("utf-8"), keep_blank_values=True)
+    return parse_qs((body or b"").decode("utf-8"), keep_blank_values=True, errors="strict")
 
 
 def public_url(base_url: str, path: str, query: Mapping[str, Sequence[str]] | None, *, sort_keys: bool = False) -> str:
@@ -37,13 +41,22 @@ def public_url(base_url: str, path: str, query: Mapping[str, Sequence[str]] | No
 
 
 def signature_is_valid(
-    auth_token: str, url: str, form: Mapping[str, list[str]], signature: str | None, *, body: str | None = None
+    auth_token: str,
+    url: str,
+    form: Mapping[str, list[str]],
+    signature: str | None,
+    *,
+    body: bytes | str | None = None,
 ) -> bool:
-    """``form`` for form-encoded requests; ``body`` (the raw text) for a URL carrying
+    """``form`` for form-encoded requests; ``body`` (the raw bytes) for a URL carrying
     ``bodySHA256``, where the body's hash and the URL are what Twilio signed."""
     if not signature:
         return False
     validator = RequestValidator(auth_token)
-    if body is not None and "bodySHA256" in parse_qs(urlsplit(url).query):
-        return bool(validator.validate(url, body, signature))
+    hashes = parse_qs(urlsplit(url).query).get("bodySHA256")
+    if body is not None and hashes:
+        raw = body.encode() if isinstance(body, str) else body
+        given = hashes[0].encode("utf-8", "surrogatepass")  # bytes: compare_digest refuses non-ASCII text
+        body_matches = hmac.compare_digest(hashlib.sha256(raw).hexdigest().encode(), given)
+        return body_matches and bool(validator.validate(url, {}, signature))
     return bool(validator.validate(url, _MultiParams(form), signature))

@@ -32,6 +32,7 @@ office) but cannot act as an agent: the screen pop and outcomes are the agent's 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import unquote
 
@@ -64,6 +65,7 @@ agent_desk = Blueprint(__name__)
 
 # A desk link is opened while the agent looks at the call, so it lives an hour, not a report's week.
 DESK_LINK_LIFETIME = timedelta(hours=1)
+PAGE_SIZE = re.compile(r"[0-9]{1,3}")
 
 
 def recording_link(call: Call) -> str | None:
@@ -151,7 +153,7 @@ def timeline(phone: str) -> Response:
     params = request.query_params
     limit_text = (params.get("limit") if params else None) or str(DEFAULT_PAGE)
     cursor = (params.get("cursor") if params else None) or None
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_PAGE:
+    if not PAGE_SIZE.fullmatch(limit_text) or not 1 <= int(limit_text) <= MAX_PAGE:  # not isdigit(): '²' is one
         return validation_failed([("limit", f"a whole number from 1 to {MAX_PAGE}")])
     try:
         page = customer_timeline(

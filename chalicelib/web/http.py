@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
+from urllib.parse import unquote
 
 from chalice import Response
 from chalice.app import Request
@@ -22,6 +23,10 @@ from chalicelib.observability import logger
 from chalicelib.voice.signature import parse_form, public_url, signature_is_valid
 
 MAX_BODY_BYTES = 256 * 1024
+MAX_JSON_DEPTH = 32  # the API's deepest document (an order's delivery slot) is 4 levels
+# DynamoDB refuses a key over 1,024 bytes (sort) or 2,048 (partition) with a ValidationException;
+# no id the API hands out or takes comes near this (order numbers: 64 characters).
+MAX_PATH_ID_BYTES = 256
 Caller = TypeVar("Caller")
 
 
@@ -65,6 +70,8 @@ def json_body(request: Request) -> dict[str, Any] | Response:
         return json_error(413, "body_too_large", f"the body is over {MAX_BODY_BYTES} bytes")
     try:
         body = json.loads(raw or b"null")
+    except RecursionError:
+        return _invalid_json(f"nested deeper than {MAX_JSON_DEPTH} levels")
     except ValueError as error:
         return json_error(
             400,
@@ -73,13 +80,39 @@ def json_body(request: Request) -> dict[str, Any] | Response:
             [{"field": "body", "message": "not valid JSON"}],
         )
     if not isinstance(body, dict):
-        return json_error(
-            400,
-            "invalid_json",
-            "body: expected a JSON object",
-            [{"field": "body", "message": "expected a JSON object"}],
-        )
-    return body
+        return _invalid_json("expected a JSON object")
+    problem = json_problem(body)
+    return _invalid_json(problem) if problem else body
+
+
+def _invalid_json(problem: str) -> Response:
+    return json_error(400, "invalid_json", f"body: {problem}", [{"field": "body", "message": problem}])
+
+
+def json_problem(document: object) -> str | None:
+    """What makes a parsed JSON document unfit to handle: nesting deeper than MAX_JSON_DEPTH
+    (the models and DynamoDB's serialiser recurse) or a string that is not Unicode text (a lone
+    surrogate escape such as ``\\ud800``, which no UTF-8 store takes). Walked without recursion."""
+    pending: list[tuple[object, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list) and depth > MAX_JSON_DEPTH:
+            return f"nested deeper than {MAX_JSON_DEPTH} levels"
+        if isinstance(value, dict):
+            pending += [(key, depth) for key in value] + [(item, depth + 1) for item in value.values()]
+        elif isinstance(value, list):
+            pending += [(item, depth + 1) for item in value]
+        elif isinstance(value, str) and not _is_text(value):
+            return "a string holds a lone surrogate escape (\\ud800-\\udfff): not Unicode text"
+    return None
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def shop_from_api_key(request: Request, repository: ShopKeys) -> ShopSettings | Response:
@@ -128,13 +161,22 @@ def forbidden() -> Response:
     )
 
 
+def not_utf8() -> Response:
+    """A webhook body Twilio cannot have sent (Twilio sends UTF-8, percent-encoded): its
+    parameters cannot be read, so neither can its signature be checked."""
+    message = "not UTF-8 form data: Twilio sends UTF-8, percent-encoded"
+    return json_error(400, "invalid_encoding", f"body: {message}", [{"field": "body", "message": message}])
+
+
 TwilioView = Callable[..., Response]
 
 
 def twilio_webhook(current_request: Callable[[], Request]) -> Callable[[TwilioView], TwilioView]:
     """Check the Twilio signature before the view runs; the view gets the form as ``form=``.
 
-    A forged or unsigned request gets 403 and the view never runs, so nothing is written.
+    A forged or unsigned request gets 403 and the view never runs, so nothing is written; a body
+    that is not UTF-8 (raw or percent-encoded) gets 400 ``invalid_encoding``, since none of it
+    can be read. A JSON body's hash (``bodySHA256``) is checked over the raw bytes.
     """
 
     def decorate(view: TwilioView) -> TwilioView:
@@ -143,9 +185,12 @@ def twilio_webhook(current_request: Callable[[], Request]) -> Callable[[TwilioVi
             request = current_request()
             raw = request.raw_body
             raw_bytes = raw.encode() if isinstance(raw, str) else (raw or b"")
-            form = parse_form(raw_bytes)
-            body = raw_bytes.decode("utf-8", errors="replace")
             path = _request_path(request.to_original_event())
+            try:
+                form = parse_form(raw_bytes)
+            except UnicodeDecodeError:
+                logger.warning("rejected a webhook whose body is not UTF-8", extra={"path": path})
+                return not_utf8()
             query = request.query_params
             params = {key: query.getlist(key) for key in query} if query else None
             # The query as received, then sorted (the app's own URLs are sorted; API Gateway does
@@ -153,7 +198,7 @@ def twilio_webhook(current_request: Callable[[], Request]) -> Callable[[TwilioVi
             urls = {public_url(settings().base_url, path, params, sort_keys=s) for s in (False, True)}
             signature = request.headers.get("x-twilio-signature")
             token = settings().auth_token()
-            if not any(signature_is_valid(token, url, form, signature, body=body) for url in urls):
+            if not any(signature_is_valid(token, url, form, signature, body=raw_bytes) for url in urls):
                 logger.warning("rejected a webhook with a bad signature", extra={"path": path})
                 return forbidden()
             flat = {key: values[-1] for key, values in form.items()}
@@ -186,6 +231,17 @@ def _request_path(event: dict[str, Any]) -> str:
     if len(segments) > route_length:
         segments = segments[len(segments) - route_length :]
     return "/" + "/".join(segments) + (trailing if segments else "")
+
+
+def bounded_path_ids(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Middleware: a path parameter over MAX_PATH_ID_BYTES (percent-decoded, as UTF-8) is 422
+    naming it before any view, so no over-long id reaches DynamoDB's key limits."""
+    too_long = [
+        (name, f"at most {MAX_PATH_ID_BYTES} bytes as UTF-8")
+        for name, value in (request.uri_params or {}).items()
+        if len(unquote(value).encode("utf-8", "surrogatepass")) > MAX_PATH_ID_BYTES
+    ]
+    return validation_failed(too_long) if too_long else get_response(request)
 
 
 # Chalice answers these itself, before or around a view, as {"Code", "Message"}.

@@ -2,7 +2,9 @@
 forged and replayed signatures (403, nothing written), awkward but genuine requests (blank,
 repeated, quoted, Cyrillic parameters and query strings: accepted), every webhook fuzzed with
 missing, oversized and garbage parameters (never a 5xx, voice routes always answer TwiML with
-a next step), and hostile customer text read back in TwiML without breaking it."""
+a next step), bodies and query strings in broken encodings, signed or not, from strangers
+(never a 5xx: 400 ``invalid_encoding`` for a body that is not UTF-8, else 403), and hostile
+customer text read back in TwiML without breaking it."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 from chalice.test import Client
@@ -288,6 +290,69 @@ def fuzz_route(client: Client, path: str, kind: str, call_sid: str) -> None:
         if known_call:
             pairs = [("CallSid", call_sid), *pairs]
         check_answer(post_pairs(client, path, pairs), kind, path)
+
+    fuzz()
+
+
+# ---- broken encodings, from strangers and signed ---------------------------------------------
+BROKEN = [
+    b"\xff", b"\xfe\xff", b"%FF", b"%C3", b"%C3%28", b"%ED%A0%80", b"\xed\xa0\x80", b"\xc0\xaf", b"%E2%82",
+    b"\xe2\x82", b"%", b"%G1", b"%%", b"&", b"=", b"+", b"\x00", b"%00", "Київ".encode(), "Київ".encode("cp1251"),
+]  # fmt: skip
+RAW_BODIES = st.one_of(
+    st.binary(max_size=120),
+    st.lists(
+        st.one_of(st.sampled_from(BROKEN), st.binary(max_size=6), FORMS.map(lambda pairs: urlencode(pairs).encode())),
+        max_size=10,
+    ).map(b"".join),
+)
+BROKEN_QUERIES = st.lists(
+    st.sampled_from(["%FF", "%C3", "%ED%A0%80", "%", "%G1", "%C2%B2", "+", "&", "=", "a"]), max_size=6
+)
+ENCODING_EXAMPLES = 25  # per route: 28 routes, about 10 s
+
+
+def strictly_utf8(raw: bytes) -> bool:
+    try:
+        parse_qs(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def test_bodies_and_queries_in_broken_encodings_are_400_or_403_never_5xx(
+    client: Client, order_stream: StreamReader, task_stream: StreamReader, telephony: FakeTelephony
+) -> None:
+    task_id = robot_task(client, order_stream, task_stream, {"phone": CUSTOMER, "total": "10", "order_number": "E1"})
+    for template, _kind in ROUTES:
+        fuzz_encodings(client, template.format(task=task_id, call="CA-enc"))
+    assert call_record("CA-enc") is None  # no stranger's request reached a view
+
+
+def fuzz_encodings(client: Client, path: str) -> None:
+    @settings(
+        max_examples=ENCODING_EXAMPLES,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        database=None,
+    )
+    @given(raw=RAW_BODIES, query=BROKEN_QUERIES, signed=st.sampled_from(["none", "garbage", "lenient"]))
+    def fuzz(raw: bytes, query: list[str], signed: str) -> None:
+        target = path + (("&" if "?" in path else "?") + "x=" + "".join(query) if query else "")
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if signed == "garbage":
+            headers["X-Twilio-Signature"] = "\u00e9" * 28
+        elif signed == "lenient":  # signed over what a lenient reader makes of the bytes
+            form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+            headers["X-Twilio-Signature"] = RequestValidator(AUTH_TOKEN).compute_signature(
+                PUBLIC_BASE + target, _MultiParams(form)
+            )
+        response = client.http.post(target, headers=headers, body=raw)
+        assert response.status_code < 500, (target, raw, response.body)
+        if not strictly_utf8(raw):
+            assert (response.status_code, b"invalid_encoding" in response.body) == (400, True), (target, raw)
+        elif signed != "lenient":
+            assert response.status_code == 403, (target, raw, response.body)
 
     fuzz()
 

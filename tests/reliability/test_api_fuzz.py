@@ -4,19 +4,26 @@ every documented operation. Never a 5xx; every 4xx names the problem in the app'
 ``{error, message, fields}`` (never Chalice's ``{Code, Message}``, #16 item 15), and every answer
 is one the document lists for the operation. Then the mistakes a shop's developer makes with
 curl, over HTTP to the same server: a method or path the API does not have, a body not sent
-as JSON, a misnamed field."""
+as JSON, a misnamed field. Then what schemathesis does not make (issue #18): bodies in broken
+encodings, JSON nested thousands deep or holding lone surrogates, path ids past DynamoDB's key
+limits, query values like '²' or 5,000 digits, to every documented operation with the key and
+without, and to Twilio's webhooks from strangers: never a 5xx, every 4xx naming the problem."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chalicelib.web.openapi import DOCUMENT
 from devtools.simclock import SimClock
@@ -117,3 +124,80 @@ def test_what_a_shop_developer_gets_wrong_with_curl_is_answered_in_the_apis_form
     assert misnamed.json()["fields"] == [
         {"field": "order_id", "message": "unknown field; did you mean 'order_number'?"}
     ]
+
+
+# ---- what schemathesis does not generate (issue #18) ------------------------------------------
+OPERATIONS = [
+    (method.upper(), path)
+    for path, methods in json.loads(DOCUMENT.read_text(encoding="utf-8"))["paths"].items()
+    for method in methods
+]
+BROKEN_BYTES = [b"\xff", b"\xfe\xff", b"\xed\xa0\x80", b"\xc0\xaf", b"\xe2\x82", "Київ".encode("cp1251"), b"\x00"]
+PATH_IDS = st.one_of(
+    st.sampled_from(["x" * 257, "x" * 1100, "я" * 600, "x" * 2100, "%C2%B2", "%FF", "%ED%A0%80", "%", "%2F", "."]),
+    st.text(min_size=1, max_size=40).map(lambda text: quote(text, safe="")),
+    st.integers(1, 3000).map(lambda size: "9" * size),
+)
+QUERY_VALUES = st.sampled_from(["%C2%B2", "%D9%A3", "9" * 5000, "%FF", "%ED%A0%80", "-1", "1e9", "", "%"])
+JSON_DEPTHS = st.integers(min_value=30, max_value=5000)
+BODIES = st.one_of(
+    st.binary(max_size=200),
+    st.lists(st.sampled_from(BROKEN_BYTES), min_size=1, max_size=5).map(
+        lambda parts: b'{"phone": "' + b"".join(parts) + b'"}'
+    ),
+    JSON_DEPTHS.map(lambda depth: b"[" * depth + b"]" * depth),
+    JSON_DEPTHS.map(lambda depth: b'{"a":' * depth + b"1" + b"}" * depth),
+    st.sampled_from([b'{"phone": "\\ud800", "total": 1}', b'{"comment": "\\udfff"}', b'{"\\ud83d": 1}']),
+    st.integers(1, 120_000).map(
+        lambda size: json.dumps(
+            {"phone": "+380671234567", "total": 1, "comment": "Ж" * size}, ensure_ascii=False
+        ).encode()
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(
+    operation=st.sampled_from(OPERATIONS),
+    path_id=PATH_IDS,
+    query=st.dictionaries(st.sampled_from(["limit", "cursor", "expires", "signature", "kpis"]), QUERY_VALUES),
+    body=BODIES,
+    with_key=st.booleans(),
+)
+def test_broken_encodings_deep_json_and_long_ids_are_4xx_naming_the_problem(
+    api_url: str, operation: tuple[str, str], path_id: str, query: dict[str, str], body: bytes, with_key: bool
+) -> None:
+    method, template = operation
+    path = re.sub(r"\{\w+\}", lambda _: path_id, template)
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {API_KEY}"} if with_key else {})
+    url = f"{api_url}{path}" + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+    response = requests.request(
+        method, url, data=body if method in ("POST", "PUT") else None, headers=headers, timeout=30
+    )
+    assert response.status_code < 500, f"{method} {path[:80]} {response.status_code} {response.text[:300]}"
+    if response.status_code >= 400:
+        problem = problem_named(response)
+        assert problem is None, f"{method} {path[:80]} {response.status_code}: {problem}"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(
+    path=st.sampled_from(["/twilio/voice/incoming", "/twilio/sms/incoming", "/twilio/voice/status"]),
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.lists(
+            st.sampled_from([*BROKEN_BYTES, b"%FF", b"%C3", b"%ED%A0%80", b"From=", b"&", b"Body="]), max_size=8
+        ).map(b"".join),
+    ),
+    signature=st.sampled_from([None, "", "x" * 28, "é" * 28]),
+)
+def test_strangers_webhooks_in_broken_encodings_are_400_or_403(
+    api_url: str, path: str, body: bytes, signature: str | None
+) -> None:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if signature is not None:
+        headers["X-Twilio-Signature"] = signature
+    response = requests.post(f"{api_url}{path}", data=body, headers=headers, timeout=30)
+    assert response.status_code in (400, 403), f"{path} {body!r}: {response.status_code} {response.text[:300]}"
+    if response.status_code == 400:
+        assert response.json()["error"] == "invalid_encoding", response.text

@@ -163,3 +163,14 @@ def test_a_path_the_document_does_not_list_is_404_in_the_apis_form() -> None:
             assert response.status_code == 404, (method, path)
             assert json.loads(response.body) == {"error": NO_ROUTE_ERROR, "message": NO_ROUTE}
     assert "404" in openapi_document()["info"]["description"]
+
+
+def test_every_path_id_documents_its_bound_and_the_422_that_enforces_it() -> None:
+    from chalicelib.web.http import MAX_PATH_ID_BYTES
+
+    for method, path, operation in operations():
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "path":
+                assert parameter["schema"]["maxLength"] == MAX_PATH_ID_BYTES, (method, path)
+                assert "422" in operation["responses"], (method, path)
+    assert f"{MAX_PATH_ID_BYTES} bytes" in openapi_document()["info"]["description"]
