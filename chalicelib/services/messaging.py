@@ -16,6 +16,7 @@ from chalicelib.domain.orders import format_amount
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.sms import Intent, decided_by_text, sms_intent, who_calls
 from chalicelib.observability import logger
+from chalicelib.services.destinations import refused_contact
 from chalicelib.services.ports import MessageOutcomeUnknownError, MessagingStore, Messenger
 from chalicelib.voice.catalog import load_catalog
 
@@ -41,6 +42,8 @@ def send_customer_sms(
         return None
     if store.is_do_not_call(shop.shop_id, phone):
         logger.info("not texting a do-not-call customer", extra={"phone": phone, "purpose": purpose})
+        return None
+    if refused_contact(shop, phone):  # the last line against SMS pumping
         return None
     body = load_catalog(language).sms_text(message, shop_name=shop.name, **values)
     try:

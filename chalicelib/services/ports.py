@@ -265,6 +265,14 @@ class PredictiveStore(AgentDialStore, Protocol):
     def count_day(self, shop_id: str, day: str, **increments: int) -> None: ...
 
 
+# ---- destinations: whom a shop's calls and texts may reach ----------------------------------
+class NewDestinations(Protocol):
+    def claim_destination(self, shop_id: str, day: str, number: str, cap: int, now: datetime) -> bool:
+        """True when ``number`` may be contacted on the shop's local ``day``: claimed already that
+        day, or new and counted while under ``cap``; False when the day has counted ``cap``."""
+        ...
+
+
 # ---- inbound calls, agents, callbacks -------------------------------------------------------
 class CallbackTasks(Protocol):
     def insert_callback_task(

@@ -73,7 +73,16 @@ class NeedsManagerFacts:
     comment: str = ""
 
 
-AlertFacts = LargeOrderFacts | ComplaintFacts | QueueWaitFacts | DropRateFacts | NeedsManagerFacts
+@dataclass(frozen=True, slots=True)
+class DestinationCapFacts:
+    """The shop took its daily limit of new phone numbers (``destinations.new_numbers_per_day``)."""
+
+    shop_name: str
+    day: str  # the shop's local day, ISO
+    cap: int
+
+
+AlertFacts = LargeOrderFacts | ComplaintFacts | QueueWaitFacts | DropRateFacts | NeedsManagerFacts | DestinationCapFacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +152,9 @@ def alert_words(facts: AlertFacts, catalog: Catalog) -> AlertWords:
             "limit": number(facts.limit),
         }
         return worded("drop_rate", values, percent=values["percent"], limit=values["limit"])
+    if isinstance(facts, DestinationCapFacts):
+        values = {"shop_name": facts.shop_name, "day": facts.day, "cap": str(facts.cap)}
+        return worded("destination_cap", values, cap=values["cap"])
     purpose = catalog.alert.get(f"purpose_{facts.purpose}") or say("purpose_other")
     values = {
         "shop_name": facts.shop_name,
