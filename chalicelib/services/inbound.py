@@ -105,6 +105,12 @@ def can_call_back(ctx: CallContext) -> bool:
     return not is_withheld(phone) and destination_problem(phone, ctx.shop.destination_regions) is None
 
 
+def number_refused(ctx: CallContext) -> bool:
+    """The caller's number is shown but is one the shop never calls: no callback, and the
+    caller hears that this number cannot be called back (not that it is hidden)."""
+    return not is_withheld(ctx.call.customer_phone) and not can_call_back(ctx)
+
+
 def callback_task_id(call_sid: str) -> str:
     """One callback per call, whoever asks first (the caller, the queue's action, a status
     callback, a retry of any of them)."""
@@ -221,6 +227,7 @@ class HoldRound:
     max_wait_reached: bool = False
     no_agents: bool = False  # nobody of the group takes calls now or soon (all on break, away, offline)
     can_call_back: bool = True  # False for a withheld or refused number: no callback offer
+    number_refused: bool = False  # a shown number the shop never calls (premium-rate, abroad ...)
     music_url: str = ""  # the shop's hold music (set by ``inbound_queue.hold``)
 
 
@@ -246,7 +253,11 @@ def hold_round(ctx: CallContext, queue_seconds: int, *, store: InboundStore, now
     max_wait = queue_seconds >= shop.inbound.queue_max_wait_seconds
     staffed_now = staffed(agents, group)
     held = HoldRound(
-        leave=False, max_wait_reached=max_wait, no_agents=not staffed_now, can_call_back=can_call_back(ctx)
+        leave=False,
+        max_wait_reached=max_wait,
+        no_agents=not staffed_now,
+        can_call_back=can_call_back(ctx),
+        number_refused=number_refused(ctx),
     )
     if position and position != announced:
         store.note_announced_position(shop.shop_id, group, call.queued_at, call.call_sid, position)
