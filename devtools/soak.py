@@ -496,6 +496,8 @@ class Soak:
         from chalicelib.wiring import repository
 
         store, now = repository(), self.clock.now()
+        # Thousands of customers in one simulated day: far over a shop's usual limit of new numbers.
+        create_shop({"shop_id": SHOP_A, "destinations": {"new_numbers_per_day": 1_000_000}}, store=store, now=now)
         demo = store.get_shop(SHOP_A)
         assert demo is not None
         base = demo.model_dump(mode="json")

@@ -16,6 +16,7 @@ from chalicelib.domain.dedup import DedupClaim
 from chalicelib.domain.desk import DeskAgent
 from chalicelib.domain.email import OutgoingEmail
 from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
+from chalicelib.domain.geo_permissions import CountryPermission
 from chalicelib.domain.outcomes import SavedOutcome
 from chalicelib.domain.predictive import DayCounts, DialLine
 from chalicelib.domain.priority import DueTask
@@ -505,7 +506,19 @@ class TwilioNumbers(Protocol):
     def update(self, sid: str, fields: Mapping[str, str]) -> AccountNumber: ...
 
 
+class VoiceGeoPermissions(Protocol):
+    """Twilio's Voice Dialing Permissions: which countries the account may call."""
+
+    def voice_countries(self) -> list[CountryPermission]: ...
+
+
 class NumberRoutes(Protocol):
     def routed_numbers(self) -> list[tuple[str, str, str]]:
         """Every (number, shop id, group) the numbers table routes."""
         ...
+
+
+class ShopsAndRoutes(NumberRoutes, Protocol):
+    """What the operator's Twilio check reads: the routed numbers and every shop (its countries)."""
+
+    def list_shops(self) -> list[ShopSettings]: ...
