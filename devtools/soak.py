@@ -511,8 +511,17 @@ class Soak:
             "max_concurrent_calls": 10,
             "retry_minutes": dict.fromkeys(base["robot"]["retry_minutes"], 2),
         }
+        # Shop C's customers are stand-in callees in New York (the calls phase).
+        destinations = {**base["destinations"], "countries": ["UA", "US"]}
         create_shop(
-            {**base, "shop_id": SHOP_C, "name": "Soak Shop C", "caller_id": "+380441234511", "robot": robot},
+            {
+                **base,
+                "shop_id": SHOP_C,
+                "name": "Soak Shop C",
+                "caller_id": "+380441234511",
+                "robot": robot,
+                "destinations": destinations,
+            },
             store=store,
             now=now,
         )

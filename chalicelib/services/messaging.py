@@ -121,7 +121,8 @@ def receive_sms(
     now: datetime,
 ) -> list[str]:
     """Act on a customer's text; the replies to send back (one text per fact: what the text
-    decided, who will call about what it did not), none when Twilio answers itself."""
+    decided, who will call about what it did not), none when Twilio answers itself or the
+    number is one the shop never texts."""
     intent = sms_intent(body, opt_out_type)
     decided: list[Order] = []
     left_open: list[Order] = []
@@ -144,6 +145,8 @@ def receive_sms(
             left_open=[o.order_id for o in left_open],
         )
     )
+    if refused_contact(shop, phone):  # no reply to a number the shop never texts (SMS pumping)
+        return []
     return _reply(shop, intent, decided, left_open, twilio_handles_opt_out=bool(opt_out_type))
 
 

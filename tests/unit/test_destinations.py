@@ -236,3 +236,12 @@ def test_no_agent_is_rung_for_a_refused_customer_or_callback_number() -> None:
     assert store.get_order("demo", order_id).status == "unreachable"  # type: ignore[union-attr]
     assert store.get_task("cb_1").state == "failed"  # type: ignore[union-attr]
     assert [a.status for a in store.list_agents("demo")] == ["available"]
+
+
+def test_a_text_from_a_premium_rate_number_is_kept_but_never_answered() -> None:
+    settings = shop()
+    store = FakeStore([settings])
+    assert messaging.receive_sms(settings, "+449098765432", "hello?", None, "SM1", store=store, now=NOON) == []
+    assert [(m.phone, m.body) for m in store.messages] == [("+449098765432", "hello?")]
+    # A customer of the shop's country still gets the answer.
+    assert messaging.receive_sms(settings, "+380671234567", "hello?", None, "SM2", store=store, now=NOON) != []
