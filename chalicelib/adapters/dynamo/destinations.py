@@ -7,7 +7,11 @@ let the day go over the cap; a number claimed earlier that day is not new."""
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from datetime import datetime, timedelta
+
+from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.adapters.dynamo.items import Write, transact
 from chalicelib.adapters.dynamo.schema import DedupClaimItem
@@ -15,6 +19,7 @@ from chalicelib.clock import storage_expiry
 
 KEPT_FOR = timedelta(days=3)  # a local day and its time zones, with room to spare
 CLAIM_OWNER = "destination"
+CONFLICT_ROUNDS = 5  # each of them ``transact``'s own few tries
 
 
 def _day_key(shop_id: str, day: str) -> str:
@@ -55,15 +60,15 @@ class DestinationRepository:
                 DedupClaimItem.new_numbers.does_not_exist() | (DedupClaimItem.new_numbers < cap),
             ),
         ]
-        failed = transact(writes)
-        return 0 in failed or not failed
-
-    def new_destinations(self, shop_id: str, day: str) -> int:
-        """How many new numbers the shop's ``day`` has counted."""
-        from pynamodb.exceptions import DoesNotExist  # cold start: only reads of the counter
-
-        try:
-            item = DedupClaimItem.get(_day_key(shop_id, day), consistent_read=True)
-        except DoesNotExist:
-            return 0
-        return int(item.new_numbers or 0)
+        for round_ in range(CONFLICT_ROUNDS):
+            try:
+                failed = transact(writes)
+            except TransactWriteError as error:
+                # Orders of one shop arriving together meet on the day's counter: wait a little, again.
+                codes = {reason.code for reason in error.cancellation_reasons if reason}
+                if "TransactionConflict" not in codes or round_ == CONFLICT_ROUNDS - 1:
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * (round_ + 1))  # noqa: S311 (jitter, not a secret)
+                continue
+            return 0 in failed or not failed
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -165,7 +165,6 @@ class DynamoStore:
     reserve_call_slot = _Via("dialer_lines", DialerLineRepository.reserve_call_slot)
     # destinations
     claim_destination = _Via("destinations", DestinationRepository.claim_destination)
-    new_destinations = _Via("destinations", DestinationRepository.new_destinations)
 
 
 @functools.cache
