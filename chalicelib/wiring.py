@@ -176,6 +176,14 @@ def alert_channels() -> AlertChannels:
     return AlertChannels(sender=mailer(), messenger=telephony(), do_not_call=repository(), once=send_once())
 
 
+def alert_destination_cap(shop: ShopSettings, day: str, cap: int) -> bool:
+    """The managers told, once per shop and local day, that the day's new numbers ran out
+    (``services.destinations``' ``CapAlert``)."""
+    from chalicelib.services.alerts import destination_cap_alert, send_alert  # cold start: as alert_channels
+
+    return send_alert(shop, destination_cap_alert(shop, day, cap), channels=alert_channels())
+
+
 def run_once() -> Once:
     """Side effects once per business event (the order texts)."""
     return idempotency.run_once

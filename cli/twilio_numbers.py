@@ -1,6 +1,8 @@
 """``python -m cli.admin twilio-numbers``: set the shops' Twilio numbers to the deployed stack's
 webhooks (voice, call status, SMS, voice fallback) through Twilio's API and check them;
-``--check`` only reads and reports. Exit status 1 when a number is wrong or not the account's."""
+``--check`` only reads and reports. Then the account's Voice Geo Permissions against the
+countries the shops call (read only, either way). Exit status 1 when a number is wrong or not
+the account's, a shop's country is closed, or high-risk ranges are open."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from chalicelib.config import settings
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.twilio_numbers import wanted_settings
 from chalicelib.services import twilio_numbers as service
-from chalicelib.services.ports import NumberRoutes
+from chalicelib.services.ports import ShopsAndRoutes
 from chalicelib.wiring import deployed_stack_outputs, twilio_numbers
 
 PLACEHOLDER_ACCOUNT = "AC" + "0" * 32
@@ -35,7 +37,7 @@ def add_parser(commands: Any) -> None:
     )
 
 
-def run(args: argparse.Namespace, routes: NumberRoutes) -> int:
+def run(args: argparse.Namespace, routes: ShopsAndRoutes) -> int:
     config = settings()
     if config.twilio_account_sid == PLACEHOLDER_ACCOUNT:
         print("error: set TWILIO_ACCOUNT_SID (and TWILIO_AUTH_TOKEN or TWILIO_AUTH_TOKEN_PARAM)", file=sys.stderr)
@@ -55,21 +57,26 @@ def run(args: argparse.Namespace, routes: NumberRoutes) -> int:
     wanted = wanted_settings(base, args.voice_fallback_url)
     try:
         reports = service.configure_numbers(numbers, wanted, twilio=account, check_only=args.check)
+        geo = service.geo_permissions(routes.list_shops(), twilio=account)
     except TwilioException as error:
         print(f"error: Twilio answered {_twilio_error(error)}", file=sys.stderr)
         return 2
     print(f"Twilio account {account.account_sid}, webhooks under {base.rstrip('/')}")
     for report in reports:
         print("\n".join(service.describe(report, account.account_sid)))
+    print("Voice Geo Permissions (console: Voice > Settings > Geo permissions):")
+    print("\n".join(f"    {finding.text}" for finding in geo))
     failed = [report for report in reports if report.failed]
     if failed:
         hint = " (run without --check to set them)" if args.check else ""
         print(f"{len(failed)} of {len(reports)} number(s) not as the app needs{hint}", file=sys.stderr)
-        return 1
-    return 0
+    geo_failed = [finding for finding in geo if finding.failed]
+    if geo_failed:
+        print(f"{len(geo_failed)} Voice Geo Permission(s) to change in the Twilio console", file=sys.stderr)
+    return 1 if failed or geo_failed else 0
 
 
-def _numbers(args: argparse.Namespace, routes: NumberRoutes) -> list[str]:
+def _numbers(args: argparse.Namespace, routes: ShopsAndRoutes) -> list[str]:
     if args.number:
         numbers = [normalise_phone(number, "ZZ").e164 for number in args.number]
         bad = [given for given, number in zip(args.number, numbers, strict=True) if number is None]

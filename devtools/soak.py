@@ -497,6 +497,8 @@ class Soak:
         from chalicelib.wiring import repository
 
         store, now = repository(), self.clock.now()
+        # Thousands of customers in one simulated day: far over a shop's usual limit of new numbers.
+        create_shop({"shop_id": SHOP_A, "destinations": {"new_numbers_per_day": 1_000_000}}, store=store, now=now)
         demo = store.get_shop(SHOP_A)
         assert demo is not None
         base = demo.model_dump(mode="json")
@@ -510,8 +512,17 @@ class Soak:
             "max_concurrent_calls": 10,
             "retry_minutes": dict.fromkeys(base["robot"]["retry_minutes"], 2),
         }
+        # Shop C's customers are stand-in callees in New York (the calls phase).
+        destinations = {**base["destinations"], "countries": ["UA", "US"]}
         create_shop(
-            {**base, "shop_id": SHOP_C, "name": "Soak Shop C", "caller_id": "+380441234511", "robot": robot},
+            {
+                **base,
+                "shop_id": SHOP_C,
+                "name": "Soak Shop C",
+                "caller_id": "+380441234511",
+                "robot": robot,
+                "destinations": destinations,
+            },
             store=store,
             now=now,
         )

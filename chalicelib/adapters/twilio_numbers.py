@@ -1,4 +1,5 @@
-"""The ``TwilioNumbers`` port over Twilio's IncomingPhoneNumbers resource (the real SDK;
+"""The ``TwilioNumbers`` and ``VoiceGeoPermissions`` ports over Twilio's IncomingPhoneNumbers and
+Voice Dialing Permissions resources (the real SDK;
 ``TWILIO_API_BASE_URL`` points it at the stand-in locally, as for calls)."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalicelib.adapters.twilio_rest import twilio_client
+from chalicelib.domain.geo_permissions import CountryPermission
 from chalicelib.domain.twilio_numbers import MANAGED_FIELDS, AccountNumber
 
 
@@ -26,6 +28,19 @@ class TwilioAccountNumbers:
 
     def update(self, sid: str, fields: Mapping[str, str]) -> AccountNumber:
         return _number(self._numbers()(sid).update(**fields))
+
+    def voice_countries(self) -> list[CountryPermission]:
+        """Every country of the account's Voice Dialing Permissions (voice.twilio.com)."""
+        client = twilio_client(self.account_sid, self._auth_token(), self._api_base_url)
+        return [
+            CountryPermission(
+                iso_code=str(country.iso_code),
+                low_risk_numbers_enabled=bool(country.low_risk_numbers_enabled),
+                high_risk_special_numbers_enabled=bool(country.high_risk_special_numbers_enabled),
+                high_risk_tollfraud_numbers_enabled=bool(country.high_risk_tollfraud_numbers_enabled),
+            )
+            for country in client.voice.v1.dialing_permissions.countries.list(page_size=250)
+        ]
 
 
 def _number(instance: Any) -> AccountNumber:

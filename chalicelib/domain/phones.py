@@ -124,3 +124,42 @@ def _stands_alone(text: str, start: int, end: int) -> bool:
     joined = before[1].isalnum() or before[1] == "_" or after[0].isalnum() or after[0] == "_"
     decimal = (before[1] in ".,:" and before[0].isdigit()) or (after[0] in ".,:" and after[1].isdigit())
     return not (joined or decimal)  # ':' too: '+00:00 334.10' is a time zone and an amount
+
+
+# ---- which numbers a shop's calls and texts may reach (toll fraud, SMS pumping) -------------
+# Customers' own lines: fixed, mobile, the two alike (NANP), and VoIP numbers (an internet line
+# of the customer's own, billed as an ordinary call in its country; the allowed countries still
+# bound it). Every other type costs the shop more than a call, or reaches no one customer.
+_CALLED_TYPES = frozenset({"FIXED_LINE", "MOBILE", "FIXED_LINE_OR_MOBILE", "VOIP"})
+_REFUSED_TYPES = {
+    "PREMIUM_RATE": "premium-rate numbers are never called",
+    "SHARED_COST": "shared-cost numbers are never called",
+    "PERSONAL_NUMBER": "personal (forwarding) numbers are never called",
+    "UAN": "universal access (company) numbers are never called",
+    # The number of a business, not of the customer; many take no texts, and from abroad some
+    # are charged to the caller.
+    "TOLL_FREE": "toll-free numbers are never called: give the customer's own number",
+    "PAGER": "pager numbers are never called",
+    "VOICEMAIL": "voicemail access numbers are never called",
+}
+
+
+def destination_problem(e164: str, allowed_regions: tuple[str, ...] | list[str]) -> str | None:
+    """Why the shop must neither call nor text ``e164``, in words for the shop's developer, or
+    None when the number is a customer's line in one of ``allowed_regions``."""
+    import phonenumbers  # cold start: its metadata loads on first use
+
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return "not a phone number in international form"
+    if not phonenumbers.is_valid_number(parsed):
+        return "not a valid number"
+    kind = phonenumbers.PhoneNumberType.to_string(phonenumbers.number_type(parsed))
+    if kind not in _CALLED_TYPES:
+        return _REFUSED_TYPES.get(kind, "numbers of this kind are never called")
+    region = phonenumbers.region_code_for_number(parsed)
+    if region not in allowed_regions:
+        where = region if region and region != "001" else f"international networks (+{parsed.country_code})"
+        return f"calls to {where} are not allowed for this shop: it calls {', '.join(allowed_regions)}"
+    return None

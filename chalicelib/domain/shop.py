@@ -221,6 +221,30 @@ class DeliveryNoticePolicy(_Strict):
         return {language: " ".join(text.split()) for language, text in note.items()}
 
 
+class DestinationPolicy(_Strict):
+    """Whom the shop's calls and texts may reach: numbers come from the public checkout and the
+    "call me back" form, so without these a stranger could make the shop call premium-rate
+    numbers or text far countries on its bill (toll fraud, SMS pumping). Premium-rate,
+    shared-cost, personal, UAN, toll-free and other numbers that are no customer's own line are
+    never called, whatever is set here (``domain.phones.destination_problem``)."""
+
+    countries: list[str] = Field(default_factory=list, max_length=50)  # empty: the shop's default_region
+    # Numbers the shop contacts for the first time each local day, at most; more are refused
+    # (429) and the managers get one alert that day.
+    new_numbers_per_day: int = Field(default=1000, ge=1, le=1_000_000)
+
+    @field_validator("countries")
+    @classmethod
+    def _known_regions(cls, values: list[str]) -> list[str]:
+        import phonenumbers  # cold start: its metadata loads on first use
+
+        regions = [value.strip().upper() for value in values]
+        unknown = [value for value in regions if value not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"unknown country code(s) {', '.join(map(repr, unknown))}: use ISO codes such as 'UA'")
+        return list(dict.fromkeys(regions))
+
+
 class ShopSettings(_Strict):
     shop_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")
     name: str = Field(min_length=1, max_length=100)
@@ -241,6 +265,7 @@ class ShopSettings(_Strict):
     inbound: InboundPolicy = Field(default_factory=InboundPolicy)
     crm: CrmPolicy | None = None  # no CRM: no events are kept for it
     delivery_notice: DeliveryNoticePolicy = Field(default_factory=DeliveryNoticePolicy)
+    destinations: DestinationPolicy = Field(default_factory=DestinationPolicy)
 
     @field_validator("default_region")
     @classmethod
@@ -268,6 +293,11 @@ class ShopSettings(_Strict):
     @property
     def main_language(self) -> LanguageCode:
         return self.languages[0]
+
+    @property
+    def destination_regions(self) -> tuple[str, ...]:
+        """The countries the shop calls and texts (``destinations.countries``, else its own)."""
+        return tuple(self.destinations.countries or [self.default_region])
 
 
 def merged_settings(stored: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from chalicelib.domain.routing import Agent, agent_language, free_beyond_custome
 from chalicelib.domain.shop import CallResult, ShopSettings
 from chalicelib.domain.twilio_fields import FINAL_CALL_STATUSES, status_callback
 from chalicelib.observability import logger
+from chalicelib.services.destinations import refused_contact
 from chalicelib.services.give_up import end_for_do_not_call, orders_unreachable
 from chalicelib.services.ports import AgentDialStore, AgentDialUrls, CallOutcomeUnknownError, OutboundCall, Telephony
 
@@ -136,8 +137,9 @@ def _serve(
         if task.kind == "agent":  # a callback keeps its arrival time as its place in line
             store.defer_person_task(task_id, opening)
         return None
-    if store.is_do_not_call(shop.shop_id, task.phone):
-        end_do_not_call(shop, task, store=store, now=now)
+    refused = refused_contact(shop, task.phone)  # the last line against toll fraud
+    if refused or store.is_do_not_call(shop.shop_id, task.phone):
+        end_do_not_call(shop, task, store=store, now=now, refused=refused)
         return None
     ordered = sorted(eligible, key=lambda a: (task.language not in a.languages, idle_since(a)))
     reservation = f"AD{uuid.uuid4().hex}"
@@ -191,12 +193,15 @@ def _serve(
     return call_sid
 
 
-def end_do_not_call(shop: ShopSettings, task: DialTask, *, store: AgentDialStore, now: datetime) -> None:
-    """O11: the customer asked not to be contacted; the task ends without a call."""
+def end_do_not_call(
+    shop: ShopSettings, task: DialTask, *, store: AgentDialStore, now: datetime, refused: str | None = None
+) -> None:
+    """O11: the customer asked not to be contacted, or the number is one the shop never calls
+    (``refused``: why); the task ends without a call."""
     claimed = store.claim_person_task(task.task_id, now, with_orders=task.kind == "agent")
     if claimed is None:
         return
-    end_for_do_not_call(store, shop.shop_id, task.task_id, claimed.call_order_ids, now)
+    end_for_do_not_call(store, shop.shop_id, task.task_id, claimed.call_order_ids, now, refused=refused)
 
 
 # ---- the agent's leg (webhooks) ------------------------------------------------------------

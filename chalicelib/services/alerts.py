@@ -1,13 +1,15 @@
 """Alerts (R6): an immediate email to the shop's managers, once per event.
 
-Three kinds of event:
+Four kinds of event:
 
 - ``alert_on_new_order``: an order above the shop's ``alerts.order_total_above`` (called from
   the orders stream, for every new order; duplicates and fakes are not alerted);
 - ``complaint_alert``: an agent recorded a complaint outcome (the outcomes API sends it);
 - ``alert_on_live_figures``: the queue's longest wait or today's drop rate is over the shop's
   threshold (called on a schedule with the live figures; at most one alert per kind per
-  local hour for the queue, per local day for the drop rate).
+  local hour for the queue, per local day for the drop rate);
+- ``destination_cap_alert``: the shop took its daily limit of new phone numbers and refuses
+  more (``services.destinations``; once per shop and local day).
 
 Every alert's facts become words in one place (``voice.alert_words``, the words in
 ``twiml/<language>.toml``): the email and the text in the shop's language, readable sentences
@@ -36,6 +38,7 @@ from chalicelib.services.ports import DoNotCallList, EmailSender, LiveQueries, M
 from chalicelib.voice.alert_words import (
     AlertFacts,
     ComplaintFacts,
+    DestinationCapFacts,
     DropRateFacts,
     LargeOrderFacts,
     QueueWaitFacts,
@@ -47,7 +50,7 @@ _NOT_ALERTED_STATUSES = frozenset({"duplicate", "fake"})
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    kind: str  # large-order | complaint | queue-wait | drop-rate | needs-manager
+    kind: str  # large-order | complaint | queue-wait | drop-rate | needs-manager | destination-cap
     event: str  # what makes it one event (the idempotency key with the shop and kind)
     subject: str
     text: str
@@ -124,6 +127,11 @@ def complaint_alert(
         comment=comment,
     )
     return worded_alert(shop, "complaint", event_id, facts)
+
+
+def destination_cap_alert(shop: ShopSettings, day: str, cap: int) -> Alert:
+    """The shop took its limit of new phone numbers for its local ``day``: one alert that day."""
+    return worded_alert(shop, "destination-cap", day, DestinationCapFacts(shop.name, day, cap))
 
 
 def live_alerts(shop: ShopSettings, live: LiveFigures) -> list[Alert]:

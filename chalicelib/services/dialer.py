@@ -18,6 +18,7 @@ from chalicelib.domain.robot import next_attempt_at
 from chalicelib.domain.robot_call_ref import RobotCallRef
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
+from chalicelib.services.destinations import refused_contact
 from chalicelib.services.give_up import end_for_do_not_call, orders_unreachable
 from chalicelib.services.ports import (
     CallNotPlacedError,
@@ -58,8 +59,9 @@ def dial_task(
     claimed = store.claim_task_for_dial(task_id, now)
     if claimed is None:
         return None
-    if store.is_do_not_call(shop.shop_id, claimed.phone):
-        end_for_do_not_call(store, shop.shop_id, task_id, claimed.call_order_ids, now)
+    refused = refused_contact(shop, claimed.phone)  # the last line against toll fraud
+    if refused or store.is_do_not_call(shop.shop_id, claimed.phone):
+        end_for_do_not_call(store, shop.shop_id, task_id, claimed.call_order_ids, now, refused=refused)
         return None
     # The attempt rides in the answer URL (signed by Twilio): the webhooks need not read the task.
     attempt = RobotCallRef(task_id, shop.shop_id, claimed.language, tuple(claimed.call_order_ids), claimed.attempts)

@@ -17,8 +17,18 @@ def orders_unreachable(store: OrderStore, shop_id: str, order_ids: Iterable[str]
 
 
 def end_for_do_not_call(
-    store: AttemptStore, shop_id: str, task_id: str, order_ids: Iterable[str], now: datetime
+    store: AttemptStore,
+    shop_id: str,
+    task_id: str,
+    order_ids: Iterable[str],
+    now: datetime,
+    *,
+    refused: str | None = None,
 ) -> None:
-    """O11: the customer asked not to be contacted; the task and its orders end without a call."""
-    store.end_attempt(task_id, None, call_result="do-not-call", requeue_at=None, final_result="unreachable", now=now)
-    orders_unreachable(store, shop_id, order_ids, now, route_reason="do not call")
+    """O11: the customer asked not to be contacted; the task and its orders end without a call.
+    The same for a number the shop never calls (``refused``: why, e.g. premium-rate)."""
+    result = "refused-number" if refused else "do-not-call"
+    store.end_attempt(task_id, None, call_result=result, requeue_at=None, final_result="unreachable", now=now)
+    orders_unreachable(
+        store, shop_id, order_ids, now, route_reason=f"number refused: {refused}" if refused else "do not call"
+    )

@@ -18,7 +18,7 @@ from chalicelib.domain.delivery_slots import DeliverySlot, offered_slots
 from chalicelib.domain.entities import Call, Order
 from chalicelib.domain.hours import is_open
 from chalicelib.domain.orders import local_day
-from chalicelib.domain.phones import is_withheld, normalise_phone
+from chalicelib.domain.phones import destination_problem, is_withheld, normalise_phone
 from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.queue_estimate import estimated_wait_minutes
 from chalicelib.domain.routing import Agent, candidates, free_beyond_customer_lines, is_free, staffed
@@ -98,7 +98,17 @@ def choose_language(call_sid: str, language: str, *, store: Store) -> None:
 
 # ---- I6, I7: callbacks ---------------------------------------------------------------------
 def can_call_back(ctx: CallContext) -> bool:
-    return not is_withheld(ctx.call.customer_phone)
+    """Whether the caller's number takes a callback: not withheld, and one the shop calls (not
+    premium-rate or the like, in its countries: ``domain.phones.destination_problem``). The
+    others are told to call again, as withheld numbers are."""
+    phone = ctx.call.customer_phone
+    return not is_withheld(phone) and destination_problem(phone, ctx.shop.destination_regions) is None
+
+
+def number_refused(ctx: CallContext) -> bool:
+    """The caller's number is shown but is one the shop never calls: no callback, and the
+    caller hears that this number cannot be called back (not that it is hidden)."""
+    return not is_withheld(ctx.call.customer_phone) and not can_call_back(ctx)
 
 
 def callback_task_id(call_sid: str) -> str:
@@ -110,12 +120,12 @@ def callback_task_id(call_sid: str) -> str:
 def request_callback(ctx: CallContext, *, store: InboundStore, now: datetime, abandoned: bool = False) -> str | None:
     """A callback task for the caller keeping their original arrival time (I6), in the group's
     queue in that order; None when the call already has one, or when the caller withheld their
-    number (no task to call nowhere: the menus tell such a caller to call again)."""
+    number or calls from one the shop never calls (the menus tell such a caller to call again)."""
     call = ctx.call
     if call.callback_task_id:
         return None
     if not can_call_back(ctx):
-        logger.info("no callback task: the caller's number is withheld", extra={"abandoned": abandoned})
+        logger.info("no callback task: the caller's number is withheld or refused", extra={"abandoned": abandoned})
         return None
     task_id = callback_task_id(call.call_sid)
     arrived = call.queued_at or call.created_at
@@ -216,7 +226,8 @@ class HoldRound:
     minutes: int | None = None
     max_wait_reached: bool = False
     no_agents: bool = False  # nobody of the group takes calls now or soon (all on break, away, offline)
-    can_call_back: bool = True  # False for a withheld number: no callback offer
+    can_call_back: bool = True  # False for a withheld or refused number: no callback offer
+    number_refused: bool = False  # a shown number the shop never calls (premium-rate, abroad ...)
     music_url: str = ""  # the shop's hold music (set by ``inbound_queue.hold``)
 
 
@@ -242,7 +253,11 @@ def hold_round(ctx: CallContext, queue_seconds: int, *, store: InboundStore, now
     max_wait = queue_seconds >= shop.inbound.queue_max_wait_seconds
     staffed_now = staffed(agents, group)
     held = HoldRound(
-        leave=False, max_wait_reached=max_wait, no_agents=not staffed_now, can_call_back=can_call_back(ctx)
+        leave=False,
+        max_wait_reached=max_wait,
+        no_agents=not staffed_now,
+        can_call_back=can_call_back(ctx),
+        number_refused=number_refused(ctx),
     )
     if position and position != announced:
         store.note_announced_position(shop.shop_id, group, call.queued_at, call.call_sid, position)

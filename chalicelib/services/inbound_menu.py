@@ -164,8 +164,13 @@ def arrive(
 def _closed(ctx: CallContext, language: str, *, greet: bool = False) -> Goodbye | AfterHoursMenu:
     """After hours: a callback or a voicemail; a withheld number is told to call again."""
     if not inbound.can_call_back(ctx):
-        return Goodbye(language, "inbound_after_hours_call_again")
+        return Goodbye(language, _closed_no_callback(ctx))
     return AfterHoursMenu(language, ctx.shop.name, 0, greet=greet)
+
+
+def _closed_no_callback(ctx: CallContext) -> str:
+    """Closed, and no callback: the number is hidden, or one the shop never calls."""
+    return "inbound_after_hours_cannot_call_back" if inbound.number_refused(ctx) else "inbound_after_hours_call_again"
 
 
 def language_chosen(
@@ -198,7 +203,7 @@ def language_menu(heard: Heard, *, store: InboundStore) -> LanguageMenu:
 def after_hours_choice(heard: Heard, *, store: InboundStore, now: datetime) -> Goodbye | LeaveMessage | AfterHoursMenu:
     ctx, language = call_context(heard.call_sid, store=store), heard.language
     if not inbound.can_call_back(ctx):  # a stale menu URL of a withheld caller
-        return Goodbye(language, "inbound_after_hours_call_again")
+        return Goodbye(language, _closed_no_callback(ctx))
     choice = callback_or_voicemail(heard)
     if choice == "callback":
         inbound.request_callback(ctx, store=store, now=now)

@@ -17,6 +17,7 @@ from chalicelib.domain.orders import format_amount
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.sms import Intent, decided_by_text, sms_intent, who_calls
 from chalicelib.observability import logger
+from chalicelib.services.destinations import refused_contact
 from chalicelib.services.ports import MessageOutcomeUnknownError, MessagingStore, Messenger
 from chalicelib.voice.catalog import load_catalog
 
@@ -44,6 +45,8 @@ def send_customer_sms(
         return None
     if store.is_do_not_call(shop.shop_id, phone):
         logger.info("not texting a do-not-call customer", extra={"phone": phone, "purpose": purpose})
+        return None
+    if refused_contact(shop, phone):  # the last line against SMS pumping
         return None
     body = load_catalog(language).sms_text(message, shop_name=shop.name, **values)
     if shop_note:
@@ -118,7 +121,8 @@ def receive_sms(
     now: datetime,
 ) -> list[str]:
     """Act on a customer's text; the replies to send back (one text per fact: what the text
-    decided, who will call about what it did not), none when Twilio answers itself."""
+    decided, who will call about what it did not), none when Twilio answers itself or the
+    number is one the shop never texts."""
     intent = sms_intent(body, opt_out_type)
     decided: list[Order] = []
     left_open: list[Order] = []
@@ -141,6 +145,8 @@ def receive_sms(
             left_open=[o.order_id for o in left_open],
         )
     )
+    if refused_contact(shop, phone):  # no reply to a number the shop never texts (SMS pumping)
+        return []
     return _reply(shop, intent, decided, left_open, twilio_handles_opt_out=bool(opt_out_type))
 
 

@@ -16,6 +16,7 @@ from chalicelib.domain.dedup import DedupClaim
 from chalicelib.domain.desk import DeskAgent
 from chalicelib.domain.email import OutgoingEmail
 from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
+from chalicelib.domain.geo_permissions import CountryPermission
 from chalicelib.domain.outcomes import SavedOutcome
 from chalicelib.domain.predictive import DayCounts, DialLine
 from chalicelib.domain.priority import DueTask
@@ -276,6 +277,14 @@ class PredictiveStore(AgentDialStore, Protocol):
     def count_day(self, shop_id: str, day: str, **increments: int) -> None: ...
 
 
+# ---- destinations: whom a shop's calls and texts may reach ----------------------------------
+class NewDestinations(Protocol):
+    def claim_destination(self, shop_id: str, day: str, number: str, cap: int, now: datetime) -> bool:
+        """True when ``number`` may be contacted on the shop's local ``day``: claimed already that
+        day, or new and counted while under ``cap``; False when the day has counted ``cap``."""
+        ...
+
+
 # ---- inbound calls, agents, callbacks -------------------------------------------------------
 class CallbackTasks(Protocol):
     def insert_callback_task(
@@ -508,7 +517,19 @@ class TwilioNumbers(Protocol):
     def update(self, sid: str, fields: Mapping[str, str]) -> AccountNumber: ...
 
 
+class VoiceGeoPermissions(Protocol):
+    """Twilio's Voice Dialing Permissions: which countries the account may call."""
+
+    def voice_countries(self) -> list[CountryPermission]: ...
+
+
 class NumberRoutes(Protocol):
     def routed_numbers(self) -> list[tuple[str, str, str]]:
         """Every (number, shop id, group) the numbers table routes."""
         ...
+
+
+class ShopsAndRoutes(NumberRoutes, Protocol):
+    """What the operator's Twilio check reads: the routed numbers and every shop (its countries)."""
+
+    def list_shops(self) -> list[ShopSettings]: ...

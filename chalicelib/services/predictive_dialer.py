@@ -57,6 +57,7 @@ from chalicelib.domain.twilio_fields import FINAL_CALL_STATUSES, twilio_count
 from chalicelib.observability import logger
 from chalicelib.services.agent_dialer import TALKED as AGENT_TALKED
 from chalicelib.services.agent_dialer import end_by_policy, end_do_not_call
+from chalicelib.services.destinations import refused_contact
 from chalicelib.services.paced_telephony import CallRateLimitedError
 from chalicelib.services.ports import (
     CallControl,
@@ -142,8 +143,9 @@ def place_customer_call(
     if opening > now:
         store.defer_person_task(task_id, opening)
         return None
-    if store.is_do_not_call(shop.shop_id, task.phone):
-        end_do_not_call(shop, task, store=store, now=now)
+    refused = refused_contact(shop, task.phone)  # the last line against toll fraud
+    if refused or store.is_do_not_call(shop.shop_id, task.phone):
+        end_do_not_call(shop, task, store=store, now=now, refused=refused)
         return None
     claimed = store.claim_person_task(task_id, now, with_orders=True)
     if claimed is None:  # another dialer took it: one live call per customer

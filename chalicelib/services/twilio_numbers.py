@@ -8,8 +8,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from chalicelib.domain.geo_permissions import GeoFinding, geo_findings
+from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.twilio_numbers import Difference, differences
-from chalicelib.services.ports import TwilioNumbers
+from chalicelib.services.ports import TwilioNumbers, VoiceGeoPermissions
 
 State = Literal["ok", "updated", "wrong", "missing"]
 
@@ -45,6 +47,16 @@ def configure_numbers(
             done = NumberReport(number, "updated", tuple(wrong))
             reports.append(NumberReport(number, "wrong", tuple(still)) if still else done)
     return reports
+
+
+def geo_permissions(shops: Iterable[ShopSettings], *, twilio: VoiceGeoPermissions) -> list[GeoFinding]:
+    """The account's Voice Geo Permissions against the countries the shops call (read only:
+    changing them is the operator's choice, in the console)."""
+    shops_by_country: dict[str, list[str]] = {}
+    for shop in shops:
+        for country in shop.destination_regions:
+            shops_by_country.setdefault(country, []).append(shop.shop_id)
+    return geo_findings(twilio.voice_countries(), shops_by_country)
 
 
 def describe(report: NumberReport, account_sid: str) -> list[str]:

@@ -90,7 +90,24 @@ class VoicemailFacts:
     transcription: str | None = None  # given: this is the transcription's email
 
 
-AlertFacts = LargeOrderFacts | ComplaintFacts | QueueWaitFacts | DropRateFacts | NeedsManagerFacts | VoicemailFacts
+@dataclass(frozen=True, slots=True)
+class DestinationCapFacts:
+    """The shop took its daily limit of new phone numbers (``destinations.new_numbers_per_day``)."""
+
+    shop_name: str
+    day: str  # the shop's local day, ISO
+    cap: int
+
+
+AlertFacts = (
+    LargeOrderFacts
+    | ComplaintFacts
+    | QueueWaitFacts
+    | DropRateFacts
+    | NeedsManagerFacts
+    | VoicemailFacts
+    | DestinationCapFacts
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +179,9 @@ def alert_words(facts: AlertFacts, catalog: Catalog) -> AlertWords:
         return worded("drop_rate", values, percent=values["percent"], limit=values["limit"])
     if isinstance(facts, VoicemailFacts):
         return voicemail_words(facts, catalog)
+    if isinstance(facts, DestinationCapFacts):
+        values = {"shop_name": facts.shop_name, "day": facts.day, "cap": str(facts.cap)}
+        return worded("destination_cap", values, cap=values["cap"])
     purpose = catalog.alert.get(f"purpose_{facts.purpose}") or say("purpose_other")
     values = {
         "shop_name": facts.shop_name,

@@ -175,11 +175,13 @@ def hold(
     max_wait_reached: bool,
     no_agents: bool = False,
     can_call_back: bool = True,
+    number_refused: bool = False,
 ) -> str:
     """One round of the queue's wait music: where the caller stands (and, with agents at work,
     how long it should take), the callback offer, music. With nobody to take calls the caller
     is told so and offered a callback or a voicemail at once; a withheld number is offered no
-    callback: told to call again (and, with nobody at work, hung up on)."""
+    callback: told to call again (and, with nobody at work, hung up on); so is a number the shop
+    never calls (``number_refused``), told that this number cannot be called back."""
     response = VoiceResponse()
     if position is not None:
         if minutes is not None:
@@ -187,12 +189,13 @@ def hold(
         else:
             speak(response, catalog, "inbound_queue_place", position=position)
     if not can_call_back:
+        why = "cannot_call_back" if number_refused else "call_again"
         if no_agents:
-            speak(response, catalog, "inbound_no_agents_call_again")
+            speak(response, catalog, f"inbound_no_agents_{why}")
             response.hangup()
             return str(response)
         if max_wait_reached:
-            speak(response, catalog, "inbound_queue_max_wait_call_again")
+            speak(response, catalog, f"inbound_queue_max_wait_{why}")
         response.play(music_url)
         return str(response)
     offer_voicemail = max_wait_reached or no_agents

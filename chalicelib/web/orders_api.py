@@ -17,6 +17,7 @@ from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger, metrics
+from chalicelib.web.destination_guard import refused_destination
 from chalicelib.web.http import (
     current_request,
     invalid_body,
@@ -51,6 +52,9 @@ def create_order() -> Response:
         order_in = OrderIn.model_validate(body)
     except ValidationError as error:
         return invalid_body(error, OrderIn)
+    refused = refused_destination(shop, order_in.phone)  # toll fraud: never a premium or foreign number
+    if refused is not None:
+        return refused
     key = request.headers.get("idempotency-key", "").strip()
     if len(key) > 255:
         return json_error(400, "invalid_header", "Idempotency-Key: at most 255 characters")
@@ -222,11 +226,14 @@ def request_callback() -> Response:
         return authorised
     shop, body = authorised
     try:
-        view, created = schedule(
-            shop, CallbackIn.model_validate(body), store=inbound_store(), now=current_clock().now()
-        )
+        callback = CallbackIn.model_validate(body)
     except ValidationError as error:
         return invalid_body(error, CallbackIn)
+    refused_number = refused_destination(shop, callback.phone)  # toll fraud: as for orders
+    if refused_number is not None:
+        return refused_number
+    try:
+        view, created = schedule(shop, callback, store=inbound_store(), now=current_clock().now())
     except CallbackRefused as refused:
         return validation_failed([(refused.field, refused.message)])
     return Response(body=view, status_code=201 if created else 200)

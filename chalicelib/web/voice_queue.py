@@ -150,6 +150,7 @@ def waiting(form: dict[str, str]) -> Response:
             max_wait_reached=held.max_wait_reached,
             no_agents=held.no_agents,
             can_call_back=held.can_call_back,
+            number_refused=held.number_refused,
         )
     )
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from devtools.twilio_standin.dialing_permissions import default_voice_countries
 from devtools.twilio_standin.errors import (
     ApplicationError,
     CallInterrupted,
@@ -137,6 +138,7 @@ class CallEngine:
         self.recordings = RecordingStore()
         self.messages = MessageCenter(self)
         self.numbers: dict[str, NumberConfig] = {}
+        self.voice_countries = default_voice_countries()  # Voice Dialing Permissions (Geo Permissions)
         self.callees: dict[str, Callee] = {}
         self.default_callee = Callee()
         self.agents: dict[str, AgentBehaviour] = {}

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from devtools.twilio_standin import numbers
+from devtools.twilio_standin import dialing_permissions, numbers
 from devtools.twilio_standin.calls import UnknownNumberError
 from devtools.twilio_standin.errors import ApiError
 from devtools.twilio_standin.parties import AgentBehaviour, Callee, CallerScript
@@ -82,6 +82,8 @@ class StandInRequestHandler(BaseHTTPRequestHandler):
                 self._control(method, path, body)
             elif path.startswith("/2010-04-01/"):
                 self._rest(method, path, query, body)
+            elif path == dialing_permissions.COUNTRIES_PATH:
+                self._voice_countries(method, query)
             elif path == "/" and method == "GET":
                 self._json(200, {"twilio_standin": True, "base_url": self.server.standin.base_url})
             else:
@@ -133,6 +135,16 @@ class StandInRequestHandler(BaseHTTPRequestHandler):
             raise _Answered
         if account != standin.account_sid:
             raise ApiError(404, 20404, f"The requested resource {self.path} was not found")
+
+    def _voice_countries(self, method: str, query: FormParams) -> None:
+        """voice.twilio.com's Dialing Permissions Countries list (read only)."""
+        if method != "GET":
+            raise ApiError(405, 20004, f"Method {method} not allowed on {self.path}")
+        try:
+            self._authenticate(self.server.standin.account_sid)
+        except _Answered:
+            return
+        self._json(200, dialing_permissions.list_countries(self.server.rest.engine.voice_countries, query))
 
     def _rest(self, method: str, path: str, query: FormParams, body: bytes) -> None:
         rest = self.server.rest

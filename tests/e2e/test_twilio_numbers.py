@@ -6,6 +6,7 @@ stand-in rings the number as configured there."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +18,7 @@ from devtools.stack import LocalStack
 from devtools.twilio_standin import CallerScript, HangUp
 
 SHOP = "+380441234567"
+GEO_HEADING = "Voice Geo Permissions (console: Voice > Settings > Geo permissions):"
 NOT_OURS = "+380449990000"  # routed to the shop in the tables, but not a number of the Twilio account
 
 
@@ -37,6 +39,12 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = admin_cli(["twilio-numbers", *args])
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def numbers_lines(out: str) -> list[str]:
+    """The report's lines about the numbers: after the account line, before the Geo Permissions."""
+    lines = out.splitlines()
+    return lines[1 : lines.index(GEO_HEADING)]
 
 
 def hang_up_in_the_greeting(stack: LocalStack, caller: str) -> CallItem:
@@ -83,7 +91,7 @@ def test_the_command_sets_the_numbers_so_a_caller_who_hangs_up_is_called_back(
 
     # AND a rerun for the shop's own number changes nothing: Twilio is only read
     code, out, _err = cli(capsys, "--public-base-url", base, "--number", SHOP)
-    assert (code, out.splitlines()[1:]) == (0, [f"{SHOP}  ok"])
+    assert (code, numbers_lines(out)) == (0, [f"{SHOP}  ok"])
     assert stack.standin.engine.numbers[SHOP] is number
 
 
@@ -98,10 +106,41 @@ def test_a_status_callback_typed_wrong_in_the_console_is_found_and_fixed(
 
     code, out, _err = cli(capsys, "--public-base-url", base, "--number", SHOP, "--check")
     assert code == 1
-    assert out.splitlines()[1:] == [
+    assert numbers_lines(out) == [
         f"{SHOP}  WRONG:",
         f"    status_callback (Call status changes) is '{typo}', should be '{base}/twilio/voice/status'",
     ]
     code, out, _err = cli(capsys, "--public-base-url", base, "--number", SHOP)
     assert code == 0 and f"status_callback: '{typo}' -> '{base}/twilio/voice/status'" in out
     assert hang_up_in_the_greeting(stack, "+380671239003").callback_task_id is not None
+
+
+def test_the_check_reports_the_countries_twilio_lets_the_account_call(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = stack.api_url
+    cli(capsys, "--public-base-url", base, "--number", SHOP)  # the number itself as the app needs it
+    countries = stack.standin.engine.voice_countries
+    saved = {code: dataclasses.replace(country) for code, country in countries.items()}
+    try:
+        # GIVEN Twilio's Geo Permissions as a new account has them: Ukraine (the demo shop's) and US open
+        code, out, err = cli(capsys, "--public-base-url", base, "--number", SHOP, "--check")
+        geo = out.splitlines()[out.splitlines().index(GEO_HEADING) + 1 :]
+        assert code == 0, err
+        assert geo == ["    UA  ok (shop(s) demo)", "    US  open, but no shop calls it: consider disabling it"]
+
+        # WHEN someone closes Ukraine and opens the UK's high-risk toll-fraud ranges in the console
+        countries["UA"].low_risk_numbers_enabled = False
+        countries["GB"].high_risk_tollfraud_numbers_enabled = True
+        code, out, err = cli(capsys, "--public-base-url", base, "--number", SHOP, "--check")
+
+        # THEN the check names both and fails; the number itself is still fine
+        geo = out.splitlines()[out.splitlines().index(GEO_HEADING) + 1 :]
+        assert code == 1
+        assert numbers_lines(out) == [f"{SHOP}  ok"]
+        assert "    UA  CLOSED: shop(s) demo call it; enable it, or their calls fail" in geo
+        assert "    GB  HIGH RISK OPEN: high-risk toll-fraud numbers; disable them" in geo
+        assert "2 Voice Geo Permission(s) to change in the Twilio console" in err
+    finally:
+        countries.clear()
+        countries.update(saved)

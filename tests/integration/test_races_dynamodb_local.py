@@ -65,3 +65,27 @@ def test_parallel_placements_each_get_their_own_call_slot(engine: None) -> None:
     # and another account has its own timeline
     other = store.reserve_call_slot("AC2", now, 1.0, 5.0)
     assert other is not None and other.at == now
+
+
+def test_orders_racing_for_a_shops_last_new_numbers_are_counted_exactly(engine: None) -> None:
+    # Toll fraud (issue 18): a shop's cap of new numbers a day holds however many orders race.
+    from chalicelib.adapters.dynamo.schema import DedupClaimItem
+
+    store = DynamoStore()
+    numbers = [f"+38067{1_000_000 + index:07d}" for index in range(12)]
+
+    def claim(number: str) -> bool:
+        return store.claim_destination("race", "2015-11-23", number, 5, NOW)
+
+    with ThreadPoolExecutor(6) as pool:
+        taken = list(pool.map(claim, numbers))
+    assert taken.count(True) == 5
+    # The same number from several requests at once is one new number (a repeat, not a new one).
+    with ThreadPoolExecutor(6) as pool:
+        again = list(pool.map(lambda _: store.claim_destination("race", "2015-11-24", numbers[0], 5, NOW), range(6)))
+    assert again == [True] * 6
+    assert DedupClaimItem.get("race#dest#2015-11-23", consistent_read=True).new_numbers == 5
+    assert DedupClaimItem.get("race#dest#2015-11-24", consistent_read=True).new_numbers == 1
+    # Numbers taken that day still pass once the cap is reached; new ones do not.
+    assert [claim(n) for n, won in zip(numbers, taken, strict=True) if won] == [True] * 5
+    assert claim("+380672222222") is False

@@ -208,7 +208,9 @@ class OrderItem(Model):
 
 
 class DedupClaimItem(Model):
-    """Who owns a dedup key (phone + order number, or phone within a window)."""
+    """Who owns a dedup key (phone + order number, or phone within a window). Also a shop's
+    new destinations of a local day (``adapters.dynamo.destinations``): one claim per number
+    (hashed) and the day's counter, ``new_numbers``."""
 
     class Meta(_Meta):
         table_name = table_name("dedup_claims")
@@ -218,6 +220,7 @@ class DedupClaimItem(Model):
     claimed_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute(null=True)
     expires_ttl = TTLAttribute(null=True)  # lets DynamoDB delete lapsed window claims
+    new_numbers = NumberAttribute(null=True)  # the day's counter of new destinations
 
 
 # ---- dial tasks and calls -------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from chalicelib.adapters.dynamo.agents import AgentRepository
 from chalicelib.adapters.dynamo.calls import CallRepository
+from chalicelib.adapters.dynamo.destinations import DestinationRepository
 from chalicelib.adapters.dynamo.dialer_lines import DialerLineRepository
 from chalicelib.adapters.dynamo.inbound_queue import QueueRepository
 from chalicelib.adapters.dynamo.messages import MessageRepository
@@ -43,7 +44,7 @@ class _Via(Generic[Part, P, R]):
 
 class DynamoStore:
     """Shops, agents, orders, tasks, robot calls, calls, messages, the inbound queue, outcomes and
-    the predictive dialer's lines, as one object."""
+    the predictive dialer's lines and the shops' new destinations, as one object."""
 
     def __init__(self) -> None:
         self.shops = ShopRepository()
@@ -56,6 +57,7 @@ class DynamoStore:
         self.queue = QueueRepository()
         self.outcomes = OutcomeRepository()
         self.dialer_lines = DialerLineRepository()
+        self.destinations = DestinationRepository()
 
     # shops
     get_shop = _Via("shops", ShopRepository.get_shop)
@@ -165,6 +167,8 @@ class DynamoStore:
     day_counts = _Via("dialer_lines", DialerLineRepository.day_counts)
     count_day = _Via("dialer_lines", DialerLineRepository.count_day)
     reserve_call_slot = _Via("dialer_lines", DialerLineRepository.reserve_call_slot)
+    # destinations
+    claim_destination = _Via("destinations", DestinationRepository.claim_destination)
 
 
 @functools.cache
