@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     token.add_argument("--shop", required=True)
     token.add_argument("--agent", required=True)
+    token.add_argument(
+        "--supervisor", action="store_true", help="reads every customer's timeline (else: the agent's own calls')"
+    )
     revoke = commands.add_parser("revoke-agent-token", help="revoke an agent's desk token")
     revoke.add_argument("--shop", required=True)
     revoke.add_argument("--agent", required=True)
@@ -150,8 +153,11 @@ def main(argv: list[str] | None = None) -> int:
             registered = admin.register_api_keys(store=store, usage_plan=usage_plan)
             print(f"{len(registered)} API key(s) in usage plan {usage_plan.usage_plan_id}")
         elif args.command == "issue-agent-token":
-            token_id, token_value = admin.issue_agent_token(args.shop, args.agent, store=store, now=now)
-            print(f"{token_id}: {token_value}\n(give it to the agent now: only its digest is kept)")
+            token_id, token_value = admin.issue_agent_token(
+                args.shop, args.agent, store=store, now=now, supervisor=args.supervisor
+            )
+            days = admin.token_days(args.shop, store=store)
+            print(f"{token_id}: {token_value}\n(give it to the agent now: only its digest is kept; valid {days} days)")
         elif args.command == "revoke-agent-token":
             revoked = admin.revoke_agent_token(args.shop, args.agent, store=store)
             print(f"revoked {revoked} token(s) of {args.shop}/{args.agent}")

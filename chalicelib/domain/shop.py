@@ -245,6 +245,15 @@ class DestinationPolicy(_Strict):
         return list(dict.fromkeys(regions))
 
 
+class DeskPolicy(_Strict):
+    """The agents' desk (A3, A7): how long an agent's token works from its issue (then the
+    agent asks for a new one), and how far back a call makes a customer the agent's own, whose
+    timeline they may read (a supervisor's token reads every customer's)."""
+
+    agent_token_days: int = Field(default=30, ge=1, le=365)
+    customer_days: int = Field(default=30, ge=1, le=365)
+
+
 class ShopSettings(_Strict):
     shop_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")
     name: str = Field(min_length=1, max_length=100)
@@ -266,6 +275,7 @@ class ShopSettings(_Strict):
     crm: CrmPolicy | None = None  # no CRM: no events are kept for it
     delivery_notice: DeliveryNoticePolicy = Field(default_factory=DeliveryNoticePolicy)
     destinations: DestinationPolicy = Field(default_factory=DestinationPolicy)
+    desk: DeskPolicy = Field(default_factory=DeskPolicy)
 
     @field_validator("default_region")
     @classmethod

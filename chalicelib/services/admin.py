@@ -154,9 +154,17 @@ def new_agent_token() -> tuple[str, str]:
 
 
 def issue_agent_token(
-    shop_id: str, agent_id: str, *, store: AdminStore, now: datetime, token: str | None = None
+    shop_id: str,
+    agent_id: str,
+    *,
+    store: AdminStore,
+    now: datetime,
+    token: str | None = None,
+    supervisor: bool = False,
 ) -> tuple[str, str]:
-    """A new token for the agent's desk (A3); any token the agent had stops working (rotation)."""
+    """A new token for the agent's desk (A3); any token the agent had stops working (rotation).
+    It works for the shop's ``desk.agent_token_days`` from ``now``; a ``supervisor``'s token
+    reads every customer's timeline, an agent's only those of their own calls."""
     _shop(shop_id, store)
     if not store.has_agent(shop_id, agent_id):
         raise AdminError(f"no agent {agent_id!r} in shop {shop_id!r}")
@@ -165,8 +173,13 @@ def issue_agent_token(
     if len(secret) < 16:
         raise AdminError("an agent token must be at least 16 characters")
     store.revoke_agent_tokens(shop_id, agent_id)  # before saving: the new token is never revoked
-    store.save_agent_token(shop_id, agent_id, secret, token_id, now)
+    store.save_agent_token(shop_id, agent_id, secret, token_id, now, supervisor=supervisor)
     return token_id, secret
+
+
+def token_days(shop_id: str, *, store: AdminStore) -> int:
+    """How many days the shop's agent tokens work from their issue."""
+    return _shop(shop_id, store).desk.agent_token_days
 
 
 def revoke_agent_token(shop_id: str, agent_id: str, *, store: AdminStore) -> int:

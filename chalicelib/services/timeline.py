@@ -5,14 +5,14 @@ paged. Every source is a Query on a (shop, phone) key, read only as far as the p
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.entities import Call, Order, TextMessage
 from chalicelib.domain.outcomes import SavedOutcome
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.timeline import Position, TimelineEntry, TimelinePage, decode_cursor, page_of
-from chalicelib.services.ports import RecordingLink, TimelineStore
+from chalicelib.services.ports import CustomerAccess, RecordingLink, TimelineStore
 
 DEFAULT_PAGE = 20
 
@@ -38,6 +38,15 @@ def customer_timeline(
         _opt_out(store.opted_out_since(shop_id, phone)),
     ]
     return page_of(sources, limit, after)
+
+
+def agents_customer(shop: ShopSettings, agent_id: str, phone: str, *, store: CustomerAccess, now: datetime) -> bool:
+    """Whether an agent (not a supervisor) may read this customer's timeline: they were given a
+    call with them (inbound, agent-first, a callback they took, a predictive answer) within the
+    shop's ``desk.customer_days``. The timeline holds texts and recording links: an agent's token
+    reads only the customers of their own calls."""
+    since = now - timedelta(days=shop.desk.customer_days)
+    return store.agent_spoke_with(shop.shop_id, agent_id, phone, since)
 
 
 def order_entry(order: Order) -> TimelineEntry:

@@ -21,7 +21,9 @@ office) but cannot act as an agent: the screen pop and outcomes are the agent's 
   outcome (200 for a correction within the wrap-up window), 404 for an unknown call, 403 for
   another agent's call, 409 once the outcome can no longer be corrected, 422 naming the field
   for an unknown outcome or a bad ``callback_at``.
-- ``GET /v1/customers/{phone}/timeline?limit=20&cursor=...`` (agent token or shop key): the
+- ``GET /v1/customers/{phone}/timeline?limit=20&cursor=...`` (agent token or shop key; an
+  agent's token reads only the customers of the agent's own calls within ``desk.customer_days``,
+  else 403 naming ``phone``; a supervisor's token and the shop key read any): the
   customer's orders, calls (with ``outcome`` and ``recording: {"available", "url"}``; the
   url is an expiring link, null until recordings' signed links are wired in), text messages
   in and out, agents' outcomes and the opt-out, newest first: ``{"phone", "entries": [{"id",
@@ -49,8 +51,8 @@ from chalicelib.observability import logger
 from chalicelib.services import recordings
 from chalicelib.services.outcomes import OutcomeError, record_outcome
 from chalicelib.services.screen_pop import screen_pop
-from chalicelib.services.timeline import DEFAULT_PAGE, customer_timeline
-from chalicelib.web.desk_auth import agent_of, caller_of, not_yours
+from chalicelib.services.timeline import DEFAULT_PAGE, agents_customer, customer_timeline
+from chalicelib.web.desk_auth import agent_of, caller_of, not_your_customer, not_yours
 from chalicelib.web.http import (
     current_request,
     json_error,
@@ -150,6 +152,10 @@ def timeline(phone: str) -> Response:
     number = normalise_phone(unquote(phone), shop.default_region)
     if number.e164 is None:
         return validation_failed([("phone", str(number.problem))])
+    if caller.agent_id is not None and not caller.supervisor:
+        now = current_clock().now()
+        if not agents_customer(shop, caller.agent_id, number.e164, store=desk_store(), now=now):
+            return not_your_customer(number.e164)
     params = request.query_params
     limit_text = (params.get("limit") if params else None) or str(DEFAULT_PAGE)
     cursor = (params.get("cursor") if params else None) or None

@@ -1,6 +1,10 @@
 """Who is calling an agent or shop route: an agent with their own token, or the shop with its
 API key (a supervisor: the shop's back office). Both are ``Authorization: Bearer <secret>``,
-stored only as SHA-256 digests and compared in constant time; the secret is never logged."""
+stored only as SHA-256 digests and compared in constant time; the secret is never logged.
+
+An agent's token works for the shop's ``desk.agent_token_days`` from its issue (401 "token
+expired" after); one issued with ``--supervisor`` reads every customer's timeline, as the
+shop's key does."""
 
 from __future__ import annotations
 
@@ -10,12 +14,14 @@ from typing import Protocol
 from chalice import Response
 from chalice.app import Request
 
+from chalicelib.clock import current_clock
+from chalicelib.domain.desk import AgentToken
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.web.http import json_error
 
 
 class CredentialStore(Protocol):
-    def agent_for_token(self, token: str) -> tuple[ShopSettings, str] | None: ...
+    def agent_token(self, token: str) -> tuple[ShopSettings, AgentToken] | None: ...
     def shop_for_api_key(self, api_key: str) -> ShopSettings | None: ...
 
 
@@ -23,6 +29,7 @@ class CredentialStore(Protocol):
 class Caller:
     shop: ShopSettings
     agent_id: str | None  # None: the shop's API key
+    supervisor: bool = False  # every customer's timeline (the shop's key always)
 
     @property
     def is_agent(self) -> bool:
@@ -44,13 +51,16 @@ def caller_of(request: Request, store: CredentialStore, *, shop_key: bool = True
     wanted = "an agent's token or the shop's API key" if shop_key else "the agent's token"
     if secret is None:
         return json_error(401, "unauthorized", f"send {wanted} as 'Authorization: Bearer <token>'")
-    agent = store.agent_for_token(secret)
+    agent = store.agent_token(secret)
     if agent is not None:
-        return Caller(shop=agent[0], agent_id=agent[1])
+        shop, token = agent
+        if token.expired(current_clock().now(), shop.desk.agent_token_days):
+            return json_error(401, "unauthorized", "token expired: ask for a new one")
+        return Caller(shop=shop, agent_id=token.agent_id, supervisor=token.supervisor)
     if shop_key:
-        shop = store.shop_for_api_key(secret)
-        if shop is not None:
-            return Caller(shop=shop, agent_id=None)
+        shop_of_key = store.shop_for_api_key(secret)
+        if shop_of_key is not None:
+            return Caller(shop=shop_of_key, agent_id=None, supervisor=True)
         return json_error(401, "unauthorized", "unknown token or API key")
     return json_error(401, "unauthorized", "unknown agent token (the shop's API key cannot act as an agent)")
 
@@ -76,4 +86,13 @@ def not_yours(agent_id: str) -> Response:
         "forbidden",
         f"agent_id: an agent's token acts only for that agent, not for {agent_id!r}",
         [{"field": "agent_id", "message": "not the agent of this token"}],
+    )
+
+
+def not_your_customer(phone: str) -> Response:
+    return json_error(
+        403,
+        "forbidden",
+        f"phone: {phone} is not a customer of this agent's calls (a supervisor's token or the shop's key reads any)",
+        [{"field": "phone", "message": "not a customer of this agent's calls"}],
     )

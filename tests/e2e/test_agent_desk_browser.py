@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from chalicelib.adapters.dynamo.schema import OutcomeItem
 from chalicelib.adapters.dynamo.store import store as dynamo_store
@@ -100,7 +101,12 @@ def test_an_agent_logs_in_goes_available_sees_the_screen_pop_and_confirms_the_or
     order_id = created.json()["id"]
     assert stack.wait_quiet(timeout=60)
 
-    # WHEN Oleh opens the desk, logs in with his token and goes available
+    # WHEN Oleh opens the desk (its policy runs no script but the page's own: no inline
+    # script or handler another hand slipped in), logs in with his token and goes available
+    page = requests.get(f"{stack.api_url}/agent", timeout=15)
+    policy = dict(part.strip().split(" ", 1) for part in page.headers["Content-Security-Policy"].split(";"))
+    assert policy["script-src"].startswith("'sha256-") and "'unsafe-inline'" not in policy["script-src"]
+    assert "'unsafe-inline'" not in policy["style-src"] and "'unsafe-eval'" not in policy["script-src"]
     browser.get(f"{stack.api_url}/agent")
     browser.find_element(By.ID, "token").send_keys(OLEH_TOKEN)
     browser.find_element(By.ID, "login").click()
@@ -142,6 +148,9 @@ def test_an_agent_logs_in_goes_available_sees_the_screen_pop_and_confirms_the_or
     assert (saved.agent_id, saved.outcome, saved.comment) == ("oleh", "confirmed", "Deliver after 18:00")
     assert shop_api.order(order_id)["status"] == "confirmed"
     wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#orders .order-status").text == "confirmed", "it")
-    # and the page's script never failed (404s while no call was on the desk are answers, not errors)
-    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    # and the page's script never failed (404s while no call was on the desk are answers, not
+    # errors), nor did the browser refuse anything of the page under its policy
+    logged = browser.get_log("browser")
+    assert [e["message"] for e in logged if "Content Security Policy" in e["message"]] == []
+    errors = [e["message"] for e in logged if e["level"] == "SEVERE"]
     assert [message for message in errors if "Failed to load resource" not in message] == []

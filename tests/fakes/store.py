@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.dedup import DedupClaim
+from chalicelib.domain.desk import AgentToken
 from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
 from chalicelib.domain.priority import DueTask
 from chalicelib.domain.robot_call_ref import RobotCallRef
@@ -21,6 +22,7 @@ class FakeStore:
         self.api_keys: dict[str, str] = {}
         self.agents: dict[tuple[str, str], dict[str, Any]] = {}
         self.agent_tokens: dict[str, tuple[str, str]] = {}
+        self.agent_token_issues: dict[str, AgentToken] = {}
         self.orders: dict[tuple[str, str], Order] = {}
         self.claims: dict[str, tuple[str, datetime | None]] = {}
         self.tasks: dict[str, DialTask] = {}
@@ -60,8 +62,11 @@ class FakeStore:
     def has_agent(self, shop_id: str, agent_id: str) -> bool:
         return (shop_id, agent_id) in self.agents
 
-    def save_agent_token(self, shop_id: str, agent_id: str, token: str, token_id: str, now: datetime) -> None:
+    def save_agent_token(
+        self, shop_id: str, agent_id: str, token: str, token_id: str, now: datetime, *, supervisor: bool = False
+    ) -> None:
         self.agent_tokens[token] = (shop_id, agent_id)
+        self.agent_token_issues[token] = AgentToken(shop_id, agent_id, now, supervisor)
 
     def revoke_agent_tokens(self, shop_id: str, agent_id: str) -> int:
         mine = [token for token, owner in self.agent_tokens.items() if owner == (shop_id, agent_id)]
@@ -72,6 +77,10 @@ class FakeStore:
     def agent_for_token(self, token: str) -> tuple[ShopSettings, str] | None:
         owner = self.agent_tokens.get(token)
         return (self.shops[owner[0]], owner[1]) if owner else None
+
+    def agent_token(self, token: str) -> tuple[ShopSettings, AgentToken] | None:
+        issued = self.agent_token_issues.get(token) if token in self.agent_tokens else None
+        return (self.shops[issued.shop_id], issued) if issued else None
 
     # orders
     def insert_order(self, order: Order) -> bool:

@@ -53,23 +53,33 @@ def order(order_id: str, number: str, phone: str = PHONE, minutes_ago: int = 60,
     )
 
 
-def agent_dialed_call(call_sid: str, agent_id: str, order_ids: list[str]) -> None:
-    """An agent-first call about ``order_ids`` as the agent dialer leaves it, given to the agent."""
+def agent_dialed_call(
+    call_sid: str,
+    agent_id: str,
+    order_ids: list[str],
+    *,
+    task_id: str = "t1",
+    kind: str = "agent",
+    at: datetime = NOW - timedelta(minutes=2),
+) -> None:
+    """An agent-first call about ``order_ids`` (or a callback, ``kind="callback"``) as the agent
+    dialer leaves it, given to the agent."""
     store = repository()
     store.insert_task(
         DialTask(
-            task_id="t1",
+            task_id=task_id,
             shop_id="demo",
             phone=PHONE,
             order_ids=order_ids,
             language="uk",
-            created_at=NOW - timedelta(minutes=30),
-            kind="agent",
+            created_at=at - timedelta(minutes=28),
+            kind=kind,
             state="dialing",
         )
     )
-    store.attach_call("t1", call_sid)
-    DialTaskItem("t1").update(actions=[DialTaskItem.call_order_ids.set(set(order_ids))])
+    store.attach_call(task_id, call_sid)
+    if order_ids:
+        DialTaskItem(task_id).update(actions=[DialTaskItem.call_order_ids.set(set(order_ids))])
     store.upsert_call(
         Call(
             call_sid=call_sid,
@@ -77,9 +87,9 @@ def agent_dialed_call(call_sid: str, agent_id: str, order_ids: list[str]) -> Non
             direction="outbound-agent",
             customer_phone=PHONE,
             shop_number="+380441234567",
-            created_at=NOW - timedelta(minutes=2),
-            day="2015-11-23",
-            task_id="t1",
+            created_at=at,
+            day=at.date().isoformat(),
+            task_id=task_id,
         )
     )
     store.update_call(call_sid, agent_id=agent_id, result="agent", status="in-progress")
@@ -211,8 +221,8 @@ def test_the_customer_timeline_is_newest_first_paged_and_per_shop(client: Client
     assert [kind for kind, _ in seen] == ["sms", "opt_out", "outcome", "call", "sms", "order", "order"]
     assert len(set(seen)) == len(seen)
     assert ("order", "order:x1") not in seen
-    # an agent's token reads it too; the other shop sees only its own order
-    by_agent = call(client, "get", "/v1/customers/%2B380671234567/timeline", OLEH).json_body["entries"]
+    # the agent of the call reads it too; the other shop sees only its own order
+    by_agent = call(client, "get", "/v1/customers/%2B380671234567/timeline", ANNA).json_body["entries"]
     call_entry = next(e for e in by_agent if e["type"] == "call")
     assert (call_entry["outcome"], call_entry["agent_id"], call_entry["recording"]) == (
         "cancelled",
@@ -310,3 +320,86 @@ def test_an_agent_whose_wrap_up_has_run_its_time_shows_as_available(client: Clie
     assert listed["oleh"] == "available"
     live = call(client, "get", "/v1/live?kpis=false", SHOP_KEY).json_body
     assert [(a["status"], a["since"]) for a in live["agents"] if a["id"] == "oleh"] == [("available", ended)]
+
+
+# ---- who reads whose timeline, and how long a token works (#18) ----------------------------
+TIMELINE = "/v1/customers/%2B380671234567/timeline"
+
+
+def issued(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """The token ``cli.admin issue-agent-token`` prints for ``args``."""
+    assert admin_cli(["issue-agent-token", "--shop", "demo", *args]) == 0
+    return capsys.readouterr().out.split(": ", 1)[1].split()[0]
+
+
+def test_an_agent_reads_only_the_timeline_of_their_own_calls_customers_a_supervisor_every_one(
+    client: Client, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a customer with an order and a text, whom Anna called agent-first a moment ago,
+    # and whom Oleh talked to only 31 days ago (past the shop's 30 days)
+    store = repository()
+    store.insert_order(order("o1", "A-1"))
+    store.log_message(TextMessage("demo", PHONE, "SM1", "inbound", "door code 9081", NOW, "2015-11-23"))
+    agent_dialed_call("CA100", "anna", ["o1"])
+    agent_dialed_call("CA050", "oleh", [], task_id="t0", at=NOW - timedelta(days=31))
+
+    # WHEN Oleh asks for the customer's timeline
+    refused = call(client, "get", TIMELINE, OLEH)
+    # THEN he is refused, by the phone, and sees none of it
+    assert refused.status_code == 403
+    assert refused.json_body["error"] == "forbidden"
+    assert PHONE in refused.json_body["message"]
+    assert refused.json_body["fields"][0]["field"] == "phone"
+    assert "9081" not in json.dumps(refused.json_body)
+    # (in the number's local form too)
+    assert call(client, "get", "/v1/customers/067%20123%2045%2067/timeline", OLEH).status_code == 403
+    # Anna, whose call it is, reads it whole
+    mine = call(client, "get", TIMELINE, ANNA)
+    assert mine.status_code == 200
+    assert "door code 9081" in [e.get("body") for e in mine.json_body["entries"]]
+
+    # WHEN Oleh takes the customer's callback
+    clock.advance(seconds=60)
+    agent_dialed_call("CA200", "oleh", [], task_id="t2", kind="callback", at=clock.now())
+    # THEN the customer is his too
+    assert call(client, "get", TIMELINE, OLEH).status_code == 200
+
+    # a customer neither agent ever called: only the shop's key and a supervisor read them
+    other = "/v1/customers/%2B380671112233/timeline"
+    assert call(client, "get", other, ANNA).status_code == 403
+    assert call(client, "get", other, SHOP_KEY).status_code == 200
+    supervisor = issued(capsys, "--agent", "oleh", "--supervisor")
+    assert call(client, "get", other, supervisor).status_code == 200
+    assert call(client, "get", TIMELINE, supervisor).status_code == 200
+    # re-issued without --supervisor, Oleh's token is an agent's again
+    plain = issued(capsys, "--agent", "oleh")
+    assert call(client, "get", other, plain).status_code == 403
+
+
+def test_an_agents_token_expires_after_the_shops_days_and_a_new_one_works(
+    client: Client, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the demo tokens, issued at NOW, and the default of 30 days
+    assert call(client, "get", "/v1/agent", ANNA).status_code == 200
+    # WHEN 30 days have passed
+    clock.advance(seconds=30 * 86400 - 1)
+    assert call(client, "get", "/v1/agent", ANNA).status_code == 200
+    clock.advance(seconds=1)
+    # THEN the token no longer works anywhere, and says why
+    for method, path in (("get", "/v1/agent"), ("get", "/v1/agent/call"), ("get", "/v1/agents"), ("get", TIMELINE)):
+        expired = call(client, method, path, ANNA)
+        assert (expired.status_code, expired.json_body["message"]) == (401, "token expired: ask for a new one"), path
+    # the shop's key is no agent token: it still works
+    assert call(client, "get", "/v1/agents", SHOP_KEY).status_code == 200
+    # a new token works for another 30 days
+    fresh = issued(capsys, "--agent", "anna")
+    assert call(client, "get", "/v1/agent", fresh).json_body["agent_id"] == "anna"
+
+    # WHEN the shop shortens its tokens' life to 7 days
+    admin.create_shop({"shop_id": "demo", "desk": {"agent_token_days": 7}}, store=repository(), now=clock.now())
+    clock.advance(seconds=7 * 86400)
+    # THEN the fresh token expires a week after its issue
+    assert call(client, "get", "/v1/agent", fresh).status_code == 401
+    # and a setting out of range is refused, naming it
+    with pytest.raises(ValueError, match="agent_token_days"):
+        admin.create_shop({"shop_id": "demo", "desk": {"agent_token_days": 0}}, store=repository(), now=clock.now())

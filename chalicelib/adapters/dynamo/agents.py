@@ -16,7 +16,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.adapters.dynamo.items import count, day_key, from_item, updated
 from chalicelib.adapters.dynamo.schema import AgentItem, AgentStatusItem, AgentTokenItem
 from chalicelib.adapters.dynamo.shops import ShopRepository, api_key_digest, by_digest
-from chalicelib.domain.desk import DeskAgent
+from chalicelib.domain.desk import AgentToken, DeskAgent
 from chalicelib.domain.orders import local_day
 from chalicelib.domain.routing import Agent
 from chalicelib.domain.shop import ShopSettings
@@ -177,13 +177,23 @@ class AgentRepository:
     # ---- desk tokens -------------------------------------------------------------------------
     def agent_for_token(self, token: str) -> tuple[ShopSettings, str] | None:
         """(shop, agent id) of an agent's token; None when unknown or revoked."""
+        found = self.agent_token(token)
+        return (found[0], found[1].agent_id) if found else None
+
+    def agent_token(self, token: str) -> tuple[ShopSettings, AgentToken] | None:
+        """The agent's shop and what the token stands for (issued when, supervisor or not);
+        None when unknown or revoked. Expiry is the caller's to judge, by the shop's setting."""
         item = by_digest(AgentTokenItem, token, "token_hash")
         if item is None:
             return None
         shop = self._shops.get_shop(item.shop_id)
-        return (shop, item.agent_id) if shop else None
+        if shop is None:
+            return None
+        return shop, AgentToken(item.shop_id, item.agent_id, item.created_at, bool(item.supervisor))
 
-    def save_agent_token(self, shop_id: str, agent_id: str, token: str, token_id: str, now: datetime) -> None:
+    def save_agent_token(
+        self, shop_id: str, agent_id: str, token: str, token_id: str, now: datetime, *, supervisor: bool = False
+    ) -> None:
         AgentTokenItem(
             api_key_digest(token),
             shop_id=shop_id,
@@ -191,6 +201,7 @@ class AgentRepository:
             agent_key=f"{shop_id}#{agent_id}",
             token_id=token_id,
             created_at=now,
+            supervisor=supervisor or None,
         ).save()
 
     def revoke_agent_tokens(self, shop_id: str, agent_id: str) -> int:

@@ -118,3 +118,15 @@ class CallRepository:
         condition = CallItem.created_at <= until if until else None
         query = CallItem.by_shop_phone.query(shop_phone(shop_id, phone), condition, scan_index_forward=False)
         return (call_entity(item) for item in query)
+
+    def agent_spoke_with(self, shop_id: str, agent_id: str, phone: str, since: datetime) -> bool:
+        """Whether the agent was given a call with this customer (inbound, agent-first, a
+        callback, a predictive answer) since ``since``: a Query on the customer's calls from
+        then on, filtered by the agent, stopping at the first; never a Scan."""
+        query = CallItem.by_shop_phone.query(
+            shop_phone(shop_id, phone),
+            CallItem.created_at >= since,
+            filter_condition=CallItem.agent_id == agent_id,
+            attributes_to_get=["call_sid"],
+        )
+        return any(True for _ in query)

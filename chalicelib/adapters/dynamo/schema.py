@@ -110,7 +110,8 @@ class AgentTokenItem(Model):
     agent_id = UnicodeAttribute()
     agent_key = UnicodeAttribute()  # "<shop_id>#<agent_id>"
     token_id = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
+    created_at = UTCDateTimeAttribute()  # its issue: it expires desk.agent_token_days later
+    supervisor = BooleanAttribute(null=True)  # every customer's timeline, not only the agent's own
 
     # An agent's tokens: rotating or revoking them finds them here.
     by_agent: GlobalSecondaryIndex[AgentTokenItem] = _index("by_agent", "agent_key", keys_only=True)

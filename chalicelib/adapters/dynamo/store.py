@@ -82,6 +82,7 @@ class DynamoStore:
     release_agent = _Via("agents", AgentRepository.release_agent)
     status_log = _Via("agents", AgentRepository.status_log)
     agent_for_token = _Via("agents", AgentRepository.agent_for_token)
+    agent_token = _Via("agents", AgentRepository.agent_token)
     save_agent_token = _Via("agents", AgentRepository.save_agent_token)
     revoke_agent_tokens = _Via("agents", AgentRepository.revoke_agent_tokens)
     # orders
@@ -134,6 +135,7 @@ class DynamoStore:
     upsert_call_with_status = _Via("calls", CallRepository.upsert_call_with_status)
     calls_of_day = _Via("calls", CallRepository.calls_of_day)
     calls_of_customer = _Via("calls", CallRepository.calls_of_customer)
+    agent_spoke_with = _Via("calls", CallRepository.agent_spoke_with)
     # messages
     log_message = _Via("messages", MessageRepository.log_message)
     messages_of = _Via("messages", MessageRepository.messages_of)
