@@ -186,18 +186,31 @@ def test_where_the_shop_asks_for_it_twilios_transcription_follows_in_a_second_em
 
 
 def test_the_next_days_report_counts_the_voicemails_and_their_callbacks(stack: LocalStack, clock: SimClock) -> None:
-    # GIVEN the day's voicemails (the tests above: two messages; the silent and short ones are none)
-    day = clock.now().astimezone(ZONE).date()
+    # GIVEN a day of its own (noon the day after the tests above): two callers leave a message,
+    # a third says nothing (no voicemail), with nobody at work
+    first_day = clock.now().astimezone(ZONE).date()
+    day = first_day + timedelta(days=1)
+    noon = datetime.combine(day, datetime.min.time(), tzinfo=ZONE) + timedelta(hours=12)
+    clock.advance(noon.astimezone(UTC) - clock.now())
+    scripts = {
+        "+380671239101": CallerScript([Press("3"), Press("2"), Speak(MESSAGE), HangUp()]),
+        "+380671239102": CallerScript([Press("1"), Press("2"), Speak(MESSAGE), HangUp()]),
+        "+380671239103": CallerScript([Press("1"), Press("2"), HangUp()]),
+    }
+    calls = [stack.standin.place_inbound_call(phone, SHOP, script) for phone, script in scripts.items()]
+    assert stack.wait_quiet(timeout=30)
+    assert [CallItem.get(call.call_sid).result for call in calls][:2] == ["voicemail", "voicemail"]
     # WHEN the report goes out the next morning at 08:00 in Kyiv
     next_morning = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=ZONE) + timedelta(hours=8)
     clock.advance(next_morning.astimezone(UTC) - clock.now() + timedelta(minutes=5))
 
     def report() -> list[OutboxMessage]:
-        return [m for m in stack.ses.messages() if day.isoformat() in str(m.message["Subject"])]
+        return [m for m in stack.ses.messages() if f"report for {day.isoformat()}" in str(m.message["Subject"])]
 
     _until(report, timeout=60)
     [sent] = report()
     body = text_of(sent)
     # THEN it counts the messages, and how many got their callback (none yet: nobody at work)
+    assert re.search(r"\n  Inbound calls +3\n", body), body
     assert re.search(r"\n  Voicemails +2   messages left; each is a callback asked\n", body), body
     assert re.search(r"\n  Voicemails called back +0   of 2 voicemails\n", body), body
