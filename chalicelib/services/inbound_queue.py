@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from chalicelib.domain.ivr import choose
-from chalicelib.domain.routing import Agent, agent_language
+from chalicelib.domain.routing import Agent, agent_language, staffed
 from chalicelib.domain.twilio_fields import twilio_count, twilio_fraction
 from chalicelib.services import inbound
 from chalicelib.services.inbound import CallContext, HoldRound
@@ -117,8 +117,15 @@ def callback_or_voicemail(heard: Heard) -> str | None:
     )
 
 
+# Said on the way into the queue when nobody of the group is at work: the queue's first round
+# then says that nobody can answer, so "connecting you to an agent" would be a false promise.
+WITH_NOBODY_AT_WORK = {"inbound_please_hold": None, "inbound_order_unchanged": "inbound_order_locked"}
+
+
 def queue_caller(ctx: CallContext, language: str, prompt: str | None, *, store: InboundStore, now: datetime) -> Queued:
     inbound.enter_queue(ctx, store=store, now=now)
+    if prompt in WITH_NOBODY_AT_WORK and not staffed(store.list_agents(ctx.shop.shop_id), ctx.call.group or "main"):
+        prompt = WITH_NOBODY_AT_WORK[prompt]
     return Queued(language, inbound.queue_name(ctx), prompt)
 
 

@@ -90,8 +90,8 @@ def voicemail(
     transcription_url: str | None = None,
 ) -> str:
     """The prompt and the beep, then up to 2 minutes of message (what Twilio transcribes at
-    most). ``ready_url`` hears when the recording's file is ready; ``transcription_url``, when
-    given, asks Twilio for the message's text."""
+    most), and the same action after silence. ``ready_url`` hears when the recording's file is
+    ready; ``transcription_url``, when given, asks Twilio for the message's text."""
     response = VoiceResponse()
     speak(response, catalog, prompt)
     options: dict[str, object] = {}
@@ -100,8 +100,9 @@ def voicemail(
     if transcription_url:
         options |= {"transcribe": True, "transcribe_callback": transcription_url}
     response.record(action=recording_action_url, method="POST", max_length=120, timeout=5, play_beep=True, **options)
-    speak(response, catalog, "goodbye")
-    response.hangup()
+    # Twilio skips the action when nothing was recorded (silence) and goes on here: the same
+    # action, with no recording in the form, tells the caller and keeps their callback.
+    response.redirect(recording_action_url, method="POST")
     return str(response)
 
 

@@ -375,6 +375,7 @@ def test_two_callers_and_one_agent_the_longest_waiting_goes_first_the_other_afte
 
 
 # ---- nobody at work, after hours in every language, withheld numbers, the agent's language ----
+PLEASE_HOLD_UK = "Залишайтеся на лінії, ми з'єднуємо вас з оператором."
 NO_AGENTS_UK = (
     "Зараз жоден оператор не може відповісти. Щоб ми передзвонили, щойно оператор звільниться, натисніть 1. "
     "Щоб залишити повідомлення, натисніть 2. Або залишайтеся на лінії."
@@ -410,6 +411,7 @@ def test_with_nobody_at_work_the_queue_says_so_and_offers_the_callback_at_once(s
     assert "Ви 1-й у черзі." in heard
     assert not any("Орієнтовний час" in text for text in heard)
     assert NO_AGENTS_UK in heard
+    assert PLEASE_HOLD_UK not in heard  # no "connecting you" with nobody to connect to
     assert heard[-1] == "Дякуємо! Оператор вам передзвонить. Ваше місце в черзі збережено. До побачення."
     assert stack.wait_quiet(timeout=30)
     record = CallItem.get(transcript.call_sid)
@@ -445,6 +447,7 @@ def test_with_an_agent_busy_on_a_call_the_caller_hears_the_estimate_and_the_usua
     assert any(text.startswith("Ви 1-й у черзі. Орієнтовний час очікування — близько ") for text in heard)
     assert "Щоб ми передзвонили вам без втрати місця в черзі, натисніть 1." in heard
     assert NO_AGENTS_UK not in heard
+    assert PLEASE_HOLD_UK in heard
     assert heard[-1].startswith("Дякуємо! Оператор вам передзвонить.")
 
 

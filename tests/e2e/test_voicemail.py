@@ -21,7 +21,7 @@ from chalicelib.adapters.dynamo.store import store as dynamo_store
 from devtools.ses_sink import OutboxMessage
 from devtools.simclock import SimClock
 from devtools.stack import LocalStack
-from devtools.twilio_standin import CallerScript, HangUp, Press, Speak, Transcript
+from devtools.twilio_standin import CallerScript, HangUp, Press, Silence, Speak, Transcript
 from tests.e2e.conftest import ShopApi
 
 SHOP = "+380441234567"
@@ -151,6 +151,20 @@ def test_a_sound_too_short_for_a_message_is_no_voicemail_and_the_caller_is_told_
     assert (task.kind, task.state) == ("callback", "waiting")
     time.sleep(1.0)
     assert voicemail_emails(stack, "+380671239004") == []
+
+
+def test_a_caller_silent_after_the_beep_is_told_no_message_was_heard_and_keeps_the_callback(stack: LocalStack) -> None:
+    transcript = stack.standin.place_inbound_call(
+        "+380671239005", SHOP, CallerScript([Press("3"), Press("2"), Silence()])
+    )
+    assert transcript.application_errors == []
+    assert transcript.heard()[-1] == "We did not hear a message. An agent will call you back. Goodbye."
+    assert stack.wait_quiet(timeout=30)
+    record = CallItem.get(transcript.call_sid)
+    assert record.result != "voicemail" and record.recording_url is None
+    task = DialTaskItem.get(record.callback_task_id)
+    assert (task.kind, task.state, task.phone) == ("callback", "waiting", "+380671239005")
+    assert voicemail_emails(stack, "+380671239005") == []
 
 
 @pytest.fixture
