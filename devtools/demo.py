@@ -163,7 +163,9 @@ def callee_for(behaviour: Behaviour, rng: random.Random) -> Callee:
     if behaviour == "confirms":
         return Callee(answer="human", ring_seconds=ring, script=CallerScript([Press("1")]))
     if behaviour == "cancels":
-        return Callee(answer="human", ring_seconds=ring, script=CallerScript([Press("2")]))
+        return Callee(
+            answer="human", ring_seconds=ring, script=CallerScript([Press("2"), Press("1")])
+        )  # 2, then 1 to the read-back
     if behaviour == "silent":
         return Callee(answer="human", ring_seconds=ring, script=CallerScript([Silence(), Silence()]))
     if behaviour == "voicemail":

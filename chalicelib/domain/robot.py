@@ -18,6 +18,14 @@ def keypress_action(digits: str | None) -> KeypressAction:
     return _KEYPRESS_ACTIONS.get((digits or "").strip()[:1], "unknown")
 
 
+# Key 2 is read back before it cancels anything: 1 cancels, 2 keeps the order (the menu again).
+_CANCEL_CHECK_ACTIONS: dict[str, KeypressAction] = {"1": "cancel", "2": "repeat"}
+
+
+def cancel_check_action(digits: str | None) -> KeypressAction:
+    return _CANCEL_CHECK_ACTIONS.get((digits or "").strip()[:1], "unknown")
+
+
 def unanswered_result(call_status: str, answered_by: str | None) -> CallResult:
     """Why a finished call produced no decision, for picking the retry delay."""
     if answered_by and answered_by.startswith(("machine", "fax")):

@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.domain.order_changes import overruled_reply
 from chalicelib.domain.robot import (
     AGENT_REQUESTED,
     KeypressAction,
+    cancel_check_action,
     keypress_action,
     next_attempt_at,
     unanswered_result,
@@ -95,7 +96,7 @@ def answer_robot_call(
 
 @dataclass(frozen=True)
 class KeyPressed:
-    action: KeypressAction
+    action: KeypressAction | Literal["check_cancel"]  # check_cancel: read the cancel back first
     language: str | None  # the customer's; None for an unknown task
     overruled: str | None = None  # the prompt when the shop decided the orders meanwhile
 
@@ -108,10 +109,12 @@ def press_key(
     store: RobotCallStore,
     now: datetime,
     ref: RobotCallRef | None = None,
+    cancel_checked: bool = False,
 ) -> KeyPressed:
     """``ref``: the attempt as the webhook URL carries it; without it the task is read. A
     decision is one transaction (task, call record, the call's orders), applied only if the
-    task is still dialing this call."""
+    task is still dialing this call. Key 2 decides nothing until the customer confirms the
+    cancel they heard read back (``cancel_checked``)."""
     action = keypress_action(digits)
     decision = DECISIONS.get(action)
     ref = ref or ref_of_task(store.get_task(task_id))
@@ -119,6 +122,8 @@ def press_key(
         return KeyPressed("unknown" if decision else action, None)
     if decision is None:
         return KeyPressed(action, ref.language)
+    if action == "cancel" and not cancel_checked:
+        return KeyPressed("check_cancel", ref.language)
     order_status = decision if decision in ("confirmed", "cancelled") else None
     agent_reason = AGENT_REQUESTED if action == "agent" else None
     moved = store.decide_robot_call(
@@ -131,6 +136,17 @@ def press_key(
         overruled = overruled_reply(order_status, store.orders_by_ids(ref.shop_id, list(ref.order_ids)))
         return KeyPressed(action, ref.language, overruled)
     return KeyPressed(action, ref.language)
+
+
+def answer_cancel_check(
+    task_id: str, call_sid: str, digits: str | None, *, store: RobotCallStore, now: datetime, ref: RobotCallRef | None
+) -> KeyPressed:
+    """The customer's answer to the cancel read back: 1 cancels, 2 keeps (the menu again)."""
+    action = cancel_check_action(digits)
+    if action == "cancel":
+        return press_key(task_id, call_sid, "2", store=store, now=now, ref=ref, cancel_checked=True)
+    ref = ref or ref_of_task(store.get_task(task_id))
+    return KeyPressed(action, ref.language if ref else None)
 
 
 @dataclass(frozen=True)

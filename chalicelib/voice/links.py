@@ -55,6 +55,9 @@ class PublicUrls(_Links):
     def robot_again(self, task_id: str, params: Mapping[str, str] | None = None) -> str:
         return self._robot(task_id, "/again", params)
 
+    def robot_cancel_check(self, task_id: str, params: Mapping[str, str] | None = None) -> str:
+        return self._robot(task_id, "/cancel", params)
+
     def _robot(self, task_id: str, tail: str, params: Mapping[str, str] | None) -> str:
         return webhook_url(self.base_url, f"{ROBOT_PATH}/{quote(task_id)}{tail}", params)
 

@@ -59,6 +59,23 @@ def robot_last_chance(catalog: Catalog, orders: list[Order], keypress_url: str) 
     return str(response)
 
 
+def robot_cancel_check(catalog: Catalog, orders: list[Order], answer_url: str, again_url: str) -> str:
+    """Key 2 read back: which order(s) would be cancelled, and 1 to cancel or 2 to keep."""
+    response = VoiceResponse()
+    currency = catalog.currency(orders[0].currency)
+    with response.gather(num_digits=1, action=answer_url, method="POST", timeout=GATHER_TIMEOUT_SECONDS) as gather:
+        if len(orders) == 1:
+            order = orders[0]
+            values = {"order_number": order.order_number or "", "total": format_amount(order.total)}
+            speak(gather, catalog, "robot_cancel_check_one", currency=currency, **values)
+        else:
+            total = format_amount(sum((order.total for order in orders), Decimal(0)))
+            speak(gather, catalog, "robot_cancel_check_many", count=len(orders), total=total, currency=currency)
+    speak(response, catalog, "robot_not_heard")  # nothing pressed: nothing cancelled, the menu again
+    response.redirect(again_url, method="POST")
+    return str(response)
+
+
 def _describe_orders(gather: Gather, catalog: Catalog, orders: list[Order]) -> None:
     currency = catalog.currency(orders[0].currency)
     if len(orders) == 1:

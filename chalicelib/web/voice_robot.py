@@ -78,13 +78,30 @@ def robot_again(task_id: str, form: dict[str, str]) -> Response:
 def robot_keypress(task_id: str, form: dict[str, str]) -> Response:
     store, now, ref = repository(), current_clock().now(), _ref(task_id)
     pressed = robot_call.press_key(task_id, form.get("CallSid", ""), form.get("Digits"), store=store, now=now, ref=ref)
+    return _reply(task_id, ref, pressed)
+
+
+@voice_robot.route(f"{ROBOT_PATH}/{{task_id}}/cancel", methods=["POST"], content_types=FORM)
+@webhook
+def robot_cancel_check(task_id: str, form: dict[str, str]) -> Response:
+    store, now, ref = repository(), current_clock().now(), _ref(task_id)
+    pressed = robot_call.answer_cancel_check(
+        task_id, form.get("CallSid", ""), form.get("Digits"), store=store, now=now, ref=ref
+    )
+    return _reply(task_id, ref, pressed)
+
+
+def _reply(task_id: str, ref: RobotCallRef | None, pressed: robot_call.KeyPressed) -> Response:
+    """What the customer hears after a key: the decision's reply, the cancel read back, the
+    menu again, or "not an option"."""
     catalog = load_catalog(pressed.language or "en")
     if pressed.language is None:
         return twiml(render.say_and_hang_up(catalog, "system_error"))
     if pressed.action in REPLIES:
         return twiml(render.say_and_hang_up(catalog, pressed.overruled or REPLIES[pressed.action]))
     keypress_url, again_url = _links(task_id, ref)
-    if pressed.action == "repeat":
+    if pressed.action in ("repeat", "check_cancel"):
+        store = repository()
         task = store.get_task(task_id)
         shop = store.get_shop(task.shop_id) if task else None
         if task is None or shop is None:
@@ -92,6 +109,9 @@ def robot_keypress(task_id: str, form: dict[str, str]) -> Response:
         orders = _open_orders(shop.shop_id, task.order_ids)
         if not orders:  # decided meanwhile (a text, the shop's cancel)
             return twiml(render.say_and_hang_up(catalog, "robot_nothing_open"))
+        if pressed.action == "check_cancel":
+            cancel_url = urls().robot_cancel_check(task_id, ref.params() if ref else None)
+            return twiml(render.robot_cancel_check(catalog, orders, cancel_url, again_url))
         return twiml(render.robot_conversation(catalog, shop.name, orders, keypress_url, again_url, greet=False))
     return twiml(render.say_and_redirect(catalog, "robot_unknown_key", again_url))
 

@@ -179,7 +179,8 @@ def test_a_do_not_call_customers_order_confirmed_without_a_call_gets_no_notice(
 
 def test_an_order_cancelled_on_the_robots_call_gets_no_notice(stack: LocalStack, shop_api: ShopApi) -> None:
     customer = "+380671270006"
-    stack.standin.set_callee(customer, Callee(answer="human", ring_seconds=2, script=CallerScript([Press("2")])))
+    script = CallerScript([Press("2"), Press("1")])  # cancel, and yes to the read-back
+    stack.standin.set_callee(customer, Callee(answer="human", ring_seconds=2, script=script))
     order_id = shop_api.post_order(
         {"order_number": "DN-6", "phone": customer, "total": "150", "delivery": {"address": "Kyiv", "slot": SLOT}}
     ).json()["id"]

@@ -46,7 +46,9 @@ def test_a_busy_customer_is_called_again_when_the_retry_is_due(
     assert shop_api.order(order_id)["status"] == "queued"
 
     # The customer frees the line and will cancel; the shop's busy retry is 10 minutes.
-    stack.standin.set_callee(phone, Callee(answer="human", ring_seconds=2, script=CallerScript([Press("2")])))
+    stack.standin.set_callee(
+        phone, Callee(answer="human", ring_seconds=2, script=CallerScript([Press("2"), Press("1")]))
+    )
     clock.advance(timedelta(minutes=11))
     for _ in range(100):  # the minute schedule picks the due task up on its next ticks
         if len([c for c in stack.standin.calls if c.to == phone]) >= 2:
@@ -56,6 +58,47 @@ def test_a_busy_customer_is_called_again_when_the_retry_is_due(
     assert stack.wait_quiet(timeout=60)
     assert [c.status for c in stack.standin.calls if c.to == phone] == ["busy", "completed"]
     assert shop_api.order(order_id)["status"] == "cancelled"
+    heard = stack.standin.calls[-1].transcript.heard()
+    assert heard[-2:] == [
+        "Ви хочете скасувати замовлення номер E2E-2 на суму 300 гривень. Щоб скасувати його, натисніть 1. "
+        "Щоб залишити, натисніть 2.",
+        "Ваше замовлення скасовано.",
+    ]
+
+
+def test_key_2_by_mistake_is_read_back_and_2_keeps_the_order(stack: LocalStack, shop_api: ShopApi) -> None:
+    phone = "+380671110006"
+    script = CallerScript([Press("2"), Press("2"), Press("1")])  # cancel? no, keep; then confirm
+    stack.standin.set_callee(phone, Callee(answer="human", ring_seconds=2, script=script))
+    order_id = shop_api.post_order({"order_number": "E2E-6", "phone": phone, "total": "700"}).json()["id"]
+    assert stack.wait_quiet(timeout=60)
+    [call] = [c for c in stack.standin.calls if c.to == phone]
+    heard = call.transcript.heard()
+    assert call.transcript.application_errors == []
+    [check] = [i for i, text in enumerate(heard) if text.startswith("Ви хочете скасувати замовлення номер E2E-6")]
+    assert heard[check + 1 :] == [
+        "Ви оформили замовлення номер E2E-6 на суму 700 гривень.",  # kept: the order and the menu again
+        (
+            "Щоб підтвердити замовлення, натисніть 1. Щоб скасувати, натисніть 2. "
+            "Щоб поговорити з оператором, натисніть 3. Щоб прослухати ще раз, натисніть 9."
+        ),
+        "Дякуємо! Ваше замовлення підтверджено.",
+    ]
+    assert shop_api.order(order_id)["status"] == "confirmed"
+
+
+def test_key_2_then_silence_cancels_nothing(stack: LocalStack, shop_api: ShopApi) -> None:
+    phone = "+380671110007"
+    script = CallerScript([Press("2"), Silence(), Silence()])
+    stack.standin.set_callee(phone, Callee(answer="human", ring_seconds=2, script=script))
+    order_id = shop_api.post_order({"order_number": "E2E-7", "phone": phone, "total": "80"}).json()["id"]
+    assert stack.wait_quiet(timeout=60)
+    [call] = [c for c in stack.standin.calls if c.to == phone]
+    heard = call.transcript.heard()
+    assert call.transcript.application_errors == []
+    assert "Вибачте, ми вас не почули." in heard
+    assert heard[-1] == "Ми зателефонуємо вам пізніше. До побачення!"
+    assert shop_api.order(order_id)["status"] == "queued"  # nothing cancelled: waits for its retry
 
 
 def test_a_silent_customer_is_asked_twice_then_hears_goodbye(stack: LocalStack, shop_api: ShopApi) -> None:

@@ -196,7 +196,7 @@ def test_a_webhook_url_without_the_attempt_reads_the_task_once_more(
     )
     assert answer.status_code == 200 and b"A-1" in answer.body
     keypress, keypress_calls = requests_of(
-        counter, lambda: signed_post(client, f"/twilio/voice/robot/{task_id}/keypress", {**call, "Digits": "2"})
+        counter, lambda: signed_post(client, f"/twilio/voice/robot/{task_id}/cancel", {**call, "Digits": "1"})
     )
     assert keypress.status_code == 200
     order.refresh()

@@ -230,11 +230,26 @@ def test_pressing_1_confirms_the_order_and_the_call_ends_the_task(store: FakeSto
     assert store.calls[sid].duration_seconds == 42
 
 
-def test_pressing_2_cancels(store: FakeStore, shop: ShopSettings) -> None:
+def test_pressing_2_is_read_back_and_1_then_cancels(store: FakeStore, shop: ShopSettings) -> None:
+    task_id, sid = dialled(store, shop)
+    order_key = ("demo", store.tasks[task_id].order_ids[0])
+    robot_call.answer_robot_call(task_id, sid, None, store=store, now=NOON)
+    assert robot_call.press_key(task_id, sid, "2", store=store, now=NOON).action == "check_cancel"
+    assert store.orders[order_key].status == "queued"
+    answered = robot_call.answer_cancel_check(task_id, sid, "1", store=store, now=NOON, ref=None)
+    assert answered.action == "cancel"
+    assert store.orders[order_key].status == "cancelled"
+
+
+@pytest.mark.parametrize(("digits", "action"), [("2", "repeat"), ("7", "unknown"), (None, "unknown")])
+def test_any_answer_but_1_to_the_cancel_read_back_keeps_the_order(
+    store: FakeStore, shop: ShopSettings, digits: str | None, action: str
+) -> None:
     task_id, sid = dialled(store, shop)
     robot_call.answer_robot_call(task_id, sid, None, store=store, now=NOON)
     robot_call.press_key(task_id, sid, "2", store=store, now=NOON)
-    assert store.orders[("demo", store.tasks[task_id].order_ids[0])].status == "cancelled"
+    assert robot_call.answer_cancel_check(task_id, sid, digits, store=store, now=NOON, ref=None).action == action
+    assert store.orders[("demo", store.tasks[task_id].order_ids[0])].status == "queued"
 
 
 def test_pressing_3_gives_the_orders_and_after_the_call_the_task_to_the_agents(
