@@ -212,7 +212,7 @@ TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=60)
 VALUES = st.one_of(st.sampled_from(NASTY), TEXT, st.integers().map(str))
 KEYS = st.one_of(st.sampled_from(TWILIO_KEYS), TEXT)
 FORMS = st.lists(st.tuples(KEYS, VALUES), max_size=14)
-FUZZ_EXAMPLES = 50  # per route: 28 routes, about 20 s
+FUZZ_EXAMPLES = 50  # per route: 29 routes, about 20 s
 
 IB = "/twilio/voice/inbound"
 AD = "/twilio/voice/agent-dial"
@@ -225,6 +225,7 @@ ROUTES = [
     ("/twilio/voice/robot/{task}", "twiml"),
     ("/twilio/voice/robot/{task}/keypress", "twiml"),
     ("/twilio/voice/robot/{task}/again", "twiml"),
+    ("/twilio/voice/robot/{task}/cancel", "twiml"),
     ("/twilio/voice/robot/unknown-task/keypress", "twiml"),
     (f"{IB}/language?attempt=0", "twiml"),
     (f"{IB}/language-menu?attempt=1", "twiml"),
@@ -309,7 +310,7 @@ RAW_BODIES = st.one_of(
 BROKEN_QUERIES = st.lists(
     st.sampled_from(["%FF", "%C3", "%ED%A0%80", "%", "%G1", "%C2%B2", "+", "&", "=", "a"]), max_size=6
 )
-ENCODING_EXAMPLES = 25  # per route: 28 routes, about 10 s
+ENCODING_EXAMPLES = 25  # per route: 29 routes, about 10 s
 
 
 def strictly_utf8(raw: bytes) -> bool:
