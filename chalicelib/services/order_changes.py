@@ -7,7 +7,8 @@
 - ``change_order``: an open order takes a new phone, name, delivery, comment or language. A new
   phone moves it off the old customer's task onto the new one's, through the intake's own
   routing (``intake.customer_task_id``, the order's route), so the next call goes to the new
-  number; an order given up on as unreachable starts a new round there. The same change again
+  number; an order given up on as unreachable starts a new round there. It takes the new phone's
+  dedup claim too, so a repost with the corrected phone is its duplicate. The same change again
   changes nothing.
 - A call already under way may finish, but decides nothing of this: every decision on an order
   is a conditional write from the status its maker saw (``transition_order``), and a robot call
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from chalicelib.domain.dedup import dedup_claim_for
 from chalicelib.domain.entities import Order
 from chalicelib.domain.order_changes import SHOP, OrderChangeIn, PhoneRefused, order_edit
 from chalicelib.domain.orders import CANCELLABLE_STATUSES, OPEN_STATUSES
@@ -89,6 +91,16 @@ def withdraw(shop: ShopSettings, order: Order, tasks: TaskStore) -> None:
 
 
 # ---- change -------------------------------------------------------------------------------------
+def _claim_new_phone(shop: ShopSettings, order: Order, store: OrderChangeStore) -> None:
+    """The order also owns the dedup claim of its new phone (the old claim stays: both numbers
+    name this order), so the shop's repost of it with the corrected phone is its duplicate, not
+    a second order and a second call. A claim another order holds stays theirs."""
+    claim = dedup_claim_for(shop.shop_id, shop.dedup, order.phone, order.order_number, order.received_at)
+    owner = store.claim_dedup(claim, order.order_id, order.received_at)
+    if owner != order.order_id:
+        logger.info("the new phone's dedup claim is another order's", extra={"order_id": order.order_id})
+
+
 def change_order(
     shop: ShopSettings, order_id: str, change: OrderChangeIn, *, store: OrderChangeStore, now: datetime
 ) -> Order:
@@ -108,6 +120,8 @@ def change_order(
         if edited is None:
             continue  # decided or changed meanwhile: look again
         logger.info("order changed by the shop", extra={"order_id": order_id, "fields": sorted(edit.fields)})
+        if edit.phone_changed:
+            _claim_new_phone(shop, edited, store)
         if "language" in edit.fields and edited.task_id and edited.language:
             store.set_task_language(edited.task_id, edited.language)
         return follow_phone(shop, edited, store=store, tasks=store, now=now)

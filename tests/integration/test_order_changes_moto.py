@@ -272,6 +272,23 @@ def test_a_new_phone_moves_the_order_to_the_new_customers_task_and_the_call_goes
     assert DialTaskItem.get(new_task).attempts == 1
 
 
+def test_after_a_new_phone_a_repost_with_either_number_is_a_duplicate_of_the_order(
+    client: Client, order_stream: StreamReader
+) -> None:
+    # GIVEN an order the shop moved to the customer's corrected phone
+    order_id = queued_order(client, order_stream)
+    assert patch(client, order_id, {"phone": "050 111 22 33"}).status_code == 200
+    # WHEN the shop's site posts the same order again, with the new phone and with the old one
+    reposts = [post_order(client, ORDER | {"phone": phone}).json_body["id"] for phone in ("050 111 22 33", OLD)]
+    for _ in reposts:
+        run(client, "order_stream", order_stream)
+    # THEN both are duplicates of the order: no second task, no second call
+    for repost in reposts:
+        view = get(client, repost)
+        assert (view["status"], view["duplicate_of"]) == ("duplicate", order_id)
+    assert DialTaskItem.get(customer_task_id("demo", NEW)).order_ids == {order_id}
+
+
 def test_a_new_slot_and_address_are_what_the_robot_and_the_delivery_read(
     client: Client,
     order_stream: StreamReader,
