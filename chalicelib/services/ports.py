@@ -541,3 +541,11 @@ class ShopsAndRoutes(NumberRoutes, Protocol):
     """What the operator's Twilio check reads: the routed numbers and every shop (its countries)."""
 
     def list_shops(self) -> list[ShopSettings]: ...
+
+
+# ---- the agents' browser softphone (services.softphone) --------------------------------------
+class VoiceTokens(Protocol):
+    """Signs access tokens for Twilio's Voice JavaScript SDK: the browser of ``identity`` may take
+    calls to ``client:<identity>`` and place calls through the deployment's TwiML App."""
+
+    def voice_token(self, identity: str, *, now: datetime, ttl_seconds: int) -> str: ...
