@@ -30,6 +30,7 @@ pytestmark = pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)
 SHOP = "+380441234567"
 OLEH = "client:oleh"
 OLEH_TOKEN = "demo-agent-oleh-0001"  # config/demo.toml: client identity "oleh", sees masked numbers
+MICROPHONE_REFUSED = "Microphone refused: allow this page to use the microphone, then go available again."
 STANDIN_SPEED = 40.0  # virtual call seconds per real second: a 40-minute talk lasts a minute unless hung up
 
 
@@ -174,23 +175,27 @@ def test_a_call_rings_in_the_browser_the_agent_answers_mutes_sends_a_key_hangs_u
     assert [e["message"] for e in logged if "Content Security Policy" in e["message"]] == []
 
 
-def test_a_refused_microphone_is_said_in_words_and_sets_the_agent_away(stack: LocalStack, browser: Any) -> None:
+@pytest.mark.parametrize(
+    ("trouble", "words"),
+    [
+        ("fail(31401, 'Permission denied')", MICROPHONE_REFUSED),
+        ("fail(20104, 'Access token expired')", "The phone's access expired or was refused: go available again."),
+        ("lose()", "Network lost: the phone cannot reach Twilio. Check the connection, then go available again."),
+    ],
+    ids=["microphone-refused", "token-expired", "network-lost"],
+)
+def test_a_device_error_is_said_in_words_and_sets_the_agent_away(
+    stack: LocalStack, browser: Any, trouble: str, words: str
+) -> None:
     from selenium.webdriver.common.by import By
 
     # GIVEN Oleh available with his phone ready
     log_in(browser, stack)
     go_available(browser)
-    # WHEN the browser refuses the microphone
-    assert double(browser, "fail(31401, 'Permission denied')")
+    # WHEN the device fails (the browser refuses the microphone, Twilio the token, the network drops)
+    assert double(browser, trouble)
     # THEN the page says so, switches the phone off, and he is away (the app gives calls to others)
-    wait_for(
-        browser,
-        lambda d: (
-            text_of(d, "phone-error")
-            == "Microphone refused: allow this page to use the microphone, then go available again."
-        ),
-        "the microphone refused",
-    )
+    wait_for(browser, lambda d: text_of(d, "phone-error") == words, words)
     wait_for(browser, lambda d: text_of(d, "agent-status") == "away", "the agent away")
     assert dynamo_store().get_agent("demo", "oleh").status == "away"  # type: ignore[union-attr]
     assert double(browser, "registered()") is None and ["destroy"] in double(browser, "log")

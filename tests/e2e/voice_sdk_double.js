@@ -82,6 +82,14 @@
       device.emit("error", error, ringing);
       return true;
     },
+    lose() {
+      // the signalling connection drops: the SDK unregisters the device by itself
+      const device = registered();
+      if (!device) return false;
+      device.state = "unregistered";
+      device.emit("unregistered");
+      return true;
+    },
     tokenWillExpire() { const device = registered(); if (device) device.emit("tokenWillExpire", device); return !!device; },
   };
   window.Twilio = { Device };
