@@ -205,6 +205,46 @@ def test_a_device_error_is_said_in_words_and_sets_the_agent_away(
     assert double(browser, "registered()") is not None
 
 
+def test_a_microphone_refused_on_a_call_sets_the_agent_away_once_the_call_is_over(
+    stack: LocalStack, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    # GIVEN Oleh available, and a caller the app routes to him, ringing on the page
+    log_in(browser, stack)
+    go_available(browser)
+    stack.standin.register_agent(OLEH, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=2400))
+    caller = threading.Thread(
+        target=lambda: stack.standin.place_inbound_call("+380671270002", SHOP, CallerScript([Press("3"), Press("1")]))
+    )
+    caller.start()
+    leg = leg_to_oleh(stack, "in-progress")
+    assert double(browser, "ring(arguments[0])", {"CallSid": leg.sid, "From": leg.from_, "To": OLEH})
+    wait_for(browser, lambda d: d.find_element(By.ID, "ringing").is_displayed(), "the ringing call")
+    # WHEN he accepts and the browser refuses the microphone
+    browser.find_element(By.ID, "accept").click()
+    assert double(browser, "fail(31401, 'Permission denied')")
+    # THEN the page says so and drops the call's controls; he stays busy while the call lasts
+    wait_for(browser, lambda d: text_of(d, "phone-error") == MICROPHONE_REFUSED, "the microphone refused")
+    assert not browser.find_element(By.ID, "in-call").is_displayed()
+    assert text_of(browser, "call-ended") == "The call was lost."
+    assert dynamo_store().get_agent("demo", "oleh").status == "busy"  # type: ignore[union-attr]
+    # WHEN the call ends (Twilio ends the leg of a device that is gone)
+    ended = requests.post(
+        f"{stack.standin.base_url}/2010-04-01/Accounts/{LOCAL_ACCOUNT_SID}/Calls/{leg.sid}.json",
+        data={"Status": "completed"},
+        auth=(LOCAL_ACCOUNT_SID, stack.standin.auth_token),
+        timeout=15,
+    )
+    assert ended.status_code == 200, ended.text
+    caller.join(timeout=60)
+    # THEN he is away, not available for the next call
+    wait_for(browser, lambda d: text_of(d, "agent-status") == "away", "the agent away")
+    assert dynamo_store().get_agent("demo", "oleh").status == "away"  # type: ignore[union-attr]
+    statuses = [status for _, status, _ in dynamo_store().status_log("demo", "oleh")]
+    assert statuses[-3:] == ["busy", "wrap-up", "away"]
+
+
 def test_a_token_is_refused_to_an_offline_agent_and_the_page_registers_no_phone(
     stack: LocalStack, browser: Any
 ) -> None:
