@@ -313,9 +313,12 @@ class CallbackStore(CallbackTasks, Protocol):
     def add_queue_entry(self, entry: Any) -> None: ...
 
 
-class AgentStore(Protocol):
-    def list_agents(self, shop_id: str) -> list[Agent]: ...
+class AgentLookup(Protocol):
     def get_agent(self, shop_id: str, agent_id: str) -> Agent | None: ...
+
+
+class AgentStore(AgentLookup, Protocol):
+    def list_agents(self, shop_id: str) -> list[Agent]: ...
     def set_agent_status(
         self,
         shop_id: str,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.domain.shop import ShopSettings
-from chalicelib.services.ports import AgentStore, VoiceTokens
+from chalicelib.services.ports import AgentLookup, VoiceTokens
 
 VOICE_TOKEN_TTL = timedelta(minutes=10)
 # Statuses in which the browser keeps ringing: available, and on or just after a call.
@@ -46,7 +46,7 @@ class VoiceToken:
 
 
 def voice_token(
-    shop: ShopSettings, agent_id: str, *, agents: AgentStore, tokens: VoiceTokens | None, now: datetime
+    shop: ShopSettings, agent_id: str, *, agents: AgentLookup, tokens: VoiceTokens | None, now: datetime
 ) -> VoiceToken:
     """The agent's softphone token at ``now``, or ``SoftphoneRefused`` saying why not."""
     agent = agents.get_agent(shop.shop_id, agent_id)
