@@ -88,6 +88,9 @@ def test_a_call_rings_in_the_browser_the_agent_answers_mutes_sends_a_key_hangs_u
     log_in(browser, stack)
     assert not browser.find_element(By.ID, "phone-panel").is_displayed()
     assert double(browser, "registered()") is None and double(browser, "log") == []
+    # (the page loaded the real SDK from the app, which kept the double's Device and added the rest)
+    loaded = "return [typeof Twilio.Call, typeof Twilio.Logger, Twilio.Device.isTestDouble === true]"
+    assert browser.execute_script(loaded) == ["function", "object", True]
 
     # WHEN he goes available
     go_available(browser)

@@ -92,5 +92,6 @@
     },
     tokenWillExpire() { const device = registered(); if (device) device.emit("tokenWillExpire", device); return !!device; },
   };
+  Device.isTestDouble = true;
   window.Twilio = { Device };
 })();
