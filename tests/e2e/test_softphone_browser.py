@@ -268,3 +268,24 @@ def test_a_token_is_refused_to_an_offline_agent_and_the_page_registers_no_phone(
     }
     logged_out = requests.get(f"{stack.api_url}/v1/agent/voice-token", timeout=15)
     assert logged_out.status_code == 401 and logged_out.json()["error"] == "unauthorized"
+
+
+def test_a_phone_agent_going_available_keeps_their_status_and_gets_no_browser_phone(
+    stack: LocalStack, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    # GIVEN Anna, whose calls ring on her phone, logged in
+    AgentItem("demo", "anna").update(actions=[AgentItem.status.set("offline")])
+    browser.get(f"{stack.api_url}/agent")
+    browser.find_element(By.ID, "token").send_keys("demo-agent-anna-0001")
+    browser.find_element(By.ID, "login").click()
+    wait_for(browser, lambda d: text_of(d, "agent-name") == "Anna", "the agent's name")
+    # WHEN she goes available
+    browser.find_element(By.ID, "status-available").click()
+    # THEN the page says her calls ring on her phone, makes no Device, and she stays available
+    wait_for(browser, lambda d: text_of(d, "phone-state") == "Your calls ring on your phone.", "the phone note")
+    assert double(browser, "log") == [] and text_of(browser, "phone-error") == ""
+    assert text_of(browser, "agent-status") == "available"
+    assert dynamo_store().get_agent("demo", "anna").status == "available"  # type: ignore[union-attr]
+    AgentItem("demo", "anna").update(actions=[AgentItem.status.set("offline")])
