@@ -124,8 +124,9 @@ clean:
 CDK_CLI ?= node_modules/.bin/cdk
 CDK_CONTEXT = $(foreach pair,$(CONTEXT),-c $(pair))
 
-# Writes the CloudFormation template and the Lambda package to cdk.out/, offline.
-synth: $(VENV)/.stamp-infra
+# Writes the CloudFormation template and the Lambda package to cdk.out/, offline (the package takes
+# the agent page's Voice SDK from node_modules/, so npm ci comes first).
+synth: $(VENV)/.stamp-infra node_modules/.stamp-npm
 	$(PY) -m infra.app $(CDK_CONTEXT)
 
 # Deploys exactly what synth wrote (cdk.out/) with the account and region of your AWS credentials.

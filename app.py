@@ -19,6 +19,7 @@ from chalicelib.web.openapi import openapi_api
 from chalicelib.web.orders_api import orders_api
 from chalicelib.web.recordings import recordings_api
 from chalicelib.web.sms import sms
+from chalicelib.web.softphone import softphone
 from chalicelib.web.voice_agent_dial import voice_agent_dial
 from chalicelib.web.voice_inbound import voice_inbound
 from chalicelib.web.voice_predictive import voice_predictive
@@ -42,6 +43,7 @@ app.register_blueprint(agent_page)
 app.register_blueprint(openapi_api)
 app.register_blueprint(recordings_api)
 app.register_blueprint(voice_predictive)
+app.register_blueprint(softphone)
 
 
 @app.middleware("all")

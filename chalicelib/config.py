@@ -3,7 +3,8 @@
 Nothing here touches the network at import: ``settings()`` reads the environment on first
 use, and each secret comes from its variable or, in the cloud, from the SSM parameter named
 by its ``..._PARAM`` variable (decrypted, cached by Powertools): the Twilio auth token
-(``TWILIO_AUTH_TOKEN``) and the key that signs recording links (``RECORDING_LINK_SECRET``).
+(``TWILIO_AUTH_TOKEN``), the key that signs recording links (``RECORDING_LINK_SECRET``) and the
+secret of the API key that signs the agents' softphone tokens (``TWILIO_API_KEY_SECRET``).
 Secrets are never part of the settings' repr, so logging the settings shows none. The local
 stack (``devtools.stack``) sets local-only values; nothing here falls back to a default.
 """
@@ -33,6 +34,12 @@ class Settings(BaseModel):
     recording_link_days: int = Field(default=7, ge=1, le=90)  # how long a report's recording link works
     # Twilio's outbound calls-per-second limit of the account (1 unless Twilio raised it).
     twilio_calls_per_second: float = Field(default=1.0, gt=0, le=100)
+    # The agents' browser softphone (issue 17): a Twilio API key (its SID, and its secret from the
+    # environment or SSM) signs their access tokens; the TwiML App takes their outgoing calls.
+    twilio_api_key_sid: str | None = Field(default=None, pattern=r"^SK[0-9a-fA-F]{32}$")
+    twilio_api_key_secret: str | None = Field(default=None, repr=False)
+    twilio_api_key_secret_param: str | None = None
+    twilio_twiml_app_sid: str | None = Field(default=None, pattern=r"^AP[0-9a-fA-F]{32}$")
 
     @field_validator("twilio_account_sid")
     @classmethod
@@ -50,6 +57,10 @@ class Settings(BaseModel):
 
     def auth_token(self) -> str:
         return _secret(self.twilio_auth_token, self.twilio_auth_token_param, "TWILIO_AUTH_TOKEN")
+
+    def api_key_secret(self) -> str:
+        """The secret of the API key that signs the softphone's access tokens."""
+        return _secret(self.twilio_api_key_secret, self.twilio_api_key_secret_param, "TWILIO_API_KEY_SECRET")
 
     def recording_link_key(self) -> bytes:
         """The HMAC key of recording links (I9): at least 32 characters, or links are refused."""
@@ -96,6 +107,10 @@ _ENV_NAMES = {
     "recording_link_secret_param": "RECORDING_LINK_SECRET_PARAM",
     "recording_link_days": "RECORDING_LINK_DAYS",
     "twilio_calls_per_second": "TWILIO_CALLS_PER_SECOND",
+    "twilio_api_key_sid": "TWILIO_API_KEY_SID",
+    "twilio_api_key_secret": "TWILIO_API_KEY_SECRET",
+    "twilio_api_key_secret_param": "TWILIO_API_KEY_SECRET_PARAM",
+    "twilio_twiml_app_sid": "TWILIO_TWIML_APP_SID",
 }
 
 

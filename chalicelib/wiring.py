@@ -21,7 +21,7 @@ from chalicelib.adapters.twilio_rest import TwilioRecordingMedia, TwilioTelephon
 from chalicelib.clock import Clock, current_clock, wall_now
 from chalicelib.config import settings
 from chalicelib.services.paced_telephony import PacedTelephony
-from chalicelib.services.ports import EmailSender, Idempotent, Once, SendOnce
+from chalicelib.services.ports import EmailSender, Idempotent, Once, SendOnce, VoiceTokens
 from chalicelib.voice.links import AgentDialLinks, InboundLinks, PredictiveLinks, PublicUrls
 
 if TYPE_CHECKING:
@@ -278,3 +278,15 @@ def deployed_stack_outputs(stack_name: str) -> dict[str, str]:
     from chalicelib.adapters.stack_outputs import stack_outputs  # cold start: only the admin CLI
 
     return stack_outputs(stack_name)
+
+
+def voice_tokens() -> VoiceTokens | None:
+    """The agents' softphone tokens (issue 17), or None when the deployment has no API key for them."""
+    from chalicelib.adapters.voice_tokens import TwilioVoiceTokens  # cold start: the desk's token route only
+
+    config = settings()
+    if not config.twilio_api_key_sid:
+        return None
+    return TwilioVoiceTokens(
+        config.twilio_account_sid, config.twilio_api_key_sid, config.api_key_secret, config.twilio_twiml_app_sid
+    )

@@ -41,6 +41,11 @@ LOCAL_REGION = "eu-central-1"
 LOCAL_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 LOCAL_AUTH_TOKEN = "local-auth-token-not-a-secret"  # noqa: S105 - the local stand-in only
 LOCAL_RECORDING_LINK_SECRET = "local-recording-link-key-not-a-secret"  # noqa: S105 - local links only
+# The agents' softphone tokens (issue 17): a local API key and TwiML App; real ones come from .env.
+LOCAL_API_KEY_SID = "SK" + "0" * 31 + "1"
+LOCAL_API_KEY_SECRET = "local-api-key-secret-not-a-secret"  # noqa: S105 - the local stand-in only
+LOCAL_TWIML_APP_SID = "AP" + "0" * 31 + "1"
+SOFTPHONE_VARIABLES = ("TWILIO_API_KEY_SID", "TWILIO_API_KEY_SECRET", "TWILIO_TWIML_APP_SID")
 
 log = logging.getLogger(__name__)
 
@@ -160,12 +165,17 @@ class LocalStack:
 
     def _twilio_environ(self, real: RealTwilio | None) -> dict[str, str]:
         if real is not None:
-            return {
+            dotenv = read_dotenv(DOTENV)
+            softphone = {name: os.environ.get(name) or dotenv.get(name) or "" for name in SOFTPHONE_VARIABLES}
+            return {name: value for name, value in softphone.items() if value} | {
                 "TWILIO_ACCOUNT_SID": real.account_sid,
                 "TWILIO_AUTH_TOKEN": real.auth_token,
                 "PUBLIC_BASE_URL": real.public_base_url,  # Twilio signs and calls the tunnel's URL
             }
         return {
+            "TWILIO_API_KEY_SID": LOCAL_API_KEY_SID,
+            "TWILIO_API_KEY_SECRET": LOCAL_API_KEY_SECRET,
+            "TWILIO_TWIML_APP_SID": LOCAL_TWIML_APP_SID,
             "TWILIO_ACCOUNT_SID": LOCAL_ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": self._auth_token(),
             "TWILIO_API_BASE_URL": self.standin.base_url,

@@ -4,7 +4,9 @@ for this app:
 - the caller-facing catalogs (``twiml/``) are outside ``chalicelib/``, and Chalice zips only
   ``app.py``, ``chalicelib/`` and ``vendor/`` (it does not follow a symlinked directory inside
   ``chalicelib/``): they are added to the package as ``chalicelib/twiml/``, the first place
-  ``chalicelib.voice.catalog.catalog_dir()`` looks;
+  ``chalicelib.voice.catalog.catalog_dir()`` looks; likewise Twilio's Voice SDK for the agent
+  page's softphone (npm's ``node_modules/``, gitignored) as ``chalicelib/vendor/voice-sdk/``,
+  where ``chalicelib.web.page_assets`` looks first;
 - every function gets a fixed name, and, when the handler's ``PUBLIC_BASE_URL`` is the API's own
   URL, the API's integrations call the handler by that name instead of ``${APIHandler.Arn}``:
   otherwise that is a dependency cycle (API -> handler -> API).
@@ -25,6 +27,8 @@ from chalice.cdk import Chalice
 REPO = Path(__file__).resolve().parents[1]
 TWIML_DIR = REPO / "twiml"
 PACKAGED_TWIML = "chalicelib/twiml"  # where catalog_dir() looks first inside the package
+VOICE_SDK = REPO / "node_modules" / "@twilio" / "voice-sdk" / "dist" / "twilio.min.js"
+PACKAGED_VOICE_SDK = "chalicelib/vendor/voice-sdk/twilio.min.js"  # chalicelib.web.page_assets.PACKAGED_SDK
 FUNCTION_TYPE = "AWS::Serverless::Function"
 LOG_GROUP_TYPE = "AWS::Logs::LogGroup"
 API_TYPE = "AWS::Serverless::Api"
@@ -48,6 +52,19 @@ def add_catalogs(deployment_zip: Path, twiml_dir: Path = TWIML_DIR) -> list[str]
     if not added:
         raise FileNotFoundError(f"no catalogs found in {twiml_dir}")
     return added
+
+
+def add_voice_sdk(deployment_zip: Path, sdk: Path = VOICE_SDK) -> str:
+    """Append the agent page's Voice SDK (npm's, as package.json locks it) to the Lambda package."""
+    if not sdk.is_file():
+        raise FileNotFoundError(f"{sdk} is missing: run `make setup` (npm ci) first")
+    with zipfile.ZipFile(deployment_zip, "a", compression=zipfile.ZIP_DEFLATED) as package:
+        if PACKAGED_VOICE_SDK not in package.namelist():
+            info = zipfile.ZipInfo(PACKAGED_VOICE_SDK, date_time=(1980, 1, 1, 0, 0, 0))  # as add_catalogs
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            package.writestr(info, sdk.read_bytes())
+    return PACKAGED_VOICE_SDK
 
 
 def function_arn_sub(function_name: str) -> str:
@@ -124,6 +141,7 @@ class ChaliceApp(Chalice):
     def _package_app(self) -> None:
         super()._package_app()
         add_catalogs(self.deployment_zip)
+        add_voice_sdk(self.deployment_zip)
         sam_path = Path(self._sam_package_dir) / "sam.json"
         template = json.loads(sam_path.read_text())
         self.function_names = {

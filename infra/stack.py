@@ -101,6 +101,11 @@ class DeploySettings:
     twilio_auth_token_kms_key_arn: str | None = None  # only for a customer managed key
     # The key that signs recording links (I9): an SSM SecureString put there by hand, like the token.
     recording_link_secret_param: str = "/callcenter/recording-link-secret"  # noqa: S105
+    # The agents' browser softphone (issue 17): the API key that signs their tokens (its SID here,
+    # its secret an SSM SecureString put there by hand) and the TwiML App of their outgoing calls.
+    twilio_api_key_sid: str | None = None
+    twilio_api_key_secret_param: str = "/callcenter/twilio-api-key-secret"  # noqa: S105
+    twilio_twiml_app_sid: str | None = None
     public_base_url: str | None = None  # a custom domain mapped to the API without stage
     ses_identities: tuple[str, ...] = ()
     ses_region: str | None = None
@@ -144,6 +149,9 @@ class DeploySettings:
             twilio_auth_token_param=str(get("twilio_auth_token_param") or base.twilio_auth_token_param),
             twilio_auth_token_kms_key_arn=get("twilio_auth_token_kms_key_arn"),
             recording_link_secret_param=str(get("recording_link_secret_param") or base.recording_link_secret_param),
+            twilio_api_key_sid=get("twilio_api_key_sid"),
+            twilio_api_key_secret_param=str(get("twilio_api_key_secret_param") or base.twilio_api_key_secret_param),
+            twilio_twiml_app_sid=get("twilio_twiml_app_sid"),
             public_base_url=(str(get("public_base_url")).rstrip("/") if get("public_base_url") else None),
             ses_identities=tuple(_list(get("ses_identities"))),
             ses_region=get("ses_region"),
@@ -185,6 +193,14 @@ class DeploySettings:
         if not re.fullmatch(r"/?[A-Za-z0-9_.\-/]{1,1011}", self.recording_link_secret_param):
             raise ValueError(
                 "recording_link_secret_param: an SSM parameter name such as /callcenter/recording-link-secret"
+            )
+        if self.twilio_api_key_sid and not re.fullmatch(r"SK[0-9a-fA-F]{32}", self.twilio_api_key_sid):
+            raise ValueError("twilio_api_key_sid: 'SK' followed by 32 hex digits (Twilio console -> API keys)")
+        if self.twilio_twiml_app_sid and not re.fullmatch(r"AP[0-9a-fA-F]{32}", self.twilio_twiml_app_sid):
+            raise ValueError("twilio_twiml_app_sid: 'AP' followed by 32 hex digits (Twilio console -> TwiML Apps)")
+        if not re.fullmatch(r"/?[A-Za-z0-9_.\-/]{1,1011}", self.twilio_api_key_secret_param):
+            raise ValueError(
+                "twilio_api_key_secret_param: an SSM parameter name such as /callcenter/twilio-api-key-secret"
             )
         if self.public_base_url and not self.public_base_url.startswith("https://"):
             raise ValueError("public_base_url: the https:// URL Twilio calls (a custom domain)")
@@ -380,7 +396,13 @@ class CallCenterStack(cdk.Stack):
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "CRM_SECRET_PARAM_PREFIX": self.settings.crm_secret_param_prefix,
+            # The softphone's API key secret: its name only, like the token's.
+            "TWILIO_API_KEY_SECRET_PARAM": self.settings.twilio_api_key_secret_param,
         }
+        if self.settings.twilio_api_key_sid:
+            environment["TWILIO_API_KEY_SID"] = self.settings.twilio_api_key_sid
+        if self.settings.twilio_twiml_app_sid:
+            environment["TWILIO_TWIML_APP_SID"] = self.settings.twilio_twiml_app_sid
         if self.settings.ses_region:
             environment["SES_REGION"] = self.settings.ses_region
         return {
@@ -451,6 +473,15 @@ class CallCenterStack(cdk.Stack):
                 sid="RecordingLinkSecret",
                 actions=["ssm:GetParameter"],
                 resources=[f"arn:{cdk.Aws.PARTITION}:ssm:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:parameter/{link_param}"],
+            )
+        )
+        # The API key secret that signs the agents' softphone tokens (issue 17).
+        key_param = self.settings.twilio_api_key_secret_param.lstrip("/")
+        statements.append(
+            iam.PolicyStatement(
+                sid="TwilioApiKeySecret",
+                actions=["ssm:GetParameter"],
+                resources=[f"arn:{cdk.Aws.PARTITION}:ssm:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:parameter/{key_param}"],
             )
         )
         if self.settings.twilio_auth_token_kms_key_arn:  # aws/ssm (the default) needs no grant

@@ -313,9 +313,12 @@ class CallbackStore(CallbackTasks, Protocol):
     def add_queue_entry(self, entry: Any) -> None: ...
 
 
-class AgentStore(Protocol):
-    def list_agents(self, shop_id: str) -> list[Agent]: ...
+class AgentLookup(Protocol):
     def get_agent(self, shop_id: str, agent_id: str) -> Agent | None: ...
+
+
+class AgentStore(AgentLookup, Protocol):
+    def list_agents(self, shop_id: str) -> list[Agent]: ...
     def set_agent_status(
         self,
         shop_id: str,
@@ -541,3 +544,11 @@ class ShopsAndRoutes(NumberRoutes, Protocol):
     """What the operator's Twilio check reads: the routed numbers and every shop (its countries)."""
 
     def list_shops(self) -> list[ShopSettings]: ...
+
+
+# ---- the agents' browser softphone (services.softphone) --------------------------------------
+class VoiceTokens(Protocol):
+    """Signs access tokens for Twilio's Voice JavaScript SDK: the browser of ``identity`` may take
+    calls to ``client:<identity>`` and place calls through the deployment's TwiML App."""
+
+    def voice_token(self, identity: str, *, now: datetime, ttl_seconds: int) -> str: ...

@@ -6,7 +6,10 @@ it needs no authentication.
 
 Its Content-Security-Policy allows no inline script or style but the page's own, each named by
 its SHA-256 hash (computed from the page as served): a script injected into the page, or an
-inline event handler (``onclick=``), does not run."""
+inline event handler (``onclick=``), does not run. Script files come only from this origin
+('self'): the browser softphone's (``web.softphone``: Twilio's Voice SDK and the page's phone,
+their URLs naming their digests); the SDK talks to Twilio (``*.twilio.com``) and plays its
+ringtone from Twilio's sound files."""
 
 from __future__ import annotations
 
@@ -18,9 +21,13 @@ from pathlib import Path
 
 from chalice import Blueprint, Response
 
+from chalicelib.web.page_assets import ASSETS
+
 agent_page = Blueprint(__name__)
 
 PAGE = Path(__file__).resolve().parent.parent / "templates" / "agent_desk.html"
+# Where the Voice SDK signals (wss://voice-js.<edge>.twilio.com), reports call quality and fetches its ringtone.
+TWILIO = "wss://*.twilio.com https://*.twilio.com"
 _BLOCK = {tag: re.compile(rf"<{tag}>(.*?)</{tag}>", re.DOTALL) for tag in ("script", "style")}
 
 
@@ -34,9 +41,12 @@ def _hashes(page: str, tag: str) -> str:
 def _page() -> tuple[str, str]:
     """The page and its Content-Security-Policy."""
     page = PAGE.read_text(encoding="utf-8")
+    page = page.replace("__VOICE_SDK_URL__", ASSETS["voice-sdk"].page_url())
+    page = page.replace("__SOFTPHONE_URL__", ASSETS["softphone"].page_url())
     policy = (
-        f"default-src 'none'; script-src {_hashes(page, 'script')}; style-src {_hashes(page, 'style')}; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+        f"default-src 'none'; script-src {_hashes(page, 'script')} 'self'; style-src {_hashes(page, 'style')}; "
+        f"connect-src 'self' {TWILIO}; media-src 'self' https://sdk.twilio.com blob:; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     )
     return page, policy
 

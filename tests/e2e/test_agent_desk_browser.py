@@ -5,12 +5,9 @@ the order."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,62 +15,24 @@ import requests
 
 from chalicelib.adapters.dynamo.schema import OutcomeItem
 from chalicelib.adapters.dynamo.store import store as dynamo_store
-from devtools.native_env import native_environment
 from devtools.simclock import SimClock
 from devtools.stack import LocalStack
 from devtools.twilio_standin import AgentBehaviour, Callee
 from tests.e2e.conftest import ShopApi
+from tests.e2e.desk_browser import HAS_CHROMIUM, NO_CHROMIUM, chromium, text_of, wait_for
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 OLEH = "client:oleh"
 OLEH_TOKEN = "demo-agent-oleh-0001"  # config/demo.toml; Oleh may not see callers' numbers
-WAIT = 30.0
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-    reason="Debian's chromium and chromedriver are not installed (make .local/.stamp-chromium installs them)",
-)
+pytestmark = pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="agent-desk-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER), env=native_environment()), options=options)
-    try:
+    # Oleh's softphone registers a Device once he is available: the Voice SDK's is replaced by the
+    # test double (no Twilio here); his calls are answered by the stand-in's scripted agent.
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def wait_for(driver: Any, condition: Any, what: str) -> Any:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, WAIT, poll_frequency=0.2).until(condition, message=f"the page never showed {what}")
-
-
-def text_of(driver: Any, element_id: str) -> str:
-    from selenium.webdriver.common.by import By
-
-    return str(driver.find_element(By.ID, element_id).text)
 
 
 def test_an_agent_logs_in_goes_available_sees_the_screen_pop_and_confirms_the_order_on_the_page(

@@ -138,6 +138,20 @@ def test_the_twilio_token_is_read_from_its_one_parameter_and_never_in_the_templa
     )
 
 
+def test_the_softphone_api_key_secret_is_read_from_its_one_parameter_and_never_in_the_template(
+    synthesis: Synthesis,
+) -> None:
+    for logical_id, function in synthesis.of_type("AWS::Serverless::Function").items():
+        if logical_id not in app_functions(synthesis):
+            continue
+        statement = _role_statements(synthesis, logical_id)["TwilioApiKeySecret"]
+        assert statement["Action"] == "ssm:GetParameter"
+        assert "".join(_literal_parts(statement["Resource"])).endswith(":parameter/callcenter/twilio-api-key-secret")
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["TWILIO_API_KEY_SECRET_PARAM"] == "/callcenter/twilio-api-key-secret"
+        assert "TWILIO_API_KEY_SECRET" not in variables
+
+
 def test_email_is_sent_only_as_the_configured_identities(synthesis: Synthesis) -> None:
     identities = CONTEXT["ses_identities"].split(",")
     for logical_id in app_functions(synthesis):

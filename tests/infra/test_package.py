@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.chalice_app import PACKAGED_TWIML, add_catalogs, name_functions
+from chalicelib.web.page_assets import PACKAGED_SDK
+from infra.chalice_app import PACKAGED_TWIML, PACKAGED_VOICE_SDK, VOICE_SDK, add_catalogs, add_voice_sdk, name_functions
 from tests.infra.conftest import Synthesis
 
 pytestmark = pytest.mark.xdist_group("infra")
@@ -78,6 +79,38 @@ print(json.dumps({{"dir": str(catalog_dir()), "app": app.__file__,
     assert found["dir"] == str(task / PACKAGED_TWIML)
     assert set(found["prompts"]) == set(languages)
     assert all(count > 0 for count in found["prompts"].values())
+
+
+def test_the_package_carries_the_voice_sdk_where_the_agent_page_serves_it_from(
+    synthesis: Synthesis, tmp_path: Path
+) -> None:
+    # GIVEN the package unpacked as Lambda does: npm's SDK unchanged, where the app looks first
+    assert PACKAGED_VOICE_SDK == PACKAGED_SDK
+    task = tmp_path / "task"
+    with zipfile.ZipFile(synthesis.deployment_zip()) as package:
+        assert package.read(PACKAGED_VOICE_SDK) == VOICE_SDK.read_bytes()
+        package.extractall(task)
+    # WHEN the app, from the package alone (no node_modules), finds the file the page loads
+    script = f"""
+import sys
+sys.path[:0] = [{str(task)!r}]
+from chalicelib.web.page_assets import ASSETS
+print(ASSETS["voice-sdk"].path())
+"""
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", script], cwd=task, capture_output=True, text=True, timeout=60, check=False
+    )
+    # THEN it is the packaged copy
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == str(task / PACKAGED_VOICE_SDK)
+
+
+def test_add_voice_sdk_refuses_a_checkout_without_node_modules(tmp_path: Path) -> None:
+    package = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("app.py", "")
+    with pytest.raises(FileNotFoundError, match="make setup"):
+        add_voice_sdk(package, tmp_path / "node_modules" / "twilio.min.js")
 
 
 def test_add_catalogs_refuses_an_empty_catalog_folder(tmp_path: Path) -> None:

@@ -1,0 +1,211 @@
+"use strict";
+// The agent's browser phone (issue 17), loaded by the agent page after Twilio's Voice SDK.
+// While the agent can take calls (available, or on or just after a call) a Twilio.Device is
+// registered with the token of GET v1/agent/voice-token, renewed before it expires. A call rings
+// with the screen pop; the agent accepts or rejects, mutes, sends keys, hangs up; the outcome
+// form shows once the call ends. A device error is said in words and sets the agent away, so
+// the app gives the next call to someone who can take it.
+(function () {
+  const RINGABLE = ["available", "busy", "wrap-up"];
+  const RENEW_BEFORE_MS = 60 * 1000; // the SDK's tokenWillExpire, a minute before the token runs out
+  const MICROPHONE = [31401, 31402, 31208];
+  const TOKEN = [20101, 20103, 20104, 20105, 20151, 20157, 31202, 31204, 31205, 31206, 31207];
+  const NETWORK = [31003, 31005, 31009, 53000, 53001, 53405];
+  const $ = (id) => document.getElementById(id);
+  const show = (id, visible) => $(id).classList.toggle("hidden", !visible);
+
+  function words(error) {
+    const code = error && error.code;
+    if (MICROPHONE.includes(code)) {
+      return "Microphone refused: allow this page to use the microphone, then go available again.";
+    }
+    if (TOKEN.includes(code)) return "The phone's access expired or was refused: go available again.";
+    if (NETWORK.includes(code)) {
+      return "Network lost: the phone cannot reach Twilio. Check the connection, then go available again.";
+    }
+    return "Phone error" + (code ? " " + code : "") + ": " + ((error && error.message) || "unknown") + ".";
+  }
+
+  function clock(seconds) {
+    const pad = (n) => String(n).padStart(2, "0");
+    return pad(Math.floor(seconds / 60)) + ":" + pad(seconds % 60);
+  }
+
+  window.createSoftphone = function createSoftphone(desk) {
+    let state = "off"; // off | starting | ready | phone (calls ring on a phone) | failed
+    let status = null;
+    let device = null;
+    let call = null;
+    let answeredAt = null;
+    let ticker = null;
+
+    const say = (text) => { $("phone-state").textContent = text; };
+
+    async function token() {
+      const { status: code, data } = await desk.api("GET", "v1/agent/voice-token");
+      if (code === 200) return data;
+      const refused = new Error((data && data.message) || "refused (" + code + ")");
+      refused.error = data && data.error;
+      throw refused;
+    }
+
+    async function start() {
+      state = "starting";
+      $("phone-error").textContent = "";
+      show("phone-panel", true);
+      say("Connecting the phone…");
+      let granted;
+      try {
+        granted = await token();
+      } catch (refused) {
+        if (state !== "starting") return;
+        if (refused.error === "phone_agent") { state = "phone"; say("Your calls ring on your phone."); return; }
+        return broken("The phone's access token was refused: " + refused.message);
+      }
+      if (state !== "starting") return; // away or logged out meanwhile
+      if (!window.Twilio || !window.Twilio.Device) return broken("The phone could not load: reload the page.");
+      device = new window.Twilio.Device(granted.token, {
+        closeProtection: true,
+        codecPreferences: ["opus", "pcmu"],
+        tokenRefreshMs: RENEW_BEFORE_MS,
+      });
+      device.on("registered", () => {
+        if (state !== "starting") return;
+        state = "ready";
+        say("Phone ready: calls ring here (" + granted.identity + ").");
+      });
+      device.on("unregistered", () => { if (state === "ready") broken(words({ code: 31009, message: "unregistered" })); });
+      device.on("error", (error) => broken(words(error)));
+      device.on("tokenWillExpire", renew);
+      device.on("incoming", ringing);
+      Promise.resolve(device.register()).catch((error) => broken(words(error)));
+    }
+
+    async function renew() {
+      try {
+        const granted = await token();
+        if (device) device.updateToken(granted.token);
+      } catch (refused) {
+        broken("The phone's access token could not be renewed: " + refused.message);
+      }
+    }
+
+    // A device that cannot take calls: say why, switch it off and set the agent away.
+    function broken(text) {
+      if (state === "off" || state === "failed") return;
+      state = "failed";
+      $("phone-error").textContent = text;
+      say("Phone off.");
+      teardown();
+      awayIfRingable();
+    }
+
+    function awayIfRingable() {
+      // busy cannot be left by hand: the agent is set away once the call is over (statusChanged)
+      if (status === "available" || status === "wrap-up") desk.setStatus("away");
+    }
+
+    function teardown() {
+      if (call) finished(call, "The call was lost.");
+      if (device) {
+        const old = device;
+        device = null;
+        try { old.destroy(); } catch (ignored) { /* already gone */ }
+      }
+    }
+
+    function ringing(incoming) {
+      if (call) { incoming.reject(); return; } // one call at a time
+      call = incoming;
+      $("call-ended").textContent = "";
+      $("digits-sent").textContent = "";
+      $("call-control-result").textContent = "";
+      show("ringing", true);
+      show("in-call", false);
+      incoming.on("accept", () => answered(incoming));
+      incoming.on("disconnect", () => finished(incoming));
+      incoming.on("cancel", () => finished(incoming, "Missed: the caller hung up before you answered."));
+      incoming.on("reject", () => finished(incoming, "Call rejected."));
+      incoming.on("mute", (muted) => renderMute(muted));
+      desk.callLive(true); // the screen pop at once, the outcome form after the call
+    }
+
+    function answered(accepted) {
+      if (accepted !== call) return;
+      answeredAt = Date.now();
+      show("ringing", false);
+      show("in-call", true);
+      renderMute(false);
+      $("call-timer").textContent = clock(0);
+      ticker = setInterval(() => { $("call-timer").textContent = clock(elapsed()); }, 1000);
+    }
+
+    const elapsed = () => (answeredAt ? Math.round((Date.now() - answeredAt) / 1000) : 0);
+
+    function finished(ended, message) {
+      if (ended !== call) return;
+      clearInterval(ticker);
+      $("call-ended").textContent = message || "Call ended after " + clock(elapsed()) + ".";
+      call = null;
+      answeredAt = null;
+      show("ringing", false);
+      show("in-call", false);
+      desk.callLive(false);
+    }
+
+    function renderMute(muted) {
+      $("mute").textContent = muted ? "Unmute" : "Mute";
+      $("mute").classList.toggle("on", muted);
+    }
+
+    // Hold and transfer: the desk's call-control endpoints (conference calls); their answer in words.
+    async function control(path, body) {
+      const { status: code, data } = await desk.api("POST", "v1/agent/call/" + path, body);
+      const result = $("call-control-result");
+      result.className = code >= 200 && code < 300 ? "ok" : "error";
+      result.textContent = code >= 200 && code < 300 ? "Done: " + path.replace("/", " ")
+        : (data && data.message) || "Not available (" + code + ")";
+    }
+
+    $("accept").addEventListener("click", () => { if (call) call.accept(); });
+    $("reject").addEventListener("click", () => { if (call) call.reject(); });
+    $("hangup").addEventListener("click", () => { if (call) call.disconnect(); });
+    $("mute").addEventListener("click", () => {
+      if (!call) return;
+      const muted = !call.isMuted();
+      call.mute(muted);
+      renderMute(muted);
+    });
+    document.querySelectorAll("[data-digit]").forEach((key) => key.addEventListener("click", () => {
+      if (!call) return;
+      call.sendDigits(key.dataset.digit);
+      $("digits-sent").textContent += key.dataset.digit;
+    }));
+    $("hold").addEventListener("click", () => control("hold"));
+    $("unhold").addEventListener("click", () => control("unhold"));
+    $("transfer").addEventListener("click", () => control("transfer", { to: $("transfer-to").value.trim() }));
+    $("transfer-complete").addEventListener("click", () => control("transfer/complete"));
+    $("transfer-cancel").addEventListener("click", () => control("transfer/cancel"));
+
+    function stop(text) {
+      state = "off";
+      teardown();
+      say(text);
+    }
+
+    return {
+      statusChanged(next) {
+        status = next;
+        const ringable = RINGABLE.includes(next);
+        if (ringable && state === "off") start();
+        else if (!ringable && state !== "off") stop("Phone off: calls ring here when you are available.");
+        else if (state === "failed") awayIfRingable();
+      },
+      loggedOut() {
+        status = null;
+        stop("");
+        show("phone-panel", false);
+      },
+    };
+  };
+})();
