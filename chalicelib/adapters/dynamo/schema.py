@@ -455,13 +455,15 @@ class CrmEventItem(Model):
 
 # ---- customer-first dialing (O8) ------------------------------------------------------------
 class CallRateItem(Model):
-    """The next instant a call may be placed on a Twilio account (calls per second)."""
+    """A Twilio account's calls placed per window of time (calls per second): one item a window."""
 
     class Meta(_Meta):
         table_name = table_name("call_rate")
 
-    account_sid = UnicodeAttribute(hash_key=True)
-    next_free_at = NumberAttribute()  # POSIX seconds
+    account_sid = UnicodeAttribute(hash_key=True)  # "<account sid>#<window>" (domain.call_rate.RateBucket)
+    next_free_at = NumberAttribute(null=True)  # POSIX seconds (the single timeline before #19)
+    placed = NumberAttribute(null=True)  # calls placed in the window: an atomic ADD, conditional on the limit
+    expires = TTLAttribute(null=True)
 
 
 class DialerDayItem(Model):
