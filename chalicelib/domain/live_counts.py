@@ -58,9 +58,11 @@ def bucket(seconds: float) -> int:
 
 
 def order_counts(order: OrderFact | None, currency: str | None) -> Counter[str]:
-    """What ``ReportTally.add_order`` adds for this order as it stands (nothing for None)."""
+    """What ``ReportTally.add_order`` adds for this order as it stands; nothing for None, nor
+    for an order not decided yet ("received"): every order is decided (duplicate, fake, queued,
+    confirmed) a moment after it arrives, so its insert needs no write of its own."""
     counts: Counter[str] = Counter()
-    if order is None:
+    if order is None or order.status == "received":
         return counts
     counts["orders"] += 1
     if order.status in ("duplicate", "fake"):
