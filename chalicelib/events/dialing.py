@@ -64,6 +64,8 @@ def dial_due(event: Any) -> SweepRun:
 
     run = sweep(with_work, visit, start=random_start(), seconds_left=seconds_left(event), name="dial_due")
     metrics.add_metric(name="DialDueShops", unit=MetricUnit.Count, value=len(run.visited))
+    metrics.add_metric(name="ScheduleShopsFailed", unit=MetricUnit.Count, value=len(run.failed))
+    metrics.add_metric(name="ScheduleShopsLeft", unit=MetricUnit.Count, value=len(run.left))
     return run
 
 

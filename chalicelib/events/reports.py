@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from chalicelib import wiring
 from chalicelib.clock import current_clock
 from chalicelib.domain.live_counts import days_somewhere
 from chalicelib.events.budget import random_start, seconds_left
+from chalicelib.observability import metrics
 from chalicelib.services.shop_sweep import SweepRun, sweep
 
 
@@ -29,7 +32,10 @@ def live_alerts(event: Any) -> SweepRun:
             return  # its calls were on another day of its own
         check_shop_live_alerts(shop, now, queries=queries, channels=wiring.alert_channels())
 
-    return sweep(days, visit, start=random_start(), seconds_left=seconds_left(event), name="live_alerts")
+    run = sweep(days, visit, start=random_start(), seconds_left=seconds_left(event), name="live_alerts")
+    metrics.add_metric(name="ScheduleShopsFailed", unit=MetricUnit.Count, value=len(run.failed))
+    metrics.add_metric(name="ScheduleShopsLeft", unit=MetricUnit.Count, value=len(run.left))
+    return run
 
 
 def daily_reports(event: Any) -> None:
