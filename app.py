@@ -8,7 +8,7 @@ from typing import Any
 
 from chalice import Chalice
 
-from chalicelib.events import crm, dialing, orders, outcomes, reports
+from chalicelib.events import crm, dialing, live, orders, outcomes, reports
 from chalicelib.observability import logger, metrics, tracer
 from chalicelib.web.agent_desk import agent_desk
 from chalicelib.web.agent_page import agent_page
@@ -76,6 +76,13 @@ def order_stream(event: dict[str, Any], context: Any) -> Any:
 @tracer.capture_lambda_handler
 def task_stream(event: dict[str, Any], context: Any) -> Any:
     return dialing.task_stream(event, context)
+
+
+@app.lambda_function(name="call_stream")
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def call_stream(event: dict[str, Any], context: Any) -> Any:
+    return live.call_stream(event, context)  # the live counters (#19)
 
 
 @app.schedule("rate(1 minute)", name="dial_due")

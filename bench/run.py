@@ -22,11 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cold_start, cost, dialer, first_dial, ingest, report_scale, service_time
+from bench import cold_start, cost, dialer, first_dial, ingest, report_scale, service_time, shops_at_scale
 from bench.stats import write_json
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("service_time", "cold_start", "first_dial", "ingest", "report_scale", "cost")
+BENCHMARKS = ("service_time", "cold_start", "first_dial", "ingest", "report_scale", "cost", "shops_at_scale")
 TARGET_TOTAL_SECONDS = 15 * 60  # issue #8: `make bench` finishes in under 15 minutes
 
 
@@ -41,6 +41,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--orders", type=int, default=40, help="first_dial: orders; ingest: 5x this many new orders")
     parser.add_argument("--scale", type=float, default=1.0, help="report_scale: share of 100,000 calls/30,000 orders")
     parser.add_argument("--calls", type=int, default=20, help="cost: inbound calls and robot-confirmed orders each")
+    parser.add_argument(
+        "--shops", default="10,100,1000,10000", help="shops_at_scale: the sizes, comma-separated (10 busy in each)"
+    )
+    parser.add_argument("--scale-minutes", type=int, default=3, help="shops_at_scale: schedule firings per size")
+    parser.add_argument("--scale-orders", type=int, default=10, help="shops_at_scale: orders at each of the two shops")
     parser.add_argument("--dialer-grid", action="store_true", help="then the dialer grid (bench.dialer --grid)")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON files go")
     args = parser.parse_args(argv)
@@ -76,6 +81,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ingest": (lambda: ingest.run(orders=5 * args.orders), ingest.render),
         "report_scale": (lambda: report_scale.run(scale=args.scale), report_scale.render),
         "cost": (lambda: cost.run(calls=args.calls, orders=args.calls), cost.render),
+        "shops_at_scale": (
+            lambda: shops_at_scale.run(
+                sizes=[int(size) for size in args.shops.split(",")],
+                minutes=args.scale_minutes,
+                orders=args.scale_orders,
+            ),
+            shops_at_scale.render,
+        ),
     }
     seconds: dict[str, float] = {}
     cpu_seconds: dict[str, float] = {}

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from chalicelib.adapters.dynamo.crm_outbox import DynamoCrmOutbox
+    from chalicelib.adapters.dynamo.live_counts import LiveCountRepository
     from chalicelib.adapters.dynamo.reports import DynamoReportQueries, DynamoReportRuns
     from chalicelib.adapters.twilio_numbers import TwilioAccountNumbers
     from chalicelib.domain.entities import Call
@@ -46,6 +47,7 @@ B = TypeVar("B")
 # table (without prefix) -> the @app.lambda_function that consumes its stream
 STREAM_CONSUMERS: dict[str, str] = {"orders": "order_stream", "dial_tasks": "task_stream"}
 STREAM_CONSUMERS |= {"call_outcomes": "outcome_stream", "crm_outbox": "crm_stream"}
+STREAM_CONSUMERS |= {"calls": "call_stream"}  # the live counters (#19)
 
 
 def repository() -> DynamoStore:
@@ -155,6 +157,12 @@ def crm_outbox() -> DynamoCrmOutbox:
     from chalicelib.adapters.dynamo.crm_outbox import crm_outbox as build  # cold start: CRM handlers only
 
     return build()
+
+
+def live_counters() -> LiveCountRepository:
+    from chalicelib.adapters.dynamo.live_counts import LiveCountRepository
+
+    return LiveCountRepository()
 
 
 def report_queries() -> DynamoReportQueries:

@@ -10,6 +10,7 @@ the next trigger instead of holding a Lambda.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -32,3 +33,35 @@ def reserve_slot(
     if at - now > max_wait_seconds:
         return None
     return Slot(at=at, next_free_at=at + 1.0 / calls_per_second)
+
+
+@dataclass(frozen=True)
+class RateBucket:
+    """One window of the account's timeline (a second, or ``1 / calls_per_second`` when that is
+    longer) and how many calls it takes: a placement takes one with a single atomic counter
+    update, so placements never wait on each other beyond the limit itself (#19)."""
+
+    index: int  # the window's number since the epoch: its key
+    start: float  # POSIX seconds
+    width: float
+    capacity: int
+
+    def slot(self, taken: int, now: float, calls_per_second: float) -> Slot:
+        """The slot of the ``taken``-th call of this window (1-based), spread across it."""
+        at = max(now, self.start + (taken - 1) * self.width / self.capacity)
+        return Slot(at=at, next_free_at=at + 1.0 / calls_per_second)
+
+
+def rate_buckets(now: float, calls_per_second: float, max_wait_seconds: float) -> list[RateBucket]:
+    """The windows a call placed at ``now`` may take, soonest first, none starting later than
+    ``max_wait_seconds`` from now."""
+    if calls_per_second <= 0:
+        raise ValueError("calls_per_second must be positive")
+    width = 1.0 if calls_per_second >= 1 else 1.0 / calls_per_second
+    capacity = max(1, math.floor(calls_per_second * width + 1e-9))
+    buckets: list[RateBucket] = []
+    index = math.floor(now / width)
+    while index * width - now <= max_wait_seconds:
+        buckets.append(RateBucket(index, index * width, width, capacity))
+        index += 1
+    return buckets

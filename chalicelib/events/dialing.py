@@ -1,5 +1,6 @@
 """The dialers' triggers: the tasks stream (a task queued, a line freed) and the minute schedule
-(every shop: stuck calls settled, due tasks dialed, agent-first and customer-first dialing)."""
+(the shops with due or stuck tasks, found across shops in the tasks' sparse indexes: stuck calls
+settled, due tasks dialed, agent-first and customer-first dialing; idle shops are never read)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib import wiring
 from chalicelib.clock import current_clock
-from chalicelib.domain.predictive import DayCounts
+from chalicelib.domain.predictive import STALE_LINE, DayCounts
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.events.batch import process_stream
+from chalicelib.events.budget import random_start, seconds_left
 from chalicelib.observability import logger, metrics, tracer
 from chalicelib.services import agent_dialer, dialer, predictive_dialer, robot_call
+from chalicelib.services.shop_sweep import SweepRun, sweep
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -46,12 +49,31 @@ def dial_on_change(record: DynamoDBRecord) -> None:
         pace_shop(shop, now)  # customer-first shops: a task or an agent freed
 
 
-def dial_due(event: Any) -> None:
+# A call is looked at by the sweeps once it has been dialing this long (the shortest of them).
+STUCK_AFTER = min(robot_call.STALE_DIALING, agent_dialer.STALE_DIALING, STALE_LINE)
+
+
+def dial_due(event: Any) -> SweepRun:
     store, now = wiring.repository(), current_clock().now()
-    for shop in store.list_shops():
-        robot_call.reconcile_stuck_calls(shop, store=store, telephony=wiring.telephony(), now=now)
-        dialer.dial_due_tasks(shop, store=store, telephony=wiring.telephony(), urls=wiring.urls(), now=now)
-        dial_agents(shop, now)  # agent tasks and callbacks, agent first (O8, I6)
+    with_work = store.shops_with_tasks_due(now, now - STUCK_AFTER)
+
+    def visit(shop_id: str) -> None:
+        shop = store.get_shop(shop_id)
+        if shop is not None:
+            dial_shop(shop, now)
+
+    run = sweep(with_work, visit, start=random_start(), seconds_left=seconds_left(event), name="dial_due")
+    metrics.add_metric(name="DialDueShops", unit=MetricUnit.Count, value=len(run.visited))
+    metrics.add_metric(name="ScheduleShopsFailed", unit=MetricUnit.Count, value=len(run.failed))
+    metrics.add_metric(name="ScheduleShopsLeft", unit=MetricUnit.Count, value=len(run.left))
+    return run
+
+
+def dial_shop(shop: ShopSettings, now: datetime) -> None:
+    store = wiring.repository()
+    robot_call.reconcile_stuck_calls(shop, store=store, telephony=wiring.telephony(), now=now)
+    dialer.dial_due_tasks(shop, store=store, telephony=wiring.telephony(), urls=wiring.urls(), now=now)
+    dial_agents(shop, now)  # agent tasks and callbacks, agent first (O8, I6)
 
 
 def dial_agents(shop: ShopSettings, now: datetime) -> list[str]:

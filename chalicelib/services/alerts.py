@@ -274,6 +274,20 @@ def alert_on_live_figures(
     return [alert.kind for alert in live_alerts(shop, live) if send_alert(shop, alert, channels=channels)]
 
 
+def check_shop_live_alerts(
+    shop: ShopSettings, now: datetime, *, queries: LiveQueries, channels: AlertChannels
+) -> list[str]:
+    """One shop's live thresholds: its figures (when it has a threshold and a channel) and the
+    alerts sent now."""
+    policy = shop.alerts
+    if policy.max_queue_wait_seconds is None and policy.max_drop_rate_percent is None:
+        return []
+    if not has_alert_channel(shop):
+        return []
+    live = live_figures(shop, now, queries, with_kpis=policy.max_drop_rate_percent is not None)
+    return alert_on_live_figures(shop, live, channels=channels)
+
+
 def check_live_alerts(
     now: datetime,
     *,
@@ -281,19 +295,13 @@ def check_live_alerts(
     queries: LiveQueries,
     channels: AlertChannels,
 ) -> dict[str, list[str]]:
-    """For a per-minute schedule: every shop with a live threshold, its figures, its alerts.
-    A shop that fails is logged and the others still get checked; the first failure is raised."""
+    """Every shop given, its alerts. A shop that fails is logged and the others still get
+    checked; the first failure is raised."""
     sent: dict[str, list[str]] = {}
     failure: Exception | None = None
     for shop in shops:
-        policy = shop.alerts
-        if policy.max_queue_wait_seconds is None and policy.max_drop_rate_percent is None:
-            continue
-        if not has_alert_channel(shop):
-            continue
         try:
-            live = live_figures(shop, now, queries, with_kpis=policy.max_drop_rate_percent is not None)
-            kinds = alert_on_live_figures(shop, live, channels=channels)
+            kinds = check_shop_live_alerts(shop, now, queries=queries, channels=channels)
         except Exception as error:
             logger.exception("Live alert check failed", extra={"shop_id": shop.shop_id})
             failure = failure or error

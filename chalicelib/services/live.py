@@ -1,19 +1,20 @@
 """Live figures (R7): calls waiting now, the longest wait, agents by status, today's KPIs.
 
-Everything is read by Query: today's calls still in the queue (the day index, recent
-``created_at`` only, filtered), the shop's agents (their table's hash key), and today's
-records for the KPIs (the same one-pass tally as the report, cut at ``now``).
+Everything is read by key or Query: today's calls still in the queue (the day index, recent
+``created_at`` only, filtered), the shop's agents (their table's hash key), and today's KPIs
+from the running counters the stream consumers keep (``domain.live_counts``: one BatchGetItem,
+however busy the day; the report re-reads the day's records instead).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from chalicelib.domain import live_counts
 from chalicelib.domain.report.figures import DailyFigures, Share
-from chalicelib.domain.report.tally import ReportTally
 from chalicelib.domain.routing import settled_status
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services.ports import AgentNowLike, LiveQueries
@@ -59,19 +60,8 @@ def queue_now(shop: ShopSettings, now: datetime, queries: LiveQueries) -> QueueN
 
 
 def today_figures(shop: ShopSettings, now: datetime, queries: LiveQueries) -> DailyFigures:
-    day = now.astimezone(shop.zone).date()
-    start = datetime.combine(day, time(0), tzinfo=shop.zone)
-    tally = ReportTally(
-        currency=shop.currency, zone=shop.zone, wrap_up_seconds=shop.inbound.wrap_up_seconds, start=start, end=now
-    )
-    for order in queries.orders_of_day(shop.shop_id, day):
-        tally.add_order(order)
-    for call in queries.calls_of_day(shop.shop_id, day):
-        tally.add_call(call)
-    for change in queries.agent_statuses_of_day(shop.shop_id, day):
-        tally.add_status(change)
-    tally.add_dialer_day(*queries.dialer_day(shop.shop_id, day))
-    return tally.figures()
+    counts, (answers, drops) = queries.live_day(shop.shop_id, now.astimezone(shop.zone).date())
+    return live_counts.figures(counts, dialer_answers=answers, dialer_drops=drops)
 
 
 @dataclass(frozen=True, slots=True)

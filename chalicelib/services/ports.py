@@ -452,6 +452,16 @@ class DayQueries(Protocol):
 class LiveQueries(DayQueries, Protocol):
     def calls_waiting(self, shop_id: str, day: date, since: datetime) -> Iterable[CallFact]: ...
     def agents_of_shop(self, shop_id: str) -> Iterable[AgentNowLike]: ...
+    # The day's running counters (domain.live_counts) and the dialer's (live answers, drops).
+    def live_day(self, shop_id: str, day: date) -> tuple[Mapping[str, int], tuple[int, int]]: ...
+
+
+class LiveCounters(Protocol):
+    """The shops' running day counters, kept by the stream consumers (#19)."""
+
+    def add_counts(
+        self, record_id: str, shop_id: str, day: str, counts: Mapping[str, int], *, active: bool = False
+    ) -> bool: ...
 
 
 # ---- administration -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from bench import run
 pytestmark = pytest.mark.e2e
 
 TINY = ["--iterations", "2", "--warmup", "0", "--runs", "1", "--orders", "2", "--scale", "0.0003", "--calls", "1"]
+TINY += ["--shops", "10,50", "--scale-minutes", "1", "--scale-orders", "1"]
 # Each benchmark's figures and the target beside each (the keys the README table is built from).
 EXPECTED_KEYS = {
     "service_time": {"endpoints", "request_counting"},
@@ -35,6 +36,14 @@ EXPECTED_KEYS = {
         "amazon_connect_service_per_1000_calls_usd",
         "amazon_connect_telephony_per_1000_calls_usd",
         "price_sources",
+    },
+    "shops_at_scale": {
+        "sizes",
+        "idle_shop_requests_per_minute",
+        "target_idle_shop_requests_per_minute",
+        "first_dial_p95_s",
+        "target_first_dial_p95_s",
+        "target_met",
     },
 }
 
@@ -64,6 +73,10 @@ def test_every_benchmark_runs_tiny_and_writes_its_figures_with_their_targets(
     assert cost["telephony_confirmed_orders"]["call_legs_by_direction"]["outbound-api"]["answered"] == 1
     assert cost["twilio_per_1000_confirmed_orders_usd"]["outbound_minutes"] > 0
     assert "twilio" not in cost["cost_per_1000_calls_by_service_usd"]
+    scale = json.loads((tmp_path / "shops_at_scale.json").read_text())
+    assert [size["shops"] for size in scale["sizes"]] == [10, 50]
+    assert all(size["busy_shops"] == 10 and size["dial_due_shops_visited_per_minute"] == 10 for size in scale["sizes"])
+    assert scale["first_dial_orders"] == {"busiest": 1, "last": 1} and scale["first_dial_missed"] == 0
     # The whole run's time, each part's and the 15-minute target beside it.
     timing = json.loads((tmp_path / "run.json").read_text())
     assert set(timing["seconds_by_part"]) == set(run.BENCHMARKS)

@@ -89,3 +89,17 @@ def test_orders_racing_for_a_shops_last_new_numbers_are_counted_exactly(engine: 
     # Numbers taken that day still pass once the cap is reached; new ones do not.
     assert [claim(n) for n, won in zip(numbers, taken, strict=True) if won] == [True] * 5
     assert claim("+380672222222") is False
+
+
+def test_many_placements_at_once_share_the_accounts_limit_window_by_window(engine: None) -> None:
+    # GIVEN an account allowed 10 calls a second and 40 placements from many shops at once (#19)
+    store = DynamoStore()
+    now = NOW.timestamp()
+    # WHEN they all ask for a slot, waiting at most 2 s
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        slots = list(pool.map(lambda _: store.reserve_call_slot("AC10", now, 10.0, 2.0), range(40)))
+    # THEN three windows of ten are granted (now, +1 s, +2 s), never more in one second, the rest none
+    granted = [slot.at - now for slot in slots if slot is not None]
+    assert len(granted) == 30
+    assert [sum(1 for at in granted if second <= at < second + 1) for second in (0, 1, 2)] == [10, 10, 10]
+    assert len(set(granted)) == 30  # each its own instant, a tenth of a second apart

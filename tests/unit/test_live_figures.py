@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from chalicelib.domain.live_counts import call_counts, order_counts
 from chalicelib.domain.report.facts import AgentStatusFact, CallFact, OrderFact
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services.live import live_figures, live_view
@@ -37,6 +39,15 @@ class FakeLive:
 
     def dialer_day(self, shop_id: str, day: date) -> tuple[int, int]:
         return 0, 0
+
+    def live_day(self, shop_id: str, day: date) -> tuple[Counter[str], tuple[int, int]]:
+        """The counters the stream consumers would hold after the day's records above."""
+        counts: Counter[str] = Counter()
+        for order in self.orders_of_day(shop_id, day):
+            counts.update(order_counts(order, "UAH"))
+        for call in self.calls_of_day(shop_id, day):
+            counts.update(call_counts(call))
+        return counts, self.dialer_day(shop_id, day)
 
     def calls_waiting(self, shop_id: str, day: date, since: datetime) -> Iterable[CallFact]:
         self.waiting_asked.append((day, since))

@@ -11,15 +11,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.update import Action
 
-from chalicelib.adapters.dynamo.items import count, float_or_none, from_item, saved, setting, sortable_utc, updated
+from chalicelib.adapters.dynamo.items import count, float_or_none, from_item, setting, sortable_utc, updated
 from chalicelib.adapters.dynamo.schema import CallRateItem, DialerDayItem, DialLineItem
 from chalicelib.clock import storage_expiry
-from chalicelib.domain.call_rate import Slot, reserve_slot
+from chalicelib.domain.call_rate import Slot, rate_buckets
 from chalicelib.domain.predictive import STALE_LINE, DayCounts, DialLine, is_in_flight
 
 LINE_KEPT = timedelta(days=2)  # real time: DynamoDB deletes lines this long after they were placed
-SLOT_RETRIES = 10
+RATE_KEPT = timedelta(hours=1)  # a window's count is needed only while it is near
 
 
 def line_key(placed_at: datetime, task_id: str) -> str:
@@ -93,18 +94,13 @@ class DialerLineRepository:
 
     # ---- calls per second --------------------------------------------------------------------
     def reserve_call_slot(self, account_sid: str, now: float, calls_per_second: float, max_wait: float) -> Slot | None:
-        """Take the account's next call slot (optimistic: retried when another placement wrote)."""
-        for _ in range(SLOT_RETRIES):
-            try:
-                stored: float | None = float(CallRateItem.get(account_sid, consistent_read=True).next_free_at)
-            except DoesNotExist:
-                stored = None
-            slot = reserve_slot(stored, now, calls_per_second, max_wait)
-            if slot is None:
-                return None
-            condition = (
-                CallRateItem.account_sid.does_not_exist() if stored is None else CallRateItem.next_free_at == stored
-            )
-            if saved(CallRateItem(account_sid, next_free_at=slot.next_free_at), condition):
-                return slot
+        """Take a call slot in the soonest window of the account's limit that has one: a single
+        conditional ADD per window tried, never a read, so placements of all shops run side by
+        side up to the limit (#19); None when no window within ``max_wait`` has room."""
+        for bucket in rate_buckets(now, calls_per_second, max_wait):
+            item = CallRateItem(f"{account_sid}#{bucket.index}")
+            room = CallRateItem.placed.does_not_exist() | (CallRateItem.placed < bucket.capacity)
+            actions: list[Action] = [CallRateItem.placed.add(1), CallRateItem.expires.set(storage_expiry(RATE_KEPT))]
+            if updated(item, actions=actions, condition=room):
+                return bucket.slot(count(item.placed), now, calls_per_second)
         return None

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 
 from chalicelib.adapters.dynamo.dialer_lines import DialerLineRepository
-from chalicelib.adapters.dynamo.items import count, day_key, from_item, int_or_none
+from chalicelib.adapters.dynamo.facts import call_fact, order_fact
+from chalicelib.adapters.dynamo.items import count, day_key, from_item
 from chalicelib.adapters.dynamo.schema import (
     AgentItem,
     AgentStatusItem,
@@ -79,20 +79,6 @@ class AgentNow:
     status_since: datetime | None
 
 
-def order_fact(item: OrderItem) -> OrderFact:
-    return from_item(OrderFact, item, total=Decimal(item.total), reached=bool(item.reached), phone=item.phone or "")
-
-
-def call_fact(item: CallItem) -> CallFact:
-    return from_item(
-        CallFact,
-        item,
-        customer_phone=item.customer_phone or "",
-        duration_seconds=count(item.duration_seconds),
-        wait_seconds=int_or_none(item.wait_seconds),
-    )
-
-
 def status_fact(item: AgentStatusItem) -> AgentStatusFact:
     return from_item(AgentStatusFact, item, source=item.source or "api")
 
@@ -153,6 +139,11 @@ class DynamoReportQueries:
     def agents_of_shop(self, shop_id: str) -> Iterator[AgentNow]:
         for item in AgentItem.query(shop_id):
             yield AgentNow(item.agent_id, item.name, item.status or "offline", item.status_since)
+
+    def live_day(self, shop_id: str, day: date) -> tuple[dict[str, int], tuple[int, int]]:
+        from chalicelib.adapters.dynamo.live_counts import LiveCountRepository  # cold start: live figures only
+
+        return LiveCountRepository().day_counts(shop_id, day.isoformat())
 
 
 def _count_done(task_ids: list[str]) -> int:

@@ -24,7 +24,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.adapters.config_cache import forget_cached_config
@@ -53,10 +53,19 @@ class _Meta:
     region = _region()
 
 
-def _index(name: str, hash_key: str, range_key: str | None = None, *, keys_only: bool = False) -> Any:
+def _index(
+    name: str,
+    hash_key: str,
+    range_key: str | None = None,
+    *,
+    keys_only: bool = False,
+    include: tuple[str, ...] = (),
+) -> Any:
     """A global secondary index on a string hash key and, where given, a time range key (the
-    only shapes the tables use). Callers annotate it as ``GlobalSecondaryIndex[TheirItem]``."""
-    meta = type("Meta", (), {"index_name": name, "projection": KeysOnlyProjection() if keys_only else AllProjection()})
+    only shapes the tables use); ``include`` projects those attributes besides the keys.
+    Callers annotate it as ``GlobalSecondaryIndex[TheirItem]``."""
+    projection = IncludeProjection(list(include)) if include else KeysOnlyProjection() if keys_only else AllProjection()
+    meta = type("Meta", (), {"index_name": name, "projection": projection})
     keys: dict[str, Any] = {hash_key: UnicodeAttribute(hash_key=True)}
     if range_key:
         keys[range_key] = UTCDateTimeAttribute(range_key=True)
@@ -256,11 +265,21 @@ class DialTaskItem(Model):
     callback_at = UTCDateTimeAttribute(null=True)  # a time agreed with the customer
     contacted = BooleanAttribute(null=True)  # a person answered on some attempt
     write_token = UnicodeAttribute(null=True)  # the last state change's own mark (tasks.update_task)
+    # One of a few spreads of the task across shops (``tasks.work_shard``): the minute schedule
+    # finds the shops with due or stuck tasks in the two indexes below, never visiting idle shops.
+    work_shard = UnicodeAttribute(null=True)
 
     # Queued tasks of a shop and kind by when they are due (sparse: only queued tasks).
     by_queue_due: GlobalSecondaryIndex[DialTaskItem] = _index("by_queue_due", "queue_key", "due_at")
     # Tasks with a call in progress (sparse): the dialer's capacity count.
     by_active: GlobalSecondaryIndex[DialTaskItem] = _index("by_active", "active_key", "dialing_at", keys_only=True)
+    # Across shops (sparse as the two above: due_at only while queued, dialing_at while dialing).
+    by_shard_due: GlobalSecondaryIndex[DialTaskItem] = _index(
+        "by_shard_due", "work_shard", "due_at", include=("shop_id", "kind")
+    )
+    by_shard_dialing: GlobalSecondaryIndex[DialTaskItem] = _index(
+        "by_shard_dialing", "work_shard", "dialing_at", include=("shop_id", "kind")
+    )
 
 
 class CallItem(Model):
@@ -268,6 +287,7 @@ class CallItem(Model):
 
     class Meta(_Meta):
         table_name = table_name("calls")
+        stream_view_type = "NEW_AND_OLD_IMAGES"  # the live counters (#19) follow every change
 
     call_sid = UnicodeAttribute(hash_key=True)
     shop_id = UnicodeAttribute()
@@ -435,13 +455,15 @@ class CrmEventItem(Model):
 
 # ---- customer-first dialing (O8) ------------------------------------------------------------
 class CallRateItem(Model):
-    """The next instant a call may be placed on a Twilio account (calls per second)."""
+    """A Twilio account's calls placed per window of time (calls per second): one item a window."""
 
     class Meta(_Meta):
         table_name = table_name("call_rate")
 
-    account_sid = UnicodeAttribute(hash_key=True)
-    next_free_at = NumberAttribute()  # POSIX seconds
+    account_sid = UnicodeAttribute(hash_key=True)  # "<account sid>#<window>" (domain.call_rate.RateBucket)
+    next_free_at = NumberAttribute(null=True)  # POSIX seconds (the single timeline before #19)
+    placed = NumberAttribute(null=True)  # calls placed in the window: an atomic ADD, conditional on the limit
+    expires = TTLAttribute(null=True)
 
 
 class DialerDayItem(Model):
@@ -477,6 +499,29 @@ class DialLineItem(Model):
     reservation = UnicodeAttribute(null=True)
     ended_at = UTCDateTimeAttribute(null=True)
     expires = TTLAttribute(null=True)
+
+
+# ---- live figures: running counters (#19) --------------------------------------------------
+class LiveCountItem(Model):
+    """A shop's running counters of one local day, kept by the orders and calls streams
+    (``chalicelib.domain.live_counts``): ``<shop_id>#<day>`` holds the counts (attributes named
+    by the counter, added with ADD), ``<shop_id>#<day>#fd`` and ``#w`` the first-dial and wait
+    histograms; ``record#<stream event id>`` marks a record counted (a redelivery adds nothing)."""
+
+    class Meta(_Meta):
+        table_name = table_name("live_counts")
+
+    count_key = UnicodeAttribute(hash_key=True)
+    shop_id = UnicodeAttribute(null=True)
+    day = UnicodeAttribute(null=True)  # the shop's local date, ISO
+    # "<day>#<spread>" on a day's counters once the shop has a call that day: the live alerts
+    # find the shops with calls today here, never visiting the others (sparse).
+    active_key = UnicodeAttribute(null=True)
+    expires = TTLAttribute(null=True)
+
+    by_active_day: GlobalSecondaryIndex[LiveCountItem] = _index(
+        "by_active_day", "active_key", include=("shop_id", "day")
+    )
 
 
 # ---- report runs ----------------------------------------------------------------------------
@@ -519,6 +564,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     CallRateItem,
     DialerDayItem,
     DialLineItem,
+    LiveCountItem,
 )
 
 

@@ -5,6 +5,7 @@ the state the writer saw, and recognise their own write when its answer was lost
 from __future__ import annotations
 
 import secrets
+import zlib
 from datetime import datetime
 
 from pynamodb.attributes import Attribute
@@ -36,6 +37,17 @@ def task_entity(item: DialTaskItem) -> DialTask:
         state=item.state or "new",
         attempts=count(item.attempts),
     )
+
+
+# How many spreads the cross-shop indexes (``by_shard_due``, ``by_shard_dialing``) have: a
+# minute's search costs one Query per spread however many shops there are, and each spread
+# takes its share of the writes (a GSI partition takes about 1,000 writes a second).
+# Changing it means rewriting every open task's ``work_shard``.
+WORK_SHARDS = 4
+
+
+def work_shard(task_id: str) -> str:
+    return str(zlib.crc32(task_id.encode("utf-8")) % WORK_SHARDS)
 
 
 def task_queue(shop_id: str, kind: str) -> str:
@@ -179,6 +191,7 @@ class TaskRepository:
             DialTaskItem.language.set(DialTaskItem.language | task.language),
             DialTaskItem.created_at.set(DialTaskItem.created_at | now),
             DialTaskItem.attempts.set(DialTaskItem.attempts | 0),
+            DialTaskItem.work_shard.set(work_shard(task.task_id)),
         ]
         # A person is needed if any open order needs one; never downgraded while orders are open.
         identity.append(
@@ -249,6 +262,7 @@ class TaskRepository:
             queue_key=task_queue(task.shop_id, task.kind),
             due_at=task.due_at or task.created_at,
             callback_at=task.callback_at,
+            work_shard=work_shard(task.task_id),
         )
         return saved(item, DialTaskItem.task_id.does_not_exist())
 
@@ -422,6 +436,21 @@ class TaskRepository:
             for item in query
         ]
 
+    def shops_with_tasks_due(self, now: datetime, dialing_before: datetime) -> dict[str, set[str]]:
+        """Shop id -> the kinds of task it has due by ``now`` or dialing since before
+        ``dialing_before`` (stuck calls to settle): a Query per spread of each cross-shop
+        index, reading keys, shop and kind only, never an idle shop's tables."""
+        found: dict[str, set[str]] = {}
+        for shard in map(str, range(WORK_SHARDS)):
+            for index, key in (
+                (DialTaskItem.by_shard_due, DialTaskItem.due_at <= now),
+                (DialTaskItem.by_shard_dialing, DialTaskItem.dialing_at <= dialing_before),
+            ):
+                for item in index.query(shard, key, attributes_to_get=["shop_id", "kind"]):
+                    if item.shop_id:
+                        found.setdefault(item.shop_id, set()).add(item.kind or "robot")
+        return found
+
     def drop_orders_from_task(self, task_id: str, order_ids: list[str], result: str = "decided-by-sms") -> None:
         """Orders decided outside a call (a text reply) or withdrawn by the shop leave the
         customer's task; a waiting task left with nothing to ask about is done (``result``). A
@@ -470,6 +499,7 @@ class TaskRepository:
             created_at=now,
             queue_key=task_queue(shop_id, "callback"),
             due_at=arrived_at,
+            work_shard=work_shard(task_id),
         )
         if not DialTaskItem.order_ids.null:  # a required list in older schemas
             item.order_ids = []  # type: ignore[assignment]

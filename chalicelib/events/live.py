@@ -1,0 +1,45 @@
+"""The live counters' stream handlers (#19): the calls stream's consumer, and the orders
+stream's counting step (``events.orders`` calls it first, so a record retried after a later
+step failed is not counted twice: the record's marker says it was)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from chalicelib import wiring
+from chalicelib.events.batch import process_stream
+from chalicelib.observability import tracer
+from chalicelib.services import live_counting
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+    from chalicelib.domain.shop import ShopSettings
+
+
+def _images(record: DynamoDBRecord) -> tuple[Any, Any]:
+    raw = record.raw_event.get("dynamodb") or {}
+    return raw.get("OldImage"), raw.get("NewImage")
+
+
+def record_id(record: DynamoDBRecord) -> str:
+    """The stream record's own id: the same on every redelivery of the record, unique otherwise."""
+    if not record.event_id:
+        raise ValueError("a stream record without its eventID cannot be counted once")
+    return record.event_id
+
+
+def count_order(record: DynamoDBRecord, shop: ShopSettings) -> None:
+    counters = wiring.live_counters()
+    change = counters.order_change(*_images(record))
+    live_counting.count_order_change(record_id(record), change, currency=shop.currency, counters=counters)
+
+
+def call_stream(event: dict[str, Any], context: Any) -> Any:
+    return process_stream(event, context, count_call)
+
+
+@tracer.capture_method
+def count_call(record: DynamoDBRecord) -> None:
+    counters = wiring.live_counters()
+    live_counting.count_call_change(record_id(record), counters.call_change(*_images(record)), counters=counters)

@@ -1,0 +1,28 @@
+"""The stream consumers' share of the live figures (#19): each order or call record's change
+is added to its shop's day counters once, so ``GET /v1/live`` and the live alerts read a few
+items instead of the day's records."""
+
+from __future__ import annotations
+
+from chalicelib.domain.live_counts import FactChange, call_counts, change, order_counts
+from chalicelib.domain.report.facts import CallFact, OrderFact
+from chalicelib.services.ports import LiveCounters
+
+
+def count_order_change(
+    record_id: str, record: FactChange[OrderFact] | None, *, currency: str | None, counters: LiveCounters
+) -> bool:
+    """Add what the order's change changes in its day's counters; False for a record counted before."""
+    if record is None:
+        return True
+    delta = change(order_counts(record.old, currency), order_counts(record.new, currency))
+    return counters.add_counts(record_id, record.shop_id, record.day, delta)
+
+
+def count_call_change(record_id: str, record: FactChange[CallFact] | None, *, counters: LiveCounters) -> bool:
+    """As :func:`count_order_change` for a call; a new call also marks its shop as having calls
+    that day (the live alerts look at those shops only)."""
+    if record is None:
+        return True
+    delta = change(call_counts(record.old), call_counts(record.new))
+    return counters.add_counts(record_id, record.shop_id, record.day, delta, active=record.old is None)
