@@ -102,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--shop")
     twilio_numbers.add_parser(commands)
     commands.add_parser(
+        "index-dial-tasks",
+        help="once after upgrading: key the open dial tasks stored before the minute's cross-shop search (a Scan)",
+    )
+    commands.add_parser(
         "index-order-numbers",
         help="once after upgrading: key the orders stored before GET /v1/orders?order_number= (a Scan)",
     )
@@ -176,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{event_id}: {'replayed' if done else 'not parked (unknown, pending or delivered)'}")
             if not all(replayed.values()):
                 return 1
+        elif args.command == "index-dial-tasks":
+            print(f"{store.index_open_tasks()} open task(s) keyed for the minute's dialing")
         elif args.command == "index-order-numbers":
             print(f"{store.index_order_numbers()} order(s) keyed by their order number")
         elif args.command == "list-shops":

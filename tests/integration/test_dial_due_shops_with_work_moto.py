@@ -13,6 +13,7 @@ from chalicelib.clock import FixedClock
 from chalicelib.domain.entities import DialTask
 from chalicelib.events import dialing
 from chalicelib.wiring import repository
+from cli.admin import main as admin_cli
 from tests.fakes.twilio import FakeTelephony
 from tests.integration.test_order_pipeline_moto import telephony  # noqa: F401 (fixture)
 
@@ -41,6 +42,24 @@ def shop_with_a_due_task(shop_id: str, phone: str, clock: FixedClock) -> str:
     task = DialTask(task_id, shop_id, phone, [order_id], "uk", now, due_at=now)
     assert repository().insert_task(task)
     return task_id
+
+
+def test_a_task_stored_before_the_index_is_dialed_after_the_one_off_command(
+    aws: None,
+    clock: FixedClock,
+    telephony: FakeTelephony,  # noqa: F811
+) -> None:
+    # GIVEN a due task stored before the cross-shop index (no work_shard)
+    task_id = shop_with_a_due_task("old-shop", "+380671000009", clock)
+    DialTaskItem(task_id).update(actions=[DialTaskItem.work_shard.remove()])
+    dialing.dial_due(None)
+    assert telephony.placed == []  # invisible to the minute's search
+    # WHEN the operator runs the command (twice: safe to repeat)
+    assert admin_cli(["index-dial-tasks"]) == 0
+    assert admin_cli(["index-dial-tasks"]) == 0
+    # THEN the next minute dials it
+    dialing.dial_due(None)
+    assert [call["to"] for call in telephony.placed] == ["+380671000009"]
 
 
 def test_dial_due_visits_only_shops_with_work_and_one_failing_shop_stops_no_other(

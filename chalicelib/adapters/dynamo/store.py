@@ -105,6 +105,7 @@ class DynamoStore:
     insert_task = _Via("tasks", TaskRepository.insert_task)
     get_task = _Via("tasks", TaskRepository.get_task)
     shops_with_tasks_due = _Via("tasks", TaskRepository.shops_with_tasks_due)
+    index_open_tasks = _Via("tasks", TaskRepository.index_open_tasks)
     claim_task_for_dial = _Via("tasks", TaskRepository.claim_task_for_dial)
     attach_call = _Via("tasks", TaskRepository.attach_call)
     answer_task = _Via("tasks", TaskRepository.answer_task)

@@ -274,6 +274,21 @@ class TaskRepository:
         except DoesNotExist:
             return None
 
+    def index_open_tasks(self) -> int:
+        """Give the open tasks stored before the cross-shop indexes their ``work_shard``: a one-off
+        Scan after upgrading (``cli.admin index-dial-tasks``), safe to repeat. Without it such a
+        task is never found by the minute's ``dial_due``. How many tasks it keyed."""
+        keyed = 0
+        open_task = DialTaskItem.due_at.exists() | DialTaskItem.dialing_at.exists()
+        for stored in DialTaskItem.scan(open_task & DialTaskItem.work_shard.does_not_exist()):
+            item = DialTaskItem(stored.task_id)
+            condition = DialTaskItem.task_id.exists() & DialTaskItem.work_shard.does_not_exist()
+            if update_task(
+                item, actions=[DialTaskItem.work_shard.set(work_shard(stored.task_id))], condition=condition
+            ):
+                keyed += 1
+        return keyed
+
     def claim_task_for_dial(self, task_id: str, now: datetime) -> DialTask | None:
         """queued and due -> dialing, counting the attempt and fixing which orders this call is
         about; None if another dialer took it."""
