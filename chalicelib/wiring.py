@@ -22,7 +22,7 @@ from chalicelib.clock import Clock, current_clock, wall_now
 from chalicelib.config import settings
 from chalicelib.services.paced_telephony import PacedTelephony
 from chalicelib.services.ports import EmailSender, Idempotent, Once, SendOnce
-from chalicelib.voice.links import AgentDialLinks, InboundLinks, PredictiveLinks, PublicUrls
+from chalicelib.voice.links import AgentDialLinks, ConferenceLinks, InboundLinks, PredictiveLinks, PublicUrls
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from chalicelib.adapters.dynamo.crm_outbox import DynamoCrmOutbox
     from chalicelib.adapters.dynamo.reports import DynamoReportQueries, DynamoReportRuns
+    from chalicelib.adapters.twilio_conferences import TwilioConferences
     from chalicelib.adapters.twilio_numbers import TwilioAccountNumbers
     from chalicelib.domain.entities import Call
     from chalicelib.domain.shop import ShopSettings
@@ -278,3 +279,15 @@ def deployed_stack_outputs(stack_name: str) -> dict[str, str]:
     from chalicelib.adapters.stack_outputs import stack_outputs  # cold start: only the admin CLI
 
     return stack_outputs(stack_name)
+
+
+def conferences() -> TwilioConferences:
+    """Twilio's Conferences and Participants (conference-based calls: hold, transfer, #17)."""
+    from chalicelib.adapters.twilio_conferences import TwilioConferences  # cold start: only conference calls
+
+    config = settings()
+    return TwilioConferences(config.twilio_account_sid, config.auth_token, config.twilio_api_base_url)
+
+
+def conference_links() -> ConferenceLinks:
+    return ConferenceLinks(settings().base_url)

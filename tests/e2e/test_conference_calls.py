@@ -1,0 +1,156 @@
+"""Inbound calls meet their agent in a conference named for the call (#17), through the local
+stack and the Twilio stand-in: the caller waits with music, the app rings the agent's own leg,
+and that leg outlives the caller, so a phone-only agent keys the outcome (#16 item 8)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.adapters.dynamo.schema import AgentItem, CallItem, DialTaskItem
+from chalicelib.adapters.dynamo.store import store as dynamo_store
+from devtools.simclock import SimClock
+from devtools.stack import LocalStack
+from devtools.twilio_standin import AgentBehaviour, CallerScript, CallLeg, Press
+from tests.e2e.conftest import ShopApi
+
+SHOP = "+380441234567"
+ANNA = "+380501112233"
+OLEH = "client:oleh"
+
+
+@pytest.fixture(autouse=True)
+def agents_offline(stack: LocalStack, clock: SimClock) -> Iterator[None]:
+    """Both agents offline, nobody queued, no callback waiting, wrap-up of 0 s."""
+    store = dynamo_store()
+    shop = store.get_shop("demo")
+    assert shop is not None
+    store.save_shop(
+        shop.model_copy(update={"inbound": shop.inbound.model_copy(update={"wrap_up_seconds": 0})}), clock.now()
+    )
+    for agent_id in ("anna", "oleh"):
+        AgentItem("demo", agent_id).update(
+            actions=[AgentItem.status.set("offline"), AgentItem.reserved_call_sid.remove()]
+        )
+    for entry in store.queue_entries("demo", "sales"):
+        store.remove_queue_entry("demo", "sales", entry.queued_at, entry.ref)
+    for due in store.due_tasks("demo", "callback", clock.now() + timedelta(days=365), 100):
+        DialTaskItem(due.task_id).update(actions=[DialTaskItem.queue_key.remove(), DialTaskItem.state.set("done")])
+    yield
+
+
+def set_status(shop_api: ShopApi, agent_id: str, status: str) -> None:
+    response = shop_api.session.put(
+        f"{shop_api.base_url}/v1/agents/{agent_id}/status", json={"status": status}, timeout=15
+    )
+    assert response.status_code == 200, response.text
+
+
+def agent_legs(stack: LocalStack, to: str, caller_sid: str) -> list[CallLeg]:
+    """The app's own legs to an agent for this caller (their webhooks carry the caller's call)."""
+    return [
+        leg
+        for leg in stack.standin.calls
+        if leg.to == to
+        and leg.direction == "outbound-api"
+        and any(caller_sid in w.data["url"] for w in leg.transcript.webhooks())
+    ]
+
+
+def test_the_caller_waits_with_music_in_the_calls_conference_and_talks_to_the_agent_there(
+    stack: LocalStack, shop_api: ShopApi
+) -> None:
+    # GIVEN Oleh (softphone) available
+    stack.standin.register_agent(OLEH, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=40))
+    set_status(shop_api, "oleh", "available")
+    # WHEN a caller picks English and, after the agent hangs up, rates the call 1
+    transcript = stack.standin.place_inbound_call("+380671260001", SHOP, CallerScript([Press("3"), Press("1")]))
+    assert stack.wait_quiet(timeout=30)
+    # THEN the caller was put in a conference named for the call, heard the music until Oleh was in,
+    # and after he left the survey
+    heard = transcript.heard()
+    assert "Please hold, we are connecting you to an agent." in heard
+    assert "Thank you for your answer. Goodbye!" in heard
+    assert [e.data["targets"] for e in transcript.of_kind("dial") if "targets" in e.data] == [
+        [f"Conference:{transcript.call_sid}"]
+    ]
+    assert transcript.application_errors == [] and stack.standin.application_errors() == []
+    # AND Oleh's leg is the app's own (placed through the API), whispered, then in the same room
+    [leg] = agent_legs(stack, OLEH, transcript.call_sid)
+    assert leg.parent_call_sid is None
+    assert "Дзвінок до Kvitka Flowers. Натисніть 1, щоб прийняти." in leg.transcript.heard()
+    joined = [e.data["conference"] for e in leg.transcript.of_kind("conference") if e.data.get("event") == "join"]
+    assert joined == [transcript.call_sid]
+    [room] = [c for c in stack.standin.engine.conferences.all() if c.friendly_name == transcript.call_sid]
+    assert (room.status, room.call_sid_ending) == ("completed", leg.sid)
+    # AND the record: Oleh's call, answered, surveyed, recorded (the conference's recording)
+    record = CallItem.get(transcript.call_sid)
+    assert (record.agent_id, record.result, record.survey, record.agent_call_sid) == ("oleh", "agent", "1", leg.sid)
+    assert record.recording_sid and record.recording_sid.startswith("RE")
+    assert dynamo_store().get_agent("demo", "oleh").status == "wrap-up"  # type: ignore[union-attr]
+
+
+def test_a_phone_only_agent_keys_the_outcome_after_the_caller_hangs_up(stack: LocalStack, shop_api: ShopApi) -> None:
+    # GIVEN Anna (a phone, no softphone) available; she would talk for 10 minutes, then keys 3
+    stack.standin.register_agent(
+        ANNA, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=600, after_call=CallerScript([Press("3")]))
+    )
+    set_status(shop_api, "anna", "available")
+    # WHEN a Ukrainian caller hangs up two minutes into the call
+    transcript = stack.standin.place_inbound_call(
+        "+380671260002", SHOP, CallerScript([Press("1")], hangup_after_seconds=120)
+    )
+    assert stack.wait_quiet(timeout=30)
+    # THEN Anna's leg went on after the caller left: the outcome menu, her key, what was saved
+    [leg] = agent_legs(stack, ANNA, transcript.call_sid)
+    heard = leg.transcript.heard()
+    assert any(text.startswith("Введіть результат дзвінка. Підтверджено: 1.") for text in heard)
+    assert heard[-1] == "Збережено: відповіли на питання. До побачення."
+    assert leg.transcript.application_errors == [] and stack.standin.application_errors() == []
+    # AND the outcome is stored on the caller's call, by Anna; she is in wrap-up
+    [outcome] = dynamo_store().outcomes_of(transcript.call_sid)
+    assert (outcome.agent_id, outcome.outcome) == ("anna", "question_answered")
+    record = CallItem.get(transcript.call_sid)
+    assert (record.agent_id, record.result) == ("anna", "agent")
+    assert dynamo_store().get_agent("demo", "anna").status == "wrap-up"  # type: ignore[union-attr]
+
+
+def test_a_softphone_agent_gets_no_keypad_menu_after_the_caller_hangs_up(stack: LocalStack, shop_api: ShopApi) -> None:
+    stack.standin.register_agent(OLEH, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=600))
+    set_status(shop_api, "oleh", "available")
+    transcript = stack.standin.place_inbound_call(
+        "+380671260003", SHOP, CallerScript([Press("1")], hangup_after_seconds=120)
+    )
+    assert stack.wait_quiet(timeout=30)
+    [leg] = agent_legs(stack, OLEH, transcript.call_sid)
+    assert not any(text.startswith("Введіть результат") for text in leg.transcript.heard())
+    assert leg.status == "completed"
+    assert dynamo_store().outcomes_of(transcript.call_sid) == []
+
+
+def test_an_agent_who_declines_the_whisper_is_missed_and_the_caller_goes_back_to_the_queue(
+    stack: LocalStack, shop_api: ShopApi
+) -> None:
+    # GIVEN Anna, idlest, who declines (presses 9), and Oleh who accepts
+    stack.standin.register_agent(ANNA, AgentBehaviour(answers=True, accept_digits="9"))
+    stack.standin.register_agent(OLEH, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=20))
+    set_status(shop_api, "oleh", "available")
+    set_status(shop_api, "anna", "available")
+    AgentItem("demo", "anna").update(
+        actions=[AgentItem.status_since.set(AgentItem.get("demo", "oleh").status_since - timedelta(hours=1))]
+    )
+    # WHEN a caller (Ukrainian) is put through
+    transcript = stack.standin.place_inbound_call("+380671260004", SHOP, CallerScript([Press("1"), Press("2")]))
+    assert stack.wait_quiet(timeout=30)
+    # THEN the caller heard that the agent could not answer, and then talked to Oleh
+    assert "Оператор не відповів. Залишайтеся на лінії, ми шукаємо іншого." in transcript.heard()
+    assert transcript.application_errors == [] and stack.standin.application_errors() == []
+    record = CallItem.get(transcript.call_sid)
+    assert (record.agent_id, record.result, record.survey) == ("oleh", "agent", "2")
+    anna = dynamo_store().get_agent("demo", "anna")
+    assert anna is not None and (anna.status, anna.missed_calls) == ("away", 1)
+    # AND the caller was in one room the whole time: redirected out of it to the queue, then back in
+    rooms = [c for c in stack.standin.engine.conferences.all() if c.friendly_name == transcript.call_sid]
+    assert len(rooms) == 2 and all(room.status == "completed" for room in rooms)
