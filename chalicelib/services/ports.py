@@ -573,3 +573,24 @@ class ConferenceCallStore(Protocol):
     def desk_agent(self, shop_id: str, agent_id: str) -> DeskAgent | None: ...
     def get_call(self, call_sid: str) -> Call | None: ...
     def update_call(self, call_sid: str, **fields: Any) -> None: ...
+
+
+class TransferStore(ConferenceCallStore, Protocol):
+    """What a transfer reads and writes beyond the desk's call control (services.transfers)."""
+
+    def get_agent(self, shop_id: str, agent_id: str) -> Agent | None: ...
+    def reserve_agent(
+        self, agent: Agent, call_sid: str, now: datetime, *, wrap_up_seconds: int, timezone: str
+    ) -> bool: ...
+    def release_agent(
+        self,
+        shop_id: str,
+        agent_id: str,
+        call_sid: str,
+        status: str,
+        now: datetime,
+        *,
+        timezone: str,
+        talked: bool = False,
+        missed: bool = False,
+    ) -> bool: ...

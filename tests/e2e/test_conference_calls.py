@@ -4,16 +4,19 @@ and that leg outlives the caller, so a phone-only agent keys the outcome (#16 it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
+import requests
 
 from chalicelib.adapters.dynamo.schema import AgentItem, CallItem, DialTaskItem
 from chalicelib.adapters.dynamo.store import store as dynamo_store
 from devtools.simclock import SimClock
 from devtools.stack import LocalStack
-from devtools.twilio_standin import AgentBehaviour, CallerScript, CallLeg, Press
+from devtools.twilio_standin import AgentBehaviour, CallerScript, CallLeg, Press, Transcript
 from tests.e2e.conftest import ShopApi
 
 SHOP = "+380441234567"
@@ -154,3 +157,66 @@ def test_an_agent_who_declines_the_whisper_is_missed_and_the_caller_goes_back_to
     # AND the caller was in one room the whole time: redirected out of it to the queue, then back in
     rooms = [c for c in stack.standin.engine.conferences.all() if c.friendly_name == transcript.call_sid]
     assert len(rooms) == 2 and all(room.status == "completed" for room in rooms)
+
+
+OLEH_TOKEN = "demo-agent-oleh-0001"  # config/demo.toml
+ANNA_TOKEN = "demo-agent-anna-0001"
+
+
+def _until(condition: Callable[[], object], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def _desk(stack: LocalStack, path: str, token: str) -> requests.Response:
+    return requests.post(f"{stack.api_url}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=15)
+
+
+def test_the_agent_holds_the_caller_with_music_and_takes_them_back_from_the_desk(
+    stack: LocalStack, shop_api: ShopApi
+) -> None:
+    # GIVEN Oleh talking to an English caller in the call's conference (he stays until he hangs up)
+    stack.standin.register_agent(OLEH, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=None))
+    set_status(shop_api, "oleh", "available")
+    heard: dict[str, Transcript] = {}
+    caller = threading.Thread(
+        target=lambda: heard.setdefault(
+            "t", stack.standin.place_inbound_call("+380671260005", SHOP, CallerScript([Press("3")]))
+        )
+    )
+    caller.start()
+    _until(lambda: any(c.status == "in-progress" for c in stack.standin.engine.conferences.all()))
+    [room] = [c for c in stack.standin.engine.conferences.all() if c.status == "in-progress"]
+    caller_sid = room.friendly_name
+    # WHEN another agent, or the shop's key, tries to hold it: refused
+    in_room = room.participant(caller_sid)
+    assert in_room is not None
+    assert _desk(stack, "/v1/agent/call/hold", ANNA_TOKEN).status_code in (404, 409)  # not her call
+    assert in_room.hold is False
+    assert _desk(stack, "/v1/agent/call/hold", "demo-shop-key-0001").status_code == 401
+    # WHEN Oleh holds the caller
+    held = _desk(stack, "/v1/agent/call/hold", OLEH_TOKEN)
+    assert held.status_code == 200, held.text
+    assert held.json() == {"call_sid": caller_sid, "on_hold": True}
+    # THEN the caller hears the shop's hold music (the conference asks the app for it)
+    caller_leg = stack.standin.call(caller_sid)
+    _until(lambda: caller_leg.transcript.webhooks("conference-hold"))
+    assert CallItem.get(caller_sid).on_hold is True
+    # WHEN he takes them back, and later hangs up
+    back = _desk(stack, "/v1/agent/call/unhold", OLEH_TOKEN)
+    assert (back.status_code, back.json()) == (200, {"call_sid": caller_sid, "on_hold": False})
+    assert in_room.hold is False
+    [leg] = agent_legs(stack, OLEH, caller_sid)
+    stack.standin.engine.update_call(leg, status="completed", url=None, method="POST", twiml=None)
+    caller.join(timeout=60)
+    assert not caller.is_alive()
+    assert stack.wait_quiet(timeout=30)
+    # THEN the caller got the survey after Oleh left; the record shows them off hold, talked to Oleh
+    record = CallItem.get(caller_sid)
+    assert (record.agent_id, record.result, record.on_hold) == ("oleh", "agent", False)
+    assert heard["t"].application_errors == [] and stack.standin.application_errors() == []
+    # AND holding an ended call is refused in words
+    late = _desk(stack, "/v1/agent/call/hold", OLEH_TOKEN)
+    assert (late.status_code, late.json()["error"]) == (409, "call_ended")
