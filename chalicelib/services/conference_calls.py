@@ -121,6 +121,7 @@ def caller_left(
     ctx = inbound.context(caller_sid, store=store)
     if ctx is None:
         return False, False
+    agent_id = ctx.call.agent_id or agent_id  # after a transfer, the agent who has the call now
     if ctx.call.result != "agent" or not agent_id:
         return False, False
     inbound.dial_ended(ctx, agent_id, "completed", True, duration, store=store, now=now)

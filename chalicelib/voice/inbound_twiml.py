@@ -304,12 +304,13 @@ def join_conference(
     return str(response)
 
 
-def agent_conference(room: str, action_url: str) -> str:
+def agent_conference(room: str, action_url: str, *, ends_call: bool = True) -> str:
     """The agent's leg, once accepted: into the caller's conference; the agent leaving ends it
-    (the caller goes on to the survey) and the leg goes on to ``action_url``."""
+    (the caller goes on to the survey) and the leg goes on to ``action_url``. An agent joining
+    for a transfer (``ends_call`` False) leaves the room to the others until it is theirs."""
     response = VoiceResponse()
     dial = Dial(action=action_url, method="POST")
-    dial.conference(room, start_conference_on_enter=True, end_conference_on_exit=True, beep="false")
+    dial.conference(room, start_conference_on_enter=True, end_conference_on_exit=ends_call, beep="false")
     response.append(dial)
     return str(response)
 

@@ -18,7 +18,7 @@ from chalicelib.domain.routing import agent_language
 from chalicelib.domain.shop import InboundPolicy
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
-from chalicelib.services import conference_calls, inbound, inbound_queue
+from chalicelib.services import conference_calls, inbound, inbound_queue, transfers
 from chalicelib.services.inbound_queue import Goodbye, Survey
 from chalicelib.services.outcomes import record_outcome
 from chalicelib.voice import inbound_twiml as tw
@@ -28,7 +28,7 @@ from chalicelib.voice.links import INBOUND_BASE as BASE
 from chalicelib.voice.twiml import GATHER_TIMEOUT_SECONDS, speak
 from chalicelib.web.http import acknowledged, current_request, twilio_webhook, twiml
 from chalicelib.web.voice_queue import guarded_by, heard_in, language_of, query_of, respond
-from chalicelib.wiring import conference_links, inbound_store, outcome_store, telephony
+from chalicelib.wiring import conference_links, conferences, inbound_store, outcome_store, telephony
 
 voice_conference = Blueprint(__name__)
 webhook = twilio_webhook(lambda: current_request(voice_conference))
@@ -80,7 +80,25 @@ def conference_done(form: dict[str, str]) -> Response:
 @voice_conference.route(f"{BASE}/conf-events", methods=["POST"], content_types=FORM)
 @webhook
 def conference_events(form: dict[str, str]) -> Response:
-    return acknowledged(lambda: None, "conference event not handled")
+    """Joins and leaves while a transfer is under way (``services.transfers``)."""
+
+    def handle() -> None:
+        ctx = inbound.context(_query("call"), store=inbound_store())
+        if ctx is None:
+            return
+        transfers.participant_event(
+            ctx.call,
+            form.get("StatusCallbackEvent", ""),
+            form.get("CallSid", ""),
+            shop=ctx.shop,
+            store=inbound_store(),
+            conferences=conferences(),
+            control=telephony(),
+            requeue_url=conference_links().requeue,
+            now=current_clock().now(),
+        )
+
+    return acknowledged(handle, "conference event not handled")
 
 
 @voice_conference.route(f"{BASE}/conf-recording", methods=["POST"], content_types=FORM)
@@ -123,14 +141,17 @@ def agent_accept(form: dict[str, str]) -> Response:
     caller_sid, agent_id = _query("call"), _query("agent")
     if (form.get("Digits") or "") != "1":
         return twiml(render.hang_up())
+    done = conference_links().agent_leg("done", caller_sid, agent_id)
     try:
+        call = inbound_store().get_call(caller_sid)
+        if call is not None and transfers.may_join(call, agent_id):  # taking a transfer
+            return twiml(tw.agent_conference(caller_sid, done, ends_call=False))
         ctx = conference_calls.agent_may_join(caller_sid, agent_id, store=inbound_store(), now=current_clock().now())
     except Exception:
         logger.exception("agent accept failed")
         ctx = None
     if ctx is None:
         return twiml(render.hang_up())
-    done = conference_links().agent_leg("done", caller_sid, agent_id)
     return twiml(tw.agent_conference(caller_sid, done))
 
 
@@ -142,10 +163,11 @@ def agent_done(form: dict[str, str]) -> Response:
     caller_sid, agent_id = _query("call"), _query("agent")
     try:
         language, phone_only = _agent_of(caller_sid, agent_id)
+        call = inbound_store().get_call(caller_sid)
     except Exception:
         logger.exception("agent's conference end: agent not read")
         return twiml(render.hang_up())
-    if not phone_only:
+    if not phone_only or call is None or call.agent_id != agent_id:  # handed over: the call is not theirs
         return twiml(render.hang_up())
     return twiml(_outcome_menu(language, conference_links().agent_leg("outcome", caller_sid, agent_id, attempt=0)))
 
@@ -192,6 +214,22 @@ def agent_status(form: dict[str, str]) -> Response:
     caller_sid, agent_id = _query("call"), _query("agent")
 
     def settle() -> None:
+        call = inbound_store().get_call(caller_sid)
+        ended = form.get("CallStatus", "") in conference_calls.FINAL_CALL_STATUSES
+        if call is not None and ended and call.transfer_to == agent_id:  # a transfer's leg, never in the room
+            shop = inbound_store().get_shop(call.shop_id)
+            if shop is not None:
+                transfers.target_gone(
+                    call,
+                    missed=form.get("CallStatus") != "completed",  # never answered (not: declined, hung up)
+                    shop=shop,
+                    store=inbound_store(),
+                    conferences=conferences(),
+                    control=telephony(),
+                    requeue_url=conference_links().requeue,
+                    now=current_clock().now(),
+                )
+            return
         conference_calls.agent_leg_ended(
             caller_sid,
             agent_id,

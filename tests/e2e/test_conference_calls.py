@@ -220,3 +220,159 @@ def test_the_agent_holds_the_caller_with_music_and_takes_them_back_from_the_desk
     # AND holding an ended call is refused in words
     late = _desk(stack, "/v1/agent/call/hold", OLEH_TOKEN)
     assert (late.status_code, late.json()["error"]) == (409, "call_ended")
+
+
+def _talking_with_oleh(stack: LocalStack, shop_api: ShopApi, phone: str) -> tuple[threading.Thread, str, CallLeg]:
+    """A caller (English) in conversation with Oleh in the call's conference; both stay until
+    something ends it. Returns the caller's thread, the call's SID and Oleh's leg."""
+    stack.standin.register_agent(OLEH, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=None))
+    set_status(shop_api, "oleh", "available")
+    before = {c.sid for c in stack.standin.engine.conferences.all()}
+    thread = threading.Thread(
+        target=lambda: stack.standin.place_inbound_call(phone, SHOP, CallerScript([Press("3")])), daemon=True
+    )
+    thread.start()
+
+    def room() -> list[str]:
+        fresh = [c for c in stack.standin.engine.conferences.all() if c.sid not in before]
+        return [c.friendly_name for c in fresh if c.status == "in-progress"]
+
+    _until(room)
+    caller_sid = room()[0]
+    [oleh_leg] = agent_legs(stack, OLEH, caller_sid)
+    return thread, caller_sid, oleh_leg
+
+
+def _in_room(stack: LocalStack, caller_sid: str) -> dict[str, bool]:
+    """Who is in the call's conference now (call SID -> on hold)."""
+    rooms = [
+        c for c in stack.standin.engine.conferences.all() if c.friendly_name == caller_sid and c.status != "completed"
+    ]
+    return {p.call_sid: p.hold for room in rooms for p in room.live()}
+
+
+def _hang_up(stack: LocalStack, leg: CallLeg) -> None:
+    stack.standin.engine.update_call(leg, status="completed", url=None, method="POST", twiml=None)
+
+
+def _post(stack: LocalStack, path: str, token: str, body: dict[str, str] | None = None) -> requests.Response:
+    return requests.post(
+        f"{stack.api_url}{path}", json=body or {}, headers={"Authorization": f"Bearer {token}"}, timeout=15
+    )
+
+
+def test_a_warm_transfer_consults_the_second_agent_while_the_caller_waits_then_hands_over(
+    stack: LocalStack, shop_api: ShopApi
+) -> None:
+    # GIVEN Oleh talking to a caller, and Anna available
+    stack.standin.register_agent(ANNA, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=None))
+    thread, caller_sid, oleh_leg = _talking_with_oleh(stack, shop_api, "+380671260010")
+    set_status(shop_api, "anna", "available")
+    # WHEN Oleh transfers warm to Anna
+    started = _post(stack, "/v1/agent/call/transfer", OLEH_TOKEN, {"to_agent": "anna", "mode": "warm"})
+    assert started.status_code == 200, started.text
+    assert started.json() == {"call_sid": caller_sid, "transfer_to": "anna", "mode": "warm", "state": "ringing"}
+    # THEN Anna is rung with the whisper and joins; the caller waits on hold meanwhile
+    _until(lambda: len(_in_room(stack, caller_sid)) == 3)
+    assert _in_room(stack, caller_sid)[caller_sid] is True
+    [anna_leg] = agent_legs(stack, ANNA, caller_sid)
+    assert "Дзвінок до Kvitka Flowers. Натисніть 1, щоб прийняти." in anna_leg.transcript.heard()
+    # WHEN Oleh completes it
+    done = _post(stack, "/v1/agent/call/transfer/complete", OLEH_TOKEN)
+    assert (done.status_code, done.json()) == (200, {"call_sid": caller_sid, "agent_id": "anna", "state": "completed"})
+    # THEN Oleh is out, the caller is back, talking to Anna
+    _until(lambda: oleh_leg.status == "completed")
+    assert _in_room(stack, caller_sid) == {caller_sid: False, anna_leg.sid: False}
+    record = CallItem.get(caller_sid)
+    assert (record.agent_id, record.transfers, record.handled_by, record.on_hold) == (
+        "anna",
+        1,
+        ["oleh", "anna"],
+        False,
+    )
+    timeline = shop_api.session.get(f"{shop_api.base_url}/v1/customers/+380671260010/timeline", timeout=15).json()
+    [entry] = [e for e in timeline["entries"] if e["type"] == "call"]
+    assert (entry["agent_id"], entry["handled_by"]) == ("anna", ["oleh", "anna"])
+    assert dynamo_store().get_agent("demo", "oleh").status == "wrap-up"  # type: ignore[union-attr]
+    # WHEN Anna hangs up, the caller gets the survey and Anna wraps up
+    _hang_up(stack, anna_leg)
+    thread.join(timeout=60)
+    assert stack.wait_quiet(timeout=30)
+    assert stack.standin.call(caller_sid).transcript.webhooks("dial-action")
+    assert dynamo_store().get_agent("demo", "anna").status == "wrap-up"  # type: ignore[union-attr]
+    assert stack.standin.application_errors() == []
+
+
+def test_transfers_to_an_unavailable_or_unknown_agent_are_refused_in_words(
+    stack: LocalStack, shop_api: ShopApi
+) -> None:
+    thread, caller_sid, oleh_leg = _talking_with_oleh(stack, shop_api, "+380671260011")
+    offline = _post(stack, "/v1/agent/call/transfer", OLEH_TOKEN, {"to_agent": "anna", "mode": "warm"})
+    assert (offline.status_code, offline.json()) == (
+        409,
+        {"error": "agent_unavailable", "message": "Anna is offline: only an available agent can take the call"},
+    )
+    unknown = _post(stack, "/v1/agent/call/transfer", OLEH_TOKEN, {"to_agent": "ivan"})
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "unknown_agent")
+    outside = _post(stack, "/v1/agent/call/transfer", OLEH_TOKEN, {"to_number": "+380671112233"})
+    assert (outside.status_code, outside.json()["fields"][0]["field"]) == (422, "to_number")
+    nobody = _post(stack, "/v1/agent/call/transfer", OLEH_TOKEN, {"to_group": "sales"})
+    assert (nobody.status_code, nobody.json()["error"]) == (409, "agent_unavailable")
+    nothing = _post(stack, "/v1/agent/call/transfer/complete", OLEH_TOKEN)
+    assert (nothing.status_code, nothing.json()["error"]) == (409, "no_transfer")
+    # the caller was never put on hold, and the call is still Oleh's
+    assert _in_room(stack, caller_sid)[caller_sid] is False
+    _hang_up(stack, oleh_leg)
+    thread.join(timeout=60)
+    assert stack.wait_quiet(timeout=30)
+    record = CallItem.get(caller_sid)
+    assert (record.agent_id, record.transfers, record.transfer_to) == ("oleh", None, None)
+
+
+def test_a_second_agent_who_hangs_up_mid_transfer_leaves_nobody_on_hold(stack: LocalStack, shop_api: ShopApi) -> None:
+    # GIVEN Anna, who joins the consultation and hangs up at once
+    stack.standin.register_agent(ANNA, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=5))
+    thread, caller_sid, oleh_leg = _talking_with_oleh(stack, shop_api, "+380671260012")
+    set_status(shop_api, "anna", "available")
+    # WHEN Oleh starts a warm transfer to her (the group's only free agent)
+    started = _post(stack, "/v1/agent/call/transfer", OLEH_TOKEN, {"to_group": "sales", "mode": "warm"})
+    assert started.status_code == 200, started.text
+    [anna_leg] = agent_legs(stack, ANNA, caller_sid)
+    _until(lambda: anna_leg.status == "completed")
+    # THEN the caller is taken off hold, back with Oleh; Anna is free again; no transfer counted
+    _until(lambda: _in_room(stack, caller_sid).get(caller_sid) is False)
+    assert set(_in_room(stack, caller_sid)) == {caller_sid, oleh_leg.sid}
+    _until(lambda: CallItem.get(caller_sid).transfer_to is None)
+    record = CallItem.get(caller_sid)
+    assert (record.agent_id, record.on_hold, record.transfers) == ("oleh", False, None)
+    assert dynamo_store().get_agent("demo", "anna").status == "available"  # type: ignore[union-attr]
+    # AND Oleh hanging up still ends the call (the room is his again)
+    _hang_up(stack, oleh_leg)
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert stack.wait_quiet(timeout=30)
+
+
+def test_a_cold_transfer_drops_the_first_agent_at_once_and_the_caller_waits_on_hold_for_the_second(
+    stack: LocalStack, shop_api: ShopApi
+) -> None:
+    # GIVEN Oleh talking to a caller, and Anna available
+    stack.standin.register_agent(ANNA, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=None))
+    thread, caller_sid, oleh_leg = _talking_with_oleh(stack, shop_api, "+380671260013")
+    set_status(shop_api, "anna", "available")
+    # WHEN Oleh transfers cold to Anna (mode left out: cold)
+    started = _post(stack, "/v1/agent/call/transfer", OLEH_TOKEN, {"to_agent": "anna"})
+    assert (started.status_code, started.json()["mode"]) == (200, "cold")
+    # THEN Oleh is out at once, and once Anna is in the caller talks to her
+    _until(lambda: oleh_leg.status == "completed")
+    [anna_leg] = agent_legs(stack, ANNA, caller_sid)
+    _until(lambda: _in_room(stack, caller_sid) == {caller_sid: False, anna_leg.sid: False})
+    _until(lambda: CallItem.get(caller_sid).agent_id == "anna")
+    record = CallItem.get(caller_sid)
+    assert (record.transfers, record.handled_by, record.transfer_to) == (1, ["oleh", "anna"], None)
+    assert stack.standin.call(caller_sid).transcript.webhooks("conference-hold")  # music while Anna was rung
+    _hang_up(stack, anna_leg)
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert stack.wait_quiet(timeout=30)
+    assert stack.standin.application_errors() == []
