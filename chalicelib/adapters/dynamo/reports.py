@@ -59,6 +59,8 @@ _CALL_ATTRIBUTES = [
     "abandoned",
     "callback_task_id",
     "survey",
+    "handled_by",
+    "transfers",
 ]
 _STATUS_ATTRIBUTES = ["agent_key", "agent_id", "status", "previous_status", "changed_at", "source"]
 # A callback counts as done when its task ended with the customer reached.
@@ -90,6 +92,8 @@ def call_fact(item: CallItem) -> CallFact:
         customer_phone=item.customer_phone or "",
         duration_seconds=count(item.duration_seconds),
         wait_seconds=int_or_none(item.wait_seconds),
+        handled_by=tuple(item.handled_by or ()),
+        transfers=count(item.transfers),
     )
 
 
