@@ -106,9 +106,9 @@ def agent_leg_ended(
     ctx = inbound.context(caller_sid, store=store)
     if ctx is None or ctx.call.result != "connecting" or ctx.call.agent_id != agent_id:
         return False
-    inbound.dial_ended(ctx, agent_id, status, False, 0, store=store, now=now)
     if ctx.call.status in FINAL_CALL_STATUSES:
-        return False  # the caller hung up meanwhile: their own status callback made the callback task
+        return False  # the caller hung up first: not the agent's miss (the caller's status callback freed them)
+    inbound.dial_ended(ctx, agent_id, status, False, 0, store=store, now=now)
     control.redirect_call(caller_sid, requeue_url(ctx.call.language or ctx.shop.main_language))
     return True
 
@@ -126,3 +126,13 @@ def caller_left(
         return False, False
     inbound.dial_ended(ctx, agent_id, "completed", True, duration, store=store, now=now)
     return True, ctx.shop.inbound.survey
+
+
+def stop_ringing_agent(caller_sid: str, *, store: InboundStore, control: CallControl) -> bool:
+    """The caller left the conference before the agent took the call: the agent's phone stops
+    ringing (or the whisper ends) instead of the agent joining an empty room. True when so."""
+    call = store.get_call(caller_sid)
+    if call is None or call.result != "connecting" or not call.agent_call_sid:
+        return False
+    control.end_call(call.agent_call_sid)
+    return True

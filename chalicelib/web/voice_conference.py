@@ -72,6 +72,8 @@ def conference_done(form: dict[str, str]) -> Response:
     talked, survey = conference_calls.caller_left(
         heard.call_sid, heard.agent_id, duration, store=inbound_store(), now=current_clock().now()
     )
+    if not talked:
+        conference_calls.stop_ringing_agent(heard.call_sid, store=inbound_store(), control=telephony())
     if talked and survey:
         return respond(Survey(heard.language))
     return respond(Goodbye(heard.language, "goodbye" if talked else None))
