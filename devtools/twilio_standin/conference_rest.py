@@ -15,7 +15,9 @@
 
 Where it differs from Twilio: a participant being dialled is not listed (nor fetchable) until
 it answers and joins (Twilio lists it as ``queued``/``ringing``), and one that never answers
-gets no ``participant-leave`` event (the call's own status callback tells, as on Twilio);
+gets no ``participant-leave`` event (the call's own status callback tells, as on Twilio); a
+create by a new name opens the conference at once (status ``init``), and it stays so when
+nobody ever joins;
 ``EarlyMedia``, ``Record``, ``Region``, SIP and AMD parameters are accepted and ignored.
 """
 
