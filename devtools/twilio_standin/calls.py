@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from devtools.twilio_standin.conferences import ConferenceRegistry
+from devtools.twilio_standin.conference_registry import ConferenceRegistry
 from devtools.twilio_standin.dialing_permissions import default_voice_countries
 from devtools.twilio_standin.errors import (
     ApplicationError,
