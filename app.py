@@ -13,6 +13,7 @@ from chalicelib.observability import logger, metrics, tracer
 from chalicelib.web.agent_desk import agent_desk
 from chalicelib.web.agent_page import agent_page
 from chalicelib.web.agents_api import agents_api
+from chalicelib.web.desk_call_control import desk_call_control
 from chalicelib.web.http import api_error_shape, bounded_path_ids
 from chalicelib.web.live import live_api
 from chalicelib.web.openapi import openapi_api
@@ -21,6 +22,7 @@ from chalicelib.web.recordings import recordings_api
 from chalicelib.web.sms import sms
 from chalicelib.web.softphone import softphone
 from chalicelib.web.voice_agent_dial import voice_agent_dial
+from chalicelib.web.voice_conference import voice_conference
 from chalicelib.web.voice_inbound import voice_inbound
 from chalicelib.web.voice_predictive import voice_predictive
 from chalicelib.web.voice_queue import voice_queue
@@ -44,6 +46,8 @@ app.register_blueprint(openapi_api)
 app.register_blueprint(recordings_api)
 app.register_blueprint(voice_predictive)
 app.register_blueprint(softphone)
+app.register_blueprint(voice_conference)
+app.register_blueprint(desk_call_control)
 
 
 @app.middleware("all")

@@ -22,7 +22,7 @@ from chalicelib.clock import Clock, current_clock, wall_now
 from chalicelib.config import settings
 from chalicelib.services.paced_telephony import PacedTelephony
 from chalicelib.services.ports import EmailSender, Idempotent, Once, SendOnce, VoiceTokens
-from chalicelib.voice.links import AgentDialLinks, InboundLinks, PredictiveLinks, PublicUrls
+from chalicelib.voice.links import AgentDialLinks, ConferenceLinks, InboundLinks, PredictiveLinks, PublicUrls
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamo.crm_outbox import DynamoCrmOutbox
     from chalicelib.adapters.dynamo.live_counts import LiveCountRepository
     from chalicelib.adapters.dynamo.reports import DynamoReportQueries, DynamoReportRuns
+    from chalicelib.adapters.twilio_conferences import TwilioConferences
     from chalicelib.adapters.twilio_numbers import TwilioAccountNumbers
     from chalicelib.domain.entities import Call
     from chalicelib.domain.shop import ShopSettings
@@ -298,3 +299,15 @@ def voice_tokens() -> VoiceTokens | None:
     return TwilioVoiceTokens(
         config.twilio_account_sid, config.twilio_api_key_sid, config.api_key_secret, config.twilio_twiml_app_sid
     )
+
+
+def conferences() -> TwilioConferences:
+    """Twilio's Conferences and Participants (conference-based calls: hold, transfer, #17)."""
+    from chalicelib.adapters.twilio_conferences import TwilioConferences  # cold start: only conference calls
+
+    config = settings()
+    return TwilioConferences(config.twilio_account_sid, config.auth_token, config.twilio_api_base_url)
+
+
+def conference_links() -> ConferenceLinks:
+    return ConferenceLinks(settings().base_url)

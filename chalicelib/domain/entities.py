@@ -129,6 +129,13 @@ class Call:
     voicemail_seconds: int | None = None  # the caller left a message this long (result "voicemail")
     transcription: str | None = None  # Twilio's text of the voicemail, where the shop asks for it
     transcription_status: str | None = None  # completed | failed
+    agent_call_sid: str | None = None  # the agent's own leg, placed by the app into the call's conference
+    on_hold: bool | None = None  # the caller is on hold in the conference (the desk's hold)
+    transfer_to: str | None = None  # the agent a transfer under way goes to
+    transfer_mode: str | None = None  # cold | warm
+    transfer_call_sid: str | None = None  # that agent's leg into the conference
+    transfers: int | None = None  # transfers completed
+    handled_by: list[str] | None = None  # every agent who talked to the caller, in order
 
     @classmethod
     def to_customer_of(

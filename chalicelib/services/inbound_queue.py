@@ -15,9 +15,10 @@ from datetime import datetime
 from chalicelib.domain.ivr import choose
 from chalicelib.domain.routing import Agent, agent_language, staffed
 from chalicelib.domain.twilio_fields import twilio_count, twilio_fraction
-from chalicelib.services import inbound
+from chalicelib.services import conference_calls, inbound
+from chalicelib.services.conference_calls import LegUrls
 from chalicelib.services.inbound import CallContext, HoldRound
-from chalicelib.services.ports import InboundStore
+from chalicelib.services.ports import InboundStore, Telephony
 from chalicelib.voice.catalog import load_catalog
 
 
@@ -86,6 +87,16 @@ class DialAgent:
 
 
 @dataclass(frozen=True)
+class JoinConference:
+    """Wait in the call's conference (music) while the agent's own leg rings (#17)."""
+
+    language: str
+    call_sid: str  # the conference is named for the call
+    agent_id: str
+    record: bool
+
+
+@dataclass(frozen=True)
 class Survey:
     """After the conversation: the one-key satisfaction survey."""
 
@@ -149,11 +160,18 @@ def wait_choice(heard: Heard, *, store: InboundStore, now: datetime) -> bool:
 
 
 def queue_left(
-    heard: Heard, form: dict[str, str], *, store: InboundStore, now: datetime
-) -> DialAgent | Queued | Goodbye | LeaveMessage:
-    """The Enqueue ended (its ``QueueResult`` and ``QueueTime``): the reserved agent is dialled
+    heard: Heard,
+    form: dict[str, str],
+    *,
+    store: InboundStore,
+    now: datetime,
+    telephony: Telephony | None = None,
+    leg_urls: LegUrls | None = None,
+) -> DialAgent | JoinConference | Queued | Goodbye | LeaveMessage:
+    """The Enqueue ended (its ``QueueResult`` and ``QueueTime``): the reserved agent is rung
     (or, gone meanwhile, the caller queued again), a callback is confirmed, a caller who hung
-    up gets nothing, the rest a voicemail."""
+    up gets nothing, the rest a voicemail. With ``telephony`` the agent's leg is the app's own
+    and the two meet in a conference (``conference_calls``); without, the caller dials them."""
     ctx, language = call_context(heard.call_sid, store=store), heard.language
     queue_seconds = twilio_count(form.get("QueueTime")) or 0
     nxt = inbound.left_queue(ctx, form.get("QueueResult", ""), queue_seconds, store=store, now=now)
@@ -162,6 +180,10 @@ def queue_left(
         if agent is None:
             return queue_caller(ctx, language, None, store=store, now=now)
         policy = ctx.shop.inbound
+        if telephony is not None and leg_urls is not None:
+            if not conference_calls.ring_agent(ctx, agent, telephony=telephony, urls=leg_urls, store=store, now=now):
+                return queue_caller(ctx, language, None, store=store, now=now)
+            return JoinConference(language, ctx.call.call_sid, agent.agent_id, policy.record_calls)
         return DialAgent(language, ctx.call.call_sid, agent, policy.agent_ring_seconds, policy.record_calls)
     if nxt == "callback":
         return Goodbye(language, "inbound_callback_confirmed")

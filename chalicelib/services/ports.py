@@ -562,3 +562,57 @@ class VoiceTokens(Protocol):
     calls to ``client:<identity>`` and place calls through the deployment's TwiML App."""
 
     def voice_token(self, identity: str, *, now: datetime, ttl_seconds: int) -> str: ...
+
+
+# ---- conference calls (services.conference_calls, #17) -------------------------------------
+class ConferenceParticipant(Protocol):
+    """Twilio's Conferences and Participants resources, by the conference's name (a call's SID)."""
+
+    def hold(self, room: str, call_sid: str, *, on: bool, music_url: str | None) -> bool:
+        """Put a participant on hold (with ``music_url``) or back; False when not in the room."""
+        ...
+
+    def set_end_on_exit(self, room: str, call_sid: str, *, end: bool) -> bool: ...
+
+    def remove(self, room: str, call_sid: str) -> bool:
+        """Take a participant out of the room; False when not in it (already gone)."""
+        ...
+
+    def end(self, room: str) -> None:
+        """End the room (every participant's call goes on after its Dial); nothing when gone."""
+        ...
+
+    def add(self, room: str, *, to: str, from_: str, label: str, status_url: str, ring_seconds: int) -> str:
+        """Dial ``to`` into the room (it joins once answered, the room going on without it);
+        returns the new call's SID. Raises CallNotPlacedError when Twilio refuses."""
+        ...
+
+
+class ConferenceCallStore(Protocol):
+    """What the desk's control of a live call reads and writes (services.call_control)."""
+
+    def desk_agent(self, shop_id: str, agent_id: str) -> DeskAgent | None: ...
+    def get_call(self, call_sid: str) -> Call | None: ...
+    def update_call(self, call_sid: str, **fields: Any) -> None: ...
+
+
+class TransferStore(ConferenceCallStore, Protocol):
+    """What a transfer reads and writes beyond the desk's call control (services.transfers)."""
+
+    def get_agent(self, shop_id: str, agent_id: str) -> Agent | None: ...
+    def list_agents(self, shop_id: str) -> list[Agent]: ...
+    def reserve_agent(
+        self, agent: Agent, call_sid: str, now: datetime, *, wrap_up_seconds: int, timezone: str
+    ) -> bool: ...
+    def release_agent(
+        self,
+        shop_id: str,
+        agent_id: str,
+        call_sid: str,
+        status: str,
+        now: datetime,
+        *,
+        timezone: str,
+        talked: bool = False,
+        missed: bool = False,
+    ) -> bool: ...

@@ -87,6 +87,8 @@ def call_entry(call: Call, store: TimelineStore, recording_link: RecordingLink |
             "result": call.result,
             "duration_seconds": call.duration_seconds,
             "agent_id": call.agent_id,
+            # every agent who talked to the caller, in order (a transfer adds the next, #17)
+            "handled_by": call.handled_by or ([call.agent_id] if call.agent_id else []),
             "outcome": outcome,
             "recording": {
                 "available": has_recording,

@@ -264,3 +264,60 @@ def survey(catalog: Catalog, action: str) -> str:
     speak(response, catalog, "goodbye")
     response.hangup()
     return str(response)
+
+
+def join_conference(
+    catalog: Catalog,
+    room: str,
+    *,
+    wait_url: str,
+    action_url: str,
+    events_url: str,
+    record: bool,
+    recording_callback_url: str,
+) -> str:
+    """The caller waits in the call's conference (the wait music) until the agent is in; the
+    conference's events (the agent leaving, holds) go to ``events_url``; the caller hanging up
+    ends it. Recorded from the start where the shop records (after the greeting's notice, I9)."""
+    response = VoiceResponse()
+    speak(response, catalog, "inbound_please_hold")
+    options: dict[str, object] = {}
+    if record:
+        options |= {
+            "record": "record-from-start",
+            "recording_status_callback": recording_callback_url,
+            "recording_status_callback_method": "POST",
+        }
+    dial = Dial(action=action_url, method="POST")
+    dial.conference(
+        room,
+        start_conference_on_enter=False,
+        end_conference_on_exit=True,
+        beep="false",
+        wait_url=wait_url,
+        wait_method="POST",
+        status_callback=events_url,
+        status_callback_method="POST",
+        status_callback_event="join leave hold end",
+        **options,
+    )
+    response.append(dial)
+    return str(response)
+
+
+def agent_conference(room: str, action_url: str, *, ends_call: bool = True) -> str:
+    """The agent's leg, once accepted: into the caller's conference; the agent leaving ends it
+    (the caller goes on to the survey) and the leg goes on to ``action_url``. An agent joining
+    for a transfer (``ends_call`` False) leaves the room to the others until it is theirs."""
+    response = VoiceResponse()
+    dial = Dial(action=action_url, method="POST")
+    dial.conference(room, start_conference_on_enter=True, end_conference_on_exit=ends_call, beep="false")
+    response.append(dial)
+    return str(response)
+
+
+def music(url: str) -> str:
+    """The wait or hold music: one round (Twilio asks again when it ends)."""
+    response = VoiceResponse()
+    response.play(url)
+    return str(response)

@@ -167,3 +167,30 @@ class InboundLinks(_Links):
 
     def survey(self, lang: str) -> str:
         return self.step("survey", lang=lang)
+
+
+class ConferenceLinks(InboundLinks):
+    """An inbound call's conference (#17): the caller's wait and Dial end, the events, the
+    recording; the agent's own leg (whisper, accept, its Dial's end, the outcome keys, status);
+    each carries the caller's call, the conference's name."""
+
+    def conference_wait(self, lang: str) -> str:
+        return self.step("conf-wait", lang=lang)
+
+    def hold_music(self, call_sid: str) -> str:
+        return self.step("conf-hold-music", call=call_sid)
+
+    def conference_done(self, lang: str, agent_id: str) -> str:
+        return self.step("conf-done", lang=lang, agent=agent_id)
+
+    def conference_events(self, call_sid: str) -> str:
+        return self.step("conf-events", call=call_sid)
+
+    def conference_recording(self, call_sid: str) -> str:
+        return self.step("conf-recording", call=call_sid)
+
+    def requeue(self, lang: str) -> str:
+        return self.step("requeue", lang=lang)
+
+    def agent_leg(self, path: str, call_sid: str, agent_id: str, **extra: object) -> str:
+        return self.step(f"agent-leg/{path}", agent=agent_id, call=call_sid, **extra)

@@ -20,20 +20,20 @@ from chalicelib.clock import current_clock
 from chalicelib.domain.shop import InboundPolicy
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
-from chalicelib.services import inbound, inbound_queue, voicemail
-from chalicelib.services.inbound_queue import DialAgent, Goodbye, Heard, LeaveMessage, Queued, Survey
+from chalicelib.services import conference_calls, inbound, inbound_queue, voicemail
+from chalicelib.services.inbound_queue import DialAgent, Goodbye, Heard, JoinConference, LeaveMessage, Queued, Survey
 from chalicelib.voice import inbound_twiml as tw
 from chalicelib.voice import twiml as render
 from chalicelib.voice.catalog import Catalog, load_catalog
 from chalicelib.voice.links import INBOUND_BASE as BASE
 from chalicelib.voice.links import VOICEMAIL_PATH, VOICEMAIL_READY_PATH, VOICEMAIL_TRANSCRIPTION_PATH
 from chalicelib.web.http import acknowledged, current_request, twilio_webhook, twiml
-from chalicelib.wiring import inbound_links, inbound_store, urls, voicemail_mail
+from chalicelib.wiring import conference_links, inbound_links, inbound_store, telephony, urls, voicemail_mail
 
 voice_queue = Blueprint(__name__)
 webhook = twilio_webhook(lambda: current_request(voice_queue))
 FORM = ["application/x-www-form-urlencoded"]
-QueueStep = Goodbye | LeaveMessage | Queued | DialAgent | Survey
+QueueStep = Goodbye | LeaveMessage | Queued | DialAgent | JoinConference | Survey
 
 
 def query_of(blueprint: Blueprint, name: str, default: str = "") -> str:
@@ -90,9 +90,34 @@ def leave_a_message(catalog: Catalog, prompt: str = "inbound_voicemail", *, tran
     )
 
 
+def leg_urls(caller_sid: str) -> conference_calls.LegUrls:
+    """Where the agent's own leg into the caller's conference asks for TwiML and reports (#17)."""
+    links = conference_links()
+
+    def urls(agent_id: str) -> conference_calls.AgentLegUrls:
+        return conference_calls.AgentLegUrls(
+            links.agent_leg("answer", caller_sid, agent_id), links.agent_leg("status", caller_sid, agent_id)
+        )
+
+    return urls
+
+
 def respond(step: QueueStep) -> Response:
     """The TwiML of a step of the queue."""
     catalog, links, language = load_catalog(step.language), inbound_links(), step.language
+    if isinstance(step, JoinConference):
+        room = conference_links()
+        return twiml(
+            tw.join_conference(
+                catalog,
+                step.call_sid,
+                wait_url=room.conference_wait(language),
+                action_url=room.conference_done(language, step.agent_id),
+                events_url=room.conference_events(step.call_sid),
+                record=step.record,
+                recording_callback_url=room.conference_recording(step.call_sid),
+            )
+        )
     if isinstance(step, Goodbye):
         return twiml(render.say_and_hang_up(catalog, step.prompt) if step.prompt else render.hang_up())
     if isinstance(step, LeaveMessage):
@@ -167,7 +192,17 @@ def wait_choice(form: dict[str, str]) -> Response:
 @webhook
 @guarded
 def queue_exit(form: dict[str, str]) -> Response:
-    return respond(inbound_queue.queue_left(_heard(form), form, store=inbound_store(), now=current_clock().now()))
+    heard = _heard(form)
+    return respond(
+        inbound_queue.queue_left(
+            heard,
+            form,
+            store=inbound_store(),
+            now=current_clock().now(),
+            telephony=telephony(),
+            leg_urls=leg_urls(heard.call_sid),
+        )
+    )
 
 
 @voice_queue.route(f"{BASE}/whisper", methods=["POST"], content_types=FORM)

@@ -26,6 +26,10 @@ application-error sentence and hang up, and leaves an ``application_error`` even
 Unknown verbs are recorded the same way but skipped, as Twilio skips them. A failing
 status or action callback whose answer Twilio ignores leaves a ``callback_error`` event.
 
+Conferences (``<Dial><Conference>`` and the Conferences and Participants REST resources):
+see ``conferences``, ``conference_attend`` and ``conference_rest``, each saying where it
+differs from Twilio.
+
 ``<Record>``: nothing said, no action (the next verb runs); a hang-up before speaking ends
 the call; otherwise the action gets ``RecordingUrl``/``RecordingSid``/``RecordingDuration``
 (``Digits`` the key or ``hangup``). Then, as Twilio once the file and the text are ready, the

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from devtools.twilio_standin.conference_registry import ConferenceRegistry
 from devtools.twilio_standin.dialing_permissions import default_voice_countries
 from devtools.twilio_standin.errors import (
     ApplicationError,
@@ -135,6 +136,7 @@ class CallEngine:
         self.base_url = ""
         self.webhooks = WebhookClient(auth_token, webhook_timeout)
         self.queues = QueueRegistry()
+        self.conferences = ConferenceRegistry(self)
         self.recordings = RecordingStore()
         self.messages = MessageCenter(self)
         self.numbers: dict[str, NumberConfig] = {}

@@ -153,7 +153,7 @@ class AgentBehaviour:
 
     answers: bool = True
     accept_digits: str | None = "1"
-    talk_seconds: float = 60.0
+    talk_seconds: float | None = 60.0  # None: stays in a conference until something ends it
     ring_seconds: float = 2.0
     # Input for Gathers on the agent's leg after the conversation (keypad outcomes).
     after_call: CallerScript = field(default_factory=CallerScript)
@@ -173,7 +173,7 @@ class AgentBehaviour:
         return cls(
             answers=bool(data.get("answers", True)),
             accept_digits=None if accept in (None, "") else str(accept),
-            talk_seconds=float(data.get("talk_seconds", 60.0)),
+            talk_seconds=None if data.get("talk_seconds", 60.0) is None else float(data.get("talk_seconds", 60.0)),
             ring_seconds=float(data.get("ring_seconds", 2.0)),
             after_call=CallerScript.from_dict(data.get("after_call") or {}),
         )

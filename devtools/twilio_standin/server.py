@@ -11,10 +11,11 @@ import re
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from devtools.twilio_standin import dialing_permissions, numbers
 from devtools.twilio_standin.calls import UnknownNumberError
+from devtools.twilio_standin.conference_rest import ConferenceApi
 from devtools.twilio_standin.errors import ApiError
 from devtools.twilio_standin.parties import AgentBehaviour, Callee, CallerScript
 from devtools.twilio_standin.recordings import fake_wav
@@ -34,6 +35,10 @@ MESSAGE_PATH = re.compile(ACCOUNT + r"/Messages/(?P<sid>SM[0-9a-fA-F]{32})\.json
 RECORDING_PATH = re.compile(ACCOUNT + r"/Recordings/(?P<sid>RE[0-9a-fA-F]{32})(?P<ext>\.json|\.wav|\.mp3)?$")
 NUMBERS_PATH = re.compile(ACCOUNT + r"/IncomingPhoneNumbers\.json$")
 NUMBER_PATH = re.compile(ACCOUNT + r"/IncomingPhoneNumbers/(?P<sid>PN[0-9a-fA-F]{32})\.json$")
+CONFERENCES_PATH = re.compile(ACCOUNT + r"/Conferences\.json$")
+CONFERENCE_PATH = re.compile(ACCOUNT + r"/Conferences/(?P<sid>CF[0-9a-fA-F]{32})\.json$")
+PARTICIPANTS_PATH = re.compile(ACCOUNT + r"/Conferences/(?P<conf>[^/]+)/Participants\.json$")
+PARTICIPANT_PATH = re.compile(ACCOUNT + r"/Conferences/(?P<conf>CF[0-9a-fA-F]{32})/Participants/(?P<key>[^/]+)\.json$")
 CONTROL_CALL_PATH = re.compile(r"^/_standin/calls/(?P<sid>CA[0-9a-fA-F]{32})$")
 MAX_REQUEST_BYTES = 1024 * 1024
 
@@ -52,6 +57,7 @@ class StandInHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], standin: TwilioStandIn) -> None:
         self.standin = standin
         self.rest = RestApi(standin.engine, strict_caller_id=standin.strict_caller_id)
+        self.conferences = ConferenceApi(standin.engine, self.rest)
         super().__init__(address, StandInRequestHandler)
 
 
@@ -172,6 +178,7 @@ class StandInRequestHandler(BaseHTTPRequestHandler):
             (NUMBERS_PATH, "GET", lambda m: (200, rest.list_numbers(query, path))),
             (NUMBER_PATH, "GET", lambda m: (200, numbers.fetch_number(rest.engine, m.group("sid"), path))),
             (NUMBER_PATH, "POST", lambda m: (200, numbers.update_number(rest.engine, m.group("sid"), form, path))),
+            *self._conference_routes(form, query, path),
         ]
         matched_path = False
         for pattern, route_method, handler in routes:
@@ -186,11 +193,46 @@ class StandInRequestHandler(BaseHTTPRequestHandler):
             except _Answered:
                 return
             status, payload = handler(match)
+            if status == 204:
+                self._send(204, b"", "application/json")
+                return
             self._json(status, payload)
             return
         if matched_path:
             raise ApiError(405, 20004, f"Method {method} not allowed on {path}")
         raise ApiError(404, 20404, f"The requested resource {path} was not found")
+
+    def _conference_routes(
+        self, form: FormParams, query: FormParams, path: str
+    ) -> list[tuple[re.Pattern[str], str, Callable[[re.Match[str]], tuple[int, Any]]]]:
+        api = self.server.conferences
+
+        def deleted(match: re.Match[str]) -> tuple[int, Any]:
+            api.delete_participant(match.group("conf"), unquote(match.group("key")), path)
+            return 204, None
+
+        return [
+            (CONFERENCES_PATH, "GET", lambda m: (200, api.list_conferences(query, path))),
+            (CONFERENCE_PATH, "GET", lambda m: (200, api.conference(m.group("sid"), path).to_json())),
+            (CONFERENCE_PATH, "POST", lambda m: (200, api.update_conference(m.group("sid"), form, path))),
+            (
+                PARTICIPANTS_PATH,
+                "POST",
+                lambda m: (201, api.create_participant(unquote(m.group("conf")), form, path)),
+            ),
+            (PARTICIPANTS_PATH, "GET", lambda m: (200, api.list_participants(m.group("conf"), query, path))),
+            (
+                PARTICIPANT_PATH,
+                "GET",
+                lambda m: (200, api.participant(m.group("conf"), unquote(m.group("key")), path).to_json()),
+            ),
+            (
+                PARTICIPANT_PATH,
+                "POST",
+                lambda m: (200, api.update_participant(m.group("conf"), unquote(m.group("key")), form, path)),
+            ),
+            (PARTICIPANT_PATH, "DELETE", deleted),
+        ]
 
     # -- control API ------------------------------------------------------------------------
     def _control(self, method: str, path: str, body: bytes) -> None:

@@ -646,7 +646,8 @@ class TwimlRunner:
             raise self._invalid(document, "<Dial> with nothing to dial")
         leg.record("dial", targets=[f"{noun.tag}:{_text(noun)}" for noun in nouns], timeout=timeout, action=action)
         queues = [noun for noun in nouns if noun.tag == "Queue"]
-        unsupported = [noun.tag for noun in nouns if noun.tag in ("Sip", "Conference")]
+        conferences = [noun for noun in nouns if noun.tag == "Conference"]
+        unsupported = [noun.tag for noun in nouns if noun.tag == "Sip"]
         if unsupported:
             leg.record(
                 "application_error",
@@ -656,6 +657,8 @@ class TwimlRunner:
                 snippet="",
             )
             result = DialResult("failed")
+        elif conferences:
+            return self._dial_conference(conferences[0], document, action, method)
         elif queues:
             result = self._dial_queue(queues[0], document, timeout, time_limit)
         else:
@@ -679,6 +682,24 @@ class TwimlRunner:
             if action and not isinstance(then_raise, RedirectedByApi):
                 engine.post_callback(leg, "dial-action", action, method, engine.call_params(leg) | params)
             raise then_raise
+        return DocRequest(action, method, params, purpose="dial-action") if action else None
+
+    def _dial_conference(
+        self, noun: ET.Element, document: Document, action: str | None, method: str
+    ) -> DocRequest | None:
+        """``<Dial><Conference>`` (devtools.twilio_standin.conference_attend): the action comes
+        when this leg leaves the room, with ``DialCallStatus=completed`` and its time in it."""
+        from devtools.twilio_standin.conference_attend import attend, settings_of
+
+        exit_ = attend(self, settings_of(self, noun, document))
+        params = {"DialCallStatus": "completed", "DialCallDuration": str(whole_seconds(exit_.seconds))}
+        self.leg.record("dial", result="completed", conference=_text(noun), seconds=exit_.seconds)
+        if exit_.then_raise is not None:
+            if action and not isinstance(exit_.then_raise, RedirectedByApi):
+                self.engine.post_callback(
+                    self.leg, "dial-action", action, method, self.engine.call_params(self.leg) | params
+                )
+            raise exit_.then_raise
         return DocRequest(action, method, params, purpose="dial-action") if action else None
 
     def _recording_callback(self, element: ET.Element, document: Document) -> StatusCallbackConfig | None:

@@ -11,6 +11,7 @@ from chalicelib.domain.report.facts import AgentStatusFact, CallFact, OrderFact
 from chalicelib.domain.report.periods import ReportPeriod, digests_due
 from chalicelib.domain.report.tally import SecondsHistogram, daily_figures
 from chalicelib.domain.shop import AlertPolicy, ReportPolicy, ShopSettings
+from chalicelib.services.reports.render import _agent_row
 
 KYIV = "Europe/Kyiv"
 DAY = date(2014, 3, 29)
@@ -239,3 +240,30 @@ def test_report_and_alert_policies_have_safe_defaults():
     assert shop.alerts.max_drop_rate_percent == Decimal("3")
     restored = ShopSettings.model_validate_json(shop.model_dump_json())
     assert restored == shop
+
+
+def test_a_transferred_call_counts_for_both_agents_and_the_transfer_for_the_first() -> None:
+    # GIVEN a call Oleh took and transferred to Anna, who finished it (#17)
+    calls = [
+        CallFact(
+            "c1",
+            "inbound",
+            "completed",
+            None,
+            T,
+            T,
+            agent_id="anna",
+            duration_seconds=300,
+            handled_by=("oleh", "anna"),
+            transfers=1,
+        ),
+        CallFact("c2", "inbound", "completed", None, T, T, agent_id="oleh", duration_seconds=60),
+    ]
+    figures = daily_figures([], calls, zone=KYIV, start=START, end=END)
+    anna, oleh = figures.agents
+    # THEN each handled it; Oleh transferred one; the talk is Anna's (who had the caller last)
+    assert (anna.agent_id, anna.calls, anna.transferred, anna.talk_seconds) == ("anna", 1, 0, 300)
+    assert (oleh.agent_id, oleh.calls, oleh.transferred, oleh.talk_seconds) == ("oleh", 2, 1, 60)
+    # AND the report's agent row says so
+    assert "transferred 1" in _agent_row(oleh).note
+    assert "transferred" not in _agent_row(anna).note

@@ -20,4 +20,6 @@ def call_fact(item: CallItem) -> CallFact:
         customer_phone=item.customer_phone or "",
         duration_seconds=count(item.duration_seconds),
         wait_seconds=int_or_none(item.wait_seconds),
+        handled_by=tuple(item.handled_by or ()),
+        transfers=count(item.transfers),
     )

@@ -59,6 +59,8 @@ _CALL_ATTRIBUTES = [
     "abandoned",
     "callback_task_id",
     "survey",
+    "handled_by",
+    "transfers",
 ]
 _STATUS_ATTRIBUTES = ["agent_key", "agent_id", "status", "previous_status", "changed_at", "source"]
 # A callback counts as done when its task ended with the customer reached.

@@ -320,6 +320,13 @@ class CallItem(Model):
     voicemail_seconds = NumberAttribute(null=True)  # a message left (result "voicemail"), its length
     transcription = UnicodeAttribute(null=True)  # Twilio's text of the voicemail
     transcription_status = UnicodeAttribute(null=True)  # completed | failed
+    agent_call_sid = UnicodeAttribute(null=True)  # the agent's leg into the call's conference (#17)
+    on_hold = BooleanAttribute(null=True)  # the caller on hold in the conference
+    transfer_to = UnicodeAttribute(null=True)  # the agent a transfer under way goes to
+    transfer_mode = UnicodeAttribute(null=True)  # cold | warm
+    transfer_call_sid = UnicodeAttribute(null=True)  # that agent's leg into the conference
+    transfers = NumberAttribute(null=True)  # transfers completed
+    handled_by = ListAttribute(of=UnicodeAttribute, null=True)  # every agent who talked to the caller
 
     by_shop_day: GlobalSecondaryIndex[CallItem] = _index("by_shop_day", "shop_day", "created_at")
     # Calls of one customer of one shop, by time (customer timeline, A7).

@@ -60,6 +60,8 @@ class CallFact:
     abandoned: bool | None = None
     callback_task_id: str | None = None
     survey: str | None = None
+    handled_by: tuple[str, ...] = ()  # every agent who talked to the caller, in order (transfers, #17)
+    transfers: int = 0
 
     @property
     def answered(self) -> bool:

@@ -100,6 +100,7 @@ class AgentDay:
     talk_seconds: int
     status_seconds: tuple[tuple[str, int], ...]  # (status, seconds), longest first
     missed_offers: int
+    transferred: int = 0  # calls handed to another agent (their talk counts for the last agent)
 
     def seconds_in(self, status: str) -> int:
         return dict(self.status_seconds).get(status, 0)

@@ -68,10 +68,11 @@ class SecondsHistogram:
 
 
 class _AgentTally:
-    __slots__ = ("calls", "last_at", "last_status", "missed", "status_seconds", "talk")
+    __slots__ = ("calls", "last_at", "last_status", "missed", "status_seconds", "talk", "transferred")
 
     def __init__(self) -> None:
         self.calls = 0
+        self.transferred = 0  # calls the agent handed to another agent (#17)
         self.talk = 0
         self.missed = 0
         self.status_seconds: Counter[str] = Counter()
@@ -162,6 +163,11 @@ class ReportTally:
             agent = self._agent(call.agent_id)
             agent.calls += 1
             agent.talk += call.talk_seconds
+        for earlier in dict.fromkeys(call.handled_by):  # agents who transferred the call on
+            if earlier != call.agent_id:
+                handed = self._agent(earlier)
+                handed.calls += 1
+                handed.transferred += 1
 
     def _add_inbound(self, call: CallFact) -> None:
         self.inbound += 1
@@ -280,6 +286,7 @@ class ReportTally:
             talk_seconds=tally.talk,
             status_seconds=tuple(sorted(((s, n) for s, n in seconds.items() if n > 0), key=lambda p: (-p[1], p[0]))),
             missed_offers=tally.missed,
+            transferred=tally.transferred,
         )
 
 

@@ -213,6 +213,8 @@ def _agent_row(agent: AgentDay) -> ReportRow:
     if statuses:
         parts.append(statuses)
     parts.append(f"missed offers {agent.missed_offers}")
+    if agent.transferred:
+        parts.append(f"transferred {agent.transferred}")
     return ReportRow(f"Agent {agent.agent_id}", f"{agent.calls} calls", "; ".join(parts))
 
 

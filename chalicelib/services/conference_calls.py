@@ -1,0 +1,138 @@
+"""Inbound calls meet their agent in a conference named for the call (#17).
+
+The caller leaves the queue into ``<Dial><Conference>`` (music until the agent is in) while the
+app places the agent's own leg through the REST API: the whisper, 1 to accept, then the same
+conference. The agent's leg is the app's, so it outlives the caller (a phone-only agent keys
+the outcome after the caller hangs up, #16 item 8), and the app can hold the caller and
+transfer the call. An agent who does not answer, declines, or whose leg cannot be placed is
+missed as before: marked away, and the caller goes back to the queue at the original place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.domain.routing import Agent
+from chalicelib.observability import logger
+from chalicelib.services import inbound
+from chalicelib.services.inbound import CallContext
+from chalicelib.services.ports import (
+    CallControl,
+    CallOutcomeUnknownError,
+    InboundStore,
+    OutboundCall,
+    Telephony,
+)
+
+FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+
+
+@dataclass(frozen=True)
+class AgentLegUrls:
+    """Where the agent's leg asks for its TwiML and reports its progress."""
+
+    answer_url: str
+    status_url: str
+
+
+LegUrls = Callable[[str], AgentLegUrls]  # agent id -> the leg's URLs
+
+
+def agent_address(agent: Agent) -> str:
+    return f"client:{agent.client_identity}" if agent.client_identity else agent.phone or ""
+
+
+def ring_agent(
+    ctx: CallContext, agent: Agent, *, telephony: Telephony, urls: LegUrls, store: InboundStore, now: datetime
+) -> bool:
+    """Place the reserved agent's leg; False when Twilio refused it (the agent is released and
+    the caller stays in the queue)."""
+    call, shop = ctx.call, ctx.shop
+    leg = urls(agent.agent_id)
+    try:
+        agent_call_sid = telephony.place_call(
+            OutboundCall(
+                to=agent_address(agent),
+                from_=call.shop_number,
+                answer_url=leg.answer_url,
+                status_url=leg.status_url,
+                ring_timeout_seconds=shop.inbound.agent_ring_seconds,
+                detect_machine=False,
+            )
+        )
+    except CallOutcomeUnknownError:  # it may ring: its status callback settles it
+        logger.warning("agent leg outcome unknown", extra={"agent_id": agent.agent_id})
+        return True
+    except Exception:
+        logger.exception("agent leg not placed: the caller stays queued", extra={"agent_id": agent.agent_id})
+        store.release_agent(shop.shop_id, agent.agent_id, call.call_sid, "available", now, timezone=shop.timezone)
+        store.update_call(call.call_sid, result="queued")
+        return False
+    store.update_call(call.call_sid, agent_call_sid=agent_call_sid)
+    return True
+
+
+def agent_may_join(caller_sid: str, agent_id: str, *, store: InboundStore, now: datetime) -> CallContext | None:
+    """The agent pressed 1: still the caller's agent, and the caller still there? Then the
+    call is the agent's (answered now) and the agent joins the conference."""
+    ctx = inbound.context(caller_sid, store=store)
+    if ctx is None:
+        return None
+    call = ctx.call
+    if call.status in FINAL_CALL_STATUSES or call.result != "connecting" or call.agent_id != agent_id:
+        logger.info("agent accepted a call no longer theirs", extra={"agent_id": agent_id, "result": call.result})
+        return None
+    inbound.agent_accepted(ctx, store=store, now=now)
+    return ctx
+
+
+def agent_leg_ended(
+    caller_sid: str,
+    agent_id: str,
+    status: str,
+    *,
+    store: InboundStore,
+    control: CallControl,
+    requeue_url: Callable[[str], str],
+    now: datetime,
+) -> bool:
+    """The agent's leg ended (its final status callback). Before the agent took the call (no
+    answer, busy, declined the whisper): the agent is missed and the caller, still waiting in
+    the conference, is sent back to the queue (``requeue_url(language)``). True when so."""
+    if status not in FINAL_CALL_STATUSES:
+        return False
+    ctx = inbound.context(caller_sid, store=store)
+    if ctx is None or ctx.call.result != "connecting" or ctx.call.agent_id != agent_id:
+        return False
+    if ctx.call.status in FINAL_CALL_STATUSES:
+        return False  # the caller hung up first: not the agent's miss (the caller's status callback freed them)
+    inbound.dial_ended(ctx, agent_id, status, False, 0, store=store, now=now)
+    control.redirect_call(caller_sid, requeue_url(ctx.call.language or ctx.shop.main_language))
+    return True
+
+
+def caller_left(
+    caller_sid: str, agent_id: str, duration: int, *, store: InboundStore, now: datetime
+) -> tuple[bool, bool]:
+    """The caller's Dial into the conference ended. After a talk with the agent (who took the
+    call) the agent goes to wrap-up; returns (talked, the shop's survey follows)."""
+    ctx = inbound.context(caller_sid, store=store)
+    if ctx is None:
+        return False, False
+    agent_id = ctx.call.agent_id or agent_id  # after a transfer, the agent who has the call now
+    if ctx.call.result != "agent" or not agent_id:
+        return False, False
+    inbound.dial_ended(ctx, agent_id, "completed", True, duration, store=store, now=now)
+    return True, ctx.shop.inbound.survey
+
+
+def stop_ringing_agent(caller_sid: str, *, store: InboundStore, control: CallControl) -> bool:
+    """The caller left the conference before the agent took the call: the agent's phone stops
+    ringing (or the whisper ends) instead of the agent joining an empty room. True when so."""
+    call = store.get_call(caller_sid)
+    if call is None or call.result != "connecting" or not call.agent_call_sid:
+        return False
+    control.end_call(call.agent_call_sid)
+    return True
