@@ -8,7 +8,7 @@ from typing import Any
 
 from chalice import Chalice
 
-from chalicelib.events import crm, dialing, orders, outcomes, reports
+from chalicelib.events import crm, dialing, orders, outcomes, reports, texts
 from chalicelib.observability import logger, metrics, tracer
 from chalicelib.web.agent_desk import agent_desk
 from chalicelib.web.agent_page import agent_page
@@ -109,6 +109,12 @@ def crm_stream(event: dict[str, Any], context: Any) -> Any:
 @app.schedule("rate(1 minute)", name="crm_retry")
 def crm_retry(event: Any) -> None:
     crm.crm_retry(event)
+
+
+# ---- texts Twilio could not take yet (#18) ----------------------------------------------------
+@app.schedule("rate(1 minute)", name="text_retry")
+def text_retry(event: Any) -> None:
+    texts.text_retry(event)
 
 
 # ---- API Gateway's authorizer for the shop routes (issue #9; in AWS only, see infra/) ---------

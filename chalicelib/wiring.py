@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from chalicelib.adapters.dynamo.crm_outbox import DynamoCrmOutbox
     from chalicelib.adapters.dynamo.reports import DynamoReportQueries, DynamoReportRuns
+    from chalicelib.adapters.dynamo.text_outbox import DynamoTextOutbox
     from chalicelib.adapters.twilio_numbers import TwilioAccountNumbers
     from chalicelib.domain.entities import Call
     from chalicelib.domain.shop import ShopSettings
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from chalicelib.services.crm_push import CrmLine
     from chalicelib.services.outcomes import Notifier
     from chalicelib.services.recordings import ReportRecordingLinks  # cold start: see the block
+    from chalicelib.services.text_outbox import TextLine
     from chalicelib.services.voicemail import VoicemailMail
 
 A = TypeVar("A")
@@ -157,6 +159,20 @@ def crm_outbox() -> DynamoCrmOutbox:
     return build()
 
 
+def text_outbox() -> DynamoTextOutbox:
+    from chalicelib.adapters.dynamo.text_outbox import text_outbox as build  # cold start: texting handlers only
+
+    return build()
+
+
+def text_line() -> TextLine:
+    """Every text out (#18): the outbox, Twilio (paced as every call), the store that logs them."""
+    from chalicelib.services.text_outbox import TextLine  # cold start: texting handlers only
+
+    store_, twilio = repository(), telephony()
+    return TextLine(text_outbox(), twilio, twilio, store_, store_.get_shop)
+
+
 def report_queries() -> DynamoReportQueries:
     from chalicelib.adapters.dynamo.reports import DynamoReportQueries  # cold start: reports and live only
 
@@ -173,7 +189,14 @@ def mailer() -> EmailSender:
 def alert_channels() -> AlertChannels:
     from chalicelib.services.alerts import AlertChannels  # cold start: alerts load the live figures
 
-    return AlertChannels(sender=mailer(), messenger=telephony(), do_not_call=repository(), once=send_once())
+    return AlertChannels(
+        sender=mailer(),
+        messenger=telephony(),
+        do_not_call=repository(),
+        once=send_once(),
+        outbox=text_outbox(),
+        clock=current_clock(),
+    )
 
 
 def alert_destination_cap(shop: ShopSettings, day: str, cap: int) -> bool:

@@ -433,6 +433,44 @@ class CrmEventItem(Model):
     by_parked: GlobalSecondaryIndex[CrmEventItem] = _index("by_parked", "parked_key", "parked_at")
 
 
+# ---- the text outbox (#18) ------------------------------------------------------------------
+class TextOutItem(Model):
+    """One text to send, written before it is sent (``chalicelib.domain.text_outbox``). Pending
+    ones wait in the sparse ``by_due`` index (one partition: only texts Twilio could not take
+    yet); parked ones in ``by_parked``; ``by_customer`` finds a recipient's texts (their order,
+    erasure)."""
+
+    class Meta(_Meta):
+        table_name = table_name("text_outbox")
+
+    text_id = UnicodeAttribute(hash_key=True)
+    shop_id = UnicodeAttribute()
+    shop_phone = UnicodeAttribute()  # "<shop_id>#<E.164 of the recipient>"
+    to = UnicodeAttribute()
+    from_ = UnicodeAttribute(attr_name="from")
+    body = UnicodeAttribute()
+    kind = UnicodeAttribute()  # customer | alert
+    purpose = UnicodeAttribute()
+    order_ids = UnicodeSetAttribute(null=True)
+    state = UnicodeAttribute()  # pending | sent | failed | parked
+    attempts = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    retrying_since = UTCDateTimeAttribute()
+    next_attempt_at = UTCDateTimeAttribute(null=True)
+    due_key = UnicodeAttribute(null=True)  # "due" while pending
+    parked_key = UnicodeAttribute(null=True)  # shop id while parked
+    parked_at = UTCDateTimeAttribute(null=True)
+    sent_at = UTCDateTimeAttribute(null=True)
+    message_sid = UnicodeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    uncertain = BooleanAttribute(default=False)
+    expires_ttl = TTLAttribute(null=True)
+
+    by_due: GlobalSecondaryIndex[TextOutItem] = _index("by_due", "due_key", "next_attempt_at")
+    by_parked: GlobalSecondaryIndex[TextOutItem] = _index("by_parked", "parked_key", "parked_at")
+    by_customer: GlobalSecondaryIndex[TextOutItem] = _index("by_customer", "shop_phone", "created_at")
+
+
 # ---- customer-first dialing (O8) ------------------------------------------------------------
 class CallRateItem(Model):
     """The next instant a call may be placed on a Twilio account (calls per second)."""
@@ -516,6 +554,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     OutcomeItem,
     ReportRunItem,
     CrmEventItem,
+    TextOutItem,
     CallRateItem,
     DialerDayItem,
     DialLineItem,
