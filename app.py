@@ -17,6 +17,7 @@ from chalicelib.web.http import api_error_shape, bounded_path_ids
 from chalicelib.web.live import live_api
 from chalicelib.web.openapi import openapi_api
 from chalicelib.web.orders_api import orders_api
+from chalicelib.web.privacy_api import privacy_api
 from chalicelib.web.recordings import recordings_api
 from chalicelib.web.sms import sms
 from chalicelib.web.voice_agent_dial import voice_agent_dial
@@ -42,6 +43,7 @@ app.register_blueprint(agent_page)
 app.register_blueprint(openapi_api)
 app.register_blueprint(recordings_api)
 app.register_blueprint(voice_predictive)
+app.register_blueprint(privacy_api)
 
 
 @app.middleware("all")

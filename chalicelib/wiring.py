@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamo.text_outbox import DynamoTextOutbox
     from chalicelib.adapters.twilio_numbers import TwilioAccountNumbers
     from chalicelib.domain.entities import Call
+    from chalicelib.domain.erasure import Erased
     from chalicelib.domain.shop import ShopSettings
     from chalicelib.services.alerts import AlertChannels
     from chalicelib.services.crm_push import CrmLine
@@ -171,6 +172,22 @@ def text_line() -> TextLine:
 
     store_, twilio = repository(), telephony()
     return TextLine(text_outbox(), twilio, twilio, store_, store_.get_shop)
+
+
+def customer_erasure() -> Callable[[ShopSettings, str, datetime], Erased]:
+    """Erasing a customer (#18): the store's erasure, Twilio's recordings, the shop's groups."""
+    from chalicelib.adapters.dynamo.erasure import DynamoErasure  # cold start: erasure only
+    from chalicelib.adapters.twilio_rest import TwilioRecordings
+    from chalicelib.services.erasure import erase_customer
+
+    config = settings()
+    recordings = TwilioRecordings(config.twilio_account_sid, config.auth_token, config.twilio_api_base_url)
+
+    def erase(shop: ShopSettings, phone: str, now: datetime) -> Erased:
+        groups = {group for agent in repository().list_agents(shop.shop_id) for group in agent.groups}
+        return erase_customer(shop, phone, store=DynamoErasure(), recordings=recordings, groups=groups, now=now)
+
+    return erase
 
 
 def report_queries() -> DynamoReportQueries:

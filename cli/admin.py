@@ -18,7 +18,7 @@ from chalicelib.domain.shop import ShopSettings, merged_settings
 from chalicelib.services import admin
 from chalicelib.services.crm_push import parked_view
 from chalicelib.wiring import repository, text_outbox
-from cli import texts, twilio_numbers
+from cli import erase, texts, twilio_numbers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--shop")
     twilio_numbers.add_parser(commands)
     texts.add_parsers(commands)
+    erase.add_parser(commands)
     commands.add_parser(
         "index-order-numbers",
         help="once after upgrading: key the orders stored before GET /v1/orders?order_number= (a Scan)",
@@ -185,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
             print(_report_runs(store.list_shops(), args.shop))
         elif args.command == "twilio-numbers":
             return twilio_numbers.run(args, routes=store)
+        elif args.command == "erase-customer":
+            return erase.run(args, shop=store.get_shop(args.shop), now=now)
         elif args.command in texts.COMMANDS:
             return texts.run(args, shops=store.list_shops(), outbox=text_outbox(), now=now)
     except (ValueError, RuntimeError) as error:  # AdminError, pydantic's ValidationError, a missing secret

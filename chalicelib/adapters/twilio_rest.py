@@ -143,6 +143,24 @@ def never_sent(error: Exception) -> bool:
     return isinstance(reason, (NewConnectionError, SSLError))
 
 
+class TwilioRecordings:
+    """The ``RecordingDeletion`` port: Twilio's Recordings resource (DELETE)."""
+
+    def __init__(self, account_sid: str, auth_token: Callable[[], str], api_base_url: str | None) -> None:
+        self._account_sid, self._auth_token, self._api_base_url = account_sid, auth_token, api_base_url
+
+    def delete_recording(self, recording_sid: str) -> bool:
+        from twilio.base.exceptions import TwilioRestException  # cold start: the Twilio SDK on first call
+
+        client = twilio_client(self._account_sid, self._auth_token(), self._api_base_url)
+        try:
+            return bool(client.recordings(recording_sid).delete())
+        except TwilioRestException as error:
+            if error.status == 404:
+                return False  # gone already
+            raise
+
+
 class TwilioRecordingMedia:
     """The ``RecordingMedia`` port: recording media fetched with the account's credentials
     (Twilio's "Enforce HTTP Auth on Media URLs"), redirects not followed but passed on."""

@@ -16,6 +16,7 @@ from chalicelib.domain.dedup import DedupClaim
 from chalicelib.domain.desk import DeskAgent
 from chalicelib.domain.email import OutgoingEmail
 from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
+from chalicelib.domain.erasure import Erased
 from chalicelib.domain.geo_permissions import CountryPermission
 from chalicelib.domain.outcomes import SavedOutcome
 from chalicelib.domain.predictive import DayCounts, DialLine
@@ -421,6 +422,20 @@ class ScreenPopStore(TimelineStore, OutcomeStore, Protocol):
 # A call -> an expiring link to its recording, or None (no recording, or no link maker yet).
 # The recordings' signed links (SPEC I9) plug in here; never a raw Twilio URL.
 RecordingLink = Callable[[Call], str | None]
+
+
+class CustomerErasure(Protocol):
+    """Erasing one customer of a shop (#18): every table, by the customer indexes."""
+
+    def recordings_of(self, shop_id: str, phone: str) -> list[tuple[str, str]]: ...
+    def forget_recording(self, call_sid: str) -> None: ...
+    def erase(self, shop_id: str, phone: str, groups: set[str], now: datetime) -> Erased: ...
+
+
+class RecordingDeletion(Protocol):
+    def delete_recording(self, recording_sid: str) -> bool:
+        """Delete it at Twilio; False when Twilio has none (deleted before)."""
+        ...
 
 
 class RecordingMedia(Protocol):
