@@ -9,6 +9,7 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.adapters.dynamo.items import day_key, day_of, from_item, shop_phone, sorted_set
+from chalicelib.adapters.dynamo.retention import kept_until
 from chalicelib.adapters.dynamo.schema import DoNotCallItem, MessageItem
 from chalicelib.domain.entities import TextMessage
 from chalicelib.domain.erasure import do_not_call_hash
@@ -40,6 +41,7 @@ class MessageRepository:
             left_open=set(message.left_open) or None,
             shop_id=message.shop_id,
             shop_day=day_key(message.shop_id, message.day),
+            expires_ttl=kept_until(message.shop_id),
         ).save()
 
     def messages_of(self, shop_id: str, phone: str) -> list[TextMessage]:

@@ -197,6 +197,7 @@ class OrderItem(Model):
     shop_phone = UnicodeAttribute()
     # "<shop_id>#<order number, casefolded>"; absent for orders sent without a number.
     shop_order_number = UnicodeAttribute(null=True)
+    expires_ttl = TTLAttribute(null=True)  # the shop's privacy.retention_days after it came (#18)
 
     # Orders of a shop's local calendar day: reports Query this, never Scan.
     by_shop_day: GlobalSecondaryIndex[OrderItem] = _index("by_shop_day", "shop_day", "received_at")
@@ -300,6 +301,7 @@ class CallItem(Model):
     voicemail_seconds = NumberAttribute(null=True)  # a message left (result "voicemail"), its length
     transcription = UnicodeAttribute(null=True)  # Twilio's text of the voicemail
     transcription_status = UnicodeAttribute(null=True)  # completed | failed
+    expires_ttl = TTLAttribute(null=True)  # the shop's privacy.retention_days after it began (#18)
 
     by_shop_day: GlobalSecondaryIndex[CallItem] = _index("by_shop_day", "shop_day", "created_at")
     # Calls of one customer of one shop, by time (customer timeline, A7).
@@ -368,6 +370,7 @@ class MessageItem(Model):
     left_open = UnicodeSetAttribute(null=True)  # a reply's open orders it did not decide (O10)
     shop_id = UnicodeAttribute()
     shop_day = UnicodeAttribute()
+    expires_ttl = TTLAttribute(null=True)  # the shop's privacy.retention_days after it went (#18)
 
     by_shop_day: GlobalSecondaryIndex[MessageItem] = _index("by_shop_day", "shop_day", "at")
 
@@ -396,6 +399,8 @@ class OutcomeItem(Model):
     orders_moved = UnicodeSetAttribute(null=True)  # those this save changed
 
     # Outcomes of one customer of one shop, by time (customer timeline, A7).
+    expires_ttl = TTLAttribute(null=True)  # the shop's privacy.retention_days after it was saved (#18)
+
     by_shop_phone: GlobalSecondaryIndex[OutcomeItem] = _index("by_shop_phone", "shop_phone", "saved_at")
 
 
