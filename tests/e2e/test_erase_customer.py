@@ -31,7 +31,7 @@ def erase(shop_api: ShopApi, body: Any) -> requests.Response:
 
 
 def timeline(shop_api: ShopApi, phone: str) -> list[dict[str, Any]]:
-    response = shop_api.session.get(f"{shop_api.base_url}/v1/customers/{phone}/timeline", timeout=15)
+    response = shop_api.session.post(f"{shop_api.base_url}/v1/customers/timeline", json={"phone": phone}, timeout=15)
     assert response.status_code == 200, response.text
     entries: list[dict[str, Any]] = response.json()["entries"]
     return entries
