@@ -8,7 +8,7 @@ from typing import Any
 
 from chalice import Chalice
 
-from chalicelib.events import crm, dialing, live, orders, outcomes, reports
+from chalicelib.events import crm, dialing, live, orders, outcomes, reports, texts
 from chalicelib.observability import logger, metrics, tracer
 from chalicelib.web.agent_desk import agent_desk
 from chalicelib.web.agent_page import agent_page
@@ -18,6 +18,7 @@ from chalicelib.web.http import api_error_shape, bounded_path_ids
 from chalicelib.web.live import live_api
 from chalicelib.web.openapi import openapi_api
 from chalicelib.web.orders_api import orders_api
+from chalicelib.web.privacy_api import privacy_api
 from chalicelib.web.recordings import recordings_api
 from chalicelib.web.sms import sms
 from chalicelib.web.softphone import softphone
@@ -48,6 +49,7 @@ app.register_blueprint(voice_predictive)
 app.register_blueprint(softphone)
 app.register_blueprint(voice_conference)
 app.register_blueprint(desk_call_control)
+app.register_blueprint(privacy_api)
 
 
 @app.middleware("all")
@@ -122,6 +124,12 @@ def crm_stream(event: dict[str, Any], context: Any) -> Any:
 @app.schedule("rate(1 minute)", name="crm_retry")
 def crm_retry(event: Any) -> None:
     crm.crm_retry(event)
+
+
+# ---- texts Twilio could not take yet (#18) ----------------------------------------------------
+@app.schedule("rate(1 minute)", name="text_retry")
+def text_retry(event: Any) -> None:
+    texts.text_retry(event)
 
 
 # ---- API Gateway's authorizer for the shop routes (issue #9; in AWS only, see infra/) ---------

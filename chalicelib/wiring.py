@@ -32,14 +32,17 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamo.crm_outbox import DynamoCrmOutbox
     from chalicelib.adapters.dynamo.live_counts import LiveCountRepository
     from chalicelib.adapters.dynamo.reports import DynamoReportQueries, DynamoReportRuns
+    from chalicelib.adapters.dynamo.text_outbox import DynamoTextOutbox
     from chalicelib.adapters.twilio_conferences import TwilioConferences
     from chalicelib.adapters.twilio_numbers import TwilioAccountNumbers
     from chalicelib.domain.entities import Call
+    from chalicelib.domain.erasure import Erased
     from chalicelib.domain.shop import ShopSettings
     from chalicelib.services.alerts import AlertChannels
     from chalicelib.services.crm_push import CrmLine
     from chalicelib.services.outcomes import Notifier
     from chalicelib.services.recordings import ReportRecordingLinks  # cold start: see the block
+    from chalicelib.services.text_outbox import TextLine
     from chalicelib.services.voicemail import VoicemailMail
 
 A = TypeVar("A")
@@ -166,6 +169,36 @@ def live_counters() -> LiveCountRepository:
     return LiveCountRepository()
 
 
+def text_outbox() -> DynamoTextOutbox:
+    from chalicelib.adapters.dynamo.text_outbox import text_outbox as build  # cold start: texting handlers only
+
+    return build()
+
+
+def text_line() -> TextLine:
+    """Every text out (#18): the outbox, Twilio (paced as every call), the store that logs them."""
+    from chalicelib.services.text_outbox import TextLine  # cold start: texting handlers only
+
+    store_, twilio = repository(), telephony()
+    return TextLine(text_outbox(), twilio, twilio, store_, store_.get_shop)
+
+
+def customer_erasure() -> Callable[[ShopSettings, str, datetime], Erased]:
+    """Erasing a customer (#18): the store's erasure, Twilio's recordings, the shop's groups."""
+    from chalicelib.adapters.dynamo.erasure import DynamoErasure  # cold start: erasure only
+    from chalicelib.adapters.twilio_rest import TwilioRecordings
+    from chalicelib.services.erasure import erase_customer
+
+    config = settings()
+    recordings = TwilioRecordings(config.twilio_account_sid, config.auth_token, config.twilio_api_base_url)
+
+    def erase(shop: ShopSettings, phone: str, now: datetime) -> Erased:
+        groups = {group for agent in repository().list_agents(shop.shop_id) for group in agent.groups}
+        return erase_customer(shop, phone, store=DynamoErasure(), recordings=recordings, groups=groups, now=now)
+
+    return erase
+
+
 def report_queries() -> DynamoReportQueries:
     from chalicelib.adapters.dynamo.reports import DynamoReportQueries  # cold start: reports and live only
 
@@ -182,7 +215,14 @@ def mailer() -> EmailSender:
 def alert_channels() -> AlertChannels:
     from chalicelib.services.alerts import AlertChannels  # cold start: alerts load the live figures
 
-    return AlertChannels(sender=mailer(), messenger=telephony(), do_not_call=repository(), once=send_once())
+    return AlertChannels(
+        sender=mailer(),
+        messenger=telephony(),
+        do_not_call=repository(),
+        once=send_once(),
+        outbox=text_outbox(),
+        clock=current_clock(),
+    )
 
 
 def alert_destination_cap(shop: ShopSettings, day: str, cap: int) -> bool:

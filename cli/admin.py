@@ -17,8 +17,8 @@ from chalicelib.clock import current_clock
 from chalicelib.domain.shop import ShopSettings, merged_settings
 from chalicelib.services import admin
 from chalicelib.services.crm_push import parked_view
-from chalicelib.wiring import repository
-from cli import twilio_numbers
+from chalicelib.wiring import repository, text_outbox
+from cli import erase, texts, twilio_numbers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--all-parked", action="store_true", help="every parked event (of --shop, if given)")
     replay.add_argument("--shop")
     twilio_numbers.add_parser(commands)
+    texts.add_parsers(commands)
+    erase.add_parser(commands)
     commands.add_parser(
         "index-dial-tasks",
         help="once after upgrading: key the open dial tasks stored before the minute's cross-shop search (a Scan)",
@@ -190,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
             print(_report_runs(store.list_shops(), args.shop))
         elif args.command == "twilio-numbers":
             return twilio_numbers.run(args, routes=store)
+        elif args.command == "erase-customer":
+            return erase.run(args, shop=store.get_shop(args.shop), now=now)
+        elif args.command in texts.COMMANDS:
+            return texts.run(args, shops=store.list_shops(), outbox=text_outbox(), now=now)
     except (ValueError, RuntimeError) as error:  # AdminError, pydantic's ValidationError, a missing secret
         print(f"error: {error}", file=sys.stderr)
         return 2

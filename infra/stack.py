@@ -48,6 +48,7 @@ FUNCTION_TIMEOUT_SECONDS = {
 # The functions that POST to shops' CRMs, the only ones that may read their signing secrets.
 CRM_FUNCTIONS = frozenset({"crm_stream", "crm_retry"})
 CRM_PARKED_METRIC = "CrmEvents_parked"  # published by the CRM functions (app.py)
+TEXTS_PARKED_METRIC = "Texts_parked"  # published by text_retry (app.py): texts given up after a day (#18)
 CRM_SECRET_PARAM_PREFIX = "/callcenter/crm/"  # noqa: S105 - a path, not a secret
 API_KEYS_TABLE = "api_keys"  # the one table the shop key authorizer reads
 WRITE_ROUTES = [("POST", "/v1/orders"), ("POST", "/v1/callbacks")]  # throttled per route (see _throttling)
@@ -669,6 +670,14 @@ class CallCenterStack(cdk.Stack):
             period=cdk.Duration.minutes(5),
         )
         self._alarm("CrmParkedAlarm", parked, 1, "CRM push: events parked (see cli.admin crm-parked)")
+        texts = cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=TEXTS_PARKED_METRIC,
+            dimensions_map={"service": SERVICE},
+            statistic="Sum",
+            period=cdk.Duration.minutes(5),
+        )
+        self._alarm("TextsParkedAlarm", texts, 1, "Texts given up after a day (see cli.admin texts-parked)")
 
     def _outputs(self) -> None:
         cdk.CfnOutput(self, "PublicBaseUrl", value=self.public_base_url, description="PUBLIC_BASE_URL")

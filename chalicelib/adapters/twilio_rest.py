@@ -10,12 +10,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.services.ports import (
     CallNotPlacedError,
     CallOutcomeUnknownError,
     CallState,
+    MessageNotSentError,
     MessageOutcomeUnknownError,
     OutboundCall,
 )
@@ -101,14 +103,62 @@ class TwilioTelephony:
 
     def send_sms(self, *, to: str, from_: str, body: str) -> str:
         import requests  # cold start: on first call
+        from twilio.base.exceptions import TwilioRestException  # cold start: the Twilio SDK on first call
 
         try:
             message = twilio_client(*self._credentials).messages.create(to=to, from_=from_, body=body)
-        except requests.ConnectTimeout:
-            raise  # nothing was sent: the caller's retry may send it
-        except (requests.ReadTimeout, requests.ConnectionError) as error:  # maybe sent
+        except TwilioRestException as error:  # Twilio answered: the text does not exist
+            temporary = error.status == 429 or error.status >= 500
+            raise MessageNotSentError(
+                f"Twilio {error.status} {error.code}: {error.msg}", temporary=temporary
+            ) from error
+        except requests.ReadTimeout as error:  # the request went: Twilio may have taken it
+            raise MessageOutcomeUnknownError(str(error)) from error
+        except requests.ConnectionError as error:
+            if never_sent(error):  # refused, DNS, TLS, connect timeout: nothing left this machine
+                raise MessageNotSentError(f"Twilio unreachable: {type(error).__name__}", temporary=True) from error
             raise MessageOutcomeUnknownError(str(error)) from error
         return str(message.sid)
+
+    def find_sent_text(self, *, to: str, from_: str, body: str, since: datetime) -> str | None:
+        """After a timeout: Twilio's own list of texts to ``to`` from ``from_`` since ``since``."""
+        messages = twilio_client(*self._credentials).messages.list(
+            to=to, from_=from_, date_sent_after=since - timedelta(days=1), limit=50
+        )
+        return next((str(m.sid) for m in messages if m.body == body), None)
+
+
+def never_sent(error: Exception) -> bool:
+    """Whether a ``requests.ConnectionError`` happened before the request left: no connection
+    (refused, unreachable, DNS), a TLS handshake that failed, a connect timeout. A connection
+    dropped after the request was written ("Connection aborted") may have reached Twilio."""
+    import requests  # cold start: on first call
+    from urllib3.exceptions import MaxRetryError, NewConnectionError, SSLError  # cold start: as requests
+
+    if isinstance(error, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+        return True
+    reason = error.args[0] if error.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, (NewConnectionError, SSLError))
+
+
+class TwilioRecordings:
+    """The ``RecordingDeletion`` port: Twilio's Recordings resource (DELETE)."""
+
+    def __init__(self, account_sid: str, auth_token: Callable[[], str], api_base_url: str | None) -> None:
+        self._account_sid, self._auth_token, self._api_base_url = account_sid, auth_token, api_base_url
+
+    def delete_recording(self, recording_sid: str) -> bool:
+        from twilio.base.exceptions import TwilioRestException  # cold start: the Twilio SDK on first call
+
+        client = twilio_client(self._account_sid, self._auth_token(), self._api_base_url)
+        try:
+            return bool(client.recordings(recording_sid).delete())
+        except TwilioRestException as error:
+            if error.status == 404:
+                return False  # gone already
+            raise
 
 
 class TwilioRecordingMedia:

@@ -29,6 +29,12 @@ def dedup_claim_for(
     return DedupClaim(f"{shop_id}#B#{phone_e164}", received_at + timedelta(minutes=policy.window_minutes))
 
 
+def dedup_claim_keys(shop_id: str, phone_e164: str, order_number: str | None) -> list[str]:
+    """Every claim key an order of this customer may hold (erasure, #18): both variants'."""
+    keys = [f"{shop_id}#B#{phone_e164}"]
+    return keys + ([f"{shop_id}#A#{phone_e164}#{order_number.casefold()}"] if order_number else [])
+
+
 def fake_reason(phone_problem: str | None, customer_name: str, test_names: list[str]) -> str | None:
     """Why an order is obviously not real, or None."""
     if phone_problem:

@@ -254,6 +254,15 @@ class DeskPolicy(_Strict):
     customer_days: int = Field(default=30, ge=1, le=365)
 
 
+class PrivacyPolicy(_Strict):
+    """How long a customer's records are kept (#18): orders, calls (with their recordings'
+    metadata), texts and outcomes expire this many days after they are written (DynamoDB's
+    TTL). At least 62 days: the monthly report, its trends and the desk's customer days read
+    that far back; a day's report reads only that day's records."""
+
+    retention_days: int = Field(default=365, ge=62, le=3650)
+
+
 class ShopSettings(_Strict):
     shop_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")
     name: str = Field(min_length=1, max_length=100)
@@ -276,6 +285,7 @@ class ShopSettings(_Strict):
     delivery_notice: DeliveryNoticePolicy = Field(default_factory=DeliveryNoticePolicy)
     destinations: DestinationPolicy = Field(default_factory=DestinationPolicy)
     desk: DeskPolicy = Field(default_factory=DeskPolicy)
+    privacy: PrivacyPolicy = Field(default_factory=PrivacyPolicy)
 
     @field_validator("default_region")
     @classmethod

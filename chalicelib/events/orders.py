@@ -47,7 +47,7 @@ def decide_order(record: DynamoDBRecord) -> None:
         previous = old_image.get("status")
         order = store.get_order(shop.shop_id, keys["order_id"])
         if order is not None:
-            texts = order_events.OrderTexts(store, wiring.telephony(), wiring.run_once())
+            texts = order_events.OrderTexts(store, wiring.telephony(), wiring.run_once(), wiring.text_outbox())
             # The CRM's event first: it never fails on Twilio, so a text that keeps failing
             # cannot take it down with the record.
             crm_push.queue_order_event(shop, previous, order, outbox=wiring.crm_outbox(), now=now)

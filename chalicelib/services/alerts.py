@@ -15,26 +15,32 @@ Every alert's facts become words in one place (``voice.alert_words``, the words 
 ``twiml/<language>.toml``): the email and the text in the shop's language, readable sentences
 (no Python values, times in the shop's zone). Every alert goes by email and, where the shop
 lists ``alerts.sms_numbers``, by a short text (never to a number on its do-not-call list). Each message (the email; the
-text to each number) is sent once per event (the channels' ``once``), so a
-redelivered stream record or a retried call sends nothing twice. A send that fails raises once
+text to each number) is sent once per event (the email by the channels' ``once``, each text by its
+outbox record, which also keeps it until Twilio takes it), so a redelivered stream record or a
+retried call sends nothing twice. A send that fails raises once
 the other messages were tried, so the caller (the stream, the schedule) retries it, the
 messages already sent are not sent again, and no alert is lost.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.clock import Clock
 from chalicelib.domain.email import OutgoingEmail, one_line
 from chalicelib.domain.phones import mask_phone
 from chalicelib.domain.shop import ShopSettings
+from chalicelib.domain.text_outbox import OutgoingText, text_id
 from chalicelib.observability import logger
+from chalicelib.services import text_outbox
 from chalicelib.services.live import LiveFigures, live_figures
-from chalicelib.services.ports import DoNotCallList, EmailSender, LiveQueries, Messenger, SendOnce
+from chalicelib.services.ports import EmailSender, LiveQueries, SendOnce, TextMessenger, TextOutbox, TextStore
+from chalicelib.services.text_outbox import TextLine
 from chalicelib.voice.alert_words import (
     AlertFacts,
     ComplaintFacts,
@@ -165,9 +171,14 @@ class AlertChannels:
     """Where alerts go and how each goes only once (``chalicelib.wiring.alert_channels``)."""
 
     sender: EmailSender
-    messenger: Messenger
-    do_not_call: DoNotCallList
+    messenger: TextMessenger
+    do_not_call: TextStore
     once: SendOnce
+    outbox: TextOutbox  # texts wait here until Twilio takes them (#18)
+    clock: Clock
+
+    def text_line(self) -> TextLine:
+        return TextLine(self.outbox, self.messenger, self.messenger, self.do_not_call, lambda _shop_id: None)
 
 
 def has_alert_channel(shop: ShopSettings) -> bool:
@@ -242,9 +253,21 @@ def _text_once(
     body = alert.sms
     from_ = shop.caller_id
     key = {"shop_id": shop.shop_id, "kind": alert.kind, "event": alert.event, "channel": "sms", "to": number}
-    if not channels.once(key, lambda: channels.messenger.send_sms(to=number, from_=from_, body=body)):
+    now = channels.clock.now()
+    text = OutgoingText(
+        text_id(shop.shop_id, json.dumps(key, sort_keys=True)),
+        shop.shop_id,
+        number,
+        from_,
+        body,
+        "alert",
+        alert.kind,
+        now,
+    )
+    result = text_outbox.send(text, line=channels.text_line(), now=now)
+    if result == "duplicate":
         return False
-    logger.info("Alert texted", extra=log_keys)
+    logger.info("Alert texted" if result == "sent" else f"Alert text {result}", extra=log_keys)
     return True
 
 

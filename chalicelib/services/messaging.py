@@ -16,9 +16,12 @@ from chalicelib.domain.entities import Order, TextMessage
 from chalicelib.domain.orders import format_amount
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.sms import Intent, decided_by_text, sms_intent, who_calls
+from chalicelib.domain.text_outbox import OutgoingText, text_id
 from chalicelib.observability import logger
+from chalicelib.services import text_outbox
 from chalicelib.services.destinations import refused_contact
-from chalicelib.services.ports import MessageOutcomeUnknownError, MessagingStore, Messenger
+from chalicelib.services.ports import MessagingStore
+from chalicelib.services.text_outbox import TextLine
 from chalicelib.voice.catalog import load_catalog
 
 DECISIONS = {"confirm": "confirmed", "cancel": "cancelled"}
@@ -30,20 +33,22 @@ def send_customer_sms(
     language: str,
     message: str,
     *,
+    key: str,
     purpose: str,
     order_ids: list[str],
-    store: MessagingStore,
-    messenger: Messenger,
+    line: TextLine,
     now: datetime,
     shop_note: str = "",
     **values: object,
 ) -> str | None:
-    """The MessageSid, or None when the customer is on the do-not-call list or no number sends;
-    ``shop_note``, the shop's own words, follows the catalog's as written."""
+    """The outbox's answer for the text (``services.text_outbox.send``: sent, queued, failed,
+    duplicate), or None when the customer is on the do-not-call list or no number sends;
+    ``key`` names the text in the shop (the same key is never texted twice); ``shop_note``, the
+    shop's own words, follows the catalog's as written."""
     if not shop.caller_id:
         logger.error("shop has no caller_id: cannot text", extra={"shop_id": shop.shop_id})
         return None
-    if store.is_do_not_call(shop.shop_id, phone):
+    if line.store.is_do_not_call(shop.shop_id, phone):
         logger.info("not texting a do-not-call customer", extra={"phone": phone, "purpose": purpose})
         return None
     if refused_contact(shop, phone):  # the last line against SMS pumping
@@ -51,43 +56,32 @@ def send_customer_sms(
     body = load_catalog(language).sms_text(message, shop_name=shop.name, **values)
     if shop_note:
         body = f"{body} {shop_note}"
-    try:
-        sid = messenger.send_sms(to=phone, from_=shop.caller_id, body=body)
-    except MessageOutcomeUnknownError:
-        # Twilio may have sent it: never text twice (its delivery shows in Twilio's log).
-        logger.warning("text request timed out; not sent again", extra={"phone": phone, "purpose": purpose})
-        return None
-    store.log_message(TextMessage.of(shop, phone, sid, "outbound", body, now, purpose=purpose, order_ids=order_ids))
-    return sid
+    text = OutgoingText(
+        text_id(shop.shop_id, key), shop.shop_id, phone, shop.caller_id, body, "customer", purpose, now, order_ids
+    )
+    return text_outbox.send(text, line=line, now=now)
 
 
-def ask_by_sms(
-    shop: ShopSettings, order: Order, *, store: MessagingStore, messenger: Messenger, now: datetime
-) -> str | None:
+def ask_by_sms(shop: ShopSettings, order: Order, *, line: TextLine, now: datetime) -> str | None:
     """After the last unanswered call: the order by text, to confirm or cancel by reply (O7);
-    once sent, a reply decides it."""
-    sid = send_customer_sms(
+    once sent, a reply decides it (the outbox marks the order when the text goes)."""
+    return send_customer_sms(
         shop,
         order.phone,
         order.language or shop.main_language,
         "confirm_request",
+        key=f"sms#{order.order_id}#confirm-request",
         purpose="confirm-request",
         order_ids=[order.order_id],
-        store=store,
-        messenger=messenger,
+        line=line,
         now=now,
         order_number=order.order_number or order.order_id,
         total=format_amount(order.total),
         currency=order.currency,
     )
-    if sid is not None:
-        store.mark_orders(shop.shop_id, [order.order_id], asked_by="sms")
-    return sid
 
 
-def tell_delivery(
-    shop: ShopSettings, order: Order, *, store: MessagingStore, messenger: Messenger, now: datetime
-) -> str | None:
+def tell_delivery(shop: ShopSettings, order: Order, *, key: str, line: TextLine, now: datetime) -> str | None:
     """The shop's delivery notice for a confirmed order (O9), in the customer's language: the
     order's delivery time and address when known, else that the shop will be in touch; then the
     shop's own sentence. None when the shop sends none, or as ``send_customer_sms``."""
@@ -100,10 +94,10 @@ def tell_delivery(
         order.phone,
         language,
         words.message,
+        key=key,
         purpose="delivery-notice",
         order_ids=[order.order_id],
-        store=store,
-        messenger=messenger,
+        line=line,
         now=now,
         shop_note=words.note,
         **words.values,

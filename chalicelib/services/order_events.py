@@ -14,7 +14,8 @@ from typing import Any
 from chalicelib.domain.entities import Order
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import messaging
-from chalicelib.services.ports import MessagingStore, Messenger, Once
+from chalicelib.services.ports import MessagingStore, Once, TextMessenger, TextOutbox
+from chalicelib.services.text_outbox import TextLine
 
 
 def after_new_order(shop: ShopSettings, order: Order | None, *, alert: Callable[[ShopSettings, Order], Any]) -> None:
@@ -28,11 +29,16 @@ def after_new_order(shop: ShopSettings, order: Order | None, *, alert: Callable[
 @dataclass(frozen=True)
 class OrderTexts:
     """Where an order's texts go: the store that records them, the messenger that sends them,
-    and the ``once`` that keeps each to one however often the stream delivers the change."""
+    the ``once`` that keeps each to one however often the stream delivers the change, and the
+    outbox that holds each until Twilio takes it (#18)."""
 
     store: MessagingStore
-    messenger: Messenger
+    messenger: TextMessenger
     once: Once
+    outbox: TextOutbox
+
+    def line(self, shop: ShopSettings) -> TextLine:
+        return TextLine(self.outbox, self.messenger, self.messenger, self.store, lambda _shop_id: shop)
 
 
 def after_status_change(
@@ -49,16 +55,14 @@ def after_status_change(
     if order.status == "unreachable":
         texts.once(
             f"sms#{order.order_id}#confirm-request",
-            lambda: messaging.ask_by_sms(shop, order, store=texts.store, messenger=texts.messenger, now=now),
+            lambda: messaging.ask_by_sms(shop, order, line=texts.line(shop), now=now),
         )
         return "confirm-request"
     # However it was confirmed (no call, the robot, a text, an agent, the caller's self-service),
     # the customer learns what happens about delivery: the shop's notice, once per order.
     if order.status == "confirmed" and shop.delivery_notice.mode != "off":
-        texts.once(
-            f"sms#{order.order_id}#confirmed",
-            lambda: messaging.tell_delivery(shop, order, store=texts.store, messenger=texts.messenger, now=now),
-        )
+        key = f"sms#{order.order_id}#confirmed"
+        texts.once(key, lambda: messaging.tell_delivery(shop, order, key=key, line=texts.line(shop), now=now))
         return "delivery-notice"
     return None
 
@@ -80,10 +84,8 @@ def after_slot_change(
         return None
     if not slot or slot.get("start") == previous_slot_start:
         return None
-    texts.once(
-        f"sms#{order.order_id}#slot#{slot.get('start')}",
-        lambda: messaging.tell_delivery(shop, order, store=texts.store, messenger=texts.messenger, now=now),
-    )
+    key = f"sms#{order.order_id}#slot#{slot.get('start')}"
+    texts.once(key, lambda: messaging.tell_delivery(shop, order, key=key, line=texts.line(shop), now=now))
     return "delivery-slot"
 
 

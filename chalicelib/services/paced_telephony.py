@@ -12,6 +12,7 @@ past the 2 s a live answer has before it counts as dropped."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from chalicelib.clock import Clock
 from chalicelib.services.ports import CallNotPlacedError, CallSlots, CallState, FullTelephony, OutboundCall
@@ -63,3 +64,6 @@ class PacedTelephony:
 
     def send_sms(self, *, to: str, from_: str, body: str) -> str:
         return self.inner.send_sms(to=to, from_=from_, body=body)
+
+    def find_sent_text(self, *, to: str, from_: str, body: str, since: datetime) -> str | None:
+        return self.inner.find_sent_text(to=to, from_=from_, body=body, since=since)

@@ -16,6 +16,7 @@ from chalicelib.domain.dedup import DedupClaim
 from chalicelib.domain.desk import DeskAgent
 from chalicelib.domain.email import OutgoingEmail
 from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
+from chalicelib.domain.erasure import Erased
 from chalicelib.domain.geo_permissions import CountryPermission
 from chalicelib.domain.outcomes import SavedOutcome
 from chalicelib.domain.predictive import DayCounts, DialLine
@@ -26,6 +27,7 @@ from chalicelib.domain.report.runs import ReportRun
 from chalicelib.domain.robot_call_ref import RobotCallRef
 from chalicelib.domain.routing import Agent
 from chalicelib.domain.shop import ShopSettings
+from chalicelib.domain.text_outbox import OutgoingText
 from chalicelib.domain.twilio_numbers import AccountNumber
 
 A = TypeVar("A")
@@ -110,6 +112,15 @@ class MessageOutcomeUnknownError(Exception):
     """The request may have reached Twilio (a read timeout): the text may be on its way."""
 
 
+class MessageNotSentError(Exception):
+    """Twilio did not take the text: refused (4xx, ``temporary`` False: an invalid number...),
+    or unreachable or failing (5xx, 429, no connection: ``temporary``, a later try may send it)."""
+
+    def __init__(self, reason: str, *, temporary: bool) -> None:
+        super().__init__(reason)
+        self.temporary = temporary
+
+
 @dataclass(frozen=True)
 class CallState:
     status: str
@@ -149,8 +160,43 @@ class CallControl(Protocol):
 
 class Messenger(Protocol):
     def send_sms(self, *, to: str, from_: str, body: str) -> str:
-        """Send a text message; returns its MessageSid."""
+        """Send a text message; returns its MessageSid. Raises MessageNotSentError or
+        MessageOutcomeUnknownError when it cannot say the text was taken."""
         ...
+
+
+class SentTexts(Protocol):
+    def find_sent_text(self, *, to: str, from_: str, body: str, since: datetime) -> str | None:
+        """The MessageSid of this very text if Twilio took it since ``since`` (after a timeout)."""
+        ...
+
+
+class TextStore(Protocol):
+    """What a sent text changes in the store: a customer's timeline, the orders it asked about."""
+
+    def is_do_not_call(self, shop_id: str, phone: str) -> bool: ...
+    def log_message(self, message: TextMessage) -> None: ...
+    def mark_orders(self, shop_id: str, order_ids: list[str], **fields: Any) -> list[Order]: ...
+
+
+class TextMessenger(Messenger, SentTexts, Protocol):
+    """Twilio's Messages resource: send, and find a text sent before."""
+
+
+class TextOutbox(Protocol):
+    """The text outbox (#18): written before any text is sent."""
+
+    def add(self, text: OutgoingText) -> bool: ...
+    def get(self, text_id: str) -> OutgoingText | None: ...
+    def claim(self, text_id: str, attempts: int, lease_until: datetime) -> bool: ...
+    def sent(self, text_id: str, now: datetime, message_sid: str) -> None: ...
+    def retry_at(self, text_id: str, at: datetime, error: str, *, uncertain: bool) -> None: ...
+    def failed(self, text_id: str, now: datetime, error: str) -> None: ...
+    def park(self, text_id: str, shop_id: str, now: datetime, error: str) -> None: ...
+    def replay(self, text_id: str, now: datetime) -> bool: ...
+    def due(self, now: datetime, limit: int) -> list[str]: ...
+    def pending_before(self, shop_id: str, to: str, created_at: datetime) -> bool: ...
+    def parked(self, shop_id: str) -> list[OutgoingText]: ...
 
 
 class MessagingStore(Protocol):
@@ -190,7 +236,7 @@ class AgentQueueStore(Protocol):
     def remove_queue_entry(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> bool: ...
 
 
-class FullTelephony(Telephony, CallControl, Messenger, Protocol):
+class FullTelephony(Telephony, CallControl, TextMessenger, Protocol):
     """Everything the account does: what the paced wrapper passes through."""
 
 
@@ -379,6 +425,20 @@ class ScreenPopStore(TimelineStore, OutcomeStore, Protocol):
 # A call -> an expiring link to its recording, or None (no recording, or no link maker yet).
 # The recordings' signed links (SPEC I9) plug in here; never a raw Twilio URL.
 RecordingLink = Callable[[Call], str | None]
+
+
+class CustomerErasure(Protocol):
+    """Erasing one customer of a shop (#18): every table, by the customer indexes."""
+
+    def recordings_of(self, shop_id: str, phone: str) -> list[tuple[str, str]]: ...
+    def forget_recording(self, call_sid: str) -> None: ...
+    def erase(self, shop_id: str, phone: str, groups: set[str], now: datetime) -> Erased: ...
+
+
+class RecordingDeletion(Protocol):
+    def delete_recording(self, recording_sid: str) -> bool:
+        """Delete it at Twilio; False when Twilio has none (deleted before)."""
+        ...
 
 
 class RecordingMedia(Protocol):

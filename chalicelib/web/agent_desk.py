@@ -21,7 +21,9 @@ office) but cannot act as an agent: the screen pop and outcomes are the agent's 
   outcome (200 for a correction within the wrap-up window), 404 for an unknown call, 403 for
   another agent's call, 409 once the outcome can no longer be corrected, 422 naming the field
   for an unknown outcome or a bad ``callback_at``.
-- ``GET /v1/customers/{phone}/timeline?limit=20&cursor=...`` (agent token or shop key; an
+- ``POST /v1/customers/timeline`` with ``{"phone", "limit": 20, "cursor": null}`` (the number
+  in the body, never the URL; the old ``GET /v1/customers/{phone}/timeline`` is 410 naming this
+  one) (agent token or shop key; an
   agent's token reads only the customers of the agent's own calls within ``desk.customer_days``,
   else 403 naming ``phone``; a supervisor's token and the shop key read any): the
   customer's orders, calls (with ``outcome`` and ``recording: {"available", "url"}``; the
@@ -34,9 +36,7 @@ office) but cannot act as an agent: the screen pop and outcomes are the agent's 
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
-from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 
@@ -57,6 +57,7 @@ from chalicelib.web.http import (
     current_request,
     json_error,
     json_response,
+    moved,
     validation_failed,
     with_body,
 )
@@ -67,7 +68,7 @@ agent_desk = Blueprint(__name__)
 
 # A desk link is opened while the agent looks at the call, so it lives an hour, not a report's week.
 DESK_LINK_LIFETIME = timedelta(hours=1)
-PAGE_SIZE = re.compile(r"[0-9]{1,3}")
+TIMELINE_FIELDS = frozenset({"phone", "limit", "cursor"})
 
 
 def recording_link(call: Call) -> str | None:
@@ -142,34 +143,45 @@ def save_outcome(call_sid: str) -> Response:
     return json_response(result.public_view(), 200 if result.corrected else 201)
 
 
-@agent_desk.route("/v1/customers/{phone}/timeline", methods=["GET"])
-def timeline(phone: str) -> Response:
+@agent_desk.route("/v1/customers/timeline", methods=["POST"], content_types=["application/json"])
+def timeline() -> Response:
+    """The customer named in the body (never in the URL: paths land in access logs, #18)."""
     request = current_request(agent_desk)
-    caller = caller_of(request, desk_store())
-    if isinstance(caller, Response):
-        return caller
+    authorised = with_body(caller_of(request, desk_store()), request)
+    if isinstance(authorised, Response):
+        return authorised
+    caller, body = authorised
     shop = caller.shop
-    number = normalise_phone(unquote(phone), shop.default_region)
+    problems = unknown_fields(body, TIMELINE_FIELDS)
+    raw_phone, limit, cursor = body.get("phone"), body.get("limit", DEFAULT_PAGE), body.get("cursor")
+    number = normalise_phone(raw_phone if isinstance(raw_phone, str) else "", shop.default_region)
     if number.e164 is None:
-        return validation_failed([("phone", str(number.problem))])
+        problems.append(("phone", str(number.problem or "required")))
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        problems.append(("limit", f"a whole number from 1 to {MAX_PAGE}"))
+    if cursor is not None and not isinstance(cursor, str):
+        problems.append(("cursor", "the next_cursor of the previous page, or null"))
+    if problems or number.e164 is None or not isinstance(limit, int):
+        return validation_failed(problems)
     if caller.agent_id is not None and not caller.supervisor:
         now = current_clock().now()
         if not agents_customer(shop, caller.agent_id, number.e164, store=desk_store(), now=now):
             return not_your_customer(number.e164)
-    params = request.query_params
-    limit_text = (params.get("limit") if params else None) or str(DEFAULT_PAGE)
-    cursor = (params.get("cursor") if params else None) or None
-    if not PAGE_SIZE.fullmatch(limit_text) or not 1 <= int(limit_text) <= MAX_PAGE:  # not isdigit(): '²' is one
-        return validation_failed([("limit", f"a whole number from 1 to {MAX_PAGE}")])
     try:
         page = customer_timeline(
             shop,
             number.e164,
             store=desk_store(),
-            limit=int(limit_text),
-            cursor=cursor,
+            limit=limit,
+            cursor=cursor or None,
             recording_link=recording_link,
         )
     except CursorRefused as refused:
         return validation_failed([("cursor", str(refused))])
     return json_response({"phone": number.e164} | page.public_view())
+
+
+@agent_desk.route("/v1/customers/{phone}/timeline", methods=["GET"])
+def timeline_moved(phone: str) -> Response:
+    """The old address, with the number in the path: gone (nothing is looked up or logged)."""
+    return moved("POST /v1/customers/timeline", '{"phone": ..., "limit": 20, "cursor": null}')

@@ -59,6 +59,12 @@ def validation_failed(problems: list[tuple[str, str]]) -> Response:
     return json_error(422, "validation_failed", "; ".join(f"{f}: {m}" for f, m in problems), fields)
 
 
+def moved(to: str, body: str) -> Response:
+    """410 for an address that carried a phone number in its path (#18): where it went."""
+    message = f"this address is gone (phone numbers stay out of URLs): use {to} with {body} as the JSON body"
+    return json_error(410, "gone", message)
+
+
 def invalid_body(error: ValidationError, model: type[BaseModel]) -> Response:
     """422 naming every field ``model`` refused, unknown fields included."""
     return validation_failed([(problem.field, problem.message) for problem in field_problems(error, model)])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 from pydantic import ValidationError
@@ -22,6 +21,7 @@ from chalicelib.web.http import (
     current_request,
     invalid_body,
     json_error,
+    moved,
     shop_and_body,
     shop_from_api_key,
     validation_failed,
@@ -202,16 +202,28 @@ def add_do_not_call() -> Response:
     return Response(body={"phone": phone.e164, "do_not_call": True}, status_code=201)
 
 
-@orders_api.route("/v1/do-not-call/{phone}", methods=["DELETE"])
-def remove_do_not_call(phone: str) -> Response:
-    shop = shop_from_api_key(current_request(orders_api), repository())
-    if isinstance(shop, Response):
-        return shop
-    number = normalise_phone(unquote(phone), shop.default_region)
+@orders_api.route("/v1/do-not-call/remove", methods=["POST"], content_types=["application/json"])
+def remove_do_not_call() -> Response:
+    """O11: the customer off the list (the number in the body, never the URL, #18)."""
+    authorised = shop_and_body(current_request(orders_api), repository())
+    if isinstance(authorised, Response):
+        return authorised
+    shop, body = authorised
+    raw = body.get("phone")
+    number = normalise_phone(raw if isinstance(raw, str) else "", shop.default_region)
+    problems = unknown_fields(body, DO_NOT_CALL_FIELDS)
     if number.e164 is None:
-        return validation_failed([("phone", str(number.problem))])
+        problems.append(("phone", str(number.problem or "required")))
+    if problems or number.e164 is None:
+        return validation_failed(problems)
     repository().remove_do_not_call(shop.shop_id, number.e164)
-    return Response(body="", status_code=204)
+    return Response(body={"phone": number.e164, "do_not_call": False}, status_code=200)
+
+
+@orders_api.route("/v1/do-not-call/{phone}", methods=["DELETE"])
+def remove_do_not_call_moved(phone: str) -> Response:
+    """The old address, with the number in the path: gone (nothing is looked up or logged)."""
+    return moved("POST /v1/do-not-call/remove", '{"phone": ...}')
 
 
 @orders_api.route("/v1/callbacks", methods=["POST"], content_types=["application/json"])

@@ -131,6 +131,11 @@ class MessageCenter:
             self._messages[message.sid] = message
         return message
 
+    def opt_out(self, recipient: str, sender: str) -> None:
+        """A recipient who unsubscribed from ``sender`` at Twilio (REST sends then fail with 21610)."""
+        with self._lock:
+            self._opted_out.add((recipient, sender))
+
     def is_opted_out(self, recipient: str, sender: str | None) -> bool:
         with self._lock:
             if sender is None:  # sending through a messaging service: any of our numbers counts

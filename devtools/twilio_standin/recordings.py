@@ -76,6 +76,10 @@ class RecordingStore:
         with self._lock:
             return self._recordings.get(sid)
 
+    def remove(self, sid: str) -> Recording | None:
+        with self._lock:
+            return self._recordings.pop(sid, None)
+
     def all(self) -> list[Recording]:
         with self._lock:
             return list(self._recordings.values())

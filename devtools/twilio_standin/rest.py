@@ -242,6 +242,12 @@ class RestApi:
             raise ApiError(404, 20404, f"The requested resource {path} was not found")
         return recording
 
+    def delete_recording(self, sid: str, path: str) -> dict[str, Any]:
+        """Twilio's DELETE of a recording: gone for good (404 after, as on Twilio); no body."""
+        if self.engine.recordings.remove(sid) is None:
+            raise ApiError(404, 20404, f"The requested resource {path} was not found")
+        return {}
+
     # -- phone numbers (devtools.twilio_standin.numbers) ------------------------------------
     def list_numbers(self, query: FormParams, path: str) -> dict[str, Any]:
         return self._page("incoming_phone_numbers", listed_numbers(self.engine, query), query, path)

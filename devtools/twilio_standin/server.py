@@ -154,6 +154,9 @@ class StandInRequestHandler(BaseHTTPRequestHandler):
 
     def _rest(self, method: str, path: str, query: FormParams, body: bytes) -> None:
         rest = self.server.rest
+        outage = self.server.standin.outage_status
+        if outage:  # a test's Twilio outage: every REST request fails as Twilio's own trouble
+            raise ApiError(outage, 20500 if outage >= 500 else 20429, "Service Unavailable (stand-in outage)")
         form = parse_qs(body.decode("utf-8"), keep_blank_values=True) if body else {}
         recording = RECORDING_PATH.match(path)
         if recording and method == "GET" and recording.group("ext") != ".json":
@@ -175,6 +178,7 @@ class StandInRequestHandler(BaseHTTPRequestHandler):
             (MESSAGES_PATH, "GET", lambda m: (200, rest.list_messages(query, path))),
             (MESSAGE_PATH, "GET", lambda m: (200, rest.fetch_message(m.group("sid"), path).to_json())),
             (RECORDING_PATH, "GET", lambda m: (200, rest.fetch_recording(m.group("sid"), path).to_json())),
+            (RECORDING_PATH, "DELETE", lambda m: (204, rest.delete_recording(m.group("sid"), path))),
             (NUMBERS_PATH, "GET", lambda m: (200, rest.list_numbers(query, path))),
             (NUMBER_PATH, "GET", lambda m: (200, numbers.fetch_number(rest.engine, m.group("sid"), path))),
             (NUMBER_PATH, "POST", lambda m: (200, numbers.update_number(rest.engine, m.group("sid"), form, path))),
@@ -193,8 +197,9 @@ class StandInRequestHandler(BaseHTTPRequestHandler):
             except _Answered:
                 return
             status, payload = handler(match)
-            if status == 204:
-                self._send(204, b"", "application/json")
+            if status == 204:  # No Content: Twilio's answer to a DELETE
+                self.send_response(204)
+                self.end_headers()
                 return
             self._json(status, payload)
             return
@@ -278,6 +283,9 @@ class StandInRequestHandler(BaseHTTPRequestHandler):
                 sms_url=payload.get("sms_url"),
             )
             self._json(200, {"ok": True})
+        elif (method, path) == ("POST", "/_standin/outage"):
+            standin.set_outage(int(payload["status"]) if payload.get("status") else None)
+            self._json(200, {"outage_status": standin.outage_status})
         elif (method, path) == ("POST", "/_standin/wait-idle"):
             self._json(200, {"idle": standin.wait_idle(timeout=float(payload.get("timeout", 10.0)))})
         elif (method, path) == ("GET", "/_standin/calls"):

@@ -69,6 +69,14 @@ class TwilioStandIn:
         )
         self._server: StandInHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.outage_status: int | None = None  # while set, every REST request fails with it
+
+    def set_outage(self, status: int | None) -> None:
+        """A Twilio outage for tests: every REST request answers ``status`` (503...) until
+        ``set_outage(None)``; webhooks and the control API go on."""
+        if status is not None and not 400 <= status <= 599:
+            raise ValueError("an outage answers a 4xx or 5xx status")
+        self.outage_status = status
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> TwilioStandIn:

@@ -45,7 +45,7 @@ def crm(stack: LocalStack) -> Iterator[CrmReceiver]:
 def timeline(shop_api: ShopApi, phone: str) -> list[dict[str, Any]]:
     """As the shop's back office reads it (its key): an agent's token reads only the customers
     of the agent's own calls, and these customers still wait for one."""
-    response = shop_api.session.get(f"{shop_api.base_url}/v1/customers/{phone}/timeline", timeout=15)
+    response = shop_api.session.post(f"{shop_api.base_url}/v1/customers/timeline", json={"phone": phone}, timeout=15)
     assert response.status_code == 200, response.text
     entries: list[dict[str, Any]] = response.json()["entries"]
     return entries

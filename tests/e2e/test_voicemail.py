@@ -102,7 +102,9 @@ def test_a_message_left_in_the_queue_is_a_callback_in_line_an_email_with_its_lin
     audio = requests.get(link, timeout=15)
     assert audio.status_code == 200 and audio.content.startswith(b"RIFF")
     # AND the customer's timeline shows the voicemail with its callback task
-    timeline = shop_api.session.get(f"{shop_api.base_url}/v1/customers/+380671239002/timeline", timeout=15).json()
+    timeline = shop_api.session.post(
+        f"{shop_api.base_url}/v1/customers/timeline", json={"phone": "+380671239002"}, timeout=15
+    ).json()
     [call] = [entry for entry in timeline["entries"] if entry["type"] == "call"]
     assert call["result"] == "voicemail" and call["recording"]["available"] is True
     assert call["voicemail"] == {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from datetime import datetime
 from typing import Any
 
 from chalicelib.services.ports import CallState, OutboundCall
@@ -27,6 +28,9 @@ class FakeTelephony:
             raise ConnectionError("Twilio unreachable")
         self.texts.append({"to": to, "from_": from_, "body": body})
         return f"SM{next(self._sids):032x}"
+
+    def find_sent_text(self, *, to: str, from_: str, body: str, since: datetime) -> str | None:
+        return None  # FakeTelephony takes a text or raises: none is ever half-sent
 
     def redirect_call(self, call_sid: str, url: str) -> None:
         self.redirects.append((call_sid, url))

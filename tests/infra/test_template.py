@@ -273,11 +273,13 @@ def test_alarms_on_errors_throttles_and_the_dialer_drop_rate(synthesis: Synthesi
     assert subscription["Properties"]["Endpoint"] == CONTEXT["alarm_email"]
 
 
-def test_parked_crm_events_raise_an_alarm(synthesis: Synthesis) -> None:
-    from infra.stack import CRM_PARKED_METRIC
+@pytest.mark.parametrize("metric", ["CrmEvents_parked", "Texts_parked"])
+def test_parked_crm_events_and_texts_raise_an_alarm(synthesis: Synthesis, metric: str) -> None:
+    from infra.stack import CRM_PARKED_METRIC, TEXTS_PARKED_METRIC
 
+    assert metric in (CRM_PARKED_METRIC, TEXTS_PARKED_METRIC)
     alarms = [a["Properties"] for a in synthesis.of_type("AWS::CloudWatch::Alarm").values()]
-    (parked,) = [a for a in alarms if a.get("MetricName") == CRM_PARKED_METRIC]
+    (parked,) = [a for a in alarms if a.get("MetricName") == metric]
     assert (parked["Namespace"], parked["Threshold"], parked["Dimensions"]) == (
         "CallCenter",
         1,

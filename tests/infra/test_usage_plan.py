@@ -83,7 +83,8 @@ def test_webhooks_the_agent_desk_and_signed_links_stay_outside_the_plan(synthesi
         ("POST", "/v1/calls/{call_sid}/outcome"),  # an agent's token
         ("GET", "/v1/agent"),
         ("GET", "/agent"),
-        ("GET", "/v1/customers/{phone}/timeline"),  # a shop key or an agent's token
+        ("POST", "/v1/customers/timeline"),  # a shop key or an agent's token
+        ("GET", "/v1/customers/{phone}/timeline"),  # gone (410, #18): no key asked
         ("GET", "/v1/recordings/{call_sid}"),  # a signed link
         ("GET", "/v1/openapi.json"),
     ]:

@@ -36,6 +36,11 @@ def call(client: Client, method: str, path: str, secret: str | None, body: dict[
     return getattr(client.http, method)(path, headers=headers, **({"body": payload} if payload else {}))
 
 
+def read_timeline(client: Client, phone: str, secret: str | None, **given: Any) -> Any:
+    """``POST /v1/customers/timeline``: the customer named in the body (#18)."""
+    return call(client, "post", "/v1/customers/timeline", secret, {"phone": phone, **given})
+
+
 def order(order_id: str, number: str, phone: str = PHONE, minutes_ago: int = 60, status: str = "queued") -> Order:
     return Order(
         shop_id="demo",
@@ -205,10 +210,9 @@ def test_the_customer_timeline_is_newest_first_paged_and_per_shop(client: Client
 
     # WHEN the shop reads it two entries at a time, in the number's local form
     seen: list[tuple[str, str]] = []
-    path = "/v1/customers/067%20123%2045%2067/timeline?limit=2"
     cursor = None
     while True:
-        page = call(client, "get", path + (f"&cursor={cursor}" if cursor else ""), SHOP_KEY)
+        page = read_timeline(client, "067 123 45 67", SHOP_KEY, limit=2, cursor=cursor)
         assert page.status_code == 200, page.json_body
         assert page.json_body["phone"] == PHONE
         seen += [(e["type"], e["id"]) for e in page.json_body["entries"]]
@@ -222,20 +226,20 @@ def test_the_customer_timeline_is_newest_first_paged_and_per_shop(client: Client
     assert len(set(seen)) == len(seen)
     assert ("order", "order:x1") not in seen
     # the agent of the call reads it too; the other shop sees only its own order
-    by_agent = call(client, "get", "/v1/customers/%2B380671234567/timeline", ANNA).json_body["entries"]
+    by_agent = read_timeline(client, PHONE, ANNA).json_body["entries"]
     call_entry = next(e for e in by_agent if e["type"] == "call")
     assert (call_entry["outcome"], call_entry["agent_id"], call_entry["recording"]) == (
         "cancelled",
         "anna",
         {"available": False, "url": None},
     )
-    other = call(client, "get", "/v1/customers/%2B380671234567/timeline", "other-shop-key-0001").json_body
+    other = read_timeline(client, PHONE, "other-shop-key-0001").json_body
     assert [e["id"] for e in other["entries"]] == ["order:x1"]
     # bad input names the field
-    for query, field in (("?cursor=zzz", "cursor"), ("?limit=0", "limit"), ("?limit=500", "limit")):
-        bad = call(client, "get", "/v1/customers/%2B380671234567/timeline" + query, SHOP_KEY)
+    for given, field in (({"cursor": "zzz"}, "cursor"), ({"limit": 0}, "limit"), ({"limit": 500}, "limit")):
+        bad = read_timeline(client, PHONE, SHOP_KEY, **given)
         assert (bad.status_code, bad.json_body["fields"][0]["field"]) == (422, field)
-    bad_phone = call(client, "get", "/v1/customers/12/timeline", SHOP_KEY)
+    bad_phone = read_timeline(client, "12", SHOP_KEY)
     assert (bad_phone.status_code, bad_phone.json_body["fields"][0]["field"]) == (422, "phone")
 
 
@@ -323,7 +327,6 @@ def test_an_agent_whose_wrap_up_has_run_its_time_shows_as_available(client: Clie
 
 
 # ---- who reads whose timeline, and how long a token works (#18) ----------------------------
-TIMELINE = "/v1/customers/%2B380671234567/timeline"
 
 
 def issued(capsys: pytest.CaptureFixture[str], *args: str) -> str:
@@ -344,7 +347,7 @@ def test_an_agent_reads_only_the_timeline_of_their_own_calls_customers_a_supervi
     agent_dialed_call("CA050", "oleh", [], task_id="t0", at=NOW - timedelta(days=31))
 
     # WHEN Oleh asks for the customer's timeline
-    refused = call(client, "get", TIMELINE, OLEH)
+    refused = read_timeline(client, PHONE, OLEH)
     # THEN he is refused, by the phone, and sees none of it
     assert refused.status_code == 403
     assert refused.json_body["error"] == "forbidden"
@@ -352,9 +355,9 @@ def test_an_agent_reads_only_the_timeline_of_their_own_calls_customers_a_supervi
     assert refused.json_body["fields"][0]["field"] == "phone"
     assert "9081" not in json.dumps(refused.json_body)
     # (in the number's local form too)
-    assert call(client, "get", "/v1/customers/067%20123%2045%2067/timeline", OLEH).status_code == 403
+    assert read_timeline(client, "067 123 45 67", OLEH).status_code == 403
     # Anna, whose call it is, reads it whole
-    mine = call(client, "get", TIMELINE, ANNA)
+    mine = read_timeline(client, PHONE, ANNA)
     assert mine.status_code == 200
     assert "door code 9081" in [e.get("body") for e in mine.json_body["entries"]]
 
@@ -362,18 +365,18 @@ def test_an_agent_reads_only_the_timeline_of_their_own_calls_customers_a_supervi
     clock.advance(seconds=60)
     agent_dialed_call("CA200", "oleh", [], task_id="t2", kind="callback", at=clock.now())
     # THEN the customer is his too
-    assert call(client, "get", TIMELINE, OLEH).status_code == 200
+    assert read_timeline(client, PHONE, OLEH).status_code == 200
 
     # a customer neither agent ever called: only the shop's key and a supervisor read them
-    other = "/v1/customers/%2B380671112233/timeline"
-    assert call(client, "get", other, ANNA).status_code == 403
-    assert call(client, "get", other, SHOP_KEY).status_code == 200
+    other = "+380671112233"
+    assert read_timeline(client, other, ANNA).status_code == 403
+    assert read_timeline(client, other, SHOP_KEY).status_code == 200
     supervisor = issued(capsys, "--agent", "oleh", "--supervisor")
-    assert call(client, "get", other, supervisor).status_code == 200
-    assert call(client, "get", TIMELINE, supervisor).status_code == 200
+    assert read_timeline(client, other, supervisor).status_code == 200
+    assert read_timeline(client, PHONE, supervisor).status_code == 200
     # re-issued without --supervisor, Oleh's token is an agent's again
     plain = issued(capsys, "--agent", "oleh")
-    assert call(client, "get", other, plain).status_code == 403
+    assert read_timeline(client, other, plain).status_code == 403
 
 
 def test_an_agents_token_expires_after_the_shops_days_and_a_new_one_works(
@@ -386,7 +389,12 @@ def test_an_agents_token_expires_after_the_shops_days_and_a_new_one_works(
     assert call(client, "get", "/v1/agent", ANNA).status_code == 200
     clock.advance(seconds=1)
     # THEN the token no longer works anywhere, and says why
-    for method, path in (("get", "/v1/agent"), ("get", "/v1/agent/call"), ("get", "/v1/agents"), ("get", TIMELINE)):
+    for method, path in (
+        ("get", "/v1/agent"),
+        ("get", "/v1/agent/call"),
+        ("get", "/v1/agents"),
+        ("post", "/v1/customers/timeline"),
+    ):
         expired = call(client, method, path, ANNA)
         assert (expired.status_code, expired.json_body["message"]) == (401, "token expired: ask for a new one"), path
     # the shop's key is no agent token: it still works
@@ -403,3 +411,17 @@ def test_an_agents_token_expires_after_the_shops_days_and_a_new_one_works(
     # and a setting out of range is refused, naming it
     with pytest.raises(ValueError, match="agent_token_days"):
         admin.create_shop({"shop_id": "demo", "desk": {"agent_token_days": 0}}, store=repository(), now=clock.now())
+
+
+def test_the_old_timeline_address_with_the_number_in_its_path_is_gone(client: Client) -> None:
+    # GIVEN a customer with an order
+    repository().insert_order(order("o1", "A-1"))
+    # WHEN the shop asks the old address, with or without its key
+    for secret in (SHOP_KEY, None):
+        gone = call(client, "get", "/v1/customers/%2B380671234567/timeline?limit=5", secret)
+        # THEN it is gone, names the new route, and shows nothing of the customer
+        assert (gone.status_code, gone.json_body["error"]) == (410, "gone")
+        assert "POST /v1/customers/timeline" in gone.json_body["message"]
+        assert "A-1" not in json.dumps(gone.json_body) and "380671234567" not in json.dumps(gone.json_body)
+    # AND the new one reads it
+    assert [e["type"] for e in read_timeline(client, PHONE, SHOP_KEY).json_body["entries"]] == ["order"]

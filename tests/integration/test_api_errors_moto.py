@@ -185,7 +185,7 @@ def test_delete_on_the_orders_collection_is_405_with_allow(client: Client) -> No
         ("GET", "/v1/orders/ord_1/cancel", "POST"),
         ("HEAD", "/v1/callbacks", "POST"),
         ("GET", "/v1/agents/anna/status", "PUT"),
-        ("POST", "/v1/do-not-call/0671234567", "DELETE"),
+        ("POST", "/v1/do-not-call/0671234567", "DELETE"),  # the old address (410) keeps its method
     ],
 )
 def test_any_method_a_route_does_not_take_is_405_naming_the_ones_it_does(

@@ -101,9 +101,16 @@ def test_the_do_not_call_api_adds_and_removes_a_customer(client: Client) -> None
     added = client.http.post("/v1/do-not-call", headers=KEY, body=json.dumps({"phone": "067 123 45 67"}))
     assert (added.status_code, added.json_body) == (201, {"phone": CUSTOMER, "do_not_call": True})
     assert DoNotCallItem.get(f"demo#{CUSTOMER}").source == "api"
-    removed = client.http.delete("/v1/do-not-call/%2B380671234567", headers=KEY)
-    assert removed.status_code == 204
+    removed = client.http.post("/v1/do-not-call/remove", headers=KEY, body=json.dumps({"phone": "067 123 45 67"}))
+    assert (removed.status_code, removed.json_body) == (200, {"phone": CUSTOMER, "do_not_call": False})
     assert DoNotCallItem.count(f"demo#{CUSTOMER}") == 0
+    # the old address with the number in its path is gone, pointing at the new one, and does nothing
+    client.http.post("/v1/do-not-call", headers=KEY, body=json.dumps({"phone": CUSTOMER}))
+    gone = client.http.delete("/v1/do-not-call/%2B380671234567", headers=KEY)
+    assert (gone.status_code, gone.json_body["error"]) == (410, "gone")
+    assert "POST /v1/do-not-call/remove" in gone.json_body["message"]
+    assert DoNotCallItem.count(f"demo#{CUSTOMER}") == 1
+    assert client.http.post("/v1/do-not-call/remove", headers=KEY, body=json.dumps({"phone": "12"})).status_code == 422
     bad = client.http.post("/v1/do-not-call", headers=KEY, body=json.dumps({"phone": "12"}))
     assert (bad.status_code, bad.json_body["fields"][0]["field"]) == (422, "phone")
     anonymous = client.http.post("/v1/do-not-call", headers={"Content-Type": "application/json"}, body="{}")

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from chalicelib.adapters.email import OutgoingEmail
+from chalicelib.clock import FixedClock
 from chalicelib.domain.report.tally import daily_figures
 from chalicelib.domain.shop import AlertPolicy, ReportPolicy, ShopSettings
 from chalicelib.services.alerts import (
@@ -22,7 +23,9 @@ from chalicelib.services.alerts import (
     send_alert,
 )
 from chalicelib.services.live import LiveFigures, QueueNow
+from chalicelib.services.text_outbox import sweep_due
 from tests.fakes.store import FakeStore
+from tests.fakes.texts import FakeTextOutbox
 from tests.fakes.twilio import FakeTelephony
 
 NOW = datetime(2014, 3, 29, 10, 15, tzinfo=UTC)  # 12:15 in Kyiv
@@ -82,6 +85,12 @@ def shop(
     )
 
 
+def chans(sender: FakeSender, telephony: FakeTelephony, store: FakeStore, once: FakeOnce) -> AlertChannels:
+    """The alerts' channels; each test's store keeps its text outbox."""
+    outbox = store.__dict__.setdefault("text_outbox", FakeTextOutbox())
+    return AlertChannels(sender, telephony, store, once, outbox, FixedClock(NOW))
+
+
 @pytest.fixture
 def channels() -> tuple[FakeSender, FakeTelephony, FakeStore, FakeOnce]:
     return FakeSender(), FakeTelephony(), FakeStore(), FakeOnce()
@@ -91,9 +100,7 @@ def test_a_large_order_goes_by_email_and_by_one_text_in_the_shops_language_howev
     sender, telephony, store, once = channels
 
     # WHEN the orders stream hands the same order over twice
-    results = [
-        alert_on_new_order(shop(), ORDER, channels=AlertChannels(sender, telephony, store, once)) for _ in range(2)
-    ]
+    results = [alert_on_new_order(shop(), ORDER, channels=chans(sender, telephony, store, once)) for _ in range(2)]
 
     # THEN one email and one text went, the text short, in Ukrainian, from the shop's number
     assert results == [True, False]
@@ -109,7 +116,7 @@ def test_every_configured_number_gets_the_text_but_not_one_on_the_do_not_call_li
 
     managers = shop(sms=(MANAGER, DEPUTY), language="en")
     complaint = complaint_alert(managers, event_id="CA1", phone="+380671234567", order_number="A-7", agent_id="anna")
-    sent = send_alert(managers, complaint, channels=AlertChannels(sender, telephony, store, once))
+    sent = send_alert(managers, complaint, channels=chans(sender, telephony, store, once))
 
     assert sent is True
     assert [text["to"] for text in telephony.texts] == [MANAGER]
@@ -118,17 +125,27 @@ def test_every_configured_number_gets_the_text_but_not_one_on_the_do_not_call_li
     assert "+380671234567" not in body  # the customer's number masked, as in the logs
 
 
-def test_a_failed_text_is_raised_after_the_email_and_the_retry_sends_only_the_text(channels):
+def test_a_text_twilio_cannot_take_waits_in_the_outbox_and_the_sweep_sends_it_once(channels):
     sender, _, store, once = channels
 
     # WHEN Twilio is unreachable on the first delivery
-    with pytest.raises(ConnectionError):
-        alert_on_new_order(shop(), ORDER, channels=AlertChannels(sender, FakeTelephony(fail=True), store, once))
+    down = FakeTelephony(fail=True)
+    assert alert_on_new_order(shop(), ORDER, channels=chans(sender, down, store, once)) is True
 
-    # THEN the email went; the redelivered event sends the text and not the email again
-    assert len(sender.sent) == 1
+    # THEN the email went, the text waits; a redelivered event sends neither again
+    assert len(sender.sent) == 1 and down.texts == []
+    assert alert_on_new_order(shop(), ORDER, channels=chans(sender, down, store, once)) is False
+    [waiting] = store.text_outbox.texts.values()
+    assert (waiting.state, waiting.to, waiting.kind) == ("pending", MANAGER, "alert")
+
+    # WHEN Twilio is back and the minute sweep runs (twice)
     working = FakeTelephony()
-    assert alert_on_new_order(shop(), ORDER, channels=AlertChannels(sender, working, store, once)) is True
+    line = chans(sender, working, store, once).text_line()
+    later = datetime(2014, 3, 29, 10, 30, tzinfo=UTC)
+    assert sweep_due(line=line, now=later) == {"sent": 1}
+    assert sweep_due(line=line, now=later) == {}
+
+    # THEN the text went once, and the email not again
     assert len(sender.sent) == 1
     assert [text["to"] for text in working.texts] == [MANAGER]
 
@@ -138,8 +155,8 @@ def test_a_shop_with_mobiles_and_no_email_gets_texts_only(channels):
     figures = LiveFigures("acme", NOW, date(2014, 3, 29), QueueNow(3, 95), (), daily_figures([], []))
     quiet_inbox = shop(emails=(), language="ru")
 
-    kinds = alert_on_live_figures(quiet_inbox, figures, channels=AlertChannels(sender, telephony, store, once))
-    again = alert_on_live_figures(quiet_inbox, figures, channels=AlertChannels(sender, telephony, store, once))
+    kinds = alert_on_live_figures(quiet_inbox, figures, channels=chans(sender, telephony, store, once))
+    again = alert_on_live_figures(quiet_inbox, figures, channels=chans(sender, telephony, store, once))
 
     assert (kinds, again) == (["queue-wait"], [])
     assert sender.sent == []
@@ -149,9 +166,9 @@ def test_a_shop_with_mobiles_and_no_email_gets_texts_only(channels):
 def test_no_text_without_a_number_to_send_from_or_for_an_email_only_alert(channels):
     sender, telephony, store, once = channels
 
-    assert alert_on_new_order(shop(caller_id=None), ORDER, channels=AlertChannels(sender, telephony, store, once))
+    assert alert_on_new_order(shop(caller_id=None), ORDER, channels=chans(sender, telephony, store, once))
     follow_up = Alert(kind="needs-manager", event="CA9", subject="Acme: a customer needs a manager", text="...")
-    assert send_alert(shop(), follow_up, channels=AlertChannels(sender, telephony, store, once))
+    assert send_alert(shop(), follow_up, channels=chans(sender, telephony, store, once))
 
     assert len(sender.sent) == 2
     assert telephony.texts == []

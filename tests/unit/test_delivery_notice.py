@@ -14,6 +14,7 @@ from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import intake, order_events
 from tests.fakes.store import FakeStore
+from tests.fakes.texts import FakeTextOutbox
 from tests.fakes.twilio import FakeTelephony
 
 NOON = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
@@ -40,7 +41,7 @@ def texts_after_confirming(shop: ShopSettings, **fields: Any) -> list[str]:
     store = FakeStore([shop])
     order = confirmed_order(store, shop, **fields)
     telephony = FakeTelephony()
-    texts = order_events.OrderTexts(store, telephony, lambda key, action: action())
+    texts = order_events.OrderTexts(store, telephony, lambda key, action: action(), FakeTextOutbox())
     order_events.after_status_change(shop, "queued", order, texts=texts, now=NOON)
     return [text["body"] for text in telephony.texts]
 
@@ -103,7 +104,7 @@ def test_a_shop_that_tells_its_customers_itself_sends_no_notice() -> None:
     store = FakeStore([shop])
     order = confirmed_order(store, shop)
     telephony = FakeTelephony()
-    texts = order_events.OrderTexts(store, telephony, lambda key, action: action())
+    texts = order_events.OrderTexts(store, telephony, lambda key, action: action(), FakeTextOutbox())
     assert order_events.after_status_change(shop, "queued", order, texts=texts, now=NOON) is None
     picked = dataclasses.replace(order, delivery_slot=SLOT)
     assert order_events.after_slot_change(shop, "confirmed", None, picked, texts=texts, now=NOON) is None
@@ -137,7 +138,7 @@ def test_a_redelivered_confirmation_sends_the_notice_once() -> None:
 
     for _ in range(3):
         order_events.after_status_change(
-            shop, "queued", order, texts=order_events.OrderTexts(store, telephony, once), now=NOON
+            shop, "queued", order, texts=order_events.OrderTexts(store, telephony, once, FakeTextOutbox()), now=NOON
         )
     assert len(telephony.texts) == 1
     assert [m.purpose for m in store.messages] == ["delivery-notice"]
@@ -150,7 +151,11 @@ def test_a_do_not_call_customer_gets_no_notice() -> None:
     store.add_do_not_call("demo", PHONE, "api", NOON)
     telephony = FakeTelephony()
     order_events.after_status_change(
-        shop, "queued", order, texts=order_events.OrderTexts(store, telephony, lambda k, a: a()), now=NOON
+        shop,
+        "queued",
+        order,
+        texts=order_events.OrderTexts(store, telephony, lambda k, a: a(), FakeTextOutbox()),
+        now=NOON,
     )
     assert telephony.texts == [] and store.messages == []
 
@@ -163,6 +168,6 @@ def test_an_order_not_confirmed_gets_no_notice(status: str) -> None:
     moved = store.transition_order("demo", order.order_id, {"confirmed"}, status)
     assert moved is not None
     telephony = FakeTelephony()
-    texts = order_events.OrderTexts(store, telephony, lambda k, a: a())
+    texts = order_events.OrderTexts(store, telephony, lambda k, a: a(), FakeTextOutbox())
     order_events.after_status_change(shop, "confirmed", moved, texts=texts, now=NOON)
     assert [t for t in telephony.texts if "підтверджено" in t["body"]] == []

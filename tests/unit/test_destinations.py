@@ -21,6 +21,7 @@ from chalicelib.services.destinations import destination_refusal, seconds_to_nex
 from tests.fakes.dialing import FakeAgentDialStore
 from tests.fakes.links import FakeAgentDialUrls, FakeUrls
 from tests.fakes.store import FakeStore
+from tests.fakes.texts import text_line
 from tests.fakes.twilio import FakeTelephony
 
 NOON = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv, inside calling hours
@@ -193,7 +194,7 @@ def test_the_robot_never_calls_nor_texts_a_refused_number_and_the_order_ends_unr
     assert (ended.status, ended.route_reason) == ("unreachable", reason)
     task = store.get_task(order.task_id)
     assert task is not None and (task.state, task.last_call_result) == ("failed", "refused-number")
-    assert messaging.ask_by_sms(settings, ended, store=store, messenger=telephony, now=EVENING) is None
+    assert messaging.ask_by_sms(settings, ended, line=text_line(store, telephony), now=EVENING) is None
     assert telephony.texts == [] and store.messages == []
 
 

@@ -1,7 +1,7 @@
 """Texts with customers (O7 fallback, O9, O10) and the do-not-call list (O11), on fakes."""
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -11,9 +11,10 @@ from chalicelib.domain.entities import Order
 from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.shop import RobotPolicy, ShopSettings
 from chalicelib.domain.sms import sms_intent
-from chalicelib.services import dialer, intake, messaging, order_events
+from chalicelib.services import dialer, intake, messaging, order_events, text_outbox
 from tests.fakes.links import FakeUrls
 from tests.fakes.store import FakeStore
+from tests.fakes.texts import FakeTextOutbox, text_line
 from tests.fakes.twilio import FakeTelephony
 
 NOON = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
@@ -167,7 +168,7 @@ def test_no_call_and_no_text_to_a_do_not_call_customer(store: FakeStore, shop: S
     assert telephony.placed == []
     stored = store.orders[("demo", order.order_id)]
     assert (stored.status, stored.route_reason) == ("unreachable", "do not call")
-    assert messaging.ask_by_sms(shop, stored, store=store, messenger=telephony, now=NOON) is None
+    assert messaging.ask_by_sms(shop, stored, line=text_line(store, telephony), now=NOON) is None
     assert telephony.texts == []
 
 
@@ -182,7 +183,7 @@ def test_after_the_last_failed_call_the_customer_gets_the_order_by_text(store: F
 
     unreachable = store.orders[("demo", order.order_id)]
     purpose = order_events.after_status_change(
-        shop, "queued", unreachable, texts=order_events.OrderTexts(store, telephony, once), now=NOON
+        shop, "queued", unreachable, texts=order_events.OrderTexts(store, telephony, once, FakeTextOutbox()), now=NOON
     )
     assert purpose == "confirm-request" and keys == [f"sms#{order.order_id}#confirm-request"]
     [text] = telephony.texts
@@ -211,7 +212,7 @@ def test_a_confirmed_order_with_a_delivery_slot_gets_the_time_in_the_shops_zone(
         shop,
         "queued",
         confirmed,
-        texts=order_events.OrderTexts(store, telephony, lambda key, action: action()),
+        texts=order_events.OrderTexts(store, telephony, lambda key, action: action(), FakeTextOutbox()),
         now=NOON,
     )
     assert telephony.texts[0]["body"] == (
@@ -234,7 +235,7 @@ def test_the_slot_the_caller_picked_in_the_ivr_is_the_one_the_confirmation_text_
         shop,
         "queued",
         confirmed,
-        texts=order_events.OrderTexts(store, telephony, lambda key, action: action()),
+        texts=order_events.OrderTexts(store, telephony, lambda key, action: action(), FakeTextOutbox()),
         now=NOON,
     )
     assert telephony.texts[0]["body"] == (
@@ -262,16 +263,31 @@ def test_a_delivery_time_picked_after_confirmation_is_texted_once_per_time_picke
     # WHEN the caller picks a time in the IVR (the record redelivered), then changes it
     for _ in range(2):
         purpose = order_events.after_slot_change(
-            shop, "confirmed", None, picked, texts=order_events.OrderTexts(store, telephony, once), now=NOON
+            shop,
+            "confirmed",
+            None,
+            picked,
+            texts=order_events.OrderTexts(store, telephony, once, FakeTextOutbox()),
+            now=NOON,
         )
         assert purpose == "delivery-slot"
     moved = dataclasses.replace(confirmed, delivery_slot=later)
     order_events.after_slot_change(
-        shop, "confirmed", first["start"], moved, texts=order_events.OrderTexts(store, telephony, once), now=NOON
+        shop,
+        "confirmed",
+        first["start"],
+        moved,
+        texts=order_events.OrderTexts(store, telephony, once, FakeTextOutbox()),
+        now=NOON,
     )
     # AND an unrelated change of the order leaves the slot as it was
     unchanged = order_events.after_slot_change(
-        shop, "confirmed", later["start"], moved, texts=order_events.OrderTexts(store, telephony, once), now=NOON
+        shop,
+        "confirmed",
+        later["start"],
+        moved,
+        texts=order_events.OrderTexts(store, telephony, once, FakeTextOutbox()),
+        now=NOON,
     )
     # THEN one text per time picked, each with its time in the shop's zone
     assert unchanged is None
@@ -295,7 +311,7 @@ def test_a_slot_picked_before_confirmation_waits_for_the_confirmation_text(
             previous_status,
             None,
             picked,
-            texts=order_events.OrderTexts(store, telephony, lambda k, a: a()),
+            texts=order_events.OrderTexts(store, telephony, lambda k, a: a(), FakeTextOutbox()),
             now=NOON,
         )
         assert purpose is None
@@ -327,7 +343,7 @@ def test_a_robot_confirmation_without_a_slot_says_the_shop_will_be_in_touch_abou
         shop,
         "queued",
         confirmed,
-        texts=order_events.OrderTexts(store, telephony, lambda key, action: action()),
+        texts=order_events.OrderTexts(store, telephony, lambda key, action: action(), FakeTextOutbox()),
         now=NOON,
     )
     assert purpose == "delivery-notice"
@@ -341,7 +357,11 @@ def test_an_order_confirmed_without_any_call_is_told_by_text(store: FakeStore, s
     assert order.status == "confirmed" and order.route == "auto_confirm"
     telephony = FakeTelephony()
     order_events.after_status_change(
-        shop, "received", order, texts=order_events.OrderTexts(store, telephony, lambda key, action: action()), now=NOON
+        shop,
+        "received",
+        order,
+        texts=order_events.OrderTexts(store, telephony, lambda key, action: action(), FakeTextOutbox()),
+        now=NOON,
     )
     assert telephony.texts[0]["body"] == "Kvitka: замовлення A-1 підтверджено. Щодо доставки ми з вами зв'яжемося."
     assert Decimal(order.total) == Decimal("250")
@@ -358,7 +378,7 @@ def test_the_new_order_alert_hook_runs_only_for_shops_with_a_threshold(store: Fa
 
 
 class _TimedOutMessenger:
-    """Twilio took the request but the answer was lost: the text may be on its way."""
+    """Twilio took the request but the answer was lost: the text is on its way."""
 
     def __init__(self) -> None:
         self.requests = 0
@@ -369,11 +389,16 @@ class _TimedOutMessenger:
         self.requests += 1
         raise MessageOutcomeUnknownError("read timeout")
 
+    def find_sent_text(self, *, to: str, from_: str, body: str, since: datetime) -> str | None:
+        return "SM-taken" if self.requests else None  # Twilio's own list has it
 
-def test_a_text_whose_request_timed_out_counts_as_sent_and_is_not_retried(shop: ShopSettings, store: FakeStore) -> None:
+
+def test_a_text_whose_request_timed_out_is_found_at_twilio_and_never_sent_twice(
+    shop: ShopSettings, store: FakeStore
+) -> None:
     # GIVEN an unreachable order whose fallback text request times out
     order = dataclasses.replace(queued_order(store, shop), status="unreachable")
-    messenger = _TimedOutMessenger()
+    messenger, outbox = _TimedOutMessenger(), FakeTextOutbox()
     done: dict[str, object] = {}
 
     def once(key: str, action: Any) -> Any:  # run_once: the result is stored unless the action raises
@@ -381,10 +406,15 @@ def test_a_text_whose_request_timed_out_counts_as_sent_and_is_not_retried(shop: 
             done[key] = action()
         return done[key]
 
-    # WHEN the orders stream delivers the change twice
+    # WHEN the orders stream delivers the change twice, and the sweep runs after the backoff
     for _ in range(2):
         order_events.after_status_change(
-            shop, "queued", order, texts=order_events.OrderTexts(store, messenger, once), now=NOON
+            shop, "queued", order, texts=order_events.OrderTexts(store, messenger, once, outbox), now=NOON
         )
-    # THEN no exception asked for a retry: one request, never a second text
+    line = order_events.OrderTexts(store, messenger, once, outbox).line(shop)
+    assert text_outbox.sweep_due(line=line, now=NOON + timedelta(minutes=2)) == {"sent": 1}
+    # THEN one request, never a second text: the text is recorded as the one Twilio took
     assert messenger.requests == 1
+    [stored] = outbox.texts.values()
+    assert (stored.state, stored.message_sid) == ("sent", "SM-taken")
+    assert [m.message_sid for m in store.messages] == ["SM-taken"]

@@ -21,6 +21,7 @@ from chalicelib.services.web_callbacks import CallbackIn
 from chalicelib.web.agents_api import STATUS_FIELDS
 from chalicelib.web.openapi import DOCUMENT, openapi_document
 from chalicelib.web.orders_api import DO_NOT_CALL_FIELDS
+from chalicelib.web.privacy_api import ERASE_FIELDS
 from devtools.local_gateway import ApiTestClient
 
 REF = "#/components/schemas/{model}"
@@ -106,6 +107,7 @@ def test_the_hand_written_request_bodies_are_the_fields_the_handlers_take() -> N
     schemas = openapi_document()["components"]["schemas"]
     for name, known in [
         ("DoNotCallIn", DO_NOT_CALL_FIELDS),
+        ("EraseCustomerIn", ERASE_FIELDS),
         ("AgentStatusIn", STATUS_FIELDS),
         ("OutcomeIn", OUTCOME_FIELDS),
     ]:

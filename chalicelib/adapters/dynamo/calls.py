@@ -22,6 +22,7 @@ from chalicelib.adapters.dynamo.items import (
     shop_phone,
     updated,
 )
+from chalicelib.adapters.dynamo.retention import kept_until
 from chalicelib.adapters.dynamo.schema import AgentItem, CallItem
 from chalicelib.domain.entities import Call
 
@@ -63,6 +64,7 @@ class CallRepository:
             "shop_day": day_key(call.shop_id, call.day),
             "status": call.status,
             "shop_phone": shop_phone(call.shop_id, call.customer_phone),
+            "expires_ttl": kept_until(call.shop_id),  # with its recording's metadata (#18)
         }
         if call.task_id:
             static["task_id"] = call.task_id

@@ -9,8 +9,10 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.adapters.dynamo.items import day_key, day_of, from_item, shop_phone, sorted_set
+from chalicelib.adapters.dynamo.retention import kept_until
 from chalicelib.adapters.dynamo.schema import DoNotCallItem, MessageItem
 from chalicelib.domain.entities import TextMessage
+from chalicelib.domain.erasure import do_not_call_hash
 
 
 def message_entity(item: MessageItem, phone: str) -> TextMessage:
@@ -39,6 +41,7 @@ class MessageRepository:
             left_open=set(message.left_open) or None,
             shop_id=message.shop_id,
             shop_day=day_key(message.shop_id, message.day),
+            expires_ttl=kept_until(message.shop_id),
         ).save()
 
     def messages_of(self, shop_id: str, phone: str) -> list[TextMessage]:
@@ -53,17 +56,18 @@ class MessageRepository:
 
     # ---- do-not-call -------------------------------------------------------------------------
     def is_do_not_call(self, shop_id: str, phone: str) -> bool:
-        try:
-            DoNotCallItem.get(shop_phone(shop_id, phone), consistent_read=True)
-        except DoesNotExist:
-            return False
-        return True
+        """On the list in clear, or as the hash an erased customer's opt-out is kept as (one
+        BatchGetItem for both)."""
+        keys = [shop_phone(shop_id, phone), shop_phone(shop_id, do_not_call_hash(shop_id, phone))]
+        return any(True for _ in DoNotCallItem.batch_get(keys, consistent_read=True))
 
     def add_do_not_call(self, shop_id: str, phone: str, source: str, now: datetime) -> None:
         DoNotCallItem(shop_phone(shop_id, phone), added_at=now, source=source).save()
 
     def remove_do_not_call(self, shop_id: str, phone: str) -> None:
+        """Off the list (START, the API), the hash an erasure kept included."""
         DoNotCallItem(shop_phone(shop_id, phone)).delete()
+        DoNotCallItem(shop_phone(shop_id, do_not_call_hash(shop_id, phone))).delete()
 
     def opted_out_since(self, shop_id: str, phone: str) -> tuple[datetime, str] | None:
         try:

@@ -11,6 +11,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.adapters.dynamo.items import day_key, day_of, from_item, saved, setting, shop_phone, updated
+from chalicelib.adapters.dynamo.retention import kept_until
 from chalicelib.adapters.dynamo.schema import DedupClaimItem, OrderItem
 from chalicelib.clock import storage_expiry
 from chalicelib.domain.dedup import DedupClaim
@@ -62,7 +63,9 @@ def order_entity(item: OrderItem) -> Order:
 class OrderRepository:
     def insert_order(self, order: Order) -> bool:
         """Store a new order; False when that order id is already stored."""
-        return saved(order_item(order), OrderItem.order_id.does_not_exist())
+        item = order_item(order)
+        item.expires_ttl = kept_until(order.shop_id)
+        return saved(item, OrderItem.order_id.does_not_exist())
 
     def get_order(self, shop_id: str, order_id: str) -> Order | None:
         try:

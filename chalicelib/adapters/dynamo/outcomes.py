@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from chalicelib.adapters.dynamo.items import from_item, shop_phone, sortable_utc, sorted_set
+from chalicelib.adapters.dynamo.retention import kept_until
 from chalicelib.adapters.dynamo.schema import OutcomeItem
 from chalicelib.domain.outcomes import SavedOutcome
 
@@ -38,6 +39,7 @@ class OutcomeRepository:
             callback_task_id=saved.callback_task_id,
             order_ids=set(saved.order_ids) or None,
             orders_moved=set(saved.orders_moved) or None,
+            expires_ttl=kept_until(saved.shop_id),
         ).save(condition=OutcomeItem.saved_key.does_not_exist())
 
     def outcomes_of(self, call_sid: str) -> list[SavedOutcome]:

@@ -206,6 +206,7 @@ class OrderItem(Model):
     shop_phone = UnicodeAttribute()
     # "<shop_id>#<order number, casefolded>"; absent for orders sent without a number.
     shop_order_number = UnicodeAttribute(null=True)
+    expires_ttl = TTLAttribute(null=True)  # the shop's privacy.retention_days after it came (#18)
 
     # Orders of a shop's local calendar day: reports Query this, never Scan.
     by_shop_day: GlobalSecondaryIndex[OrderItem] = _index("by_shop_day", "shop_day", "received_at")
@@ -327,6 +328,7 @@ class CallItem(Model):
     transfer_call_sid = UnicodeAttribute(null=True)  # that agent's leg into the conference
     transfers = NumberAttribute(null=True)  # transfers completed
     handled_by = ListAttribute(of=UnicodeAttribute, null=True)  # every agent who talked to the caller
+    expires_ttl = TTLAttribute(null=True)  # the shop's privacy.retention_days after it began (#18)
 
     by_shop_day: GlobalSecondaryIndex[CallItem] = _index("by_shop_day", "shop_day", "created_at")
     # Calls of one customer of one shop, by time (customer timeline, A7).
@@ -395,6 +397,7 @@ class MessageItem(Model):
     left_open = UnicodeSetAttribute(null=True)  # a reply's open orders it did not decide (O10)
     shop_id = UnicodeAttribute()
     shop_day = UnicodeAttribute()
+    expires_ttl = TTLAttribute(null=True)  # the shop's privacy.retention_days after it went (#18)
 
     by_shop_day: GlobalSecondaryIndex[MessageItem] = _index("by_shop_day", "shop_day", "at")
 
@@ -423,6 +426,8 @@ class OutcomeItem(Model):
     orders_moved = UnicodeSetAttribute(null=True)  # those this save changed
 
     # Outcomes of one customer of one shop, by time (customer timeline, A7).
+    expires_ttl = TTLAttribute(null=True)  # the shop's privacy.retention_days after it was saved (#18)
+
     by_shop_phone: GlobalSecondaryIndex[OutcomeItem] = _index("by_shop_phone", "shop_phone", "saved_at")
 
 
@@ -458,6 +463,44 @@ class CrmEventItem(Model):
     by_due: GlobalSecondaryIndex[CrmEventItem] = _index("by_due", "due_key", "next_attempt_at")
     # Events of a shop given up after a day of failures or refused by the CRM (sparse).
     by_parked: GlobalSecondaryIndex[CrmEventItem] = _index("by_parked", "parked_key", "parked_at")
+
+
+# ---- the text outbox (#18) ------------------------------------------------------------------
+class TextOutItem(Model):
+    """One text to send, written before it is sent (``chalicelib.domain.text_outbox``). Pending
+    ones wait in the sparse ``by_due`` index (one partition: only texts Twilio could not take
+    yet); parked ones in ``by_parked``; ``by_customer`` finds a recipient's texts (their order,
+    erasure)."""
+
+    class Meta(_Meta):
+        table_name = table_name("text_outbox")
+
+    text_id = UnicodeAttribute(hash_key=True)
+    shop_id = UnicodeAttribute()
+    shop_phone = UnicodeAttribute()  # "<shop_id>#<E.164 of the recipient>"
+    to = UnicodeAttribute()
+    from_ = UnicodeAttribute(attr_name="from")
+    body = UnicodeAttribute()
+    kind = UnicodeAttribute()  # customer | alert
+    purpose = UnicodeAttribute()
+    order_ids = UnicodeSetAttribute(null=True)
+    state = UnicodeAttribute()  # pending | sent | failed | parked
+    attempts = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    retrying_since = UTCDateTimeAttribute()
+    next_attempt_at = UTCDateTimeAttribute(null=True)
+    due_key = UnicodeAttribute(null=True)  # "due" while pending
+    parked_key = UnicodeAttribute(null=True)  # shop id while parked
+    parked_at = UTCDateTimeAttribute(null=True)
+    sent_at = UTCDateTimeAttribute(null=True)
+    message_sid = UnicodeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    uncertain = BooleanAttribute(default=False)
+    expires_ttl = TTLAttribute(null=True)
+
+    by_due: GlobalSecondaryIndex[TextOutItem] = _index("by_due", "due_key", "next_attempt_at")
+    by_parked: GlobalSecondaryIndex[TextOutItem] = _index("by_parked", "parked_key", "parked_at")
+    by_customer: GlobalSecondaryIndex[TextOutItem] = _index("by_customer", "shop_phone", "created_at")
 
 
 # ---- customer-first dialing (O8) ------------------------------------------------------------
@@ -568,6 +611,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     OutcomeItem,
     ReportRunItem,
     CrmEventItem,
+    TextOutItem,
     CallRateItem,
     DialerDayItem,
     DialLineItem,
