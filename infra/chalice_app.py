@@ -1,10 +1,11 @@
-"""The Chalice app as a CDK construct, with the two things ``chalice package`` alone gets wrong
+"""The Chalice app as a CDK construct, with the things ``chalice package`` alone gets wrong
 for this app:
 
 - the caller-facing catalogs (``twiml/``) are outside ``chalicelib/``, and Chalice zips only
   ``app.py``, ``chalicelib/`` and ``vendor/`` (it does not follow a symlinked directory inside
   ``chalicelib/``): they are added to the package as ``chalicelib/twiml/``, the first place
-  ``chalicelib.voice.catalog.catalog_dir()`` looks;
+  ``chalicelib.voice.catalog.catalog_dir()`` looks; and so is the bytecode Lambda's read-only
+  code directory needs (``infra/package.py``);
 - every function gets a fixed name, and, when the handler's ``PUBLIC_BASE_URL`` is the API's own
   URL, the API's integrations call the handler by that name instead of ``${APIHandler.Arn}``:
   otherwise that is a dependency cycle (API -> handler -> API).
@@ -15,39 +16,19 @@ from __future__ import annotations
 import json
 import os
 import re
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from chalice.cdk import Chalice
 
-REPO = Path(__file__).resolve().parents[1]
-TWIML_DIR = REPO / "twiml"
-PACKAGED_TWIML = "chalicelib/twiml"  # where catalog_dir() looks first inside the package
+from infra.package import PACKAGED_TWIML, add_catalogs, finish_package, runtime_of
+
+__all__ = ["PACKAGED_TWIML", "ChaliceApp", "add_catalogs", "name_functions"]
+
 FUNCTION_TYPE = "AWS::Serverless::Function"
 LOG_GROUP_TYPE = "AWS::Logs::LogGroup"
 API_TYPE = "AWS::Serverless::Api"
-
-
-def add_catalogs(deployment_zip: Path, twiml_dir: Path = TWIML_DIR) -> list[str]:
-    """Append every catalog file to the Lambda package; returns the paths added."""
-    added = []
-    with zipfile.ZipFile(deployment_zip, "a", compression=zipfile.ZIP_DEFLATED) as package:
-        present = set(package.namelist())
-        for path in sorted(p for p in twiml_dir.rglob("*") if p.is_file()):
-            arcname = f"{PACKAGED_TWIML}/{path.relative_to(twiml_dir).as_posix()}"
-            if arcname not in present:
-                # A fixed date, like Chalice's own entries: the same catalogs give the same
-                # package hash, so a redeploy without changes uploads and updates nothing.
-                info = zipfile.ZipInfo(arcname, date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                package.writestr(info, path.read_bytes())
-                added.append(arcname)
-    if not added:
-        raise FileNotFoundError(f"no catalogs found in {twiml_dir}")
-    return added
 
 
 def function_arn_sub(function_name: str) -> str:
@@ -123,9 +104,9 @@ class ChaliceApp(Chalice):
 
     def _package_app(self) -> None:
         super()._package_app()
-        add_catalogs(self.deployment_zip)
         sam_path = Path(self._sam_package_dir) / "sam.json"
         template = json.loads(sam_path.read_text())
+        finish_package(self.deployment_zip, runtime_of(template))  # catalogs and bytecode: infra/package.py
         self.function_names = {
             logical_id: f"{self._name_prefix}{logical_id}"
             for logical_id, resource in template["Resources"].items()
