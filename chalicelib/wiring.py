@@ -19,7 +19,6 @@ from chalicelib.adapters.dynamo.store import DynamoStore, store
 from chalicelib.adapters.idempotency import KeyedOnce
 from chalicelib.adapters.twilio_rest import TwilioRecordingMedia, TwilioTelephony
 from chalicelib.clock import Clock, current_clock, wall_now
-from chalicelib.config import settings
 from chalicelib.services.paced_telephony import PacedTelephony
 from chalicelib.services.ports import EmailSender, Idempotent, Once, SendOnce
 from chalicelib.voice.links import AgentDialLinks, InboundLinks, PredictiveLinks, PublicUrls
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamo.crm_outbox import DynamoCrmOutbox
     from chalicelib.adapters.dynamo.reports import DynamoReportQueries, DynamoReportRuns
     from chalicelib.adapters.twilio_numbers import TwilioAccountNumbers
+    from chalicelib.config import Settings
     from chalicelib.domain.entities import Call
     from chalicelib.domain.shop import ShopSettings
     from chalicelib.services.alerts import AlertChannels
@@ -46,6 +46,13 @@ B = TypeVar("B")
 # table (without prefix) -> the @app.lambda_function that consumes its stream
 STREAM_CONSUMERS: dict[str, str] = {"orders": "order_stream", "dial_tasks": "task_stream"}
 STREAM_CONSUMERS |= {"call_outcomes": "outcome_stream", "crm_outbox": "crm_stream"}
+
+
+def settings() -> Settings:
+    """The deployment's settings; pydantic loads with the first handler's call, not at import."""
+    from chalicelib.config import settings as loaded  # cold start: see the docstring
+
+    return loaded()
 
 
 def repository() -> DynamoStore:

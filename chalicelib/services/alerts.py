@@ -27,14 +27,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.email import OutgoingEmail, one_line
 from chalicelib.domain.phones import mask_phone
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services.live import LiveFigures, live_figures
-from chalicelib.services.ports import DoNotCallList, EmailSender, LiveQueries, Messenger, SendOnce
 from chalicelib.voice.alert_words import (
     AlertFacts,
     ComplaintFacts,
@@ -44,6 +42,10 @@ from chalicelib.voice.alert_words import (
     QueueWaitFacts,
     alert_words,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings
+    from chalicelib.services.ports import DoNotCallList, EmailSender, LiveQueries, Messenger, SendOnce
 
 _NOT_ALERTED_STATUSES = frozenset({"duplicate", "fake"})
 
