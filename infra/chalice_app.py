@@ -6,6 +6,7 @@ for this app:
   ``chalicelib/``): they are added to the package as ``chalicelib/twiml/``, the first place
   ``chalicelib.voice.catalog.catalog_dir()`` looks; and so is the bytecode Lambda's read-only
   code directory needs (``infra/package.py``);
+- the Twilio webhooks get a function of their own (``infra/twilio_function.py``);
 - every function gets a fixed name, and, when the handler's ``PUBLIC_BASE_URL`` is the API's own
   URL, the API's integrations call the handler by that name instead of ``${APIHandler.Arn}``:
   otherwise that is a dependency cycle (API -> handler -> API).
@@ -23,6 +24,7 @@ from typing import Any
 from chalice.cdk import Chalice
 
 from infra.package import PACKAGED_TWIML, add_catalogs, finish_package, runtime_of
+from infra.twilio_function import add_twilio_function, twilio_routes
 
 __all__ = ["PACKAGED_TWIML", "ChaliceApp", "add_catalogs", "name_functions"]
 
@@ -107,6 +109,7 @@ class ChaliceApp(Chalice):
         sam_path = Path(self._sam_package_dir) / "sam.json"
         template = json.loads(sam_path.read_text())
         finish_package(self.deployment_zip, runtime_of(template))  # catalogs and bytecode: infra/package.py
+        add_twilio_function(template, twilio_routes())  # the webhooks' own function: infra/twilio_function.py
         self.function_names = {
             logical_id: f"{self._name_prefix}{logical_id}"
             for logical_id, resource in template["Resources"].items()
@@ -132,9 +135,12 @@ class ChaliceApp(Chalice):
 
 
 def _chalice_name(handler: str) -> str:
-    # "app.order_stream" -> "order_stream"; the routes' handler is the app object itself.
-    name = handler.rpartition(".")[2]
-    return "api_handler" if name == "app" else name
+    # "app.order_stream" -> "order_stream"; the routes' handler is the app object itself, and
+    # another module's app object goes by its module ("chalicelib.twilio_webhooks.app").
+    module, _, name = handler.rpartition(".")
+    if name != "app":
+        return name
+    return "api_handler" if module == "app" else module.rpartition(".")[2]
 
 
 def chalice_out_dir() -> str:

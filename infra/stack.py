@@ -44,6 +44,7 @@ FUNCTION_TIMEOUT_SECONDS = {
     # API Gateway answers 504 after 29 s: a longer invocation only keeps an order's
     # Idempotency-Key "in progress" (409 to the shop's retries) after its answer was lost.
     "api_handler": 30,
+    "twilio_webhooks": 15,  # Twilio gives up on a webhook after 15 s (and plays its error)
 }
 # The functions that POST to shops' CRMs, the only ones that may read their signing secrets.
 CRM_FUNCTIONS = frozenset({"crm_stream", "crm_retry"})
