@@ -185,3 +185,19 @@ def runtime_of(sam_template: dict[str, Any]) -> str:
     if len(runtimes) != 1:
         raise ValueError(f"expected one runtime for every function, found {sorted(runtimes)}")
     return runtimes.pop()
+
+
+def build_package(output_dir: Path, stage_config: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+    """The package and SAM template as ``make synth`` makes them, without CDK (the benchmarks):
+    ``chalice package`` (the same call ``chalice.cdk.Chalice`` makes), the catalogs and bytecode,
+    and the Twilio webhooks' function. Returns the zip and the template."""
+    from chalice.api import package_app
+
+    from infra.twilio_function import add_twilio_function, twilio_routes
+
+    package_app(project_dir=str(REPO), output_dir=str(output_dir), stage="bench", chalice_config=stage_config)
+    deployment_zip = output_dir / "deployment.zip"
+    template: dict[str, Any] = json.loads((output_dir / "sam.json").read_text())
+    finish_package(deployment_zip, runtime_of(template))
+    add_twilio_function(template, twilio_routes())
+    return deployment_zip, template

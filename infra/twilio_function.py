@@ -33,7 +33,9 @@ def add_twilio_function(template: dict[str, Any], routes: Iterable[str]) -> list
     function["Properties"]["Handler"] = TWILIO_HANDLER
     function.pop("DependsOn", None)
     resources[TWILIO_FUNCTION] = function
-    resources[f"{TWILIO_FUNCTION}LogGroup"] = _log_group(resources)
+    log_group = _log_group(resources)
+    if log_group is not None:  # Chalice makes them when the stage sets a log retention (the stack does)
+        resources[f"{TWILIO_FUNCTION}LogGroup"] = log_group
     permission = copy.deepcopy(resources[API_PERMISSION])
     permission["Properties"]["FunctionName"] = {"Ref": TWILIO_FUNCTION}
     resources[f"{TWILIO_FUNCTION}InvokePermission"] = permission
@@ -52,13 +54,16 @@ def add_twilio_function(template: dict[str, Any], routes: Iterable[str]) -> list
     return moved
 
 
-def _log_group(resources: dict[str, Any]) -> dict[str, Any]:
-    (group,) = [
+def _log_group(resources: dict[str, Any]) -> dict[str, Any] | None:
+    groups = [
         resource
         for resource in resources.values()
         if resource["Type"] == "AWS::Logs::LogGroup"
         and resource["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${ApiHandler}"}
     ]
+    if not groups:
+        return None
+    (group,) = groups
     twilio_group = copy.deepcopy(group)
     twilio_group["Properties"]["LogGroupName"] = {"Fn::Sub": f"/aws/lambda/${{{TWILIO_FUNCTION}}}"}
     return twilio_group
