@@ -1,4 +1,4 @@
-"""X-Ray is a deployment choice (issue #19: it is about a sixth of `import app`'s CPU, see bench
+"""X-Ray is a deployment choice (issue #19: it is about a third of `import app`'s CPU, see bench
 cold_start): on by default, ``-c tracing=false`` turns off Lambda's active tracing and Powertools'
 Tracer (so no function loads the X-Ray SDK)."""
 
