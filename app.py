@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Chalice
-
 from chalicelib.events import crm, dialing, live, orders, outcomes, reports, texts
 from chalicelib.observability import logger, metrics, tracer
 from chalicelib.web.agent_desk import agent_desk
 from chalicelib.web.agent_page import agent_page
 from chalicelib.web.agents_api import agents_api
+from chalicelib.web.apps import App
 from chalicelib.web.desk_call_control import desk_call_control
 from chalicelib.web.http import api_error_shape, bounded_path_ids
 from chalicelib.web.live import live_api
@@ -31,7 +30,7 @@ from chalicelib.web.voice_robot import voice_robot
 from chalicelib.web.voice_status import voice_status
 from chalicelib.wiring import repository
 
-app = Chalice(app_name="callcenter")
+app = App(app_name="callcenter")  # a Chalice app whose blueprints chalicelib.twilio_webhooks may share
 app.register_blueprint(orders_api)
 app.register_blueprint(live_api)
 app.register_blueprint(voice_robot)

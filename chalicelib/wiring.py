@@ -13,14 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from chalicelib.adapters import idempotency
-from chalicelib.adapters.crm_http import UrllibCrmSender
-from chalicelib.adapters.dynamo.store import DynamoStore, store
-from chalicelib.adapters.idempotency import KeyedOnce
-from chalicelib.adapters.twilio_rest import TwilioRecordingMedia, TwilioTelephony
 from chalicelib.clock import Clock, current_clock, wall_now
-from chalicelib.config import settings
-from chalicelib.services.paced_telephony import PacedTelephony
 from chalicelib.services.ports import EmailSender, Idempotent, Once, SendOnce, VoiceTokens
 from chalicelib.voice.links import AgentDialLinks, ConferenceLinks, InboundLinks, PredictiveLinks, PublicUrls
 
@@ -29,18 +22,24 @@ if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor  # cold start: only handlers that overlap two reads start threads
     from datetime import datetime
 
+    from chalicelib.adapters.crm_http import UrllibCrmSender
     from chalicelib.adapters.dynamo.crm_outbox import DynamoCrmOutbox
     from chalicelib.adapters.dynamo.live_counts import LiveCountRepository
     from chalicelib.adapters.dynamo.reports import DynamoReportQueries, DynamoReportRuns
+    from chalicelib.adapters.dynamo.store import DynamoStore
     from chalicelib.adapters.dynamo.text_outbox import DynamoTextOutbox
+    from chalicelib.adapters.idempotency import KeyedOnce
     from chalicelib.adapters.twilio_conferences import TwilioConferences
     from chalicelib.adapters.twilio_numbers import TwilioAccountNumbers
+    from chalicelib.adapters.twilio_rest import TwilioRecordingMedia
+    from chalicelib.config import Settings
     from chalicelib.domain.entities import Call
     from chalicelib.domain.erasure import Erased
     from chalicelib.domain.shop import ShopSettings
     from chalicelib.services.alerts import AlertChannels
     from chalicelib.services.crm_push import CrmLine
     from chalicelib.services.outcomes import Notifier
+    from chalicelib.services.paced_telephony import PacedTelephony
     from chalicelib.services.recordings import ReportRecordingLinks  # cold start: see the block
     from chalicelib.services.text_outbox import TextLine
     from chalicelib.services.voicemail import VoicemailMail
@@ -54,16 +53,30 @@ STREAM_CONSUMERS |= {"call_outcomes": "outcome_stream", "crm_outbox": "crm_strea
 STREAM_CONSUMERS |= {"calls": "call_stream"}  # the live counters (#19)
 
 
+def settings() -> Settings:
+    """The deployment's settings; pydantic loads with the first handler's call, not at import."""
+    from chalicelib.config import settings as loaded  # cold start: see the docstring
+
+    return loaded()
+
+
+# Lazy wiring (issue #19): the adapters' modules load with the first handler that asks for one,
+# not with the import of the handlers (a Lambda's init); each is built once, on first use.
 def repository() -> DynamoStore:
+    from chalicelib.adapters.dynamo.store import store  # cold start: see above
+
     return store()
 
 
 def telephony() -> PacedTelephony:
     """Twilio, with the account's calls-per-second limit shared by every placement path."""
+    from chalicelib.adapters.twilio_rest import TwilioTelephony  # cold start: see repository()
+    from chalicelib.services.paced_telephony import PacedTelephony
+
     config = settings()
     return PacedTelephony(
         TwilioTelephony(config.twilio_account_sid, config.auth_token, config.twilio_api_base_url),
-        slots=store(),
+        slots=repository(),
         account_sid=config.twilio_account_sid,
         calls_per_second=config.twilio_calls_per_second,
         clock=current_clock(),
@@ -112,6 +125,8 @@ def together(first: Callable[[], A], second: Callable[[], B], /) -> tuple[A, B]:
 
 
 def recording_media() -> TwilioRecordingMedia:
+    from chalicelib.adapters.twilio_rest import TwilioRecordingMedia  # cold start: see repository()
+
     config = settings()
     return TwilioRecordingMedia(config.twilio_account_sid, config.auth_token, config.twilio_api_base_url)
 
@@ -133,6 +148,8 @@ def inbound_links() -> InboundLinks:
 
 
 def crm_sender() -> UrllibCrmSender:
+    from chalicelib.adapters.crm_http import UrllibCrmSender  # cold start: see repository()
+
     return UrllibCrmSender(local=settings().local_mode)
 
 
@@ -235,21 +252,29 @@ def alert_destination_cap(shop: ShopSettings, day: str, cap: int) -> bool:
 
 def run_once() -> Once:
     """Side effects once per business event (the order texts)."""
+    from chalicelib.adapters import idempotency  # cold start: see repository()
+
     return idempotency.run_once
 
 
 def send_once() -> SendOnce:
     """The alerts' messages, once per alert."""
+    from chalicelib.adapters import idempotency  # cold start: see repository()
+
     return idempotency.send_once
 
 
 def idempotent_order() -> Idempotent:
     """The order endpoint's ``Idempotency-Key``."""
+    from chalicelib.adapters import idempotency  # cold start: see repository()
+
     return idempotency.accept_once
 
 
 def forget_clients() -> None:
     """Tests and the local stack switch endpoints: every cached client is built again next time."""
+    from chalicelib.adapters import idempotency  # cold start: see repository()
+
     idempotency.forget_idempotency_stores()
 
 
@@ -306,6 +331,7 @@ def report_recording_links(now: datetime) -> ReportRecordingLinks:
 
 def report_once() -> KeyedOnce:
     """Each report sent once per (shop, period), however often the schedule fires or is retried."""
+    from chalicelib.adapters import idempotency  # cold start: see repository()
     from chalicelib.services.reports.sending import (  # cold start: Jinja and the charts
         REPORT_IDEMPOTENCY_SECONDS,
         REPORT_ONCE_KEY_PREFIX,

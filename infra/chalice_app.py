@@ -1,4 +1,4 @@
-"""The Chalice app as a CDK construct, with the two things ``chalice package`` alone gets wrong
+"""The Chalice app as a CDK construct, with the things ``chalice package`` alone gets wrong
 for this app:
 
 - the caller-facing catalogs (``twiml/``) are outside ``chalicelib/``, and Chalice zips only
@@ -6,7 +6,9 @@ for this app:
   ``chalicelib/``): they are added to the package as ``chalicelib/twiml/``, the first place
   ``chalicelib.voice.catalog.catalog_dir()`` looks; likewise Twilio's Voice SDK for the agent
   page's softphone (npm's ``node_modules/``, gitignored) as ``chalicelib/vendor/voice-sdk/``,
-  where ``chalicelib.web.page_assets`` looks first;
+  where ``chalicelib.web.page_assets`` looks first; and so is the bytecode Lambda's read-only
+  code directory needs (``infra/package.py``);
+- the Twilio webhooks get a function of their own (``infra/twilio_function.py``);
 - every function gets a fixed name, and, when the handler's ``PUBLIC_BASE_URL`` is the API's own
   URL, the API's integrations call the handler by that name instead of ``${APIHandler.Arn}``:
   otherwise that is a dependency cycle (API -> handler -> API).
@@ -17,54 +19,36 @@ from __future__ import annotations
 import json
 import os
 import re
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from chalice.cdk import Chalice
 
-REPO = Path(__file__).resolve().parents[1]
-TWIML_DIR = REPO / "twiml"
-PACKAGED_TWIML = "chalicelib/twiml"  # where catalog_dir() looks first inside the package
-VOICE_SDK = REPO / "node_modules" / "@twilio" / "voice-sdk" / "dist" / "twilio.min.js"
-PACKAGED_VOICE_SDK = "chalicelib/vendor/voice-sdk/twilio.min.js"  # chalicelib.web.page_assets.PACKAGED_SDK
+from infra.package import (
+    PACKAGED_TWIML,
+    PACKAGED_VOICE_SDK,
+    VOICE_SDK,
+    add_catalogs,
+    add_voice_sdk,
+    finish_package,
+    runtime_of,
+)
+from infra.twilio_function import add_twilio_function, twilio_routes
+
+__all__ = [
+    "PACKAGED_TWIML",
+    "PACKAGED_VOICE_SDK",
+    "VOICE_SDK",
+    "ChaliceApp",
+    "add_catalogs",
+    "add_voice_sdk",
+    "name_functions",
+]
+
 FUNCTION_TYPE = "AWS::Serverless::Function"
 LOG_GROUP_TYPE = "AWS::Logs::LogGroup"
 API_TYPE = "AWS::Serverless::Api"
-
-
-def add_catalogs(deployment_zip: Path, twiml_dir: Path = TWIML_DIR) -> list[str]:
-    """Append every catalog file to the Lambda package; returns the paths added."""
-    added = []
-    with zipfile.ZipFile(deployment_zip, "a", compression=zipfile.ZIP_DEFLATED) as package:
-        present = set(package.namelist())
-        for path in sorted(p for p in twiml_dir.rglob("*") if p.is_file()):
-            arcname = f"{PACKAGED_TWIML}/{path.relative_to(twiml_dir).as_posix()}"
-            if arcname not in present:
-                # A fixed date, like Chalice's own entries: the same catalogs give the same
-                # package hash, so a redeploy without changes uploads and updates nothing.
-                info = zipfile.ZipInfo(arcname, date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                package.writestr(info, path.read_bytes())
-                added.append(arcname)
-    if not added:
-        raise FileNotFoundError(f"no catalogs found in {twiml_dir}")
-    return added
-
-
-def add_voice_sdk(deployment_zip: Path, sdk: Path = VOICE_SDK) -> str:
-    """Append the agent page's Voice SDK (npm's, as package.json locks it) to the Lambda package."""
-    if not sdk.is_file():
-        raise FileNotFoundError(f"{sdk} is missing: run `make setup` (npm ci) first")
-    with zipfile.ZipFile(deployment_zip, "a", compression=zipfile.ZIP_DEFLATED) as package:
-        if PACKAGED_VOICE_SDK not in package.namelist():
-            info = zipfile.ZipInfo(PACKAGED_VOICE_SDK, date_time=(1980, 1, 1, 0, 0, 0))  # as add_catalogs
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            package.writestr(info, sdk.read_bytes())
-    return PACKAGED_VOICE_SDK
 
 
 def function_arn_sub(function_name: str) -> str:
@@ -140,10 +124,10 @@ class ChaliceApp(Chalice):
 
     def _package_app(self) -> None:
         super()._package_app()
-        add_catalogs(self.deployment_zip)
-        add_voice_sdk(self.deployment_zip)
         sam_path = Path(self._sam_package_dir) / "sam.json"
         template = json.loads(sam_path.read_text())
+        finish_package(self.deployment_zip, runtime_of(template))  # catalogs and bytecode: infra/package.py
+        add_twilio_function(template, twilio_routes())  # the webhooks' own function: infra/twilio_function.py
         self.function_names = {
             logical_id: f"{self._name_prefix}{logical_id}"
             for logical_id, resource in template["Resources"].items()
@@ -169,9 +153,12 @@ class ChaliceApp(Chalice):
 
 
 def _chalice_name(handler: str) -> str:
-    # "app.order_stream" -> "order_stream"; the routes' handler is the app object itself.
-    name = handler.rpartition(".")[2]
-    return "api_handler" if name == "app" else name
+    # "app.order_stream" -> "order_stream"; the routes' handler is the app object itself, and
+    # another module's app object goes by its module ("chalicelib.twilio_webhooks.app").
+    module, _, name = handler.rpartition(".")
+    if name != "app":
+        return name
+    return "api_handler" if module == "app" else module.rpartition(".")[2]
 
 
 def chalice_out_dir() -> str:

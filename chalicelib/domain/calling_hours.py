@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain.shop import CallingWindow
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import CallingWindow
 
 LEGAL_START, LEGAL_END = time(8, 0), time(21, 0)
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from chalicelib.domain.shop import DedupPolicy
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import DedupPolicy
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from chalicelib.domain.entities import Order
-from chalicelib.domain.shop import ShopSettings
+if TYPE_CHECKING:
+    from chalicelib.domain.entities import Order
+    from chalicelib.domain.shop import ShopSettings
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import cast
+from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain.shop import DeliverySlotPolicy, Weekday
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import DeliverySlotPolicy, Weekday
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -48,7 +49,7 @@ def offered_slots(policy: DeliverySlotPolicy, zone: ZoneInfo, now: datetime) -> 
         day = today + timedelta(days=offset)
         if day in closed:
             continue
-        for window in policy.weekly.get(cast(Weekday, WEEKDAYS[day.weekday()]), []):
+        for window in policy.weekly.get(cast("Weekday", WEEKDAYS[day.weekday()]), []):
             start, end = wall_clock(day, window.start, zone), wall_clock(day, window.end, zone)
             if end > start and start >= earliest:
                 slots.append(DeliverySlot(start, end))

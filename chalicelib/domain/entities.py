@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.orders import local_day
+from chalicelib.domain.values import local_day
 
 if TYPE_CHECKING:
     from chalicelib.domain.shop import ShopSettings

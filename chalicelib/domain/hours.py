@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from chalicelib.domain.shop import BusinessHours, Weekday
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import BusinessHours, Weekday
 
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.domain.api_errors import unknown_field_message
+from chalicelib.domain.values import format_amount as format_amount  # re-exported: first written here
+from chalicelib.domain.values import local_day as local_day
 
 OrderStatus = Literal["received", "duplicate", "fake", "queued", "confirmed", "cancelled", "unreachable"]
 # Orders the shop may still change (PATCH) and cancel: no one has decided them yet.
@@ -110,14 +111,3 @@ def _inner_model(annotation: object) -> type[BaseModel] | None:
         if found is not None:
             return found
     return None
-
-
-def local_day(instant: datetime, zone_name: str) -> str:
-    from zoneinfo import ZoneInfo  # cold start: tzdata on first use
-
-    return instant.astimezone(ZoneInfo(zone_name)).date().isoformat()
-
-
-def format_amount(value: Decimal) -> str:
-    """A money amount as said or written to a customer: '1250' for whole amounts, else '50.5'."""
-    return str(value.quantize(Decimal(1))) if value == value.to_integral_value() else str(value)

@@ -17,11 +17,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.pacing import CallRecord, PacingSnapshot, PacingStats, estimate_stats
 from chalicelib.domain.priority import DueTask, priority_key
 from chalicelib.domain.routing import Agent, is_free
-from chalicelib.domain.shop import ShopSettings
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings
 
 RINGING, CONNECTING, TALKED, DROPPED, MACHINE, UNANSWERED = (
     "ringing",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from chalicelib.domain.shop import CallResult, RobotPolicy
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import CallResult, RobotPolicy
 
 KeypressAction = Literal["confirm", "cancel", "agent", "repeat", "unknown"]
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.calling_hours import next_calling_time
@@ -33,12 +33,14 @@ from chalicelib.domain.priority import in_dial_order
 from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.robot import next_attempt_at, unanswered_result
 from chalicelib.domain.routing import Agent, agent_language, free_beyond_customer_lines, idle_since, is_free
-from chalicelib.domain.shop import CallResult, ShopSettings
 from chalicelib.domain.twilio_fields import FINAL_CALL_STATUSES, status_callback
 from chalicelib.observability import logger
 from chalicelib.services.destinations import refused_contact
 from chalicelib.services.give_up import end_for_do_not_call, orders_unreachable
 from chalicelib.services.ports import AgentDialStore, AgentDialUrls, CallOutcomeUnknownError, OutboundCall, Telephony
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import CallResult, ShopSettings
 
 DIRECTION = "outbound-agent"
 PERSON_KINDS = ("callback", "agent")

@@ -5,10 +5,13 @@ cannot set them, and cannot leave ``busy`` by hand while a call is reserved for 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.routing import SETTABLE_STATUSES, Agent
-from chalicelib.domain.shop import ShopSettings
-from chalicelib.services.ports import AgentStore
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings
+    from chalicelib.services.ports import AgentStore
 
 SETTABLE = SETTABLE_STATUSES
 SMS_KEYWORDS = {"READY": "available", "BREAK": "break", "AWAY": "away", "OFF": "offline"}

@@ -29,17 +29,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock
 from chalicelib.domain.email import OutgoingEmail, one_line
 from chalicelib.domain.phones import mask_phone
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.text_outbox import OutgoingText, text_id
 from chalicelib.observability import logger
 from chalicelib.services import text_outbox
 from chalicelib.services.live import LiveFigures, live_figures
-from chalicelib.services.ports import EmailSender, LiveQueries, SendOnce, TextMessenger, TextOutbox, TextStore
 from chalicelib.services.text_outbox import TextLine
 from chalicelib.voice.alert_words import (
     AlertFacts,
@@ -50,6 +48,17 @@ from chalicelib.voice.alert_words import (
     QueueWaitFacts,
     alert_words,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings
+    from chalicelib.services.ports import (
+        EmailSender,
+        LiveQueries,
+        SendOnce,
+        TextMessenger,
+        TextOutbox,
+        TextStore,
+    )
 
 _NOT_ALERTED_STATUSES = frozenset({"duplicate", "fake"})
 

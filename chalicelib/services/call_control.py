@@ -5,13 +5,15 @@ the call's conference; each refusal says why in words (``ControlRefused``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.entities import Call
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services.conference_calls import FINAL_CALL_STATUSES
 from chalicelib.services.ports import ConferenceCallStore, ConferenceParticipant
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings
 
 
 @dataclass(frozen=True)

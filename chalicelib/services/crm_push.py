@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.crm import (
     EVENT_ID_HEADER,
@@ -41,11 +41,13 @@ from chalicelib.domain.crm import (
     route_event_id,
     signature_header,
 )
-from chalicelib.domain.entities import Order
-from chalicelib.domain.outcomes import SavedOutcome
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
-from chalicelib.services.ports import Outbox, SecretOf, Sender
+
+if TYPE_CHECKING:
+    from chalicelib.domain.entities import Order
+    from chalicelib.domain.outcomes import SavedOutcome
+    from chalicelib.domain.shop import ShopSettings
+    from chalicelib.services.ports import Outbox, SecretOf, Sender
 
 LEASE = timedelta(minutes=2)  # a claimed try that never reports back is retried after this
 SWEEP_LIMIT = 100  # events per shop per sweep; the rest wait a minute

@@ -10,15 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
-from chalicelib.domain.orders import local_day
 from chalicelib.domain.phones import destination_problem, mask_phone, normalise_phone
-from chalicelib.domain.shop import ShopSettings
+from chalicelib.domain.values import local_day
 from chalicelib.observability import logger
-from chalicelib.services.ports import NewDestinations
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings
+    from chalicelib.services.ports import NewDestinations
 
 # alert(shop, day, cap): tell the managers the day's cap was reached (once per shop and day).
-CapAlert = Callable[[ShopSettings, str, int], object]
+CapAlert = Callable[["ShopSettings", str, int], object]
 
 
 @dataclass(frozen=True)

@@ -12,20 +12,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.delivery_slots import DeliverySlot, offered_slots
 from chalicelib.domain.entities import Call, Order
 from chalicelib.domain.hours import is_open
-from chalicelib.domain.orders import local_day
 from chalicelib.domain.phones import destination_problem, is_withheld, normalise_phone
 from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.queue_estimate import estimated_wait_minutes
 from chalicelib.domain.routing import Agent, candidates, free_beyond_customer_lines, is_free, staffed
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.twilio_fields import status_callback
+from chalicelib.domain.values import local_day
 from chalicelib.observability import logger
-from chalicelib.services.ports import InboundStore, Store
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings
+    from chalicelib.services.ports import InboundStore, Store
 
 ACTIVE_ORDER_STATUSES = {"received", "queued"}
 

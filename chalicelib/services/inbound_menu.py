@@ -14,12 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from chalicelib.domain.delivery_slots import DeliverySlot, day_word
-from chalicelib.domain.entities import Order
 from chalicelib.domain.ivr import language_digits, next_attempt
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import inbound
 from chalicelib.services.inbound import CallContext
 from chalicelib.services.inbound_queue import (
@@ -31,8 +29,12 @@ from chalicelib.services.inbound_queue import (
     callback_or_voicemail,
     queue_caller,
 )
-from chalicelib.services.ports import InboundStore
 from chalicelib.voice.catalog import load_catalog
+
+if TYPE_CHECKING:
+    from chalicelib.domain.entities import Order
+    from chalicelib.domain.shop import ShopSettings
+    from chalicelib.services.ports import InboundStore
 
 PLEASE_HOLD = "inbound_please_hold"
 

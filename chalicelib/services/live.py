@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain import live_counts
-from chalicelib.domain.report.figures import DailyFigures, Share
 from chalicelib.domain.routing import settled_status
-from chalicelib.domain.shop import ShopSettings
-from chalicelib.services.ports import AgentNowLike, LiveQueries
+
+if TYPE_CHECKING:
+    from chalicelib.domain.report.figures import DailyFigures, Share
+    from chalicelib.domain.shop import ShopSettings
+    from chalicelib.services.ports import AgentNowLike, LiveQueries
 
 # A call is looked for in the queue if it came in within this long (nobody waits longer).
 WAITING_LOOKBACK = timedelta(hours=2)

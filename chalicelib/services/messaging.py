@@ -10,19 +10,22 @@ customer on and off the list.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.delivery_notice import notice_words
 from chalicelib.domain.entities import Order, TextMessage
-from chalicelib.domain.orders import format_amount
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.sms import Intent, decided_by_text, sms_intent, who_calls
 from chalicelib.domain.text_outbox import OutgoingText, text_id
+from chalicelib.domain.values import format_amount
 from chalicelib.observability import logger
 from chalicelib.services import text_outbox
 from chalicelib.services.destinations import refused_contact
 from chalicelib.services.ports import MessagingStore
 from chalicelib.services.text_outbox import TextLine
 from chalicelib.voice.catalog import load_catalog
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings
 
 DECISIONS = {"confirm": "confirmed", "cancel": "cancelled"}
 

@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.entities import Call, DialTask, Order
 from chalicelib.domain.outcomes import (
@@ -32,15 +32,17 @@ from chalicelib.domain.outcomes import (
     order_moves,
     purpose_of,
 )
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services.alerts import AlertChannels, complaint_alert, send_alert, worded_alert
 from chalicelib.services.crm_push import queue_outcome_event
-from chalicelib.services.ports import Outbox, OutcomeStore, SavedOutcomes
 from chalicelib.voice.alert_words import NeedsManagerFacts
 
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings
+    from chalicelib.services.ports import Outbox, OutcomeStore, SavedOutcomes
+
 # (shop, outcome, call, orders, purpose) -> whether an email went out now
-Notifier = Callable[[ShopSettings, SavedOutcome, Call, list[Order], str], bool]
+Notifier = Callable[["ShopSettings", SavedOutcome, Call, list[Order], str], bool]
 MANAGER_OUTCOMES = frozenset({"needs_manager", "complaint"})
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from chalicelib.domain.call_rate import Slot
 from chalicelib.domain.crm import OutboxEvent
@@ -26,9 +26,11 @@ from chalicelib.domain.report.facts import AgentStatusFact, CallFact, OrderFact
 from chalicelib.domain.report.runs import ReportRun
 from chalicelib.domain.robot_call_ref import RobotCallRef
 from chalicelib.domain.routing import Agent
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.text_outbox import OutgoingText
 from chalicelib.domain.twilio_numbers import AccountNumber
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings  # cold start: pydantic, never at import
 
 A = TypeVar("A")
 B = TypeVar("B")

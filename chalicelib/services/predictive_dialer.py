@@ -29,12 +29,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.calling_hours import next_calling_time
 from chalicelib.domain.entities import Call
-from chalicelib.domain.orders import local_day
 from chalicelib.domain.pacing import PacingDecision, decide
 from chalicelib.domain.phones import number_time_zone
 from chalicelib.domain.predictive import (
@@ -52,8 +51,8 @@ from chalicelib.domain.predictive import (
 )
 from chalicelib.domain.robot import unanswered_result
 from chalicelib.domain.routing import Agent, idle_since, is_free
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.twilio_fields import FINAL_CALL_STATUSES, twilio_count
+from chalicelib.domain.values import local_day
 from chalicelib.observability import logger
 from chalicelib.services.agent_dialer import TALKED as AGENT_TALKED
 from chalicelib.services.agent_dialer import end_by_policy, end_do_not_call
@@ -67,6 +66,9 @@ from chalicelib.services.ports import (
     PredictiveUrls,
     Telephony,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings
 
 DIRECTION = "outbound-predictive"
 DUE_LOOKAHEAD = 100

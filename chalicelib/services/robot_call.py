@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from chalicelib.domain.entities import Call, DialTask, Order
-from chalicelib.domain.order_changes import overruled_reply
 from chalicelib.domain.robot import (
     AGENT_REQUESTED,
     KeypressAction,
@@ -25,11 +24,13 @@ from chalicelib.domain.robot import (
     unanswered_result,
 )
 from chalicelib.domain.robot_call_ref import RobotCallRef
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.twilio_fields import FINAL_CALL_STATUSES
 from chalicelib.observability import logger
 from chalicelib.services.give_up import orders_unreachable
-from chalicelib.services.ports import DialerStore, RobotCallStore, Telephony, Together
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings
+    from chalicelib.services.ports import DialerStore, RobotCallStore, Telephony, Together
 
 DECISIONS: dict[KeypressAction, str] = {"confirm": "confirmed", "cancel": "cancelled", "agent": "agent"}
 
@@ -133,6 +134,8 @@ def press_key(
         return KeyPressed("unknown", ref.language)  # not this task's call
     logger.info("robot call decision", extra={"task_id": task_id, "call_sid": call_sid, "decision": decision})
     if order_status and ref.order_ids and not moved:  # the shop cancelled or moved them (#16 item 14)
+        from chalicelib.domain.order_changes import overruled_reply  # cold start: its models load pydantic
+
         overruled = overruled_reply(order_status, store.orders_by_ids(ref.shop_id, list(ref.order_ids)))
         return KeyPressed(action, ref.language, overruled)
     return KeyPressed(action, ref.language)

@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.entities import TextMessage
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.text_outbox import OutgoingText, due, next_attempt_at
 from chalicelib.observability import logger
 from chalicelib.services.ports import (
@@ -32,6 +32,9 @@ from chalicelib.services.ports import (
     TextOutbox,
     TextStore,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings  # cold start: pydantic, never at import
 
 LEASE = timedelta(minutes=2)  # a claimed try that never reports back is tried again after this
 SWEEP_LIMIT = 200

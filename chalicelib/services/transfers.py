@@ -17,15 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.entities import Call
 from chalicelib.domain.routing import candidates, is_free
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services.call_control import ControlRefused, live_call_of
 from chalicelib.services.conference_calls import FINAL_CALL_STATUSES, LegUrls, agent_address
 from chalicelib.services.ports import CallControl, ConferenceParticipant, OutboundCall, Telephony, TransferStore
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings
 
 MODES = ("cold", "warm")
 CLEARED: dict[str, Any] = {"transfer_to": None, "transfer_mode": None, "transfer_call_sid": None}

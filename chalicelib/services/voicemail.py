@@ -27,16 +27,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from chalicelib.domain.entities import Call
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.domain.voicemail import Recorded, recorded, recording_ready, transcription
 from chalicelib.observability import logger
 from chalicelib.services import inbound
 from chalicelib.services.alerts import AlertChannels, send_alert, worded_alert
 from chalicelib.services.inbound import CallContext
-from chalicelib.services.ports import InboundStore, RecordingLink
 from chalicelib.voice.alert_words import VoicemailFacts
+
+if TYPE_CHECKING:
+    from chalicelib.domain.entities import Call
+    from chalicelib.domain.shop import ShopSettings
+    from chalicelib.services.ports import InboundStore, RecordingLink
 
 
 @dataclass(frozen=True)

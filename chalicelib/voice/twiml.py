@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from chalicelib.domain.entities import Order
-from chalicelib.domain.orders import format_amount
-from chalicelib.voice.catalog import Catalog
+from chalicelib.domain.values import format_amount
+
+if TYPE_CHECKING:
+    from chalicelib.domain.entities import Order
+    from chalicelib.voice.catalog import Catalog
 
 GATHER_TIMEOUT_SECONDS = 6
 # Characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF):

@@ -7,20 +7,22 @@ import functools
 import json
 import re
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import unquote
 
 from chalice import Response
-from chalice.app import Request
-from pydantic import BaseModel, ValidationError
 
-from chalicelib.config import settings
 from chalicelib.domain.api_errors import METHOD_NOT_ALLOWED_ERROR, allow_header, method_not_allowed_message
 from chalicelib.domain.api_keys import bearer_key
-from chalicelib.domain.orders import field_problems
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.voice.signature import parse_form, public_url, signature_is_valid
+
+if TYPE_CHECKING:
+    from chalice.app import Request
+    from pydantic import BaseModel, ValidationError
+
+    from chalicelib.config import Settings
+    from chalicelib.domain.shop import ShopSettings
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_JSON_DEPTH = 32  # the API's deepest document (an order's delivery slot) is 4 levels
@@ -28,6 +30,14 @@ MAX_JSON_DEPTH = 32  # the API's deepest document (an order's delivery slot) is 
 # no id the API hands out or takes comes near this (order numbers: 64 characters).
 MAX_PATH_ID_BYTES = 256
 Caller = TypeVar("Caller")
+
+
+def settings() -> Settings:
+    """The deployment's settings, loaded (with pydantic) on the first request, not at import: the
+    Twilio webhooks' function imports this module (issue #19)."""
+    from chalicelib.config import settings as loaded
+
+    return loaded()
 
 
 class ShopKeys(Protocol):
@@ -67,6 +77,8 @@ def moved(to: str, body: str) -> Response:
 
 def invalid_body(error: ValidationError, model: type[BaseModel]) -> Response:
     """422 naming every field ``model`` refused, unknown fields included."""
+    from chalicelib.domain.orders import field_problems  # cold start: pydantic's, only for the shop API
+
     return validation_failed([(problem.field, problem.message) for problem in field_problems(error, model)])
 
 

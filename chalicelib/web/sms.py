@@ -3,17 +3,21 @@ opt-outs (O10, O11), answered with a MessagingResponse."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint, Response
 from twilio.twiml.messaging_response import MessagingResponse
 
 from chalicelib.clock import current_clock
 from chalicelib.domain.phones import normalise_phone
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services import agents, messaging
 from chalicelib.voice.catalog import load_catalog
 from chalicelib.web.http import current_request, twilio_webhook, twiml
 from chalicelib.wiring import inbound_store, repository
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings
 
 sms = Blueprint(__name__)
 webhook = twilio_webhook(lambda: current_request(sms))

@@ -8,6 +8,8 @@ Every route checks Twilio's signature.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint, Response
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -16,7 +18,6 @@ from chalicelib.domain.ivr import next_attempt
 from chalicelib.domain.keypad_outcomes import keyed_outcome
 from chalicelib.domain.outcomes import OutcomeIn
 from chalicelib.domain.routing import agent_language
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services import agent_dialer
 from chalicelib.services.outcomes import record_outcome
@@ -27,6 +28,9 @@ from chalicelib.voice.links import AgentDialLinks as AgentDialLinks  # tests bui
 from chalicelib.voice.twiml import GATHER_TIMEOUT_SECONDS, speak
 from chalicelib.web.http import acknowledged, current_request, twilio_webhook, twiml
 from chalicelib.wiring import agent_dial_links, inbound_store, outcome_store
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings
 
 voice_agent_dial = Blueprint(__name__)
 webhook = twilio_webhook(lambda: current_request(voice_agent_dial))

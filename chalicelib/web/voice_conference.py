@@ -15,7 +15,6 @@ from chalicelib.domain.ivr import next_attempt
 from chalicelib.domain.keypad_outcomes import keyed_outcome
 from chalicelib.domain.outcomes import OutcomeIn
 from chalicelib.domain.routing import agent_language
-from chalicelib.domain.shop import InboundPolicy
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
 from chalicelib.services import conference_calls, inbound, inbound_queue, transfers
@@ -46,7 +45,11 @@ def _music_of(caller_sid: str) -> str:
     except Exception:
         logger.exception("conference music: call not read")
         ctx = None
-    return ctx.shop.inbound.hold_music_url if ctx else InboundPolicy().hold_music_url
+    if ctx:
+        return ctx.shop.inbound.hold_music_url
+    from chalicelib.domain.shop import InboundPolicy  # cold start: pydantic, only on this fault path
+
+    return InboundPolicy().hold_music_url
 
 
 # ---- the caller's side ---------------------------------------------------------------------

@@ -5,11 +5,12 @@ the Dial's end and the call's status callbacks. Every route checks Twilio's sign
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint, Response
 from twilio.twiml.voice_response import VoiceResponse
 
 from chalicelib.clock import current_clock
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services import predictive_dialer
 from chalicelib.voice import twiml as render
@@ -18,6 +19,9 @@ from chalicelib.voice.links import PREDICTIVE_BASE as BASE
 from chalicelib.voice.links import PredictiveLinks as PredictiveLinks  # the tests' fakes extend it
 from chalicelib.web.http import acknowledged, current_request, twilio_webhook, twiml
 from chalicelib.wiring import dialer_store, predictive_links, telephony
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings
 
 voice_predictive = Blueprint(__name__)
 webhook = twilio_webhook(lambda: current_request(voice_predictive))

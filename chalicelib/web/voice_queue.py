@@ -17,7 +17,6 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.clock import current_clock
-from chalicelib.domain.shop import InboundPolicy
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
 from chalicelib.services import conference_calls, inbound, inbound_queue, voicemail
@@ -162,6 +161,8 @@ def waiting(form: dict[str, str]) -> Response:
         )
     except Exception:  # the caller stays on hold; the next round tries again
         logger.exception("queue wait round failed")
+        from chalicelib.domain.shop import InboundPolicy  # cold start: pydantic, already loaded by now
+
         held = inbound.HoldRound(leave=False, music_url=InboundPolicy().hold_music_url)
     if held.leave:
         return twiml(tw.leave_queue())

@@ -60,6 +60,15 @@ def test_every_benchmark_runs_tiny_and_writes_its_figures_with_their_targets(
         assert document["benchmark"] == name
         assert keys <= set(document), f"{name} lacks {keys - set(document)}"
         assert "|---" in tables  # each printed its Markdown table
+    # cold_start: each function of the package as synth builds it, its modules all bytecode-cached
+    cold = json.loads((tmp_path / "cold_start.json").read_text())
+    assert set(cold["functions"]) == {"app", "chalicelib.twilio_webhooks"}
+    for entry in cold["functions"].values():
+        assert {"cpu_vs_baseline", "cpu_vs_baseline_tracing_off", "xray_share_of_import"} <= set(entry)
+        assert entry["heavy_modules_loaded"] == [] and entry["package_files_without_bytecode"] == []
+    assert "pydantic" in cold["functions"]["chalicelib.twilio_webhooks"]["heavy_modules_checked"]
+    assert cold["baseline_package_files_without_bytecode"] == []
+    assert {"app_without_bytecode_vs_baseline", "target_met"} <= set(cold)
     ingest = json.loads((tmp_path / "ingest.json").read_text())
     assert ingest["unique"]["orders"] == ingest["duplicate"]["orders"] == 10
     report = json.loads((tmp_path / "report_scale.json").read_text())

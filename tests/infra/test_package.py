@@ -1,8 +1,10 @@
-"""The Lambda package the stack deploys: small enough, self-contained, and carrying the
-caller-facing catalogs the handlers read (Chalice alone ships only app.py and chalicelib/)."""
+"""The Lambda package the stack deploys: small enough, self-contained, carrying the
+caller-facing catalogs the handlers read (Chalice alone ships only app.py and chalicelib/) and
+the bytecode Lambda's read-only code directory needs."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import pytest
 
 from chalicelib.web.page_assets import PACKAGED_SDK
 from infra.chalice_app import PACKAGED_TWIML, PACKAGED_VOICE_SDK, VOICE_SDK, add_catalogs, add_voice_sdk, name_functions
+from infra.package import lambda_environment, pyc_name, runtime_version
 from tests.infra.conftest import Synthesis
 
 pytestmark = pytest.mark.xdist_group("infra")
@@ -146,3 +149,68 @@ def test_name_functions_fixes_names_log_groups_and_the_api_integration() -> None
     uri = resources["RestAPI"]["Properties"]["DefinitionBody"]["uri"]["Fn::Sub"]
     assert "${APIHandler.Arn}" not in uri
     assert uri.endswith(":${AWS::AccountId}:function:Stack-APIHandler/invocations")
+
+
+# Run with only the unpacked package on the path, as Lambda does: imports each function's handler
+# module and prints every package file the imports loaded.
+_IMPORT_HANDLERS = """
+import importlib, json, sys
+task = sys.argv[1]
+sys.path[:0] = [task]
+for name in sys.argv[2:]:
+    importlib.import_module(name)
+files = {getattr(m, "__file__", None) or "" for m in list(sys.modules.values())}
+print(json.dumps(sorted(f[len(task) + 1:] for f in files if f.startswith(task + "/") and f.endswith(".py"))))
+"""
+
+
+def test_the_package_holds_runtime_bytecode_for_every_module_a_cold_start_imports(
+    synthesis: Synthesis, tmp_path: Path
+) -> None:
+    # GIVEN the package unpacked, the functions' runtime and their handler modules
+    functions = synthesis.of_type("AWS::Serverless::Function").values()
+    (runtime,) = {function["Properties"]["Runtime"] for function in functions}
+    major, minor = runtime_version(runtime)
+    assert sys.version_info[:2] == (major, minor), f"these checks run on the runtime's Python ({runtime})"
+    cache_tag = f"cpython-{major}{minor}"
+    modules = sorted({function["Properties"]["Handler"].rpartition(".")[0] for function in functions})
+    task = tmp_path / "task"
+    with zipfile.ZipFile(synthesis.deployment_zip()) as package:
+        package.extractall(task)
+        names = set(package.namelist())
+        # WHEN every handler module is imported in a fresh interpreter with Lambda's environment
+        result = subprocess.run(
+            [sys.executable, "-I", "-S", "-B", "-c", _IMPORT_HANDLERS, str(task), *modules],
+            cwd=task,
+            env=lambda_environment(task),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        imported = json.loads(result.stdout.strip().splitlines()[-1])
+        # THEN each file it loaded from the package (the app's and its dependencies', the X-Ray
+        # SDK included) has its .pyc for the runtime's cache tag, an unchecked-hash pyc (flags 1:
+        # valid whatever the files' times, never checked against the source or rewritten)
+        assert "app.py" in imported and any(name.startswith("botocore/") for name in imported)
+        assert any(name.startswith("aws_xray_sdk/") for name in imported)  # Tracer on, as in Lambda
+        missing = [source for source in imported if pyc_name(source, cache_tag) not in names]
+        assert missing == []
+        for source in imported:
+            header = package.read(pyc_name(source, cache_tag))[:8]
+            assert header[:4] == importlib.util.MAGIC_NUMBER
+            assert int.from_bytes(header[4:8], "little") == 1, source
+    # AND every module of the app itself is compiled, whether a cold start loads it or not
+    app_sources = [name for name in names if name.endswith(".py") and name.startswith(("app.py", "chalicelib/"))]
+    assert app_sources
+    assert [source for source in app_sources if pyc_name(source, cache_tag) not in names] == []
+
+
+def test_runtime_versions_are_read_from_the_runtime_name() -> None:
+    assert runtime_version("python3.11") == (3, 11)
+    assert runtime_version("python3.13") == (3, 13)
+    with pytest.raises(ValueError):
+        runtime_version("nodejs20.x")
+    assert pyc_name("app.py", "cpython-311") == "__pycache__/app.cpython-311.pyc"
+    assert pyc_name("chalicelib/web/http.py", "cpython-311") == "chalicelib/web/__pycache__/http.cpython-311.pyc"

@@ -200,14 +200,17 @@ def test_every_schedule_has_its_rule(synthesis: Synthesis) -> None:
         assert expressions == [schedule.schedule_expression], schedule.name
 
 
-def test_every_route_reaches_the_api_handler_by_its_name(synthesis: Synthesis) -> None:
+def test_every_route_reaches_its_handler_by_its_name(synthesis: Synthesis) -> None:
     from app import app
+    from chalicelib.twilio_webhooks import app as twilio_app
 
     api = synthesis.resources["RestAPI"]["Properties"]
     paths = api["DefinitionBody"]["paths"]
-    handler_name = synthesis.function_names["APIHandler"]
-    assert synthesis.resources["APIHandler"]["Properties"]["FunctionName"] == handler_name
+    for logical_id in ("APIHandler", "TwilioHandler"):
+        assert synthesis.resources[logical_id]["Properties"]["FunctionName"] == synthesis.function_names[logical_id]
     for path, methods in app.routes.items():
+        # The Twilio webhooks have their own function (tests/infra/test_twilio_function.py).
+        handler_name = synthesis.function_names["TwilioHandler" if path in twilio_app.routes else "APIHandler"]
         for method in methods:
             integration = paths[path][method.lower()]["x-amazon-apigateway-integration"]
             uri = integration["uri"]["Fn::Sub"]

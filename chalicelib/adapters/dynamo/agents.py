@@ -8,18 +8,21 @@ two callers racing for one agent never both get them.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist
-from pynamodb.expressions.update import Action
 
 from chalicelib.adapters.dynamo.items import count, day_key, from_item, updated
 from chalicelib.adapters.dynamo.schema import AgentItem, AgentStatusItem, AgentTokenItem
 from chalicelib.adapters.dynamo.shops import ShopRepository, api_key_digest, by_digest
 from chalicelib.domain.desk import AgentToken, DeskAgent
-from chalicelib.domain.orders import local_day
 from chalicelib.domain.routing import Agent
-from chalicelib.domain.shop import ShopSettings
+from chalicelib.domain.values import local_day
+
+if TYPE_CHECKING:
+    from pynamodb.expressions.update import Action
+
+    from chalicelib.domain.shop import ShopSettings
 
 
 def agent_entity(item: AgentItem) -> Agent:

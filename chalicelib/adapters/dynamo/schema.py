@@ -3,7 +3,8 @@ Local and moto all create exactly these.
 
 Models are named ``*Item`` (DynamoDB's word) so none shares a name with a domain value.
 Table names carry ``TABLE_PREFIX`` so several deployments share an account. Models open no
-connection until first used; ``reset_connections()`` forgets clients when tests switch
+connection until first used, and then all share one botocore client (``connection.Model``);
+``reset_connections()`` forgets clients when tests switch
 between moto and DynamoDB Local.
 """
 
@@ -25,9 +26,9 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
-from pynamodb.models import Model
 
 from chalicelib.adapters.config_cache import forget_cached_config
+from chalicelib.adapters.dynamo.connection import Model, forget_shared_connections
 
 
 class Utf8JSONAttribute(JSONAttribute):
@@ -672,6 +673,7 @@ def reset_connections() -> None:
     """Drop cached clients so the next call picks up the current endpoint and credentials (and
     the configuration items cached from the previous database)."""
     forget_cached_config()
+    forget_shared_connections()
     for model in ALL_MODELS:
         model._connection = None
         for index in model._indexes.values():

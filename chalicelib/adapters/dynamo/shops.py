@@ -9,16 +9,17 @@ import hmac
 import json
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from pydantic import ValidationError
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
 from chalicelib.adapters.config_cache import TtlCache
 from chalicelib.adapters.dynamo.schema import ApiKeyItem, PhoneNumberItem, ShopItem
-from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
+
+if TYPE_CHECKING:
+    from chalicelib.domain.shop import ShopSettings
 
 M = TypeVar("M", bound=Model)
 _shops, _number_routes, _api_key_shops = TtlCache(), TtlCache(), TtlCache()
@@ -49,13 +50,13 @@ class ShopRepository:
             item = ShopItem.get(shop_id)
         except DoesNotExist:
             return None
-        shop = ShopSettings.model_validate(item.settings)
+        shop = _validated(item.settings)
         _shops.put(key, shop)
         return shop
 
     def list_shops(self) -> list[ShopSettings]:
         # The shops table holds configuration only (a handful of items), never activity.
-        return [ShopSettings.model_validate(item.settings) for item in ShopItem.scan()]
+        return [_validated(item.settings) for item in ShopItem.scan()]
 
     def save_shop(self, shop: ShopSettings, now: datetime) -> None:
         settings = json.loads(shop.model_dump_json())
@@ -128,6 +129,13 @@ class ShopRepository:
         return shop_id
 
 
+def _validated(stored: object) -> ShopSettings:
+    # cold start: pydantic loads with the first shop read, not with the Twilio webhooks' import
+    from chalicelib.domain.shop import ShopSettings
+
+    return ShopSettings.model_validate(stored)
+
+
 def configured_shops() -> Iterator[ShopSettings]:
     """Every shop's settings for the scheduled reports. The shops table is small config, so a
     Scan is fine here.
@@ -135,9 +143,11 @@ def configured_shops() -> Iterator[ShopSettings]:
     A shop whose stored settings no longer validate is logged and left out, so it cannot
     stop the other shops' reports.
     """
+    from pydantic import ValidationError  # cold start: as _validated
+
     for item in ShopItem.scan():
         try:
-            yield ShopSettings.model_validate(item.settings)
+            yield _validated(item.settings)
         except ValidationError as error:
             logger.error(
                 "Shop settings invalid: shop left out of the daily reports",
