@@ -674,9 +674,9 @@ class Soak:
             behaviour = rng.choices(list(BEHAVIOURS), weights=list(BEHAVIOURS.values()))[0]
             behaviour_of[phone] = behaviour
             self.logs.phones.add(phone.lstrip("+"))
-            digits = {"confirms": "1", "cancels": "2"}.get(behaviour)
+            keys = {"confirms": ["1"], "cancels": ["2", "1"]}.get(behaviour, [])  # 2, then 1 to the read-back
             answer = behaviour if behaviour in ("busy", "no-answer") else "human"
-            script = CallerScript([Press(digits)]) if digits else CallerScript()
+            script = CallerScript([Press(key) for key in keys])
             self.stack.standin.set_callee(phone, Callee(answer=answer, ring_seconds=5, script=script))
         posts = [
             OrderPost(SHOP_C, KEY_C, f"call-{i}", {"order_number": f"C-{i}", "phone": phone, "total": "99.00"}, "new")

@@ -8,6 +8,7 @@ request building, auth and parsing stay unchanged.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -37,7 +38,11 @@ def make_http_client(api_base_url: str | None, timeout: float = 10.0) -> Any:
                 url = _TWILIO_HOST.sub(api_base_url.rstrip("/"), url)
             return super().request(method, url, *args, **kwargs)
 
-    return _RebasedHttpClient(timeout=timeout)
+    # The SDK logs each request's URL and query (a Messages list's To=+380...) at INFO: keep its
+    # logger to warnings, whatever level the process's root logger runs at.
+    quiet = logging.getLogger("twilio.http_client")
+    quiet.setLevel(logging.WARNING)
+    return _RebasedHttpClient(timeout=timeout, logger=quiet)
 
 
 @functools.cache
