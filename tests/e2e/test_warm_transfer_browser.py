@@ -354,3 +354,6 @@ def test_a_warm_transfer_from_the_page_hands_the_caller_to_the_second_agent_and_
     assert "transferred 1" in oleh_row, oleh_row
     [anna_row] = [line for line in body.splitlines() if line.startswith("  Agent anna ")]
     assert "transferred" not in anna_row, anna_row
+    # AND neither page broke its Content-Security-Policy
+    for page in (oleh, anna):
+        assert [e["message"] for e in page.get_log("browser") if "Content Security Policy" in e["message"]] == []
