@@ -6,8 +6,11 @@ same Idempotency-Key, a few obviously fake); the Twilio stand-in plays each cust
 cancels, is busy, never answers, has voicemail, stays silent); the robot dials, retries and
 records results. A few orders ask for a call from a person: the shop dials them customer-first
 (predictive pacing), bridges each customer who answers to a free agent, and the agent records
-the outcome through the API. The next morning the hourly schedule emails the report. The demo then checks
-every figure of the email against what it simulated and exits non-zero on any difference.
+the outcome through the API. Callers reach the agents (Oleh takes his in the browser, as a
+Twilio Client); one is transferred warm from one agent to the other through the desk API.
+The next morning the hourly schedule emails the report. The demo then checks every figure of
+the email against what it simulated, and the transfer in the call's record and the agents'
+rows, and exits non-zero on any difference.
 """
 
 from __future__ import annotations
@@ -31,7 +34,16 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from devtools.demo_inbound import InboundPlan, issue_agent_tokens, plan_inbound, start_inbound_day
+from devtools.demo_inbound import (
+    AGENTS,
+    BROWSER_AGENT,
+    InboundLog,
+    InboundPlan,
+    answered_by,
+    issue_agent_tokens,
+    plan_inbound,
+    start_inbound_day,
+)
 from devtools.simclock import SimClock
 from devtools.stack import DEMO_CONFIG, PROJECT_ROOT, LocalStack, StackOptions
 from devtools.twilio_standin import Callee, CallerScript, Press, Silence
@@ -178,7 +190,10 @@ class DayResult:
     posts: Counter[int] = field(default_factory=Counter)  # HTTP status -> count
     report_html: Path | None = None
     report_figures: dict[str, str] = field(default_factory=dict)
+    report_agent_rows: list[str] = field(default_factory=list)  # "Agent anna  6 calls  talk ..."
     decided_by_agents: int = 0
+    inbound: InboundLog = field(default_factory=InboundLog)
+    browser_agent_calls: int = 0  # calls the browser agent answered (the stand-in's device)
 
 
 def play_day(
@@ -193,7 +208,7 @@ def play_day(
     result = DayResult()
     # One token per agent for the whole day: issuing again would revoke the one in use.
     tokens = issue_agent_tokens(clock.now())
-    callers = start_inbound_day(stack, clock, inbound, tokens) if inbound else None
+    callers = start_inbound_day(stack, clock, inbound, tokens, result.inbound) if inbound else None
     rng = random.Random(plan.day.toordinal())
     for order in plan.orders:
         if not order.fake:
@@ -230,6 +245,7 @@ def play_day(
     stack.wait_quiet(timeout=60)
     record_agent_outcomes(stack, session, plan, tokens, decided_by_agents)
     result.decided_by_agents = len(decided_by_agents)
+    result.browser_agent_calls = answered_by(stack, AGENTS[BROWSER_AGENT])
     # The next morning the hourly schedule sends yesterday's report at the shop's report hour.
     clock.advance_to(
         datetime.combine(plan.day + timedelta(days=1), day_time(7, 59, 30), tzinfo=SHOP_ZONE).astimezone(UTC)
@@ -240,6 +256,7 @@ def play_day(
         if reports:
             result.report_html = reports[0].html_path
             result.report_figures = report_figures(reports[0].message)
+            result.report_agent_rows = report_agent_rows(reports[0].message)
             break
         time.sleep(0.2)
     return result
@@ -295,13 +312,39 @@ def use_customer_first_dialing() -> None:
     repository().save_shop(shop.model_copy(update={"dialing": dialing}), datetime.now(UTC))
 
 
-def report_figures(message: object) -> dict[str, str]:
-    """Label -> value from the report's plain-text part ('  Confirmed      12   40% of ...')."""
+def _plain_text(message: object) -> str:
     from email.message import EmailMessage
 
     assert isinstance(message, EmailMessage)
     part = message.get_body(preferencelist=("plain",))
-    text = part.get_content() if part is not None else ""
+    return str(part.get_content()) if part is not None else ""
+
+
+def report_agent_rows(message: object) -> list[str]:
+    """The report's rows of the agents ('Agent anna   6 calls   talk ...; transferred 1')."""
+    return [" ".join(line.split()) for line in _plain_text(message).splitlines() if line.startswith("  Agent ")]
+
+
+def transfer_checks(result: DayResult) -> list[tuple[str, str, bool]]:
+    """What the demo checks of its warm transfers: done through the desk API, the call handled by
+    both agents, and the report's row of the first agent counting the calls it handed on."""
+    checks = []
+    for transfer in result.inbound.transfers:
+        by = " → ".join(transfer.handled_by) or "—"
+        checks.append((f"transfer {transfer.caller}: {', '.join(transfer.steps)}", f"handled by {by}", transfer.done))
+        both = transfer.handled_by == [transfer.from_agent, transfer.to_agent]
+        checks.append((f"call record of {transfer.call_sid or '—'}", "handled by both agents", both))
+    handed = Counter(t.from_agent for t in result.inbound.transfers if t.done)
+    for agent_id, count in sorted(handed.items()):
+        row = next((r for r in result.report_agent_rows if r.startswith(f"Agent {agent_id} ")), "")
+        shown = f"transferred {count}"
+        checks.append((f"the report's row Agent {agent_id}", shown if shown in row else row or "missing", shown in row))
+    return checks
+
+
+def report_figures(message: object) -> dict[str, str]:
+    """Label -> value from the report's plain-text part ('  Confirmed      12   40% of ...')."""
+    text = _plain_text(message)
     figures = {}
     for line in text.splitlines():
         if line.startswith("  ") and len(line) > 44:
@@ -421,10 +464,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n  {'figure':<{width}}  {'simulated':>16}  {'in the report':>16}")
     for label, simulated, reported, same in rows:
         print(f"  {label:<{width}}  {simulated:>16}  {reported:>16}  {'ok' if same else 'DIFFERENT'}")
+    token = result.inbound.browser_token
+    print(
+        f"\n  browser agent: {BROWSER_AGENT} takes calls in the agent page as Twilio Client "
+        f"{AGENTS[BROWSER_AGENT]!r} (token for {token.get('identity', token)!r}, {token.get('ttl_seconds', '?')} s; "
+        f"the stand-in's scripted device answers in the page's place): {result.browser_agent_calls} calls answered"
+    )
+    checks = transfer_checks(result)
+    if not result.inbound.transfers:
+        checks.append(("warm transfer", "none played", False))
+    print("  the report's agents' rows:")
+    for row in result.report_agent_rows:
+        print(f"    {row}")
+    print("  warm transfers (desk API, as the agent's page does):")
+    for what, value, same in checks:
+        print(f"    {what}: {value}  {'ok' if same else 'DIFFERENT'}")
     print(f"\n  stream records given up: {failures}; calls that heard an application error: {len(errors)}")
     print(f"\nReport: {result.report_html}")
     print("        (open it in a browser; the .eml beside it is the email as sent)")
-    return 0 if all(same for *_, same in rows) and failures == 0 and not errors else 1
+    checked = all(same for *_, same in rows) and all(same for *_, same in checks)
+    browser = result.browser_agent_calls > 0 and token.get("identity") == BROWSER_AGENT
+    return 0 if checked and browser and failures == 0 and not errors else 1
 
 
 if __name__ == "__main__":

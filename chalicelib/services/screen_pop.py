@@ -3,9 +3,10 @@ agent may see numbers), the shop, the orders the call is about with their items,
 contacts from the customer's timeline, and the outcome saved so far.
 
 Which call is on the desk: the last one given to the agent (``current_call_sid``), while it
-is theirs and until its outcome is final (saved and past the correction window). A call
-without an outcome stays on the desk until the next one arrives, so an agent can record it
-after hanging up.
+is theirs (or rings them as a transfer's target, #17) and until its outcome is final (saved
+and past the correction window). A call without an outcome stays on the desk until the next
+one arrives, so an agent can record it after hanging up; a call transferred on leaves the
+first agent's desk: the agent who has the caller at the end records the outcome.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ def screen_pop(
     if agent is None or not agent.current_call_sid:
         return None
     call = store.get_call(agent.current_call_sid)
-    if call is None or call.shop_id != shop.shop_id or call.agent_id != agent_id:
-        return None  # the call went to someone else (this agent missed it)
+    if call is None or call.shop_id != shop.shop_id or agent_id not in (call.agent_id, call.transfer_to):
+        return None  # the call went to someone else (this agent missed it, or transferred it on)
     history = store.outcomes_of(call.call_sid)
     wrap_up = shop.inbound.wrap_up_seconds
     if history and not correction_open(history[0].saved_at, now, wrap_up):

@@ -159,12 +159,28 @@
     }
 
     // Hold and transfer: the desk's call-control endpoints (conference calls); their answer in words.
+    function done(path, data) {
+      if (path === "hold") return "The caller is on hold, hearing music.";
+      if (path === "unhold") return "The caller is back with you.";
+      if (path === "transfer/complete") return "Transferred: " + data.agent_id + " has the caller now.";
+      if (path === "transfer/cancel") return "Transfer cancelled: the caller is back with you.";
+      return data.mode === "warm"
+        ? "Ringing " + data.transfer_to + ": the caller is on hold; talk to them, then complete or cancel."
+        : "Transferred to " + data.transfer_to + ": the caller waits on hold until they answer.";
+    }
+
     async function control(path, body) {
       const { status: code, data } = await desk.api("POST", "v1/agent/call/" + path, body);
       const result = $("call-control-result");
       result.className = code >= 200 && code < 300 ? "ok" : "error";
-      result.textContent = code >= 200 && code < 300 ? "Done: " + path.replace("/", " ")
+      result.textContent = code >= 200 && code < 300 ? done(path, data || {})
         : (data && data.message) || "Not available (" + code + ")";
+    }
+
+    function transfer() {
+      const to = $("transfer-to").value.trim();
+      if (!to) { $("call-control-result").className = "error"; $("call-control-result").textContent = "Whom to? Type an agent or a group."; return; }
+      control("transfer", { [$("transfer-kind").value]: to, mode: $("transfer-mode").value });
     }
 
     $("accept").addEventListener("click", () => { if (call) call.accept(); });
@@ -183,7 +199,7 @@
     }));
     $("hold").addEventListener("click", () => control("hold"));
     $("unhold").addEventListener("click", () => control("unhold"));
-    $("transfer").addEventListener("click", () => control("transfer", { to: $("transfer-to").value.trim() }));
+    $("transfer").addEventListener("click", transfer);
     $("transfer-complete").addEventListener("click", () => control("transfer/complete"));
     $("transfer-cancel").addEventListener("click", () => control("transfer/cancel"));
 

@@ -73,6 +73,14 @@
       return true;
     },
     remoteHangUp() { if (ringing) ringing.disconnect(); },
+    cancelRinging() {
+      // Twilio stopped ringing this browser before it answered (the SDK's "cancel")
+      if (!ringing || ringing.state !== "pending") return false;
+      ringing.state = "closed";
+      log.push(["cancel", ringing.parameters.CallSid]);
+      ringing.emit("cancel");
+      return true;
+    },
     fail(code, message) {
       const device = registered();
       if (!device) return false;

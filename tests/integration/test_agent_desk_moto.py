@@ -192,6 +192,33 @@ def test_an_agent_with_the_right_sees_the_callers_number_of_an_inbound_call(clie
     assert call(client, "get", "/v1/agent/call", OLEH).json_body["call"]["call_sid"] == "CA200"
 
 
+def test_a_transfers_target_sees_the_call_while_rung_and_the_first_agent_loses_it_once_handed_over(
+    client: Client,
+) -> None:
+    store = repository()
+    store.upsert_call(
+        Call(
+            call_sid="CA300",
+            shop_id="demo",
+            direction="inbound",
+            customer_phone="+380671239998",
+            shop_number="+380441234567",
+            created_at=NOW,
+            day="2015-11-23",
+        )
+    )
+    store.update_call("CA300", agent_id="oleh", result="agent")
+    assert call(client, "get", "/v1/agent/call", ANNA).status_code == 404
+    # Oleh transfers it to Anna: while she is rung, her desk shows the caller; his still does
+    store.update_call("CA300", transfer_to="anna", transfer_mode="warm")
+    assert call(client, "get", "/v1/agent/call", ANNA).json_body["caller"]["phone"] == "+380671239998"
+    assert call(client, "get", "/v1/agent/call", OLEH).json_body["call"]["call_sid"] == "CA300"
+    # handed over: Anna's call, off Oleh's desk
+    store.update_call("CA300", transfer_to=None, agent_id="anna", handled_by=["oleh", "anna"], transfers=1)
+    assert call(client, "get", "/v1/agent/call", ANNA).json_body["call"]["call_sid"] == "CA300"
+    assert call(client, "get", "/v1/agent/call", OLEH).status_code == 404
+
+
 def test_the_customer_timeline_is_newest_first_paged_and_per_shop(client: Client, clock: FixedClock) -> None:
     # GIVEN a customer with orders, an agent's call and its outcome, texts and an opt-out
     store = repository()

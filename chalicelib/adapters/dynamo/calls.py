@@ -88,14 +88,15 @@ class CallRepository:
     def update_call(self, call_sid: str, **fields: Any) -> None:
         item = CallItem(call_sid)
         item.update(actions=setting(CallItem, fields), condition=CallItem.call_sid.exists())
-        if fields.get("agent_id") and item.shop_id:
-            # The call an agent is given becomes the one on their desk (A3). The update read
-            # the item back, so its shop is known.
-            updated(
-                AgentItem(item.shop_id, fields["agent_id"]),
-                actions=[AgentItem.current_call_sid.set(call_sid)],
-                condition=AgentItem.agent_id.exists(),
-            )
+        for given in ("agent_id", "transfer_to"):
+            if fields.get(given) and item.shop_id:
+                # The call an agent is given, or is rung for as a transfer's target (#17), becomes
+                # the one on their desk (A3). The update read the item back, so its shop is known.
+                updated(
+                    AgentItem(item.shop_id, fields[given]),
+                    actions=[AgentItem.current_call_sid.set(call_sid)],
+                    condition=AgentItem.agent_id.exists(),
+                )
 
     def apply_call_status(self, call_sid: str, sequence: int, **fields: Any) -> bool:
         """Apply a status callback unless a later one was applied already (callbacks reorder)."""
