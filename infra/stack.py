@@ -22,6 +22,7 @@ from aws_cdk import aws_sqs as sqs
 from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 
+from chalicelib.domain.twilio_numbers import VOICE_FALLBACK_PATH
 from chalicelib.wiring import STREAM_CONSUMERS
 from infra.access import (
     FUNCTION_ACCESS,
@@ -37,6 +38,8 @@ from infra.api_keys import AUTHORIZER_FUNCTION, protect_shop_routes
 from infra.chalice_app import ChaliceApp
 from infra.tables import TableSpec, table_specs
 from infra.twilio_function import TWILIO_FUNCTION
+from infra.voice_fallback import DEFAULT_LANGUAGES as DEFAULT_FALLBACK_LANGUAGES
+from infra.voice_fallback import add_voice_fallback
 from infra.waf import add_web_acl, twilio_prefixes
 
 REPO = Path(__file__).resolve().parents[1]
@@ -148,6 +151,9 @@ class DeploySettings:
     # 5 minutes, never on /twilio/*. Costs about $8 a month plus $0.60 per million requests.
     waf: bool = True
     waf_rate_limit: int = 3000
+    # The languages of the voice webhooks' static fallback (infra/voice_fallback.py), in order:
+    # catalogs of twiml/ (a shop's callers hear each, so keep it to the shops' main languages).
+    voice_fallback_languages: tuple[str, ...] = DEFAULT_FALLBACK_LANGUAGES
     # How long API Gateway keeps the authorizer's answer for a key (a revoked key is refused by
     # the app itself within a minute; this only saves authorizer calls).
     authorizer_cache_seconds: int = 300
@@ -197,6 +203,7 @@ class DeploySettings:
             stream_reserved_concurrency=int(get("stream_reserved_concurrency") or base.stream_reserved_concurrency),
             waf=_flag(get("waf"), base.waf),
             waf_rate_limit=int(get("waf_rate_limit") or base.waf_rate_limit),
+            voice_fallback_languages=tuple(_list(get("voice_fallback_languages"))) or base.voice_fallback_languages,
             authorizer_cache_seconds=int(
                 base.authorizer_cache_seconds
                 if get("authorizer_cache_seconds") is None
@@ -256,6 +263,10 @@ class DeploySettings:
                 raise ValueError(f"{key}: 1..1000 (reserved_concurrency=false turns reservations off)")
         if not 10 <= self.waf_rate_limit <= 2_000_000_000:
             raise ValueError("waf_rate_limit: requests per client IP per 5 minutes, at least 10 (AWS WAF's minimum)")
+        known = sorted(path.stem for path in (REPO / "twiml").glob("*.toml"))
+        unknown = [language for language in self.voice_fallback_languages if language not in known]
+        if unknown or not self.voice_fallback_languages:
+            raise ValueError(f"voice_fallback_languages: catalogs of twiml/ ({', '.join(known)}), not {unknown}")
         if not 0 <= self.authorizer_cache_seconds <= 3600:
             raise ValueError("authorizer_cache_seconds: 0..3600")
         if self.log_retention_days not in _LOG_RETENTION_DAYS:
@@ -393,6 +404,8 @@ class CallCenterStack(cdk.Stack):
             cache_seconds=self.settings.authorizer_cache_seconds,
         )
         self.any_method_paths = answer_every_method(swagger)
+        # after the ANY methods: API Gateway answers these two itself (GET and POST only)
+        self.voice_fallback = add_voice_fallback(swagger, self.settings.voice_fallback_languages)
 
     def _usage_plan(self, rest_api: cdk.CfnResource) -> apigateway.CfnUsagePlan:
         """One plan on the API's stage: every shop key registered in it (cli.admin) gets the same
@@ -768,6 +781,12 @@ class CallCenterStack(cdk.Stack):
             "SmsWebhook",
             value=f"{self.public_base_url}/twilio/sms/incoming",
             description="Twilio phone number: A message comes in (HTTP POST)",
+        )
+        cdk.CfnOutput(
+            self,
+            "VoiceFallbackUrl",
+            value=f"{self.public_base_url}{VOICE_FALLBACK_PATH}",
+            description="Twilio phone number: Primary handler fails (HTTP POST), static TwiML (step 8 sets it)",
         )
         cdk.CfnOutput(self, "TablePrefix", value=self.settings.table_prefix)
         cdk.CfnOutput(
