@@ -80,10 +80,15 @@ def _static(twiml: str, summary: str) -> dict[str, Any]:
     }
 
 
+def static_documents(languages: Iterable[str]) -> dict[str, str]:
+    """path -> TwiML of the two static documents (the local gateway serves them too)."""
+    languages = list(languages)
+    return {VOICE_FALLBACK_PATH: fallback_twiml(languages), RECORDED_PATH: recorded_twiml(languages)}
+
+
 def add_voice_fallback(swagger: dict[str, Any], languages: Iterable[str]) -> dict[str, str]:
     """Add the two static documents to the API's swagger; returns path -> TwiML."""
-    languages = list(languages)
-    documents = {VOICE_FALLBACK_PATH: fallback_twiml(languages), RECORDED_PATH: recorded_twiml(languages)}
+    documents = static_documents(languages)
     for path, twiml in documents.items():
         if path in swagger["paths"]:
             raise ValueError(f"{path}: the app serves this path itself")

@@ -112,3 +112,18 @@ def test_the_fallback_languages_are_a_setting_of_known_catalogs() -> None:
     assert _verbs(fallback_twiml(["en"]))[0].text == "Sorry, we cannot take your call right now."
     with pytest.raises(ValueError, match="voice_fallback_languages"):
         DeploySettings.from_context(Node({"voice_fallback_languages": "uk,xx"}))
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_the_local_gateway_serves_the_same_static_twiml(method: str) -> None:
+    from app import app
+    from devtools.local_gateway import ApiTestClient
+
+    languages = DeploySettings().voice_fallback_languages
+    with ApiTestClient(app) as client:
+        answer = client.http.request(method, VOICE_FALLBACK_PATH + "?CallSid=CA1", body=b"CallSid=CA1")
+        assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/xml"
+        assert answer.body.decode() == fallback_twiml(languages)
+        done = client.http.request(method, RECORDED_PATH)
+        assert done.body.decode() == recorded_twiml(languages)
+        assert client.http.request("PUT", VOICE_FALLBACK_PATH).status_code == 404  # as API Gateway: no route
