@@ -33,7 +33,8 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--check", action="store_true", help="read and report only; change nothing")
     parser.add_argument(
         "--voice-fallback-url",
-        help="'Primary handler fails' URL, e.g. a TwiML Bin (default: the incoming-call webhook, asked once more)",
+        help="'Primary handler fails' URL, e.g. a TwiML Bin (default: the stack's static TwiML, "
+        "<PublicBaseUrl>/twilio/fallback/voice: an apology and a voicemail recording, no Lambda)",
     )
 
 

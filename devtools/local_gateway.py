@@ -7,11 +7,15 @@ MISSING_AUTHENTICATION_TOKEN and a 405 for every method a route does not take; s
 
 - a path no route has: 404 ``{"error": "not_found", "message": ...}``;
 - OPTIONS (the API has no CORS) reaches the app like any other method the route does not take:
-  405 with ``Allow``, in the app's form (``chalicelib.web.http.api_error_shape``).
+  405 with ``Allow``, in the app's form (``chalicelib.web.http.api_error_shape``);
+- the voice webhooks' static fallback (``infra/voice_fallback.py``: API Gateway answers it
+  itself, no Lambda) answers ``GET``/``POST`` with the same TwiML, so a number set by
+  ``cli.admin twilio-numbers`` against the local stack falls back as it would in AWS.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -32,7 +36,32 @@ def no_route_answer() -> RouteNotFound:
     return RouteNotFound({"Content-Type": "application/json"}, body)
 
 
+@functools.cache
+def _static_documents() -> dict[str, str]:
+    from infra.voice_fallback import DEFAULT_LANGUAGES, static_documents  # the stack's own documents
+
+    return static_documents(DEFAULT_LANGUAGES)
+
+
+def static_twiml(method: str, path: str) -> str | None:
+    """The TwiML the stack serves itself at ``path`` (the voice fallback), or None."""
+    if method not in ("GET", "POST"):
+        return None
+    return _static_documents().get(path.partition("?")[0])
+
+
 class ApiLocalGateway(LocalGateway):
+    def handle_request(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+        twiml = static_twiml(method, path)
+        if twiml is not None:
+            return {
+                "statusCode": 200,
+                "headers": {"Content-Type": "application/xml"},
+                "multiValueHeaders": {},
+                "body": twiml,
+            }
+        return super().handle_request(method, path, headers, body)
+
     def _generate_lambda_event(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
         try:
             return super()._generate_lambda_event(method, path, headers, body)

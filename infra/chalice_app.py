@@ -116,6 +116,7 @@ class ChaliceApp(Chalice):
         self._api_calls_handler_by_name = api_calls_handler_by_name
         self.function_names: dict[str, str] = {}  # logical id -> Lambda function name
         self.chalice_names: dict[str, str] = {}  # logical id -> name in app.py ("api_handler" for routes)
+        self.scheduled: dict[str, str] = {}  # logical id of each @app.schedule function -> its expression
         super().__init__(scope, id, source_dir=source_dir, stage_config=stage_config)
 
     @property
@@ -136,6 +137,12 @@ class ChaliceApp(Chalice):
         self.chalice_names = {
             logical_id: _chalice_name(template["Resources"][logical_id]["Properties"]["Handler"])
             for logical_id in self.function_names
+        }
+        self.scheduled = {
+            logical_id: event["Properties"]["Schedule"]
+            for logical_id in self.function_names
+            for event in template["Resources"][logical_id]["Properties"].get("Events", {}).values()
+            if event.get("Type") == "Schedule"
         }
         too_long = [name for name in self.function_names.values() if len(name) > 64]
         if too_long:

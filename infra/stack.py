@@ -22,11 +22,25 @@ from aws_cdk import aws_sqs as sqs
 from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 
+from chalicelib.domain.twilio_numbers import VOICE_FALLBACK_PATH
 from chalicelib.wiring import STREAM_CONSUMERS
+from infra.access import (
+    FUNCTION_ACCESS,
+    INDEX_ACTIONS,
+    READ_ACTIONS,
+    SCAN_ACTION,
+    SCANNED_TABLES,
+    WRITE_ACTIONS,
+    Access,
+)
 from infra.api_errors import answer_every_method
 from infra.api_keys import AUTHORIZER_FUNCTION, protect_shop_routes
 from infra.chalice_app import ChaliceApp
 from infra.tables import TableSpec, table_specs
+from infra.twilio_function import TWILIO_FUNCTION
+from infra.voice_fallback import DEFAULT_LANGUAGES as DEFAULT_FALLBACK_LANGUAGES
+from infra.voice_fallback import add_voice_fallback
+from infra.waf import add_web_acl, twilio_prefixes
 
 REPO = Path(__file__).resolve().parents[1]
 API_STAGE = "api"  # API Gateway's stage: the path prefix of the execute-api URL
@@ -36,6 +50,9 @@ SERVICE = "callcenter"
 # dimension service=callcenter; until it does the alarm stays OK (missing data is not breaching).
 DROP_RATE_METRIC = "DialerDropRate"
 DROP_RATE_LIMIT_PERCENT = 3
+SCHEDULE_CONCURRENCY = 1  # each schedule one run at a time: two dialing runs would dial a task twice
+EVERY_MINUTE = "rate(1 minute)"
+SCHEDULE_EVENT_MAX_AGE_SECONDS = 60  # a throttled firing older than this is dropped (the next one comes)
 PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/replaced-by-infra"
 PLACEHOLDER_ACCOUNT_SID = "AC" + "0" * 32
 
@@ -46,28 +63,12 @@ FUNCTION_TIMEOUT_SECONDS = {
     "api_handler": 30,
     "twilio_webhooks": 15,  # Twilio gives up on a webhook after 15 s (and plays its error)
 }
-# The functions that POST to shops' CRMs, the only ones that may read their signing secrets.
-CRM_FUNCTIONS = frozenset({"crm_stream", "crm_retry"})
 CRM_PARKED_METRIC = "CrmEvents_parked"  # published by the CRM functions (app.py)
 TEXTS_PARKED_METRIC = "Texts_parked"  # published by text_retry (app.py): texts given up after a day (#18)
 CRM_SECRET_PARAM_PREFIX = "/callcenter/crm/"  # noqa: S105 - a path, not a secret
 API_KEYS_TABLE = "api_keys"  # the one table the shop key authorizer reads
 WRITE_ROUTES = [("POST", "/v1/orders"), ("POST", "/v1/callbacks")]  # throttled per route (see _throttling)
 
-# The item operations PynamoDB, the repository and Powertools' idempotency layer issue
-# (transactions are authorised per item action).
-TABLE_ACTIONS = [
-    "dynamodb:BatchGetItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",
-    "dynamodb:UpdateItem",
-]
-INDEX_ACTIONS = ["dynamodb:Query", "dynamodb:Scan"]
 STREAM_ACTIONS = [
     "dynamodb:DescribeStream",
     "dynamodb:GetRecords",
@@ -138,6 +139,21 @@ class DeploySettings:
     key_rate_limit: float = 10.0
     key_burst_limit: int = 20
     key_daily_quota: int = 100_000
+    # Reserved concurrency (#18; infra/README "Concurrency"): a ceiling for the API handler and the
+    # Twilio webhooks (a flood costs money and must not take every execution of the account), a
+    # floor for each stream consumer, one at a time for each schedule (two dialing runs must never
+    # overlap). Off for an account whose concurrency limit is too low to reserve any (new accounts).
+    reserved_concurrency: bool = True
+    api_reserved_concurrency: int = 50
+    twilio_reserved_concurrency: int = 50
+    stream_reserved_concurrency: int = 5
+    # AWS WAF on the API's stage (#18; infra/waf.py): managed rules and requests per client IP per
+    # 5 minutes, never on /twilio/*. Costs about $8 a month plus $0.60 per million requests.
+    waf: bool = True
+    waf_rate_limit: int = 3000
+    # The languages of the voice webhooks' static fallback (infra/voice_fallback.py), in order:
+    # catalogs of twiml/ (a shop's callers hear each, so keep it to the shops' main languages).
+    voice_fallback_languages: tuple[str, ...] = DEFAULT_FALLBACK_LANGUAGES
     # How long API Gateway keeps the authorizer's answer for a key (a revoked key is refused by
     # the app itself within a minute; this only saves authorizer calls).
     authorizer_cache_seconds: int = 300
@@ -181,6 +197,13 @@ class DeploySettings:
             key_rate_limit=float(get("key_rate_limit") or base.key_rate_limit),
             key_burst_limit=int(get("key_burst_limit") or base.key_burst_limit),
             key_daily_quota=int(get("key_daily_quota") or base.key_daily_quota),
+            reserved_concurrency=_flag(get("reserved_concurrency"), base.reserved_concurrency),
+            api_reserved_concurrency=int(get("api_reserved_concurrency") or base.api_reserved_concurrency),
+            twilio_reserved_concurrency=int(get("twilio_reserved_concurrency") or base.twilio_reserved_concurrency),
+            stream_reserved_concurrency=int(get("stream_reserved_concurrency") or base.stream_reserved_concurrency),
+            waf=_flag(get("waf"), base.waf),
+            waf_rate_limit=int(get("waf_rate_limit") or base.waf_rate_limit),
+            voice_fallback_languages=tuple(_list(get("voice_fallback_languages"))) or base.voice_fallback_languages,
             authorizer_cache_seconds=int(
                 base.authorizer_cache_seconds
                 if get("authorizer_cache_seconds") is None
@@ -235,6 +258,15 @@ class DeploySettings:
                 "per-key limits: 0 < key_rate_limit <= api_rate_limit, 0 < key_burst_limit <= api_burst_limit, "
                 "key_daily_quota > 0"
             )
+        for key in ("api_reserved_concurrency", "twilio_reserved_concurrency", "stream_reserved_concurrency"):
+            if not 1 <= getattr(self, key) <= 1000:
+                raise ValueError(f"{key}: 1..1000 (reserved_concurrency=false turns reservations off)")
+        if not 10 <= self.waf_rate_limit <= 2_000_000_000:
+            raise ValueError("waf_rate_limit: requests per client IP per 5 minutes, at least 10 (AWS WAF's minimum)")
+        known = sorted(path.stem for path in (REPO / "twiml").glob("*.toml"))
+        unknown = [language for language in self.voice_fallback_languages if language not in known]
+        if unknown or not self.voice_fallback_languages:
+            raise ValueError(f"voice_fallback_languages: catalogs of twiml/ ({', '.join(known)}), not {unknown}")
         if not 0 <= self.authorizer_cache_seconds <= 3600:
             raise ValueError("authorizer_cache_seconds: 0..3600")
         if self.log_retention_days not in _LOG_RETENTION_DAYS:
@@ -287,12 +319,58 @@ class CallCenterStack(cdk.Stack):
             self._configure_function(logical_id, stream_table=consumers.get(logical_id))
         for logical_id, table in consumers.items():
             self._stream_trigger(logical_id, table)
+        if settings.reserved_concurrency:
+            self._reserve_concurrency(consumers)
 
         self.usage_plan = self._usage_plan(rest_api)
+        self.web_acl = (
+            add_web_acl(
+                self,
+                name=f"{construct_id}-api",
+                rest_api_id=rest_api.ref,
+                stage_ref=cdk.Fn.ref("RestAPI.Stage"),
+                prefixes=twilio_prefixes(API_STAGE, settings.public_base_url),
+                rate_limit=settings.waf_rate_limit,
+            )
+            if settings.waf
+            else None
+        )
 
         self._alarms()
         self._crm_alarm()
         self._outputs()
+
+    # ---- reserved concurrency (#18) ----------------------------------------------------------------
+    def reserved(self, consumers: dict[str, str]) -> dict[str, int]:
+        """logical id -> reserved concurrent executions: the API handler and the Twilio webhooks
+        their ceilings, each stream consumer its floor, each schedule 1 (never two runs at once)."""
+        settings, reserved = self.settings, {}
+        for logical_id, chalice_name in self.app.chalice_names.items():
+            if chalice_name == "api_handler":
+                reserved[logical_id] = settings.api_reserved_concurrency
+            elif logical_id == TWILIO_FUNCTION:
+                reserved[logical_id] = settings.twilio_reserved_concurrency
+            elif logical_id in consumers:
+                reserved[logical_id] = settings.stream_reserved_concurrency
+            elif logical_id in self.app.scheduled:
+                reserved[logical_id] = SCHEDULE_CONCURRENCY
+        return reserved
+
+    def _reserve_concurrency(self, consumers: dict[str, str]) -> None:
+        for logical_id, count in self.reserved(consumers).items():
+            self.app.get_resource(logical_id).add_property_override("ReservedConcurrentExecutions", count)
+            if self.app.scheduled.get(logical_id) == EVERY_MINUTE:
+                # A firing throttled by the one-at-a-time limit is not queued for hours behind the
+                # running one, nor a failed one retried into the next: the next minute's firing
+                # does the same work. (The hourly report keeps Lambda's retries: nothing overlaps it.)
+                lambda_.CfnEventInvokeConfig(
+                    self,
+                    f"{logical_id}InvokeConfig",
+                    function_name=self.function_names[logical_id],
+                    qualifier="$LATEST",
+                    maximum_event_age_in_seconds=SCHEDULE_EVENT_MAX_AGE_SECONDS,
+                    maximum_retry_attempts=0,
+                ).add_dependency(self.app.get_resource(logical_id))
 
     # ---- API throttling ------------------------------------------------------------------------
     def _throttling(self) -> list[dict[str, Any]]:
@@ -326,6 +404,8 @@ class CallCenterStack(cdk.Stack):
             cache_seconds=self.settings.authorizer_cache_seconds,
         )
         self.any_method_paths = answer_every_method(swagger)
+        # after the ANY methods: API Gateway answers these two itself (GET and POST only)
+        self.voice_fallback = add_voice_fallback(swagger, self.settings.voice_fallback_languages)
 
     def _usage_plan(self, rest_api: cdk.CfnResource) -> apigateway.CfnUsagePlan:
         """One plan on the API's stage: every shop key registered in it (cli.admin) gets the same
@@ -434,21 +514,10 @@ class CallCenterStack(cdk.Stack):
         if chalice_name == AUTHORIZER_FUNCTION:
             self._configure_authorizer(logical_id)
             return
-        statements = [
-            *self._logs_and_tracing(name),
-            iam.PolicyStatement(
-                sid="Tables",
-                actions=TABLE_ACTIONS,
-                resources=[table.table_arn for table in self.tables.values()],
-            ),
-        ]
-        index_arns = [
-            f"{self.tables[spec.suffix].table_arn}/index/{index.name}"
-            for spec in table_specs(self.settings.table_prefix)
-            for index in spec.indexes
-        ]
-        if index_arns:
-            statements.append(iam.PolicyStatement(sid="Indexes", actions=INDEX_ACTIONS, resources=index_arns))
+        access = FUNCTION_ACCESS.get(chalice_name)
+        if access is None:
+            raise ValueError(f"{chalice_name}: a function infra/access.py's FUNCTION_ACCESS does not name")
+        statements = [*self._logs_and_tracing(name), *self._table_statements(access)]
         if stream_table is not None:
             table = self.tables[stream_table]
             queue = sqs.Queue(
@@ -464,36 +533,18 @@ class CallCenterStack(cdk.Stack):
                 # Lambda sends the failed batch's description with the function's role.
                 iam.PolicyStatement(sid="FailedRecords", actions=["sqs:SendMessage"], resources=[queue.queue_arn]),
             ]
-        # Every function may check a signature, place a call or email an alert (the app moves
-        # these between handlers as it grows): each gets the one token parameter and the
-        # configured SES identities, exact ARNs, rather than a per-handler list that goes stale.
-        param = self.settings.twilio_auth_token_param.lstrip("/")
-        statements.append(
-            iam.PolicyStatement(
-                sid="TwilioToken",
-                actions=["ssm:GetParameter"],
-                resources=[f"arn:{cdk.Aws.PARTITION}:ssm:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:parameter/{param}"],
-            )
-        )
-        # The recording-link key (I9): the API signs and checks links, the report writes them.
-        link_param = self.settings.recording_link_secret_param.lstrip("/")
-        statements.append(
-            iam.PolicyStatement(
-                sid="RecordingLinkSecret",
-                actions=["ssm:GetParameter"],
-                resources=[f"arn:{cdk.Aws.PARTITION}:ssm:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:parameter/{link_param}"],
-            )
-        )
-        # The API key secret that signs the agents' softphone tokens (issue 17).
-        key_param = self.settings.twilio_api_key_secret_param.lstrip("/")
-        statements.append(
-            iam.PolicyStatement(
-                sid="TwilioApiKeySecret",
-                actions=["ssm:GetParameter"],
-                resources=[f"arn:{cdk.Aws.PARTITION}:ssm:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:parameter/{key_param}"],
-            )
-        )
-        if self.settings.twilio_auth_token_kms_key_arn:  # aws/ssm (the default) needs no grant
+        # The SSM parameters it reads (exact ARNs), as infra/access.py lists them per function.
+        parameters = {
+            "twilio_token": ("TwilioToken", self.settings.twilio_auth_token_param),
+            "recording_link": ("RecordingLinkSecret", self.settings.recording_link_secret_param),  # I9
+            "twilio_api_key": ("TwilioApiKeySecret", self.settings.twilio_api_key_secret_param),  # issue 17
+        }
+        for secret, (sid, parameter) in parameters.items():
+            if secret in access.secrets:
+                statements.append(
+                    iam.PolicyStatement(sid=sid, actions=["ssm:GetParameter"], resources=[_parameter_arn(parameter)])
+                )
+        if access.secrets and self.settings.twilio_auth_token_kms_key_arn:  # aws/ssm (the default) needs no grant
             statements.append(
                 iam.PolicyStatement(
                     sid="TwilioTokenKey",
@@ -501,19 +552,16 @@ class CallCenterStack(cdk.Stack):
                     resources=[self.settings.twilio_auth_token_kms_key_arn],
                 )
             )
-        if chalice_name in CRM_FUNCTIONS and self.settings.crm_secret_names:
-            prefix = self.settings.crm_secret_param_prefix.lstrip("/")
+        if "crm" in access.secrets and self.settings.crm_secret_names:
+            prefix = self.settings.crm_secret_param_prefix
             statements.append(
                 iam.PolicyStatement(
                     sid="CrmSecrets",
                     actions=["ssm:GetParameter"],
-                    resources=[
-                        f"arn:{cdk.Aws.PARTITION}:ssm:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:parameter/{prefix}{name}"
-                        for name in self.settings.crm_secret_names
-                    ],
+                    resources=[_parameter_arn(f"{prefix}{name}") for name in self.settings.crm_secret_names],
                 )
             )
-        if self.settings.ses_identities:
+        if access.email and self.settings.ses_identities:
             region = self.settings.ses_region or cdk.Aws.REGION
             statements.append(
                 iam.PolicyStatement(
@@ -540,6 +588,39 @@ class CallCenterStack(cdk.Stack):
         timeout = FUNCTION_TIMEOUT_SECONDS.get(chalice_name)
         if timeout:
             function.add_property_override("Timeout", timeout)
+
+    def _table_statements(self, access: Access) -> list[iam.PolicyStatement]:
+        """Reads, scans (only of the tables the code scans), writes and index queries, each on
+        exactly the tables infra/access.py gives the function."""
+        every = frozenset(self.tables)
+        read, written = access.tables_read(every), access.tables_written(every)
+        unknown = (read | written) - every
+        if unknown:
+            raise ValueError(f"infra/access.py names tables the stack does not have: {sorted(unknown)}")
+
+        def arns(suffixes: frozenset[str]) -> list[str]:
+            return [self.tables[suffix].table_arn for suffix in sorted(suffixes)]
+
+        statements = []
+        if read:
+            statements.append(iam.PolicyStatement(sid="TablesRead", actions=list(READ_ACTIONS), resources=arns(read)))
+        if read & SCANNED_TABLES:
+            statements.append(
+                iam.PolicyStatement(sid="TablesScan", actions=[SCAN_ACTION], resources=arns(read & SCANNED_TABLES))
+            )
+        if written:
+            statements.append(
+                iam.PolicyStatement(sid="TablesWrite", actions=list(WRITE_ACTIONS), resources=arns(written))
+            )
+        index_arns = [
+            f"{self.tables[spec.suffix].table_arn}/index/{index.name}"
+            for spec in table_specs(self.settings.table_prefix)
+            if spec.suffix in read
+            for index in spec.indexes
+        ]
+        if index_arns:
+            statements.append(iam.PolicyStatement(sid="Indexes", actions=list(INDEX_ACTIONS), resources=index_arns))
+        return statements
 
     @staticmethod
     def _logs_and_tracing(name: str) -> list[iam.PolicyStatement]:
@@ -701,6 +782,12 @@ class CallCenterStack(cdk.Stack):
             value=f"{self.public_base_url}/twilio/sms/incoming",
             description="Twilio phone number: A message comes in (HTTP POST)",
         )
+        cdk.CfnOutput(
+            self,
+            "VoiceFallbackUrl",
+            value=f"{self.public_base_url}{VOICE_FALLBACK_PATH}",
+            description="Twilio phone number: Primary handler fails (HTTP POST), static TwiML (step 8 sets it)",
+        )
         cdk.CfnOutput(self, "TablePrefix", value=self.settings.table_prefix)
         cdk.CfnOutput(
             self,
@@ -714,6 +801,10 @@ class CallCenterStack(cdk.Stack):
 
 
 _ATTRIBUTE_TYPES = {"S": "STRING", "N": "NUMBER", "B": "BINARY"}
+
+
+def _parameter_arn(name: str) -> str:
+    return f"arn:{cdk.Aws.PARTITION}:ssm:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:parameter/{name.lstrip('/')}"
 
 
 def _stream_arn(table: dynamodb.Table) -> str:

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 VOICE_PATH = "/twilio/voice/incoming"
+# The static TwiML the stack serves when the app fails (infra/voice_fallback.py): an API Gateway mock.
+VOICE_FALLBACK_PATH = "/twilio/fallback/voice"
 STATUS_PATH = "/twilio/voice/status"
 SMS_PATH = "/twilio/sms/incoming"
 
@@ -39,15 +41,16 @@ CONSOLE_NAMES = {
 
 def wanted_settings(public_base_url: str, voice_fallback_url: str | None = None) -> dict[str, str]:
     """Every managed field's value for a deployment at ``public_base_url`` (the stack's
-    ``PublicBaseUrl``). The voice fallback is the incoming-call webhook again unless another
-    URL is given: when a request fails (a timeout, a throttled or failed invocation) Twilio
-    asks once more instead of telling the caller "an application error has occurred"."""
+    ``PublicBaseUrl``). The voice fallback is the stack's static TwiML unless another URL is
+    given: when a request fails (a timeout, a throttled or failed invocation) the caller hears
+    an apology and may leave a message (no Lambda answers it) instead of "an application error
+    has occurred"."""
     base = public_base_url.rstrip("/")
     voice_url = base + VOICE_PATH
     return {
         "voice_url": voice_url,
         "voice_method": "POST",
-        "voice_fallback_url": voice_fallback_url or voice_url,
+        "voice_fallback_url": voice_fallback_url or base + VOICE_FALLBACK_PATH,
         "voice_fallback_method": "POST",
         "status_callback": base + STATUS_PATH,
         "status_callback_method": "POST",

@@ -67,7 +67,7 @@ def test_the_command_sets_the_numbers_so_a_caller_who_hangs_up_is_called_back(
     assert code == 1
     assert f"{SHOP}  WRONG:" in out
     assert f"status_callback (Call status changes) is 'empty', should be '{base}/twilio/voice/status'" in out
-    assert f"voice_fallback_url (Primary handler fails) is 'empty', should be '{base}/twilio/voice/incoming'" in out
+    assert f"voice_fallback_url (Primary handler fails) is 'empty', should be '{base}/twilio/fallback/voice'" in out
     assert f"{NOT_OURS}  error: not a number of Twilio account {stack.standin.account_sid}" in out
     assert "2 number(s) not as the app needs (run without --check to set them)" in err
     assert stack.standin.engine.numbers[SHOP].status_callback_url is None
@@ -81,7 +81,7 @@ def test_the_command_sets_the_numbers_so_a_caller_who_hangs_up_is_called_back(
     assert (number.voice_url, number.voice_method) == (f"{base}/twilio/voice/incoming", "POST")
     assert (number.status_callback_url, number.status_callback_method) == (f"{base}/twilio/voice/status", "POST")
     assert number.sms_url == f"{base}/twilio/sms/incoming"
-    assert number.voice_fallback_url == f"{base}/twilio/voice/incoming"
+    assert number.voice_fallback_url == f"{base}/twilio/fallback/voice"  # the stack's static TwiML
 
     # THEN a caller who hangs up in the greeting gets a callback task (I7)
     called_back = hang_up_in_the_greeting(stack, "+380671239002")

@@ -84,3 +84,11 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
 @pytest.fixture(scope="session")
 def custom_domain_synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     return synthesize({**CONTEXT, "public_base_url": CUSTOM_DOMAIN}, tmp_path_factory.mktemp("infra-domain"))
+
+
+@pytest.fixture(scope="session")
+def guardrails_off_synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
+    """The deployment settings that turn the guardrails off (#18): no reserved concurrency, no WAF."""
+    return synthesize(
+        {**CONTEXT, "reserved_concurrency": "false", "waf": "false"}, tmp_path_factory.mktemp("infra-guardrails-off")
+    )

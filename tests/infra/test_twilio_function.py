@@ -4,11 +4,13 @@ timeout, and a role granting nothing the API handler's lacks (no streams, queues
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from infra.twilio_function import TWILIO_FUNCTION, TWILIO_HANDLER
 from tests.infra.conftest import Synthesis
-from tests.infra.test_iam import _literal_parts, _role_statements
+from tests.infra.test_iam import _as_list, _literal_parts, _role_statements
 
 pytestmark = pytest.mark.xdist_group("infra")
 
@@ -51,6 +53,9 @@ def test_every_twilio_route_reaches_the_twilio_function_and_every_other_route_th
         for method, operation in operations.items():
             if not isinstance(operation, dict) or INTEGRATION not in operation:
                 continue
+            if operation[INTEGRATION]["type"] == "mock":  # the static voice fallback: API Gateway answers it
+                assert path.startswith("/twilio/fallback/"), path
+                continue
             called = _function_of(operation[INTEGRATION]["uri"]["Fn::Sub"], chosen)
             # THEN a Twilio route calls the Twilio function, any other the API handler
             assert called == (twilio_id if path in twilio_paths else "APIHandler"), (path, method)
@@ -91,7 +96,12 @@ def test_the_twilio_function_may_do_nothing_the_api_handler_may_not(synthesis: S
     # its logs only to its own log group
     name = synthesis.function_names[TWILIO_FUNCTION]
     assert "".join(_literal_parts(twilio["Logs"]["Resource"])).endswith(f":log-group:/aws/lambda/{name}:*")
-    # every other statement is the API handler's own, never wider
+    # every other statement is the API handler's own or narrower (infra/access.py: fewer tables written)
     for sid, statement in twilio.items():
-        if sid != "Logs":
-            assert sid in api and statement == api[sid], sid
+        if sid == "Logs":
+            continue
+        assert sid in api, sid
+        assert set(_as_list(statement["Action"])) <= set(_as_list(api[sid]["Action"])), sid
+        assert {json.dumps(r) for r in _as_list(statement["Resource"])} <= {
+            json.dumps(r) for r in _as_list(api[sid]["Resource"])
+        }, sid

@@ -61,7 +61,8 @@ def test_the_numbers_get_the_deployed_stacks_webhooks(
     assert code == 0, out
     assert out.splitlines()[0] == f"Twilio account {ACCOUNT}, webhooks under {DEPLOYED}"
     number = twilio.engine.numbers[SHOP]
-    assert number.voice_url == VOICE_URL == number.voice_fallback_url
+    assert number.voice_url == VOICE_URL
+    assert number.voice_fallback_url == f"{DEPLOYED}/twilio/fallback/voice"  # the stack's static TwiML
     assert number.status_callback_url == f"{DEPLOYED}/twilio/voice/status"
     assert number.sms_url == f"{DEPLOYED}/twilio/sms/incoming"
     assert (number.voice_method, number.status_callback_method, number.sms_method) == ("POST", "POST", "POST")
@@ -72,6 +73,29 @@ def test_the_numbers_get_the_deployed_stacks_webhooks(
 
 
 VOICE_URL = f"{DEPLOYED}/twilio/voice/incoming"
+
+
+@pytest.mark.parametrize("fallback", [None, VOICE_URL])
+def test_the_check_names_a_number_without_the_static_voice_fallback(
+    twilio: TwilioStandIn, deployed: None, capsys: pytest.CaptureFixture[str], fallback: str | None
+) -> None:
+    # GIVEN a number set as before the static fallback (the webhook asked again) or never given one
+    assert cli(capsys)[0] == 0
+    twilio.engine.numbers[SHOP].voice_fallback_url = fallback
+    # WHEN the operator checks
+    code, out, err = cli(capsys, "--check")
+    # THEN the number is WRONG, naming the field, what it is and the static TwiML's URL; nothing changes
+    assert code == 1
+    assert f"{SHOP}  WRONG:" in out
+    shown = "empty" if fallback is None else fallback
+    assert (
+        f"voice_fallback_url (Primary handler fails) is '{shown}', should be '{DEPLOYED}/twilio/fallback/voice'"
+    ) in out
+    assert "1 of 1 number(s) not as the app needs (run without --check to set them)" in err
+    assert twilio.engine.numbers[SHOP].voice_fallback_url == fallback
+    # and a run sets it
+    assert cli(capsys)[0] == 0
+    assert twilio.engine.numbers[SHOP].voice_fallback_url == f"{DEPLOYED}/twilio/fallback/voice"
 
 
 def test_a_number_handed_to_a_twiml_app_is_taken_back(

@@ -1,0 +1,143 @@
+"""Least privilege per function (#18): each role grants exactly what infra/access.py's table lists
+for its function, and the table itself keeps the guarantees that matter (the report schedule
+cannot write orders, the Twilio function reads no CRM secret, the live counters' consumer touches
+one table)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.access import (
+    ALL,
+    CONFIG_TABLES,
+    FUNCTION_ACCESS,
+    INDEX_ACTIONS,
+    READ_ACTIONS,
+    SCAN_ACTION,
+    SCANNED_TABLES,
+    WRITE_ACTIONS,
+)
+from tests.infra.conftest import Synthesis
+from tests.infra.test_iam import _as_list, _role_statements, app_functions, chalice_name
+
+pytestmark = pytest.mark.xdist_group("infra")
+
+PREFIX = "callcenter-"
+
+
+def _table_ids(synthesis: Synthesis) -> dict[str, str]:
+    """table suffix -> logical id"""
+    return {
+        table["Properties"]["TableName"].removeprefix(PREFIX): logical_id
+        for logical_id, table in synthesis.of_type("AWS::DynamoDB::Table").items()
+    }
+
+
+def _arns(synthesis: Synthesis, suffixes: set[str] | frozenset[str]) -> list[str]:
+    ids = _table_ids(synthesis)
+    return sorted(json.dumps({"Fn::GetAtt": [ids[suffix], "Arn"]}) for suffix in suffixes)
+
+
+def _resources(statement: dict[str, Any] | None) -> list[str]:
+    return sorted(json.dumps(r) for r in _as_list(statement["Resource"])) if statement else []
+
+
+def _by_chalice_name(synthesis: Synthesis) -> dict[str, str]:
+    """app.py's name (the Twilio function: twilio_webhooks) -> logical id"""
+    return {chalice_name(synthesis, logical_id): logical_id for logical_id in app_functions(synthesis)}
+
+
+def _written(synthesis: Synthesis, name: str) -> set[str]:
+    statements = _role_statements(synthesis, _by_chalice_name(synthesis)[name])
+    ids = {v: k for k, v in _table_ids(synthesis).items()}
+    return {ids[json.loads(r)["Fn::GetAtt"][0]] for r in _resources(statements.get("TablesWrite"))}
+
+
+def test_every_function_has_a_row_in_the_access_table_and_every_row_a_function(synthesis: Synthesis) -> None:
+    assert set(_by_chalice_name(synthesis)) == set(FUNCTION_ACCESS)
+
+
+def test_each_role_grants_exactly_the_tables_and_indexes_of_its_row(synthesis: Synthesis) -> None:
+    every = frozenset(_table_ids(synthesis))
+    tables = synthesis.of_type("AWS::DynamoDB::Table")
+    for name, logical_id in _by_chalice_name(synthesis).items():
+        access = FUNCTION_ACCESS[name]
+        read, written = access.tables_read(every), access.tables_written(every)
+        statements = _role_statements(synthesis, logical_id)
+        assert _resources(statements.get("TablesRead")) == _arns(synthesis, read), name
+        assert _resources(statements.get("TablesScan")) == _arns(synthesis, read & SCANNED_TABLES), name
+        assert _resources(statements.get("TablesWrite")) == _arns(synthesis, written), name
+        assert sorted(_as_list(statements["TablesRead"]["Action"])) == sorted(READ_ACTIONS)
+        if written:
+            assert sorted(_as_list(statements["TablesWrite"]["Action"])) == sorted(WRITE_ACTIONS)
+        indexes = sorted(
+            json.dumps({"Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, f"/index/{index['IndexName']}"]]})
+            for table_id, table in tables.items()
+            if table["Properties"]["TableName"].removeprefix(PREFIX) in read
+            for index in table["Properties"].get("GlobalSecondaryIndexes", [])
+        )
+        assert _resources(statements.get("Indexes")) == indexes, name
+        if indexes:
+            assert _as_list(statements["Indexes"]["Action"]) == list(INDEX_ACTIONS)
+        # no other DynamoDB grant hides elsewhere, and never a control-plane action
+        dynamodb_sids = {
+            sid for sid, s in statements.items() if any(a.startswith("dynamodb:") for a in _as_list(s["Action"]))
+        }
+        assert dynamodb_sids <= {"TablesRead", "TablesScan", "TablesWrite", "Indexes", "Stream"}, name
+
+
+def test_the_report_schedule_cannot_write_orders_or_reach_twilio(synthesis: Synthesis) -> None:
+    assert _written(synthesis, "daily_reports") == {"report_runs", "idempotency"}
+    statements = _role_statements(synthesis, _by_chalice_name(synthesis)["daily_reports"])
+    assert "TwilioToken" not in statements and "CrmSecrets" not in statements
+    assert "SendEmail" in statements and "RecordingLinkSecret" in statements
+
+
+def test_the_twilio_function_reads_no_crm_secret_nor_the_softphone_key_and_writes_no_configuration(
+    synthesis: Synthesis,
+) -> None:
+    statements = _role_statements(synthesis, _by_chalice_name(synthesis)["twilio_webhooks"])
+    assert not {"CrmSecrets", "TwilioApiKeySecret", "Stream", "FailedRecords"} & set(statements)
+    assert not _written(synthesis, "twilio_webhooks") & (CONFIG_TABLES | {"report_runs", "live_counts"})
+    assert {"orders", "calls", "dial_tasks", "queue_entries"} <= _written(synthesis, "twilio_webhooks")
+
+
+def test_only_the_api_handler_writes_the_configuration_tables(synthesis: Synthesis) -> None:
+    for name in _by_chalice_name(synthesis):
+        if name != "api_handler":
+            assert not _written(synthesis, name) & CONFIG_TABLES, name
+    assert _written(synthesis, "api_handler") >= CONFIG_TABLES
+
+
+def test_the_live_counters_consumer_touches_its_one_table_and_its_own_stream(synthesis: Synthesis) -> None:
+    logical_id = _by_chalice_name(synthesis)["call_stream"]
+    statements = _role_statements(synthesis, logical_id)
+    assert _resources(statements["TablesRead"]) == _arns(synthesis, {"live_counts"})
+    assert _written(synthesis, "call_stream") == {"live_counts"}
+    assert not {"TwilioToken", "RecordingLinkSecret", "TwilioApiKeySecret", "CrmSecrets", "SendEmail"} & set(statements)
+    (mapping,) = [
+        m["Properties"]
+        for m in synthesis.of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": logical_id}
+    ]
+    ids = _table_ids(synthesis)
+    assert statements["Stream"]["Resource"] == mapping["EventSourceArn"] == {"Fn::GetAtt": [ids["calls"], "StreamArn"]}
+
+
+def test_the_crm_functions_write_only_the_crm_outbox_and_never_call_twilio_or_email(synthesis: Synthesis) -> None:
+    for name in ("crm_stream", "crm_retry"):
+        assert _written(synthesis, name) == {"crm_outbox"}
+        statements = _role_statements(synthesis, _by_chalice_name(synthesis)[name])
+        assert not {"TwilioToken", "SendEmail", "TwilioApiKeySecret"} & set(statements), name
+
+
+def test_scan_is_granted_only_on_the_tables_the_code_scans(synthesis: Synthesis) -> None:
+    for name, logical_id in _by_chalice_name(synthesis).items():
+        statements = _role_statements(synthesis, logical_id)
+        for sid, statement in statements.items():
+            if SCAN_ACTION in _as_list(statement["Action"]):
+                assert sid == "TablesScan", (name, sid)
+    assert FUNCTION_ACCESS["api_handler"].reads == ALL
