@@ -20,6 +20,7 @@ from chalicelib.web.orders_api import orders_api
 from chalicelib.web.recordings import recordings_api
 from chalicelib.web.sms import sms
 from chalicelib.web.voice_agent_dial import voice_agent_dial
+from chalicelib.web.voice_bridge import voice_bridge
 from chalicelib.web.voice_inbound import voice_inbound
 from chalicelib.web.voice_predictive import voice_predictive
 from chalicelib.web.voice_queue import voice_queue
@@ -42,6 +43,7 @@ app.register_blueprint(agent_page)
 app.register_blueprint(openapi_api)
 app.register_blueprint(recordings_api)
 app.register_blueprint(voice_predictive)
+app.register_blueprint(voice_bridge)
 
 
 @app.middleware("all")

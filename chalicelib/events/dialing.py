@@ -14,7 +14,7 @@ from chalicelib.domain.predictive import DayCounts
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.events.batch import process_stream
 from chalicelib.observability import logger, metrics, tracer
-from chalicelib.services import agent_dialer, dialer, predictive_dialer, robot_call
+from chalicelib.services import agent_dialer, bridging, dialer, predictive_dialer, robot_call
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -52,6 +52,15 @@ def dial_due(event: Any) -> None:
         robot_call.reconcile_stuck_calls(shop, store=store, telephony=wiring.telephony(), now=now)
         dialer.dial_due_tasks(shop, store=store, telephony=wiring.telephony(), urls=wiring.urls(), now=now)
         dial_agents(shop, now)  # agent tasks and callbacks, agent first (O8, I6)
+        bridge_free_agents(shop, now)  # wrap-ups that ran their time meet waiting callers (issue 17)
+
+
+def bridge_free_agents(shop: ShopSettings, now: datetime) -> list[str]:
+    """Agents free again (a wrap-up that ran its time) take waiting callers out of the queue
+    now rather than at the end of the callers' hold music (services.bridging)."""
+    return bridging.sweep(
+        shop, store=wiring.inbound_store(), calls=wiring.telephony(), links=wiring.inbound_links(), now=now
+    )
 
 
 def dial_agents(shop: ShopSettings, now: datetime) -> list[str]:

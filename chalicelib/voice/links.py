@@ -164,3 +164,7 @@ class InboundLinks(_Links):
 
     def survey(self, lang: str) -> str:
         return self.step("survey", lang=lang)
+
+    def bridge(self, lang: str) -> str:
+        """A waiting caller redirected out of the queue to the agent reserved for them (REST)."""
+        return self.step("bridge", lang=lang)

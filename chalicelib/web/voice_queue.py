@@ -20,7 +20,7 @@ from chalicelib.clock import current_clock
 from chalicelib.domain.shop import InboundPolicy
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
-from chalicelib.services import inbound, inbound_queue, voicemail
+from chalicelib.services import bridging, inbound, inbound_queue, voicemail
 from chalicelib.services.inbound_queue import DialAgent, Goodbye, Heard, LeaveMessage, Queued, Survey
 from chalicelib.voice import inbound_twiml as tw
 from chalicelib.voice import twiml as render
@@ -28,7 +28,7 @@ from chalicelib.voice.catalog import Catalog, load_catalog
 from chalicelib.voice.links import INBOUND_BASE as BASE
 from chalicelib.voice.links import VOICEMAIL_PATH, VOICEMAIL_READY_PATH, VOICEMAIL_TRANSCRIPTION_PATH
 from chalicelib.web.http import acknowledged, current_request, twilio_webhook, twiml
-from chalicelib.wiring import inbound_links, inbound_store, urls, voicemail_mail
+from chalicelib.wiring import inbound_links, inbound_store, telephony, urls, voicemail_mail
 
 voice_queue = Blueprint(__name__)
 webhook = twilio_webhook(lambda: current_request(voice_queue))
@@ -201,6 +201,14 @@ def whisper_accept(form: dict[str, str]) -> Response:
 @guarded
 def dial_done(form: dict[str, str]) -> Response:
     step = inbound_queue.agent_dial_ended(_heard(form), form, store=inbound_store(), now=current_clock().now())
+    bridging.after_call(  # with no wrap-up the agent meets the next caller now (issue 17)
+        form.get("CallSid", ""),
+        _heard(form).agent_id,
+        store=inbound_store(),
+        calls=telephony(),
+        links=inbound_links(),
+        now=current_clock().now(),
+    )
     return respond(step)
 
 

@@ -1,0 +1,149 @@
+"""No waiting for the music to end (issue 17, I13): an agent who becomes free meets the
+longest-waiting caller at once.
+
+Twilio starts the next ``<Enqueue waitUrl>`` round only when the wait document's music ended
+(minutes), so a hold round alone would keep a free agent idle that long. When an agent becomes
+free - sets ``available`` (API, desk, SMS READY), or their call ends with no wrap-up, or their
+wrap-up runs its time (found by the minute schedule, ``bridge_free_agents``) - the callers of
+the agent's groups are looked at in arrival order with the hold round's own rules
+(``inbound._take_agent``: callbacks and earlier callers keep their place, I6; predictive
+lines keep their agents), the caller is claimed (``bridging``, a conditional write: never two
+agents for one caller, never two callers for one agent) and Twilio is asked to redirect the
+caller's call to ``/bridge``, which leaves the queue and rings the reserved agent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.domain.routing import Agent, is_free
+from chalicelib.domain.shop import ShopSettings
+from chalicelib.observability import logger
+from chalicelib.services import agents, inbound
+from chalicelib.services.inbound import BRIDGING, CallContext
+from chalicelib.services.inbound_queue import DialAgent, Heard, Queued, call_context, queue_caller
+from chalicelib.services.ports import BridgeUrls, BridgingStore, CallControl, InboundStore
+
+CALLERS_LOOKED_AT = 5  # per group: the head of the queue (the hold round's rule stops at the first it may not take)
+
+
+def set_status(
+    shop: ShopSettings,
+    agent_id: str,
+    status: str,
+    *,
+    store: BridgingStore,
+    calls: CallControl,
+    links: BridgeUrls,
+    now: datetime,
+    source: str = "api",
+) -> Agent | None:
+    """``agents.set_status``; an agent who becomes available takes the longest-waiting caller
+    at once (``agent_freed``)."""
+    before = store.get_agent(shop.shop_id, agent_id)
+    agent = agents.set_status(shop, agent_id, status, store=store, now=now, source=source)
+    if agent is not None and status == "available" and (before is None or before.status != "available"):
+        agent_freed(shop, agent_id, store=store, calls=calls, links=links, now=now)
+    return agent
+
+
+def agent_freed(
+    shop: ShopSettings, agent_id: str, *, store: InboundStore, calls: CallControl, links: BridgeUrls, now: datetime
+) -> str | None:
+    """The agent may be free now: the call sid of the caller taken out of the queue for them
+    (None when nobody waits, or the rules keep the agent for someone else). Never raises."""
+    try:
+        agent = store.get_agent(shop.shop_id, agent_id)
+        if agent is None or not is_free(agent, now, shop.inbound.wrap_up_seconds):
+            return None
+        return _bridge_one(shop, agent.groups, store=store, calls=calls, links=links, now=now)
+    except Exception:  # the hold round still finds the caller: never fail the agent's request
+        logger.exception("bridging a waiting caller failed", extra={"agent_id": agent_id})
+        return None
+
+
+def after_call(
+    call_sid: str, agent_id: str, *, store: InboundStore, calls: CallControl, links: BridgeUrls, now: datetime
+) -> str | None:
+    """An inbound conversation ended: an agent with no wrap-up to do is free at once."""
+    call = store.get_call(call_sid)
+    shop = store.get_shop(call.shop_id) if call else None
+    if shop is None or not agent_id:
+        return None
+    return agent_freed(shop, agent_id, store=store, calls=calls, links=links, now=now)
+
+
+def sweep(
+    shop: ShopSettings, *, store: InboundStore, calls: CallControl, links: BridgeUrls, now: datetime
+) -> list[str]:
+    """Every free agent of the shop (wrap-ups that ran their time): the callers bridged."""
+    bridged: list[str] = []
+    for agent in store.list_agents(shop.shop_id):
+        if is_free(agent, now, shop.inbound.wrap_up_seconds):
+            call_sid = agent_freed(shop, agent.agent_id, store=store, calls=calls, links=links, now=now)
+            if call_sid:
+                bridged.append(call_sid)
+    return bridged
+
+
+def _bridge_one(
+    shop: ShopSettings,
+    groups: list[str],
+    *,
+    store: InboundStore,
+    calls: CallControl,
+    links: BridgeUrls,
+    now: datetime,
+) -> str | None:
+    entries = [entry for group in groups for entry in store.queue_entries(shop.shop_id, group, limit=CALLERS_LOOKED_AT)]
+    for entry in sorted(entries, key=lambda e: e.queued_at):
+        if entry.kind != "caller":
+            return None  # a callback came first: it keeps its place (the dialer gives it an agent)
+        ctx = inbound.context(entry.ref, store=store)
+        if ctx is None or ctx.call.result != "queued" or ctx.call.queued_at is None:
+            continue
+        agents_now = store.list_agents(shop.shop_id)
+        if not inbound._take_agent(ctx, agents_now, store=store, now=now, result=BRIDGING):
+            return None  # someone earlier keeps the agent, or the rules keep them for a line
+        return _redirect(ctx, store=store, calls=calls, links=links, now=now)
+    return None
+
+
+def _redirect(
+    ctx: CallContext, *, store: InboundStore, calls: CallControl, links: BridgeUrls, now: datetime
+) -> str | None:
+    call = ctx.call
+    language = call.language or ctx.shop.main_language
+    try:
+        calls.redirect_call(call.call_sid, links.bridge(language))
+    except Exception:
+        # The caller hung up meanwhile (their status callback makes the callback task) or
+        # Twilio failed: the agent is free again and the caller back in their place.
+        logger.exception("redirecting the waiting caller failed")
+        claimed = store.get_call(call.call_sid)
+        if claimed is not None and claimed.agent_id:
+            store.release_agent(
+                ctx.shop.shop_id, claimed.agent_id, call.call_sid, "available", now, timezone=ctx.shop.timezone
+            )
+        if claimed is not None and claimed.result == BRIDGING:
+            inbound.enter_queue(CallContext(ctx.shop, claimed), store=store, now=now)
+        return None
+    logger.info("waiting caller redirected to the free agent", extra={"call_sid": call.call_sid})
+    return call.call_sid
+
+
+def connect(heard: Heard, *, store: InboundStore, now: datetime) -> DialAgent | Queued:
+    """The redirected caller (``/bridge``): ring the agent reserved for them; with the
+    reservation gone meanwhile, back in the queue at their original place."""
+    ctx = call_context(heard.call_sid, store=store)
+    if ctx.call.result == BRIDGING and ctx.call.agent_id:
+        store.update_call(ctx.call.call_sid, result="connecting")
+        ctx = call_context(heard.call_sid, store=store)
+    agent = inbound.reserved_agent(ctx, store=store)
+    if agent is None:
+        if ctx.call.result == "connecting":
+            store.update_call(ctx.call.call_sid, result="queued")
+            ctx = call_context(heard.call_sid, store=store)
+        return queue_caller(ctx, heard.language, None, store=store, now=now)
+    policy = ctx.shop.inbound
+    return DialAgent(heard.language, ctx.call.call_sid, agent, policy.agent_ring_seconds, policy.record_calls)

@@ -1,0 +1,143 @@
+"""services.bridging with fakes: a freed agent takes the longest-waiting caller out of the
+queue through the REST API, a caller is claimed once, a failed redirect gives everything back,
+and the hold round and the queue's action leave a caller being bridged alone (issue 17)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+
+from chalicelib.domain.routing import Agent
+from chalicelib.services import bridging, inbound
+from chalicelib.services.inbound_queue import DialAgent, Heard, Queued
+from chalicelib.voice.links import InboundLinks
+from tests.fakes.twilio import FakeTelephony
+from tests.unit.test_predictive_blending import NOON, FakeBlendingStore, agent, queued_caller, shop_with
+
+LINKS = InboundLinks("https://calls.example.test")
+
+
+class FailingRedirects(FakeTelephony):
+    def redirect_call(self, call_sid: str, url: str) -> None:
+        raise ConnectionError("21220: call is not in-progress")
+
+
+class FakeBridgingStore(FakeBlendingStore):
+    """The blending fake plus an agent's own status changes."""
+
+    def set_agent_status(
+        self,
+        shop_id: str,
+        agent_id: str,
+        status: str,
+        now: datetime,
+        *,
+        source: str,
+        timezone: str,
+        only_from: set[str] | None = None,
+    ) -> Agent | None:
+        held = self.agent_list.get((shop_id, agent_id))
+        if held is None or (only_from is not None and held.status not in only_from):
+            return None
+        held.status, held.status_since, held.reserved_call_sid = status, now, None
+        return dataclasses.replace(held)
+
+
+def _shop_and_store() -> tuple[FakeBridgingStore, inbound.CallContext]:
+    shop = shop_with("progressive")
+    store = FakeBridgingStore([shop])
+    store.add_agent(agent("anna", status="offline"))
+    caller = queued_caller(store, shop, "CAcaller1", NOON - timedelta(minutes=2))
+    return store, caller
+
+
+def test_a_freed_agent_takes_the_waiting_caller_out_of_the_queue_by_rest() -> None:
+    # GIVEN a caller waiting and Anna becoming available
+    store, caller = _shop_and_store()
+    telephony = FakeTelephony()
+
+    # WHEN she sets available
+    bridging.set_status(caller.shop, "anna", "available", store=store, calls=telephony, links=LINKS, now=NOON)
+
+    # THEN the caller is reserved for her and redirected to /bridge in their language
+    assert telephony.redirects == [("CAcaller1", LINKS.bridge("uk"))]
+    call = store.get_call("CAcaller1")
+    assert call is not None and (call.result, call.agent_id) == (inbound.BRIDGING, "anna")
+    assert store.get_agent("demo", "anna").reserved_call_sid == "CAcaller1"  # type: ignore[union-attr]
+    assert store.queue_entries("demo", "main") == []
+
+    # AND a hold round meanwhile plays music only; the queue's "redirected" action releases nothing
+    held = inbound.hold_round(inbound.context("CAcaller1", store=store), 120, store=store, now=NOON)  # type: ignore[arg-type]
+    assert not held.leave and held.position is None
+    ctx = inbound.context("CAcaller1", store=store)
+    assert ctx is not None
+    assert inbound.left_queue(ctx, "redirected", 120, store=store, now=NOON) == "gone"
+    assert store.get_agent("demo", "anna").reserved_call_sid == "CAcaller1"  # type: ignore[union-attr]
+
+    # AND the redirected call rings Anna
+    step = bridging.connect(Heard("CAcaller1", "uk"), store=store, now=NOON)
+    assert isinstance(step, DialAgent) and step.agent.agent_id == "anna"
+    assert store.get_call("CAcaller1").result == "connecting"  # type: ignore[union-attr]
+
+
+def test_a_caller_claimed_by_another_agent_meanwhile_hands_the_agent_back() -> None:
+    # GIVEN the caller given to Oleh a moment ago (the hold round's reservation)
+    store, caller = _shop_and_store()
+    store.add_agent(agent("oleh"))
+    store.update_call("CAcaller1", agent_id="oleh", result="connecting")
+    store.set_agent_status("demo", "anna", "available", NOON, source="api", timezone="Europe/Kyiv")
+
+    # WHEN Anna's reservation for the same caller comes second
+    taken = inbound._take_agent(caller, store.list_agents("demo"), store=store, now=NOON, result=inbound.BRIDGING)
+
+    # THEN she is free again and the caller stays Oleh's
+    assert not taken
+    anna = store.get_agent("demo", "anna")
+    assert anna is not None and (anna.status, anna.reserved_call_sid) == ("available", None)
+    assert store.get_call("CAcaller1").agent_id == "oleh"  # type: ignore[union-attr]
+
+
+def test_a_failed_redirect_frees_the_agent_and_puts_the_caller_back_in_place() -> None:
+    store, caller = _shop_and_store()
+
+    bridging.set_status(caller.shop, "anna", "available", store=store, calls=FailingRedirects(), links=LINKS, now=NOON)
+
+    anna = store.get_agent("demo", "anna")
+    assert anna is not None and (anna.status, anna.reserved_call_sid) == ("available", None)
+    assert store.get_call("CAcaller1").result == "queued"  # type: ignore[union-attr]
+    [entry] = store.queue_entries("demo", "main")
+    assert (entry.ref, entry.queued_at) == ("CAcaller1", NOON - timedelta(minutes=2))
+
+
+def test_a_redirect_that_never_came_is_made_good_by_a_later_hold_round() -> None:
+    store, caller = _shop_and_store()
+    bridging.set_status(caller.shop, "anna", "available", store=store, calls=FakeTelephony(), links=LINKS, now=NOON)
+
+    later = NOON + timedelta(seconds=inbound.BRIDGING_OVERDUE_SECONDS + 1)
+    held = inbound.hold_round(inbound.context("CAcaller1", store=store), 200, store=store, now=later)  # type: ignore[arg-type]
+
+    assert held.leave
+    assert store.get_call("CAcaller1").result == "connecting"  # type: ignore[union-attr]
+
+
+def test_an_agent_with_nobody_waiting_or_a_callback_first_redirects_nobody() -> None:
+    store, caller = _shop_and_store()
+    telephony = FakeTelephony()
+    store.remove_queue_entry("demo", "main", caller.call.queued_at, "CAcaller1")  # type: ignore[arg-type]
+
+    bridging.set_status(caller.shop, "anna", "available", store=store, calls=telephony, links=LINKS, now=NOON)
+
+    assert telephony.redirects == []
+    assert store.get_agent("demo", "anna").status == "available"  # type: ignore[union-attr]
+
+
+def test_the_bridge_step_requeues_a_caller_whose_agent_is_gone() -> None:
+    store, caller = _shop_and_store()
+    bridging.set_status(caller.shop, "anna", "available", store=store, calls=FakeTelephony(), links=LINKS, now=NOON)
+    store.release_agent("demo", "anna", "CAcaller1", "away", NOON, timezone="Europe/Kyiv")
+
+    step = bridging.connect(Heard("CAcaller1", "uk"), store=store, now=NOON)
+
+    assert isinstance(step, Queued)
+    assert store.get_call("CAcaller1").result == "queued"  # type: ignore[union-attr]
+    assert [e.ref for e in store.queue_entries("demo", "main")] == ["CAcaller1"]
