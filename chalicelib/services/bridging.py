@@ -14,7 +14,7 @@ caller's call to ``/bridge``, which leaves the queue and rings the reserved agen
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib.domain.routing import Agent, is_free
 from chalicelib.domain.shop import ShopSettings
@@ -24,6 +24,7 @@ from chalicelib.services.inbound import BRIDGING, CallContext
 from chalicelib.services.inbound_queue import DialAgent, Heard, Queued, call_context, queue_caller
 from chalicelib.services.ports import BridgeUrls, BridgingStore, CallControl, InboundStore
 
+LOG_STEP = timedelta(milliseconds=1)
 CALLERS_LOOKED_AT = 5  # per group: the head of the queue (the hold round's rule stops at the first it may not take)
 
 
@@ -56,7 +57,10 @@ def agent_freed(
         agent = store.get_agent(shop.shop_id, agent_id)
         if agent is None or not is_free(agent, now, shop.inbound.wrap_up_seconds):
             return None
-        return _bridge_one(shop, agent.groups, store=store, calls=calls, links=links, now=now)
+        # The agents' status log keeps one entry per instant: the reservation comes just after
+        # the change that freed the agent (both may be made with the same ``now``).
+        later = now + LOG_STEP
+        return _bridge_one(shop, agent.groups, store=store, calls=calls, links=links, now=later)
     except Exception:  # the hold round still finds the caller: never fail the agent's request
         logger.exception("bridging a waiting caller failed", extra={"agent_id": agent_id})
         return None
