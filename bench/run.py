@@ -22,11 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cold_start, cost, dialer, first_dial, ingest, report_scale, service_time
+from bench import bridge, cold_start, cost, dialer, first_dial, ingest, report_scale, service_time
 from bench.stats import write_json
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("service_time", "cold_start", "first_dial", "ingest", "report_scale", "cost")
+BENCHMARKS = ("service_time", "cold_start", "first_dial", "ingest", "report_scale", "cost", "bridge")
 TARGET_TOTAL_SECONDS = 15 * 60  # issue #8: `make bench` finishes in under 15 minutes
 
 
@@ -41,10 +41,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--orders", type=int, default=40, help="first_dial: orders; ingest: 5x this many new orders")
     parser.add_argument("--scale", type=float, default=1.0, help="report_scale: share of 100,000 calls/30,000 orders")
     parser.add_argument("--calls", type=int, default=20, help="cost: inbound calls and robot-confirmed orders each")
+    parser.add_argument("--bridges", type=int, default=20, help="bridge: waiting callers bridged (and bare redirects)")
     parser.add_argument("--dialer-grid", action="store_true", help="then the dialer grid (bench.dialer --grid)")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON files go")
     args = parser.parse_args(argv)
-    if min(args.iterations, args.runs, args.orders, args.calls) < 1 or args.warmup < 0 or not args.scale > 0:
+    if (
+        min(args.iterations, args.runs, args.orders, args.calls, args.bridges) < 1
+        or args.warmup < 0
+        or not args.scale > 0
+    ):
         parser.error("--iterations, --runs, --orders and --calls must be at least 1, --warmup at least 0, --scale > 0")
     return args
 
@@ -76,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ingest": (lambda: ingest.run(orders=5 * args.orders), ingest.render),
         "report_scale": (lambda: report_scale.run(scale=args.scale), report_scale.render),
         "cost": (lambda: cost.run(calls=args.calls, orders=args.calls), cost.render),
+        "bridge": (lambda: bridge.run(bridges=args.bridges), bridge.render),
     }
     seconds: dict[str, float] = {}
     cpu_seconds: dict[str, float] = {}

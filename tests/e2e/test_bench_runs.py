@@ -13,6 +13,7 @@ from bench import run
 pytestmark = pytest.mark.e2e
 
 TINY = ["--iterations", "2", "--warmup", "0", "--runs", "1", "--orders", "2", "--scale", "0.0003", "--calls", "1"]
+TINY += ["--bridges", "1"]
 # Each benchmark's figures and the target beside each (the keys the README table is built from).
 EXPECTED_KEYS = {
     "service_time": {"endpoints", "request_counting"},
@@ -35,6 +36,15 @@ EXPECTED_KEYS = {
         "amazon_connect_service_per_1000_calls_usd",
         "amazon_connect_telephony_per_1000_calls_usd",
         "price_sources",
+    },
+    "bridge": {
+        "bridge_median_s",
+        "bridge_p95_s",
+        "baseline_raw_redirect_p95_s",
+        "next_hold_round_mean_s",
+        "hold_music_seconds",
+        "target_bridge_p95_s",
+        "target_met",
     },
 }
 
@@ -70,3 +80,19 @@ def test_every_benchmark_runs_tiny_and_writes_its_figures_with_their_targets(
     assert timing["target_total_seconds"] == 15 * 60
     assert {"total_seconds", "total_cpu_seconds", "target_met"} <= set(timing)
     assert "Whole run:" in tables
+
+
+def test_the_bridge_benchmark_runs_tiny_and_writes_its_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN / WHEN one caller bridged and one bare redirect, with minutes of hold music
+    status = run.main(["--only", "bridge", "--bridges", "1", "--results-dir", str(tmp_path)])
+
+    # THEN the JSON has the figures and the target beside them (never asserted against it)
+    assert status == 0
+    document = json.loads((tmp_path / "bridge.json").read_text())
+    assert document["benchmark"] == "bridge"
+    assert EXPECTED_KEYS["bridge"] <= set(document)
+    assert document["bridges"] == 1 and document["callers_not_bridged_within_30_s"] == 0
+    assert document["hold_music_seconds"] >= 120 and document["target_bridge_p95_s"] == 1.0
+    assert "Agent available to caller bridged" in capsys.readouterr().out
