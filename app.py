@@ -10,6 +10,7 @@ from chalice import Chalice
 
 from chalicelib.events import crm, dialing, orders, outcomes, reports
 from chalicelib.observability import logger, metrics, tracer
+from chalicelib.web.agent_calls import agent_calls
 from chalicelib.web.agent_desk import agent_desk
 from chalicelib.web.agent_page import agent_page
 from chalicelib.web.agents_api import agents_api
@@ -44,6 +45,7 @@ app.register_blueprint(openapi_api)
 app.register_blueprint(recordings_api)
 app.register_blueprint(voice_predictive)
 app.register_blueprint(voice_bridge)
+app.register_blueprint(agent_calls)
 
 
 @app.middleware("all")
