@@ -80,13 +80,17 @@ def after_call(
 def sweep(
     shop: ShopSettings, *, store: InboundStore, calls: CallControl, links: BridgeUrls, now: datetime
 ) -> list[str]:
-    """Every free agent of the shop (wrap-ups that ran their time): the callers bridged."""
+    """Every free agent of the shop (wrap-ups that ran their time): the callers bridged. A shop
+    with no free agent, or no caller waiting in their groups, costs one Query per group."""
     bridged: list[str] = []
-    for agent in store.list_agents(shop.shop_id):
-        if is_free(agent, now, shop.inbound.wrap_up_seconds):
-            call_sid = agent_freed(shop, agent.agent_id, store=store, calls=calls, links=links, now=now)
-            if call_sid:
-                bridged.append(call_sid)
+    free = [a for a in store.list_agents(shop.shop_id) if is_free(a, now, shop.inbound.wrap_up_seconds)]
+    groups = sorted({group for agent in free for group in agent.groups})
+    if not any(e.kind == "caller" for g in groups for e in store.queue_entries(shop.shop_id, g, CALLERS_LOOKED_AT)):
+        return bridged
+    for agent in free:
+        call_sid = agent_freed(shop, agent.agent_id, store=store, calls=calls, links=links, now=now)
+        if call_sid:
+            bridged.append(call_sid)
     return bridged
 
 

@@ -141,3 +141,20 @@ def test_the_bridge_step_requeues_a_caller_whose_agent_is_gone() -> None:
     assert isinstance(step, Queued)
     assert store.get_call("CAcaller1").result == "queued"  # type: ignore[union-attr]
     assert [e.ref for e in store.queue_entries("demo", "main")] == ["CAcaller1"]
+
+
+def test_the_minute_sweep_bridges_a_caller_for_an_agent_whose_wrap_up_ran_out() -> None:
+    # GIVEN Anna in a wrap-up that ended a second ago, and a caller waiting
+    store, caller = _shop_and_store()
+    wrap_up = caller.shop.inbound.wrap_up_seconds
+    store.set_agent_status(
+        "demo", "anna", "wrap-up", NOON - timedelta(seconds=wrap_up + 1), source="system", timezone=""
+    )
+    telephony = FakeTelephony()
+
+    # WHEN the minute schedule sweeps the shop
+    bridged = bridging.sweep(caller.shop, store=store, calls=telephony, links=LINKS, now=NOON)
+
+    # THEN the caller is redirected to her; a second sweep finds nobody else to bridge
+    assert bridged == ["CAcaller1"] and telephony.redirects == [("CAcaller1", LINKS.bridge("uk"))]
+    assert bridging.sweep(caller.shop, store=store, calls=telephony, links=LINKS, now=NOON) == []
