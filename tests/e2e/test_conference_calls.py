@@ -290,7 +290,9 @@ def test_a_warm_transfer_consults_the_second_agent_while_the_caller_waits_then_h
         ["oleh", "anna"],
         False,
     )
-    timeline = shop_api.session.get(f"{shop_api.base_url}/v1/customers/+380671260010/timeline", timeout=15).json()
+    timeline = shop_api.session.post(
+        f"{shop_api.base_url}/v1/customers/timeline", json={"phone": "+380671260010"}, timeout=15
+    ).json()
     [entry] = [e for e in timeline["entries"] if e["type"] == "call"]
     assert (entry["agent_id"], entry["handled_by"]) == ("anna", ["oleh", "anna"])
     assert dynamo_store().get_agent("demo", "oleh").status == "wrap-up"  # type: ignore[union-attr]
