@@ -240,7 +240,9 @@ def test_no_digit_in_the_slot_menu_repeats_it_then_queues_the_caller_for_an_agen
     heard = transcript.heard()
     assert transcript.application_errors == []
     assert heard.count("We can deliver at these times.") == 3  # the menu_attempts of the demo
-    assert "Please hold, we are connecting you to an agent." in heard
+    # both agents offline: the queue says nobody can answer, never "connecting you to an agent"
+    assert "Please hold, we are connecting you to an agent." not in heard
+    assert any(text.startswith("No agent can take your call right now.") for text in heard)
     assert shop_api.order(created.json()["id"])["delivery_slot"] is None
     assert stack.wait_quiet(timeout=30)
     assert CallItem.get(transcript.call_sid).abandoned is True  # hung up in the queue: a callback task
