@@ -153,8 +153,9 @@ def run(bridges: int = 20, progress: TextIO | None = None) -> dict[str, Any]:
     p95 = percentile(latencies, 95)
     return {
         "benchmark": "bridge",
-        "what": "local stack: agent's PUT status available sent -> the waiting caller's leg bridged with the "
-        f"agent, {HOLD_MUSIC_SECONDS:g} s hold music playing; baseline: a bare REST redirect of a waiting caller",
+        "what": "local stack: agent's PUT status available sent -> the agent's leg joined the waiting caller "
+        f"in the call's conference, {HOLD_MUSIC_SECONDS:g} s hold music playing; "
+        "baseline: a bare REST redirect of a waiting caller",
         "bridges": bridges,
         "hold_music_seconds": HOLD_MUSIC_SECONDS,
         "callers_not_bridged_within_30_s": missed,
