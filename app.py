@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.events import crm, dialing, live, orders, outcomes, reports, texts
 from chalicelib.observability import logger, metrics, tracer
+from chalicelib.web.agent_calls import agent_calls
 from chalicelib.web.agent_desk import agent_desk
 from chalicelib.web.agent_page import agent_page
 from chalicelib.web.agents_api import agents_api
@@ -22,6 +23,7 @@ from chalicelib.web.recordings import recordings_api
 from chalicelib.web.sms import sms
 from chalicelib.web.softphone import softphone
 from chalicelib.web.voice_agent_dial import voice_agent_dial
+from chalicelib.web.voice_bridge import voice_bridge
 from chalicelib.web.voice_conference import voice_conference
 from chalicelib.web.voice_inbound import voice_inbound
 from chalicelib.web.voice_predictive import voice_predictive
@@ -49,6 +51,8 @@ app.register_blueprint(softphone)
 app.register_blueprint(voice_conference)
 app.register_blueprint(desk_call_control)
 app.register_blueprint(privacy_api)
+app.register_blueprint(voice_bridge)
+app.register_blueprint(agent_calls)
 
 
 @app.middleware("all")

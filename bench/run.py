@@ -22,11 +22,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cold_start, cost, dialer, first_dial, ingest, report_scale, service_time, shops_at_scale
+from bench import bridge, cold_start, cost, dialer, first_dial, ingest, report_scale, service_time, shops_at_scale
 from bench.stats import write_json
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("service_time", "cold_start", "first_dial", "ingest", "report_scale", "cost", "shops_at_scale")
+BENCHMARKS = (
+    "service_time",
+    "cold_start",
+    "first_dial",
+    "ingest",
+    "report_scale",
+    "cost",
+    "shops_at_scale",
+    "bridge",
+)
 TARGET_TOTAL_SECONDS = 15 * 60  # issue #8: `make bench` finishes in under 15 minutes
 
 
@@ -46,10 +55,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--scale-minutes", type=int, default=3, help="shops_at_scale: schedule firings per size")
     parser.add_argument("--scale-orders", type=int, default=10, help="shops_at_scale: orders at each of the two shops")
+    parser.add_argument("--bridges", type=int, default=20, help="bridge: waiting callers bridged (and bare redirects)")
     parser.add_argument("--dialer-grid", action="store_true", help="then the dialer grid (bench.dialer --grid)")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON files go")
     args = parser.parse_args(argv)
-    if min(args.iterations, args.runs, args.orders, args.calls) < 1 or args.warmup < 0 or not args.scale > 0:
+    if (
+        min(args.iterations, args.runs, args.orders, args.calls, args.bridges) < 1
+        or args.warmup < 0
+        or not args.scale > 0
+    ):
         parser.error("--iterations, --runs, --orders and --calls must be at least 1, --warmup at least 0, --scale > 0")
     return args
 
@@ -89,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
             shops_at_scale.render,
         ),
+        "bridge": (lambda: bridge.run(bridges=args.bridges), bridge.render),
     }
     seconds: dict[str, float] = {}
     cpu_seconds: dict[str, float] = {}

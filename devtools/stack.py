@@ -88,6 +88,7 @@ class LocalStack:
             auth_token=self._auth_token(),
             speed=self.options.standin_speed,
             clock=self.options.clock.now,
+            hold_music_on_clock=True,  # at speed 0 hold music lasts minutes of the stack's clock
         )
         self.poller: StreamPoller | None = None
         self.scheduler: Scheduler | None = None

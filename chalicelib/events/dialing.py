@@ -16,7 +16,7 @@ from chalicelib.domain.shop import ShopSettings
 from chalicelib.events.batch import process_stream
 from chalicelib.events.budget import random_start, seconds_left
 from chalicelib.observability import logger, metrics, tracer
-from chalicelib.services import agent_dialer, dialer, predictive_dialer, robot_call
+from chalicelib.services import agent_dialer, bridging, dialer, predictive_dialer, robot_call
 from chalicelib.services.shop_sweep import SweepRun, sweep
 
 if TYPE_CHECKING:
@@ -56,13 +56,20 @@ STUCK_AFTER = min(robot_call.STALE_DIALING, agent_dialer.STALE_DIALING, STALE_LI
 def dial_due(event: Any) -> SweepRun:
     store, now = wiring.repository(), current_clock().now()
     with_work = store.shops_with_tasks_due(now, now - STUCK_AFTER)
+    waiting = store.shops_with_callers_waiting()  # wrap-ups that ran their time meet them (issue 17)
 
     def visit(shop_id: str) -> None:
         shop = store.get_shop(shop_id)
-        if shop is not None:
+        if shop is None:
+            return
+        if shop_id in with_work:
             dial_shop(shop, now)
+        if shop_id in waiting:
+            bridge_free_agents(shop, now)
 
-    run = sweep(with_work, visit, start=random_start(), seconds_left=seconds_left(event), name="dial_due")
+    run = sweep(
+        set(with_work) | waiting, visit, start=random_start(), seconds_left=seconds_left(event), name="dial_due"
+    )
     metrics.add_metric(name="DialDueShops", unit=MetricUnit.Count, value=len(run.visited))
     metrics.add_metric(name="ScheduleShopsFailed", unit=MetricUnit.Count, value=len(run.failed))
     metrics.add_metric(name="ScheduleShopsLeft", unit=MetricUnit.Count, value=len(run.left))
@@ -74,6 +81,14 @@ def dial_shop(shop: ShopSettings, now: datetime) -> None:
     robot_call.reconcile_stuck_calls(shop, store=store, telephony=wiring.telephony(), now=now)
     dialer.dial_due_tasks(shop, store=store, telephony=wiring.telephony(), urls=wiring.urls(), now=now)
     dial_agents(shop, now)  # agent tasks and callbacks, agent first (O8, I6)
+
+
+def bridge_free_agents(shop: ShopSettings, now: datetime) -> list[str]:
+    """Agents free again (a wrap-up that ran its time) take waiting callers out of the queue
+    now rather than at the end of the callers' hold music (services.bridging)."""
+    return bridging.sweep(
+        shop, store=wiring.inbound_store(), calls=wiring.telephony(), links=wiring.inbound_links(), now=now
+    )
 
 
 def dial_agents(shop: ShopSettings, now: datetime) -> list[str]:

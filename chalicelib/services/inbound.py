@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from chalicelib.services.ports import InboundStore, Store
 
 ACTIVE_ORDER_STATUSES = {"received", "queued"}
+BRIDGING = "bridging"  # an agent is reserved and the caller is being taken out of the queue by REST
+BRIDGING_OVERDUE_SECONDS = 15  # a hold round after this long takes the caller out itself
 
 
 # ---- I1-I3: arrival ------------------------------------------------------------------------
@@ -242,6 +244,13 @@ def hold_round(ctx: CallContext, queue_seconds: int, *, store: InboundStore, now
     group = call.group or "main"
     if call.result == "connecting" and call.agent_id:
         return HoldRound(leave=True)
+    if call.result == BRIDGING and call.agent_id:
+        # Reserved through services.bridging, whose REST redirect takes the caller out: music
+        # meanwhile; a redirect that never came (a crash between) leaves by this round instead.
+        if not _bridging_overdue(ctx, store=store, now=now):
+            return HoldRound(leave=False, can_call_back=False)
+        store.update_call(call.call_sid, result="connecting")
+        return HoldRound(leave=True)
     if call.queued_at is None:  # not queued by us (should not happen): queue now
         enter_queue(ctx, store=store, now=now)
         call = store.get_call(call.call_sid) or call
@@ -275,9 +284,20 @@ def hold_round(ctx: CallContext, queue_seconds: int, *, store: InboundStore, now
     return held
 
 
-def _take_agent(ctx: CallContext, agents: list[Agent], *, store: InboundStore, now: datetime) -> bool:
+def _bridging_overdue(ctx: CallContext, *, store: InboundStore, now: datetime) -> bool:
+    agent = store.get_agent(ctx.shop.shop_id, ctx.call.agent_id or "")
+    if agent is None or agent.reserved_call_sid != ctx.call.call_sid or agent.status_since is None:
+        return True
+    return (now - agent.status_since).total_seconds() > BRIDGING_OVERDUE_SECONDS
+
+
+def _take_agent(
+    ctx: CallContext, agents: list[Agent], *, store: InboundStore, now: datetime, result: str = "connecting"
+) -> bool:
     """Reserve a free agent for this caller if no one who came earlier is still waiting for
-    one: as many free agents as there are earlier entries are left for them."""
+    one: as many free agents as there are earlier entries are left for them. The agent is
+    reserved first, then the caller claimed (``result``); a caller another agent got meanwhile
+    (services.bridging and a hold round at the same moment) hands the agent back."""
     call, shop = ctx.call, ctx.shop
     group = call.group or "main"
     assert call.queued_at is not None
@@ -301,9 +321,14 @@ def _take_agent(ctx: CallContext, agents: list[Agent], *, store: InboundStore, n
         return False
     for agent in free:
         if store.reserve_agent(agent, call.call_sid, now, wrap_up_seconds=wrap_up, timezone=shop.timezone):
+            if not store.claim_queued_call(call.call_sid, agent.agent_id, result):
+                store.release_agent(
+                    shop.shop_id, agent.agent_id, call.call_sid, "available", now, timezone=shop.timezone
+                )
+                logger.info("caller taken meanwhile: agent handed back", extra={"agent_id": agent.agent_id})
+                return False
             store.remove_queue_entry(shop.shop_id, group, call.queued_at, call.call_sid)
-            store.update_call(call.call_sid, agent_id=agent.agent_id, result="connecting")
-            logger.info("agent reserved", extra={"agent_id": agent.agent_id})
+            logger.info("agent reserved", extra={"agent_id": agent.agent_id, "result": result})
             return True
     return False
 
@@ -354,13 +379,15 @@ def left_queue(ctx: CallContext, queue_result: str, queue_seconds: int, *, store
     """The Enqueue ended; returns what the caller gets next: ``agent``, ``callback``,
     ``voicemail``, or ``gone`` (hung up: a callback task is made, I7)."""
     call, shop = ctx.call, ctx.shop
+    if queue_result == "redirected" and call.result in (BRIDGING, "connecting"):
+        return "gone"  # taken out through the API (services.bridging): the redirect's webhook goes on
     if queue_result == "leave" and call.result == "connecting":
         return "agent"
     if queue_result == "leave" and call.result in ("callback", "voicemail-requested"):
         return "callback" if call.result == "callback" else "voicemail"
     if call.queued_at is not None:
         store.remove_queue_entry(shop.shop_id, call.group or "main", call.queued_at, call.call_sid)
-    if call.result == "connecting" and call.agent_id:
+    if call.result in ("connecting", BRIDGING) and call.agent_id:
         store.release_agent(shop.shop_id, call.agent_id, call.call_sid, "available", now, timezone=shop.timezone)
     if queue_result == "hangup":
         store.update_call(call.call_sid, wait_seconds=queue_seconds)
@@ -418,6 +445,6 @@ def record_inbound_call_status(form: dict[str, str], *, store: Store, now: datet
     if shop is None:
         return
     ctx = CallContext(shop, call)
-    if call.result == "connecting" and call.agent_id:
+    if call.result in ("connecting", BRIDGING) and call.agent_id:
         inbound.release_agent(shop.shop_id, call.agent_id, call.call_sid, "available", now, timezone=shop.timezone)
     request_callback(ctx, store=inbound, now=now, abandoned=True)

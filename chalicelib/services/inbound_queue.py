@@ -176,20 +176,37 @@ def queue_left(
     queue_seconds = twilio_count(form.get("QueueTime")) or 0
     nxt = inbound.left_queue(ctx, form.get("QueueResult", ""), queue_seconds, store=store, now=now)
     if nxt == "agent":
-        agent = inbound.reserved_agent(ctx, store=store)
-        if agent is None:
-            return queue_caller(ctx, language, None, store=store, now=now)
-        policy = ctx.shop.inbound
-        if telephony is not None and leg_urls is not None:
-            if not conference_calls.ring_agent(ctx, agent, telephony=telephony, urls=leg_urls, store=store, now=now):
-                return queue_caller(ctx, language, None, store=store, now=now)
-            return JoinConference(language, ctx.call.call_sid, agent.agent_id, policy.record_calls)
-        return DialAgent(language, ctx.call.call_sid, agent, policy.agent_ring_seconds, policy.record_calls)
+        return meet_reserved_agent(ctx, language, store=store, now=now, telephony=telephony, leg_urls=leg_urls)
     if nxt == "callback":
         return Goodbye(language, "inbound_callback_confirmed")
     if nxt == "gone":
         return Goodbye(language)
     return LeaveMessage(language, ctx.shop.inbound.voicemail_transcription)
+
+
+def meet_reserved_agent(
+    ctx: CallContext,
+    language: str,
+    *,
+    store: InboundStore,
+    now: datetime,
+    telephony: Telephony | None = None,
+    leg_urls: LegUrls | None = None,
+) -> DialAgent | JoinConference | Queued:
+    """The caller out of the queue (``result`` connecting) meets the agent reserved for them:
+    with ``telephony`` the app places the agent's own leg and the caller waits in the call's
+    conference (``conference_calls``); without, the caller dials them. With the reservation
+    gone, or the agent's leg refused by Twilio, the caller is queued again at their place.
+    Used by the queue's exit and by ``/bridge`` (``services.bridging``)."""
+    agent = inbound.reserved_agent(ctx, store=store)
+    if agent is None:
+        return queue_caller(ctx, language, None, store=store, now=now)
+    policy = ctx.shop.inbound
+    if telephony is not None and leg_urls is not None:
+        if not conference_calls.ring_agent(ctx, agent, telephony=telephony, urls=leg_urls, store=store, now=now):
+            return queue_caller(ctx, language, None, store=store, now=now)
+        return JoinConference(language, ctx.call.call_sid, agent.agent_id, policy.record_calls)
+    return DialAgent(language, ctx.call.call_sid, agent, policy.agent_ring_seconds, policy.record_calls)
 
 
 def whisper(caller_sid: str, *, store: InboundStore) -> Whisper:

@@ -354,6 +354,7 @@ class InboundStore(Store, AgentQueueStore, CallbackTasks, Protocol):
     def active_orders(self, shop_id: str, phone: str) -> list[Order]: ...
     def choose_delivery_slot(self, shop_id: str, order_id: str, slot: dict[str, str]) -> Order | None: ...
     def customer_lines_in_flight(self, shop_id: str, now: datetime) -> int: ...
+    def claim_queued_call(self, call_sid: str, agent_id: str, result: str) -> bool: ...
 
 
 class CallbackStore(CallbackTasks, Protocol):
@@ -678,3 +679,13 @@ class TransferStore(ConferenceCallStore, Protocol):
         talked: bool = False,
         missed: bool = False,
     ) -> bool: ...
+
+
+class BridgeUrls(Protocol):
+    """Where a waiting caller taken out of the queue through the REST API goes (services.bridging)."""
+
+    def bridge(self, lang: str) -> str: ...
+
+
+class BridgingStore(InboundStore, AgentStore, Protocol):
+    """Statuses that free an agent, and the queue they take a caller from (services.bridging)."""

@@ -168,6 +168,10 @@ class InboundLinks(_Links):
     def survey(self, lang: str) -> str:
         return self.step("survey", lang=lang)
 
+    def bridge(self, lang: str) -> str:
+        """A waiting caller redirected out of the queue to the agent reserved for them (REST)."""
+        return self.step("bridge", lang=lang)
+
 
 class ConferenceLinks(InboundLinks):
     """An inbound call's conference (#17): the caller's wait and Dial end, the events, the

@@ -22,7 +22,7 @@ from chalicelib.domain.api_errors import unknown_fields
 from chalicelib.domain.routing import Agent
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
-from chalicelib.services import agents
+from chalicelib.services import agents, bridging
 from chalicelib.web.desk_auth import caller_of, not_yours
 from chalicelib.web.http import (
     current_request,
@@ -31,7 +31,7 @@ from chalicelib.web.http import (
     json_response,
     validation_failed,
 )
-from chalicelib.wiring import desk_store, inbound_store
+from chalicelib.wiring import desk_store, inbound_links, inbound_store, telephony
 
 agents_api = Blueprint(__name__)
 STATUS_FIELDS = frozenset({"status"})
@@ -76,7 +76,15 @@ def put_status(agent_id: str) -> Response:
         return validation_failed(problems)
     shop = caller.shop
     try:
-        agent = agents.set_status(shop, agent_id, status, store=inbound_store(), now=current_clock().now())
+        agent = bridging.set_status(
+            shop,
+            agent_id,
+            status,
+            store=inbound_store(),
+            calls=telephony(),
+            links=inbound_links(),
+            now=current_clock().now(),
+        )
     except agents.StatusRefused as refused:
         code = 422 if status not in agents.SETTABLE else 409
         return json_error(code, "status_refused", f"status: {refused}", [{"field": "status", "message": str(refused)}])

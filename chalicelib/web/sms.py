@@ -11,10 +11,10 @@ from twilio.twiml.messaging_response import MessagingResponse
 from chalicelib.clock import current_clock
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.observability import logger
-from chalicelib.services import agents, messaging
+from chalicelib.services import agents, bridging, messaging
 from chalicelib.voice.catalog import load_catalog
 from chalicelib.web.http import current_request, twilio_webhook, twiml
-from chalicelib.wiring import inbound_store, repository
+from chalicelib.wiring import inbound_links, inbound_store, repository, telephony
 
 if TYPE_CHECKING:
     from chalicelib.domain.shop import ShopSettings
@@ -63,7 +63,16 @@ def _agent_keyword(shop: ShopSettings, phone: str | None, body: str) -> str | No
         return None
     catalog = load_catalog(agent.languages[0] if agent.languages else shop.main_language)
     try:
-        agents.set_status(shop, agent.agent_id, status, store=inbound_store(), now=current_clock().now(), source="sms")
+        bridging.set_status(
+            shop,
+            agent.agent_id,
+            status,
+            store=inbound_store(),
+            calls=telephony(),
+            links=inbound_links(),
+            now=current_clock().now(),
+            source="sms",
+        )
     except agents.StatusRefused as refused:
         return catalog.sms_text("agent_status_refused", shop_name=shop.name, reason=str(refused))
     return catalog.sms_text("agent_status_set", shop_name=shop.name, status=status)

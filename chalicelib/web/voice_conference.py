@@ -17,7 +17,7 @@ from chalicelib.domain.outcomes import OutcomeIn
 from chalicelib.domain.routing import agent_language
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
-from chalicelib.services import conference_calls, inbound, inbound_queue, transfers
+from chalicelib.services import bridging, conference_calls, inbound, inbound_queue, transfers
 from chalicelib.services.inbound_queue import Goodbye, Survey
 from chalicelib.services.outcomes import record_outcome
 from chalicelib.voice import inbound_twiml as tw
@@ -77,6 +77,8 @@ def conference_done(form: dict[str, str]) -> Response:
     )
     if not talked:
         conference_calls.stop_ringing_agent(heard.call_sid, store=inbound_store(), control=telephony())
+    else:  # with no wrap-up the agent meets the next waiting caller now (issue 17)
+        _bridge_next(heard.call_sid, heard.agent_id, agent_leg_over=False)
     if talked and survey:
         return respond(Survey(heard.language))
     return respond(Goodbye(heard.language, "goodbye" if talked else None))
@@ -245,7 +247,23 @@ def agent_status(form: dict[str, str]) -> Response:
             now=current_clock().now(),
         )
 
-    return acknowledged(settle, "agent leg status not handled")
+    response = acknowledged(settle, "agent leg status not handled")
+    if form.get("CallStatus", "") in conference_calls.FINAL_CALL_STATUSES:
+        _bridge_next(caller_sid, agent_id, agent_leg_over=True)  # the agent's leg is over (issue 17)
+    return response
+
+
+def _bridge_next(caller_sid: str, agent_id: str, *, agent_leg_over: bool) -> None:
+    """The conversation ended: an agent with no wrap-up takes the longest-waiting caller now."""
+    bridging.after_conference(
+        caller_sid,
+        agent_id,
+        agent_leg_over=agent_leg_over,
+        store=inbound_store(),
+        calls=telephony(),
+        links=conference_links(),
+        now=current_clock().now(),
+    )
 
 
 def _agent_of(caller_sid: str, agent_id: str) -> tuple[str, bool]:

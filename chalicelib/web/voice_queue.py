@@ -19,7 +19,7 @@ from chalice import Blueprint, Response
 from chalicelib.clock import current_clock
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
-from chalicelib.services import conference_calls, inbound, inbound_queue, voicemail
+from chalicelib.services import bridging, conference_calls, inbound, inbound_queue, voicemail
 from chalicelib.services.inbound_queue import DialAgent, Goodbye, Heard, JoinConference, LeaveMessage, Queued, Survey
 from chalicelib.voice import inbound_twiml as tw
 from chalicelib.voice import twiml as render
@@ -237,6 +237,14 @@ def whisper_accept(form: dict[str, str]) -> Response:
 @guarded
 def dial_done(form: dict[str, str]) -> Response:
     step = inbound_queue.agent_dial_ended(_heard(form), form, store=inbound_store(), now=current_clock().now())
+    bridging.after_call(  # with no wrap-up the agent meets the next caller now (issue 17)
+        form.get("CallSid", ""),
+        _heard(form).agent_id,
+        store=inbound_store(),
+        calls=telephony(),
+        links=inbound_links(),
+        now=current_clock().now(),
+    )
     return respond(step)
 
 

@@ -20,6 +20,12 @@ at speed 0: a caller on hold waits 50 ms of real time between rounds of wait mus
 empty queue is watched for ``rendezvous_grace_seconds`` of real time. An endless
 ``loop="0"`` Say or Play plays one round per wait document at speed 0.
 
+``<Play>`` lasts the audio's own length (``audio``): WAV files served on this machine are read,
+a test may set a URL's length (``set_audio_seconds``), unread hold music lasts three minutes.
+With ``hold_music_on_clock`` (the local stack) wait music at speed 0 lasts its length on the
+stand-in's clock (the stack's simulated clock, which tests move), so as on Twilio the next wait
+round starts only when the music ended, and a REST redirect cuts it at once.
+
 Faults are visible: a TwiML webhook that fails (non-2xx, no answer within 15 s, not XML,
 not ``<Response>``, over 64 kB, invalid attributes) makes the caller hear Twilio's
 application-error sentence and hang up, and leaves an ``application_error`` event.

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from devtools.twilio_standin.audio import AudioLengths
 from devtools.twilio_standin.conference_registry import ConferenceRegistry
 from devtools.twilio_standin.dialing_permissions import default_voice_countries
 from devtools.twilio_standin.errors import (
@@ -27,6 +28,7 @@ from devtools.twilio_standin.errors import (
 from devtools.twilio_standin.legs import (
     API_VERSION,
     CallLeg,
+    Pace,
     RingPlan,
     StatusCallbackConfig,
     rfc2822,
@@ -137,6 +139,8 @@ class CallEngine:
         self.webhooks = WebhookClient(auth_token, webhook_timeout)
         self.queues = QueueRegistry()
         self.conferences = ConferenceRegistry(self)
+        self.audio = AudioLengths()  # how long each <Play> lasts
+        self.hold_music_pace: Pace | None = None  # at speed 0: wait music plays on this clock
         self.recordings = RecordingStore()
         self.messages = MessageCenter(self)
         self.numbers: dict[str, NumberConfig] = {}

@@ -193,7 +193,7 @@ def _play(runner: TwimlRunner, url: str | None, method: str, purpose: str, parti
         leg.spend(PLAY_SECONDS)
         return
     params = {"ConferenceSid": participant.conference.sid, "FriendlyName": participant.conference.friendly_name}
-    TwimlRunner(runner.engine, leg, context="wait").follow(
+    TwimlRunner(runner.engine, leg, context="wait", cut_at_start=True).follow(
         DocRequest(url, method, params, purpose=f"conference-{purpose}")
     )
 
@@ -208,7 +208,7 @@ def _wait_round(runner: TwimlRunner, participant: Participant) -> None:
     asked = False
     if settings.wait_url:
         params = {"ConferenceSid": participant.conference.sid, "FriendlyName": participant.conference.friendly_name}
-        waiter = TwimlRunner(runner.engine, leg, context="wait")
+        waiter = TwimlRunner(runner.engine, leg, context="wait", cut_at_start=True)
         waiter.follow(DocRequest(settings.wait_url, settings.wait_method, params, purpose="conference-wait"))
         asked = waiter.asked_for_input
     elif not settings.wait_url_given:

@@ -31,6 +31,9 @@ SAY_CHARACTERS_PER_SECOND = 14.0
 SPEECH_CHARACTERS_PER_SECOND = 12.0
 PLAY_SECONDS = 5.0
 DTMF_SECONDS = 0.3
+PACE_POLL_REAL_SECONDS = 0.02  # how often audio paced by a clock looks at it
+
+Pace = Callable[[], datetime]  # a clock whose time paced audio takes (speed 0)
 
 
 def say_seconds(text: str) -> float:
@@ -62,10 +65,15 @@ class VirtualClock:
     def now(self) -> float:
         return self._now
 
-    def sleep(self, seconds: float, wake: threading.Event) -> float:
-        """Let up to ``seconds`` pass; returns the virtual seconds that passed (less when woken)."""
+    def sleep(self, seconds: float, wake: threading.Event, pace: Pace | None = None) -> float:
+        """Let up to ``seconds`` pass; returns the virtual seconds that passed (less when woken).
+
+        ``pace`` (speed 0 only): let them pass on that clock instead (the local stack's simulated
+        clock), so what plays for minutes (hold music) lasts minutes of the clock tests move."""
         if seconds <= 0:
             return 0.0
+        if self.speed <= 0 and pace is not None:
+            return self._sleep_paced(seconds, wake, pace)
         if self.speed <= 0:
             self._now += seconds
             return seconds
@@ -74,6 +82,18 @@ class VirtualClock:
             seconds = min(seconds, (time.monotonic() - started) * self.speed)
         self._now += seconds
         return seconds
+
+    def _sleep_paced(self, seconds: float, wake: threading.Event, pace: Pace) -> float:
+        started = pace()
+        while True:
+            passed = (pace() - started).total_seconds()
+            if passed >= seconds:
+                break
+            if wake.wait(PACE_POLL_REAL_SECONDS):
+                break
+        passed = min(seconds, max(0.0, (pace() - started).total_seconds()))
+        self._now += passed
+        return passed
 
     def jump(self, seconds: float) -> None:
         """Advance without sleeping: the time already passed in real life on another leg's clock."""
@@ -266,10 +286,11 @@ class CallLeg:
         with self._lock:
             return self._timers[0][0] if self._timers else None
 
-    def spend(self, seconds: float, *, sleep: bool = True) -> None:
+    def spend(self, seconds: float, *, sleep: bool = True, pace: Pace | None = None) -> None:
         """Let ``seconds`` of this call's time pass, unless the call is cut short first.
 
-        ``sleep=False`` catches up on time that already passed for real elsewhere (another leg).
+        ``sleep=False`` catches up on time that already passed for real elsewhere (another leg);
+        ``pace``: see ``VirtualClock.sleep``.
         """
         deadline = self.deadline()
         cut_short: type[Exception] | None = None
@@ -287,7 +308,7 @@ class CallLeg:
             chunk = remaining if next_timer is None else max(0.0, min(remaining, next_timer - self.clock.now))
             if sleep:
                 # A wake-up with nothing to act on (an offer already withdrawn) just sleeps on.
-                self.clock.sleep(chunk, self.attention)
+                self.clock.sleep(chunk, self.attention, pace)
             else:
                 self.clock.jump(chunk)
         if cut_short is PartyHungUp:

@@ -33,6 +33,9 @@ class TwilioStandIn:
     """Twilio's side of the wire on one machine: REST API, webhooks, scripted people.
 
     ``speed`` is how many virtual seconds pass per real second; 0 means no sleeping at all.
+    ``hold_music_on_clock`` (speed 0): wait music lasts its length on ``clock`` (the local stack's
+    simulated clock, which tests move) instead of passing at once, so a caller on hold meets an
+    agent at the end of the music unless the app takes them out of the queue through the API.
     """
 
     def __init__(
@@ -47,6 +50,7 @@ class TwilioStandIn:
         webhook_timeout: float = WEBHOOK_TIMEOUT_SECONDS,
         strict_caller_id: bool = True,
         rendezvous_grace_seconds: float = 2.0,
+        hold_music_on_clock: bool = False,
     ) -> None:
         if not ACCOUNT_SID.match(account_sid):
             raise ValueError("account_sid must be 'AC' followed by 32 hex digits")
@@ -67,6 +71,8 @@ class TwilioStandIn:
             webhook_timeout=webhook_timeout,
             rendezvous_grace_seconds=rendezvous_grace_seconds,
         )
+        if hold_music_on_clock:
+            self.engine.hold_music_pace = self.engine.clock
         self._server: StandInHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.outage_status: int | None = None  # while set, every REST request fails with it
@@ -153,6 +159,10 @@ class TwilioStandIn:
     def set_default_callee(self, callee: Callee) -> None:
         """How every number without its own Callee behaves (a silent human by default)."""
         self.engine.default_callee = callee
+
+    def set_audio_seconds(self, url: str, seconds: float) -> None:
+        """How long ``url`` plays (instead of reading the file, or the default for one unread)."""
+        self.engine.audio.set(url, seconds)
 
     def register_agent(self, address: str, behaviour: AgentBehaviour | None = None) -> None:
         """An agent's phone number or ``client:identity``."""

@@ -27,6 +27,7 @@ from devtools.twilio_standin.legs import (
     DTMF_SECONDS,
     PLAY_SECONDS,
     CallLeg,
+    Pace,
     RingPlan,
     StatusCallbackConfig,
     say_seconds,
@@ -46,7 +47,6 @@ logger = logging.getLogger(__name__)
 # loop="0" means "until something interrupts"; the stand-in stops after this many rounds.
 ENDLESS_LOOP_ROUNDS = 1000
 DEFAULT_HOLD_MUSIC_URL = "http://com.twilio.sounds.music.s3.amazonaws.com/ClockworkWaltz.mp3"
-DEFAULT_HOLD_MUSIC_SECONDS = 30.0
 MIN_HOLD_ROUND_SECONDS = 1.0  # an empty wait document still takes a moment before it is fetched again
 SPEECH_AUTO_TIMEOUT_SECONDS = 1.0
 DIAL_RECORD_VALUES = frozenset(
@@ -155,10 +155,14 @@ def _text(element: ET.Element) -> str:
 class TwimlRunner:
     """Runs documents on one leg in one context: the call itself, a queue's wait music, a whisper."""
 
-    def __init__(self, engine: CallEngine, leg: CallLeg, context: str = "call") -> None:
+    def __init__(self, engine: CallEngine, leg: CallLeg, context: str = "call", *, cut_at_start: bool = False) -> None:
         self.engine = engine
         self.leg = leg
         self.context = context
+        # A conference's wait, hold or announcement music: Twilio stops it the moment the room
+        # changes (the conference starts, the hold ends); the stand-in cannot cut a <Play> short,
+        # so it plays at most PLAY_SECONDS of it at a time and looks at the room in between.
+        self.cut_at_start = cut_at_start
         self.asked_for_input = False  # whether a wait document had a Gather (the caller was asked)
 
     # -- documents --------------------------------------------------------------------------
@@ -262,22 +266,31 @@ class TwimlRunner:
         return (element.get(name) or "POST").upper()
 
     # -- what the caller hears --------------------------------------------------------------
-    def _loop(self, element: ET.Element, document: Document, heard: dict[str, Any], seconds: float) -> None:
+    def _loop(
+        self, element: ET.Element, document: Document, heard: dict[str, Any], seconds: float, pace: Pace | None = None
+    ) -> None:
         """Say/Play ``loop`` times; ``loop="0"`` repeats until something interrupts.
 
         An endless loop is recorded once. At speed 0 it plays a single round: without real time
-        nothing could interrupt it, and its virtual time would run to the call's TimeLimit.
+        nothing could interrupt it, and its virtual time would run to the call's TimeLimit
+        (unless it is paced by a clock, as hold music is on the local stack).
         """
         loop = int(self._number(element, "loop", 1, document))
         kind = element.tag.lower()
         if loop > 0:
             for _ in range(loop):
                 self.leg.record(kind, **heard)
-                self.leg.spend(seconds)
+                self.leg.spend(seconds, pace=pace)
             return
         self.leg.record(kind, **heard, loop=0)
-        for _ in range(ENDLESS_LOOP_ROUNDS if self.engine.speed > 0 else 1):
-            self.leg.spend(seconds)
+        for _ in range(ENDLESS_LOOP_ROUNDS if self.engine.speed > 0 or pace is not None else 1):
+            self.leg.spend(seconds, pace=pace)
+
+    def _hold_music_pace(self) -> Pace | None:
+        """Wait music at speed 0 plays on the stand-in's clock when it is told to (the local stack)."""
+        if self.context == "wait" and self.engine.speed <= 0 and not self.cut_at_start:
+            return self.engine.hold_music_pace
+        return None
 
     def _verb_say(self, element: ET.Element, document: Document) -> None:
         text = _text(element)
@@ -293,7 +306,10 @@ class TwimlRunner:
         url = self._url(_text(element), document)
         if url is None:
             raise self._invalid(document, "<Play> without a URL")
-        self._loop(element, document, {"url": url}, PLAY_SECONDS)
+        seconds = self.engine.audio.seconds(url, hold_music=self.context == "wait")
+        if self.cut_at_start:
+            seconds = min(seconds, PLAY_SECONDS)
+        self._loop(element, document, {"url": url}, seconds, self._hold_music_pace())
 
     def _verb_pause(self, element: ET.Element, document: Document) -> None:
         length = self._number(element, "length", 1, document)
@@ -570,7 +586,8 @@ class TwimlRunner:
                     asked = wait_runner.asked_for_input
                 else:
                     leg.record("play", url=DEFAULT_HOLD_MUSIC_URL)
-                    leg.spend(DEFAULT_HOLD_MUSIC_SECONDS)
+                    pace = engine.hold_music_pace if engine.speed <= 0 else None
+                    leg.spend(engine.audio.seconds(DEFAULT_HOLD_MUSIC_URL, hold_music=True), pace=pace)
                 if not asked and leg.party.take_if(HangUp) is not None:
                     leg.record("input", what="hangup", reason="on hold")
                     raise PartyHungUp("the party hung up on hold")

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.e2e
 
 TINY = ["--iterations", "2", "--warmup", "0", "--runs", "1", "--orders", "2", "--scale", "0.0003", "--calls", "1"]
 TINY += ["--shops", "10,50", "--scale-minutes", "1", "--scale-orders", "1"]
+TINY += ["--bridges", "1"]
 # Each benchmark's figures and the target beside each (the keys the README table is built from).
 EXPECTED_KEYS = {
     "service_time": {"endpoints", "request_counting"},
@@ -43,6 +44,15 @@ EXPECTED_KEYS = {
         "target_idle_shop_requests_per_minute",
         "first_dial_p95_s",
         "target_first_dial_p95_s",
+        "target_met",
+    },
+    "bridge": {
+        "bridge_median_s",
+        "bridge_p95_s",
+        "baseline_raw_redirect_p95_s",
+        "next_hold_round_mean_s",
+        "hold_music_seconds",
+        "target_bridge_p95_s",
         "target_met",
     },
 }
@@ -86,6 +96,9 @@ def test_every_benchmark_runs_tiny_and_writes_its_figures_with_their_targets(
     assert [size["shops"] for size in scale["sizes"]] == [10, 50]
     assert all(size["busy_shops"] == 10 and size["dial_due_shops_visited_per_minute"] == 10 for size in scale["sizes"])
     assert scale["first_dial_orders"] == {"busiest": 1, "last": 1} and scale["first_dial_missed"] == 0
+    bridge = json.loads((tmp_path / "bridge.json").read_text())  # with minutes of hold music playing
+    assert bridge["bridges"] == 1 and bridge["callers_not_bridged_within_30_s"] == 0
+    assert bridge["hold_music_seconds"] >= 120 and bridge["target_bridge_p95_s"] == 1.0
     # The whole run's time, each part's and the 15-minute target beside it.
     timing = json.loads((tmp_path / "run.json").read_text())
     assert set(timing["seconds_by_part"]) == set(run.BENCHMARKS)

@@ -352,6 +352,13 @@ class FakeStore:
         for name, value in fields.items():
             setattr(self.calls[call_sid], name, value)
 
+    def claim_queued_call(self, call_sid: str, agent_id: str, result: str) -> bool:
+        call = self.calls.get(call_sid)
+        if call is None or call.result != "queued":
+            return False
+        self.update_call(call_sid, agent_id=agent_id, result=result)
+        return True
+
     def apply_call_status(self, call_sid: str, sequence: int, **fields: Any) -> bool:
         if self.call_sequences.get(call_sid, -1) >= sequence:
             return False

@@ -240,6 +240,7 @@ ROUTES = [
     (f"{IB}/whisper?call={{call}}", "twiml"),
     (f"{IB}/whisper-accept?call={{call}}", "twiml-or-empty"),
     (f"{IB}/dial-done?agent=anna&lang=en", "twiml"),
+    (f"{IB}/bridge?lang=en", "twiml"),
     (f"{IB}/survey?lang=en", "twiml"),
     (f"{IB}/recording", "204"),
     ("/twilio/voice/voicemail", "twiml"),

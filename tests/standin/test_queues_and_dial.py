@@ -236,6 +236,7 @@ def test_endless_hold_music_plays_a_round_per_wait_fetch_at_speed_zero(
     shop.route("/voice", twiml('<Enqueue waitUrl="/wait" action="/after-queue">support</Enqueue>'))
     shop.route("/wait", twiml('<Play loop="0">/hold.mp3</Play>'))
     shop.route("/after-queue", twiml(""))
+    standin.set_audio_seconds(shop.url("/hold.mp3"), 5)
 
     transcript = standin.place_inbound_call(CUSTOMER, SHOP_NUMBER, CallerScript(hangup_after_seconds=12))
 

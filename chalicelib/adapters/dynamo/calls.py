@@ -98,6 +98,24 @@ class CallRepository:
                     condition=AgentItem.agent_id.exists(),
                 )
 
+    def claim_queued_call(self, call_sid: str, agent_id: str, result: str) -> bool:
+        """The waiting caller is given ``agent_id`` (``result``: connecting, or bridging when the
+        app takes them out of the queue through Twilio's API); False when the caller was given to
+        an agent already, left or asked for something else: one caller never goes to two agents."""
+        item = CallItem(call_sid)
+        claimed = updated(
+            item,
+            actions=[CallItem.agent_id.set(agent_id), CallItem.result.set(result)],
+            condition=CallItem.call_sid.exists() & (CallItem.result == "queued"),
+        )
+        if claimed and item.shop_id:
+            updated(
+                AgentItem(item.shop_id, agent_id),
+                actions=[AgentItem.current_call_sid.set(call_sid)],
+                condition=AgentItem.agent_id.exists(),
+            )
+        return claimed
+
     def apply_call_status(self, call_sid: str, sequence: int, **fields: Any) -> bool:
         """Apply a status callback unless a later one was applied already (callbacks reorder)."""
         actions = [CallItem.last_sequence.set(sequence), *setting(CallItem, fields)]

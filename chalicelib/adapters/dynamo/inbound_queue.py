@@ -46,6 +46,15 @@ class QueueRepository:
         query = QueueEntryItem.query(queue_key(shop_id, group), consistent_read=True, limit=limit)
         return [entry_entity(shop_id, group, item) for item in query]
 
+    def shops_with_callers_waiting(self) -> set[str]:
+        """The shops with a caller on hold now (the minute's bridging sweep, issue 17): one Scan of
+        the queue's keys and kinds; the table holds only the callers and callbacks waiting now."""
+        shops: set[str] = set()
+        for item in QueueEntryItem.scan(attributes_to_get=["queue_key", "kind"]):
+            if item.kind == "caller":
+                shops.add(item.queue_key.split("#", 1)[0])
+        return shops
+
     def queue_position(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> tuple[int, int]:
         """(1-based position of the entry, queue size); position 0 when it is not queued."""
         mine = entry_key(queued_at, ref)
