@@ -141,3 +141,22 @@ def test_scan_is_granted_only_on_the_tables_the_code_scans(synthesis: Synthesis)
             if SCAN_ACTION in _as_list(statement["Action"]):
                 assert sid == "TablesScan", (name, sid)
     assert FUNCTION_ACCESS["api_handler"].reads == ALL
+
+
+def test_every_table_the_code_scans_is_granted_scan() -> None:
+    """A ``<Model>.scan(`` in the adapters needs its table in SCANNED_TABLES, or that handler
+    fails in AWS with AccessDenied (the moto tests grant everything)."""
+    import re
+    from pathlib import Path
+
+    from chalicelib.adapters.dynamo import schema
+
+    adapters = Path(schema.__file__).parent
+    scanned = {
+        model
+        for path in adapters.glob("*.py")
+        for model in re.findall(r"\b(\w+Item)\.scan\(", path.read_text(encoding="utf-8"))
+    }
+    assert scanned, "no scan found: the pattern is out of date"
+    tables = {getattr(schema, model).Meta.table_name.rsplit("-", 1)[-1] for model in scanned}
+    assert tables <= SCANNED_TABLES, sorted(tables - SCANNED_TABLES)
