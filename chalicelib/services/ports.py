@@ -214,8 +214,8 @@ class MessagingStore(Protocol):
     def drop_orders_from_task(self, task_id: str, order_ids: list[str], result: str = ...) -> None: ...
 
 
-class AgentQueueStore(Protocol):
-    """Agents and the per-group queue, as inbound calls and the agent dialer both use them."""
+class AgentReservations(Protocol):
+    """A shop's agents, reserved for a call and released from it (inbound, agent dialer, transfers)."""
 
     def list_agents(self, shop_id: str) -> list[Agent]: ...
     def reserve_agent(
@@ -233,6 +233,11 @@ class AgentQueueStore(Protocol):
         talked: bool = False,
         missed: bool = False,
     ) -> bool: ...
+
+
+class AgentQueueStore(AgentReservations, Protocol):
+    """Agents and the per-group queue, as inbound calls and the agent dialer both use them."""
+
     def queue_entries(self, shop_id: str, group: str, limit: int = 50) -> list[Any]: ...
     def add_queue_entry(self, entry: Any) -> None: ...
     def remove_queue_entry(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> bool: ...
@@ -659,26 +664,8 @@ class ConferenceCallStore(Protocol):
     def update_call(self, call_sid: str, **fields: Any) -> None: ...
 
 
-class TransferStore(ConferenceCallStore, Protocol):
+class TransferStore(ConferenceCallStore, AgentLookup, AgentReservations, Protocol):
     """What a transfer reads and writes beyond the desk's call control (services.transfers)."""
-
-    def get_agent(self, shop_id: str, agent_id: str) -> Agent | None: ...
-    def list_agents(self, shop_id: str) -> list[Agent]: ...
-    def reserve_agent(
-        self, agent: Agent, call_sid: str, now: datetime, *, wrap_up_seconds: int, timezone: str
-    ) -> bool: ...
-    def release_agent(
-        self,
-        shop_id: str,
-        agent_id: str,
-        call_sid: str,
-        status: str,
-        now: datetime,
-        *,
-        timezone: str,
-        talked: bool = False,
-        missed: bool = False,
-    ) -> bool: ...
 
 
 class BridgeUrls(Protocol):

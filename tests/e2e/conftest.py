@@ -4,13 +4,15 @@ Twilio stand-in), one per test module, on a simulated clock the tests move."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from chalicelib.adapters.dynamo.schema import AgentItem, DialTaskItem
+from chalicelib.adapters.dynamo.store import store as dynamo_store
 from chalicelib.clock import wall_now
 from devtools.simclock import SimClock
 from devtools.stack import LocalStack, StackOptions
@@ -64,3 +66,22 @@ class ShopApi:
 @pytest.fixture
 def shop_api(stack: LocalStack) -> ShopApi:
     return ShopApi(stack.api_url)
+
+
+def fresh_inbound_day(clock: SimClock, *, wrap_up_seconds: int = 0) -> None:
+    """The demo shop's agents both offline and free of reservations, nobody queued, no callback
+    of an earlier test waiting for an agent (it would take the agent a test counts on), and the
+    given wrap-up: where every inbound-call test starts."""
+    store = dynamo_store()
+    shop = store.get_shop("demo")
+    assert shop is not None
+    inbound = shop.inbound.model_copy(update={"wrap_up_seconds": wrap_up_seconds})
+    store.save_shop(shop.model_copy(update={"inbound": inbound}), clock.now())
+    for agent_id in ("anna", "oleh"):
+        AgentItem("demo", agent_id).update(
+            actions=[AgentItem.status.set("offline"), AgentItem.reserved_call_sid.remove()]
+        )
+    for entry in store.queue_entries("demo", "sales"):
+        store.remove_queue_entry("demo", "sales", entry.queued_at, entry.ref)
+    for due in store.due_tasks("demo", "callback", clock.now() + timedelta(days=365), 100):
+        DialTaskItem(due.task_id).update(actions=[DialTaskItem.queue_key.remove(), DialTaskItem.state.set("done")])

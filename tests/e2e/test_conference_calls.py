@@ -12,12 +12,12 @@ from datetime import timedelta
 import pytest
 import requests
 
-from chalicelib.adapters.dynamo.schema import AgentItem, CallItem, DialTaskItem
+from chalicelib.adapters.dynamo.schema import AgentItem, CallItem
 from chalicelib.adapters.dynamo.store import store as dynamo_store
 from devtools.simclock import SimClock
 from devtools.stack import LocalStack
 from devtools.twilio_standin import AgentBehaviour, CallerScript, CallLeg, Press, Transcript
-from tests.e2e.conftest import ShopApi
+from tests.e2e.conftest import ShopApi, fresh_inbound_day
 
 SHOP = "+380441234567"
 ANNA = "+380501112233"
@@ -27,20 +27,7 @@ OLEH = "client:oleh"
 @pytest.fixture(autouse=True)
 def agents_offline(stack: LocalStack, clock: SimClock) -> Iterator[None]:
     """Both agents offline, nobody queued, no callback waiting, wrap-up of 0 s."""
-    store = dynamo_store()
-    shop = store.get_shop("demo")
-    assert shop is not None
-    store.save_shop(
-        shop.model_copy(update={"inbound": shop.inbound.model_copy(update={"wrap_up_seconds": 0})}), clock.now()
-    )
-    for agent_id in ("anna", "oleh"):
-        AgentItem("demo", agent_id).update(
-            actions=[AgentItem.status.set("offline"), AgentItem.reserved_call_sid.remove()]
-        )
-    for entry in store.queue_entries("demo", "sales"):
-        store.remove_queue_entry("demo", "sales", entry.queued_at, entry.ref)
-    for due in store.due_tasks("demo", "callback", clock.now() + timedelta(days=365), 100):
-        DialTaskItem(due.task_id).update(actions=[DialTaskItem.queue_key.remove(), DialTaskItem.state.set("done")])
+    fresh_inbound_day(clock)
     yield
 
 

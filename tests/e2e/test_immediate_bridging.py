@@ -11,12 +11,12 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.adapters.dynamo.schema import AgentItem, CallItem, DialTaskItem
+from chalicelib.adapters.dynamo.schema import CallItem
 from chalicelib.adapters.dynamo.store import store as dynamo_store
 from devtools.simclock import SimClock
 from devtools.stack import LocalStack
 from devtools.twilio_standin import AgentBehaviour, CallerScript, Press, Transcript
-from tests.e2e.conftest import ShopApi
+from tests.e2e.conftest import ShopApi, fresh_inbound_day
 
 SHOP = "+380441234567"
 ANNA = "+380501112233"
@@ -27,16 +27,7 @@ BRIDGED_WITHIN_SECONDS = 30.0  # a guard against hanging, far below the music's 
 @pytest.fixture(autouse=True)
 def agents_offline(stack: LocalStack, clock: SimClock) -> Iterator[None]:
     """Both agents offline, nobody queued, no callback waiting, wrap-up of 0 s."""
-    _set_wrap_up(clock, 0)
-    for agent_id in ("anna", "oleh"):
-        AgentItem("demo", agent_id).update(
-            actions=[AgentItem.status.set("offline"), AgentItem.reserved_call_sid.remove()]
-        )
-    store = dynamo_store()
-    for entry in store.queue_entries("demo", "sales"):
-        store.remove_queue_entry("demo", "sales", entry.queued_at, entry.ref)
-    for due in store.due_tasks("demo", "callback", clock.now() + timedelta(days=365), 100):
-        DialTaskItem(due.task_id).update(actions=[DialTaskItem.queue_key.remove(), DialTaskItem.state.set("done")])
+    fresh_inbound_day(clock)
     stack.standin.register_agent(OLEH, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=20))
     stack.standin.register_agent(ANNA, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=20))
     yield

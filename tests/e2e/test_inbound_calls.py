@@ -21,7 +21,7 @@ from chalicelib.services.recordings import recording_link
 from devtools.simclock import SimClock
 from devtools.stack import LOCAL_RECORDING_LINK_SECRET, LocalStack
 from devtools.twilio_standin import AgentBehaviour, CallerScript, CallLeg, HangUp, Press, Silence, Speak, Transcript
-from tests.e2e.conftest import ShopApi
+from tests.e2e.conftest import ShopApi, fresh_inbound_day
 
 SHOP = "+380441234567"
 ANNA = "+380501112233"
@@ -32,20 +32,7 @@ OLEH = "client:oleh"
 def agents_offline(stack: LocalStack, clock: SimClock) -> Iterator[None]:
     """Every test starts with both agents offline, nobody queued, no callback of an earlier test
     waiting for an agent (it would take the agent a test counts on), wrap-up of 0 s."""
-    store = dynamo_store()
-    shop = store.get_shop("demo")
-    assert shop is not None
-    store.save_shop(
-        shop.model_copy(update={"inbound": shop.inbound.model_copy(update={"wrap_up_seconds": 0})}), clock.now()
-    )
-    for agent_id in ("anna", "oleh"):
-        AgentItem("demo", agent_id).update(
-            actions=[AgentItem.status.set("offline"), AgentItem.reserved_call_sid.remove()]
-        )
-    for entry in store.queue_entries("demo", "sales"):
-        store.remove_queue_entry("demo", "sales", entry.queued_at, entry.ref)
-    for due in store.due_tasks("demo", "callback", clock.now() + timedelta(days=365), 100):
-        DialTaskItem(due.task_id).update(actions=[DialTaskItem.queue_key.remove(), DialTaskItem.state.set("done")])
+    fresh_inbound_day(clock)
     yield
 
 
