@@ -21,10 +21,15 @@ def captured_log_lines() -> Iterator[list[dict[str, Any]]]:
     handler.setFormatter(logger.registered_formatter)  # Powertools' formatter, serializer included
     underlying = logging.getLogger(logger.name)  # the stdlib logger Powertools writes through
     underlying.addHandler(handler)
+    # At INFO, as in Lambda, whatever an earlier test in this process left it at (the demo and
+    # `make call` quieten the app's logger to WARNING for their own output).
+    level = underlying.level
+    underlying.setLevel(logging.INFO)
     lines: list[dict[str, Any]] = []
     try:
         yield lines
     finally:
+        underlying.setLevel(level)
         underlying.removeHandler(handler)
         for raw in written.getvalue().splitlines():
             lines.append(json.loads(raw) | {"_raw": raw})

@@ -1,11 +1,8 @@
-import io
-import json
-import logging
-
 from twilio.request_validator import RequestValidator
 
 from chalicelib.observability import logger
 from chalicelib.voice.signature import parse_form, public_url, signature_is_valid
+from tests.log_lines import captured_log_lines
 
 TOKEN = "12345"
 URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
@@ -54,28 +51,14 @@ def test_public_url_uses_the_configured_base_with_stage_prefix_and_query() -> No
 
 
 def test_phone_numbers_are_masked_in_log_lines() -> None:
-    written = io.StringIO()
-    handler = logging.StreamHandler(written)
-    handler.setFormatter(logger.registered_formatter)  # the JSON lines CloudWatch receives
-    underlying = logging.getLogger(logger.name)  # the stdlib logger Powertools writes through
-    underlying.addHandler(handler)
-    try:
+    with captured_log_lines() as lines:  # the JSON lines CloudWatch receives
         logger.info("calling +380671234567 now", extra={"phone": "+380501112233"})
-    finally:
-        underlying.removeHandler(handler)
-    line = json.loads(written.getvalue().strip().splitlines()[-1])
+    line = lines[-1]
     assert "+380671234567" not in line["message"] and "+380*******67" in line["message"]
     assert line["phone"] == "+380*******33"
 
 
 def test_the_masking_leaves_other_text_alone() -> None:
-    written = io.StringIO()
-    handler = logging.StreamHandler(written)
-    handler.setFormatter(logger.registered_formatter)
-    underlying = logging.getLogger(logger.name)
-    underlying.addHandler(handler)
-    try:
+    with captured_log_lines() as lines:
         logger.info("order %s total %s", "A-1", "12.50")
-    finally:
-        underlying.removeHandler(handler)
-    assert json.loads(written.getvalue().strip().splitlines()[-1])["message"] == "order A-1 total 12.50"
+    assert lines[-1]["message"] == "order A-1 total 12.50"
