@@ -25,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from chalicelib.clock import Clock, SystemClock, use_clock
+from chalicelib.clock import Clock, SystemClock, use_clock, use_wall_clock
 from devtools.dynamodb_local import DynamoDBLocal
 from devtools.scheduler import ScheduledJob, Scheduler
 from devtools.ses_sink import SesSink
@@ -284,7 +284,7 @@ class LocalStack:
                 log.exception("while stopping the local stack")
         if self.options.state_file and self.options.state_file.exists():
             self.options.state_file.unlink()
-        use_clock(SystemClock())
+        use_wall_clock()
         if self._saved_environ:
             os.environ.clear()
             os.environ.update(self._saved_environ)
