@@ -159,8 +159,13 @@ def verify_signature(header: str, body: bytes, secret: bytes, now: datetime, win
 
 # ---- retries ---------------------------------------------------------------------------------
 def retry_delay(attempts: int) -> timedelta:
-    """The wait after the ``attempts``-th failed try: exponential, capped."""
-    return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), LONGEST_RETRY)
+    """The wait after the ``attempts``-th failed try: exponential, capped. The exponent stops
+    growing once past the cap (timedelta overflows near 2**40 minutes: a replayed event may
+    carry any count)."""
+    doublings = 0
+    while doublings < attempts - 1 and FIRST_RETRY * (2**doublings) < LONGEST_RETRY:
+        doublings += 1
+    return min(FIRST_RETRY * (2**doublings), LONGEST_RETRY)
 
 
 def next_attempt_at(attempts: int, retrying_since: datetime, now: datetime) -> datetime | None:

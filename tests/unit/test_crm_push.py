@@ -69,6 +69,11 @@ def test_retries_back_off_exponentially_up_to_four_hours() -> None:
     assert minutes == [1, 2, 4, 8, 16, 32, 64, 128, 240, 240]
 
 
+def test_any_count_of_attempts_waits_the_longest_retry() -> None:
+    # a replayed or long-parked event may carry any count; 2**41 minutes overflows a timedelta
+    assert [retry_delay(attempt) / timedelta(minutes=1) for attempt in (42, 1000, 10**6)] == [240, 240, 240]
+
+
 def test_an_event_failing_for_a_day_is_parked_after_its_last_try_within_the_day() -> None:
     tries, at = [NOW], next_attempt_at(1, NOW, NOW)
     while at is not None:
