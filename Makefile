@@ -40,6 +40,15 @@ lock: $(VENV)/.stamp-deps
 	$(UV_COMPILE) requirements.in -o requirements.txt
 	$(UV_COMPILE) requirements-dev.in -o requirements-dev.txt
 	$(UV_COMPILE) requirements-infra.in -o requirements-infra.txt
+	$(UV_COMPILE) requirements-checkov.in -o requirements-checkov.txt
+
+# checkov (the infrastructure scan of tests/infra/test_checkov.py) in a venv of its own: its
+# dependencies are many and pinned apart from the app's (requirements-checkov.txt, hashes too).
+CHECKOV_VENV := .local/checkov
+$(CHECKOV_VENV)/.stamp: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --require-hashes --no-deps -r requirements-checkov.txt
+	touch $@
 
 node_modules/.stamp-npm: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -64,14 +73,14 @@ demo: setup
 
 # Prints how long it took, setup included (target: under 20 minutes on 2 cores).
 test:
-	@started=$$(date +%s); $(MAKE) --no-print-directory setup $(VENV)/.stamp-infra .local/.stamp-chromium \
+	@started=$$(date +%s); $(MAKE) --no-print-directory setup $(VENV)/.stamp-infra .local/.stamp-chromium $(CHECKOV_VENV)/.stamp \
 	  && $(PY) -m pytest -n 2 --dist loadgroup tests; status=$$?; \
 	  echo "make test: $$(( $$(date +%s) - started )) s"; exit $$status
 
 # The whole suite with every process's clock (Python, DynamoDB Local's JVM, Chromium) a year
 # ahead: Debian's faketime. Setup runs first at the real date (TLS to the registries needs it).
 YEARS_AHEAD ?= 1
-test-years-ahead: setup $(VENV)/.stamp-infra .local/.stamp-chromium .local/.stamp-faketime
+test-years-ahead: setup $(VENV)/.stamp-infra .local/.stamp-chromium $(CHECKOV_VENV)/.stamp .local/.stamp-faketime
 	FAKETIME_DONT_FAKE_MONOTONIC=1 PYTHONPATH=$(CURDIR)/devtools/years_ahead \
 		faketime -f '+$(shell echo $$(( $(YEARS_AHEAD) * 365 )))d' $(PY) -m pytest -n 2 --dist loadgroup tests
 

@@ -35,7 +35,9 @@ from infra.access import (
 )
 from infra.api_errors import answer_every_method
 from infra.api_keys import AUTHORIZER_FUNCTION, protect_shop_routes
+from infra.api_logs import add_access_logs
 from infra.chalice_app import ChaliceApp
+from infra.scan_findings import AcceptFindings, accepted_findings
 from infra.tables import TableSpec, table_specs
 from infra.twilio_function import TWILIO_FUNCTION
 from infra.voice_fallback import DEFAULT_LANGUAGES as DEFAULT_FALLBACK_LANGUAGES
@@ -309,11 +311,14 @@ class CallCenterStack(cdk.Stack):
         self.api_name = f"{construct_id}-api"
         rest_api.add_property_override("Name", self.api_name)
         rest_api.add_property_override("MethodSettings", self._throttling())
+        rest_api.add_property_override("TracingEnabled", settings.tracing)
+        add_access_logs(self, rest_api, api_name=self.api_name, retention_days=settings.log_retention_days)
         self.public_base_url = settings.public_base_url or (
             f"https://{rest_api.ref}.execute-api.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}/{API_STAGE}"
         )
 
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
+        self.failed_event_queues: dict[str, sqs.Queue] = {}  # schedules Lambda retries (the report)
         consumers = {to_cfn_resource_name(name): table for table, name in STREAM_CONSUMERS.items()}
         for logical_id in self.function_names:
             self._configure_function(logical_id, stream_table=consumers.get(logical_id))
@@ -339,6 +344,7 @@ class CallCenterStack(cdk.Stack):
         self._alarms()
         self._crm_alarm()
         self._outputs()
+        self._accept_findings(consumers)
 
     # ---- reserved concurrency (#18) ----------------------------------------------------------------
     def reserved(self, consumers: dict[str, str]) -> dict[str, int]:
@@ -520,19 +526,21 @@ class CallCenterStack(cdk.Stack):
         statements = [*self._logs_and_tracing(name), *self._table_statements(access)]
         if stream_table is not None:
             table = self.tables[stream_table]
-            queue = sqs.Queue(
-                self,
-                f"{logical_id}FailedRecords",
-                retention_period=cdk.Duration.days(14),
-                encryption=sqs.QueueEncryption.SQS_MANAGED,
-                enforce_ssl=True,
-            )
+            queue = self._queue(f"{logical_id}FailedRecords")
             self.dead_letter_queues[logical_id] = queue
             statements += [
                 iam.PolicyStatement(sid="Stream", actions=STREAM_ACTIONS, resources=[_stream_arn(table)]),
                 # Lambda sends the failed batch's description with the function's role.
                 iam.PolicyStatement(sid="FailedRecords", actions=["sqs:SendMessage"], resources=[queue.queue_arn]),
             ]
+        schedule = self.app.scheduled.get(logical_id)
+        if schedule is not None and schedule != EVERY_MINUTE:
+            # Lambda retries a failed report run twice; after that the event waits here, alarmed.
+            failed = self._queue(f"{logical_id}FailedEvents")
+            self.failed_event_queues[logical_id] = failed
+            statements.append(
+                iam.PolicyStatement(sid="FailedEvents", actions=["sqs:SendMessage"], resources=[failed.queue_arn])
+            )
         # The SSM parameters it reads (exact ARNs), as infra/access.py lists them per function.
         parameters = {
             "twilio_token": ("TwilioToken", self.settings.twilio_auth_token_param),
@@ -585,9 +593,35 @@ class CallCenterStack(cdk.Stack):
         function = self.app.get_resource(logical_id)
         function.add_property_override("Role", role.role_arn)
         function.add_property_override("Environment.Variables.PUBLIC_BASE_URL", self.public_base_url)
+        if logical_id in self.failed_event_queues:
+            target = self.failed_event_queues[logical_id].queue_arn
+            function.add_property_override("DeadLetterQueue", {"Type": "SQS", "TargetArn": target})
         timeout = FUNCTION_TIMEOUT_SECONDS.get(chalice_name)
         if timeout:
             function.add_property_override("Timeout", timeout)
+
+    def _queue(self, construct_id: str) -> sqs.Queue:
+        return sqs.Queue(
+            self,
+            construct_id,
+            retention_period=cdk.Duration.days(14),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+
+    def _accept_findings(self, consumers: dict[str, str]) -> None:
+        """The infrastructure scan's findings this deployment accepts (infra/scan_findings.py)."""
+        names = self.app.chalice_names
+        synchronous = [
+            logical_id
+            for logical_id, name in names.items()
+            if name in ("api_handler", AUTHORIZER_FUNCTION) or logical_id == TWILIO_FUNCTION
+        ]
+        minute = [logical_id for logical_id, expression in self.app.scheduled.items() if expression == EVERY_MINUTE]
+        accepted = accepted_findings(
+            synchronous=synchronous, stream_consumers=consumers, minute_schedules=minute, tracing=self.settings.tracing
+        )
+        cdk.Aspects.of(self).add(AcceptFindings(accepted))
 
     def _table_statements(self, access: Access) -> list[iam.PolicyStatement]:
         """Reads, scans (only of the tables the code scans), writes and index queries, each on
@@ -715,6 +749,10 @@ class CallCenterStack(cdk.Stack):
                     period=five_minutes,
                 )
                 self._alarm(f"{logical_id}{metric_name}Alarm", metric, 1, f"{name}: {metric_name.lower()}")
+        for logical_id, queue in self.failed_event_queues.items():
+            name = self.function_names[logical_id]
+            depth = queue.metric_approximate_number_of_messages_visible(statistic="Maximum", period=five_minutes)
+            self._alarm(f"{logical_id}FailedEventsAlarm", depth, 1, f"{name}: a run failed after Lambda's retries")
         for logical_id, queue in self.dead_letter_queues.items():
             name = self.function_names[logical_id]
             depth = queue.metric_approximate_number_of_messages_visible(statistic="Maximum", period=five_minutes)

@@ -248,6 +248,7 @@ def test_log_groups_keep_logs_for_a_bounded_time(synthesis: Synthesis) -> None:
         # Created before the function, so Lambda never makes one without retention.
         (group_id,) = [k for k, g in synthesis.of_type("AWS::Logs::LogGroup").items() if g is group]
         assert group_id in synthesis.resources[logical_id]["DependsOn"]
+    assert groups["/aws/apigateway/CallCenter-api/access"]["Properties"]["RetentionInDays"] == 30  # the API's
 
 
 def test_alarms_on_errors_throttles_and_the_dialer_drop_rate(synthesis: Synthesis) -> None:
