@@ -30,6 +30,7 @@ MAX_JSON_DEPTH = 32  # the API's deepest document (an order's delivery slot) is 
 # no id the API hands out or takes comes near this (order numbers: 64 characters).
 MAX_PATH_ID_BYTES = 256
 Caller = TypeVar("Caller")
+Model = TypeVar("Model", bound="BaseModel")
 
 
 def settings() -> Settings:
@@ -80,6 +81,16 @@ def invalid_body(error: ValidationError, model: type[BaseModel]) -> Response:
     from chalicelib.domain.orders import field_problems  # cold start: pydantic's, only for the shop API
 
     return validation_failed([(problem.field, problem.message) for problem in field_problems(error, model)])
+
+
+def validated(model: type[Model], body: object) -> Model | Response:
+    """``body`` as ``model``, or the 422 naming every field it refused."""
+    from pydantic import ValidationError  # cold start: only the shop API validates bodies
+
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        return invalid_body(error, model)
 
 
 def json_body(request: Request) -> dict[str, Any] | Response:

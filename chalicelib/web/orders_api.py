@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalice import Blueprint, Response
-from pydantic import ValidationError
 
 from chalicelib.clock import current_clock
 from chalicelib.domain.api_errors import unknown_fields
@@ -19,11 +18,11 @@ from chalicelib.observability import logger, metrics
 from chalicelib.web.destination_guard import refused_destination
 from chalicelib.web.http import (
     current_request,
-    invalid_body,
     json_error,
     moved,
     shop_and_body,
     shop_from_api_key,
+    validated,
     validation_failed,
     with_body,
 )
@@ -48,10 +47,9 @@ def create_order() -> Response:
     if isinstance(authorised, Response):
         return authorised
     shop, body = authorised
-    try:
-        order_in = OrderIn.model_validate(body)
-    except ValidationError as error:
-        return invalid_body(error, OrderIn)
+    order_in = validated(OrderIn, body)
+    if isinstance(order_in, Response):
+        return order_in
     refused = refused_destination(shop, order_in.phone)  # toll fraud: never a premium or foreign number
     if refused is not None:
         return refused
@@ -140,10 +138,9 @@ def cancel_order(order_id: str) -> Response:
     if isinstance(authorised, Response):
         return authorised
     shop, body = authorised
-    try:
-        cancel = CancelIn.model_validate(body)
-    except ValidationError as error:
-        return invalid_body(error, CancelIn)
+    cancel = validated(CancelIn, body)
+    if isinstance(cancel, Response):
+        return cancel
     try:
         order = order_changes.cancel_order(shop, order_id, cancel.reason, store=repository(), now=current_clock().now())
     except order_changes.OrderChangeRefused as refused:
@@ -160,10 +157,9 @@ def change_order(order_id: str) -> Response:
     if isinstance(authorised, Response):
         return authorised
     shop, body = authorised
-    try:
-        change = OrderChangeIn.model_validate(body)
-    except ValidationError as error:
-        return invalid_body(error, OrderChangeIn)
+    change = validated(OrderChangeIn, body)
+    if isinstance(change, Response):
+        return change
     if change.problems():
         return validation_failed(change.problems())
     try:
@@ -237,10 +233,9 @@ def request_callback() -> Response:
     if isinstance(authorised, Response):
         return authorised
     shop, body = authorised
-    try:
-        callback = CallbackIn.model_validate(body)
-    except ValidationError as error:
-        return invalid_body(error, CallbackIn)
+    callback = validated(CallbackIn, body)
+    if isinstance(callback, Response):
+        return callback
     refused_number = refused_destination(shop, callback.phone)  # toll fraud: as for orders
     if refused_number is not None:
         return refused_number
