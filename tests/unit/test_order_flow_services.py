@@ -172,7 +172,7 @@ def test_a_due_task_is_dialled_once_with_signed_webhook_urls(store: FakeStore, s
     task = store.tasks[task_id]
     attempt = f"attempt=1&lang={task.language}&orders={task.call_order_ids[0]}&shop=demo"
     assert placed["answer_url"].endswith(f"/twilio/voice/robot/{task_id}?{attempt}")
-    assert placed["status_url"].endswith(f"/twilio/voice/status?task_id={task_id}")
+    assert placed["status_url"].endswith(f"/twilio/voice/status?{attempt}&task_id={task_id}")
     assert store.tasks[task_id].state == "dialing"
     assert store.calls[sid].direction == "outbound-robot"
     assert store.orders[("demo", store.tasks[task_id].order_ids[0])].first_dial_at == NOON
