@@ -530,6 +530,8 @@ class LiveCounters(Protocol):
     def add_counts(
         self, record_id: str, shop_id: str, day: str, counts: Mapping[str, int], *, active: bool = False
     ) -> bool: ...
+    # The day's counters replaced by ``counts`` (the backfill: cli.admin rebuild-live-counts).
+    def set_counts(self, shop_id: str, day: str, counts: Mapping[str, int], *, active: bool) -> None: ...
 
 
 # ---- administration -------------------------------------------------------------------------
