@@ -273,7 +273,11 @@ def _end_seen(
         now=now,
         seen=seen,
     )
-    return ended is not None
+    if ended is None:
+        return False
+    if not seen.result and retry_at is None:
+        orders_unreachable(store, shop.shop_id, seen.call_order_ids, now)
+    return True
 
 
 def _attempt_open(task: DialTask, callback: StatusCallback) -> bool:
