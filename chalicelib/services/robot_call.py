@@ -188,11 +188,7 @@ def record_call_status(
         logger.warning("status callback for an unknown task", extra={"task_id": task_id})
         return
     final = callback.call_status in FINAL_CALL_STATUSES
-    fields: dict[str, object] = {"status": callback.call_status}
-    if final:
-        fields.update(duration_seconds=callback.duration_seconds, ended_at=now)
-    if callback.answered_by:
-        fields["answered_by"] = callback.answered_by
+    fields = _status_fields(callback, final, now)
     call = Call.to_customer_of(task, callback.call_sid, "outbound-robot", callback.from_, now, shop.timezone)
 
     def record_status() -> Call:
@@ -229,11 +225,7 @@ def _status_of_attempt(
         call_order_ids=list(ref.order_ids),
     )
     final = callback.call_status in FINAL_CALL_STATUSES
-    fields: dict[str, object] = {"status": callback.call_status}
-    if final:
-        fields.update(duration_seconds=callback.duration_seconds, ended_at=now)
-    if callback.answered_by:
-        fields["answered_by"] = callback.answered_by
+    fields = _status_fields(callback, final, now)
     call = Call.to_customer_of(seen, callback.call_sid, "outbound-robot", callback.from_, now, shop.timezone)
     stored = store.upsert_call_with_status(call, callback.sequence, **fields)[1]
     if not final:
@@ -243,8 +235,20 @@ def _status_of_attempt(
     if seen.result != DECISIONS["agent"] and _end_seen(shop, seen, callback, answered_by, store=store, now=now):
         return
     task = store.get_task(ref.task_id)
-    if task is not None and _attempt_open(task, callback):
+    if task is None:
+        logger.warning("status callback for an unknown task", extra={"task_id": ref.task_id})
+    elif _attempt_open(task, callback):
         _end_attempt(shop, task, callback, answered_by, store=store, now=now)
+
+
+def _status_fields(callback: StatusCallback, final: bool, now: datetime) -> dict[str, object]:
+    """What a status callback writes on the call record."""
+    fields: dict[str, object] = {"status": callback.call_status}
+    if final:
+        fields.update(duration_seconds=callback.duration_seconds, ended_at=now)
+    if callback.answered_by:
+        fields["answered_by"] = callback.answered_by
+    return fields
 
 
 def _end_seen(
