@@ -6,53 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.events import crm, dialing, live, orders, outcomes, reports, texts
 from chalicelib.observability import logger, metrics, tracer
-from chalicelib.web.agent_calls import agent_calls
-from chalicelib.web.agent_desk import agent_desk
-from chalicelib.web.agent_page import agent_page
-from chalicelib.web.agents_api import agents_api
 from chalicelib.web.apps import App
-from chalicelib.web.desk_call_control import desk_call_control
 from chalicelib.web.http import api_error_shape, bounded_path_ids
-from chalicelib.web.live import live_api
-from chalicelib.web.openapi import openapi_api
-from chalicelib.web.orders_api import orders_api
-from chalicelib.web.privacy_api import privacy_api
-from chalicelib.web.recordings import recordings_api
-from chalicelib.web.sms import sms
-from chalicelib.web.softphone import softphone
-from chalicelib.web.voice_agent_dial import voice_agent_dial
-from chalicelib.web.voice_bridge import voice_bridge
-from chalicelib.web.voice_conference import voice_conference
-from chalicelib.web.voice_inbound import voice_inbound
-from chalicelib.web.voice_predictive import voice_predictive
-from chalicelib.web.voice_queue import voice_queue
-from chalicelib.web.voice_robot import voice_robot
-from chalicelib.web.voice_status import voice_status
-from chalicelib.wiring import repository
+from chalicelib.web.lazy_routes import register_routes
 
+# Cold start (#19): the routes come from chalicelib/web/routes.py and each blueprint's module is
+# imported with the first request to one of its routes; each stream and schedule imports its
+# chalicelib.events module in its body. ``import app`` loads neither (the streams' and
+# schedules' functions import it too, and the API function serves a few routes per container).
 app = App(app_name="callcenter")  # a Chalice app whose blueprints chalicelib.twilio_webhooks may share
-app.register_blueprint(orders_api)
-app.register_blueprint(live_api)
-app.register_blueprint(voice_robot)
-app.register_blueprint(voice_status)
-app.register_blueprint(voice_inbound)
-app.register_blueprint(voice_queue)
-app.register_blueprint(agents_api)
-app.register_blueprint(sms)
-app.register_blueprint(voice_agent_dial)
-app.register_blueprint(agent_desk)
-app.register_blueprint(agent_page)
-app.register_blueprint(openapi_api)
-app.register_blueprint(recordings_api)
-app.register_blueprint(voice_predictive)
-app.register_blueprint(softphone)
-app.register_blueprint(voice_conference)
-app.register_blueprint(desk_call_control)
-app.register_blueprint(privacy_api)
-app.register_blueprint(voice_bridge)
-app.register_blueprint(agent_calls)
+register_routes(app)
 
 
 @app.middleware("all")
@@ -77,6 +41,8 @@ app.register_middleware(bounded_path_ids, "http")
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def order_stream(event: dict[str, Any], context: Any) -> Any:
+    from chalicelib.events import orders
+
     return orders.order_stream(event, context)
 
 
@@ -84,6 +50,8 @@ def order_stream(event: dict[str, Any], context: Any) -> Any:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def task_stream(event: dict[str, Any], context: Any) -> Any:
+    from chalicelib.events import dialing
+
     return dialing.task_stream(event, context)
 
 
@@ -91,21 +59,29 @@ def task_stream(event: dict[str, Any], context: Any) -> Any:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def call_stream(event: dict[str, Any], context: Any) -> Any:
+    from chalicelib.events import live
+
     return live.call_stream(event, context)  # the live counters (#19)
 
 
 @app.schedule("rate(1 minute)", name="dial_due")
 def dial_due(event: Any) -> None:
+    from chalicelib.events import dialing
+
     dialing.dial_due(event)
 
 
 @app.schedule("rate(1 minute)", name="live_alerts")
 def live_alerts(event: Any) -> None:
+    from chalicelib.events import reports
+
     reports.live_alerts(event)
 
 
 @app.schedule("cron(0 * * * ? *)", name="daily_reports")
 def daily_reports(event: Any) -> None:
+    from chalicelib.events import reports
+
     reports.daily_reports(event)
 
 
@@ -114,6 +90,8 @@ def daily_reports(event: Any) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def outcome_stream(event: dict[str, Any], context: Any) -> Any:
+    from chalicelib.events import outcomes
+
     return outcomes.outcome_stream(event, context)
 
 
@@ -121,17 +99,23 @@ def outcome_stream(event: dict[str, Any], context: Any) -> Any:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def crm_stream(event: dict[str, Any], context: Any) -> Any:
+    from chalicelib.events import crm
+
     return crm.crm_stream(event, context)
 
 
 @app.schedule("rate(1 minute)", name="crm_retry")
 def crm_retry(event: Any) -> None:
+    from chalicelib.events import crm
+
     crm.crm_retry(event)
 
 
 # ---- texts Twilio could not take yet (#18) ----------------------------------------------------
 @app.schedule("rate(1 minute)", name="text_retry")
 def text_retry(event: Any) -> None:
+    from chalicelib.events import texts
+
     texts.text_retry(event)
 
 
@@ -140,5 +124,6 @@ def text_retry(event: Any) -> None:
 @logger.inject_lambda_context(clear_state=True)
 def shop_key_authorizer(event: dict[str, Any], context: Any) -> Any:
     from chalicelib.web import shop_key_authorizer as shop_key_auth
+    from chalicelib.wiring import repository
 
     return shop_key_auth.authorize(event, keys=repository())

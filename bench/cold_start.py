@@ -49,6 +49,9 @@ FIRST_USE = (
     "from chalicelib.domain.shop import ShopSettings\n"
     "ShopItem._get_connection().connection.client\n"
 )
+# The API function's routes load their blueprint's module on first use too (#19): its first
+# order POST loads the shop API's module (pydantic's order models with it) and the same.
+APP_FIRST_USE = "import chalicelib.web.orders_api\n" + FIRST_USE
 BASELINE_FIRST_USE = "import boto3\nboto3.client('dynamodb')\n"
 NO_BYTECODE_RUNS = 3  # the package without .pyc: only for context, slow (it compiles every run)
 STAGE_CONFIG: dict[str, Any] = {
@@ -188,6 +191,7 @@ def run(runs: int = 15, progress: TextIO | None = None) -> dict[str, Any]:
         baseline_then = {**variants["baseline"][2], "BENCH_THEN": BASELINE_FIRST_USE}
         variants["first use: baseline"] = (task, BASELINE, baseline_then)
         variants[f"first use: {webhooks}"] = (task, (webhooks,), {**variants[webhooks][2], "BENCH_THEN": FIRST_USE})
+        variants["first use: app"] = (task, ("app",), {**variants["app"][2], "BENCH_THEN": APP_FIRST_USE})
         no_bytecode = ("app (no bytecode)", (bare, ("app",), environment(bare, template, "app", tracing=True)))
         first = {name: import_once(*variant) for name, variant in variants.items()}  # warms the page cache
         samples: dict[str, list[float]] = {name: [] for name in [*variants, no_bytecode[0]]}
@@ -242,7 +246,9 @@ def _document(
         "webhooks_first_use_vs_baseline_first_use": ratio(
             medians["first use: chalicelib.twilio_webhooks"], medians["first use: baseline"]
         ),
-        "first_use_work": "import, then settings, shop model, DynamoDB models and client (webhooks); "
+        "app_first_use_vs_baseline_first_use": ratio(medians["first use: app"], medians["first use: baseline"]),
+        "first_use_work": "import, then settings, shop model, DynamoDB models and client (webhooks; app: and "
+        "the shop API's module, as a first order POST); "
         "import, then a boto3 DynamoDB client (baseline)",
         "app_without_bytecode_runs": len(samples["app (no bytecode)"]),
         "heavy_modules_absent": not any(entry["heavy_modules_loaded"] for entry in functions.values()),
@@ -267,6 +273,14 @@ def render(document: dict[str, Any]) -> str:
         [
             "webhooks: import + first use (settings, shop model, DynamoDB client) × baseline + a DynamoDB client",
             document["webhooks_first_use_vs_baseline_first_use"],
+            "",
+            "",
+        ]
+    )
+    rows.append(
+        [
+            "app: import + first order POST's modules (the shop API's, settings, DynamoDB client) × the same",
+            document["app_first_use_vs_baseline_first_use"],
             "",
             "",
         ]

@@ -6,8 +6,8 @@ Twilio-facing blueprints of ``chalicelib/web`` (modules named ``voice_*`` and ``
 name, so a new webhook module is served here without a list to keep), not the shop API, the
 agent desk or the OpenAPI document, and none of pydantic or jinja2 at import (tests/unit/
 test_twilio_function_imports.py). Adapters are built on first use (``chalicelib.wiring``).
-``app.py`` registers the same blueprints too: the local stack and the tests serve every route
-from one app.
+``app.py`` serves the same routes too (from ``chalicelib/web/routes.py``, each blueprint's module
+imported on its first request): the local stack and the tests serve every route from one app.
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ def twilio_blueprints() -> Iterator[Blueprint]:
 app = App(app_name="callcenter-twilio")
 BLUEPRINTS = list(twilio_blueprints())
 for blueprint in BLUEPRINTS:
-    # A blueprint reads the request from the one app it was last registered with. In Lambda this
-    # module is the only app; where app.py's app is loaded too (tests, the local stack) it keeps
-    # its blueprints, and this app borrows them for each of its own requests (below).
+    # A blueprint reads the request from the one app it was last bound to. In Lambda this module
+    # is the only app; where app.py's app is loaded too (tests, the local stack) it binds them to
+    # itself on each of its requests, and this app borrows them for each of its own (below).
     serving = blueprint._current_app
     app.register_blueprint(blueprint)
     if serving is not None:

@@ -18,7 +18,7 @@ from chalicelib.domain.shop import ShopSettings, merged_settings
 from chalicelib.services import admin
 from chalicelib.services.crm_push import parked_view
 from chalicelib.wiring import repository, text_outbox
-from cli import erase, texts, twilio_numbers
+from cli import erase, live_counts, texts, twilio_numbers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     twilio_numbers.add_parser(commands)
     texts.add_parsers(commands)
     erase.add_parser(commands)
+    live_counts.add_parser(commands)
     commands.add_parser(
         "index-dial-tasks",
         help="once after upgrading: key the open dial tasks stored before the minute's cross-shop search (a Scan)",
@@ -194,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             return twilio_numbers.run(args, routes=store)
         elif args.command == "erase-customer":
             return erase.run(args, shop=store.get_shop(args.shop), now=now)
+        elif args.command == "rebuild-live-counts":
+            return live_counts.run(args, shop=store.get_shop(args.shop), now=now)
         elif args.command in texts.COMMANDS:
             return texts.run(args, shops=store.list_shops(), outbox=text_outbox(), now=now)
     except (ValueError, RuntimeError) as error:  # AdminError, pydantic's ValidationError, a missing secret

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -82,6 +82,17 @@ def order_counts(order: OrderFact | None, currency: str | None) -> Counter[str]:
             counts["other_currency"] += 1
     elif order.status in ("cancelled", "unreachable"):
         counts[order.status] += 1
+    return counts
+
+
+def day_counts(orders: Iterable[OrderFact], calls: Iterable[CallFact], currency: str | None) -> Counter[str]:
+    """What the counters of a day hold once every record's last change is counted: the sum of
+    each record's contribution (the backfill of a day already under way)."""
+    counts: Counter[str] = Counter()
+    for order in orders:
+        counts.update(order_counts(order, currency))
+    for call in calls:
+        counts.update(call_counts(call))
     return counts
 
 

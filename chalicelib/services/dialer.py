@@ -71,7 +71,7 @@ def dial_task(
                 to=claimed.phone,
                 from_=shop.caller_id,
                 answer_url=urls.robot_answer(task_id, attempt.params()),
-                status_url=urls.call_status(task_id),
+                status_url=urls.call_status(task_id, attempt.params()),
                 ring_timeout_seconds=shop.robot.ring_timeout_seconds,
                 detect_machine=True,
             )

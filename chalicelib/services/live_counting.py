@@ -4,9 +4,12 @@ items instead of the day's records."""
 
 from __future__ import annotations
 
-from chalicelib.domain.live_counts import FactChange, call_counts, change, order_counts
+from collections.abc import Mapping
+from datetime import date
+
+from chalicelib.domain.live_counts import FactChange, call_counts, change, day_counts, order_counts
 from chalicelib.domain.report.facts import CallFact, OrderFact
-from chalicelib.services.ports import LiveCounters
+from chalicelib.services.ports import DayQueries, LiveCounters
 
 
 def count_order_change(
@@ -26,3 +29,16 @@ def count_call_change(record_id: str, record: FactChange[CallFact] | None, *, co
         return True
     delta = change(call_counts(record.old), call_counts(record.new))
     return counters.add_counts(record_id, record.shop_id, record.day, delta, active=record.old is None)
+
+
+def rebuild_day(
+    shop_id: str, day: date, *, currency: str | None, records: DayQueries, counters: LiveCounters
+) -> Mapping[str, int]:
+    """The backfill (after upgrading during a day under way): the shop-day's counters set to
+    what its records add up to, read by Query on the day's indexes (never a Scan); the same
+    again on a repeat. A change whose stream record is still on its way when the records are
+    read is counted twice: run it when the streams are quiet, or again."""
+    calls = list(records.calls_of_day(shop_id, day))
+    counts = day_counts(records.orders_of_day(shop_id, day), calls, currency)
+    counters.set_counts(shop_id, day.isoformat(), counts, active=bool(calls))
+    return counts

@@ -260,7 +260,7 @@ class PredictiveTelephony(Telephony, CallControl, Protocol):
 # ---- webhook URLs ---------------------------------------------------------------------------
 class WebhookUrls(Protocol):
     def robot_answer(self, task_id: str, params: Mapping[str, str] | None = None) -> str: ...
-    def call_status(self, task_id: str) -> str: ...
+    def call_status(self, task_id: str, params: Mapping[str, str] | None = None) -> str: ...
 
 
 class AgentDialUrls(Protocol):
@@ -530,6 +530,8 @@ class LiveCounters(Protocol):
     def add_counts(
         self, record_id: str, shop_id: str, day: str, counts: Mapping[str, int], *, active: bool = False
     ) -> bool: ...
+    # The day's counters replaced by ``counts`` (the backfill: cli.admin rebuild-live-counts).
+    def set_counts(self, shop_id: str, day: str, counts: Mapping[str, int], *, active: bool) -> None: ...
 
 
 # ---- administration -------------------------------------------------------------------------

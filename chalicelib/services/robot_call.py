@@ -172,22 +172,23 @@ def record_call_status(
     now: datetime,
     task: DialTask | None = None,
     together: Together = one_after_another,
+    ref: RobotCallRef | None = None,
 ) -> None:
-    """``task``: the task as the caller just read it (saves reading it again).
+    """``task``: the task as the caller just read it (saves reading it again). ``ref``: the
+    attempt as the status URL carries it: then the task is not read (below).
 
     The call record's update and the end of the attempt touch different items: when the end
     does not depend on the call record (a decision was made, or Twilio said who answered), they
     are made ``together``."""
+    if task is None and ref is not None:
+        _status_of_attempt(shop, ref, callback, store=store, now=now)
+        return
     task = task or store.get_task(task_id)
     if task is None:
         logger.warning("status callback for an unknown task", extra={"task_id": task_id})
         return
     final = callback.call_status in FINAL_CALL_STATUSES
-    fields: dict[str, object] = {"status": callback.call_status}
-    if final:
-        fields.update(duration_seconds=callback.duration_seconds, ended_at=now)
-    if callback.answered_by:
-        fields["answered_by"] = callback.answered_by
+    fields = _status_fields(callback, final, now)
     call = Call.to_customer_of(task, callback.call_sid, "outbound-robot", callback.from_, now, shop.timezone)
 
     def record_status() -> Call:
@@ -201,6 +202,86 @@ def record_call_status(
         return
     stored = record_status()
     _end_attempt(shop, task, callback, stored.answered_by, store=store, now=now)
+
+
+def _status_of_attempt(
+    shop: ShopSettings, ref: RobotCallRef, callback: StatusCallback, *, store: DialerStore, now: datetime
+) -> None:
+    """The status callback in two requests (#19): the call record's update answers with the
+    decision the keypress wrote on it (in one transaction with the task's), and the attempt ends
+    with one UpdateItem conditional on the attempt as the URL names it, still dialing this call
+    with that decision and kind. Only when that fails (the attempt already over, the task made
+    an agent task meanwhile) or the customer asked for a person is the task read."""
+    seen = DialTask(
+        task_id=ref.task_id,
+        shop_id=ref.shop_id,
+        phone=callback.to,  # the number Twilio called: the customer's
+        order_ids=list(ref.order_ids),
+        language=ref.language,
+        created_at=now,
+        kind="robot",
+        state="dialing",
+        attempts=ref.attempt,
+        call_order_ids=list(ref.order_ids),
+    )
+    final = callback.call_status in FINAL_CALL_STATUSES
+    fields = _status_fields(callback, final, now)
+    call = Call.to_customer_of(seen, callback.call_sid, "outbound-robot", callback.from_, now, shop.timezone)
+    stored = store.upsert_call_with_status(call, callback.sequence, **fields)[1]
+    if not final:
+        return
+    seen.result = stored.result
+    answered_by = callback.answered_by or stored.answered_by
+    if seen.result != DECISIONS["agent"] and _end_seen(shop, seen, callback, answered_by, store=store, now=now):
+        return
+    task = store.get_task(ref.task_id)
+    if task is None:
+        logger.warning("status callback for an unknown task", extra={"task_id": ref.task_id})
+    elif _attempt_open(task, callback):
+        _end_attempt(shop, task, callback, answered_by, store=store, now=now)
+
+
+def _status_fields(callback: StatusCallback, final: bool, now: datetime) -> dict[str, object]:
+    """What a status callback writes on the call record."""
+    fields: dict[str, object] = {"status": callback.call_status}
+    if final:
+        fields.update(duration_seconds=callback.duration_seconds, ended_at=now)
+    if callback.answered_by:
+        fields["answered_by"] = callback.answered_by
+    return fields
+
+
+def _end_seen(
+    shop: ShopSettings,
+    seen: DialTask,
+    callback: StatusCallback,
+    answered_by: str | None,
+    *,
+    store: DialerStore,
+    now: datetime,
+) -> bool:
+    """``_end_attempt``'s ending for a task not read: False when its condition did not hold."""
+    result: str = "decided"
+    retry_at: datetime | None = None
+    final_result: str | None = seen.result
+    if not seen.result:
+        result = unanswered_result(callback.call_status, answered_by)
+        retry_at = next_attempt_at(seen.attempts, result, shop.robot, now)
+        final_result = None if retry_at else "unreachable"
+    ended = store.end_attempt(
+        seen.task_id,
+        callback.call_sid,
+        call_result=result,
+        requeue_at=retry_at,
+        final_result=final_result,
+        now=now,
+        seen=seen,
+    )
+    if ended is None:
+        return False
+    if not seen.result and retry_at is None:
+        orders_unreachable(store, shop.shop_id, seen.call_order_ids, now)
+    return True
 
 
 def _attempt_open(task: DialTask, callback: StatusCallback) -> bool:

@@ -61,9 +61,11 @@ class PublicUrls(_Links):
     def _robot(self, task_id: str, tail: str, params: Mapping[str, str] | None) -> str:
         return webhook_url(self.base_url, f"{ROBOT_PATH}/{quote(task_id)}{tail}", params)
 
-    def call_status(self, task_id: str) -> str:
+    def call_status(self, task_id: str, params: Mapping[str, str] | None = None) -> str:
+        """``params``: the attempt, as the answer URL carries it (#19: no read of the task)."""
         # quoted as a path segment would be (as it always was: Twilio signs these bytes)
-        return webhook_url(self.base_url, STATUS_PATH, {"task_id": task_id}, quote_via=quote, safe="/")
+        query = {**(params or {}), "task_id": task_id}
+        return webhook_url(self.base_url, STATUS_PATH, query, quote_via=quote, safe="/")
 
     def voicemail(self) -> str:
         return self._url(VOICEMAIL_PATH)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.clock import current_clock
+from chalicelib.domain.robot_call_ref import ref_from_params
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
 from chalicelib.services import inbound, robot_call
@@ -26,8 +27,10 @@ def call_status(form: dict[str, str]) -> Response:
     if task_id is None:
         inbound.record_inbound_call_status(form, store=store, now=now, inbound=inbound_store())
         return Response(body="", status_code=204)
-    task = store.get_task(task_id)
-    shop = store.get_shop(task.shop_id) if task else None
+    ref = ref_from_params(task_id, query)  # the attempt, when the URL carries it (#19)
+    task = None if ref else store.get_task(task_id)
+    shop_id = ref.shop_id if ref else task.shop_id if task else None
+    shop = store.get_shop(shop_id) if shop_id else None  # cached configuration
     if shop is None:
         logger.warning("status callback for an unknown task", extra={"task_id": task_id})
         return Response(body="", status_code=204)
@@ -40,5 +43,5 @@ def call_status(form: dict[str, str]) -> Response:
         to=form.get("To", ""),
         from_=form.get("From", ""),
     )
-    robot_call.record_call_status(shop, task_id, callback, store=store, now=now, task=task, together=together)
+    robot_call.record_call_status(shop, task_id, callback, store=store, now=now, task=task, together=together, ref=ref)
     return Response(body="", status_code=204)

@@ -253,7 +253,7 @@ class FakeStore:
     ) -> DialTask | None:
         task = self.tasks.get(task_id)
         if seen is not None and call_sid is not None:  # the repository attaches a call seen that way
-            if task is None or task.attempts != seen.attempts or task.result != seen.result:
+            if task is None or task.attempts != seen.attempts or task.result != seen.result or task.kind != seen.kind:
                 return None
             self.attach_call(task_id, call_sid)
         if task is None or task.state != "dialing" or (call_sid is not None and task.last_call_sid != call_sid):

@@ -134,7 +134,7 @@ def test_an_incoming_call_and_its_ivr_steps_make_at_most_two_requests(
     assert status_calls == Counter({"GetItem": 1, "UpdateItem": 1})
 
 
-def test_a_robot_call_answered_confirmed_and_completed_makes_two_one_and_three_requests(
+def test_a_robot_call_answered_confirmed_and_completed_makes_two_one_and_two_requests(
     client: Client, counter: DynamoDBRequestCounter, telephony: FakeTelephony, open_hours: None
 ) -> None:
     task_id, call_sid = robot_call_placed(client, telephony)
@@ -167,8 +167,9 @@ def test_a_robot_call_answered_confirmed_and_completed_makes_two_one_and_three_r
     assert answer_calls == Counter({"TransactWriteItems": 1, "BatchGetItem": 1})
     # one transaction: the task (decision), the call record (result), the order (confirmed)
     assert keypress_calls == Counter({"TransactWriteItems": 1})
-    # the task read, the call record (identity and status), the task (attempt over)
-    assert status_calls == Counter({"GetItem": 1, "UpdateItem": 2})
+    # the call record (identity and status; it answers with the decision), the task (attempt
+    # over): the status URL carries the attempt, as the answer URL does
+    assert status_calls == Counter({"UpdateItem": 2})
 
 
 def test_a_robot_call_answered_by_a_machine_makes_one_request(
@@ -218,3 +219,34 @@ def test_a_keypress_url_of_an_earlier_attempt_changes_nothing(
     task = DialTaskItem.get(task_id)
     assert (task.state, task.result, task.contacted) == ("dialing", None, None)
     assert order_of_task(task_id).status == "queued"
+
+
+def test_an_unanswered_robot_call_is_queued_for_its_retry_in_two_requests(
+    client: Client, counter: DynamoDBRequestCounter, telephony: FakeTelephony, open_hours: None
+) -> None:
+    task_id, call_sid = robot_call_placed(client, telephony)
+    final = {"CallSid": call_sid, "From": SHOP_NUMBER, "To": CALLER, "CallStatus": "no-answer", "SequenceNumber": "2"}
+    status_url = path_of(telephony.placed[-1]["status_url"])
+    status, calls = requests_of(counter, lambda: signed_post(client, status_url, final))
+    assert status.status_code == 204
+    task = DialTaskItem.get(task_id)
+    assert (task.state, task.last_call_result, task.attempts) == ("queued", "no-answer", 1)
+    assert task.due_at > datetime(2015, 11, 23, 10, 0, tzinfo=UTC) and task.queue_key == "demo#robot"
+    assert CallItem.get(call_sid).status == "no-answer"
+    assert calls == Counter({"UpdateItem": 2})
+    # Twilio's retry of the same callback: the attempt is over, nothing more changes
+    again = signed_post(client, status_url, final)
+    assert again.status_code == 204
+    assert DialTaskItem.get(task_id).due_at == task.due_at
+
+
+def test_a_status_url_without_the_attempt_reads_the_task(
+    client: Client, counter: DynamoDBRequestCounter, telephony: FakeTelephony, open_hours: None
+) -> None:
+    """A call placed before the status URL carried the attempt: the task is read, then the same."""
+    task_id, call_sid = robot_call_placed(client, telephony)
+    final = {"CallSid": call_sid, "From": SHOP_NUMBER, "To": CALLER, "CallStatus": "busy", "SequenceNumber": "2"}
+    status, calls = requests_of(counter, lambda: signed_post(client, f"/twilio/voice/status?task_id={task_id}", final))
+    assert status.status_code == 204
+    assert (DialTaskItem.get(task_id).state, DialTaskItem.get(task_id).last_call_result) == ("queued", "busy")
+    assert calls == Counter({"GetItem": 1, "UpdateItem": 2})

@@ -145,3 +145,35 @@ def test_the_counters_kept_from_the_streams_give_the_figures_of_a_re_read_day(en
     # AND the shop is found among the shops with calls today, the only one
     found = live_counters().shops_with_calls([day.isoformat()])
     assert found == [("demo", day.isoformat())]
+
+
+def test_a_day_under_way_is_backfilled_from_its_records_by_the_admin_command(
+    engine: DynamoDBLocal, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cli.admin import main
+
+    # GIVEN a day of the demo shop's orders and calls, and no counters for it (an upgrade
+    # during the day: the records came before the consumers counted)
+    shop = repository().get_shop("demo")
+    assert shop is not None
+    rng = random.Random(2009)
+    for versions in [order_versions(rng, n) for n in range(60)]:
+        save_order(shop, versions[-1])
+    for call_changes in [call_versions(rng, n) for n in range(60)]:
+        save_call(shop, call_changes[-1])
+    day = DAY_END.astimezone(shop.zone).date()
+    live_counters().set_counts("demo", day.isoformat(), {"orders": 7}, active=False)  # wrong, and not active
+    queries = DynamoReportQueries()
+    old_way = daily_figures(
+        queries.orders_of_day(shop.shop_id, day), queries.calls_of_day(shop.shop_id, day), currency=shop.currency
+    )
+    assert live_part(today_figures(shop, DAY_END, queries)) != live_part(old_way)
+
+    # WHEN the admin rebuilds the shop's counters of today, twice
+    assert main(["rebuild-live-counts", "--shop", "demo"]) == 0
+    assert main(["rebuild-live-counts", "--shop", "demo", "--day", day.isoformat()]) == 0
+
+    # THEN the live figures are the day's, and the shop is among those with calls today
+    assert live_part(today_figures(shop, DAY_END, queries)) == live_part(old_way)
+    assert capsys.readouterr().out.splitlines() == [f"demo {day}: 60 order(s), 60 call(s) counted"] * 2
+    assert live_counters().shops_with_calls([day.isoformat()]) == [("demo", day.isoformat())]

@@ -82,3 +82,49 @@ def test_another_writers_change_is_still_refused(aws: None) -> None:
     open_task()
     assert repository().claim_task_for_dial(TASK, NOW) is not None
     assert repository().claim_task_for_dial(TASK, NOW) is None  # a second dialer: not its write
+
+
+def test_a_new_task_whose_answer_was_lost_is_opened_once(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    update = DialTaskItem.update
+
+    def twice(self: DialTaskItem, *args: Any, **kwargs: Any) -> Any:
+        update(self, *args, **kwargs)
+        return update(self, *args, **kwargs)
+
+    monkeypatch.setattr(DialTaskItem, "update", twice)
+    open_task()
+
+    task = repository().get_task(TASK)
+    assert task is not None and (task.state, task.attempts, task.order_ids) == ("queued", 0, ["ord_1"])
+    assert [t.task_id for t in repository().due_tasks("demo", "robot", NOW, limit=10)] == [TASK]
+
+
+def test_orders_open_a_task_in_one_write_reopen_a_finished_one_and_join_an_open_one(aws: None) -> None:
+    writes: list[str] = []
+    update = DialTaskItem.update
+
+    def counted(self: DialTaskItem, *args: Any, **kwargs: Any) -> Any:
+        writes.append("UpdateItem")
+        return update(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DialTaskItem, "update", counted)
+        open_task()
+    assert writes == ["UpdateItem"]  # a new customer's task: one write (#19, ingest)
+
+    repository().claim_task_for_dial(TASK, NOW)
+    repository().end_attempt(TASK, None, call_result="decided", requeue_at=None, final_result="confirmed", now=NOW)
+    assert repository().get_task(TASK).state == "done"  # type: ignore[union-attr]
+    later = NOW + timedelta(days=3)
+    second = DialTask(TASK, "demo", "+380671234567", ["ord_2"], "uk", later, kind="robot")
+    writes.clear()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DialTaskItem, "update", counted)
+        reopened = repository().open_customer_task(second, "ord_2", later)
+    assert writes == ["UpdateItem"]
+    assert (reopened.state, reopened.attempts, reopened.result, reopened.due_at) == ("queued", 0, None, later)
+
+    third = DialTask(TASK, "demo", "+380671234567", ["ord_3"], "uk", later, kind="agent")
+    joined = repository().open_customer_task(third, "ord_3", later)  # open: joins, and needs a person now
+    assert (joined.state, joined.kind, joined.order_ids) == ("queued", "agent", ["ord_2", "ord_3"])
+    assert [t.task_id for t in repository().due_tasks("demo", "agent", later, limit=10)] == [TASK]

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.orders import OrderIn
+from chalicelib.domain.robot_call_ref import RobotCallRef
 from chalicelib.domain.shop import DedupPolicy, RobotPolicy, ShopSettings
 from chalicelib.services import dialer, intake, robot_call
 from chalicelib.services.ports import CallNotPlacedError, CallOutcomeUnknownError, CallState
@@ -172,7 +173,7 @@ def test_a_due_task_is_dialled_once_with_signed_webhook_urls(store: FakeStore, s
     task = store.tasks[task_id]
     attempt = f"attempt=1&lang={task.language}&orders={task.call_order_ids[0]}&shop=demo"
     assert placed["answer_url"].endswith(f"/twilio/voice/robot/{task_id}?{attempt}")
-    assert placed["status_url"].endswith(f"/twilio/voice/status?task_id={task_id}")
+    assert placed["status_url"].endswith(f"/twilio/voice/status?{attempt}&task_id={task_id}")
     assert store.tasks[task_id].state == "dialing"
     assert store.calls[sid].direction == "outbound-robot"
     assert store.orders[("demo", store.tasks[task_id].order_ids[0])].first_dial_at == NOON
@@ -217,13 +218,37 @@ def completed(sid: str, sequence: int = 3, status: str = "completed") -> robot_c
     return robot_call.StatusCallback(sid, status, sequence, 42, None, "+380671234567", "+380441234567")
 
 
-def test_pressing_1_confirms_the_order_and_the_call_ends_the_task(store: FakeStore, shop: ShopSettings) -> None:
+CARRIED = pytest.mark.parametrize("carried", [False, True], ids=["task read", "attempt in the status URL"])
+
+
+def ended(
+    shop: ShopSettings,
+    store: FakeStore,
+    task_id: str,
+    callback: robot_call.StatusCallback,
+    now: datetime,
+    ref: RobotCallRef | None,
+) -> None:
+    """A status callback; ``ref``: the attempt its URL carries (#19), None for a call placed before."""
+    robot_call.record_call_status(shop, task_id, callback, store=store, now=now, ref=ref)
+
+
+def attempt_of(store: FakeStore, task_id: str, carried: bool) -> RobotCallRef | None:
+    """The attempt as the dialer put it in the status URL (read right after dialing)."""
+    return robot_call.ref_of_task(store.tasks[task_id]) if carried else None
+
+
+@CARRIED
+def test_pressing_1_confirms_the_order_and_the_call_ends_the_task(
+    store: FakeStore, shop: ShopSettings, carried: bool
+) -> None:
     task_id, sid = dialled(store, shop)
+    ref = attempt_of(store, task_id, carried)
     order_id = store.tasks[task_id].order_ids[0]
     talk = robot_call.answer_robot_call(task_id, sid, "human", store=store, now=NOON)
     assert talk is not None and [o.order_number for o in talk.orders] == ["A-1"]
     assert robot_call.press_key(task_id, sid, "1", store=store, now=NOON).action == "confirm"
-    robot_call.record_call_status(shop, task_id, completed(sid), store=store, now=NOON)
+    ended(shop, store, task_id, completed(sid), NOON, ref)
     order = store.orders[("demo", order_id)]
     assert (order.status, order.reached, order.decided_at) == ("confirmed", True, NOON)
     assert (store.tasks[task_id].state, store.tasks[task_id].result) == ("done", "confirmed")
@@ -252,10 +277,12 @@ def test_any_answer_but_1_to_the_cancel_read_back_keeps_the_order(
     assert store.orders[("demo", store.tasks[task_id].order_ids[0])].status == "queued"
 
 
+@CARRIED
 def test_pressing_3_gives_the_orders_and_after_the_call_the_task_to_the_agents(
-    store: FakeStore, shop: ShopSettings
+    store: FakeStore, shop: ShopSettings, carried: bool
 ) -> None:
     task_id, sid = dialled(store, shop)
+    ref = attempt_of(store, task_id, carried)
     order_id = store.tasks[task_id].order_ids[0]
     robot_call.answer_robot_call(task_id, sid, "human", store=store, now=NOON)
     assert store.orders[("demo", order_id)].asked_by == "robot"
@@ -272,7 +299,7 @@ def test_pressing_3_gives_the_orders_and_after_the_call_the_task_to_the_agents(
     assert (store.tasks[task_id].kind, store.tasks[task_id].state) == ("robot", "dialing")
     # THEN the call's end puts the task in the agent queue, due at once, for a new round
     later = NOON + timedelta(seconds=20)
-    robot_call.record_call_status(shop, task_id, completed(sid), store=store, now=later)
+    ended(shop, store, task_id, completed(sid), later, ref)
     task = store.tasks[task_id]
     assert (task.kind, task.state, task.attempts, task.due_at, task.order_ids) == (
         "agent",
@@ -284,7 +311,7 @@ def test_pressing_3_gives_the_orders_and_after_the_call_the_task_to_the_agents(
     assert [d.task_id for d in store.due_tasks("demo", "agent", later, 10)] == [task_id]
     assert store.due_tasks("demo", "robot", later + timedelta(days=1), 10) == []
     # a repeated final callback changes nothing
-    robot_call.record_call_status(shop, task_id, completed(sid), store=store, now=later + timedelta(minutes=1))
+    ended(shop, store, task_id, completed(sid), later + timedelta(minutes=1), ref)
     assert (store.tasks[task_id].state, store.tasks[task_id].due_at) == ("queued", later)
 
 
@@ -310,14 +337,18 @@ def test_a_machine_gets_no_conversation_and_the_task_is_retried(store: FakeStore
     assert task.due_at == NOON + timedelta(minutes=60)
 
 
-def test_unanswered_after_the_last_attempt_the_order_is_unreachable(store: FakeStore, shop: ShopSettings) -> None:
+@CARRIED
+def test_unanswered_after_the_last_attempt_the_order_is_unreachable(
+    store: FakeStore, shop: ShopSettings, carried: bool
+) -> None:
     task_id, sid = dialled(store, shop)
     order_id = store.tasks[task_id].order_ids[0]
-    robot_call.record_call_status(shop, task_id, completed(sid, status="no-answer"), store=store, now=NOON)
+    ended(shop, store, task_id, completed(sid, status="no-answer"), NOON, attempt_of(store, task_id, carried))
+    assert store.orders[("demo", order_id)].status == "queued"
     later = NOON + timedelta(minutes=31)
     second = dialer.dial_task(shop, task_id, store=store, telephony=FakeTelephony(), urls=FakeUrls(), now=later)
     assert second
-    robot_call.record_call_status(shop, task_id, completed(second, status="busy"), store=store, now=later)
+    ended(shop, store, task_id, completed(second, status="busy"), later, attempt_of(store, task_id, carried))
     assert store.tasks[task_id].state == "failed"
     assert store.orders[("demo", order_id)].status == "unreachable"
 

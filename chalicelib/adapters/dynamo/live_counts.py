@@ -135,6 +135,24 @@ class LiveCountRepository:
             return True
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def set_counts(self, shop_id: str, day: str, counts: Mapping[str, int], *, active: bool) -> None:
+        """Replace the shop-day's counter items by ``counts`` in one transaction (each item put
+        whole, so a counter that should be 0 is gone, and a repeat writes the same)."""
+        table, expires = LiveCountItem.Meta.table_name, str(int(storage_expiry(COUNTS_KEPT).timestamp()))
+        items: list[dict[str, Any]] = []
+        for suffix, _ in _PARTS:
+            item: dict[str, Any] = {
+                "count_key": {"S": day_key(shop_id, day) + suffix},
+                "shop_id": {"S": shop_id},
+                "day": {"S": day},
+                "expires": {"N": expires},
+            }
+            item |= {name: {"N": str(number)} for name, number in counts.items() if _part(name) == suffix and number}
+            if suffix == "" and active:
+                item["active_key"] = {"S": active_key(day, shop_id)}
+            items.append({"Put": {"TableName": table, "Item": item}})
+        _client().transact_write_items(TransactItems=items)
+
     def day_counts(self, shop_id: str, day: str) -> tuple[dict[str, int], tuple[int, int]]:
         """The shop-day's counters and the predictive dialer's (live answers, drops): one BatchGetItem."""
         keys = [{"count_key": {"S": day_key(shop_id, day) + suffix}} for suffix, _ in _PARTS]

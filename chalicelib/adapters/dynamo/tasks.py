@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 import zlib
 from datetime import datetime
+from typing import Any
 
 from pynamodb.attributes import Attribute
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -80,6 +81,10 @@ def dialing_call(call_sid: str) -> Condition:
     return (DialTaskItem.state == "dialing") & (
         DialTaskItem.last_call_sid.does_not_exist() | (DialTaskItem.last_call_sid == call_sid)
     )
+
+
+def _sets(action: Action, attribute: Attribute[Any]) -> bool:
+    return str(action.values[0]) == attribute.attr_name
 
 
 def _key_from_read_back(item: DialTaskItem, index_key: Attribute[str]) -> None:
@@ -199,7 +204,12 @@ class TaskRepository:
             if task.kind == "agent"
             else DialTaskItem.kind.set(DialTaskItem.kind | task.kind)
         )
+        opened, token = self._open_new_or_finished(task, identity, now)
+        if opened is not None:
+            return task_entity(opened)
         item.update(actions=identity)
+        if item.write_token == token:  # the one write above was applied after all
+            return task_entity(item)
         if item.state in (None, "done", "failed"):
             # The identity update returned the shop and kind: one write queues the task.
             queued = self._queue_again(
@@ -210,6 +220,38 @@ class TaskRepository:
         elif item.state == "queued" and task.kind == "agent":
             self._move_queue(task.task_id, f"{task.shop_id}#agent")
         return task_entity(DialTaskItem.get(task.task_id, consistent_read=True))
+
+    def _open_new_or_finished(
+        self, task: DialTask, identity: list[Action], now: datetime
+    ) -> tuple[DialTaskItem | None, str]:
+        """The common case in one write (#19, ingest): no task yet, or a finished one whose kind
+        stays as it is, is created or reopened queued; the task and the write's token. No task
+        when it is open (or its kind would change): the caller's two-step path then, whose first
+        write shows by the token whether this one was applied after all (its answer lost)."""
+        item = DialTaskItem(task.task_id)
+        token = secrets.token_hex(8)
+        # attempts start again at 0 (the identity's "if not there yet" would keep a finished round's)
+        actions = [action for action in identity if not _sets(action, DialTaskItem.attempts)]
+        actions += [
+            DialTaskItem.attempts.set(0),
+            DialTaskItem.state.set("queued"),
+            DialTaskItem.due_at.set(now),
+            DialTaskItem.queue_key.set(task_queue(task.shop_id, task.kind)),
+            DialTaskItem.contacted.remove(),
+            DialTaskItem.result.remove(),
+            DialTaskItem.last_call_result.remove(),
+            DialTaskItem.call_order_ids.remove(),
+            DialTaskItem.write_token.set(token),
+        ]
+        kind_kept = DialTaskItem.kind.does_not_exist() | (DialTaskItem.kind == task.kind)
+        condition = (DialTaskItem.state.does_not_exist() | DialTaskItem.state.is_in("done", "failed")) & kind_kept
+        try:
+            item.update(actions=actions, condition=condition)
+        except UpdateError as error:
+            if not condition_failed(error):
+                raise
+            return None, token
+        return item, token
 
     def _queue_again(
         self, task_id: str, now: datetime, *, from_states: tuple[str, ...], queue_key: str | None = None
@@ -385,8 +427,9 @@ class TaskRepository:
         elif seen.call_order_ids:
             actions.append(DialTaskItem.order_ids.delete(set(seen.call_order_ids)))
         # The same attempt as seen (attempts and call orders are fixed when a claim starts one),
-        # with no decision made since.
+        # with no decision made since, of the kind seen (its queue; an agent order may come in).
         condition = (DialTaskItem.state == "dialing") & (DialTaskItem.attempts == seen.attempts)
+        condition &= DialTaskItem.kind == seen.kind
         condition &= DialTaskItem.result.does_not_exist() if seen.result is None else DialTaskItem.result == seen.result
         if call_sid is not None:
             actions.append(DialTaskItem.last_call_sid.set(call_sid))
