@@ -203,6 +203,7 @@ class OrderItem(Model):
     decided_by = UnicodeAttribute(null=True)  # "shop": cancelled through the API (#16 item 14)
     cancel_reason = UnicodeAttribute(null=True)
     changed_at = UTCDateTimeAttribute(null=True)
+    cancel_misses = NumberAttribute(null=True)  # texts cancelling it with a wrong number (#18)
     shop_day = UnicodeAttribute()
     shop_phone = UnicodeAttribute()
     # "<shop_id>#<order number, casefolded>"; absent for orders sent without a number.
