@@ -202,7 +202,8 @@ def text_line() -> TextLine:
 
 def customer_erasure() -> Callable[[ShopSettings, str, datetime], Erased]:
     """Erasing a customer (#18): the store's erasure, Twilio's recordings, the shop's groups."""
-    from chalicelib.adapters.dynamo.erasure import DynamoErasure  # cold start: erasure only
+    from chalicelib.adapters import idempotency  # cold start: erasure only
+    from chalicelib.adapters.dynamo.erasure import DynamoErasure
     from chalicelib.adapters.twilio_rest import TwilioRecordings
     from chalicelib.services.erasure import erase_customer
 
@@ -211,7 +212,15 @@ def customer_erasure() -> Callable[[ShopSettings, str, datetime], Erased]:
 
     def erase(shop: ShopSettings, phone: str, now: datetime) -> Erased:
         groups = {group for agent in repository().list_agents(shop.shop_id) for group in agent.groups}
-        return erase_customer(shop, phone, store=DynamoErasure(), recordings=recordings, groups=groups, now=now)
+        return erase_customer(
+            shop,
+            phone,
+            store=DynamoErasure(),
+            recordings=recordings,
+            order_answers=idempotency.forget_order_answers,
+            groups=groups,
+            now=now,
+        )
 
     return erase
 

@@ -44,6 +44,7 @@ def order_item(order: Order) -> OrderItem:
         shop_day=day_key(order.shop_id, order.day),
         shop_phone=shop_phone(order.shop_id, order.phone),
         shop_order_number=shop_order_number(order.shop_id, order.order_number),
+        idempotency_key=order.idempotency_key,
     )
 
 
