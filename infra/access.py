@@ -16,7 +16,8 @@ holds their bodies, ``chalicelib/wiring.py`` builds what they use):
   the text retry write the call-handling tables: orders (texts mark orders asked by SMS), tasks,
   calls, the text outbox and its log, the call-rate slots, ``idempotency`` ("once"), the CRM
   outbox... ``order_stream`` also counts orders (``live_counts``).
-- ``call_stream`` only adds the live counters: it reads and writes ``live_counts``, nothing else.
+- ``call_stream`` adds the live counters: it reads and writes ``live_counts``, no other table; it
+  also deletes at Twilio the recordings of calls the shops' retention removed (the Twilio token).
 - ``crm_stream`` and ``crm_retry`` read the shops and the outbox's context and write the CRM outbox
   only; the only functions with the shops' CRM signing secrets; no Twilio token, no email.
 - ``daily_reports`` reads and writes only its runs (``report_runs``) and its "once" records
@@ -101,7 +102,7 @@ FUNCTION_ACCESS: dict[str, Access] = {
     "outcome_stream": _call_handling(),
     "live_alerts": _call_handling(),
     "text_retry": _call_handling(email=False),
-    "call_stream": Access(reads=frozenset({"live_counts"}), writes=frozenset({"live_counts"})),
+    "call_stream": Access(reads=frozenset({"live_counts"}), writes=frozenset({"live_counts"}), secrets=_TWILIO),
     "crm_stream": Access(reads=ALL, writes=frozenset({"crm_outbox"}), secrets=frozenset({"crm"})),
     "crm_retry": Access(reads=ALL, writes=frozenset({"crm_outbox"}), secrets=frozenset({"crm"})),
     "daily_reports": Access(
