@@ -128,6 +128,8 @@ class CallState:
     status: str
     duration_seconds: int
     answered_by: str | None
+    from_: str = ""  # the caller, as Twilio has it
+    to: str = ""  # the number called
 
 
 @dataclass(frozen=True)
