@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from chalicelib.clock import Clock, current_clock, wall_now
-from chalicelib.services.ports import EmailSender, Idempotent, Once, SendOnce, VoiceTokens
+from chalicelib.services.ports import EmailSender, Idempotent, Once, RecordingDeletion, SendOnce, VoiceTokens
 from chalicelib.voice.links import AgentDialLinks, ConferenceLinks, InboundLinks, PredictiveLinks, PublicUrls
 
 if TYPE_CHECKING:
@@ -200,18 +200,33 @@ def text_line() -> TextLine:
     return TextLine(text_outbox(), twilio, twilio, store_, store_.get_shop)
 
 
-def customer_erasure() -> Callable[[ShopSettings, str, datetime], Erased]:
-    """Erasing a customer (#18): the store's erasure, Twilio's recordings, the shop's groups."""
-    from chalicelib.adapters.dynamo.erasure import DynamoErasure  # cold start: erasure only
-    from chalicelib.adapters.twilio_rest import TwilioRecordings
-    from chalicelib.services.erasure import erase_customer
+def twilio_recordings() -> RecordingDeletion:
+    """Twilio's Recordings resource (DELETE): erasure and the retention's expiry."""
+    from chalicelib.adapters.twilio_rest import TwilioRecordings  # cold start: on first use
 
     config = settings()
-    recordings = TwilioRecordings(config.twilio_account_sid, config.auth_token, config.twilio_api_base_url)
+    return TwilioRecordings(config.twilio_account_sid, config.auth_token, config.twilio_api_base_url)
+
+
+def customer_erasure() -> Callable[[ShopSettings, str, datetime], Erased]:
+    """Erasing a customer (#18): the store's erasure, Twilio's recordings, the shop's groups."""
+    from chalicelib.adapters import idempotency  # cold start: erasure only
+    from chalicelib.adapters.dynamo.erasure import DynamoErasure
+    from chalicelib.services.erasure import erase_customer
+
+    recordings = twilio_recordings()
 
     def erase(shop: ShopSettings, phone: str, now: datetime) -> Erased:
         groups = {group for agent in repository().list_agents(shop.shop_id) for group in agent.groups}
-        return erase_customer(shop, phone, store=DynamoErasure(), recordings=recordings, groups=groups, now=now)
+        return erase_customer(
+            shop,
+            phone,
+            store=DynamoErasure(),
+            recordings=recordings,
+            order_answers=idempotency.forget_order_answers,
+            groups=groups,
+            now=now,
+        )
 
     return erase
 

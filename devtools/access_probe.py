@@ -40,7 +40,12 @@ ENTRY_POINTS = {
         "dial_agents": "dial_due",
         "pace_shop": "dial_due",
     },
-    "live": {"call_stream": "call_stream", "count_call": "call_stream", "count_order": "order_stream"},
+    "live": {
+        "call_stream": "call_stream",
+        "count_call_and_expire": "call_stream",
+        "count_call": "call_stream",
+        "count_order": "order_stream",
+    },
     "outcomes": {"outcome_stream": "outcome_stream", "after_outcome": "outcome_stream"},
     "crm": {"crm_stream": "crm_stream", "deliver_new": "crm_stream", "crm_retry": "crm_retry"},
     "texts": {"text_retry": "text_retry"},

@@ -8,7 +8,11 @@ console's call log and Recordings list), then thanks the caller and hangs up. On
 
 ``Record``'s ``action`` is relative (``voice-recorded``, resolved by Twilio against the document's
 own URL): the same document serves the execute-api URL and any custom domain, and it never
-names the API's id. Both documents are under ``/twilio/`` so the WAF's rules pass them
+names the API's id. So is its ``recordingStatusCallback``: the app's voicemail-ready webhook
+(``../../twilio/voice/voicemail/ready``), which Twilio calls once the file is ready, by then
+perhaps with the app up again: the message becomes the app's voicemail (call record, callback
+task, the shop's email); while the app is still down, Twilio keeps the recording and its log.
+Both documents are under ``/twilio/`` so the WAF's rules pass them
 (``infra/waf.py``).
 """
 
@@ -21,9 +25,20 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from chalicelib.domain.twilio_numbers import VOICE_FALLBACK_PATH
 from chalicelib.voice.catalog import load_catalog
+from chalicelib.voice.links import VOICEMAIL_READY_PATH
 
 RECORDED_PATH = VOICE_FALLBACK_PATH + "-recorded"  # the Record action: relative to the document
 RECORD_SECONDS = 120
+
+
+def _relative(target: str, document: str) -> str:
+    """``target`` as a path relative to the document at ``document`` (both absolute paths)."""
+    up = document.count("/") - 1
+    return "../" * up + target.lstrip("/") if up else target.lstrip("/")
+
+
+# the app's voicemail-ready webhook, relative to the fallback document (as Twilio resolves it)
+READY_CALLBACK = _relative(VOICEMAIL_READY_PATH, VOICE_FALLBACK_PATH)
 DEFAULT_LANGUAGES = ("uk", "en", "ru")
 INTEGRATION = "x-amazon-apigateway-integration"
 
@@ -40,7 +55,13 @@ def fallback_twiml(languages: Iterable[str]) -> str:
         _say(response, language, "fallback_sorry")
         _say(response, language, "inbound_voicemail")
     response.record(
-        action=RECORDED_PATH.rpartition("/")[2], method="POST", max_length=RECORD_SECONDS, play_beep=True, timeout=5
+        action=RECORDED_PATH.rpartition("/")[2],
+        method="POST",
+        max_length=RECORD_SECONDS,
+        play_beep=True,
+        timeout=5,
+        recording_status_callback=READY_CALLBACK,
+        recording_status_callback_method="POST",
     )
     response.hangup()  # nothing was said: Twilio goes on here instead of requesting the action
     return str(response.to_xml())

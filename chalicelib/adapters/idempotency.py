@@ -33,6 +33,9 @@ from chalicelib.clock import wall_now
 
 ALERT_IDEMPOTENCY_SECONDS = 7 * 24 * 60 * 60
 ORDER_IDEMPOTENCY_HOURS = 24
+# The order answers' record ids start with this, not with the Lambda's name (Powertools' default):
+# erasure, from the API or the CLI, finds them by the same id.
+ORDER_ANSWER_PREFIX = "orders.accept"
 
 ONE_WEEK = 7 * 24 * 3600
 CLAIM_SECONDS = 15 * 60  # a run that died holding a claim (Lambda's longest run) is taken over after this
@@ -153,27 +156,30 @@ def send_once(key: dict[str, str], send: Callable[[], str]) -> bool:
 
 
 # ---- Powertools idempotency: the order endpoint's key ---------------------------------------
-@functools.cache
-def _idempotent_accept() -> tuple[Callable[..., dict[str, Any]], Any]:
-    # Built on first use: the persistence layer creates a boto3 client, never at import.
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
+def _order_answer_config() -> Any:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
-    persistence = DynamoDBPersistenceLayer(table_name=idempotency_table_name())
-    config = IdempotencyConfig(
+    return IdempotencyConfig(
         event_key_jmespath="[shop_id, key]",
         payload_validation_jmespath="body",
         expires_after_seconds=ORDER_IDEMPOTENCY_HOURS * 3600,
     )
+
+
+@functools.cache
+def _idempotent_accept() -> tuple[Callable[..., dict[str, Any]], Any]:
+    # Built on first use: the persistence layer creates a boto3 client, never at import.
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+
+    persistence = DynamoDBPersistenceLayer(table_name=idempotency_table_name())
+    config = _order_answer_config()
 
     @idempotent_function(
         data_keyword_argument="request",
         persistence_store=persistence,
         config=config,
         output_serializer=_compact_answer(),
+        key_prefix=ORDER_ANSWER_PREFIX,
     )
     def accept(request: dict[str, Any], action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return action()
@@ -213,6 +219,24 @@ def accept_once(request: dict[str, Any], action: Callable[[], dict[str, Any]], l
     if lambda_context is not None:  # lets Powertools expire an in-progress record with the invocation
         config.register_lambda_context(lambda_context)
     return accept(request=request, action=action)
+
+
+def forget_order_answers(shop_id: str, keys: list[str]) -> int:
+    """Delete the stored answers to the shop's ``Idempotency-Key``s ``keys`` (an erased
+    customer's orders: the answer holds the order, phone and all); how many were there. The
+    record id is Powertools' own hash of ``[shop_id, key]``, asked of its persistence layer."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    persistence = DynamoDBPersistenceLayer(table_name=idempotency_table_name(), boto3_client=_client())
+    persistence.configure(_order_answer_config(), key_prefix=ORDER_ANSWER_PREFIX)
+    deleted = 0
+    for key in keys:
+        record_id = persistence._get_hashed_idempotency_key({"shop_id": shop_id, "key": key})
+        answer = _client().delete_item(
+            TableName=idempotency_table_name(), Key={"id": {"S": record_id}}, ReturnValues="ALL_OLD"
+        )
+        deleted += 1 if answer.get("Attributes") else 0
+    return deleted
 
 
 _CACHED = (_client, _idempotent_accept)  # the caches themselves, even while a test stands in

@@ -98,7 +98,13 @@ class TwilioTelephony:
 
     def fetch_call(self, call_sid: str) -> CallState:
         call = twilio_client(*self._credentials).calls(call_sid).fetch()
-        return CallState(str(call.status), int(call.duration or 0), getattr(call, "answered_by", None))
+        return CallState(
+            str(call.status),
+            int(call.duration or 0),
+            getattr(call, "answered_by", None),
+            str(getattr(call, "from_", "") or ""),
+            str(getattr(call, "to", "") or ""),
+        )
 
     def redirect_call(self, call_sid: str, url: str) -> None:
         twilio_client(*self._credentials).calls(call_sid).update(url=url, method="POST")

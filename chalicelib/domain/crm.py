@@ -60,6 +60,7 @@ class OutboxEvent:
     delivered_at: datetime | None = None
     last_status: int | None = None
     last_error: str | None = None
+    customer: str | None = None  # ``domain.erasure.customer_hash`` of the phone the body names
 
 
 def _digest(*parts: str) -> str:

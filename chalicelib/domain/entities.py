@@ -44,6 +44,8 @@ class Order:
     decided_by: str | None = None  # "shop" when the shop cancelled it through the API
     cancel_reason: str | None = None  # the shop's words, with its cancel
     changed_at: datetime | None = None  # the shop's last change (PATCH) that changed something
+    cancel_misses: int = 0  # texts that tried to cancel it with a wrong order number (#18)
+    idempotency_key: str | None = None  # the shop's Idempotency-Key of the request that sent it
 
     @property
     def promised_slot(self) -> dict[str, str] | None:

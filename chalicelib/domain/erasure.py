@@ -3,7 +3,9 @@
 Orders keep what the report counts (amounts, currency, items' SKUs and quantities, status,
 route, times) and lose the person: name, phone, address, comment. Calls and outcomes keep
 their figures and lose the number, the transcription and the comment; recordings are deleted
-at Twilio. Texts, the customer's timeline, callback tasks, queue entries and dedup claims go.
+at Twilio. Texts, the customer's timeline, callback tasks, queue entries and dedup claims go;
+so do the CRM events that name the customer (found by ``customer_hash``, stored with each
+event) and the stored answers to their orders' ``Idempotency-Key`` (the key is kept on the order).
 A customer on the do-not-call list stays on it as a salted hash only, so they are still never
 called or texted and the number is not stored in clear.
 """
@@ -16,6 +18,7 @@ from typing import Any
 
 ERASED = "erased"  # what stands where a customer's number was (never a valid number)
 HASH_SALT = "callcenter-dnc-erased-v1"  # with the shop's id: one hash per shop and number
+CUSTOMER_SALT = "callcenter-customer-v1"  # records that name a customer only inside their body
 
 # An order's payload as the shop sent it: these keys stay (the report's figures), the rest goes.
 KEPT_ORDER_FIELDS = frozenset({"order_number", "total", "currency", "prepaid", "in_stock", "needs_call", "created_at"})
@@ -31,6 +34,13 @@ def do_not_call_hash(shop_id: str, phone: str) -> str:
     """The do-not-call key kept for an erased customer: the number, salted and hashed."""
     digest = hashlib.sha256(f"{HASH_SALT}#{shop_id}#{phone}".encode()).hexdigest()
     return f"sha256:{digest}"
+
+
+def customer_hash(shop_id: str, phone: str) -> str:
+    """The key that finds a record naming ``phone`` only in its body (a CRM event): the shop and
+    the number, salted and hashed, so the index itself holds no number."""
+    digest = hashlib.sha256(f"{CUSTOMER_SALT}#{shop_id}#{phone}".encode()).hexdigest()
+    return f"{shop_id}#sha256:{digest}"
 
 
 def anonymised_payload(payload: dict[str, Any]) -> dict[str, Any]:
@@ -59,6 +69,8 @@ class Erased:
     callback_tasks: int = 0
     queue_entries: int = 0
     dedup_claims: int = 0
+    crm_events: int = 0  # queued, delivered or parked events for the shop's CRM
+    order_answers: int = 0  # stored answers to the customer's orders' Idempotency-Key
     do_not_call_hashed: int = 0  # 1 when the customer's opt-out was turned into a hash now
 
     def total(self) -> int:

@@ -20,6 +20,8 @@ def keypress_action(digits: str | None) -> KeypressAction:
 
 
 # Key 2 is read back before it cancels anything: 1 cancels, 2 keeps the order (the menu again).
+# No order number is asked for here, unlike a call or a text to the shop (domain.cancel_proof):
+# the robot dialled the number given with the order, so a caller ID cannot be posed as.
 _CANCEL_CHECK_ACTIONS: dict[str, KeypressAction] = {"1": "cancel", "2": "repeat"}
 
 

@@ -3,13 +3,15 @@
 Twilio's own opt-out handling tells us with ``OptOutType`` (STOP, START, HELP) when the shop's
 Messaging Service has Advanced Opt-Out on; without it, the keywords are recognised here. A
 '1'/'YES' confirms and '2'/'NO' cancels the customer's open orders that the robot or a text
-asked about; anything else is kept for an agent.
+asked about; a cancel names the order too ("2 SP-1042", ``domain.cancel_proof``): a sender's
+number proves nothing. Anything else is kept for an agent.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+from chalicelib.domain.cancel_proof import cancel_reference
 from chalicelib.domain.entities import Order
 
 Intent = Literal["confirm", "cancel", "stop", "start", "help", "other"]
@@ -24,7 +26,7 @@ def sms_intent(body: str, opt_out_type: str | None) -> Intent:
     word = body.strip().strip(".!,").upper()
     if word in CONFIRM_WORDS:
         return "confirm"  # Twilio also calls 'YES' an opt-in: the customer is asking to hear from us
-    if word in CANCEL_WORDS:
+    if word in CANCEL_WORDS or _names_an_order(body):
         return "cancel"
     kind = (opt_out_type or "").upper()
     if kind == "STOP" or word in STOP_WORDS:
@@ -34,6 +36,12 @@ def sms_intent(body: str, opt_out_type: str | None) -> Intent:
     if kind == "HELP" or word == "HELP":
         return "help"
     return "other"
+
+
+def _names_an_order(body: str) -> bool:
+    """A cancel word and then something with a digit: an order's number ("no thanks" is not)."""
+    reference = cancel_reference(body)
+    return bool(reference) and any(char.isdigit() for char in reference or "")
 
 
 def decided_by_text(order: Order) -> bool:

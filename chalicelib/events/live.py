@@ -1,15 +1,19 @@
 """The live counters' stream handlers (#19): the calls stream's consumer, and the orders
 stream's counting step (``events.orders`` calls it first, so a record retried after a later
-step failed is not counted twice: the record's marker says it was)."""
+step failed is not counted twice: the record's marker says it was). The calls stream also
+deletes at Twilio the recording of a call the shop's retention removed (#18), after counting:
+a Twilio failure retries the record, whose count its marker keeps from doubling."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import wiring
+from chalicelib.domain.expired_records import expired_recording_sid
 from chalicelib.events.batch import process_stream
 from chalicelib.observability import tracer
 from chalicelib.services import live_counting
+from chalicelib.services.recording_expiry import delete_expired_recording
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -36,7 +40,14 @@ def count_order(record: DynamoDBRecord, shop: ShopSettings) -> None:
 
 
 def call_stream(event: dict[str, Any], context: Any) -> Any:
-    return process_stream(event, context, count_call)
+    return process_stream(event, context, count_call_and_expire)
+
+
+def count_call_and_expire(record: DynamoDBRecord) -> None:
+    count_call(record)
+    recording_sid = expired_recording_sid(record.raw_event)
+    if recording_sid:
+        delete_expired_recording(recording_sid, recordings=wiring.twilio_recordings())
 
 
 @tracer.capture_method

@@ -41,6 +41,7 @@ from chalicelib.domain.crm import (
     route_event_id,
     signature_header,
 )
+from chalicelib.domain.erasure import customer_hash
 from chalicelib.observability import logger
 
 if TYPE_CHECKING:
@@ -106,7 +107,15 @@ def queue_outcome_event(
         "corrects": corrects,
     }
     body = event_body(event_id, "call.outcome", shop.shop_id, first.saved_at, data)
-    event = OutboxEvent(event_id, shop.shop_id, "call.outcome", saved.call_sid, body.decode(), created_at=now)
+    event = OutboxEvent(
+        event_id,
+        shop.shop_id,
+        "call.outcome",
+        saved.call_sid,
+        body.decode(),
+        created_at=now,
+        customer=customer_hash(shop.shop_id, saved.phone) if saved.phone else None,
+    )
     if outbox.add(event):
         logger.info("crm event queued", extra={"event_id": event_id, "call_sid": saved.call_sid})
     return event_id
@@ -134,7 +143,15 @@ def queue_order_event(
         "phone": order.phone,
     }
     body = event_body(event_id, "order.status_changed", shop.shop_id, order.decided_at or now, data)
-    event = OutboxEvent(event_id, shop.shop_id, "order.status_changed", order.order_id, body.decode(), created_at=now)
+    event = OutboxEvent(
+        event_id,
+        shop.shop_id,
+        "order.status_changed",
+        order.order_id,
+        body.decode(),
+        created_at=now,
+        customer=customer_hash(shop.shop_id, order.phone),
+    )
     if outbox.add(event):
         logger.info("crm event queued", extra={"event_id": event_id, "order_id": order.order_id})
     return event_id
@@ -158,7 +175,15 @@ def queue_route_event(
         "phone": order.phone,
     }
     body = event_body(event_id, "order.route_changed", shop.shop_id, now, data)
-    event = OutboxEvent(event_id, shop.shop_id, "order.route_changed", order.order_id, body.decode(), created_at=now)
+    event = OutboxEvent(
+        event_id,
+        shop.shop_id,
+        "order.route_changed",
+        order.order_id,
+        body.decode(),
+        created_at=now,
+        customer=customer_hash(shop.shop_id, order.phone),
+    )
     if outbox.add(event):
         logger.info("crm event queued", extra={"event_id": event_id, "order_id": order.order_id})
     return event_id

@@ -1,10 +1,11 @@
 """The menus of a call to a shop's number (I1-I4, I11), one use case per webhook: the arrival,
 the language menu, the after-hours choice, and self-service on the caller's active orders
-(confirm, cancel after the order is read back, choose a delivery slot).
+(confirm; cancel once the order's number is keyed and the order read back; choose a delivery
+slot).
 
 Each returns what the caller hears next as a small step that the web layer renders as TwiML:
 a menu (``LanguageMenu``, ``AfterHoursMenu``, ``OrdersMenu``, ``OrderMenu``, ``SlotMenu``,
-``CancelCheck``),
+``CancelNumber``, ``CancelCheck``),
 ``ToMenu``, ``NotUnderstood``, or a step of the queue (``inbound_queue``). A menu's try
 (``attempt``) arrives as the webhook's query carries it and is read only when needed.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
+from chalicelib.domain.cancel_proof import MAX_CANCEL_TRIES, keyed_matches, keypad_digits
 from chalicelib.domain.delivery_slots import DeliverySlot, day_word
 from chalicelib.domain.ivr import language_digits, next_attempt
 from chalicelib.services import inbound
@@ -106,6 +108,17 @@ class OrderMenu:
 
 
 @dataclass(frozen=True)
+class CancelNumber:
+    """Caller ID proves nothing: to cancel, the caller keys the order's number (its digits, then
+    #); ``preface`` says why they are asked again (a wrong number, or none heard)."""
+
+    language: str
+    order_id: str
+    attempt: int
+    preface: str | None = None
+
+
+@dataclass(frozen=True)
 class CancelCheck:
     """Cancelling is for good: the order is read back; 1 (or a clear yes) cancels it."""
 
@@ -126,7 +139,7 @@ class SlotMenu:
 
 MenuStep = (
     Goodbye | LeaveMessage | Queued | LanguageMenu | AfterHoursMenu | ToMenu | NotUnderstood | OrdersMenu | OrderMenu
-) | (SlotMenu | CancelCheck)
+) | (SlotMenu | CancelCheck | CancelNumber)
 
 
 def _next_try(heard: Heard, shop: ShopSettings) -> int | None:
@@ -297,11 +310,31 @@ def _decide(
 
 def _check_cancel(
     ctx: CallContext, language: str, order_id: str, *, store: InboundStore, now: datetime
-) -> CancelCheck | Queued:
+) -> CancelNumber | Queued:
+    """Before anything is read back, the order's number: an order without digits in its number
+    can only be cancelled with an agent."""
     order = store.get_order(ctx.shop.shop_id, order_id)
     if order is None or order.status not in inbound.ACTIVE_ORDER_STATUSES:
         return queue_caller(ctx, language, "inbound_order_unchanged", store=store, now=now)
-    return CancelCheck(language, order)
+    if not keypad_digits(order.order_number):
+        return queue_caller(ctx, language, "inbound_cancel_by_agent", store=store, now=now)
+    return CancelNumber(language, order_id, 0)
+
+
+def cancel_number_keyed(heard: Heard, *, store: InboundStore, now: datetime) -> CancelCheck | CancelNumber | Queued:
+    """The order's number keyed to cancel it: right, the order read back (``CancelCheck``);
+    wrong or none, asked once more, then an agent (nothing cancelled)."""
+    ctx, language, order_id = call_context(heard.call_sid, store=store), heard.language, heard.order_id
+    order = store.get_order(ctx.shop.shop_id, order_id)
+    if order is None or order.status not in inbound.ACTIVE_ORDER_STATUSES:
+        return queue_caller(ctx, language, "inbound_order_unchanged", store=store, now=now)
+    if keyed_matches(order.order_number, heard.digits):
+        return CancelCheck(language, order)
+    again = next_attempt(int(heard.tries() or 0), MAX_CANCEL_TRIES)
+    if again is None:
+        return queue_caller(ctx, language, "inbound_cancel_number_refused", store=store, now=now)
+    preface = "inbound_cancel_number_wrong" if heard.digits else "inbound_not_understood"
+    return CancelNumber(language, order_id, again, preface)
 
 
 def cancel_checked(heard: Heard, *, store: InboundStore, now: datetime) -> Goodbye | Queued | OrderMenu:

@@ -44,7 +44,15 @@ def customer_task_id(shop_id: str, phone: str) -> str:
     return "tsk_" + hashlib.sha256(f"{shop_id}#{phone}".encode()).hexdigest()[:24]
 
 
-def accept_order(shop: ShopSettings, order_in: OrderIn, *, store: OrderStore, now: datetime, order_id: str) -> Order:
+def accept_order(
+    shop: ShopSettings,
+    order_in: OrderIn,
+    *,
+    store: OrderStore,
+    now: datetime,
+    order_id: str,
+    idempotency_key: str | None = None,
+) -> Order:
     phone = normalise_phone(order_in.phone, shop.default_region)
     order = Order(
         shop_id=shop.shop_id,
@@ -60,6 +68,7 @@ def accept_order(shop: ShopSettings, order_in: OrderIn, *, store: OrderStore, no
         currency=order_in.currency or shop.currency,
         received_at=now,
         day=local_day(now, shop.timezone),
+        idempotency_key=idempotency_key,
     )
     store.insert_order(order)
     return order

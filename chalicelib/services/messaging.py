@@ -1,17 +1,21 @@
 """Text messages with customers (O7 fallback, O9 delivery notice, O10) under the do-not-call list (O11).
 
 Every message out checks the list first; every message in is logged for the customer's
-timeline. A reply of 1/YES or 2/NO decides the customer's open orders that the robot or a text
-asked about; one that waits for a person, or for its first call, stays as it is, the reply says
+timeline. A reply of 1/YES confirms the customer's open orders that the robot or a text asked
+about; 2/NO cancels only the one whose number follows it ("2 SP-1042"): a bare 2 is asked for the
+number, a wrong one is told so, and a second wrong one is told to call (texts decide that order
+no more). One that waits for a person, or for its first call, stays as it is, the reply says
 who will call, and the message keeps it (``left_open``) for the agent. STOP and START move the
 customer on and off the list.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from chalicelib.domain.cancel_proof import MAX_CANCEL_TRIES, cancel_reference, texted_matches
 from chalicelib.domain.delivery_notice import notice_words
 from chalicelib.domain.entities import Order, TextMessage
 from chalicelib.domain.sms import Intent, decided_by_text, sms_intent, who_calls
@@ -28,6 +32,16 @@ if TYPE_CHECKING:
     from chalicelib.domain.shop import ShopSettings
 
 DECISIONS = {"confirm": "confirmed", "cancel": "cancelled"}
+
+
+@dataclass
+class TextDecision:
+    """What a 1 or 2 did: the orders it decided, the open ones it may not decide, and, for a
+    cancel that named no order of the customer's, the reply that says so (an [sms] key)."""
+
+    decided: list[Order] = field(default_factory=list)
+    left_open: list[Order] = field(default_factory=list)
+    refused: str | None = None
 
 
 def send_customer_sms(
@@ -121,10 +135,9 @@ def receive_sms(
     decided, who will call about what it did not), none when Twilio answers itself or the
     number is one the shop never texts."""
     intent = sms_intent(body, opt_out_type)
-    decided: list[Order] = []
-    left_open: list[Order] = []
+    outcome = TextDecision()
     if intent in DECISIONS:
-        decided, left_open = _decide(shop, phone, DECISIONS[intent], store=store, now=now)
+        outcome = _decide(shop, phone, intent, cancel_reference(body) or "", store=store, now=now)
     elif intent == "stop":
         store.add_do_not_call(shop.shop_id, phone, "sms", now)
     elif intent == "start":
@@ -138,36 +151,59 @@ def receive_sms(
             body,
             now,
             intent=intent,
-            order_ids=[o.order_id for o in decided],
-            left_open=[o.order_id for o in left_open],
+            order_ids=[o.order_id for o in outcome.decided],
+            left_open=[o.order_id for o in outcome.left_open],
         )
     )
     if refused_contact(shop, phone):  # no reply to a number the shop never texts (SMS pumping)
         return []
-    return _reply(shop, intent, decided, left_open, twilio_handles_opt_out=bool(opt_out_type))
+    return _reply(shop, intent, outcome, twilio_handles_opt_out=bool(opt_out_type))
 
 
 def _decide(
-    shop: ShopSettings, phone: str, status: str, *, store: MessagingStore, now: datetime
-) -> tuple[list[Order], list[Order]]:
+    shop: ShopSettings, phone: str, intent: str, reference: str, *, store: MessagingStore, now: datetime
+) -> TextDecision:
     """The orders the text decided, and the open ones it may not decide (nobody asked about
-    them by robot or text: they wait for a person or their first call)."""
-    decided, left_open = [], []
+    them by robot or text: they wait for a person or their first call). A cancel decides only
+    the order its ``reference`` names."""
+    outcome = TextDecision()
+    askable: list[Order] = []
     for order in store.open_orders_of(shop.shop_id, phone):
-        if not decided_by_text(order):
-            left_open.append(order)
-            continue
+        (askable if decided_by_text(order) else outcome.left_open).append(order)
+    if intent == "cancel" and askable:
+        named = [o for o in askable if texted_matches(o.order_number or o.order_id, reference)]
+        if not named:
+            outcome.refused = _refuse_cancel(shop, askable, reference, store=store)
+        askable = named
+    for order in askable:
+        status = DECISIONS[intent]
         moved = store.transition_order(shop.shop_id, order.order_id, {"queued", "unreachable"}, status, decided_at=now)
         if moved is not None:
-            decided.append(moved)
+            outcome.decided.append(moved)
             if moved.task_id:
                 store.drop_orders_from_task(moved.task_id, [moved.order_id])
-    return decided, left_open
+    return outcome
 
 
-def _reply(
-    shop: ShopSettings, intent: Intent, decided: list[Order], left_open: list[Order], *, twilio_handles_opt_out: bool
-) -> list[str]:
+def _refuse_cancel(shop: ShopSettings, askable: list[Order], reference: str, *, store: MessagingStore) -> str:
+    """A cancel without a number is asked for it; a wrong number counts against each order the
+    text might have meant, and the last try leaves them to a call (``asked_by`` cleared)."""
+    if not reference:
+        return "cancel_needs_number"
+    spent = False
+    for order in askable:
+        misses = order.cancel_misses + 1
+        fields: dict[str, object] = {"cancel_misses": misses}
+        if misses >= MAX_CANCEL_TRIES:
+            fields["asked_by"] = None
+            spent = True
+        store.mark_orders(shop.shop_id, [order.order_id], **fields)
+    logger.info("text cancel refused: wrong order number", extra={"shop_id": shop.shop_id, "spent": spent})
+    return "cancel_number_refused" if spent else "cancel_number_wrong"
+
+
+def _reply(shop: ShopSettings, intent: Intent, outcome: TextDecision, *, twilio_handles_opt_out: bool) -> list[str]:
+    decided, left_open = outcome.decided, outcome.left_open
     concerned = decided or left_open
     catalog = load_catalog(concerned[0].language or shop.main_language if concerned else shop.main_language)
     if intent in ("stop", "start", "help") and twilio_handles_opt_out:
@@ -176,6 +212,8 @@ def _reply(
         names = {"stop": "opted_out", "start": "opted_in", "help": "help", "other": "passed_on"}
         return [catalog.sms_text(names[intent], shop_name=shop.name)]
     texts = []
+    if outcome.refused:
+        texts.append(catalog.sms_text(outcome.refused, shop_name=shop.name))
     if decided:
         message = "confirmed" if intent == "confirm" else "cancelled"
         texts.append(catalog.sms_text(message, shop_name=shop.name, order_number=_numbers(decided)))

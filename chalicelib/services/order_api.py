@@ -13,9 +13,13 @@ from chalicelib.services.intake import accept_order, new_order_id
 from chalicelib.services.ports import Idempotent, OrderStore
 
 
-def accept_order_now(shop: ShopSettings, order_in: OrderIn, *, store: OrderStore) -> dict[str, Any]:
+def accept_order_now(
+    shop: ShopSettings, order_in: OrderIn, *, store: OrderStore, idempotency_key: str | None = None
+) -> dict[str, Any]:
+    """``idempotency_key`` is kept on the order: erasing its customer finds the stored answer."""
     now = current_clock().now()
-    order = accept_order(shop, order_in, store=store, now=now, order_id=new_order_id(now))
+    order_id = new_order_id(now)
+    order = accept_order(shop, order_in, store=store, now=now, order_id=order_id, idempotency_key=idempotency_key)
     return order.public_view()
 
 
@@ -30,4 +34,6 @@ def accept_order_with_key(
     lambda_context: Any = None,
 ) -> dict[str, Any]:
     request = {"shop_id": shop.shop_id, "key": idempotency_key, "body": body}
-    return idempotent(request, lambda: accept_order_now(shop, order_in, store=store), lambda_context)
+    return idempotent(
+        request, lambda: accept_order_now(shop, order_in, store=store, idempotency_key=idempotency_key), lambda_context
+    )

@@ -128,6 +128,8 @@ class CallState:
     status: str
     duration_seconds: int
     answered_by: str | None
+    from_: str = ""  # the caller, as Twilio has it
+    to: str = ""  # the number called
 
 
 @dataclass(frozen=True)
@@ -440,7 +442,12 @@ class CustomerErasure(Protocol):
 
     def recordings_of(self, shop_id: str, phone: str) -> list[tuple[str, str]]: ...
     def forget_recording(self, call_sid: str) -> None: ...
+    def order_answer_keys(self, shop_id: str, phone: str) -> list[str]: ...
     def erase(self, shop_id: str, phone: str, groups: set[str], now: datetime) -> Erased: ...
+
+
+# Delete the stored answers to a shop's Idempotency-Keys; how many there were.
+ForgetOrderAnswers = Callable[[str, list[str]], int]
 
 
 class RecordingDeletion(Protocol):

@@ -10,7 +10,9 @@ Three webhooks of a ``<Record>`` (``voice.inbound_twiml.voicemail``), each safe 
   who hung up unserved does (I7). A hidden number gets no task (it is never offered voicemail;
   only the technical-problem fallback records one);
 - the recording status callback (``recording_ready``), once the file can be fetched: the
-  same bookkeeping if the action never arrived, then the shop's email with an expiring signed
+  same bookkeeping if the action never arrived, then the shop's email. The numbers' static
+  fallback (``infra/voice_fallback.py``, when the app failed) records with this callback too: a
+  call the app never stored is looked up at Twilio (who called which number) and stored now, with an expiring signed
   link to the recording (``alerts.send_alert``: once per call, to the alerts' recipients, else
   the report's, in the shop's language);
 - Twilio's transcription callback (``transcribed``), where the shop asks for it: the text on
@@ -37,9 +39,11 @@ from chalicelib.services.inbound import CallContext
 from chalicelib.voice.alert_words import VoicemailFacts
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from chalicelib.domain.entities import Call
     from chalicelib.domain.shop import ShopSettings
-    from chalicelib.services.ports import InboundStore, RecordingLink
+    from chalicelib.services.ports import CallState, InboundStore, RecordingLink
 
 
 @dataclass(frozen=True)
@@ -104,13 +108,25 @@ class VoicemailMail:
     link_days: int
 
 
-def recording_ready_callback(form: dict[str, str], *, store: InboundStore, now: datetime, mail: VoicemailMail) -> bool:
+def recording_ready_callback(
+    form: dict[str, str],
+    *,
+    store: InboundStore,
+    now: datetime,
+    mail: VoicemailMail,
+    lookup: Callable[[str], CallState] | None = None,
+) -> bool:
     """The recording status callback of a voicemail: its bookkeeping if the action was lost,
-    then the shop's email (once). True when this call sent it."""
+    then the shop's email (once). True when this call sent it. A call with no record (a message
+    left on the static fallback while the app was down) is asked of Twilio with ``lookup``: the
+    callback names neither the caller nor the number."""
     heard = recorded(form)
     if not recording_ready(form) or not heard.is_message:
         return False
     ctx = inbound.context(heard.call_sid, store=store)
+    if ctx is None and lookup is not None and heard.call_sid:
+        state = lookup(heard.call_sid)
+        ctx = _context({**form, "From": state.from_, "To": state.to}, store=store, now=now)
     if ctx is None:
         logger.warning("voicemail recording of a call with no record")
         return False

@@ -152,6 +152,20 @@ def cancel_check(catalog: Catalog, values: dict[str, object], action: str) -> st
     return str(response)
 
 
+def cancel_number(catalog: Catalog, action: str, preface: str | None) -> str:
+    """Keys only (an order number is no word to guess at): its digits, then #; silence comes to
+    ``action`` too, with no digits."""
+    response = VoiceResponse()
+    if preface:
+        speak(response, catalog, preface)
+    with response.gather(
+        action=action, method="POST", timeout=GATHER_TIMEOUT_SECONDS, input="dtmf", finish_on_key="#"
+    ) as gather:
+        speak(gather, catalog, "inbound_cancel_number_ask")
+    response.redirect(action, method="POST")
+    return str(response)
+
+
 def enqueue(catalog: Catalog, queue_name: str, wait_url: str, action_url: str, prompt: str | None) -> str:
     response = VoiceResponse()
     if prompt:

@@ -146,6 +146,9 @@ class InboundLinks(_Links):
     def order_cancel(self, lang: str, order_id: str) -> str:
         return self.step("order-cancel", lang=lang, order=order_id)
 
+    def order_cancel_number(self, lang: str, order_id: str, attempt: object) -> str:
+        return self.step("order-cancel-number", lang=lang, order=order_id, attempt=attempt)
+
     def wait(self, lang: str) -> str:
         return self.step("wait", lang=lang)
 

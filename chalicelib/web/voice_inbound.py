@@ -20,6 +20,7 @@ from chalicelib.services import inbound_menu as menus
 from chalicelib.services.inbound_menu import (
     AfterHoursMenu,
     CancelCheck,
+    CancelNumber,
     LanguageMenu,
     MenuStep,
     NotUnderstood,
@@ -70,6 +71,9 @@ def _render(step: MenuStep) -> Response:
     if isinstance(step, CancelCheck):
         action = links.order_cancel(language, step.order.order_id)
         return twiml(tw.cancel_check(catalog, _order_words(step.order, catalog), action))
+    if isinstance(step, CancelNumber):
+        action = links.order_cancel_number(language, step.order_id, step.attempt)
+        return twiml(tw.cancel_number(catalog, action, step.preface))
     return respond(step)
 
 
@@ -190,6 +194,13 @@ def order_action(form: dict[str, str]) -> Response:
 @guarded
 def order_cancel_checked(form: dict[str, str]) -> Response:
     return _step(menus.cancel_checked, form)
+
+
+@voice_inbound.route(f"{BASE}/order-cancel-number", methods=["POST"], content_types=FORM)
+@webhook
+@guarded
+def order_cancel_number_keyed(form: dict[str, str]) -> Response:
+    return _step(menus.cancel_number_keyed, form)
 
 
 @voice_inbound.route(f"{BASE}/order-slot", methods=["POST"], content_types=FORM)

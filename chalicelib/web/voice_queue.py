@@ -281,7 +281,9 @@ def voicemail_recorded(form: dict[str, str]) -> Response:
 def voicemail_ready(form: dict[str, str]) -> Response:
     now = current_clock().now()
     return acknowledged(
-        lambda: voicemail.recording_ready_callback(form, store=inbound_store(), now=now, mail=voicemail_mail(now)),
+        lambda: voicemail.recording_ready_callback(
+            form, store=inbound_store(), now=now, mail=voicemail_mail(now), lookup=telephony().fetch_call
+        ),
         "voicemail not handled",
     )
 

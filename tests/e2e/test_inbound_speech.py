@@ -1,6 +1,7 @@
 """Callers who answer the self-service menu in words, through the local stack and the Twilio
 stand-in (I4, I11, #16 item 3): a no, two answers at once or words heard unsurely decide
-nothing; a plain answer does; a cancellation is read back and needs a 1 or a clear yes."""
+nothing; a plain answer does; a cancellation needs the order's number keyed (#18), is read back
+and needs a 1 or a clear yes."""
 
 from __future__ import annotations
 
@@ -74,9 +75,10 @@ def test_a_cancellation_said_in_russian_is_read_back_a_no_keeps_the_order_and_a_
 ) -> None:
     phone = "+380671230103"
     order_id = order_waiting(stack, shop_api, phone, "SP-3")
-    # WHEN the caller says "no, I don't confirm", then "cancel it", then "no" to the read-back,
-    # then "yes" to the order's menu
-    script = CallerScript([RU, Speak("нет, не подтверждаю"), Speak("отмените"), Speak("нет"), Speak("да")])
+    # WHEN the caller says "no, I don't confirm", then "cancel it", keys the order's number, then
+    # says "no" to the read-back, then "yes" to the order's menu
+    steps: list[Step] = [RU, Speak("нет, не подтверждаю"), Speak("отмените"), Press("3#"), Speak("нет"), Speak("да")]
+    script = CallerScript(steps)
     transcript = stack.standin.place_inbound_call(phone, SHOP, script)
     heard = transcript.heard()
     assert transcript.application_errors == []
@@ -96,10 +98,11 @@ def test_a_cancellation_said_in_ukrainian_is_read_back_and_a_yes_cancels_it(
 ) -> None:
     phone = "+380671230104"
     order_id = order_waiting(stack, shop_api, phone, "SP-4")
-    script = CallerScript([UK, Speak("скасуйте, будь ласка"), Speak("так")])
+    script = CallerScript([UK, Speak("скасуйте, будь ласка"), Press("4#"), Speak("так")])
     transcript = stack.standin.place_inbound_call(phone, SHOP, script)
     heard = transcript.heard()
     assert transcript.application_errors == []
+    assert "Щоб скасувати, введіть цифри номера замовлення, потім натисніть решітку." in heard
     assert (
         "Ви хочете скасувати замовлення SP-4 на суму 410 гривень. Щоб скасувати його, натисніть 1 "
         "або скажіть «так». Щоб залишити, натисніть 2." in heard
@@ -108,13 +111,15 @@ def test_a_cancellation_said_in_ukrainian_is_read_back_and_a_yes_cancels_it(
     assert shop_api.order(order_id)["status"] == "cancelled"
 
 
-def test_key_2_is_read_back_too_2_or_silence_keeps_the_order_and_1_cancels_it(
+def test_key_2_asks_the_number_then_is_read_back_2_or_silence_keeps_the_order_and_1_cancels_it(
     stack: LocalStack, shop_api: ShopApi
 ) -> None:
     phone = "+380671230105"
     order_id = order_waiting(stack, shop_api, phone, "SP-5")
-    # WHEN the caller presses 2, then 2 (keep), 2 again and says nothing, 2 again and then 1
-    keys: list[Step] = [EN, Press("2"), Press("2"), Press("2"), Silence(), Press("2"), Press("1")]
+    # WHEN the caller presses 2 and keys the number, then 2 (keep), the same and says nothing,
+    # the same and then 1
+    cancel: list[Step] = [Press("2"), Press("5#")]
+    keys: list[Step] = [EN, *cancel, Press("2"), *cancel, Silence(), *cancel, Press("1")]
     transcript = stack.standin.place_inbound_call(phone, SHOP, CallerScript(keys))
     heard = transcript.heard()
     assert transcript.application_errors == []

@@ -4,7 +4,7 @@ and the Twilio stand-in:
 - key 3 on the robot's call ("talk to an agent") makes the order agent work at once: route
   ``agent``, the agent queue, the timeline and the shop's CRM; the customer hears what happens
   next, and an agent does call;
-- a text "1" or "2" decides only the orders the robot or a text asked about; an order that
+- a text "1" or "2 <order number>" decides only the orders the robot or a text asked about; an order that
   waits for a person stays as it is, the customer is told so, and the text is on the timeline.
 """
 
@@ -156,7 +156,7 @@ def test_a_text_after_the_robot_read_the_order_out_decides_it_and_no_call_follow
     )
     order_id = shop_api.post_order({"order_number": "R3-2", "phone": customer, "total": "210"}).json()["id"]
     assert stack.wait_quiet(timeout=60)
-    [reply] = stack.standin.send_inbound_sms(from_=customer, to=SHOP, body="2")
+    [reply] = stack.standin.send_inbound_sms(from_=customer, to=SHOP, body="2 R3-2")
     assert reply.body == "Kvitka Flowers: замовлення R3-2 скасовано."
     assert stack.wait_quiet(timeout=30)
 

@@ -234,6 +234,7 @@ ROUTES = [
     (f"{IB}/order-choice?attempt=0&lang=en", "twiml"),
     (f"{IB}/order?attempt=0&lang=ru&order=nope", "twiml"),
     (f"{IB}/order-cancel?lang=uk&order=nope", "twiml"),
+    (f"{IB}/order-cancel-number?attempt=0&lang=en&order=nope", "twiml"),
     (f"{IB}/wait?lang=en", "twiml"),
     (f"{IB}/wait-choice?lang=en", "twiml-or-empty"),
     (f"{IB}/queue-exit?lang=en", "twiml"),

@@ -58,6 +58,19 @@ def test_a_yes_by_text_confirms_the_order_and_the_reply_says_so(client: Client, 
     assert (logged.direction, logged.intent, logged.order_ids) == ("inbound", "confirm", {order_id})
 
 
+def test_a_cancel_by_text_needs_the_order_number_and_two_wrong_ones_leave_it_to_a_call(
+    client: Client, order_stream: StreamReader
+) -> None:
+    # GIVEN the robot read the order out, and a text comes from the customer's number
+    order_id = queued_order(client, order_stream)
+    OrderItem("demo", order_id).update(actions=[OrderItem.asked_by.set("robot")])
+    for body in ("2 A-6", "2 A-8"):
+        reply = text(client, body)
+        assert "нічого не скасовано" in (reply.find("./Message").text or "")  # type: ignore[union-attr]
+    stored = OrderItem.get("demo", order_id)
+    assert (stored.status, stored.cancel_misses, stored.asked_by) == ("queued", 2, None)
+
+
 def test_a_yes_nobody_asked_for_leaves_the_order_for_its_call(client: Client, order_stream: StreamReader) -> None:
     order_id = queued_order(client, order_stream)
     reply = text(client, "Yes")

@@ -27,6 +27,9 @@ class FakeErasure:
     def forget_recording(self, call_sid: str) -> None:
         del self.recordings[call_sid]
 
+    def order_answer_keys(self, shop_id: str, phone: str) -> list[str]:
+        return [] if self.erased_with else ["checkout-41"]  # the orders lose their keys when erased
+
     def erase(self, shop_id: str, phone: str, groups: set[str], now: datetime) -> Erased:
         self.erased_with.append((shop_id, phone, groups))
         return Erased(orders=1, calls=2)
@@ -47,22 +50,43 @@ class FakeTwilio:
 SHOP = ShopSettings.model_validate({"shop_id": "demo", "name": "Kvitka"})
 
 
+class FakeAnswers:
+    """The stored answers to the shop's Idempotency-Keys."""
+
+    def __init__(self) -> None:
+        self.forgotten: list[tuple[str, list[str]]] = []
+
+    def __call__(self, shop_id: str, keys: list[str]) -> int:
+        self.forgotten.append((shop_id, keys))
+        return len(keys)
+
+
 def test_recordings_go_at_twilio_before_the_rest_and_a_failure_leaves_them_for_a_second_run() -> None:
-    store = FakeErasure({"CA1": "RE1", "CA2": "RE2"})
+    store, answers = FakeErasure({"CA1": "RE1", "CA2": "RE2"}), FakeAnswers()
     # WHEN Twilio fails on the second recording
     with pytest.raises(ConnectionError):
         erase_customer(
-            SHOP, PHONE, store=store, recordings=FakeTwilio(failing=frozenset({"RE2"})), groups={"sales"}, now=NOW
+            SHOP,
+            PHONE,
+            store=store,
+            recordings=FakeTwilio(failing=frozenset({"RE2"})),
+            order_answers=answers,
+            groups={"sales"},
+            now=NOW,
         )
     # THEN the first is gone and forgotten, the second kept, and nothing else erased yet
-    assert store.recordings == {"CA2": "RE2"} and store.erased_with == []
+    assert store.recordings == {"CA2": "RE2"} and store.erased_with == [] and answers.forgotten == []
     # WHEN the operator runs it again (RE2 deleted at Twilio meanwhile: 404)
     twilio = FakeTwilio(gone=frozenset({"RE2"}))
-    erased = erase_customer(SHOP, PHONE, store=store, recordings=twilio, groups={"sales"}, now=NOW)
-    # THEN it finishes: the recording forgotten, the rest erased, counted
+    erased = erase_customer(
+        SHOP, PHONE, store=store, recordings=twilio, order_answers=answers, groups={"sales"}, now=NOW
+    )
+    # THEN it finishes: the recording forgotten, the order's stored answer deleted (while the
+    # order still named its key), the rest erased, counted
     assert (twilio.deleted, store.recordings) == (["RE2"], {})
+    assert answers.forgotten == [("demo", ["checkout-41"])]
     assert store.erased_with == [("demo", PHONE, {"sales"})]
-    assert (erased.recordings, erased.orders, erased.calls, erased.total()) == (1, 1, 2, 4)
+    assert (erased.recordings, erased.order_answers, erased.orders, erased.calls, erased.total()) == (1, 1, 1, 2, 5)
 
 
 def test_an_order_keeps_only_its_figures() -> None:

@@ -51,6 +51,9 @@ def queued_order(store: FakeStore, shop: ShopSettings, number: str = "A-1", **fi
         ("Так", None, "confirm"),
         ("2", None, "cancel"),
         ("no", None, "cancel"),
+        ("2 SP-1042", None, "cancel"),
+        ("Ні, 1042", None, "cancel"),
+        ("no thanks", None, "other"),
         ("STOP", None, "stop"),
         ("please stop", "STOP", "stop"),
         ("start", None, "start"),
@@ -86,12 +89,53 @@ def test_replying_1_confirms_every_order_the_customer_was_asked_about_and_takes_
     )
 
 
-def test_replying_2_cancels(store: FakeStore, shop: ShopSettings) -> None:
-    order = asked(store, queued_order(store, shop), "robot")
-    assert messaging.receive_sms(shop, PHONE, "no", None, "SM1", store=store, now=NOON) == [
+def test_replying_2_with_the_order_number_cancels_that_order_only(store: FakeStore, shop: ShopSettings) -> None:
+    first = asked(store, queued_order(store, shop, "A-1"), "robot")
+    second = asked(store, queued_order(store, shop, "A-2"), "sms", status="unreachable")
+    assert messaging.receive_sms(shop, PHONE, "no a2", None, "SM1", store=store, now=NOON) == [
+        "Kvitka: замовлення A-2 скасовано."
+    ]
+    assert [store.orders[("demo", o.order_id)].status for o in (first, second)] == ["queued", "cancelled"]
+    # the digits alone name it too
+    assert messaging.receive_sms(shop, PHONE, "2 1", None, "SM2", store=store, now=NOON) == [
         "Kvitka: замовлення A-1 скасовано."
     ]
-    assert store.orders[("demo", order.order_id)].status == "cancelled"
+    assert store.orders[("demo", first.order_id)].status == "cancelled"
+    assert [m.order_ids for m in store.messages] == [[second.order_id], [first.order_id]]
+
+
+def test_a_bare_2_from_the_customers_number_cancels_nothing_and_asks_for_the_order_number(
+    store: FakeStore, shop: ShopSettings
+) -> None:
+    # GIVEN anyone can send a text from the customer's number (a spoofed sender)
+    order = asked(store, queued_order(store, shop), "robot")
+    assert messaging.receive_sms(shop, PHONE, "2", None, "SM1", store=store, now=NOON) == [
+        "Kvitka: щоб скасувати, надішліть 2 і номер замовлення з нашого повідомлення, наприклад: 2 A-1234."
+    ]
+    stored = store.orders[("demo", order.order_id)]
+    assert (stored.status, stored.cancel_misses, stored.asked_by) == ("queued", 0, "robot")
+
+
+def test_a_wrong_order_number_is_refused_twice_then_texts_decide_that_order_no_more(
+    store: FakeStore, shop: ShopSettings
+) -> None:
+    order = asked(store, queued_order(store, shop), "robot")
+    wrong = messaging.receive_sms(shop, PHONE, "2 A-7", None, "SM1", store=store, now=NOON)
+    assert wrong == [
+        "Kvitka: серед ваших замовлень, що чекають на відповідь, немає такого номера, тож нічого не скасовано. "
+        "Перевірте номер у нашому повідомленні й надішліть 2 і номер ще раз."
+    ]
+    again = messaging.receive_sms(shop, PHONE, "2 A-8", None, "SM2", store=store, now=NOON)
+    assert again == [
+        "Kvitka: це знову не номер вашого замовлення, тож нічого не скасовано. Щоб скасувати його, зателефонуйте нам."
+    ]
+    stored = store.orders[("demo", order.order_id)]
+    assert (stored.status, stored.cancel_misses, stored.asked_by) == ("queued", 2, None)
+    # THEN even the right number by text no longer cancels it: the shop's call will ask
+    assert messaging.receive_sms(shop, PHONE, "2 A-1", None, "SM3", store=store, now=NOON) == [
+        "Kvitka: щодо замовлення A-1 ми вам зателефонуємо; ваше повідомлення збережено."
+    ]
+    assert store.orders[("demo", order.order_id)].status == "queued"
 
 
 def test_a_yes_with_nothing_open_says_so(store: FakeStore, shop: ShopSettings) -> None:
@@ -190,7 +234,7 @@ def test_after_the_last_failed_call_the_customer_gets_the_order_by_text(store: F
     assert (text["to"], text["from_"]) == (PHONE, "+380441234567")
     assert text["body"] == (
         "Kvitka: ми не змогли до вас додзвонитися щодо замовлення A-1 на 1250.50 UAH. "
-        "Відповідайте 1 — підтвердити, 2 — скасувати."
+        "Відповідайте 1 — підтвердити, 2 A-1 — скасувати."
     )
     assert store.messages[0].purpose == "confirm-request"
     # THEN a reply decides it: the customer was asked by text

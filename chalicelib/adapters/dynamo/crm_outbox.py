@@ -38,6 +38,7 @@ class DynamoCrmOutbox:
             retrying_since=event.created_at,
             next_attempt_at=event.created_at,
             due_key=event.shop_id,
+            customer=event.customer,
         )
         return saved(item, CrmEventItem.event_id.does_not_exist())
 

@@ -11,6 +11,7 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib.adapters.dynamo.items import shop_phone
 from chalicelib.adapters.dynamo.schema import (
     CallItem,
+    CrmEventItem,
     DedupClaimItem,
     DialTaskItem,
     DoNotCallItem,
@@ -21,7 +22,14 @@ from chalicelib.adapters.dynamo.schema import (
     TextOutItem,
 )
 from chalicelib.domain.dedup import dedup_claim_keys
-from chalicelib.domain.erasure import ERASED, Erased, anonymised_payload, do_not_call_hash, erased_shop_phone
+from chalicelib.domain.erasure import (
+    ERASED,
+    Erased,
+    anonymised_payload,
+    customer_hash,
+    do_not_call_hash,
+    erased_shop_phone,
+)
 from chalicelib.domain.queue import queue_key
 
 
@@ -30,6 +38,11 @@ class DynamoErasure:
         """(CallSid, RecordingSid) of the customer's recorded calls."""
         calls = CallItem.by_shop_phone.query(shop_phone(shop_id, phone))
         return [(c.call_sid, c.recording_sid) for c in calls if c.recording_sid]
+
+    def order_answer_keys(self, shop_id: str, phone: str) -> list[str]:
+        """The ``Idempotency-Key``s of the customer's orders: their stored answers name them."""
+        orders = OrderItem.by_shop_phone.query(shop_phone(shop_id, phone))
+        return [order.idempotency_key for order in orders if order.idempotency_key]
 
     def erase(self, shop_id: str, phone: str, groups: set[str], now: datetime) -> Erased:
         """Everything about ``phone`` in the shop but the recordings at Twilio (deleted first by
@@ -46,6 +59,7 @@ class DynamoErasure:
                     OrderItem.customer_name.set(""),
                     OrderItem.payload.set(anonymised_payload(dict(order.payload or {}))),
                     OrderItem.shop_phone.set(gone),
+                    OrderItem.idempotency_key.remove(),
                 ]
             )
             erased.orders += 1
@@ -72,6 +86,9 @@ class DynamoErasure:
         for text in list(TextOutItem.by_customer.query(key)):
             TextOutItem(text.text_id).delete()
             erased.outbox_texts += 1
+        for event in list(CrmEventItem.by_customer.query(customer_hash(shop_id, phone))):
+            CrmEventItem(event.event_id).delete()
+            erased.crm_events += 1
         erased.callback_tasks = _delete_tasks(task_ids, phone)
         erased.queue_entries = _delete_queue_entries(shop_id, groups, phone)
         erased.do_not_call_hashed = _hash_do_not_call(shop_id, phone, now)

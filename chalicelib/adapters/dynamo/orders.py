@@ -10,7 +10,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.adapters.dynamo.items import day_key, day_of, from_item, saved, setting, shop_phone, updated
+from chalicelib.adapters.dynamo.items import count, day_key, day_of, from_item, saved, setting, shop_phone, updated
 from chalicelib.adapters.dynamo.retention import kept_until
 from chalicelib.adapters.dynamo.schema import DedupClaimItem, OrderItem
 from chalicelib.clock import storage_expiry
@@ -44,6 +44,7 @@ def order_item(order: Order) -> OrderItem:
         shop_day=day_key(order.shop_id, order.day),
         shop_phone=shop_phone(order.shop_id, order.phone),
         shop_order_number=shop_order_number(order.shop_id, order.order_number),
+        idempotency_key=order.idempotency_key,
     )
 
 
@@ -57,6 +58,7 @@ def order_entity(item: OrderItem) -> Order:
         total=Decimal(item.total),
         reached=bool(item.reached),
         day=day_of(item.shop_day),
+        cancel_misses=count(item.cancel_misses),
     )
 
 

@@ -203,6 +203,8 @@ class OrderItem(Model):
     decided_by = UnicodeAttribute(null=True)  # "shop": cancelled through the API (#16 item 14)
     cancel_reason = UnicodeAttribute(null=True)
     changed_at = UTCDateTimeAttribute(null=True)
+    cancel_misses = NumberAttribute(null=True)  # texts cancelling it with a wrong number (#18)
+    idempotency_key = UnicodeAttribute(null=True)  # the shop's Idempotency-Key: its answer is erased too
     shop_day = UnicodeAttribute()
     shop_phone = UnicodeAttribute()
     # "<shop_id>#<order number, casefolded>"; absent for orders sent without a number.
@@ -458,12 +460,15 @@ class CrmEventItem(Model):
     delivered_at = UTCDateTimeAttribute(null=True)
     last_status = NumberAttribute(null=True)  # the CRM's last HTTP status
     last_error = UnicodeAttribute(null=True)
+    customer = UnicodeAttribute(null=True)  # the hash of the phone the body names (erasure, #18)
     expires_ttl = TTLAttribute(null=True)
 
     # Events of a shop waiting to be (re)tried, by when (sparse: only pending ones).
     by_due: GlobalSecondaryIndex[CrmEventItem] = _index("by_due", "due_key", "next_attempt_at")
     # Events of a shop given up after a day of failures or refused by the CRM (sparse).
     by_parked: GlobalSecondaryIndex[CrmEventItem] = _index("by_parked", "parked_key", "parked_at")
+    # The events naming one customer (erasure): keys only, the phone hashed.
+    by_customer: GlobalSecondaryIndex[CrmEventItem] = _index("by_customer", "customer", "created_at", keys_only=True)
 
 
 # ---- the text outbox (#18) ------------------------------------------------------------------
