@@ -55,6 +55,7 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("POST", "/twilio/voice/inbound/menu", "voice_inbound.main_menu", FORM),
     ("POST", "/twilio/voice/inbound/order", "voice_inbound.order_action", FORM),
     ("POST", "/twilio/voice/inbound/order-cancel", "voice_inbound.order_cancel_checked", FORM),
+    ("POST", "/twilio/voice/inbound/order-cancel-number", "voice_inbound.order_cancel_number_keyed", FORM),
     ("POST", "/twilio/voice/inbound/order-choice", "voice_inbound.order_chosen", FORM),
     ("POST", "/twilio/voice/inbound/order-slot", "voice_inbound.order_slot_chosen", FORM),
     ("POST", "/twilio/voice/inbound/order-slot-menu", "voice_inbound.order_slot_menu_again", FORM),
