@@ -198,3 +198,7 @@ class ConferenceLinks(InboundLinks):
 
     def agent_leg(self, path: str, call_sid: str, agent_id: str, **extra: object) -> str:
         return self.step(f"agent-leg/{path}", agent=agent_id, call=call_sid, **extra)
+
+    def outside_leg_status(self, call_sid: str) -> str:
+        """The progress of an outside number dialled in for a transfer."""
+        return self.step("outside-leg/status", call=call_sid)

@@ -329,6 +329,8 @@ class CallItem(Model):
     transfer_call_sid = UnicodeAttribute(null=True)  # that agent's leg into the conference
     transfers = NumberAttribute(null=True)  # transfers completed
     handled_by = ListAttribute(of=UnicodeAttribute, null=True)  # every agent who talked to the caller
+    transfer_number = UnicodeAttribute(null=True)  # the outside number a transfer under way rings
+    transferred_to_number = UnicodeAttribute(null=True)  # the outside number the caller was handed to
     expires_ttl = TTLAttribute(null=True)  # the shop's privacy.retention_days after it began (#18)
 
     by_shop_day: GlobalSecondaryIndex[CallItem] = _index("by_shop_day", "shop_day", "created_at")
