@@ -25,6 +25,7 @@ from chalicelib.web.softphone import softphone
 from chalicelib.web.voice_agent_dial import voice_agent_dial
 from chalicelib.web.voice_bridge import voice_bridge
 from chalicelib.web.voice_conference import voice_conference
+from chalicelib.web.voice_desk_call import voice_desk_call
 from chalicelib.web.voice_inbound import voice_inbound
 from chalicelib.web.voice_predictive import voice_predictive
 from chalicelib.web.voice_queue import voice_queue
@@ -53,6 +54,7 @@ app.register_blueprint(desk_call_control)
 app.register_blueprint(privacy_api)
 app.register_blueprint(voice_bridge)
 app.register_blueprint(agent_calls)
+app.register_blueprint(voice_desk_call)
 
 
 @app.middleware("all")

@@ -656,6 +656,19 @@ class ConferenceParticipant(Protocol):
         ...
 
 
+class BrowserCallStore(AgentReservations, DoNotCallList, Protocol):
+    """What an agent's call from the browser reads and writes (services.browser_calls)."""
+
+    def agents_with_identity(self, identity: str) -> list[Agent]:
+        """Every agent, of any shop, whose softphone identity is ``identity``."""
+        ...
+
+    def get_shop(self, shop_id: str) -> ShopSettings | None: ...
+    def upsert_call(self, call: Call, **fields: Any) -> Call: ...
+    def get_call(self, call_sid: str) -> Call | None: ...
+    def update_call(self, call_sid: str, **fields: Any) -> None: ...
+
+
 class ConferenceCallStore(Protocol):
     """What the desk's control of a live call reads and writes (services.call_control)."""
 

@@ -17,6 +17,7 @@ INCOMING_PATH = "/twilio/voice/incoming"
 INBOUND_BASE = "/twilio/voice/inbound"
 AGENT_DIAL_BASE = "/twilio/voice/agent-dial"
 PREDICTIVE_BASE = "/twilio/voice/predictive"
+DESK_CALL_PATH = "/twilio/voice/desk-call"  # the TwiML App's Voice URL: agents' browser calls
 
 
 def webhook_url(
@@ -64,6 +65,10 @@ class PublicUrls(_Links):
     def call_status(self, task_id: str) -> str:
         # quoted as a path segment would be (as it always was: Twilio signs these bytes)
         return webhook_url(self.base_url, STATUS_PATH, {"task_id": task_id}, quote_via=quote, safe="/")
+
+    def desk_call_done(self, shop_id: str, agent_id: str) -> str:
+        """The end of an agent's call from the browser (its Dial's action)."""
+        return self._url(f"{DESK_CALL_PATH}/done", agent=agent_id, shop=shop_id)
 
     def voicemail(self) -> str:
         return self._url(VOICEMAIL_PATH)

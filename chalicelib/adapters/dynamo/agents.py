@@ -53,6 +53,11 @@ class AgentRepository:
     def list_agents(self, shop_id: str) -> list[Agent]:
         return [agent_entity(item) for item in AgentItem.query(shop_id, consistent_read=True)]
 
+    def agents_with_identity(self, identity: str) -> list[Agent]:
+        # A Scan: the agents table is small (people), and an outgoing browser call is rare next
+        # to the webhooks; Twilio's client identity is account-wide, so it names one agent.
+        return [agent_entity(item) for item in AgentItem.scan(AgentItem.client_identity == identity)]
+
     def get_agent(self, shop_id: str, agent_id: str) -> Agent | None:
         try:
             return agent_entity(AgentItem.get(shop_id, agent_id, consistent_read=True))
