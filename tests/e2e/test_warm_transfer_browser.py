@@ -235,6 +235,7 @@ def test_the_second_agent_not_answering_leaves_the_caller_back_with_the_first_no
     # WHEN Oleh starts a warm transfer to her from the page
     transfer_from_the_page(oleh, "anna")
     control_result(oleh, "Ringing anna: the caller is on hold; talk to them, then complete or cancel.")
+    assert shown(oleh, "transfer-complete") and shown(oleh, "transfer-cancel") and not shown(oleh, "transfer")
     # THEN her page rings (Twilio rings her browser with the app's leg)
     anna_leg = new_leg_to(stack, ANNA, before)
     assert double(anna, "ring(arguments[0])", {"CallSid": anna_leg.sid, "From": anna_leg.from_, "To": ANNA})
@@ -250,7 +251,16 @@ def test_the_second_agent_not_answering_leaves_the_caller_back_with_the_first_no
     # AND Anna's page says she missed it, and she is away (the app gives the next call to others)
     wait_for(anna, lambda d: text_of(d, "call-ended").startswith("Missed"), "the call missed")
     wait_for(anna, lambda d: text_of(d, "agent-status") == "away", "Anna away")
-    assert shown(oleh, "in-call")
+    # AND Oleh's page no longer says "Ringing anna": it says how the transfer ended, and shows
+    # the call's controls again (Transfer, not Complete or Cancel)
+    control_result(oleh, "anna did not answer; the caller is back with you.")
+    assert shown(oleh, "in-call") and shown(oleh, "transfer")
+    assert not shown(oleh, "transfer-complete") and not shown(oleh, "transfer-cancel")
+    # AND he can put the caller on hold again from there
+    click(oleh, "hold")
+    control_result(oleh, "The caller is on hold, hearing music.")
+    click(oleh, "unhold")
+    control_result(oleh, "The caller is back with you.")
     oleh_hangs_up(stack, oleh, oleh_leg, caller)
 
 
