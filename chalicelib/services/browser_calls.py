@@ -110,8 +110,8 @@ def ended(
     (or is free again when nobody answered)."""
     shop = store.get_shop(shop_id)
     call = store.get_call(call_sid)
-    if shop is None or call is None or call.agent_id != agent_id:
-        return
+    if shop is None or call is None or call.agent_id != agent_id or call.ended_at is not None:
+        return  # not this agent's browser call, or its end is recorded already (a retried callback)
     talked = dial_status in ANSWERED_STATUSES and duration > 0
     store.update_call(call_sid, status=dial_status or "completed", duration_seconds=duration, ended_at=now)
     status = "wrap-up" if talked else "available"

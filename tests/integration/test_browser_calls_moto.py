@@ -110,3 +110,20 @@ def test_the_agent_is_the_tokens_identity_never_a_parameter(client: Client, cloc
     )
     assert unsigned.status_code == 403
     assert list(CallItem.scan()) == []
+
+
+def test_a_customer_who_does_not_answer_leaves_the_agent_free_not_in_wrap_up(client: Client, clock: FixedClock) -> None:
+    _available("oleh")
+    [dial] = _call(client, CUSTOMER, sid="CA" + "7" * 32).findall("./Dial")
+    path = (dial.get("action") or "")[len(PUBLIC_BASE) :]
+    done = signed_post(
+        client, path, {"CallSid": "CA" + "7" * 32, "DialCallStatus": "no-answer", "DialCallDuration": "0"}
+    )
+    assert done.status_code == 200
+    assert CallItem.get("CA" + "7" * 32).status == "no-answer"
+    assert AgentItem.get("demo", "oleh").status == "available"
+    # a second end of the same call (a retried or stray callback) changes nothing
+    signed_post(client, path, {"CallSid": "CA" + "7" * 32, "DialCallStatus": "completed", "DialCallDuration": "9"})
+    record = CallItem.get("CA" + "7" * 32)
+    assert (record.status, record.duration_seconds) == ("no-answer", 0)
+    assert AgentItem.get("demo", "oleh").status == "available"
