@@ -214,7 +214,9 @@
     function transfer() {
       const to = $("transfer-to").value.trim();
       if (!to) { $("call-control-result").className = "error"; $("call-control-result").textContent = "Whom to? Type an agent or a group."; return; }
-      control("transfer", { [$("transfer-kind").value]: to, mode: $("transfer-mode").value });
+      const kind = $("transfer-kind").value;
+      // an outside number (one the shop lists) is always cold: the agent cannot consult it
+      control("transfer", { [kind]: to, mode: kind === "to_number" ? "cold" : $("transfer-mode").value });
     }
 
     $("accept").addEventListener("click", () => { if (call) call.accept(); });
