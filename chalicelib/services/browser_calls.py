@@ -76,8 +76,7 @@ def start(from_: str, to: str, call_sid: str, *, store: BrowserCallStore, now: d
         return Refused(language, "desk_call_not_available")
     _record(shop, agent, number, call_sid, store=store, now=now)
     logger.info("browser call placed", extra={"agent_id": agent.agent_id, "to": mask_phone(number)})
-    assert shop.caller_id is not None  # check_rules refused a shop without one
-    return Dial(shop.shop_id, agent.agent_id, number, shop.caller_id)
+    return Dial(shop.shop_id, agent.agent_id, number, shop.caller_id or "")  # check_rules: it has one
 
 
 def _record(
