@@ -70,6 +70,10 @@ class PublicUrls(_Links):
         """The end of an agent's call from the browser (its Dial's action)."""
         return self._url(f"{DESK_CALL_PATH}/done", agent=agent_id, shop=shop_id)
 
+    def desk_call_status(self, shop_id: str, agent_id: str) -> str:
+        """The customer's leg's final status, should the Dial's action never come."""
+        return self._url(f"{DESK_CALL_PATH}/status", agent=agent_id, shop=shop_id)
+
     def voicemail(self) -> str:
         return self._url(VOICEMAIL_PATH)
 

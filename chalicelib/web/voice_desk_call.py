@@ -2,7 +2,9 @@
 the browser softphone (#17, ``services.browser_calls``). Twilio calls it when the page's
 ``device.connect({params: {To}})`` runs, ``From`` being ``client:<identity>`` of the agent's
 token; the answer dials the customer with the shop's caller ID, or says why not and hangs up.
-``/done`` is the Dial's end. Both check Twilio's signature.
+``/done`` is the Dial's end; ``/status``, the customer's leg's final status callback, ends the
+call the same way when that action never comes (the agent would stay busy). All check
+Twilio's signature.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from chalicelib.services import browser_calls
 from chalicelib.voice import twiml as render
 from chalicelib.voice.catalog import load_catalog
 from chalicelib.voice.links import DESK_CALL_PATH
-from chalicelib.web.http import current_request, twilio_webhook, twiml
+from chalicelib.web.http import acknowledged, current_request, twilio_webhook, twiml
 from chalicelib.wiring import repository, urls
 
 voice_desk_call = Blueprint(__name__)
@@ -47,7 +49,12 @@ def desk_call(form: dict[str, str]) -> Response:
         action=urls().desk_call_done(placed.shop_id, placed.agent_id),
         method="POST",
     )
-    dial.number(placed.number)
+    dial.number(
+        placed.number,
+        status_callback=urls().desk_call_status(placed.shop_id, placed.agent_id),
+        status_callback_event="completed",
+        status_callback_method="POST",
+    )
     response.append(dial)
     return twiml(str(response))
 
@@ -69,3 +76,23 @@ def desk_call_done(form: dict[str, str]) -> Response:
     except Exception:
         logger.exception("browser call end not recorded")
     return twiml(render.hang_up())
+
+
+@voice_desk_call.route(f"{DESK_CALL_PATH}/status", methods=["POST"], content_types=FORM)
+@webhook
+def desk_call_status(form: dict[str, str]) -> Response:
+    """The customer's leg (``CallSid``) of the browser call ``ParentCallSid`` ended: its end is
+    recorded and the agent released unless the Dial's action did it first."""
+    query: dict[str, str] = dict(current_request(voice_desk_call).query_params or {})
+    return acknowledged(
+        lambda: browser_calls.ended(
+            form.get("ParentCallSid", ""),
+            query.get("shop", ""),
+            query.get("agent", ""),
+            form.get("CallStatus", ""),
+            twilio_count(form.get("CallDuration")) or 0,
+            store=repository(),
+            now=current_clock().now(),
+        ),
+        "browser call status not recorded",
+    )

@@ -160,3 +160,16 @@ def test_every_table_the_code_scans_is_granted_scan() -> None:
     assert scanned, "no scan found: the pattern is out of date"
     tables = {getattr(schema, model).Meta.table_name.rsplit("-", 1)[-1] for model in scanned}
     assert tables <= SCANNED_TABLES, sorted(tables - SCANNED_TABLES)
+
+
+def test_the_twilio_function_finds_a_browser_calls_agent_by_the_index_never_by_scanning_agents(
+    synthesis: Synthesis,
+) -> None:
+    """An agent's outgoing browser call names the agent only by the softphone identity: a Query
+    of the agents' sparse ``by_client_identity`` index, with no Scan of the agents table."""
+    statements = _role_statements(synthesis, _by_chalice_name(synthesis)["twilio_webhooks"])
+    agents = _table_ids(synthesis)["agents"]
+    index = {"Fn::Join": ["", [{"Fn::GetAtt": [agents, "Arn"]}, "/index/by_client_identity"]]}
+    assert index in _as_list(statements["Indexes"]["Resource"])
+    assert {"Fn::GetAtt": [agents, "Arn"]} not in _as_list(statements["TablesScan"]["Resource"])
+    assert "agents" not in SCANNED_TABLES

@@ -5,13 +5,16 @@ softphone identity Twilio names in ``From``, never a parameter; a refusal is spo
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
+import pytest
 from chalice.test import Client
 
 from chalicelib.adapters.dynamo.schema import AgentItem, CallItem
 from chalicelib.clock import FixedClock
 from chalicelib.wiring import repository
+from cli.admin import main as admin_cli
 from tests.integration.conftest import NOW, PUBLIC_BASE, signed_post
 
 PATH = "/twilio/voice/desk-call"
@@ -127,3 +130,79 @@ def test_a_customer_who_does_not_answer_leaves_the_agent_free_not_in_wrap_up(cli
     record = CallItem.get("CA" + "7" * 32)
     assert (record.status, record.duration_seconds) == ("no-answer", 0)
     assert AgentItem.get("demo", "oleh").status == "available"
+
+
+def test_an_agent_who_hangs_up_mid_call_is_released_though_the_dials_action_never_comes(
+    client: Client, clock: FixedClock
+) -> None:
+    # GIVEN Oleh on a browser call to a customer who answered
+    _available("oleh")
+    sid = "CA" + "8" * 32
+    [dial] = _call(client, CUSTOMER, sid=sid).findall("./Dial")
+    [number] = dial.findall("./Number")
+    assert (number.get("statusCallbackEvent"), number.get("statusCallbackMethod")) == ("completed", "POST")
+    status_url = number.get("statusCallback") or ""
+    assert status_url.startswith(f"{PUBLIC_BASE}{PATH}/status?")
+    # WHEN he hangs up after 30 s and Twilio's request to the Dial's action is lost: only the
+    # customer's leg reports its end (its own sid, the browser call as its parent)
+    clock.advance(seconds=30)
+    customer_leg = {"CallSid": "CA" + "9" * 32, "ParentCallSid": sid, "CallStatus": "completed", "CallDuration": "30"}
+    response = signed_post(client, status_url[len(PUBLIC_BASE) :], customer_leg)
+    # THEN the call is recorded as ended and Oleh wraps up instead of staying busy
+    assert response.status_code == 204
+    record = CallItem.get(sid)
+    assert (record.status, record.duration_seconds, record.ended_at) == ("completed", 30, NOW.replace(second=30))
+    assert AgentItem.get("demo", "oleh").status == "wrap-up"
+    # AND the action arriving late after all changes nothing
+    clock.advance(seconds=5)
+    done_path = (dial.get("action") or "")[len(PUBLIC_BASE) :]
+    signed_post(client, done_path, {"CallSid": sid, "DialCallStatus": "completed", "DialCallDuration": "35"})
+    assert CallItem.get(sid).duration_seconds == 30
+    assert AgentItem.get("demo", "oleh").status_since == NOW.replace(second=30)
+
+
+def _shop_agents_toml(shop_id: str, *agents: tuple[str, str]) -> str:
+    """A `load` file of one shop's agents, each (agent id, softphone identity)."""
+    lines = ["[[shops]]", f'shop_id = "{shop_id}"']
+    for agent_id, identity in agents:
+        lines += [
+            "[[shops.agents]]",
+            f'agent_id = "{agent_id}"',
+            f'name = "{agent_id}"',
+            f'client_identity = "{identity}"',
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_softphone_identity_names_one_agent_across_the_shops(
+    client: Client, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # GIVEN a second shop; Oleh of the demo shop has the softphone identity "oleh"
+    assert admin_cli(["create-shop", "--id", "kvitka", "--name", "Kvitka"]) == 0
+    capsys.readouterr()
+    # WHEN the operator gives the second shop's new agent that identity
+    code = admin_cli(["add-agent", "--shop", "kvitka", "--id", "olga", "--name", "Olga", "--client-identity", "oleh"])
+    # THEN it is refused, naming the field, and nothing is saved
+    assert code != 0
+    assert "client_identity 'oleh' is already agent 'oleh''s (shop 'demo')" in capsys.readouterr().err
+    assert not repository().has_agent("kvitka", "olga")
+    # AND the same through a TOML file
+    config = tmp_path / "shops.toml"
+    config.write_text(_shop_agents_toml("kvitka", ("olga", "oleh")), encoding="utf-8")
+    assert admin_cli(["load", str(config)]) != 0
+    assert "client_identity 'oleh'" in capsys.readouterr().err
+    assert not repository().has_agent("kvitka", "olga")
+    # AND two agents of one file with one identity are refused before anything is saved
+    config.write_text(_shop_agents_toml("kvitka", ("olga", "desk-7"), ("ira", "desk-7")), encoding="utf-8")
+    assert admin_cli(["load", str(config)]) != 0
+    assert "agent kvitka/ira: client_identity 'desk-7' is also agent kvitka/olga's" in capsys.readouterr().err
+    assert not repository().has_agent("kvitka", "olga")
+    # AND Oleh's own update keeps his identity, and another identity is free to take
+    assert (
+        admin_cli(["add-agent", "--shop", "demo", "--id", "oleh", "--name", "Oleh", "--client-identity", "oleh"]) == 0
+    )
+    code = admin_cli(["add-agent", "--shop", "kvitka", "--id", "olga", "--name", "Olga", "--client-identity", "olga"])
+    assert code == 0
+    # AND a browser call from "oleh" still finds Oleh (the index names one agent)
+    _available("oleh")
+    assert _call(client, CUSTOMER, sid="CA" + "a" * 32).findall("./Dial")

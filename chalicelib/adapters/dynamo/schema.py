@@ -150,6 +150,12 @@ class AgentItem(Model):
     current_call_sid = UnicodeAttribute(null=True)
     sees_phone_numbers = BooleanAttribute(null=True)
 
+    # The agent behind a browser softphone's call (From=client:<identity>): one agent's across
+    # the shops (services.admin refuses a second). Sparse: only agents with a softphone.
+    by_client_identity: GlobalSecondaryIndex[AgentItem] = _index(
+        "by_client_identity", "client_identity", keys_only=True
+    )
+
 
 class AgentStatusItem(Model):
     """Every change of an agent's status, with its time (A1; time in each status, R4)."""
