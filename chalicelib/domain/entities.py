@@ -138,6 +138,8 @@ class Call:
     transfer_call_sid: str | None = None  # that agent's leg into the conference
     transfers: int | None = None  # transfers completed
     handled_by: list[str] | None = None  # every agent who talked to the caller, in order
+    transfer_number: str | None = None  # the outside number a transfer under way rings (cold)
+    transferred_to_number: str | None = None  # the outside number the caller was handed to
 
     @classmethod
     def to_customer_of(

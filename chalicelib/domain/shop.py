@@ -26,6 +26,23 @@ LanguageCode = Literal["uk", "ru", "en"]
 CallResult = Literal["busy", "no-answer", "machine", "failed", "no-input", "canceled"]
 
 
+def international_numbers(numbers: list[str]) -> list[str]:
+    """Each number in E.164, repeats dropped; ValueError naming one that is none. No region
+    to assume here: the number must carry its country code."""
+    import phonenumbers  # cold start: its metadata loads on first use
+
+    normalised = []
+    for number in numbers:
+        try:
+            parsed = phonenumbers.parse(number, None)
+        except phonenumbers.NumberParseException:
+            parsed = None
+        if parsed is None or not phonenumbers.is_valid_number(parsed):
+            raise ValueError(f"{number!r} is not a phone number in international form (+380...)")
+        normalised.append(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+    return list(dict.fromkeys(normalised))
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -109,19 +126,7 @@ class AlertPolicy(_Strict):
     @field_validator("sms_numbers")
     @classmethod
     def _international_numbers(cls, numbers: list[str]) -> list[str]:
-        # No region to assume here: the number must carry its country code.
-        import phonenumbers  # cold start: its metadata loads on first use
-
-        normalised = []
-        for number in numbers:
-            try:
-                parsed = phonenumbers.parse(number, None)
-            except phonenumbers.NumberParseException:
-                parsed = None
-            if parsed is None or not phonenumbers.is_valid_number(parsed):
-                raise ValueError(f"{number!r} is not a phone number in international form (+380...)")
-            normalised.append(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
-        return list(dict.fromkeys(normalised))
+        return international_numbers(numbers)
 
 
 class CrmPolicy(_Strict):
@@ -247,11 +252,20 @@ class DestinationPolicy(_Strict):
 
 class DeskPolicy(_Strict):
     """The agents' desk (A3, A7): how long an agent's token works from its issue (then the
-    agent asks for a new one), and how far back a call makes a customer the agent's own, whose
-    timeline they may read (a supervisor's token reads every customer's)."""
+    agent asks for a new one), how far back a call makes a customer the agent's own, whose
+    timeline they may read (a supervisor's token reads every customer's), and the outside
+    numbers a call may be transferred to."""
 
     agent_token_days: int = Field(default=30, ge=1, le=365)
     customer_days: int = Field(default=30, ge=1, le=365)
+    # Outside numbers an agent may transfer a caller to (cold), in international form: only
+    # these, and only where the shop's destinations allow (#17). Empty: no outside transfers.
+    transfer_numbers: list[str] = Field(default_factory=list, max_length=20)
+
+    @field_validator("transfer_numbers")
+    @classmethod
+    def _international_numbers(cls, numbers: list[str]) -> list[str]:
+        return international_numbers(numbers)
 
 
 class PrivacyPolicy(_Strict):

@@ -102,8 +102,21 @@ def add_agent(shop_id: str, agent: dict[str, Any], *, store: AdminStore) -> Agen
         parsed = parsed.model_copy(update={"phone": _e164(parsed.phone, shop.default_region)})
     if parsed.language is None:
         parsed = parsed.model_copy(update={"language": shop.main_language})
+    if parsed.client_identity:
+        _identity_free(parsed.client_identity, shop.shop_id, parsed.agent_id, store=store)
     store.save_agent(shop.shop_id, parsed.model_dump(exclude_none=True))
     return parsed
+
+
+def _identity_free(identity: str, shop_id: str, agent_id: str, *, store: AdminStore) -> None:
+    """A browser call names its agent only by the softphone identity (``From=client:<identity>``,
+    account-wide at Twilio): one agent's, whatever the shop."""
+    for holder in store.agents_with_identity(identity):
+        if (holder.shop_id, holder.agent_id) != (shop_id, agent_id):
+            raise AdminError(
+                f"agent {agent_id}: client_identity {identity!r} is already agent {holder.agent_id!r}'s"
+                f" (shop {holder.shop_id!r}); each softphone identity names one agent"
+            )
 
 
 def create_api_key(
@@ -203,6 +216,7 @@ def load_config(
     that exists is updated as ``create_shop`` does: only what the file gives changes, unless
     ``replace`` (then the file's settings are the whole of them)."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
+    _identities_once(data.get("shops", []))
     summary = LoadSummary()
     for index, entry in enumerate(data.get("shops", [])):
         entry = dict(entry)
@@ -227,6 +241,17 @@ def load_config(
             create_api_key(shop.shop_id, store=store, now=now, api_key=key, usage_plan=usage_plan)
             summary.api_keys += 1
     return summary
+
+
+def _identities_once(shops: list[dict[str, Any]]) -> None:
+    """Two agents of one file with one softphone identity: refused before anything is saved
+    (``add_agent`` checks the stored agents through an index that may not show the first yet)."""
+    holders: dict[str, str] = {}
+    for shop in shops:
+        for agent in shop.get("agents", []):
+            identity, name = agent.get("client_identity"), f"{shop.get('shop_id')}/{agent.get('agent_id')}"
+            if identity and holders.setdefault(identity, name) != name:
+                raise AdminError(f"agent {name}: client_identity {identity!r} is also agent {holders[identity]}'s")
 
 
 def _shop(shop_id: str, store: AdminStore) -> ShopSettings:

@@ -19,16 +19,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from chalicelib.domain.calling_hours import next_calling_time
 from chalicelib.domain.entities import DialTask
-from chalicelib.domain.phones import normalise_phone, number_time_zone
+from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.routing import is_free
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger
 from chalicelib.services import agent_dialer
-from chalicelib.services.destinations import refused_contact
+from chalicelib.services.agent_call_rules import ClickRefused, check_rules
 from chalicelib.services.ports import AgentDialStore, AgentDialUrls, Telephony
 
 KIND = "callback"
@@ -39,14 +37,6 @@ class Placed:
     task_id: str
     call_sid: str | None  # None while the first of two clicks is still placing the call
     repeated: bool = False
-
-
-class ClickRefused(Exception):
-    """Why the call was not placed: ``error`` (the house's code), ``field``, HTTP ``status``."""
-
-    def __init__(self, status: int, error: str, message: str, field: str = "phone") -> None:
-        super().__init__(message)
-        self.status, self.error, self.field = status, error, field
 
 
 def task_id_for(shop_id: str, agent_id: str, phone: str, key: str | None, now: datetime) -> str:
@@ -87,7 +77,7 @@ def call_customer(
     earlier = store.get_task(task_id)
     if earlier is not None:
         return Placed(task_id, earlier.last_call_sid, repeated=True)
-    _check_rules(shop, number, store=store, now=now)
+    check_rules(shop, number, store=store, now=now)
     agent = store.get_agent(shop.shop_id, agent_id)
     if agent is None or not is_free(agent, now, shop.inbound.wrap_up_seconds):
         raise ClickRefused(409, "agent_not_available", "agent: set your status to available to place a call", "agent")
@@ -111,23 +101,3 @@ def call_customer(
         raise ClickRefused(409, "agent_not_available", "agent: the agent was given another call meanwhile", "agent")
     logger.info("click-to-call placed", extra={"task_id": task_id, "agent_id": agent_id})
     return Placed(task_id, call_sid)
-
-
-def _check_rules(shop: ShopSettings, number: str, *, store: AgentDialStore, now: datetime) -> None:
-    if store.is_do_not_call(shop.shop_id, number):
-        raise ClickRefused(409, "do_not_call", "phone: the customer asked not to be called (do-not-call list)")
-    refused = refused_contact(shop, number)
-    if refused:
-        raise ClickRefused(422, "number_refused", f"phone: the shop does not call this number ({refused})")
-    if not shop.caller_id:
-        raise ClickRefused(409, "no_caller_id", "the shop has no caller ID to call customers from", "shop")
-    zone = ZoneInfo(number_time_zone(number) or shop.timezone)
-    opening = next_calling_time(now, zone, shop.calling_hours)
-    if opening > now:
-        local = opening.astimezone(zone)
-        raise ClickRefused(
-            409,
-            "outside_calling_hours",
-            f"phone: outside calling hours in the customer's zone; calls may start at "
-            f"{local:%Y-%m-%d %H:%M} ({zone.key})",
-        )

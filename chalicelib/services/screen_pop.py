@@ -64,6 +64,9 @@ def screen_pop(
             "started_at": call.created_at.isoformat(),
             "answered_at": call.answered_at.isoformat() if call.answered_at else None,
             "purpose": _purpose(call, task),
+            # a transfer under way: the agent or outside number rung (the page shows its outcome)
+            "transfer_to": call.transfer_to or call.transfer_number,
+            "on_hold": bool(call.on_hold),
         },
         "caller": {
             "phone": phone,

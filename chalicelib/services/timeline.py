@@ -89,6 +89,7 @@ def call_entry(call: Call, store: TimelineStore, recording_link: RecordingLink |
             "agent_id": call.agent_id,
             # every agent who talked to the caller, in order (a transfer adds the next, #17)
             "handled_by": call.handled_by or ([call.agent_id] if call.agent_id else []),
+            "transferred_to_number": call.transferred_to_number,  # handed to an outside number (#17)
             "outcome": outcome,
             "recording": {
                 "available": has_recording,

@@ -50,7 +50,7 @@ def start(
     if mode not in MODES:
         raise ControlRefused(422, "validation_failed", "mode must be cold or warm")
     call = live_call_of(shop, agent_id, store=store)
-    if call.transfer_to:
+    if call.transfer_to or call.transfer_number:
         raise ControlRefused(409, "transfer_under_way", "a transfer of this call is already under way")
     if to_agent == agent_id:
         raise ControlRefused(409, "same_agent", "the call is already yours: choose another agent")

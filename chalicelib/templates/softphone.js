@@ -38,6 +38,8 @@
     let call = null;
     let answeredAt = null;
     let ticker = null;
+    // A warm transfer ringing or consulting: {to, callSid, since}; the desk's poll tells its end.
+    let pending = null;
 
     const say = (text) => { $("phone-state").textContent = text; };
 
@@ -148,6 +150,8 @@
       $("call-ended").textContent = message || "Call ended after " + clock(elapsed()) + ".";
       call = null;
       answeredAt = null;
+      pending = null;
+      renderTransfer();
       show("ringing", false);
       show("in-call", false);
       desk.callLive(false);
@@ -171,16 +175,48 @@
 
     async function control(path, body) {
       const { status: code, data } = await desk.api("POST", "v1/agent/call/" + path, body);
-      const result = $("call-control-result");
-      result.className = code >= 200 && code < 300 ? "ok" : "error";
-      result.textContent = code >= 200 && code < 300 ? done(path, data || {})
-        : (data && data.message) || "Not available (" + code + ")";
+      const ok = code >= 200 && code < 300;
+      if (ok && path === "transfer" && data.mode === "warm") {
+        pending = { to: data.transfer_to, callSid: data.call_sid, since: Date.now() };
+      } else if (ok && path.startsWith("transfer/")) {
+        pending = null;
+      }
+      renderTransfer();
+      controlResult(ok ? "ok" : "error", ok ? done(path, data || {}) : (data && data.message) || "Not available (" + code + ")");
+    }
+
+    function controlResult(kind, text) {
+      $("call-control-result").className = kind;
+      $("call-control-result").textContent = text;
+    }
+
+    // Complete and Cancel only while a warm transfer is under way; Transfer otherwise.
+    function renderTransfer() {
+      show("transfer-complete", Boolean(pending));
+      show("transfer-cancel", Boolean(pending));
+      show("transfer", !pending);
+    }
+
+    // The call on the desk as a poll begun at ``asked`` saw it: a warm transfer whose target
+    // never took the call (no answer, declined, hung up) has ended with the caller back here.
+    function callChanged(current, asked) {
+      if (!pending || asked < pending.since) return; // a poll older than the transfer tells nothing
+      if (current && current.call_sid === pending.callSid && current.transfer_to) return; // still ringing
+      const { to, callSid } = pending;
+      pending = null;
+      renderTransfer();
+      // the call still this agent's, nobody rung: back with the caller (else it went on to them)
+      if (current && current.call_sid === callSid && call) {
+        controlResult("error", to + " did not answer; the caller is back with you.");
+      }
     }
 
     function transfer() {
       const to = $("transfer-to").value.trim();
       if (!to) { $("call-control-result").className = "error"; $("call-control-result").textContent = "Whom to? Type an agent or a group."; return; }
-      control("transfer", { [$("transfer-kind").value]: to, mode: $("transfer-mode").value });
+      const kind = $("transfer-kind").value;
+      // an outside number (one the shop lists) is always cold: the agent cannot consult it
+      control("transfer", { [kind]: to, mode: kind === "to_number" ? "cold" : $("transfer-mode").value });
     }
 
     $("accept").addEventListener("click", () => { if (call) call.accept(); });
@@ -209,7 +245,10 @@
       say(text);
     }
 
+    renderTransfer();
+
     return {
+      callChanged,
       statusChanged(next) {
         status = next;
         const ringable = RINGABLE.includes(next);

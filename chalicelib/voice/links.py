@@ -17,6 +17,7 @@ INCOMING_PATH = "/twilio/voice/incoming"
 INBOUND_BASE = "/twilio/voice/inbound"
 AGENT_DIAL_BASE = "/twilio/voice/agent-dial"
 PREDICTIVE_BASE = "/twilio/voice/predictive"
+DESK_CALL_PATH = "/twilio/voice/desk-call"  # the TwiML App's Voice URL: agents' browser calls
 
 
 def webhook_url(
@@ -66,6 +67,14 @@ class PublicUrls(_Links):
         # quoted as a path segment would be (as it always was: Twilio signs these bytes)
         query = {**(params or {}), "task_id": task_id}
         return webhook_url(self.base_url, STATUS_PATH, query, quote_via=quote, safe="/")
+
+    def desk_call_done(self, shop_id: str, agent_id: str) -> str:
+        """The end of an agent's call from the browser (its Dial's action)."""
+        return self._url(f"{DESK_CALL_PATH}/done", agent=agent_id, shop=shop_id)
+
+    def desk_call_status(self, shop_id: str, agent_id: str) -> str:
+        """The customer's leg's final status, should the Dial's action never come."""
+        return self._url(f"{DESK_CALL_PATH}/status", agent=agent_id, shop=shop_id)
 
     def voicemail(self) -> str:
         return self._url(VOICEMAIL_PATH)
@@ -203,3 +212,7 @@ class ConferenceLinks(InboundLinks):
 
     def agent_leg(self, path: str, call_sid: str, agent_id: str, **extra: object) -> str:
         return self.step(f"agent-leg/{path}", agent=agent_id, call=call_sid, **extra)
+
+    def outside_leg_status(self, call_sid: str) -> str:
+        """The progress of an outside number dialled in for a transfer."""
+        return self.step("outside-leg/status", call=call_sid)

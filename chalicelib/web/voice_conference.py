@@ -17,7 +17,7 @@ from chalicelib.domain.outcomes import OutcomeIn
 from chalicelib.domain.routing import agent_language
 from chalicelib.domain.twilio_fields import twilio_count
 from chalicelib.observability import logger
-from chalicelib.services import bridging, conference_calls, inbound, inbound_queue, transfers
+from chalicelib.services import bridging, conference_calls, inbound, inbound_queue, outside_transfers, transfers
 from chalicelib.services.inbound_queue import Goodbye, Survey
 from chalicelib.services.outcomes import record_outcome
 from chalicelib.voice import inbound_twiml as tw
@@ -92,6 +92,11 @@ def conference_events(form: dict[str, str]) -> Response:
     def handle() -> None:
         ctx = inbound.context(_query("call"), store=inbound_store())
         if ctx is None:
+            return
+        event, leg_sid = form.get("StatusCallbackEvent", ""), form.get("CallSid", "")
+        if outside_transfers.participant_event(
+            ctx.call, event, leg_sid, store=inbound_store(), conferences=conferences()
+        ):
             return
         transfers.participant_event(
             ctx.call,
@@ -251,6 +256,27 @@ def agent_status(form: dict[str, str]) -> Response:
     if form.get("CallStatus", "") in conference_calls.FINAL_CALL_STATUSES:
         _bridge_next(caller_sid, agent_id, agent_leg_over=True)  # the agent's leg is over (issue 17)
     return response
+
+
+@voice_conference.route(f"{BASE}/outside-leg/status", methods=["POST"], content_types=FORM)
+@webhook
+def outside_leg_status(form: dict[str, str]) -> Response:
+    """An outside number dialled in for a transfer: unanswered, the caller goes back to the queue."""
+
+    def settle() -> None:
+        ctx = inbound.context(_query("call"), store=inbound_store())
+        if ctx is not None:
+            outside_transfers.leg_ended(
+                ctx.call,
+                form.get("CallSid", ""),
+                form.get("CallStatus", ""),
+                shop=ctx.shop,
+                store=inbound_store(),
+                control=telephony(),
+                requeue_url=conference_links().requeue,
+            )
+
+    return acknowledged(settle, "outside leg status not handled")
 
 
 def _bridge_next(caller_sid: str, agent_id: str, *, agent_leg_over: bool) -> None:

@@ -35,6 +35,7 @@ from devtools.twilio_standin.legs import (
     whole_seconds,
 )
 from devtools.twilio_standin.messages import MessageCenter
+from devtools.twilio_standin.pages import AgentPages
 from devtools.twilio_standin.parties import AgentBehaviour, Callee, CallerScript, Party
 from devtools.twilio_standin.queues import QueueRegistry
 from devtools.twilio_standin.recordings import MAX_TRANSCRIBED_SECONDS, Recording, RecordingStore
@@ -148,6 +149,7 @@ class CallEngine:
         self.callees: dict[str, Callee] = {}
         self.default_callee = Callee()
         self.agents: dict[str, AgentBehaviour] = {}
+        self.pages = AgentPages()  # what browser agents' pages did (``pages``)
         self.stopping = False
         self._legs: dict[str, CallLeg] = {}
         self._lock = threading.Lock()
@@ -547,6 +549,9 @@ class CallEngine:
         while True:
             started = leg.clock.now
             try:
+                if isinstance(far_end, AgentBehaviour) and far_end.on_page:
+                    plan = self._ring_page(leg)
+                    remaining = 0.0
                 leg.spend(remaining)
                 break
             except RedirectedByApi as redirect:  # applies once the call is answered
@@ -584,6 +589,16 @@ class CallEngine:
                     first.twiml,
                 )
         self.drive(leg, first)
+
+    def _ring_page(self, leg: CallLeg) -> RingPlan:
+        """A browser agent's leg rings until its page acts (``pages``)."""
+        action = self.pages.wait(leg)
+        if action is None:
+            return RingPlan("no-answer", 0.0)
+        if not action.accepted:
+            return RingPlan("busy", 0.0)
+        leg.party.pressed_on_page(action.digits)
+        return RingPlan("answer", 0.0)
 
     def _send_async_amd(
         self, leg: CallLeg, callback: StatusCallbackConfig | None, amd_params: dict[str, str], seconds: float

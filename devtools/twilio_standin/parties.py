@@ -157,6 +157,11 @@ class AgentBehaviour:
     ring_seconds: float = 2.0
     # Input for Gathers on the agent's leg after the conversation (keypad outcomes).
     after_call: CallerScript = field(default_factory=CallerScript)
+    # A browser agent whose page decides, as on Twilio: a leg the app places through the REST
+    # API rings until the page's Accept or Reject is relayed (``TwilioStandIn.page_accepts``,
+    # ``page_rejects``), and the whisper's Gather gets the key the agent pressed there, not
+    # ``accept_digits``. ``answers``, ``ring_seconds`` and ``accept_digits`` are then unused.
+    on_page: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -165,6 +170,7 @@ class AgentBehaviour:
             "talk_seconds": self.talk_seconds,
             "ring_seconds": self.ring_seconds,
             "after_call": self.after_call.to_dict(),
+            "on_page": self.on_page,
         }
 
     @classmethod
@@ -176,6 +182,7 @@ class AgentBehaviour:
             talk_seconds=None if data.get("talk_seconds", 60.0) is None else float(data.get("talk_seconds", 60.0)),
             ring_seconds=float(data.get("ring_seconds", 2.0)),
             after_call=CallerScript.from_dict(data.get("after_call") or {}),
+            on_page=bool(data.get("on_page", False)),
         )
 
 
@@ -210,9 +217,14 @@ class Party:
             "agent",
             CallerScript(hangup_after_seconds=None),
             talk_seconds=behaviour.talk_seconds,
-            accept_digits=behaviour.accept_digits,
+            accept_digits=None if behaviour.on_page else behaviour.accept_digits,  # the page's keys, later
             after_call=behaviour.after_call,
         )
+
+    def pressed_on_page(self, digits: str | None) -> None:
+        """The keys a browser agent pressed on the page once it accepted (the whisper's answer)."""
+        with self._lock:
+            self._accept_digits = digits
 
     @classmethod
     def for_callee(cls, callee: Callee) -> Party:

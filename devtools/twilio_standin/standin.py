@@ -13,6 +13,7 @@ from typing import Any
 from devtools.twilio_standin.calls import CallEngine, NumberConfig
 from devtools.twilio_standin.legs import CallLeg
 from devtools.twilio_standin.messages import MessageRecord
+from devtools.twilio_standin.pages import PageAction
 from devtools.twilio_standin.parties import AgentBehaviour, Callee, CallerScript
 from devtools.twilio_standin.recordings import Recording
 from devtools.twilio_standin.server import StandInHTTPServer
@@ -167,6 +168,15 @@ class TwilioStandIn:
     def register_agent(self, address: str, behaviour: AgentBehaviour | None = None) -> None:
         """An agent's phone number or ``client:identity``."""
         self.engine.agents[address] = behaviour or AgentBehaviour()
+
+    def page_accepts(self, call_sid: str, digits: str | None = "1") -> None:
+        """A browser agent's page (``AgentBehaviour(on_page=True)``) accepted the call ringing it,
+        and the agent pressed ``digits`` at the whisper (``pages``)."""
+        self.engine.pages.relay(call_sid, PageAction(accepted=True, digits=digits))
+
+    def page_rejects(self, call_sid: str) -> None:
+        """A browser agent's page rejected the call ringing it: the leg ends ``busy``."""
+        self.engine.pages.relay(call_sid, PageAction(accepted=False))
 
     # -- people calling and texting ---------------------------------------------------------
     def place_inbound_call(self, from_: str, to: str, script: CallerScript | None = None) -> Transcript:

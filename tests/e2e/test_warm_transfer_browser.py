@@ -155,6 +155,30 @@ def end_leg(stack: LocalStack, leg: CallLeg) -> None:
     assert ended.status_code == 200, ended.text
 
 
+def ringing_leg_to(stack: LocalStack, address: str, before: set[str]) -> CallLeg:
+    """The one leg to ``address`` placed since ``before``, once it rings."""
+    leg: CallLeg = until(
+        lambda: next((leg for leg in stack.standin.calls if leg.to == address and leg.sid not in before), None),
+        f"a call to {address}",
+    )
+    until(lambda: leg.status != "queued", f"the call to {address} ringing")
+    return leg
+
+
+def accept_on_the_page(stack: LocalStack, page: Any, leg: CallLeg, address: str) -> None:
+    """Twilio rings the page with ``leg``; the agent accepts there and presses 1 at the whisper
+    (the stand-in's leg waits for the page, as Twilio's does: the test relays the page's action)."""
+    assert double(page, "ring(arguments[0])", {"CallSid": leg.sid, "From": leg.from_, "To": address})
+    wait_for(page, lambda d: shown(d, "ringing"), f"{address}'s page ringing")
+    assert leg.status == "ringing" and leg.answered_at is None  # nothing answered before the page
+    click(page, "accept")
+    wait_for(page, lambda d: ["accept", leg.sid] in double(d, "log"), "the page's accept")
+    wait_for(page, lambda d: shown(d, "in-call"), f"{address}'s call controls")
+    page.find_element("css selector", '[data-digit="1"]').click()  # 1 at the whisper, on the keypad
+    wait_for(page, lambda d: ["digits", "1"] in double(d, "log"), "the page's key")
+    stack.standin.page_accepts(leg.sid, "1")
+
+
 def oleh_takes_a_call(
     stack: LocalStack, pages: dict[str, Any], phone: str
 ) -> tuple[threading.Thread, dict[str, Transcript], str, CallLeg]:
@@ -165,8 +189,9 @@ def oleh_takes_a_call(
     log_in(stack, oleh, "oleh")
     log_in(stack, pages["anna"], "anna")
     go_available(oleh, "oleh")
-    stack.standin.register_agent(OLEH, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=None))
+    stack.standin.register_agent(OLEH, AgentBehaviour(talk_seconds=None, on_page=True))
     before = {c.sid for c in stack.standin.engine.conferences.all()}
+    legs_before = legs_to(stack, OLEH)
     heard: dict[str, Transcript] = {}
     caller = threading.Thread(
         target=lambda: heard.update(
@@ -175,6 +200,9 @@ def oleh_takes_a_call(
         daemon=True,
     )
     caller.start()
+    oleh_leg = ringing_leg_to(stack, OLEH, legs_before)
+    accept_on_the_page(stack, oleh, oleh_leg, OLEH)
+    wait_for(oleh, lambda d: shown(d, "in-call"), "Oleh's call controls")
 
     def room() -> str | None:
         fresh = [c for c in stack.standin.engine.conferences.all() if c.sid not in before]
@@ -182,11 +210,7 @@ def oleh_takes_a_call(
         return live[0] if live else None
 
     caller_sid: str = until(room, "the caller and Oleh in the call's conference")
-    oleh_leg = leg_to(stack, OLEH, caller_sid)
-    assert double(oleh, "ring(arguments[0])", {"CallSid": oleh_leg.sid, "From": oleh_leg.from_, "To": OLEH})
-    wait_for(oleh, lambda d: shown(d, "ringing"), "Oleh's page ringing")
-    click(oleh, "accept")
-    wait_for(oleh, lambda d: shown(d, "in-call"), "Oleh's call controls")
+    assert leg_to(stack, OLEH, caller_sid) is oleh_leg
     assert in_room(stack, caller_sid) == {caller_sid: False, oleh_leg.sid: False}
     return caller, heard, caller_sid, oleh_leg
 
@@ -235,6 +259,7 @@ def test_the_second_agent_not_answering_leaves_the_caller_back_with_the_first_no
     # WHEN Oleh starts a warm transfer to her from the page
     transfer_from_the_page(oleh, "anna")
     control_result(oleh, "Ringing anna: the caller is on hold; talk to them, then complete or cancel.")
+    assert shown(oleh, "transfer-complete") and shown(oleh, "transfer-cancel") and not shown(oleh, "transfer")
     # THEN her page rings (Twilio rings her browser with the app's leg)
     anna_leg = new_leg_to(stack, ANNA, before)
     assert double(anna, "ring(arguments[0])", {"CallSid": anna_leg.sid, "From": anna_leg.from_, "To": ANNA})
@@ -250,7 +275,16 @@ def test_the_second_agent_not_answering_leaves_the_caller_back_with_the_first_no
     # AND Anna's page says she missed it, and she is away (the app gives the next call to others)
     wait_for(anna, lambda d: text_of(d, "call-ended").startswith("Missed"), "the call missed")
     wait_for(anna, lambda d: text_of(d, "agent-status") == "away", "Anna away")
-    assert shown(oleh, "in-call")
+    # AND Oleh's page no longer says "Ringing anna": it says how the transfer ended, and shows
+    # the call's controls again (Transfer, not Complete or Cancel)
+    control_result(oleh, "anna did not answer; the caller is back with you.")
+    assert shown(oleh, "in-call") and shown(oleh, "transfer")
+    assert not shown(oleh, "transfer-complete") and not shown(oleh, "transfer-cancel")
+    # AND he can put the caller on hold again from there
+    click(oleh, "hold")
+    control_result(oleh, "The caller is on hold, hearing music.")
+    click(oleh, "unhold")
+    control_result(oleh, "The caller is back with you.")
     oleh_hangs_up(stack, oleh, oleh_leg, caller)
 
 
@@ -264,7 +298,7 @@ def test_a_warm_transfer_from_the_page_hands_the_caller_to_the_second_agent_and_
     phone = "+380671280003"
     # GIVEN Oleh on a call from his page, and Anna available in hers
     caller, heard, caller_sid, oleh_leg = oleh_takes_a_call(stack, pages, phone)
-    stack.standin.register_agent(ANNA, AgentBehaviour(answers=True, accept_digits="1", talk_seconds=None))
+    stack.standin.register_agent(ANNA, AgentBehaviour(talk_seconds=None, on_page=True))
     go_available(anna, "anna")
     caller_leg = stack.standin.call(caller_sid)
     # WHEN Oleh puts the caller on hold
@@ -279,14 +313,13 @@ def test_a_warm_transfer_from_the_page_hands_the_caller_to_the_second_agent_and_
     assert in_room(stack, caller_sid) == {caller_sid: True, oleh_leg.sid: False}
 
     # WHEN he consults Anna: a warm transfer from the page
+    anna_before = legs_to(stack, ANNA)
     transfer_from_the_page(oleh, "anna", "warm")
     control_result(oleh, "Ringing anna: the caller is on hold; talk to them, then complete or cancel.")
     # THEN the app rings her browser; her page rings with the caller's screen pop, and she accepts
-    anna_leg = leg_to(stack, ANNA, caller_sid)
-    assert double(anna, "ring(arguments[0])", {"CallSid": anna_leg.sid, "From": anna_leg.from_, "To": ANNA})
-    wait_for(anna, lambda d: shown(d, "ringing"), "Anna's page ringing")
+    anna_leg = ringing_leg_to(stack, ANNA, anna_before)
+    accept_on_the_page(stack, anna, anna_leg, ANNA)
     wait_for(anna, lambda d: text_of(d, "call-sid") == caller_sid, "the caller's screen pop on Anna's page")
-    click(anna, "accept")
     wait_for(anna, lambda d: shown(d, "in-call"), "Anna's call controls")
     # AND the three are in the call's conference, the caller still on hold while they talk
     until(lambda: len(in_room(stack, caller_sid)) == 3, "Anna in the conference")

@@ -12,6 +12,7 @@ from chalicelib.domain.desk import AgentToken
 from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
 from chalicelib.domain.priority import DueTask
 from chalicelib.domain.robot_call_ref import RobotCallRef
+from chalicelib.domain.routing import Agent
 from chalicelib.domain.shop import ShopSettings
 
 
@@ -61,6 +62,13 @@ class FakeStore:
 
     def has_agent(self, shop_id: str, agent_id: str) -> bool:
         return (shop_id, agent_id) in self.agents
+
+    def agents_with_identity(self, identity: str) -> list[Agent]:
+        return [
+            Agent(shop_id, agent_id, agent["name"], client_identity=identity)
+            for (shop_id, agent_id), agent in self.agents.items()
+            if agent.get("client_identity") == identity
+        ]
 
     def save_agent_token(
         self, shop_id: str, agent_id: str, token: str, token_id: str, now: datetime, *, supervisor: bool = False

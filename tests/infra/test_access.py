@@ -198,3 +198,16 @@ def test_the_access_probe_flags_a_read_outside_a_functions_narrowed_row() -> Non
         "twilio_webhooks: GetItem callcenter-api_keys",
         "crm_retry: Query callcenter-orders/index/by_shop_phone",
     ]
+
+
+def test_the_twilio_function_finds_a_browser_calls_agent_by_the_index_never_by_scanning_agents(
+    synthesis: Synthesis,
+) -> None:
+    """An agent's outgoing browser call names the agent only by the softphone identity: a Query
+    of the agents' sparse ``by_client_identity`` index, with no Scan of the agents table."""
+    statements = _role_statements(synthesis, _by_chalice_name(synthesis)["twilio_webhooks"])
+    agents = _table_ids(synthesis)["agents"]
+    index = {"Fn::Join": ["", [{"Fn::GetAtt": [agents, "Arn"]}, "/index/by_client_identity"]]}
+    assert index in _as_list(statements["Indexes"]["Resource"])
+    assert {"Fn::GetAtt": [agents, "Arn"]} not in _as_list(statements["TablesScan"]["Resource"])
+    assert "agents" not in SCANNED_TABLES

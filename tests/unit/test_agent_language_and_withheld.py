@@ -3,6 +3,8 @@ first; and which callers' numbers cannot be called back (withheld)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from chalicelib.domain.phones import is_withheld
@@ -10,6 +12,8 @@ from chalicelib.domain.routing import Agent, agent_language
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.services import admin
 from tests.fakes.store import FakeStore
+
+NOW = datetime(2015, 11, 23, 10, 0, tzinfo=UTC)
 
 
 def _store(languages: list[str]) -> FakeStore:
@@ -44,3 +48,15 @@ def test_withheld_numbers_cannot_be_called_back(number: str) -> None:
 @pytest.mark.parametrize("number", ["+380671230001", "+15551234567", "+380441234567"])
 def test_real_numbers_are_not_withheld(number: str) -> None:
     assert not is_withheld(number)
+
+
+def test_a_softphone_identity_another_shops_agent_has_is_refused_naming_client_identity() -> None:
+    store = _store(["uk"])
+    store.save_shop(ShopSettings.model_validate({"shop_id": "s2", "name": "Other", "languages": ["uk"]}), NOW)
+    admin.add_agent("s1", {"agent_id": "a1", "name": "A", "client_identity": "desk-1"}, store=store)
+    with pytest.raises(admin.AdminError, match="client_identity 'desk-1' is already agent 'a1''s"):
+        admin.add_agent("s2", {"agent_id": "b1", "name": "B", "client_identity": "desk-1"}, store=store)
+    assert ("s2", "b1") not in store.agents
+    # the agent's own update keeps it
+    admin.add_agent("s1", {"agent_id": "a1", "name": "A.", "client_identity": "desk-1"}, store=store)
+    assert store.agents[("s1", "a1")]["name"] == "A."

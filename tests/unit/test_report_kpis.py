@@ -267,3 +267,26 @@ def test_a_transferred_call_counts_for_both_agents_and_the_transfer_for_the_firs
     # AND the report's agent row says so
     assert "transferred 1" in _agent_row(oleh).note
     assert "transferred" not in _agent_row(anna).note
+
+
+def test_a_call_handed_to_an_outside_number_counts_as_the_agents_transfer() -> None:
+    # GIVEN a call Oleh took and transferred cold to the shop's warehouse line (#17)
+    calls = [
+        CallFact(
+            "c1",
+            "inbound",
+            "completed",
+            None,
+            T,
+            T,
+            agent_id="oleh",
+            duration_seconds=120,
+            handled_by=("oleh",),
+            transfers=1,
+            transferred_to_number="+380441230000",
+        )
+    ]
+    [oleh] = daily_figures([], calls, zone=KYIV, start=START, end=END).agents
+    # THEN the call is Oleh's, and so is the transfer; the report's agent row says so
+    assert (oleh.agent_id, oleh.calls, oleh.transferred) == ("oleh", 1, 1)
+    assert "transferred 1" in _agent_row(oleh).note

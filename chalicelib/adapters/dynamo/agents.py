@@ -53,6 +53,13 @@ class AgentRepository:
     def list_agents(self, shop_id: str) -> list[Agent]:
         return [agent_entity(item) for item in AgentItem.query(shop_id, consistent_read=True)]
 
+    def agents_with_identity(self, identity: str) -> list[Agent]:
+        # The index is eventually consistent: each agent it names is read as stored now, and
+        # dropped if their identity has changed meanwhile.
+        keys = [(item.shop_id, item.agent_id) for item in AgentItem.by_client_identity.query(identity)]
+        agents = [self.get_agent(shop_id, agent_id) for shop_id, agent_id in keys]
+        return [agent for agent in agents if agent is not None and agent.client_identity == identity]
+
     def get_agent(self, shop_id: str, agent_id: str) -> Agent | None:
         try:
             return agent_entity(AgentItem.get(shop_id, agent_id, consistent_read=True))

@@ -61,6 +61,7 @@ _CALL_ATTRIBUTES = [
     "survey",
     "handled_by",
     "transfers",
+    "transferred_to_number",
 ]
 _STATUS_ATTRIBUTES = ["agent_key", "agent_id", "status", "previous_status", "changed_at", "source"]
 # A callback counts as done when its task ended with the customer reached.

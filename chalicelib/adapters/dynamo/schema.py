@@ -150,6 +150,12 @@ class AgentItem(Model):
     current_call_sid = UnicodeAttribute(null=True)
     sees_phone_numbers = BooleanAttribute(null=True)
 
+    # The agent behind a browser softphone's call (From=client:<identity>): one agent's across
+    # the shops (services.admin refuses a second). Sparse: only agents with a softphone.
+    by_client_identity: GlobalSecondaryIndex[AgentItem] = _index(
+        "by_client_identity", "client_identity", keys_only=True
+    )
+
 
 class AgentStatusItem(Model):
     """Every change of an agent's status, with its time (A1; time in each status, R4)."""
@@ -331,6 +337,8 @@ class CallItem(Model):
     transfer_call_sid = UnicodeAttribute(null=True)  # that agent's leg into the conference
     transfers = NumberAttribute(null=True)  # transfers completed
     handled_by = ListAttribute(of=UnicodeAttribute, null=True)  # every agent who talked to the caller
+    transfer_number = UnicodeAttribute(null=True)  # the outside number a transfer under way rings
+    transferred_to_number = UnicodeAttribute(null=True)  # the outside number the caller was handed to
     expires_ttl = TTLAttribute(null=True)  # the shop's privacy.retention_days after it began (#18)
 
     by_shop_day: GlobalSecondaryIndex[CallItem] = _index("by_shop_day", "shop_day", "created_at")

@@ -75,6 +75,7 @@ class DynamoStore:
     save_agent = _Via("agents", AgentRepository.save_agent)
     has_agent = _Via("agents", AgentRepository.has_agent)
     list_agents = _Via("agents", AgentRepository.list_agents)
+    agents_with_identity = _Via("agents", AgentRepository.agents_with_identity)
     get_agent = _Via("agents", AgentRepository.get_agent)
     desk_agent = _Via("agents", AgentRepository.desk_agent)
     set_agent_status = _Via("agents", AgentRepository.set_agent_status)

@@ -62,6 +62,7 @@ class CallFact:
     survey: str | None = None
     handled_by: tuple[str, ...] = ()  # every agent who talked to the caller, in order (transfers, #17)
     transfers: int = 0
+    transferred_to_number: str | None = None  # the last agent handed the caller to an outside number
 
     @property
     def answered(self) -> bool:

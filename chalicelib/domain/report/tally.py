@@ -163,6 +163,8 @@ class ReportTally:
             agent = self._agent(call.agent_id)
             agent.calls += 1
             agent.talk += call.talk_seconds
+            if call.transferred_to_number:  # handed to an outside number the shop allows
+                agent.transferred += 1
         for earlier in dict.fromkeys(call.handled_by):  # agents who transferred the call on
             if earlier != call.agent_id:
                 handed = self._agent(earlier)
