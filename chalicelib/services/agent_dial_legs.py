@@ -158,13 +158,16 @@ def agent_left_room(
 
 
 def customer_left_room(shop: ShopSettings, call_sid: str, *, store: AgentDialStore, now: datetime) -> None:
-    """The customer's Dial into the room ended. After a transfer the call is another agent's
-    (reserved for the call itself, ``transfers``): they go to wrap-up. The first agent's own
-    reservation ends with their Dial (``agent_left_room``)."""
+    """The customer's Dial into the room ended. After a transfer (or one under way) the call
+    outlived the first agent's leg, its record's status: it ends now, and the agent who has it
+    (reserved for the call itself, ``transfers``) goes to wrap-up. Without a transfer the
+    agent's own leg ends the call (``agent_left_room``, ``agent_dialer.agent_leg_status``)."""
     call = store.get_call(call_sid)
-    if call is None or call.result != TALKED or not call.agent_id or len(call.handled_by or []) < 2:
+    if call is None or call.result != TALKED or not (call.transfer_to or len(call.handled_by or []) > 1):
         return
-    store.release_agent(shop.shop_id, call.agent_id, call_sid, "wrap-up", now, timezone=shop.timezone, talked=True)
+    store.update_call(call_sid, status="completed", ended_at=now)
+    if call.agent_id:
+        store.release_agent(shop.shop_id, call.agent_id, call_sid, "wrap-up", now, timezone=shop.timezone, talked=True)
 
 
 def may_key_outcome(call_sid: str, agent_id: str, *, store: AgentDialStore) -> bool:

@@ -271,6 +271,11 @@ def agent_leg_status(
     call = store.get_call(call_sid)
     if call is None:
         return
+    if call.result == TALKED and (call.transfer_to or call.agent_id != agent_id):
+        # Transferred (#17): the customer goes on with another agent in the call's room, and
+        # the customer's leg ends the call (``agent_dial_legs.customer_left_room``).
+        store.release_agent(shop.shop_id, agent_id, reservation, "wrap-up", now, timezone=shop.timezone, talked=True)
+        return
     callback = status_callback(form, call.status, now)
     store.apply_call_status(call_sid, callback.sequence, **callback.fields)
     if not callback.final:

@@ -42,13 +42,15 @@ LegUrls = Callable[[str], AgentLegUrls]  # agent id -> the leg's URLs
 
 
 # An agent talks to the caller in the call's conference: an inbound caller given to the agent,
-# an agent-first call whose customer answered (``agent_dialer``).
+# an agent-first call whose customer answered (``agent_dialer``), a customer-first call whose
+# agent answered (``predictive_legs``).
 TALKING_RESULTS = frozenset({"agent", "agent-talked"})
 
 
 def caller_leg(call: Call) -> str:
     """The caller's leg in the call's conference (the room is named for the call): the call
-    itself when the caller rang in, the app's leg to the customer of an agent-first call."""
+    itself when the caller rang in or a customer-first call, the app's leg to the customer of
+    an agent-first call."""
     return call.customer_call_sid or call.call_sid
 
 
@@ -56,7 +58,7 @@ def agent_talking(call: Call) -> bool:
     """The caller and the call's agent are both in the room (hold and transfer act on it)."""
     if not call.agent_call_sid or call.result not in TALKING_RESULTS:
         return False
-    return call.direction == "inbound" or bool(call.customer_call_sid)
+    return call.direction != "outbound-agent" or bool(call.customer_call_sid)
 
 
 def agent_address(agent: Agent) -> str:

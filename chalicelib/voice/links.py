@@ -114,6 +114,10 @@ class PredictiveLinks(_Links):
     def bridge_done(self, task_id: str, line: str) -> str:
         return self.step("bridge-done", task_id, line)
 
+    def agent_leg(self, path: str, task_id: str, line: str, call_sid: str) -> str:
+        """The reserved agent's own leg into the customer's call's conference (``call_sid``)."""
+        return self._url(f"{PREDICTIVE_BASE}/agent-{path}", call=call_sid, line=line, task=task_id)
+
 
 class InboundLinks(_Links):
     """Each step of a call to a shop's number (I2-I10): the menus carry the caller's language,
