@@ -132,6 +132,7 @@ class Call:
     transcription: str | None = None  # Twilio's text of the voicemail, where the shop asks for it
     transcription_status: str | None = None  # completed | failed
     agent_call_sid: str | None = None  # the agent's own leg, placed by the app into the call's conference
+    customer_call_sid: str | None = None  # the customer's leg an agent-first call places into its conference
     on_hold: bool | None = None  # the caller is on hold in the conference (the desk's hold)
     transfer_to: str | None = None  # the agent a transfer under way goes to
     transfer_mode: str | None = None  # cold | warm

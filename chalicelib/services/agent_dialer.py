@@ -4,8 +4,10 @@
 When an agent of the shop is free and such a task is due inside the customer's calling window,
 the agent is reserved (conditional write), the task claimed (queued/waiting -> dialing,
 conditional: two dialers never call one customer twice), and the AGENT is called first. The
-agent hears a whisper (customer, orders) and presses 1; then the customer is dialed with the
-shop's caller ID and bridged. Nobody waits on a line for an agent, so nothing is dropped.
+agent hears a whisper (customer, orders) and presses 1; then the agent waits in a conference
+named for the call while the app rings the customer (the shop's caller ID) into it
+(``agent_dial_legs``, #17: hold and transfer work as on inbound calls). Nobody waits on a line
+for an agent, so nothing is dropped.
 
 Outcomes: the customer answered -> the task is done with ``agent-talked`` (the orders stay for
 the agent's outcome, issue 5) and the agent goes to wrap-up; the customer did not answer -> the
@@ -31,7 +33,7 @@ from chalicelib.domain.entities import Call, DialTask
 from chalicelib.domain.phones import number_time_zone
 from chalicelib.domain.priority import in_dial_order
 from chalicelib.domain.queue import QueueEntry
-from chalicelib.domain.robot import next_attempt_at, unanswered_result
+from chalicelib.domain.robot import next_attempt_at
 from chalicelib.domain.routing import Agent, agent_language, free_beyond_customer_lines, idle_since, is_free
 from chalicelib.domain.twilio_fields import FINAL_CALL_STATUSES, status_callback
 from chalicelib.observability import logger
@@ -233,54 +235,6 @@ def whisper(
     return Whisper(agent_language(agent, shop.main_language), shop.name, task.kind, name, numbers)
 
 
-@dataclass(frozen=True)
-class CustomerDial:
-    phone: str
-    caller_id: str
-    ring_seconds: int
-
-
-def agent_accepted(
-    shop: ShopSettings, task_id: str, call_sid: str, *, store: AgentDialStore, now: datetime
-) -> CustomerDial | None:
-    """The agent pressed 1: dial the customer (None when the task is not this call's any more)."""
-    task = store.get_task(task_id)
-    if task is None or task.state != "dialing" or task.last_call_sid != call_sid or not shop.caller_id:
-        return None
-    store.update_call(call_sid, result=ACCEPTED, answered_at=now)
-    return CustomerDial(task.phone, shop.caller_id, shop.robot.ring_timeout_seconds)
-
-
-def customer_dial_ended(
-    shop: ShopSettings,
-    task_id: str,
-    agent_id: str,
-    reservation: str,
-    call_sid: str,
-    dial_status: str,
-    bridged: bool,
-    *,
-    store: AgentDialStore,
-    now: datetime,
-) -> bool:
-    """The Dial to the customer ended; True when they talked. Answered: the task is done with
-    ``agent-talked`` and the agent goes to wrap-up; otherwise a retry per the shop's policy."""
-    task = store.get_task(task_id)
-    if task is None or task.last_call_sid != call_sid:
-        return False
-    talked = bridged or dial_status in ("completed", "answered")
-    if talked:
-        store.mark_contacted(task_id)
-        store.end_attempt(task_id, call_sid, call_result="answered", requeue_at=None, final_result=TALKED, now=now)
-        store.update_call(call_sid, result=TALKED)
-        store.release_agent(shop.shop_id, agent_id, reservation, "wrap-up", now, timezone=shop.timezone, talked=True)
-        logger.info("agent talked to the customer", extra={"task_id": task_id, "agent_id": agent_id})
-        return True
-    end_by_policy(shop, task, call_sid, unanswered_result(dial_status, None), store=store, now=now)
-    store.release_agent(shop.shop_id, agent_id, reservation, "available", now, timezone=shop.timezone)
-    return False
-
-
 def end_by_policy(
     shop: ShopSettings, task: DialTask, call_sid: str, result: CallResult, *, store: AgentDialStore, now: datetime
 ) -> None:
@@ -317,6 +271,11 @@ def agent_leg_status(
     call = store.get_call(call_sid)
     if call is None:
         return
+    if call.result == TALKED and (call.transfer_to or call.agent_id != agent_id):
+        # Transferred (#17): the customer goes on with another agent in the call's room, and
+        # the customer's leg ends the call (``agent_dial_legs.customer_left_room``).
+        store.release_agent(shop.shop_id, agent_id, reservation, "wrap-up", now, timezone=shop.timezone, talked=True)
+        return
     callback = status_callback(form, call.status, now)
     store.apply_call_status(call_sid, callback.sequence, **callback.fields)
     if not callback.final:
@@ -329,8 +288,10 @@ def agent_leg_status(
         store.release_agent(shop.shop_id, agent_id, reservation, "away", now, timezone=shop.timezone, missed=True)
         store.update_call(call_sid, result="agent-missed")
         logger.info("agent missed an agent-first call", extra={"agent_id": agent_id, "task_id": task_id})
-    else:  # accepted, then the leg ended without a Dial result (the agent hung up first)
-        store.release_agent(shop.shop_id, agent_id, reservation, "available", now, timezone=shop.timezone)
+    else:  # the agent's leg ended before its Dial's end was heard (usually released there already)
+        talked = call.result == TALKED
+        status = "wrap-up" if talked else "available"
+        store.release_agent(shop.shop_id, agent_id, reservation, status, now, timezone=shop.timezone, talked=talked)
     if not (still_dialing and store.return_person_task(task_id, call_sid, back_state, due_back)):
         return
     if task is not None and task.kind == "callback" and call.group and call.queued_at:

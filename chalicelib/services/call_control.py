@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.entities import Call
 from chalicelib.observability import logger
-from chalicelib.services.conference_calls import FINAL_CALL_STATUSES
+from chalicelib.services.conference_calls import FINAL_CALL_STATUSES, TALKING_RESULTS, agent_talking, caller_leg
 from chalicelib.services.ports import ConferenceCallStore, ConferenceParticipant
 
 if TYPE_CHECKING:
@@ -31,9 +31,9 @@ def live_call_of(shop: ShopSettings, agent_id: str, *, store: ConferenceCallStor
         raise ControlRefused(404, "no_call", "no call on this agent's desk")
     if call.status in FINAL_CALL_STATUSES or call.ended_at is not None:
         raise ControlRefused(409, "call_ended", "the call on the desk has ended")
-    if call.agent_id != agent_id or call.result != "agent":
+    if call.agent_id != agent_id or call.result not in TALKING_RESULTS:
         raise ControlRefused(409, "not_connected", "the agent is not talking on this call yet")
-    if call.direction != "inbound" or not call.agent_call_sid:
+    if not agent_talking(call):
         raise ControlRefused(409, "not_a_conference", "this call cannot be held: it is not a conference call")
     return call
 
@@ -49,7 +49,7 @@ def hold(
 ) -> dict[str, Any]:
     """Hold the caller (``on``) or take them back; the call's state as the desk shows it."""
     call = live_call_of(shop, agent_id, store=store)
-    if not conferences.hold(call.call_sid, call.call_sid, on=on, music_url=music_url if on else None):
+    if not conferences.hold(call.call_sid, caller_leg(call), on=on, music_url=music_url if on else None):
         raise ControlRefused(409, "caller_gone", "the caller is no longer on the line")
     store.update_call(call.call_sid, on_hold=on)
     logger.info("caller held" if on else "caller back from hold", extra={"agent_id": agent_id})

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from chalicelib.domain.entities import Call
 from chalicelib.domain.routing import Agent
 from chalicelib.observability import logger
 from chalicelib.services import inbound
@@ -38,6 +39,26 @@ class AgentLegUrls:
 
 
 LegUrls = Callable[[str], AgentLegUrls]  # agent id -> the leg's URLs
+
+
+# An agent talks to the caller in the call's conference: an inbound caller given to the agent,
+# an agent-first call whose customer answered (``agent_dialer``), a customer-first call whose
+# agent answered (``predictive_legs``).
+TALKING_RESULTS = frozenset({"agent", "agent-talked"})
+
+
+def caller_leg(call: Call) -> str:
+    """The caller's leg in the call's conference (the room is named for the call): the call
+    itself when the caller rang in or a customer-first call, the app's leg to the customer of
+    an agent-first call."""
+    return call.customer_call_sid or call.call_sid
+
+
+def agent_talking(call: Call) -> bool:
+    """The caller and the call's agent are both in the room (hold and transfer act on it)."""
+    if not call.agent_call_sid or call.result not in TALKING_RESULTS:
+        return False
+    return call.direction != "outbound-agent" or bool(call.customer_call_sid)
 
 
 def agent_address(agent: Agent) -> str:

@@ -79,9 +79,12 @@ def queue_outcome_event(
     *,
     outbox: Outbox,
     now: datetime,
+    handled_by: list[str] | None = None,
 ) -> str | None:
     """The id of the event for the outcome saved as ``saved_key`` (``saves``: the call's saves,
-    in order), stored unless it is there already; None when the shop has no CRM."""
+    in order), stored unless it is there already; None when the shop has no CRM. ``handled_by``:
+    every agent who talked to the caller, in order (transfers, #17); the saving agent alone when
+    the call does not say."""
     if shop.crm is None:
         return None
     facts = [_facts(key, saved) for key, saved in saves]
@@ -98,6 +101,7 @@ def queue_outcome_event(
     data = {
         "call_sid": saved.call_sid,
         "agent_id": saved.agent_id,
+        "handled_by": handled_by or [saved.agent_id],
         "outcome": saved.outcome,
         "comment": saved.comment,
         "callback_at": saved.callback_at.isoformat() if saved.callback_at else None,

@@ -204,9 +204,10 @@ def after_outcome_saved(
     if shop is None:
         raise LookupError(f"outcome of unknown shop {saved.shop_id!r}")
     orders = store.orders_by_ids(shop.shop_id, saved.order_ids)
-    event_id = queue_outcome_event(shop, saves, saved_key, orders, outbox=outbox, now=now)
+    call = store.get_call(call_sid)
+    handled_by = (call.handled_by or ([call.agent_id] if call.agent_id else None)) if call else None
+    event_id = queue_outcome_event(shop, saves, saved_key, orders, outbox=outbox, now=now, handled_by=handled_by)
     if saved.outcome in MANAGER_OUTCOMES:
-        call = store.get_call(call_sid)
         if call is None:
             raise LookupError(f"call {call_sid!r} not found")
         task = store.get_task(call.task_id) if call.task_id else None

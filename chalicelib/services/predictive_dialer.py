@@ -9,7 +9,8 @@ goes out with Twilio's asynchronous answering-machine detection: the customer he
 of silence while Twilio listens, then
 
 * a person (or an undecided verdict): an available agent is reserved atomically and the call
-  is redirected to dial them at once; when none can be reserved the customer hears a short
+  is redirected to the call's conference while the app rings the agent into it
+  (``predictive_legs``, #17); when none can be reserved the customer hears a short
   apology naming the shop, the call ends, the day's drop counter goes up and the task is dialed
   again before any other, a few minutes later, without counting the attempt;
 * a machine: the call is hung up and the shop's retry policy applies (``retry_minutes.machine``);
@@ -42,7 +43,6 @@ from chalicelib.domain.predictive import (
     MACHINE,
     RINGING,
     STALE_LINE,
-    TALKED,
     UNANSWERED,
     DayCounts,
     build_snapshot,
@@ -54,7 +54,6 @@ from chalicelib.domain.routing import Agent, idle_since, is_free
 from chalicelib.domain.twilio_fields import FINAL_CALL_STATUSES, twilio_count
 from chalicelib.domain.values import local_day
 from chalicelib.observability import logger
-from chalicelib.services.agent_dialer import TALKED as AGENT_TALKED
 from chalicelib.services.agent_dialer import end_by_policy, end_do_not_call
 from chalicelib.services.destinations import refused_contact
 from chalicelib.services.paced_telephony import CallRateLimitedError
@@ -297,81 +296,6 @@ def _reserve_agent(
         if store.reserve_agent(agent, call_sid, now, wrap_up_seconds=wrap, timezone=shop.timezone):
             return agent
     return None
-
-
-@dataclass(frozen=True)
-class Connect:
-    """What the customer's call does after the verdict."""
-
-    action: str  # dial-agent | apology | hang-up
-    language: str
-    agent_address: str = ""
-    caller_id: str = ""
-    ring_seconds: int = 20
-
-
-def connect(
-    shop: ShopSettings, task_id: str, line_key: str, call_sid: str, *, store: PredictiveStore, now: datetime
-) -> Connect:
-    """Where the answered call goes: the reserved agent, the apology, or nowhere. A call whose
-    verdict never came (the answer TwiML's pause ran out) is taken as a person."""
-    task = store.get_task(task_id)
-    language = task.language if task else shop.main_language
-    line = store.get_line(shop.shop_id, line_key)
-    if line is None:
-        return Connect("hang-up", language)
-    phase = line.phase
-    if phase == RINGING:
-        phase = live_answer(shop, task_id, line_key, call_sid, "unknown", None, store=store, now=now)
-        line = store.get_line(shop.shop_id, line_key) or line
-    if phase == DROPPED:
-        return Connect("apology", language)
-    if phase != CONNECTING or not line.agent_id:
-        return Connect("hang-up", language)
-    agent = store.get_agent(shop.shop_id, line.agent_id)
-    if agent is None:
-        return Connect("apology", language)
-    address = f"client:{agent.client_identity}" if agent.client_identity else agent.phone or ""
-    return Connect("dial-agent", language, address, shop.caller_id or "", shop.inbound.agent_ring_seconds)
-
-
-def bridge_ended(
-    shop: ShopSettings,
-    task_id: str,
-    line_key: str,
-    form: dict[str, str],
-    *,
-    store: PredictiveStore,
-    now: datetime,
-) -> bool:
-    """The Dial to the agent ended; True when they talked. Talked: the task is done with
-    ``agent-talked`` (the orders wait for the agent's outcome) and the agent goes to wrap-up.
-    The agent did not answer: they are marked away (missed) and the customer was dropped."""
-    call_sid = form.get("CallSid", "")
-    line = store.get_line(shop.shop_id, line_key)
-    if line is None or line.phase != CONNECTING or not line.agent_id:
-        return line is not None and line.phase == TALKED
-    talked = form.get("DialBridged", "").lower() == "true" or form.get("DialCallStatus") in ("completed", "answered")
-    agent_id, reservation = line.agent_id, line.reservation or call_sid
-    if talked:
-        talk = twilio_count(form.get("DialCallDuration")) or 0
-        if not store.move_line(
-            shop.shop_id, line_key, {CONNECTING}, TALKED, handle_seconds=talk + shop.inbound.wrap_up_seconds
-        ):
-            return False
-        store.end_attempt(
-            task_id, call_sid, call_result="answered", requeue_at=None, final_result=AGENT_TALKED, now=now
-        )
-        store.update_call(call_sid, result=AGENT_TALKED)
-        store.release_agent(shop.shop_id, agent_id, reservation, "wrap-up", now, timezone=shop.timezone, talked=True)
-        return True
-    if not store.move_line(shop.shop_id, line_key, {CONNECTING}, DROPPED):
-        return False
-    store.count_day(shop.shop_id, local_day(now, shop.timezone), drops=1)
-    store.update_call(call_sid, result="dropped")
-    store.release_agent(shop.shop_id, agent_id, reservation, "away", now, timezone=shop.timezone, missed=True)
-    logger.warning("agent missed a live answer: dropped", extra={"task_id": task_id, "agent_id": agent_id})
-    return False
 
 
 def call_status(

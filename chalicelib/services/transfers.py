@@ -10,7 +10,8 @@ Nobody is left stuck on hold: when the second agent does not answer, declines or
 before the transfer completes, the caller is back with the first agent, or (the first agent
 gone) back in the queue; when the first agent hangs up during a warm transfer, it completes as
 soon as the second agent is in. The call record carries every agent who handled it
-(``handled_by``) and the transfers made.
+(``handled_by``) and the transfers made. Agent-first calls (``agent_dialer``) are transferred
+the same way: their room is named for the call too, the customer's leg is ``caller_leg``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from chalicelib.domain.entities import Call
 from chalicelib.domain.routing import candidates, is_free
 from chalicelib.observability import logger
 from chalicelib.services.call_control import ControlRefused, live_call_of
-from chalicelib.services.conference_calls import FINAL_CALL_STATUSES, LegUrls, agent_address
+from chalicelib.services.conference_calls import FINAL_CALL_STATUSES, LegUrls, agent_address, caller_leg
 from chalicelib.services.ports import CallControl, ConferenceParticipant, OutboundCall, Telephony, TransferStore
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def start(
     if not store.reserve_agent(target, call.call_sid, now, wrap_up_seconds=wrap_up, timezone=zone):
         raise ControlRefused(409, "agent_unavailable", f"{target.name} has just taken another call")
     room = call.call_sid
-    if not conferences.hold(room, call.call_sid, on=True, music_url=music_url):
+    if not conferences.hold(room, caller_leg(call), on=True, music_url=music_url):
         store.release_agent(shop.shop_id, to_agent, call.call_sid, "available", now, timezone=zone)
         raise ControlRefused(409, "caller_gone", "the caller is no longer on the line")
     if call.agent_call_sid:
@@ -160,7 +161,7 @@ def handover(
     )
     if call.transfer_call_sid:
         conferences.set_end_on_exit(call.call_sid, call.transfer_call_sid, end=True)
-    conferences.hold(call.call_sid, call.call_sid, on=False, music_url=None)
+    conferences.hold(call.call_sid, caller_leg(call), on=False, music_url=None)
     if call.agent_call_sid:
         conferences.remove(call.call_sid, call.agent_call_sid)
     if first:
@@ -169,7 +170,7 @@ def handover(
 
 
 def _back_to_first(call: Call, conferences: ConferenceParticipant) -> None:
-    conferences.hold(call.call_sid, call.call_sid, on=False, music_url=None)
+    conferences.hold(call.call_sid, caller_leg(call), on=False, music_url=None)
     if call.agent_call_sid:
         conferences.set_end_on_exit(call.call_sid, call.agent_call_sid, end=True)
 
@@ -223,6 +224,10 @@ def target_gone(
     )
     if call.transfer_mode == "warm":
         _back_to_first(call, conferences)
+        return
+    if call.direction != "inbound":  # the app called them: no queue to go back to
+        logger.info("transfer failed with the first agent gone: the customer's call ends")
+        control.end_call(caller_leg(call))
         return
     store.update_call(call.call_sid, result="queued")
     control.redirect_call(call.call_sid, requeue_url(call.language or shop.main_language))

@@ -280,6 +280,44 @@ def survey(catalog: Catalog, action: str) -> str:
     return str(response)
 
 
+def conference_dial(
+    room: str,
+    action_url: str,
+    *,
+    start_on_enter: bool,
+    end_on_exit: bool,
+    wait_url: str | None = None,
+    events_url: str | None = None,
+    record: bool = False,
+    recording_callback_url: str = "",
+    hangup_on_star: bool = False,
+) -> Dial:
+    """``<Dial><Conference>`` into the call's room: every leg of a conference call (caller,
+    agent, agent-first customer) joins through this one builder. Twilio takes the room's events
+    and recording from the leg that creates it, so each leg that may be first names them."""
+    options: dict[str, object] = {}
+    if wait_url is not None:  # "" is silence; left out, Twilio's default music
+        options |= {"wait_url": wait_url, "wait_method": "POST"}
+    if events_url:
+        options |= {
+            "status_callback": events_url,
+            "status_callback_method": "POST",
+            "status_callback_event": "join leave hold end",
+        }
+    if record:
+        options |= {
+            "record": "record-from-start",
+            "recording_status_callback": recording_callback_url,
+            "recording_status_callback_method": "POST",
+        }
+    dial_options: dict[str, object] = {"hangup_on_star": True} if hangup_on_star else {}
+    dial = Dial(action=action_url, method="POST", **dial_options)
+    dial.conference(
+        room, start_conference_on_enter=start_on_enter, end_conference_on_exit=end_on_exit, beep="false", **options
+    )
+    return dial
+
+
 def join_conference(
     catalog: Catalog,
     room: str,
@@ -295,38 +333,49 @@ def join_conference(
     ends it. Recorded from the start where the shop records (after the greeting's notice, I9)."""
     response = VoiceResponse()
     speak(response, catalog, "inbound_please_hold")
-    options: dict[str, object] = {}
-    if record:
-        options |= {
-            "record": "record-from-start",
-            "recording_status_callback": recording_callback_url,
-            "recording_status_callback_method": "POST",
-        }
-    dial = Dial(action=action_url, method="POST")
-    dial.conference(
-        room,
-        start_conference_on_enter=False,
-        end_conference_on_exit=True,
-        beep="false",
-        wait_url=wait_url,
-        wait_method="POST",
-        status_callback=events_url,
-        status_callback_method="POST",
-        status_callback_event="join leave hold end",
-        **options,
+    response.append(
+        conference_dial(
+            room,
+            action_url,
+            start_on_enter=False,
+            end_on_exit=True,
+            wait_url=wait_url,
+            events_url=events_url,
+            record=record,
+            recording_callback_url=recording_callback_url,
+        )
     )
-    response.append(dial)
     return str(response)
 
 
-def agent_conference(room: str, action_url: str, *, ends_call: bool = True) -> str:
+def agent_conference(
+    room: str, action_url: str, *, ends_call: bool = True, events_url: str | None = None, hangup_on_star: bool = False
+) -> str:
     """The agent's leg, once accepted: into the caller's conference; the agent leaving ends it
     (the caller goes on to the survey) and the leg goes on to ``action_url``. An agent joining
-    for a transfer (``ends_call`` False) leaves the room to the others until it is theirs."""
+    for a transfer (``ends_call`` False) leaves the room to the others until it is theirs. An
+    agent-first call's agent creates the room (``events_url``) and waits in silence while the
+    customer's phone rings; ``*`` takes them out to the outcome menu."""
     response = VoiceResponse()
-    dial = Dial(action=action_url, method="POST")
-    dial.conference(room, start_conference_on_enter=True, end_conference_on_exit=ends_call, beep="false")
-    response.append(dial)
+    response.append(
+        conference_dial(
+            room,
+            action_url,
+            start_on_enter=True,
+            end_on_exit=ends_call,
+            wait_url="" if events_url else None,
+            events_url=events_url,
+            hangup_on_star=hangup_on_star,
+        )
+    )
+    return str(response)
+
+
+def customer_conference(room: str, action_url: str, *, events_url: str) -> str:
+    """An agent-first call's customer answered: into the room where the agent waits; the
+    customer hanging up ends it."""
+    response = VoiceResponse()
+    response.append(conference_dial(room, action_url, start_on_enter=True, end_on_exit=True, events_url=events_url))
     return str(response)
 
 

@@ -87,7 +87,8 @@ class PublicUrls(_Links):
 
 
 class AgentDialLinks(_Links):
-    """The agent leg's webhooks of an agent-first call: task, agent and reservation."""
+    """The webhooks of an agent-first call's legs: task, agent and reservation (and, on the
+    customer's leg, the call: the agent's leg)."""
 
     def url(self, path: str, task_id: str, agent_id: str, reservation: str, **extra: object) -> str:
         return self._url(f"{AGENT_DIAL_BASE}/{path}", agent=agent_id, res=reservation, task=task_id, **extra)
@@ -97,6 +98,10 @@ class AgentDialLinks(_Links):
 
     def agent_status(self, task_id: str, agent_id: str, reservation: str) -> str:
         return self.url("status", task_id, agent_id, reservation)
+
+    def customer(self, path: str, task_id: str, agent_id: str, reservation: str, call_sid: str) -> str:
+        """The customer's leg of the call (the agent's leg ``call_sid``, its conference's name)."""
+        return self.url(f"customer-{path}", task_id, agent_id, reservation, call=call_sid)
 
 
 class PredictiveLinks(_Links):
@@ -119,6 +124,10 @@ class PredictiveLinks(_Links):
 
     def bridge_done(self, task_id: str, line: str) -> str:
         return self.step("bridge-done", task_id, line)
+
+    def agent_leg(self, path: str, task_id: str, line: str, call_sid: str) -> str:
+        """The reserved agent's own leg into the customer's call's conference (``call_sid``)."""
+        return self._url(f"{PREDICTIVE_BASE}/agent-{path}", call=call_sid, line=line, task=task_id)
 
 
 class InboundLinks(_Links):

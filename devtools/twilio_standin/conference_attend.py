@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from devtools.twilio_standin.conferences import BEEP_VALUES, CONFERENCE_EVENTS, ConferenceSettings, Participant
 from devtools.twilio_standin.errors import CallInterrupted, PartyHungUp, TimeLimitReached
-from devtools.twilio_standin.legs import PLAY_SECONDS, StatusCallbackConfig
+from devtools.twilio_standin.legs import PLAY_SECONDS, CallLeg, StatusCallbackConfig
 from devtools.twilio_standin.parties import HangUp
 
 if TYPE_CHECKING:
@@ -92,11 +92,14 @@ def attend(runner: TwimlRunner, settings: ConferenceSettings) -> ConferenceExit:
     registry = engine.conferences
     participant = registry.join(leg, settings)
     conference = participant.conference
+    talking = False
     try:
         while True:
             catch_up(participant)
             leg.check_interrupts()
             if conference.status == "completed":
+                if not talking and participant.talk_started is not None:  # the whole talk passed while it waited
+                    _talking(leg, conference.friendly_name)
                 leg.record("conference", event="ended", conference=conference.friendly_name)
                 return ConferenceExit(_spent(participant))
             if participant.removed:
@@ -117,10 +120,11 @@ def attend(runner: TwimlRunner, settings: ConferenceSettings) -> ConferenceExit:
             if conference.status == "init":
                 _wait_round(runner, participant)
                 continue
-            if participant.talk_started is None:
-                participant.talk_started = conference.now
-                leg.party.mark_bridged()
-                leg.record("conference", event="talking", conference=conference.friendly_name)
+            if not talking:
+                if participant.talk_started is None:
+                    participant.talk_started = conference.now
+                _talking(leg, conference.friendly_name)
+                talking = True
             _stay(runner, participant)
     except PartyHungUp as exc:
         registry.leave(participant, "participant_hung_up")
@@ -134,6 +138,11 @@ def attend(runner: TwimlRunner, settings: ConferenceSettings) -> ConferenceExit:
     except BaseException:
         registry.leave(participant, "participant_hung_up")
         raise
+
+
+def _talking(leg: CallLeg, room: str) -> None:
+    leg.party.mark_bridged()
+    leg.record("conference", event="talking", conference=room)
 
 
 def _spent(participant: Participant) -> float:

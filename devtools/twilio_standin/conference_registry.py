@@ -91,6 +91,9 @@ class ConferenceRegistry:
                 return
             conference.status = "in-progress"
             conference.updated = self.engine.clock()
+            for waiting in conference.live():  # everyone in the room talks from now, whichever thread sees it first
+                if waiting.talk_started is None and not waiting.hold:
+                    waiting.talk_started = conference.now
             record = next((p.settings for p in conference.live() if p.settings.record), None)
             if record is not None:
                 conference.recording = (conference.now, record.recording_callback, by.leg)

@@ -122,8 +122,9 @@ class Callee:
     answer: str = "human"
     ring_seconds: float = 3.0
     script: CallerScript = field(default_factory=CallerScript)
-    # How long the callee talks once bridged to another party by <Dial>.
-    talk_seconds: float = 30.0
+    # How long the callee talks once bridged to another party by <Dial> or in a conference;
+    # None: stays until something else ends the call (the room's end, the REST API).
+    talk_seconds: float | None = 30.0
 
     def __post_init__(self) -> None:
         if self.answer not in ANSWER_KINDS:
@@ -142,7 +143,7 @@ class Callee:
         return cls(
             answer=str(data.get("answer", "human")),
             ring_seconds=float(data.get("ring_seconds", 3.0)),
-            talk_seconds=float(data.get("talk_seconds", 30.0)),
+            talk_seconds=None if data.get("talk_seconds", 30.0) is None else float(data.get("talk_seconds", 30.0)),
             script=CallerScript.from_dict(data),
         )
 

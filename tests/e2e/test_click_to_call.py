@@ -71,9 +71,14 @@ def test_an_agent_calls_a_customer_agent_first_and_a_double_click_is_one_call(st
     assert stack.wait_quiet(timeout=60)
     assert len(_calls_to(stack, OLEH)) == offers_before + 1
     [customer_leg] = [leg for leg in stack.standin.calls if leg.to == customer]
-    assert customer_leg.from_ == SHOP_NUMBER and customer_leg.parent_call_sid == placed["call_sid"]
+    assert customer_leg.from_ == SHOP_NUMBER and customer_leg.parent_call_sid is None  # the app's own leg (#17)
+    joined = [
+        e.data["conference"] for e in customer_leg.transcript.of_kind("conference") if e.data.get("event") == "join"
+    ]
+    assert joined == [placed["call_sid"]]  # the room named for the call, where Oleh waited
     record = CallItem.get(placed["call_sid"])
     assert (record.agent_id, record.customer_phone, record.result) == ("oleh", customer, "agent-talked")
+    assert record.customer_call_sid == customer_leg.sid
 
 
 def test_the_same_number_clicked_twice_in_a_minute_without_a_key_is_one_call(stack: LocalStack) -> None:

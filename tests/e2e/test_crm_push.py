@@ -102,6 +102,7 @@ def test_an_agents_outcome_reaches_the_crm_signed_after_a_failed_first_try(
     assert outcome["data"] | {"saved_at": None} == {
         "call_sid": agent_leg.sid,
         "agent_id": "oleh",
+        "handled_by": ["oleh"],
         "outcome": "confirmed",
         "comment": "deliver after 18:00",
         "callback_at": None,

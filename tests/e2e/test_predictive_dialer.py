@@ -82,6 +82,12 @@ def order_for(shop_api: ShopApi, phone: str, number: str) -> str:
     return str(created.json()["id"])
 
 
+def talked_in_own_room(leg: CallLeg) -> bool:
+    """The customer talked to the agent in the conference named for their call (#17)."""
+    events = [(e.data.get("event"), e.data.get("conference")) for e in leg.transcript.of_kind("conference")]
+    return ("talking", leg.sid) in events
+
+
 def task_of(order_id: str) -> DialTaskItem:
     return DialTaskItem.get(str(OrderItem.get("demo", order_id).task_id), consistent_read=True)
 
@@ -129,16 +135,26 @@ def test_customer_first_dialing_bridges_people_retries_machines_and_drops_honest
     for phone, order_id in zip(people, talked, strict=True):
         [leg] = legs_to(stack, phone)
         assert leg.from_ == "+380441234567" and leg.status == "completed"
-        assert leg.transcript.of_kind("bridge"), f"{phone} was not bridged"
+        assert talked_in_own_room(leg), f"{phone} never talked to an agent in the call's conference"
         task = task_of(order_id)
         assert (task.kind, task.state, task.result, task.attempts) == ("agent", "done", "agent-talked", 1)
         record = CallItem.get(leg.sid)
         assert (record.direction, record.result) == ("outbound-predictive", "agent-talked")
         assert record.agent_id in ("anna", "oleh")
     assert {CallItem.get(legs_to(stack, p)[0].sid).agent_id for p in people} == {"anna", "oleh"}
+    # each agent's own leg (placed by the app) joined one customer's room
+    agent_legs = legs_to(stack, ANNA) + legs_to(stack, OLEH)
+    joined = {
+        e.data["conference"]
+        for a in agent_legs
+        for e in a.transcript.of_kind("conference")
+        if e.data.get("event") == "join"
+    }
+    assert joined == {legs_to(stack, p)[0].sid for p in people}
+    assert all(a.parent_call_sid is None for a in agent_legs)
     # and the machine was hung up on and waits for the shop's machine retry; no agent was rung for it
     [machine_leg] = legs_to(stack, machine)
-    assert machine_leg.answered_by == "machine_start" and machine_leg.transcript.of_kind("bridge") == []
+    assert machine_leg.answered_by == "machine_start" and not talked_in_own_room(machine_leg)
     task = task_of(machine_order)
     assert (task.state, task.attempts, task.last_call_result) == ("queued", 1, "machine")
     assert len(legs_to(stack, ANNA)) + len(legs_to(stack, OLEH)) == 2
@@ -155,7 +171,7 @@ def test_customer_first_dialing_bridges_people_retries_machines_and_drops_honest
     # THEN the customer heard the apology naming the shop and was hung up on: a dropped call
     [dropped_leg] = legs_to(stack, dropped_phone)
     assert dropped_leg.transcript.heard() == [APOLOGY]
-    assert dropped_leg.transcript.of_kind("bridge") == []
+    assert not talked_in_own_room(dropped_leg)
     assert CallItem.get(dropped_leg.sid).result == "dropped"
     day = DialerDayItem.get("demo", "2015-11-23", consistent_read=True)
     assert (int(day.dials), int(day.live_answers), int(day.drops)) == (4, 3, 1)
@@ -178,7 +194,7 @@ def test_customer_first_dialing_bridges_people_retries_machines_and_drops_honest
     # THEN the dropped customer is called first, and this time talks to Anna
     assert legs_to(stack, newer_phone) == []
     again = legs_to(stack, dropped_phone)[1]
-    assert again.transcript.of_kind("bridge") and CallItem.get(again.sid).agent_id == "anna"
+    assert talked_in_own_room(again) and CallItem.get(again.sid).agent_id == "anna"
     assert task_of(dropped_order).result == "agent-talked"
     assert agent_status("anna") == "wrap-up"
     # AND the minute tick publishes the day's stored drop rate: 1 drop of 4 live answers

@@ -212,7 +212,7 @@ TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=60)
 VALUES = st.one_of(st.sampled_from(NASTY), TEXT, st.integers().map(str))
 KEYS = st.one_of(st.sampled_from(TWILIO_KEYS), TEXT)
 FORMS = st.lists(st.tuples(KEYS, VALUES), max_size=14)
-FUZZ_EXAMPLES = 50  # per route: 29 routes, about 20 s
+FUZZ_EXAMPLES = 50  # per route: 33 routes, about 25 s
 
 IB = "/twilio/voice/inbound"
 AD = "/twilio/voice/agent-dial"
@@ -252,6 +252,10 @@ ROUTES = [
     (f"{AD}/accept?agent=anna&res=r1&task={{task}}", "twiml"),
     (f"{AD}/dial-done?agent=anna&res=r1&task={{task}}", "twiml"),
     (f"{AD}/status?agent=anna&res=r1&task={{task}}", "204"),
+    (f"{AD}/customer-answer?agent=anna&call={{call}}&res=r1&task={{task}}", "twiml"),
+    (f"{AD}/customer-done?agent=anna&call={{call}}&res=r1&task={{task}}", "twiml"),
+    (f"{AD}/customer-status?agent=anna&call={{call}}&res=r1&task={{task}}", "204"),
+    (f"{AD}/customer-missed?agent=anna&call={{call}}&res=r1&task={{task}}", "twiml"),
 ]
 
 

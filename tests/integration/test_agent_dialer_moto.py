@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from chalice.test import Client
 
-from chalicelib.adapters.dynamo.schema import AgentItem, DialTaskItem
+from chalicelib.adapters.dynamo.schema import AgentItem, CallItem, DialTaskItem
 from chalicelib.adapters.dynamo.store import DynamoStore
 from chalicelib.domain.queue import QueueEntry
 from chalicelib.services import agent_dialer
 from chalicelib.voice.links import AgentDialLinks
+from chalicelib.web import voice_agent_dial
 from tests.fakes.twilio import FakeTelephony
 from tests.integration.conftest import PUBLIC_BASE, signed_post
 
@@ -52,7 +55,17 @@ def _path(url: str) -> str:
     return url[len(PUBLIC_BASE) :]
 
 
-def test_the_agent_hears_the_whisper_accepts_and_the_customer_is_bridged(client: Client) -> None:
+@pytest.fixture
+def rest(monkeypatch: pytest.MonkeyPatch) -> FakeTelephony:
+    """Twilio's REST API as the agent-first webhooks use it (the customer's leg)."""
+    fake = FakeTelephony()
+    monkeypatch.setattr(voice_agent_dial, "telephony", lambda: fake)
+    return fake
+
+
+def test_the_agent_hears_the_whisper_accepts_and_meets_the_customer_in_the_calls_conference(
+    client: Client, rest: FakeTelephony
+) -> None:
     # GIVEN Anna available and a callback waiting
     store = DynamoStore()
     AgentItem("demo", "anna").update(
@@ -77,17 +90,18 @@ def test_the_agent_hears_the_whisper_accepts_and_the_customer_is_bridged(client:
     assert gather is not None and "/twilio/voice/agent-dial/accept?" in gather.attrib["action"]
     said = gather.find("./Say")
     assert said is not None and "Kvitka Flowers" in (said.text or "")
-    # pressing 1 dials the customer with the shop's caller ID
+    # pressing 1 puts Anna in the conference named for the call and rings the customer into it
     accepted = signed_post(client, _path(gather.attrib["action"]), {**leg, "Digits": "1"})
     dial = ET.fromstring(accepted.body).find("./Dial")
-    assert dial is not None and dial.attrib["callerId"] == "+380441234567"
-    assert dial.findtext("./Number") == "+380671230001"
-    # the customer answered and talked
-    done = signed_post(
-        client,
-        _path(dial.attrib["action"]),
-        {**leg, "DialCallStatus": "completed", "DialBridged": "true", "DialCallDuration": "95"},
-    )
+    assert dial is not None and dial.findtext("./Conference") == sid
+    [customer] = rest.placed
+    assert (customer["to"], customer["from_"]) == ("+380671230001", "+380441234567")
+    customer_leg = {"CallSid": "CAcustomer", "From": "+380441234567", "To": "+380671230001"}
+    joined = ET.fromstring(signed_post(client, _path(customer["answer_url"]), customer_leg).body)
+    assert joined.findtext("./Dial/Conference") == sid
+    assert (CallItem.get(sid).result, CallItem.get(sid).customer_call_sid) == ("agent-talked", "CAcustomer")
+    # the customer hung up: the room ended, and Anna's Dial with it
+    done = signed_post(client, _path(dial.attrib["action"]), {**leg, "DialCallStatus": "completed"})
     # Anna has a phone, no softphone: she hears the keypad outcome menu (A4)
     menu = ET.fromstring(done.body).find("./Gather")
     assert menu is not None and "/twilio/voice/agent-dial/outcome?" in menu.attrib["action"]
@@ -103,6 +117,27 @@ def test_the_agent_hears_the_whisper_accepts_and_the_customer_is_bridged(client:
     assert store.get_agent("demo", "anna").status == "wrap-up"  # type: ignore[union-attr]
 
 
+def test_a_customer_who_does_not_answer_is_retried_and_the_waiting_agent_hears_so(
+    client: Client, rest: FakeTelephony
+) -> None:
+    store = DynamoStore()
+    _, sid, leg, customer = _accepted(client, store, "cb_na", "anna")
+    status = signed_post(
+        client,
+        _path(customer["status_url"]),
+        {"CallSid": "CAcustomer", "CallStatus": "no-answer", "SequenceNumber": "3"},
+    )
+    assert status.status_code == 204
+    [(redirected, url)] = rest.redirects  # Anna, alone in the room, is taken out of it
+    assert redirected == sid
+    told = ET.fromstring(signed_post(client, _path(url), leg).body)
+    assert told.findtext("./Say") == "Клієнт не відповів. Ми спробуємо пізніше. До побачення."
+    record = DialTaskItem.get("cb_na", consistent_read=True)
+    assert (record.state, record.attempts) == ("queued", 1)  # retried per the shop's policy
+    signed_post(client, _path(_STATUS[sid]), {**leg, "CallStatus": "completed", "SequenceNumber": "9"})
+    assert store.get_agent("demo", "anna").status == "available"  # type: ignore[union-attr]
+
+
 def test_a_forged_agent_leg_webhook_gets_403_and_changes_nothing(client: Client) -> None:
     response = client.http.post(
         "/twilio/voice/agent-dial/accept?agent=anna&res=AD1&task=cb_x",
@@ -112,9 +147,14 @@ def test_a_forged_agent_leg_webhook_gets_403_and_changes_nothing(client: Client)
     assert response.status_code == 403
 
 
-def _talked(client: Client, store: DynamoStore, task_id: str, agent_id: str) -> tuple[ET.Element, str, dict[str, str]]:
-    """The agent (the only one available) dials a callback and the customer talks until they
-    hang up: (the Dial action's answer, the agent leg's sid, its form fields)."""
+_STATUS: dict[str, str] = {}  # the agent leg's status callback, by its sid
+
+
+def _accepted(
+    client: Client, store: DynamoStore, task_id: str, agent_id: str
+) -> tuple[ET.Element, str, dict[str, str], dict[str, Any]]:
+    """The agent (the only one available) dials a callback and presses 1: (the accept's
+    Dial, the agent leg's sid, its form fields, the customer's leg as placed)."""
     AgentItem("demo", agent_id).update(
         actions=[AgentItem.status.set("available"), AgentItem.status_since.set(NOW - timedelta(hours=1))]
     )
@@ -126,6 +166,7 @@ def _talked(client: Client, store: DynamoStore, task_id: str, agent_id: str) -> 
         shop, store=store, telephony=telephony, urls=AgentDialLinks(PUBLIC_BASE), now=NOW
     )
     [request] = telephony.placed
+    _STATUS[sid] = request["status_url"]
     leg = {"CallSid": sid, "From": "+380441234567", "To": request["to"]}
     answer = ET.fromstring(signed_post(client, _path(request["answer_url"]), {**leg, "CallStatus": "in-progress"}).body)
     accept = answer.find("./Gather")
@@ -134,9 +175,17 @@ def _talked(client: Client, store: DynamoStore, task_id: str, agent_id: str) -> 
         "./Dial"
     )
     assert dial is not None and dial.attrib["hangupOnStar"] == "true"
-    done = signed_post(
-        client, _path(dial.attrib["action"]), {**leg, "DialCallStatus": "completed", "DialBridged": "true"}
-    )
+    rest = voice_agent_dial.telephony()
+    assert isinstance(rest, FakeTelephony)
+    return dial, sid, leg, rest.placed[-1]
+
+
+def _talked(client: Client, store: DynamoStore, task_id: str, agent_id: str) -> tuple[ET.Element, str, dict[str, str]]:
+    """The customer answers and talks until they hang up: (the agent's Dial action's answer,
+    the agent leg's sid, its form fields)."""
+    dial, sid, leg, customer = _accepted(client, store, task_id, agent_id)
+    signed_post(client, _path(customer["answer_url"]), {"CallSid": "CAcustomer", "To": customer["to"]})
+    done = signed_post(client, _path(dial.attrib["action"]), {**leg, "DialCallStatus": "completed"})
     return ET.fromstring(done.body), sid, leg
 
 
@@ -149,7 +198,9 @@ def _talked_with_anna(client: Client, store: DynamoStore, task_id: str) -> tuple
     return menu.attrib["action"], sid, leg
 
 
-def test_a_phone_only_agent_keys_in_the_outcome_and_it_is_saved_like_the_desks(client: Client) -> None:
+def test_a_phone_only_agent_keys_in_the_outcome_and_it_is_saved_like_the_desks(
+    client: Client, rest: FakeTelephony
+) -> None:
     from chalicelib.adapters.dynamo.store import store as dynamo_store
 
     store = DynamoStore()
@@ -166,7 +217,9 @@ def test_a_phone_only_agent_keys_in_the_outcome_and_it_is_saved_like_the_desks(c
     assert (outcome.agent_id, outcome.outcome, outcome.phone) == ("anna", "needs_manager", "+380671230001")
 
 
-def test_a_phone_only_agent_may_skip_and_silence_ends_the_menu_after_the_tries(client: Client) -> None:
+def test_a_phone_only_agent_may_skip_and_silence_ends_the_menu_after_the_tries(
+    client: Client, rest: FakeTelephony
+) -> None:
     from chalicelib.adapters.dynamo.store import store as dynamo_store
 
     store = DynamoStore()
@@ -184,7 +237,7 @@ def test_a_phone_only_agent_may_skip_and_silence_ends_the_menu_after_the_tries(c
     assert dynamo_store().outcomes_of(sid) == []
 
 
-def test_an_agent_with_a_softphone_gets_no_keypad_menu(client: Client) -> None:
+def test_an_agent_with_a_softphone_gets_no_keypad_menu(client: Client, rest: FakeTelephony) -> None:
     # Oleh has a Twilio Client identity: his outcome goes through the desk
     doc, _, leg = _talked(client, DynamoStore(), "cb_soft", "oleh")
     assert leg["To"] == "client:oleh"

@@ -85,7 +85,28 @@ def test_an_outcome_saved_twice_is_one_email_and_one_crm_event_even_when_redeliv
         "wants a discount",
     )
     assert document["data"]["orders"] == [{"id": "o1", "order_number": "A-7"}]
+    assert document["data"]["handled_by"] == ["anna"]  # nobody else talked to the caller
     assert CrmEventItem.get(event.event_id).state == "delivered"
+
+
+def test_the_crm_event_names_every_agent_who_talked_to_the_caller_in_order(
+    desk: Client,  # noqa: F811
+    crm: CrmReceiver,
+) -> None:
+    # GIVEN a call oleh took and transferred to anna, who saves the outcome
+    agent_dialed_call()
+    repository().update_call("CA100", handled_by=["oleh", "anna"], transfers=1)
+    outcomes, outbox = StreamReader("callcenter-call_outcomes"), StreamReader("callcenter-crm_outbox")
+    assert post(desk, "CA100", {"agent_id": "anna", "outcome": "confirmed"}).status_code == 201
+
+    # WHEN the outcome's event is made and delivered
+    assert run(desk, "outcome_stream", outcomes.next_event()) == {"batchItemFailures": []}
+    assert run(desk, "crm_stream", outbox.next_event()) == {"batchItemFailures": []}
+
+    # THEN the CRM hears who handled the call, in order, and who saved the outcome
+    [received] = crm.delivered()
+    data = received.json()["data"]
+    assert (data["agent_id"], data["handled_by"]) == ("anna", ["oleh", "anna"])
 
 
 def test_a_failing_crm_gets_retries_for_a_day_then_the_event_is_parked_and_replayed(

@@ -256,3 +256,39 @@ def test_bad_requests_are_refused_as_twilio_does(standin: TwilioStandIn, shop: W
     with pytest.raises(TwilioRestException) as ended:
         client.conferences(sid).participants.create(from_=SHOP_NUMBER, to=AGENT_PHONE)
     assert ended.value.status == 400
+
+
+def test_an_agent_waiting_in_the_room_talks_when_the_customer_joins_even_if_the_talk_is_over_at_once(
+    standin: TwilioStandIn, shop: WebhookApp, client: Client
+) -> None:
+    # GIVEN an agent who starts a silent room (an agent-first call) and keys 3 after the call
+    _routes(shop)
+    shop.route(
+        "/agent-accept",
+        twiml(
+            '<Dial action="/agent-done"><Conference startConferenceOnEnter="true" endConferenceOnExit="true" '
+            'waitUrl="" beep="false">call-1</Conference></Dial>'
+        ),
+    )
+    shop.route(
+        "/customer",
+        twiml(
+            '<Dial><Conference startConferenceOnEnter="true" endConferenceOnExit="true" beep="false">'
+            "call-1</Conference></Dial>"
+        ),
+    )
+    standin.register_agent(AGENT_PHONE, AgentBehaviour(talk_seconds=300, after_call=CallerScript([Press("3")])))
+    customer_phone = "+380671119988"
+    standin.set_callee(customer_phone, Callee(answer="human", ring_seconds=1, talk_seconds=20))
+    agent = client.calls.create(to=AGENT_PHONE, from_=SHOP_NUMBER, url=shop.url("/agent"))
+    deadline = time.monotonic() + 5
+    while not client.conferences.list(friendly_name="call-1"):
+        assert time.monotonic() < deadline, "the agent never joined"
+        time.sleep(0.02)
+    # WHEN the customer joins and hangs up 20 s later (no real time passes at speed 0)
+    client.calls.create(to=customer_phone, from_=SHOP_NUMBER, url=shop.url("/customer"))
+    assert standin.wait_idle(timeout=10)
+    # THEN the agent talked (the after-call script answers the menu, not the whisper's digit)
+    rooms = [e.data for e in standin.call(agent.sid).transcript.of_kind("conference")]
+    assert {"event": "talking", "conference": "call-1"} in rooms
+    assert shop.to("/outcome")[0].params["Digits"] == "3"

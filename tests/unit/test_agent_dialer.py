@@ -13,7 +13,7 @@ from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.routing import Agent
 from chalicelib.domain.shop import RobotPolicy, ShopSettings
-from chalicelib.services import agent_dialer, intake
+from chalicelib.services import agent_dial_legs, agent_dialer, intake
 from tests.fakes.dialing import FakeAgentDialStore
 from tests.fakes.links import FakeAgentDialUrls
 from tests.fakes.twilio import FakeTelephony
@@ -219,17 +219,38 @@ def test_an_agent_task_goes_back_uncounted_when_the_agent_declines_the_whisper(
     assert store.list_agents("demo")[0].status == "away"
 
 
-def test_the_customer_answers_the_task_ends_agent_talked_and_the_agent_wraps_up(
+CUSTOMER_URLS = agent_dial_legs.CustomerLegUrls(
+    "https://calls.example.test/twilio/voice/agent-dial/customer-answer",
+    "https://calls.example.test/twilio/voice/agent-dial/customer-status",
+)
+MISSED_URL = "https://calls.example.test/twilio/voice/agent-dial/customer-missed"
+
+
+def test_the_customer_answers_into_the_agents_room_the_task_ends_agent_talked_and_the_agent_wraps_up(
     shop: ShopSettings, store: FakeAgentDialStore, telephony: FakeTelephony
 ) -> None:
     store.add_agent(agent())
     task_id = agent_task(store, shop)
     [sid] = run(shop, store, telephony)
     reservation = _reservation(telephony)
-    dial = agent_dialer.agent_accepted(shop, task_id, sid, store=store, now=NOON)
-    assert dial is not None and (dial.phone, dial.caller_id) == ("+380671234567", "+380441234567")
-    talked = agent_dialer.customer_dial_ended(
-        shop, task_id, "oleh", reservation, sid, "completed", True, store=store, now=NOON + timedelta(minutes=3)
+    # the agent presses 1: the app rings the customer with the shop's caller ID
+    accepted = agent_dialer_legs_accept(shop, store, telephony, task_id, sid)
+    assert accepted == "ringing"
+    customer = telephony.placed[-1]
+    assert (customer["to"], customer["from_"], customer["answer_url"]) == (
+        "+380671234567",
+        "+380441234567",
+        CUSTOMER_URLS.answer_url,
+    )
+    assert agent_dial_legs.customer_answered(task_id, sid, "CAcustomer", store=store, now=NOON)
+    call = store.get_call(sid)
+    assert call is not None and (call.result, call.agent_call_sid, call.customer_call_sid) == (
+        "agent-talked",
+        sid,
+        "CAcustomer",
+    )
+    talked = agent_dial_legs.agent_left_room(
+        shop, "oleh", reservation, sid, store=store, control=telephony, now=NOON + timedelta(minutes=3)
     )
     assert talked
     task = store.get_task(task_id)
@@ -245,21 +266,30 @@ def test_the_customer_answers_the_task_ends_agent_talked_and_the_agent_wraps_up(
     assert store.list_agents("demo")[0].status == "wrap-up"
 
 
-def test_a_customer_who_does_not_answer_is_retried_per_the_shop_policy(
+def agent_dialer_legs_accept(
+    shop: ShopSettings, store: FakeAgentDialStore, telephony: FakeTelephony, task_id: str, sid: str
+) -> agent_dial_legs.Accepted:
+    return agent_dial_legs.agent_accepted(
+        shop, task_id, sid, store=store, telephony=telephony, urls=CUSTOMER_URLS, now=NOON
+    )
+
+
+def test_a_customer_who_does_not_answer_is_retried_per_the_shop_policy_and_the_agent_told(
     shop: ShopSettings, store: FakeAgentDialStore, telephony: FakeTelephony
 ) -> None:
     store.add_agent(agent())
     task_id = agent_task(store, shop)
     [sid] = run(shop, store, telephony)
     reservation = _reservation(telephony)
-    assert agent_dialer.agent_accepted(shop, task_id, sid, store=store, now=NOON) is not None
-    talked = agent_dialer.customer_dial_ended(
-        shop, task_id, "oleh", reservation, sid, "no-answer", False, store=store, now=NOON
+    assert agent_dialer_legs_accept(shop, store, telephony, task_id, sid) == "ringing"
+    assert agent_dial_legs.customer_leg_ended(
+        shop, task_id, sid, "no-answer", store=store, control=telephony, missed_url=MISSED_URL, now=NOON
     )
-    assert not talked
+    assert telephony.redirects == [(sid, MISSED_URL)]  # the agent, waiting in the room, hears so
     task = store.get_task(task_id)
     expected = NOON + timedelta(minutes=shop.robot.retry_minutes["no-answer"])
     assert task is not None and (task.state, task.attempts, task.due_at) == ("queued", 1, expected)
+    agent_dialer.agent_leg_status(shop, task_id, "oleh", reservation, _status(sid, "completed"), store=store, now=NOON)
     assert store.list_agents("demo")[0].status == "available"
 
 

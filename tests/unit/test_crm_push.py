@@ -192,6 +192,19 @@ def test_a_redelivered_save_gives_the_same_event_and_stores_nothing_new() -> Non
     assert len(ids) == 1 and len(outbox.events) == 1
 
 
+def test_the_outcome_event_carries_who_handled_the_call_or_the_saving_agent() -> None:
+    outbox = FakeCrmOutbox()
+    saves = [("0001", saved("confirmed"))]
+    transferred = crm_push.queue_outcome_event(
+        shop(), saves, "0001", [], outbox=outbox, now=NOW, handled_by=["oleh", "anna"]
+    )
+    other = FakeCrmOutbox()
+    alone = crm_push.queue_outcome_event(shop(), saves, "0001", [], outbox=other, now=NOW)
+    assert transferred is not None and alone is not None
+    assert json.loads(outbox.events[transferred].body)["data"]["handled_by"] == ["oleh", "anna"]
+    assert json.loads(other.events[alone].body)["data"]["handled_by"] == ["anna"]
+
+
 def order(status: str, decided_at: datetime | None = NOW) -> Order:
     return Order(
         shop_id="demo",

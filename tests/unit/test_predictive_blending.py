@@ -15,7 +15,8 @@ from chalicelib.domain.predictive import CONNECTING, MACHINE, STALE_LINE, DialLi
 from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.routing import Agent, free_beyond_customer_lines
 from chalicelib.domain.shop import ShopSettings
-from chalicelib.services import agent_dialer, inbound, intake, predictive_dialer
+from chalicelib.services import agent_dialer, inbound, intake, predictive_dialer, predictive_legs
+from chalicelib.services.conference_calls import AgentLegUrls
 from tests.fakes.dialing import FakePredictiveStore
 from tests.fakes.links import FakeAgentDialUrls, FakePredictiveUrls
 from tests.fakes.twilio import FakeTelephony
@@ -100,6 +101,21 @@ def ringing_customer(store: FakeBlendingStore, shop: ShopSettings, telephony: Fa
     return line.task_id, line.line_key, sid
 
 
+def talked(
+    shop: ShopSettings, store: FakeBlendingStore, telephony: FakeTelephony, task: str, key: str, sid: str
+) -> None:
+    """The reserved agent is rung into the customer's conference, joins, and they talk a minute
+    (ending 75 s after noon)."""
+    leg = AgentLegUrls("https://calls.example.test/agent-answer", "https://calls.example.test/agent-status")
+    at = NOON + timedelta(seconds=13)
+    step = predictive_legs.connect(shop, task, key, sid, store=store, telephony=telephony, leg=leg, now=at)
+    assert step.action == "join"
+    assert predictive_legs.agent_answered(shop, key, sid, "CAagent", store=store)
+    form = {"CallSid": sid, "DialCallStatus": "completed", "DialCallDuration": "60"}
+    end = NOON + timedelta(seconds=75)
+    assert predictive_legs.bridge_ended(shop, task, key, form, store=store, control=telephony, now=end)
+
+
 def human(shop: ShopSettings, store: FakeBlendingStore, task: str, key: str, sid: str, at: datetime) -> str:
     form = {"CallSid": sid, "AnsweredBy": "human", "MachineDetectionDuration": "2300"}
     return predictive_dialer.machine_verdict(
@@ -131,11 +147,8 @@ def test_a_caller_arriving_while_a_customer_rings_waits_and_the_customer_is_brid
     # THEN Anna takes the customer: no drop today
     assert store.get_agent("demo", "anna").reserved_call_sid == sid  # type: ignore[union-attr]
     assert store.days[("demo", DAY)] == {"dials": 1, "live_answers": 1}
-    step = predictive_dialer.connect(shop, task_id, key, sid, store=store, now=NOON + timedelta(seconds=13))
-    assert step.action == "dial-agent"
     # AND once Anna's call and wrap-up are over, the waiting caller gets her
-    form = {"CallSid": sid, "DialCallStatus": "completed", "DialBridged": "true", "DialCallDuration": "60"}
-    assert predictive_dialer.bridge_ended(shop, task_id, key, form, store=store, now=NOON + timedelta(seconds=75))
+    talked(shop, store, telephony, task_id, key, sid)
     later = NOON + timedelta(seconds=75 + shop.inbound.wrap_up_seconds)
     assert inbound.hold_round(caller, 90, store=store, now=later).leave
     assert store.get_agent("demo", "anna").reserved_call_sid == "CAinbound1"  # type: ignore[union-attr]
@@ -203,8 +216,7 @@ def test_a_due_callback_waits_while_a_customer_rings_for_the_only_free_agent() -
     assert human(shop, store, task_id, key, sid, NOON + timedelta(seconds=12)) == CONNECTING
     assert store.days[("demo", DAY)] == {"dials": 1, "live_answers": 1}
     # AND after that call the callback is dialed through her
-    form = {"CallSid": sid, "DialCallStatus": "completed", "DialBridged": "true", "DialCallDuration": "60"}
-    assert predictive_dialer.bridge_ended(shop, task_id, key, form, store=store, now=NOON + timedelta(seconds=75))
+    talked(shop, store, telephony, task_id, key, sid)
     [leg] = callbacks(NOON + timedelta(seconds=75 + shop.inbound.wrap_up_seconds))
     assert telephony.placed[-1]["to"] == "client:anna"
     assert store.get_agent("demo", "anna").reserved_call_sid is not None  # type: ignore[union-attr]

@@ -27,7 +27,8 @@ from chalicelib.domain.predictive import (
 from chalicelib.domain.priority import DueTask
 from chalicelib.domain.routing import Agent
 from chalicelib.domain.shop import ShopSettings
-from chalicelib.services import agent_dialer, intake, predictive_dialer
+from chalicelib.services import agent_dialer, intake, predictive_dialer, predictive_legs
+from chalicelib.services.conference_calls import AgentLegUrls
 from chalicelib.services.paced_telephony import CallRateLimitedError, PacedTelephony
 from chalicelib.services.ports import CallState, OutboundCall
 from tests.fakes.dialing import FakePredictiveStore
@@ -264,6 +265,18 @@ def test_a_progressive_shop_is_left_to_the_agent_first_dialer(store: FakePredict
     assert run.decision is None and run.placed == []
 
 
+AGENT_LEG = AgentLegUrls(
+    "https://calls.example.test/twilio/voice/predictive/agent-answer",
+    "https://calls.example.test/twilio/voice/predictive/agent-status",
+)
+
+
+def connect(
+    shop: ShopSettings, store: FakePredictiveStore, telephony: FakeTelephony, task_id: str, key: str, sid: str
+) -> predictive_legs.Connect:
+    return predictive_legs.connect(shop, task_id, key, sid, store=store, telephony=telephony, leg=AGENT_LEG, now=NOON)
+
+
 # ---- a person, a drop, a machine -----------------------------------------------------------
 def test_a_person_who_answers_is_bridged_to_a_reserved_agent_and_the_task_ends_talked(
     shop: ShopSettings, store: FakePredictiveStore, telephony: FakeTelephony
@@ -277,14 +290,23 @@ def test_a_person_who_answers_is_bridged_to_a_reserved_agent_and_the_task_ends_t
     assert store.get_agent("demo", "anna").reserved_call_sid == sid  # type: ignore[union-attr]
     assert all(order.reached for order in store.orders.values())  # the report's "reached by phone"
     assert telephony.redirects == [(sid, FakePredictiveUrls().connect(task_id, key))]
-    step = predictive_dialer.connect(shop, task_id, key, sid, store=store, now=NOON)
-    assert (step.action, step.agent_address) == ("dial-agent", "+380501112233")
+    # the customer waits in the call's conference while the app rings Anna's own leg into it
+    placed = len(telephony.placed)
+    assert connect(shop, store, telephony, task_id, key, sid).action == "join"
+    agent_leg = telephony.placed[-1]
+    assert (agent_leg["to"], agent_leg["answer_url"]) == ("+380501112233", AGENT_LEG.answer_url)
+    # the step reached again (the verdict's redirect and the answer's own) rings her once
+    assert connect(shop, store, telephony, task_id, key, sid).action == "join"
+    assert len(telephony.placed) == placed + 1
     # and a repeated verdict changes nothing
     assert verdict(shop, store, telephony, task_id, key, sid, "human") == CONNECTING
     assert store.days[("demo", DAY)] == {"dials": 1, "live_answers": 1}
-    # WHEN they talked for 95 s
-    form = {"CallSid": sid, "DialCallStatus": "completed", "DialBridged": "true", "DialCallDuration": "95"}
-    assert predictive_dialer.bridge_ended(shop, task_id, key, form, store=store, now=NOON)
+    # WHEN Anna answers and joins the room, and they talk for 95 s
+    assert predictive_legs.agent_answered(shop, key, sid, "CAanna", store=store)
+    call = store.get_call(sid)
+    assert call is not None and (call.agent_call_sid, call.result) == ("CAanna", "agent-talked")
+    form = {"CallSid": sid, "DialCallStatus": "completed", "DialCallDuration": "95"}
+    assert predictive_legs.bridge_ended(shop, task_id, key, form, store=store, control=telephony, now=NOON)
     # THEN the task is done, the agent in wrap-up, and the handle time feeds the statistics
     task = store.get_task(task_id)
     assert task is not None and (task.state, task.result) == ("done", "agent-talked")
@@ -300,7 +322,7 @@ def test_a_person_with_no_agent_free_hears_the_apology_is_counted_dropped_and_is
     # WHEN a person answers and nobody can take them
     assert verdict(shop, store, telephony, task_id, key, sid, "human") == DROPPED
     # THEN the call goes to the apology; the day counts a live answer and a drop
-    assert predictive_dialer.connect(shop, task_id, key, sid, store=store, now=NOON).action == "apology"
+    assert connect(shop, store, telephony, task_id, key, sid).action == "apology"
     assert store.days[("demo", DAY)] == {"dials": 1, "live_answers": 1, "drops": 1}
     assert store.get_call(sid).result == "dropped"  # type: ignore[union-attr]
     # one live call per customer: the task stays dialing until the call has ended
@@ -353,8 +375,13 @@ def test_an_agent_who_does_not_answer_is_marked_away_and_the_customer_counted_dr
     store.add_agent(agent("anna", phone="+380501112233"))
     task_id, key, sid = place_one(shop, store, telephony)
     verdict(shop, store, telephony, task_id, key, sid, "human")
-    form = {"CallSid": sid, "DialCallStatus": "no-answer", "DialBridged": "false"}
-    assert not predictive_dialer.bridge_ended(shop, task_id, key, form, store=store, now=NOON)
+    assert connect(shop, store, telephony, task_id, key, sid).action == "join"
+    apology = FakePredictiveUrls().connect(task_id, key)
+    assert predictive_legs.agent_leg_ended(
+        shop, task_id, key, sid, "no-answer", store=store, control=telephony, apology_url=apology, now=NOON
+    )
+    assert telephony.redirects[-1] == (sid, apology)  # the waiting customer hears the shop's apology
+    assert connect(shop, store, telephony, task_id, key, sid).action == "apology"
     anna = store.get_agent("demo", "anna")
     assert anna is not None and (anna.status, anna.missed_calls) == ("away", 1)
     assert store.days[("demo", DAY)]["drops"] == 1 and line_of(store, task_id).phase == DROPPED
