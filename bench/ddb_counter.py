@@ -22,6 +22,7 @@ Clients created before ``install()`` are not hooked: drop them first (the benchm
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -57,6 +58,9 @@ class DynamoDBRequestCounter:
         self.attempts: Counter[str] = Counter()
         self.wire: Counter[str] = Counter()
         self.hooked_clients = 0
+        # While a list: every DynamoDB call's operation, parameters and outcome is appended to it
+        # (bench/raw_floor.py replays them raw as the service-time floor).
+        self.recording: list[Any] | None = None
         self._undo: list[Callable[[], None]] = []
 
     # -- what callers read ------------------------------------------------------------------
@@ -89,6 +93,8 @@ class DynamoDBRequestCounter:
             if client.meta.service_model.service_name == "dynamodb":
                 client.meta.events.register("before-call.dynamodb", counter._on_call)
                 client.meta.events.register("before-send.dynamodb", counter._on_send)
+                client.meta.events.register("before-parameter-build.dynamodb", counter._on_params)
+                client.meta.events.register("after-call.dynamodb", counter._on_result)
                 if counter.consumed_capacity:
                     client.meta.events.register("before-parameter-build.dynamodb", counter._ask_capacity)
                     client.meta.events.register("after-call.dynamodb", counter._on_capacity)
@@ -132,6 +138,19 @@ class DynamoDBRequestCounter:
     def _on_send(self, event_name: str, **_: Any) -> None:
         # event_name is "before-send.dynamodb.<Operation>"
         self.attempts[event_name.rpartition(".")[2]] += 1
+
+    def _on_params(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        if self.recording is not None:
+            from bench.raw_floor import Recorded
+
+            entry = Recorded(model.name, copy.deepcopy(params))
+            context["bench_recorded"] = entry
+            self.recording.append(entry)
+
+    def _on_result(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        entry = context.get("bench_recorded")
+        if entry is not None:
+            entry.error_code = parsed.get("Error", {}).get("Code") if "Error" in parsed else None
 
     def _ask_capacity(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         if "ReturnConsumedCapacity" in model.input_shape.members:
