@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -143,7 +144,7 @@ class DynamoDBRequestCounter:
         if self.recording is not None:
             from bench.raw_floor import Recorded
 
-            entry = Recorded(model.name, copy.deepcopy(params))
+            entry = Recorded(model.name, copy.deepcopy(params), started_ns=time.perf_counter_ns())
             context["bench_recorded"] = entry
             self.recording.append(entry)
 
@@ -151,6 +152,7 @@ class DynamoDBRequestCounter:
         entry = context.get("bench_recorded")
         if entry is not None:
             entry.error_code = parsed.get("Error", {}).get("Code") if "Error" in parsed else None
+            entry.ended_ns = time.perf_counter_ns()
 
     def _ask_capacity(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         if "ReturnConsumedCapacity" in model.input_shape.members:

@@ -18,14 +18,16 @@ although the app has just written them:
   ``ADD`` or ``+ :v``/``- :v`` are replaced by 0 so counters do not move; a transaction's
   ``ConditionCheck`` checks that its item exists (one read of the item, as the original).
 
-Calls the app makes concurrently (the status callback's two writes) are replayed one after
-the other, which can only make the floor slower.
+Calls the app made at the same time (``wiring.together``: the robot answer's read and
+transaction, the status callback's two writes) are replayed at the same time too, one on a
+worker thread and one on the caller's, as the app runs them.
 """
 
 from __future__ import annotations
 
 import copy
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +46,8 @@ class Recorded:
     operation: str
     params: dict[str, Any]
     error_code: str | None = None
+    started_ns: int = 0
+    ended_ns: int = 0
 
     def shape(self) -> str:
         """Operation, table(s), whether conditional, and the refusal: what the JSON lists per endpoint."""
@@ -131,21 +135,46 @@ def replay_params(call: Recorded) -> dict[str, Any]:
 _WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"})
 
 
-def prepare(calls: list[Recorded]) -> list[tuple[str, dict[str, Any], str | None]]:
-    """Method name, parameters and the refusal expected, for each call (built before timing)."""
-    return [(xform_name(call.operation), replay_params(call), call.error_code) for call in calls]
+Prepared = tuple[str, dict[str, Any], str | None]
+_WORKERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="floor")
 
 
-def replay(client: Any, prepared: list[tuple[str, dict[str, Any], str | None]]) -> str:
-    """Send the prepared calls through ``client`` one by one, then build the fixed TwiML."""
-    for method, params, refusal in prepared:
-        try:
-            getattr(client, method)(**params)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            if code != refusal:
-                raise RuntimeError(f"the floor's {method} was refused ({code}), the app's was not") from error
+def prepare(calls: list[Recorded]) -> list[list[Prepared]]:
+    """Method name, parameters and the refusal expected of each call (built before timing),
+    grouped into the calls the app had in flight at the same time."""
+    groups: list[list[Prepared]] = []
+    group_end = -1
+    for call in sorted(calls, key=lambda c: c.started_ns):
+        entry = (xform_name(call.operation), replay_params(call), call.error_code)
+        if groups and call.started_ns < group_end:
+            groups[-1].append(entry)
         else:
-            if refusal is not None:
-                raise RuntimeError(f"the floor's {method} went through; the app's was refused ({refusal})")
+            groups.append([entry])
+        group_end = max(group_end, call.ended_ns)
+    return groups
+
+
+def replay(client: Any, prepared: list[list[Prepared]]) -> str:
+    """Send the prepared calls through ``client`` (a group's calls at the same time), then build
+    the fixed TwiML."""
+    for group in prepared:
+        others = [_WORKERS.submit(_send, client, entry) for entry in group[:-1]]
+        try:
+            _send(client, group[-1])
+        finally:
+            for future in others:
+                future.result()
     return build_twiml()
+
+
+def _send(client: Any, entry: Prepared) -> None:
+    method, params, refusal = entry
+    try:
+        getattr(client, method)(**params)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        if code != refusal:
+            raise RuntimeError(f"the floor's {method} was refused ({code}), the app's was not") from error
+    else:
+        if refusal is not None:
+            raise RuntimeError(f"the floor's {method} went through; the app's was refused ({refusal})")

@@ -79,3 +79,13 @@ def test_the_replay_must_meet_the_apps_outcome() -> None:
         replay(_Client(refuse=False), refused)
     with pytest.raises(RuntimeError, match="was refused"):
         replay(_Client(refuse=True), prepare([Recorded("PutItem", {"TableName": "t"})]))
+
+
+def test_calls_the_app_had_in_flight_together_are_replayed_together() -> None:
+    get = {"TableName": "orders", "Key": {"pk": {"S": "o1"}}}
+    overlapping = [
+        Recorded("GetItem", get, started_ns=10, ended_ns=30),
+        Recorded("Query", get, started_ns=20, ended_ns=40),
+    ]
+    after = Recorded("GetItem", get, started_ns=50, ended_ns=60)
+    assert [len(group) for group in prepare([*overlapping, after])] == [2, 1]
