@@ -22,7 +22,6 @@ Clients created before ``install()`` are not hooked: drop them first (the benchm
 
 from __future__ import annotations
 
-import copy
 import functools
 import time
 from collections import Counter
@@ -33,6 +32,8 @@ from typing import Any
 
 import botocore.httpsession
 import botocore.session
+
+from bench.raw_floor import Recorded
 
 _TARGET_PREFIX = "DynamoDB_20120810."
 
@@ -142,9 +143,9 @@ class DynamoDBRequestCounter:
 
     def _on_params(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         if self.recording is not None:
-            from bench.raw_floor import Recorded
-
-            entry = Recorded(model.name, copy.deepcopy(params), started_ns=time.perf_counter_ns())
+            # A reference, not a copy: copying here would be timed as the app's. The callers
+            # (PynamoDB, Powertools) build a new dict per call and botocore does not change it.
+            entry = Recorded(model.name, params, started_ns=time.perf_counter_ns())
             context["bench_recorded"] = entry
             self.recording.append(entry)
 

@@ -121,7 +121,7 @@ def _exists_check(check: dict[str, Any]) -> dict[str, Any]:
 def replay_params(call: Recorded) -> dict[str, Any]:
     """The parameters the floor sends for one recorded call (see the module's docstring)."""
     if call.error_code is not None or call.operation not in _WRITES:
-        return call.params
+        return copy.deepcopy(call.params)
     if call.operation != "TransactWriteItems":
         return _unconditioned(call.params)
     items = []

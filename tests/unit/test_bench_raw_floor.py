@@ -30,9 +30,9 @@ def test_an_applied_update_is_repeated_unconditioned_with_its_counters_unmoved()
 
 
 def test_a_refused_write_and_a_read_go_as_recorded() -> None:
-    assert replay_params(Recorded("PutItem", COUNTER_UPDATE, "ConditionalCheckFailedException")) is COUNTER_UPDATE
+    assert replay_params(Recorded("PutItem", COUNTER_UPDATE, "ConditionalCheckFailedException")) == COUNTER_UPDATE
     query = {"TableName": "t", "KeyConditionExpression": "#p = :p"}
-    assert replay_params(Recorded("Query", query)) is query
+    assert replay_params(Recorded("Query", query)) == query
 
 
 def test_a_transactions_condition_check_becomes_an_existence_check_and_its_token_is_dropped() -> None:
