@@ -73,9 +73,9 @@ def start(
         )
     except Exception:
         logger.exception("outside transfer not placed", extra={"to": mask_phone(number)})
-        conferences.hold(room, call.call_sid, on=False, music_url=None)
-        if call.agent_call_sid:
+        if call.agent_call_sid:  # the room is the agent's again before the caller is back
             conferences.set_end_on_exit(room, call.agent_call_sid, end=True)
+        conferences.hold(room, call.call_sid, on=False, music_url=None)
         raise ControlRefused(409, "not_placed", "the number could not be rung: try again") from None
     store.update_call(
         call.call_sid, transfer_number=number, transfer_mode="cold", transfer_call_sid=leg_sid, on_hold=True

@@ -170,9 +170,11 @@ def handover(
 
 
 def _back_to_first(call: Call, conferences: ConferenceParticipant) -> None:
-    conferences.hold(call.call_sid, caller_leg(call), on=False, music_url=None)
+    # The room is the first agent's again before the caller hears them: an agent who hangs up
+    # the moment the caller is back must end the call, not leave the caller alone in the room.
     if call.agent_call_sid:
         conferences.set_end_on_exit(call.call_sid, call.agent_call_sid, end=True)
+    conferences.hold(call.call_sid, caller_leg(call), on=False, music_url=None)
 
 
 def participant_event(
