@@ -1,6 +1,7 @@
 """The dialers' triggers: the tasks stream (a task queued, a line freed) and the minute schedule
 (the shops with due or stuck tasks, found across shops in the tasks' sparse indexes: stuck calls
-settled, due tasks dialed, agent-first and customer-first dialing; idle shops are never read)."""
+settled, due tasks dialed, agent-first and customer-first dialing; agents' browser calls whose
+end was lost, in the agents' sparse index; idle shops are never read)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from chalicelib.domain.shop import ShopSettings
 from chalicelib.events.batch import process_stream
 from chalicelib.events.budget import random_start, seconds_left
 from chalicelib.observability import logger, metrics, tracer
-from chalicelib.services import agent_dialer, bridging, dialer, predictive_dialer, robot_call
+from chalicelib.services import agent_dialer, bridging, browser_call_legs, dialer, predictive_dialer, robot_call
 from chalicelib.services.shop_sweep import SweepRun, sweep
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ STUCK_AFTER = min(robot_call.STALE_DIALING, agent_dialer.STALE_DIALING, STALE_LI
 
 def dial_due(event: Any) -> SweepRun:
     store, now = wiring.repository(), current_clock().now()
+    release_lost_browser_calls(now)
     with_work = store.shops_with_tasks_due(now, now - STUCK_AFTER)
     waiting = store.shops_with_callers_waiting()  # wrap-ups that ran their time meet them (issue 17)
 
@@ -74,6 +76,16 @@ def dial_due(event: Any) -> SweepRun:
     metrics.add_metric(name="ScheduleShopsFailed", unit=MetricUnit.Count, value=len(run.failed))
     metrics.add_metric(name="ScheduleShopsLeft", unit=MetricUnit.Count, value=len(run.left))
     return run
+
+
+def release_lost_browser_calls(now: datetime) -> list[str]:
+    """Agents still busy on a browser call whose end never reached us (#17): one Query of a
+    sparse index across the shops, nothing per shop."""
+    try:
+        return browser_call_legs.release_lost_calls(store=wiring.repository(), telephony=wiring.telephony(), now=now)
+    except Exception:  # the dialing below must run whatever happened here
+        logger.exception("lost browser calls not settled")
+        return []
 
 
 def dial_shop(shop: ShopSettings, now: datetime) -> None:

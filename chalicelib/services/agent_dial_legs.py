@@ -24,6 +24,7 @@ from chalicelib.services.ports import (
     AgentDialStore,
     CallControl,
     CallOutcomeUnknownError,
+    CallStore,
     OutboundCall,
     Telephony,
 )
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class CustomerLegUrls:
-    """The customer's leg's webhooks of one agent-first call."""
+    """The customer's leg's webhooks of one agent-first (or browser) call."""
 
     answer_url: str
     status_url: str
@@ -60,11 +61,29 @@ def agent_accepted(
     if task is None or task.state != "dialing" or task.last_call_sid != call_sid or not shop.caller_id:
         return "gone"
     store.update_call(call_sid, result=ACCEPTED, answered_at=now, agent_call_sid=call_sid)
+    placed = place_customer_leg(shop, call_sid, task.phone, urls, store=store, telephony=telephony)
+    if placed == "not-placed":
+        end_by_policy(shop, task, call_sid, "failed", store=store, now=now)
+    return placed
+
+
+def place_customer_leg(
+    shop: ShopSettings,
+    call_sid: str,
+    phone: str,
+    urls: CustomerLegUrls,
+    *,
+    store: CallStore,
+    telephony: Telephony,
+) -> Literal["ringing", "not-placed"]:
+    """Ring the customer of an agent's call (``call_sid``, the agent's leg, waiting in the
+    room) with the shop's caller ID; the leg is the call's ``customer_call_sid``, which hold
+    and transfers act on. An agent-first call's and a browser call's (``browser_call_legs``)."""
     try:
         customer_sid = telephony.place_call(
             OutboundCall(
-                to=task.phone,
-                from_=shop.caller_id,
+                to=phone,
+                from_=shop.caller_id or "",
                 answer_url=urls.answer_url,
                 status_url=urls.status_url,
                 ring_timeout_seconds=shop.robot.ring_timeout_seconds,
@@ -72,11 +91,10 @@ def agent_accepted(
             )
         )
     except CallOutcomeUnknownError:  # it may ring: its answer or status callback settles it
-        logger.warning("customer leg outcome unknown", extra={"task_id": task_id})
+        logger.warning("customer leg outcome unknown", extra={"call_sid": call_sid})
         return "ringing"
     except Exception:
-        logger.exception("customer leg not placed", extra={"task_id": task_id})
-        end_by_policy(shop, task, call_sid, "failed", store=store, now=now)
+        logger.exception("customer leg not placed", extra={"call_sid": call_sid})
         return "not-placed"
     store.update_call(call_sid, customer_call_sid=customer_sid)
     return "ringing"

@@ -5,6 +5,11 @@ is (never a parameter of the request); the call is placed only under every dial'
 do-not-call list, the shop's destinations, its caller ID, the calling window in the customer's
 zone, ``agent_call_rules``) and only for an agent free to take it, who is busy for its length
 and wraps up after a conversation. A refusal is a sentence the agent hears, in their language.
+
+The call is a conference call like every other agent call: the agent's browser leg (the
+webhook's CallSid, the call record's) waits in the room named for the call while the app rings
+the customer into it (``browser_call_legs``), so hold, transfers and the desk's controls act on
+it as on an agent-first call.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from chalicelib.domain.routing import Agent, agent_language
 from chalicelib.domain.values import local_day
 from chalicelib.observability import logger
 from chalicelib.services.agent_call_rules import ClickRefused, check_rules
+from chalicelib.services.agent_dialer import ACCEPTED
 from chalicelib.services.ports import BrowserCallStore
 
 if TYPE_CHECKING:
@@ -33,17 +39,19 @@ REFUSAL_PROMPTS = {
     "no_caller_id": "desk_call_no_caller_id",
     "outside_calling_hours": "desk_call_outside_hours",
 }
-ANSWERED_STATUSES = frozenset({"completed", "answered"})
 
 
 @dataclass(frozen=True)
-class Dial:
-    """Dial ``number`` from ``caller_id``; its end goes to the agent's and shop's done URL."""
+class Join:
+    """The agent's leg ``call_sid`` joins the call's room; the customer ``number`` is rung into
+    it unless ``placed`` already (a retried webhook of the same call)."""
 
     shop_id: str
     agent_id: str
+    call_sid: str
     number: str
-    caller_id: str
+    language: str
+    placed: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,8 +60,8 @@ class Refused:
     prompt: str
 
 
-def start(from_: str, to: str, call_sid: str, *, store: BrowserCallStore, now: datetime) -> Dial | Refused:
-    """What the browser's outgoing call ``call_sid`` does: dial the customer, or a refusal."""
+def start(from_: str, to: str, call_sid: str, *, store: BrowserCallStore, now: datetime) -> Join | Refused:
+    """What the browser's outgoing call ``call_sid`` does: into its room, or a refusal."""
     identity = from_[len(CLIENT_PREFIX) :] if from_.startswith(CLIENT_PREFIX) else ""
     agents = store.agents_with_identity(identity) if identity else []
     shop = store.get_shop(agents[0].shop_id) if len(agents) == 1 else None
@@ -65,6 +73,9 @@ def start(from_: str, to: str, call_sid: str, *, store: BrowserCallStore, now: d
     number = normalise_phone(to, shop.default_region).e164
     if not number:
         return Refused(language, "desk_call_not_a_number")
+    join = Join(shop.shop_id, agent.agent_id, call_sid, number, language)
+    if agent.reserved_call_sid == call_sid:
+        return _retried(join)
     try:
         check_rules(shop, number, store=store, now=now)
     except ClickRefused as refused:
@@ -73,10 +84,20 @@ def start(from_: str, to: str, call_sid: str, *, store: BrowserCallStore, now: d
     if not store.reserve_agent(
         agent, call_sid, now, wrap_up_seconds=shop.inbound.wrap_up_seconds, timezone=shop.timezone
     ):
+        again = store.get_agent(shop.shop_id, agent.agent_id)
+        if again is not None and again.reserved_call_sid == call_sid:  # the same webhook, twice at once
+            return _retried(join)
         return Refused(language, "desk_call_not_available")
+    store.note_desk_call(shop.shop_id, agent.agent_id, call_sid, now)  # the sweep's, should its end be lost
     _record(shop, agent, number, call_sid, store=store, now=now)
-    logger.info("browser call placed", extra={"agent_id": agent.agent_id, "to": mask_phone(number)})
-    return Dial(shop.shop_id, agent.agent_id, number, shop.caller_id or "")  # check_rules: it has one
+    logger.info("browser call started", extra={"agent_id": agent.agent_id, "to": mask_phone(number)})
+    return join
+
+
+def _retried(join: Join) -> Join:
+    # The reservation is the claim: only the request that made it rings the customer.
+    logger.info("browser call webhook retried: the customer's leg is not placed again")
+    return Join(join.shop_id, join.agent_id, join.call_sid, join.number, join.language, placed=True)
 
 
 def _record(
@@ -91,27 +112,6 @@ def _record(
         now,
         local_day(now, shop.timezone),
     )
-    store.upsert_call(call, handled_by=[agent.agent_id], result="agent", status="in-progress")
-    store.update_call(call_sid, agent_id=agent.agent_id)  # the call on the agent's desk (screen pop, outcome)
-
-
-def ended(
-    call_sid: str,
-    shop_id: str,
-    agent_id: str,
-    dial_status: str,
-    duration: int,
-    *,
-    store: BrowserCallStore,
-    now: datetime,
-) -> None:
-    """The customer's leg ended: the record says how, the agent wraps up after a conversation
-    (or is free again when nobody answered)."""
-    shop = store.get_shop(shop_id)
-    call = store.get_call(call_sid)
-    if shop is None or call is None or call.agent_id != agent_id or call.ended_at is not None:
-        return  # not this agent's browser call, or its end is recorded already (a retried callback)
-    talked = dial_status in ANSWERED_STATUSES and duration > 0
-    store.update_call(call_sid, status=dial_status or "completed", duration_seconds=duration, ended_at=now)
-    status = "wrap-up" if talked else "available"
-    store.release_agent(shop_id, agent_id, call_sid, status, now, timezone=shop.timezone, talked=talked)
+    store.upsert_call(call, handled_by=[agent.agent_id], result=ACCEPTED, status="in-progress")
+    # on the agent's desk (screen pop, outcome); the agent's leg is the room's, for hold and transfers
+    store.update_call(call_sid, agent_id=agent.agent_id, agent_call_sid=call_sid)

@@ -69,12 +69,16 @@ class PublicUrls(_Links):
         return webhook_url(self.base_url, STATUS_PATH, query, quote_via=quote, safe="/")
 
     def desk_call_done(self, shop_id: str, agent_id: str) -> str:
-        """The end of an agent's call from the browser (its Dial's action)."""
+        """The agent of a call from the browser left its room (the agent's Dial's action)."""
         return self._url(f"{DESK_CALL_PATH}/done", agent=agent_id, shop=shop_id)
 
-    def desk_call_status(self, shop_id: str, agent_id: str) -> str:
-        """The customer's leg's final status, should the Dial's action never come."""
-        return self._url(f"{DESK_CALL_PATH}/status", agent=agent_id, shop=shop_id)
+    def desk_call_customer(self, path: str, shop_id: str, agent_id: str, call_sid: str) -> str:
+        """The customer's leg of a browser call (``answer``, ``status``, ``done``: its Dial's end)."""
+        return self._url(f"{DESK_CALL_PATH}/customer-{path}", agent=agent_id, call=call_sid, shop=shop_id)
+
+    def desk_call_unreached(self, shop_id: str, agent_id: str, status: str) -> str:
+        """The agent, waiting in the room, hears that the customer was not reached."""
+        return self._url(f"{DESK_CALL_PATH}/unreached", agent=agent_id, shop=shop_id, status=status)
 
     def voicemail(self) -> str:
         return self._url(VOICEMAIL_PATH)

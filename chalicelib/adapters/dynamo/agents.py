@@ -25,6 +25,11 @@ if TYPE_CHECKING:
     from chalicelib.domain.shop import ShopSettings
 
 
+DESK_CALL_KEY = "desk"  # the by_desk_call index's one key: a browser call's writes are few
+# A reservation's end takes the agent out of the index, whichever call it was for.
+_DESK_CALL_CLEARED: list[Action] = [AgentItem.desk_call_key.remove(), AgentItem.desk_call_checked_at.remove()]
+
+
 def agent_entity(item: AgentItem) -> Agent:
     return from_item(
         Agent,
@@ -102,7 +107,7 @@ class AgentRepository:
             condition &= AgentItem.status.is_in(*only_from)
         actions: list[Action] = [AgentItem.status.set(status), AgentItem.status_since.set(now)]
         if status not in ("busy",):
-            actions.append(AgentItem.reserved_call_sid.remove())
+            actions += [AgentItem.reserved_call_sid.remove(), *_DESK_CALL_CLEARED]
         if not updated(AgentItem(shop_id, agent_id), actions=actions, condition=condition):
             return None
         self._log_status(agent, status, now, source, timezone)
@@ -154,6 +159,7 @@ class AgentRepository:
             AgentItem.status.set(status),
             AgentItem.status_since.set(now),
             AgentItem.reserved_call_sid.remove(),
+            *_DESK_CALL_CLEARED,
         ]
         if talked:
             actions.append(AgentItem.last_call_ended_at.set(now))
@@ -165,6 +171,25 @@ class AgentRepository:
             return False
         self._log_status(agent, status, now, "system", timezone)
         return True
+
+    # ---- browser calls whose end may be lost (#17) -------------------------------------------
+    def note_desk_call(self, shop_id: str, agent_id: str, call_sid: str, now: datetime) -> None:
+        updated(
+            AgentItem(shop_id, agent_id),
+            actions=[AgentItem.desk_call_key.set(DESK_CALL_KEY), AgentItem.desk_call_checked_at.set(now)],
+            condition=AgentItem.reserved_call_sid == call_sid,
+        )
+
+    def desk_calls_unchecked_since(self, before: datetime) -> list[tuple[str, str]]:
+        query = AgentItem.by_desk_call.query(DESK_CALL_KEY, AgentItem.desk_call_checked_at <= before)
+        return [(item.shop_id, item.agent_id) for item in query]
+
+    def recheck_desk_call_later(self, shop_id: str, agent_id: str, now: datetime) -> None:
+        updated(
+            AgentItem(shop_id, agent_id),
+            actions=[AgentItem.desk_call_checked_at.set(now)],
+            condition=AgentItem.desk_call_key.exists(),
+        )
 
     def _log_status(self, agent: Agent, status: str, at: datetime, source: str, timezone: str) -> None:
         AgentStatusItem(

@@ -155,6 +155,14 @@ class AgentItem(Model):
     by_client_identity: GlobalSecondaryIndex[AgentItem] = _index(
         "by_client_identity", "client_identity", keys_only=True
     )
+    # Agents busy on a call from their browser (#17), while reserved for it: the minute's sweep
+    # finds those whose call's end never reached us across the shops (services.browser_call_legs).
+    # Sparse: set with the reservation, removed with it.
+    desk_call_key = UnicodeAttribute(null=True)  # DESK_CALL_KEY while set
+    desk_call_checked_at = UTCDateTimeAttribute(null=True)  # the call's start, then its last check
+    by_desk_call: GlobalSecondaryIndex[AgentItem] = _index(
+        "by_desk_call", "desk_call_key", "desk_call_checked_at", keys_only=True
+    )
 
 
 class AgentStatusItem(Model):
