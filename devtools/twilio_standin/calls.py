@@ -239,6 +239,8 @@ class CallEngine:
         }
         if leg.parent_call_sid:
             params["ParentCallSid"] = leg.parent_call_sid
+        if leg.application_sid:
+            params["ApplicationSid"] = leg.application_sid
         if leg.answered_by:
             params["AnsweredBy"] = leg.answered_by
         return params
@@ -507,6 +509,25 @@ class CallEngine:
         leg.record("status", status="ringing")
         voice_url = number.voice_url
         self._guarded(leg, lambda: self.drive(leg, DocRequest(voice_url, number.voice_method, purpose="voice")))
+        return leg.transcript
+
+    def place_client_call(
+        self, identity: str, to: str, application_sid: str, voice_url: str, script: CallerScript
+    ) -> Transcript:
+        """A browser's Voice SDK places a call (``device.connect({params: {To}})``): Twilio asks
+        the TwiML App's Voice URL (POST) what to do, the call ``inbound`` from
+        ``client:<identity>`` to the ``To`` the page passed, with the app's ``ApplicationSid``;
+        the page's side is ``script``. Blocks until the call ends."""
+        leg = self._new_leg(
+            direction="inbound",
+            from_=f"client:{identity}",
+            to=to,
+            party=Party("caller", script),
+            status="ringing",
+            application_sid=application_sid,
+        )
+        leg.record("status", status="ringing")
+        self._guarded(leg, lambda: self.drive(leg, DocRequest(voice_url, "POST", purpose="voice")))
         return leg.transcript
 
     # -- outbound (REST) --------------------------------------------------------------------

@@ -140,6 +140,7 @@ class CallLeg:
     status_callback: StatusCallbackConfig | None = None
     answered_by: str | None = None
     phone_number_sid: str | None = None
+    application_sid: str | None = None  # a Voice SDK call's TwiML App (its Voice URL answered it)
     record_call: bool = False
     recording_status_callback: StatusCallbackConfig | None = None
 

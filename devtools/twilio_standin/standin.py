@@ -183,6 +183,13 @@ class TwilioStandIn:
         """Call one of the registered numbers; blocks until the call ends."""
         return self.engine.place_inbound_call(from_, to, script or CallerScript())
 
+    def place_client_call(
+        self, identity: str, to: str, voice_url: str, script: CallerScript | None = None, *, application_sid: str = ""
+    ) -> Transcript:
+        """An agent's page calls ``to`` through the TwiML App whose Voice URL is ``voice_url``
+        (what the Voice SDK's ``device.connect`` makes Twilio do); blocks until the call ends."""
+        return self.engine.place_client_call(identity, to, application_sid, voice_url, script or CallerScript())
+
     def receive_inbound_sms(self, from_: str, to: str, body: str) -> MessageRecord:
         """Text a registered number; the returned inbound message lists the replies."""
         return self.engine.messages.receive(from_, to, body)

@@ -315,3 +315,20 @@ def test_record_without_a_recording_status_callback_or_transcription_posts_neith
     standin.place_inbound_call(CUSTOMER, SHOP_NUMBER, CallerScript([Speak("call me back please"), Press("#")]))
 
     assert [r.path for r in shop.requests if r.path != "/status"] == ["/voice", "/voicemail"]
+
+
+def test_a_browser_call_asks_the_twiml_apps_voice_url_as_a_voice_sdk_call(
+    standin: TwilioStandIn, shop: WebhookApp
+) -> None:
+    # GIVEN a TwiML App whose Voice URL says a word
+    shop.route("/desk-call", twiml("<Say>Calling</Say>"))
+    app_sid = "AP" + "0" * 31 + "7"
+    # WHEN the agent's page connects a call to a number (device.connect({params: {To}}))
+    transcript = standin.place_client_call("oleh", CUSTOMER, shop.url("/desk-call"), application_sid=app_sid)
+    # THEN the Voice URL got Twilio's parameters of a Client call: inbound, from the identity
+    [first] = shop.to("/desk-call")
+    assert (first.params["Direction"], first.params["From"], first.params["To"]) == ("inbound", "client:oleh", CUSTOMER)
+    assert first.params["ApplicationSid"] == app_sid
+    assert first.params["CallStatus"] == "ringing"
+    assert transcript.heard() == ["Calling"]
+    assert_all_signed(shop)
