@@ -10,8 +10,9 @@ Nobody is left stuck on hold: when the second agent does not answer, declines or
 before the transfer completes, the caller is back with the first agent, or (the first agent
 gone) back in the queue; when the first agent hangs up during a warm transfer, it completes as
 soon as the second agent is in. The call record carries every agent who handled it
-(``handled_by``) and the transfers made. Agent-first calls (``agent_dialer``) are transferred
-the same way: their room is named for the call too, the customer's leg is ``caller_leg``.
+(``handled_by``) and the transfers made. Agent-first calls (``agent_dialer``) and the agents'
+browser calls (``browser_calls``) are transferred the same way: their room is named for the
+call too, the customer's leg is ``caller_leg``.
 """
 
 from __future__ import annotations
