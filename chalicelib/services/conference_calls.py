@@ -6,6 +6,16 @@ conference. The agent's leg is the app's, so it outlives the caller (a phone-onl
 the outcome after the caller hangs up, #16 item 8), and the app can hold the caller and
 transfer the call. An agent who does not answer, declines, or whose leg cannot be placed is
 missed as before: marked away, and the caller goes back to the queue at the original place.
+
+A transfer that finds nobody once the first agent has left (``transfers``, ``outside_transfers``)
+sends an inbound caller back to the queue at their place. An outbound call's customer (callback,
+agent-first, predictive: the app's REST leg) cannot wait there: the queue's steps, its hang-up
+and its lost-call callback are keyed by a caller's own inbound call, while this leg's progress
+belongs to the dialer that placed it (and for an agent-first call the record is the agent's
+leg, gone). So the customer hears an apology and that an agent will call back, and a callback
+task is made at once (``call_back_after_transfer``): in the group's queue at the call's arrival,
+so a callback keeps its original place (I6), served by the next free agent under the shop's
+callback rules. One task per call (its id is the call's): a repeated webhook adds nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from chalicelib.observability import logger
 from chalicelib.services import inbound
 from chalicelib.services.inbound import CallContext
 from chalicelib.services.ports import (
+    CallbackRequests,
     CallControl,
     CallOutcomeUnknownError,
     InboundStore,
@@ -59,6 +70,23 @@ def agent_talking(call: Call) -> bool:
     if not call.agent_call_sid or call.result not in TALKING_RESULTS:
         return False
     return call.direction != "outbound-agent" or bool(call.customer_call_sid)
+
+
+def call_back_after_transfer(
+    ctx: CallContext,
+    *,
+    store: CallbackRequests,
+    control: CallControl,
+    apology_url: Callable[[str], str],
+    now: datetime,
+) -> str | None:
+    """An outbound call's transfer found nobody and its first agent has left: the customer hears
+    the apology (``apology_url(language)``) and a callback task keeps their place. Its id."""
+    call = ctx.call
+    task_id = inbound.request_callback(ctx, store=store, now=now, keep_result=True)
+    logger.info("transfer found nobody: the customer is called back", extra={"task_id": task_id})
+    control.redirect_call(caller_leg(call), apology_url(call.language or ctx.shop.main_language))
+    return task_id
 
 
 def agent_address(agent: Agent) -> str:

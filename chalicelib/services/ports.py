@@ -347,6 +347,14 @@ class CallbackTasks(Protocol):
     ) -> bool: ...
 
 
+class CallbackRequests(CallbackTasks, Protocol):
+    """What a callback request writes: the task, its place in the group's queue, the call."""
+
+    def add_queue_entry(self, entry: Any) -> None: ...
+    def remove_queue_entry(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> bool: ...
+    def update_call(self, call_sid: str, **fields: Any) -> None: ...
+
+
 class InboundStore(Store, AgentQueueStore, CallbackTasks, Protocol):
     """What inbound calls need beyond the shared store (``InboundRepository``)."""
 
@@ -702,6 +710,11 @@ class ConferenceCallStore(Protocol):
 
 class TransferStore(ConferenceCallStore, AgentLookup, AgentReservations, Protocol):
     """What a transfer reads and writes beyond the desk's call control (services.transfers)."""
+
+
+class TransferEndStore(TransferStore, CallbackRequests, Protocol):
+    """A transfer that found nobody with the first agent gone: an outbound call's customer is
+    called back (services.conference_calls.call_back_after_transfer)."""
 
 
 class BridgeUrls(Protocol):
