@@ -13,9 +13,10 @@ agent-first, predictive: the app's REST leg) cannot wait there: the queue's step
 and its lost-call callback are keyed by a caller's own inbound call, while this leg's progress
 belongs to the dialer that placed it (and for an agent-first call the record is the agent's
 leg, gone). So the customer hears an apology and that an agent will call back, and a callback
-task is made at once (``call_back_after_transfer``): in the group's queue at the call's arrival,
-so a callback keeps its original place (I6), served by the next free agent under the shop's
-callback rules. One task per call (its id is the call's): a repeated webhook adds nothing.
+task is made at once (``call_back_after_transfer``), due from the call's arrival: a callback's
+call keeps its original place in its group's queue (I6); another call's (no group) is taken by
+the next free agent under the shop's callback rules. One task per call (its id is the call's):
+a repeated webhook adds nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.domain.entities import Call
+from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.routing import Agent
 from chalicelib.observability import logger
 from chalicelib.services import inbound
@@ -82,10 +84,19 @@ def call_back_after_transfer(
 ) -> str | None:
     """An outbound call's transfer found nobody and its first agent has left: the customer hears
     the apology (``apology_url(language)``) and a callback task keeps their place. Its id."""
-    call = ctx.call
-    task_id = inbound.request_callback(ctx, store=store, now=now, keep_result=True)
+    call, shop = ctx.call, ctx.shop
+    language = call.language or shop.main_language
+    task_id = call.callback_task_id
+    if task_id is None and inbound.can_call_back(ctx):
+        task_id = inbound.callback_task_id(call.call_sid)
+        arrived = call.queued_at or call.created_at
+        created = store.insert_callback_task(task_id, shop.shop_id, call.customer_phone, language, arrived, now)
+        if created and call.group:  # a callback's group: its place there (I6); else any agent takes it
+            entry = QueueEntry(shop.shop_id, call.group, "callback", task_id, call.customer_phone, language, arrived)
+            store.add_queue_entry(entry)
+        store.update_call(call.call_sid, callback_task_id=task_id)  # the call keeps its result (talked)
     logger.info("transfer found nobody: the customer is called back", extra={"task_id": task_id})
-    control.redirect_call(caller_leg(call), apology_url(call.language or ctx.shop.main_language))
+    control.redirect_call(caller_leg(call), apology_url(language))
     return task_id
 
 

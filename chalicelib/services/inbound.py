@@ -27,7 +27,7 @@ from chalicelib.observability import logger
 
 if TYPE_CHECKING:
     from chalicelib.domain.shop import ShopSettings
-    from chalicelib.services.ports import CallbackRequests, InboundStore, Store
+    from chalicelib.services.ports import InboundStore, Store
 
 ACTIVE_ORDER_STATUSES = {"received", "queued"}
 BRIDGING = "bridging"  # an agent is reserved and the caller is being taken out of the queue by REST
@@ -121,13 +121,10 @@ def callback_task_id(call_sid: str) -> str:
     return f"cb_{call_sid}"
 
 
-def request_callback(
-    ctx: CallContext, *, store: CallbackRequests, now: datetime, abandoned: bool = False, keep_result: bool = False
-) -> str | None:
+def request_callback(ctx: CallContext, *, store: InboundStore, now: datetime, abandoned: bool = False) -> str | None:
     """A callback task for the caller keeping their original arrival time (I6), in the group's
     queue in that order; None when the call already has one, or when the caller withheld their
-    number or calls from one the shop never calls (the menus tell such a caller to call again).
-    ``keep_result``: the call keeps its result (an outbound call the app made, talked)."""
+    number or calls from one the shop never calls (the menus tell such a caller to call again)."""
     call = ctx.call
     if call.callback_task_id:
         return None
@@ -149,7 +146,7 @@ def request_callback(
     fields: dict[str, Any] = {"callback_task_id": task_id}
     if abandoned:
         fields["abandoned"] = True
-    elif not keep_result:
+    else:
         fields["result"] = "callback"
     store.update_call(call.call_sid, **fields)
     logger.info("callback task", extra={"task_id": task_id, "abandoned": abandoned})

@@ -348,10 +348,9 @@ class CallbackTasks(Protocol):
 
 
 class CallbackRequests(CallbackTasks, Protocol):
-    """What a callback request writes: the task, its place in the group's queue, the call."""
+    """What a callback made for a call writes: the task, its place in the group's queue, the call."""
 
     def add_queue_entry(self, entry: Any) -> None: ...
-    def remove_queue_entry(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> bool: ...
     def update_call(self, call_sid: str, **fields: Any) -> None: ...
 
 

@@ -52,6 +52,7 @@ def test_an_outbound_customer_whose_outside_transfer_is_busy_hears_the_apology_a
     store.update_call(
         SID,
         result="agent",
+        group="main",
         transfer_number="+380442345678",
         transfer_mode="cold",
         transfer_call_sid="CAoutside",

@@ -95,9 +95,6 @@ class Store:
     def add_queue_entry(self, entry: Any) -> None:
         self.queue.append(entry)
 
-    def remove_queue_entry(self, shop_id: str, group: str, queued_at: datetime, ref: str) -> bool:
-        return False
-
 
 def _agent_first_callback(**fields: Any) -> Call:
     """A callback dialed agent-first: the record is the agent's leg, the customer's is the app's."""
@@ -161,6 +158,7 @@ def test_an_outside_number_that_does_not_answer_an_outbound_call_apologises_and_
         customer_call_sid=None,
         result="agent",
         queued_at=None,
+        group=None,
         transfer_number=OUTSIDE,
         transfer_mode="cold",
         transfer_call_sid="CAoutside",
@@ -186,12 +184,13 @@ def test_an_outside_number_that_does_not_answer_an_outbound_call_apologises_and_
     # THEN the customer hears the apology (not the inbound queue) and is called back
     assert control.redirected == [("CApredictive", _apology("uk"))]
     [(task_id, (_, _, arrived))] = store.tasks.items()
-    assert arrived == call.created_at  # no queue place before: the call's start is its place
+    assert arrived == call.created_at  # due from the call's start
+    assert store.queue == []  # no group's place to keep: the next free agent of any group takes it
     assert call.callback_task_id == task_id and call.result == "agent"
     # AND the same status again (Twilio retries a webhook) adds no second callback
     call.transfer_number, call.transfer_call_sid = OUTSIDE, "CAoutside"
     outside_busy()
-    assert len(store.tasks) == 1 and len(store.queue) == 1
+    assert len(store.tasks) == 1 and control.redirected == [("CApredictive", _apology("uk"))] * 2
 
 
 def test_an_outside_transfer_of_an_agent_first_call_holds_the_customers_leg_not_the_agents() -> None:
