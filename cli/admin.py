@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         "--language", choices=["uk", "ru", "en"], help="what the agent hears (default: the shop's first)"
     )
     agent.add_argument("--sees-phone-numbers", action="store_true", help="callers' numbers in full on the desk")
+    remove_agent = commands.add_parser(
+        "remove-agent", help="delete an agent (their softphone identity is free at once) and revoke their desk tokens"
+    )
+    remove_agent.add_argument("--shop", required=True)
+    remove_agent.add_argument("--id", required=True)
     key = commands.add_parser(
         "create-api-key", help="create a shop API key (printed once; in the usage plan when USAGE_PLAN_ID is set)"
     )
@@ -112,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         "index-order-numbers",
         help="once after upgrading: key the orders stored before GET /v1/orders?order_number= (a Scan)",
     )
+    commands.add_parser(
+        "claim-softphone-identities",
+        help="once after upgrading: claim the softphone identity of every agent saved before identities were claimed",
+    )
     args = parser.parse_args(argv)
 
     store, now = repository(), current_clock().now()  # the system clock, unless a test or simulation set one
@@ -144,6 +153,16 @@ def main(argv: list[str] | None = None) -> int:
             fields["sees_phone_numbers"] = args.sees_phone_numbers
             saved = admin.add_agent(args.shop, {k: v for k, v in fields.items() if v is not None}, store=store)
             print(f"agent {saved.agent_id} saved")
+        elif args.command == "remove-agent":
+            revoked = admin.remove_agent(args.shop, args.id, store=store)
+            print(f"agent {args.shop}/{args.id} removed, {revoked} desk token(s) revoked")
+        elif args.command == "claim-softphone-identities":
+            claimed, conflicts = admin.claim_softphone_identities(store=store)
+            print(f"{claimed} softphone identit{'y' if claimed == 1 else 'ies'} claimed")
+            for conflict in conflicts:
+                print(f"conflict: {conflict}", file=sys.stderr)
+            if conflicts:
+                return 1
         elif args.command == "create-api-key":
             key_id, api_key = admin.create_api_key(args.shop, store=store, now=now, usage_plan=usage_plan)
             print(f"{key_id}: {api_key}\n(store it now: only its digest is kept)")

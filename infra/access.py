@@ -58,7 +58,7 @@ WRITE_ACTIONS = (
 INDEX_ACTIONS = ("dynamodb:Query",)
 
 # The tables only the operator (cli.admin) and the API handler write.
-CONFIG_TABLES = frozenset({"shops", "numbers", "api_keys", "agent_tokens"})
+CONFIG_TABLES = frozenset({"shops", "numbers", "api_keys", "agent_tokens", "softphone_identities"})
 # Written by one function each.
 OWN_TABLES = frozenset({"report_runs", "live_counts"})
 # The tables the code scans (shops.py, orders.py, tasks.py, inbound_queue.py: the minute's

@@ -104,19 +104,56 @@ def add_agent(shop_id: str, agent: dict[str, Any], *, store: AdminStore) -> Agen
         parsed = parsed.model_copy(update={"language": shop.main_language})
     if parsed.client_identity:
         _identity_free(parsed.client_identity, shop.shop_id, parsed.agent_id, store=store)
-    store.save_agent(shop.shop_id, parsed.model_dump(exclude_none=True))
+    holder = store.save_agent(shop.shop_id, parsed.model_dump(exclude_none=True))
+    if holder is not None and parsed.client_identity:  # another operator's add won the race
+        raise _identity_taken(parsed.agent_id, parsed.client_identity, holder)
     return parsed
+
+
+def remove_agent(shop_id: str, agent_id: str, *, store: AdminStore) -> int:
+    """Delete the agent (their softphone identity is free at once) and revoke their desk
+    tokens; how many tokens were revoked."""
+    _shop(shop_id, store)
+    if not store.has_agent(shop_id, agent_id):
+        raise AdminError(f"no agent {agent_id!r} in shop {shop_id!r}")
+    revoked = store.revoke_agent_tokens(shop_id, agent_id)
+    store.delete_agent(shop_id, agent_id)
+    return revoked
+
+
+def claim_softphone_identities(*, store: AdminStore) -> tuple[int, list[str]]:
+    """Once after upgrading: claim the identity of every agent saved before identities were
+    claimed (a Query per shop). (How many claimed, the conflicts: two agents stored with one
+    identity, which the operator settles by giving one of them another.)"""
+    claimed, conflicts = 0, []
+    for shop in sorted(store.list_shops(), key=lambda shop: shop.shop_id):  # the first stored keeps it
+        for agent in sorted(store.list_agents(shop.shop_id), key=lambda agent: agent.agent_id):
+            if not agent.client_identity:
+                continue
+            holder = store.claim_identity(shop.shop_id, agent.agent_id, agent.client_identity)
+            if holder is None:
+                claimed += 1
+            else:
+                conflicts.append(
+                    str(_identity_taken(f"{shop.shop_id}/{agent.agent_id}", agent.client_identity, holder))
+                )
+    return claimed, conflicts
 
 
 def _identity_free(identity: str, shop_id: str, agent_id: str, *, store: AdminStore) -> None:
     """A browser call names its agent only by the softphone identity (``From=client:<identity>``,
-    account-wide at Twilio): one agent's, whatever the shop."""
+    account-wide at Twilio): one agent's, whatever the shop. The claim written with the agent
+    decides races; this read also finds agents saved before claims existed."""
     for holder in store.agents_with_identity(identity):
         if (holder.shop_id, holder.agent_id) != (shop_id, agent_id):
-            raise AdminError(
-                f"agent {agent_id}: client_identity {identity!r} is already agent {holder.agent_id!r}'s"
-                f" (shop {holder.shop_id!r}); each softphone identity names one agent"
-            )
+            raise _identity_taken(agent_id, identity, (holder.shop_id, holder.agent_id))
+
+
+def _identity_taken(agent: str, identity: str, holder: tuple[str, str]) -> AdminError:
+    return AdminError(
+        f"agent {agent}: client_identity {identity!r} is already agent {holder[1]!r}'s"
+        f" (shop {holder[0]!r}); each softphone identity names one agent"
+    )
 
 
 def create_api_key(

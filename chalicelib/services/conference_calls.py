@@ -6,6 +6,17 @@ conference. The agent's leg is the app's, so it outlives the caller (a phone-onl
 the outcome after the caller hangs up, #16 item 8), and the app can hold the caller and
 transfer the call. An agent who does not answer, declines, or whose leg cannot be placed is
 missed as before: marked away, and the caller goes back to the queue at the original place.
+
+A transfer that finds nobody once the first agent has left (``transfers``, ``outside_transfers``)
+sends an inbound caller back to the queue at their place. An outbound call's customer (callback,
+agent-first, predictive: the app's REST leg) cannot wait there: the queue's steps, its hang-up
+and its lost-call callback are keyed by a caller's own inbound call, while this leg's progress
+belongs to the dialer that placed it (and for an agent-first call the record is the agent's
+leg, gone). So the customer hears an apology and that an agent will call back, and a callback
+task is made at once (``call_back_after_transfer``), due from the call's arrival: a callback's
+call keeps its original place in its group's queue (I6); another call's (no group) is taken by
+the next free agent under the shop's callback rules. One task per call (its id is the call's):
+a repeated webhook adds nothing.
 """
 
 from __future__ import annotations
@@ -15,11 +26,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.domain.entities import Call
+from chalicelib.domain.queue import QueueEntry
 from chalicelib.domain.routing import Agent
 from chalicelib.observability import logger
 from chalicelib.services import inbound
 from chalicelib.services.inbound import CallContext
 from chalicelib.services.ports import (
+    CallbackRequests,
     CallControl,
     CallOutcomeUnknownError,
     InboundStore,
@@ -59,6 +72,32 @@ def agent_talking(call: Call) -> bool:
     if not call.agent_call_sid or call.result not in TALKING_RESULTS:
         return False
     return call.direction != "outbound-agent" or bool(call.customer_call_sid)
+
+
+def call_back_after_transfer(
+    ctx: CallContext,
+    *,
+    store: CallbackRequests,
+    control: CallControl,
+    apology_url: Callable[[str], str],
+    now: datetime,
+) -> str | None:
+    """An outbound call's transfer found nobody and its first agent has left: the customer hears
+    the apology (``apology_url(language)``) and a callback task keeps their place. Its id."""
+    call, shop = ctx.call, ctx.shop
+    language = call.language or shop.main_language
+    task_id = call.callback_task_id
+    if task_id is None and inbound.can_call_back(ctx):
+        task_id = inbound.callback_task_id(call.call_sid)
+        arrived = call.queued_at or call.created_at
+        created = store.insert_callback_task(task_id, shop.shop_id, call.customer_phone, language, arrived, now)
+        if created and call.group:  # a callback's group: its place there (I6); else any agent takes it
+            entry = QueueEntry(shop.shop_id, call.group, "callback", task_id, call.customer_phone, language, arrived)
+            store.add_queue_entry(entry)
+        store.update_call(call.call_sid, callback_task_id=task_id)  # the call keeps its result (talked)
+    logger.info("transfer found nobody: the customer is called back", extra={"task_id": task_id})
+    control.redirect_call(caller_leg(call), apology_url(language))
+    return task_id
 
 
 def agent_address(agent: Agent) -> str:

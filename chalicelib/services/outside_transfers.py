@@ -6,7 +6,9 @@ shop's music) while the app dials the number into the call's conference with the
 caller ID; the agent leaves at once (cold) and wraps up. Once the number answers the caller is
 back off hold talking to it, and either side hanging up ends the call. A number that does not
 answer (busy, failed) sends the caller back to the queue at the original place: nobody is left
-on hold. The call record keeps the number (``transferred_to_number``) and counts the transfer.
+on hold. An outbound call's customer (the app's leg, ``conference_calls.caller_leg``) hears an
+apology instead and is called back in their place (``conference_calls.call_back_after_transfer``).
+The call record keeps the number (``transferred_to_number``) and counts the transfer.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from chalicelib.domain.entities import Call
 from chalicelib.domain.phones import mask_phone, normalise_phone
 from chalicelib.observability import logger
 from chalicelib.services.call_control import ControlRefused, live_call_of
-from chalicelib.services.conference_calls import FINAL_CALL_STATUSES
+from chalicelib.services.conference_calls import FINAL_CALL_STATUSES, call_back_after_transfer, caller_leg
 from chalicelib.services.destinations import refused_contact
-from chalicelib.services.ports import CallControl, ConferenceParticipant, TransferStore
+from chalicelib.services.inbound import CallContext
+from chalicelib.services.ports import CallControl, ConferenceParticipant, TransferEndStore, TransferStore
 
 if TYPE_CHECKING:
     from chalicelib.domain.shop import ShopSettings
@@ -57,8 +60,8 @@ def start(
     call = live_call_of(shop, agent_id, store=store)
     if call.transfer_to or call.transfer_number:
         raise ControlRefused(409, "transfer_under_way", "a transfer of this call is already under way")
-    room = call.call_sid
-    if not conferences.hold(room, call.call_sid, on=True, music_url=music_url):
+    room, customer = call.call_sid, caller_leg(call)
+    if not conferences.hold(room, customer, on=True, music_url=music_url):
         raise ControlRefused(409, "caller_gone", "the caller is no longer on the line")
     if call.agent_call_sid:
         conferences.set_end_on_exit(room, call.agent_call_sid, end=False)  # the room outlives the agent
@@ -75,7 +78,7 @@ def start(
         logger.exception("outside transfer not placed", extra={"to": mask_phone(number)})
         if call.agent_call_sid:  # the room is the agent's again before the caller is back
             conferences.set_end_on_exit(room, call.agent_call_sid, end=True)
-        conferences.hold(room, call.call_sid, on=False, music_url=None)
+        conferences.hold(room, customer, on=False, music_url=None)
         raise ControlRefused(409, "not_placed", "the number could not be rung: try again") from None
     store.update_call(
         call.call_sid, transfer_number=number, transfer_mode="cold", transfer_call_sid=leg_sid, on_hold=True
@@ -96,7 +99,7 @@ def participant_event(
         return False
     if event == "participant-join":
         conferences.set_end_on_exit(call.call_sid, leg_sid, end=True)
-        conferences.hold(call.call_sid, call.call_sid, on=False, music_url=None)
+        conferences.hold(call.call_sid, caller_leg(call), on=False, music_url=None)
         store.update_call(
             call.call_sid,
             **PENDING_CLEARED,
@@ -114,18 +117,26 @@ def leg_ended(
     status: str,
     *,
     shop: ShopSettings,
-    store: TransferStore,
+    store: TransferEndStore,
     control: CallControl,
     requeue_url: Callable[[str], str],
+    apology_url: Callable[[str], str],
+    now: datetime,
 ) -> bool:
     """The outside leg ended before it joined (no answer, busy, failed): the caller goes back
-    to the queue. True when so."""
+    to the queue (an outbound call's customer: an apology and a callback). True when so."""
     if status not in FINAL_CALL_STATUSES or not call.transfer_number or leg_sid != call.transfer_call_sid:
         return False
     if call.status in FINAL_CALL_STATUSES:
         store.update_call(call.call_sid, **PENDING_CLEARED)  # the caller hung up meanwhile
         return False
     logger.info("outside transfer not answered", extra={"to": mask_phone(call.transfer_number), "status": status})
+    if call.direction != "inbound":
+        store.update_call(call.call_sid, **PENDING_CLEARED, on_hold=False)
+        call_back_after_transfer(
+            CallContext(shop, call), store=store, control=control, apology_url=apology_url, now=now
+        )
+        return True
     store.update_call(call.call_sid, **PENDING_CLEARED, on_hold=False, result="queued")
     control.redirect_call(call.call_sid, requeue_url(call.language or shop.main_language))
     return True

@@ -347,6 +347,13 @@ class CallbackTasks(Protocol):
     ) -> bool: ...
 
 
+class CallbackRequests(CallbackTasks, Protocol):
+    """What a callback made for a call writes: the task, its place in the group's queue, the call."""
+
+    def add_queue_entry(self, entry: Any) -> None: ...
+    def update_call(self, call_sid: str, **fields: Any) -> None: ...
+
+
 class InboundStore(Store, AgentQueueStore, CallbackTasks, Protocol):
     """What inbound calls need beyond the shared store (``InboundRepository``)."""
 
@@ -547,8 +554,21 @@ class AdminStore(Protocol):
     def get_shop(self, shop_id: str) -> ShopSettings | None: ...
     def save_number(self, number: str, shop_id: str, group: str) -> None: ...
     def save_api_key(self, shop_id: str, api_key: str, key_id: str, now: datetime) -> None: ...
-    def save_agent(self, shop_id: str, agent: dict[str, Any]) -> None: ...
+    def save_agent(self, shop_id: str, agent: dict[str, Any]) -> tuple[str, str] | None:
+        """Save the agent and claim their softphone identity (freeing the one they had) at once;
+        None when saved, else (shop id, agent id) of the identity's holder (nothing saved)."""
+        ...
+
+    def delete_agent(self, shop_id: str, agent_id: str) -> bool:
+        """Delete the agent and free their softphone identity at once; False when unknown."""
+        ...
+
+    def claim_identity(self, shop_id: str, agent_id: str, identity: str) -> tuple[str, str] | None:
+        """Claim the identity of an agent saved before claims existed; None, or its holder."""
+        ...
+
     def has_agent(self, shop_id: str, agent_id: str) -> bool: ...
+    def list_agents(self, shop_id: str) -> list[Agent]: ...
     def agents_with_identity(self, identity: str) -> list[Agent]: ...
     def save_agent_token(
         self, shop_id: str, agent_id: str, token: str, token_id: str, now: datetime, *, supervisor: bool = False
@@ -698,6 +718,11 @@ class ConferenceCallStore(Protocol):
 
 class TransferStore(ConferenceCallStore, AgentLookup, AgentReservations, Protocol):
     """What a transfer reads and writes beyond the desk's call control (services.transfers)."""
+
+
+class TransferEndStore(TransferStore, CallbackRequests, Protocol):
+    """A transfer that found nobody with the first agent gone: an outbound call's customer is
+    called back (services.conference_calls.call_back_after_transfer)."""
 
 
 class BridgeUrls(Protocol):

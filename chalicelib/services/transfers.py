@@ -8,11 +8,12 @@ second) or cancels (the second agent leaves, the caller is back with the first).
 
 Nobody is left stuck on hold: when the second agent does not answer, declines or hangs up
 before the transfer completes, the caller is back with the first agent, or (the first agent
-gone) back in the queue; when the first agent hangs up during a warm transfer, it completes as
-soon as the second agent is in. The call record carries every agent who handled it
-(``handled_by``) and the transfers made. Agent-first calls (``agent_dialer``) and the agents'
-browser calls (``browser_calls``) are transferred the same way: their room is named for the
-call too, the customer's leg is ``caller_leg``.
+gone) back in the queue (an outbound call's customer: an apology and a callback keeping their
+place, ``conference_calls.call_back_after_transfer`` says why); when the first agent hangs up
+during a warm transfer, it completes as soon as the second agent is in. The call record
+carries every agent who handled it (``handled_by``) and the transfers made. Agent-first calls
+(``agent_dialer``) and the agents' browser calls (``browser_calls``) are transferred the same
+way: their room is named for the call too, the customer's leg is ``caller_leg``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,22 @@ from chalicelib.domain.entities import Call
 from chalicelib.domain.routing import candidates, is_free
 from chalicelib.observability import logger
 from chalicelib.services.call_control import ControlRefused, live_call_of
-from chalicelib.services.conference_calls import FINAL_CALL_STATUSES, LegUrls, agent_address, caller_leg
-from chalicelib.services.ports import CallControl, ConferenceParticipant, OutboundCall, Telephony, TransferStore
+from chalicelib.services.conference_calls import (
+    FINAL_CALL_STATUSES,
+    LegUrls,
+    agent_address,
+    call_back_after_transfer,
+    caller_leg,
+)
+from chalicelib.services.inbound import CallContext
+from chalicelib.services.ports import (
+    CallControl,
+    ConferenceParticipant,
+    OutboundCall,
+    Telephony,
+    TransferEndStore,
+    TransferStore,
+)
 
 if TYPE_CHECKING:
     from chalicelib.domain.shop import ShopSettings
@@ -184,10 +199,11 @@ def participant_event(
     leg_sid: str,
     *,
     shop: ShopSettings,
-    store: TransferStore,
+    store: TransferEndStore,
     conferences: ConferenceParticipant,
     control: CallControl,
     requeue_url: Callable[[str], str],
+    apology_url: Callable[[str], str],
     now: datetime,
 ) -> None:
     """The conference's join and leave events during a transfer (nobody stuck on hold)."""
@@ -198,7 +214,7 @@ def participant_event(
         handover(call, store=store, conferences=conferences, shop=shop, now=now)
     elif event == "participant-leave" and leg_sid == call.transfer_call_sid:
         target_gone(call, missed=False, shop=shop, store=store, conferences=conferences, control=control,
-                    requeue_url=requeue_url, now=now)  # fmt: skip
+                    requeue_url=requeue_url, apology_url=apology_url, now=now)  # fmt: skip
     elif event == "participant-leave" and leg_sid == call.agent_call_sid and call.transfer_mode == "warm":
         store.update_call(call.call_sid, transfer_mode="cold")  # the second agent takes over once in
         store.release_agent(
@@ -211,14 +227,16 @@ def target_gone(
     *,
     missed: bool,
     shop: ShopSettings,
-    store: TransferStore,
+    store: TransferEndStore,
     conferences: ConferenceParticipant,
     control: CallControl,
     requeue_url: Callable[[str], str],
+    apology_url: Callable[[str], str],
     now: datetime,
 ) -> None:
     """The second agent left, or never answered, before the transfer completed: the caller is
-    back with the first agent, or, the first agent gone (cold), back in the queue."""
+    back with the first agent, or, the first agent gone (cold), back in the queue (an outbound
+    call's customer: an apology and a callback in their place)."""
     assert call.transfer_to is not None
     store.update_call(call.call_sid, **CLEARED, on_hold=False)
     status = "away" if missed else "available"
@@ -228,9 +246,9 @@ def target_gone(
     if call.transfer_mode == "warm":
         _back_to_first(call, conferences)
         return
-    if call.direction != "inbound":  # the app called them: no queue to go back to
-        logger.info("transfer failed with the first agent gone: the customer's call ends")
-        control.end_call(caller_leg(call))
+    if call.direction != "inbound":  # the app's leg to the customer: called back instead (see conference_calls)
+        ctx = CallContext(shop, call)
+        call_back_after_transfer(ctx, store=store, control=control, apology_url=apology_url, now=now)
         return
     store.update_call(call.call_sid, result="queued")
     control.redirect_call(call.call_sid, requeue_url(call.language or shop.main_language))

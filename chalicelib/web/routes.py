@@ -75,6 +75,7 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("POST", "/twilio/voice/inbound/recording", "voice_queue.recording_status", FORM),
     ("POST", "/twilio/voice/inbound/requeue", "voice_conference.requeue", FORM),
     ("POST", "/twilio/voice/inbound/survey", "voice_queue.survey_answer", FORM),
+    ("POST", "/twilio/voice/inbound/transfer-failed", "voice_conference.transfer_failed", FORM),
     ("POST", "/twilio/voice/inbound/wait", "voice_queue.waiting", FORM),
     ("POST", "/twilio/voice/inbound/wait-choice", "voice_queue.wait_choice", FORM),
     ("POST", "/twilio/voice/inbound/whisper", "voice_queue.whisper", FORM),

@@ -107,6 +107,7 @@ def conference_events(form: dict[str, str]) -> Response:
             conferences=conferences(),
             control=telephony(),
             requeue_url=conference_links().requeue,
+            apology_url=conference_links().transfer_failed,
             now=current_clock().now(),
         )
 
@@ -130,6 +131,14 @@ def requeue(form: dict[str, str]) -> Response:
     ctx = inbound_queue.call_context(form.get("CallSid", ""), store=inbound_store())
     now = current_clock().now()
     return respond(inbound_queue.queue_caller(ctx, language, "inbound_agent_missed", store=inbound_store(), now=now))
+
+
+@voice_conference.route(f"{BASE}/transfer-failed", methods=["POST"], content_types=FORM)
+@webhook
+def transfer_failed(form: dict[str, str]) -> Response:
+    """An outbound call's customer whose transfer found nobody: sorry, an agent calls back
+    (the callback task is made before the redirect, ``conference_calls.call_back_after_transfer``)."""
+    return twiml(render.say_and_hang_up(load_catalog(language_of(voice_conference)), "transfer_failed_call_back"))
 
 
 # ---- the agent's leg -----------------------------------------------------------------------
@@ -239,6 +248,7 @@ def agent_status(form: dict[str, str]) -> Response:
                     conferences=conferences(),
                     control=telephony(),
                     requeue_url=conference_links().requeue,
+                    apology_url=conference_links().transfer_failed,
                     now=current_clock().now(),
                 )
             return
@@ -274,6 +284,8 @@ def outside_leg_status(form: dict[str, str]) -> Response:
                 store=inbound_store(),
                 control=telephony(),
                 requeue_url=conference_links().requeue,
+                apology_url=conference_links().transfer_failed,
+                now=current_clock().now(),
             )
 
     return acknowledged(settle, "outside leg status not handled")

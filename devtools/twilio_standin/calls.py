@@ -614,7 +614,7 @@ class CallEngine:
     def _ring_page(self, leg: CallLeg) -> RingPlan:
         """A browser agent's leg rings until its page acts (``pages``)."""
         action = self.pages.wait(leg)
-        if action is None:
+        if action is None or action.rang_out:
             return RingPlan("no-answer", 0.0)
         if not action.accepted:
             return RingPlan("busy", 0.0)

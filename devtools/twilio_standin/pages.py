@@ -8,8 +8,9 @@ agent's leg placed through the REST API instead rings until the test relays what
 (``TwilioStandIn.page_accepts(call_sid, digits)`` / ``page_rejects(call_sid)``).
 
 Where it differs from Twilio: the ring time is not applied to such a leg (the page acts in real
-time, the call's clock is virtual and fast); it ends ``no-answer`` only after
-``PAGE_PATIENCE_SECONDS`` of real time without an action. The key pressed at the whisper comes
+time, the call's clock is virtual and fast); it ends ``no-answer`` when the test relays that
+the ring time ran out (``TwilioStandIn.page_rings_out``), or after ``PAGE_PATIENCE_SECONDS`` of
+real time without an action. The key pressed at the whisper comes
 with the relayed accept, and the whisper's Gather takes it whenever it asks. A rejected call
 ends ``busy``. A ``<Dial><Client>`` child leg still follows ``ring_seconds`` and
 ``accept_digits``.
@@ -31,6 +32,7 @@ _POLL_SECONDS = 0.02
 class PageAction:
     accepted: bool
     digits: str | None = None  # the keys pressed at the whisper once accepted
+    rang_out: bool = False  # nobody acted before the ring time ran out: the leg ends no-answer
 
 
 class AgentPages:

@@ -178,6 +178,11 @@ class TwilioStandIn:
         """A browser agent's page rejected the call ringing it: the leg ends ``busy``."""
         self.engine.pages.relay(call_sid, PageAction(accepted=False))
 
+    def page_rings_out(self, call_sid: str) -> None:
+        """The ring time of the call ringing a browser agent's page ran out before the page
+        acted: the leg ends ``no-answer``, when the test says (the page's SDK is told first)."""
+        self.engine.pages.relay(call_sid, PageAction(accepted=False, rang_out=True))
+
     # -- people calling and texting ---------------------------------------------------------
     def place_inbound_call(self, from_: str, to: str, script: CallerScript | None = None) -> Transcript:
         """Call one of the registered numbers; blocks until the call ends."""

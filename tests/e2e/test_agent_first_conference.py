@@ -158,3 +158,35 @@ def test_the_desk_holds_an_agent_first_call_and_transfers_it_warm(
     assert customer_leg.status == "completed"
     assert dynamo_store().get_agent("demo", "anna").status == "wrap-up"  # type: ignore[union-attr]
     assert stack.standin.application_errors() == []
+
+
+def test_an_agent_first_call_transferred_cold_to_nobody_apologises_to_the_customer_and_calls_back(
+    stack: LocalStack, shop_api: ShopApi, clock: SimClock
+) -> None:
+    # GIVEN Oleh talking to a customer on an agent-first call, and Anna available, whose phone
+    # is not answered
+    customer = "+380671270004"
+    oleh_leg = _agent_first_call_with_oleh(stack, shop_api, clock, customer)
+    room = oleh_leg.sid
+    [customer_leg] = legs_to(stack, customer)
+    stack.standin.register_agent(ANNA, AgentBehaviour(answers=False))
+    set_status(shop_api, "anna", "available")
+    # WHEN Oleh transfers the customer cold to Anna: he leaves at once, her phone rings out
+    started = _post(stack, "/v1/agent/call/transfer", OLEH_TOKEN, {"to_agent": "anna", "mode": "cold"})
+    assert started.status_code == 200, started.text
+    _until(lambda: oleh_leg.status == "completed")
+    # THEN the customer is not left on hold nor hung up on in silence: they hear the apology and
+    # that an agent will call back, and their call ends
+    assert stack.wait_quiet(timeout=60)
+    _until(lambda: customer_leg.status == "completed")
+    assert (
+        "Вибачте, зараз ніхто не зміг прийняти ваш дзвінок. Оператор вам передзвонить, ваше місце в черзі"
+        " збережено. До побачення." in customer_leg.transcript.heard()
+    )
+    # AND a callback task waits for them; Anna, who missed the call, is away; no application error
+    record = CallItem.get(room)
+    assert record.callback_task_id and record.result == "agent-talked"
+    task = DialTaskItem.get(record.callback_task_id)
+    assert (task.kind, task.state, task.phone) == ("callback", "waiting", customer)
+    assert dynamo_store().get_agent("demo", "anna").status == "away"  # type: ignore[union-attr]
+    assert stack.standin.application_errors() == []

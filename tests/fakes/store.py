@@ -57,8 +57,26 @@ class FakeStore:
     def save_api_key(self, shop_id: str, api_key: str, key_id: str, now: datetime) -> None:
         self.api_keys[api_key] = shop_id
 
-    def save_agent(self, shop_id: str, agent: dict[str, Any]) -> None:
+    def save_agent(self, shop_id: str, agent: dict[str, Any]) -> tuple[str, str] | None:
+        identity = agent.get("client_identity")
+        for key, other in self.agents.items():
+            if identity and other.get("client_identity") == identity and key != (shop_id, agent["agent_id"]):
+                return key
         self.agents[(shop_id, agent["agent_id"])] = agent
+        return None
+
+    def delete_agent(self, shop_id: str, agent_id: str) -> bool:
+        return self.agents.pop((shop_id, agent_id), None) is not None
+
+    def claim_identity(self, shop_id: str, agent_id: str, identity: str) -> tuple[str, str] | None:
+        return None
+
+    def list_agents(self, shop_id: str) -> list[Agent]:
+        return [
+            Agent(shop, agent_id, agent["name"], client_identity=agent.get("client_identity"))
+            for (shop, agent_id), agent in self.agents.items()
+            if shop == shop_id
+        ]
 
     def has_agent(self, shop_id: str, agent_id: str) -> bool:
         return (shop_id, agent_id) in self.agents

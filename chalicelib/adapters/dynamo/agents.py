@@ -2,24 +2,28 @@
 only as digests, like shop API keys) and how the desk sees them.
 
 Reserving an agent is a conditional write on the agent's item (free -> busy for this call):
-two callers racing for one agent never both get them.
+two callers racing for one agent never both get them. Likewise a softphone identity: the agent
+and the identity's claim are written in one transaction, the claim only if free or the agent's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters.dynamo.items import count, day_key, from_item, updated
-from chalicelib.adapters.dynamo.schema import AgentItem, AgentStatusItem, AgentTokenItem
+from chalicelib.adapters.dynamo.items import count, day_key, from_item, saved, updated
+from chalicelib.adapters.dynamo.schema import AgentItem, AgentStatusItem, AgentTokenItem, SoftphoneIdentityItem
 from chalicelib.adapters.dynamo.shops import ShopRepository, api_key_digest, by_digest
 from chalicelib.domain.desk import AgentToken, DeskAgent
 from chalicelib.domain.routing import Agent
 from chalicelib.domain.values import local_day
 
 if TYPE_CHECKING:
+    from pynamodb.expressions.condition import Condition
     from pynamodb.expressions.update import Action
 
     from chalicelib.domain.shop import ShopSettings
@@ -28,6 +32,14 @@ if TYPE_CHECKING:
 DESK_CALL_KEY = "desk"  # the by_desk_call index's one key: a browser call's writes are few
 # A reservation's end takes the agent out of the index, whichever call it was for.
 _DESK_CALL_CLEARED: list[Action] = [AgentItem.desk_call_key.remove(), AgentItem.desk_call_checked_at.remove()]
+
+
+CLAIM_ROUNDS = 5  # reads and writes of one agent before giving up when others keep changing it
+
+
+def _free_or_theirs(shop_id: str, agent_id: str) -> Condition:
+    item = SoftphoneIdentityItem
+    return item.identity.does_not_exist() | ((item.shop_id == shop_id) & (item.agent_id == agent_id))
 
 
 def agent_entity(item: AgentItem) -> Agent:
@@ -45,8 +57,83 @@ class AgentRepository:
     def __init__(self, shops: ShopRepository) -> None:
         self._shops = shops  # a token names its agent's shop
 
-    def save_agent(self, shop_id: str, agent: dict[str, Any]) -> None:
-        AgentItem(shop_id, agent["agent_id"], **{k: v for k, v in agent.items() if k != "agent_id"}).save()
+    def save_agent(self, shop_id: str, agent: dict[str, Any]) -> tuple[str, str] | None:
+        """Save the agent with their softphone identity's claim, and free the identity they had,
+        in one transaction. None when saved; (shop id, agent id) of the identity's holder when it
+        is another agent's (nothing saved)."""
+        agent_id, identity = agent["agent_id"], agent.get("client_identity")
+        item = AgentItem(shop_id, agent_id, **{k: v for k, v in agent.items() if k != "agent_id"})
+        return self._claimed_write(shop_id, agent_id, identity, lambda tx, unchanged: tx.save(item, unchanged))
+
+    def delete_agent(self, shop_id: str, agent_id: str) -> bool:
+        """Delete the agent and free their softphone identity together; False when unknown."""
+        if not self.has_agent(shop_id, agent_id):
+            return False
+        item = AgentItem(shop_id, agent_id)
+        self._claimed_write(shop_id, agent_id, None, lambda tx, unchanged: tx.delete(item, unchanged))
+        return True
+
+    def claim_identity(self, shop_id: str, agent_id: str, identity: str) -> tuple[str, str] | None:
+        """Claim an identity for an agent stored before claims existed (cli.admin
+        claim-softphone-identities); None when claimed (or theirs already), else its holder."""
+        claim = SoftphoneIdentityItem(identity, shop_id=shop_id, agent_id=agent_id)
+        if saved(claim, _free_or_theirs(shop_id, agent_id)):
+            return None
+        return self._identity_holder(identity)
+
+    def _claimed_write(
+        self,
+        shop_id: str,
+        agent_id: str,
+        identity: str | None,
+        write: Callable[[TransactWrite, Condition], None],
+    ) -> tuple[str, str] | None:
+        # The identity the agent has now is read first: the transaction frees it on the condition
+        # that it is still theirs (another writer changing it meanwhile: read again).
+        for _ in range(CLAIM_ROUNDS):
+            previous, unchanged = self._stored_identity(shop_id, agent_id)
+            try:
+                with TransactWrite(connection=AgentItem._get_connection().connection) as transaction:
+                    write(transaction, unchanged)
+                    if identity:
+                        transaction.update(
+                            SoftphoneIdentityItem(identity),
+                            actions=[
+                                SoftphoneIdentityItem.shop_id.set(shop_id),
+                                SoftphoneIdentityItem.agent_id.set(agent_id),
+                            ],
+                            condition=_free_or_theirs(shop_id, agent_id),
+                        )
+                    if previous and previous != identity:
+                        transaction.delete(SoftphoneIdentityItem(previous), _free_or_theirs(shop_id, agent_id))
+            except TransactWriteError as error:
+                codes = [reason.code if reason else None for reason in error.cancellation_reasons]
+                if identity and len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                    holder = self._identity_holder(identity)
+                    if holder is not None and holder != (shop_id, agent_id):
+                        return holder
+                if any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in codes):
+                    continue  # a writer met on the agent or a claim: read again, write again
+                raise
+            return None
+        raise RuntimeError(f"agent {shop_id}/{agent_id}: changed by others {CLAIM_ROUNDS} times meanwhile; try again")
+
+    def _stored_identity(self, shop_id: str, agent_id: str) -> tuple[str | None, Condition]:
+        """The agent's identity as stored, and the condition that it is still so."""
+        try:
+            stored = AgentItem.get(shop_id, agent_id, consistent_read=True, attributes_to_get=["client_identity"])
+        except DoesNotExist:
+            return None, AgentItem.agent_id.does_not_exist()
+        if stored.client_identity is None:
+            return None, AgentItem.agent_id.exists() & AgentItem.client_identity.does_not_exist()
+        return stored.client_identity, AgentItem.client_identity == stored.client_identity
+
+    def _identity_holder(self, identity: str) -> tuple[str, str] | None:
+        try:
+            claim = SoftphoneIdentityItem.get(identity, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return claim.shop_id, claim.agent_id
 
     def has_agent(self, shop_id: str, agent_id: str) -> bool:
         try:

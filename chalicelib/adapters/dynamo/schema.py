@@ -165,6 +165,20 @@ class AgentItem(Model):
     )
 
 
+class SoftphoneIdentityItem(Model):
+    """Whose a softphone identity is: one agent's across the shops. Written in the same
+    TransactWriteItems as the agent (``adapters.dynamo.agents``), on the condition that it is
+    free or already that agent's, so two operators giving one identity at once cannot both win
+    (the ``by_client_identity`` index is only read after the write, eventually)."""
+
+    class Meta(_Meta):
+        table_name = table_name("softphone_identities")
+
+    identity = UnicodeAttribute(hash_key=True)
+    shop_id = UnicodeAttribute()
+    agent_id = UnicodeAttribute()
+
+
 class AgentStatusItem(Model):
     """Every change of an agent's status, with its time (A1; time in each status, R4)."""
 
@@ -621,6 +635,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     PhoneNumberItem,
     ApiKeyItem,
     AgentItem,
+    SoftphoneIdentityItem,
     OrderItem,
     DedupClaimItem,
     DialTaskItem,

@@ -73,6 +73,8 @@ class DynamoStore:
     revoke_api_key = _Via("shops", ShopRepository.revoke_api_key)
     # agents
     save_agent = _Via("agents", AgentRepository.save_agent)
+    delete_agent = _Via("agents", AgentRepository.delete_agent)
+    claim_identity = _Via("agents", AgentRepository.claim_identity)
     has_agent = _Via("agents", AgentRepository.has_agent)
     list_agents = _Via("agents", AgentRepository.list_agents)
     agents_with_identity = _Via("agents", AgentRepository.agents_with_identity)
