@@ -3,7 +3,8 @@
 // While the agent can take calls (available, or on or just after a call) a Twilio.Device is
 // registered with the token of GET v1/agent/voice-token, renewed before it expires. A call rings
 // with the screen pop; the agent accepts or rejects, mutes, sends keys, hangs up; the outcome
-// form shows once the call ends. A device error is said in words and sets the agent away, so
+// form shows once the call ends. An available agent also calls a number from here
+// (device.connect through the TwiML App, #17): that call gets the same controls. A device error is said in words and sets the agent away, so
 // the app gives the next call to someone who can take it.
 (function () {
   const RINGABLE = ["available", "busy", "wrap-up"];
@@ -40,6 +41,7 @@
     let ticker = null;
     // A warm transfer ringing or consulting: {to, callSid, since}; the desk's poll tells its end.
     let pending = null;
+    let dialing = false; // device.connect asked, its Call not yet given
 
     const say = (text) => { $("phone-state").textContent = text; };
 
@@ -75,6 +77,7 @@
         if (state !== "starting") return;
         state = "ready";
         say("Phone ready: calls ring here (" + granted.identity + ").");
+        renderDial();
       });
       device.on("unregistered", () => { if (state === "ready") broken(words({ code: 31009, message: "unregistered" })); });
       device.on("error", (error) => broken(words(error)));
@@ -108,6 +111,7 @@
     }
 
     function teardown() {
+      renderDial();
       if (call) finished(call, "The call was lost.");
       if (device) {
         const old = device;
@@ -116,25 +120,65 @@
       }
     }
 
-    function ringing(incoming) {
-      if (call) { incoming.reject(); return; } // one call at a time
-      call = incoming;
+    // The call's controls, an incoming or an outgoing one; ``ringing`` only for an incoming one.
+    function begin(current, isRinging) {
+      call = current;
       $("call-ended").textContent = "";
       $("digits-sent").textContent = "";
       $("call-control-result").textContent = "";
-      show("ringing", true);
+      show("ringing", isRinging);
       show("in-call", false);
-      incoming.on("accept", () => answered(incoming));
-      incoming.on("disconnect", () => finished(incoming));
+      current.on("accept", () => answered(current));
+      current.on("disconnect", () => finished(current));
+      current.on("mute", (muted) => renderMute(muted));
+      renderDial();
+      desk.callLive(true); // the screen pop at once, the outcome form after the call
+    }
+
+    function ringing(incoming) {
+      if (call || dialing) { incoming.reject(); return; } // one call at a time
       incoming.on("cancel", () => finished(incoming, "Missed: the caller hung up before you answered."));
       incoming.on("reject", () => finished(incoming, "Call rejected."));
-      incoming.on("mute", (muted) => renderMute(muted));
-      desk.callLive(true); // the screen pop at once, the outcome form after the call
+      begin(incoming, true);
+    }
+
+    // "Call a number": Twilio asks the TwiML App's Voice URL with To, the app rings the customer.
+    async function dial(event) {
+      event.preventDefault();
+      const to = $("dial-to").value.trim();
+      $("dial-error").textContent = "";
+      if (!to) { $("dial-error").textContent = "Type the number to call."; return; }
+      if (!device || state !== "ready" || call || dialing) return;
+      dialing = true;
+      renderDial();
+      let outgoing;
+      try {
+        outgoing = await device.connect({ params: { To: to } });
+      } catch (error) {
+        $("dial-error").textContent = "The call could not start: " + words(error);
+        return;
+      } finally {
+        dialing = false;
+        renderDial();
+      }
+      if (!device) { try { outgoing.disconnect(); } catch (ignored) { /* gone with the device */ } return; }
+      outgoing.on("cancel", () => finished(outgoing, "The call ended before it was connected."));
+      outgoing.on("error", (error) => { $("dial-error").textContent = words(error); });
+      begin(outgoing, false);
+      $("call-ended").textContent = "Calling " + to + "…";
+    }
+
+    // Shown to an available agent whose phone is ready; not usable during a call.
+    function renderDial() {
+      show("dial", state === "ready" && status === "available" || Boolean(call) || dialing);
+      $("dial-call").disabled = Boolean(call) || dialing || state !== "ready";
+      $("dial-to").disabled = Boolean(call) || dialing;
     }
 
     function answered(accepted) {
       if (accepted !== call) return;
       answeredAt = Date.now();
+      $("call-ended").textContent = "";
       show("ringing", false);
       show("in-call", true);
       renderMute(false);
@@ -154,6 +198,7 @@
       renderTransfer();
       show("ringing", false);
       show("in-call", false);
+      renderDial();
       desk.callLive(false);
     }
 
@@ -233,6 +278,7 @@
       call.sendDigits(key.dataset.digit);
       $("digits-sent").textContent += key.dataset.digit;
     }));
+    $("dial").addEventListener("submit", dial);
     $("hold").addEventListener("click", () => control("hold"));
     $("unhold").addEventListener("click", () => control("unhold"));
     $("transfer").addEventListener("click", transfer);
@@ -251,6 +297,7 @@
       callChanged,
       statusChanged(next) {
         status = next;
+        renderDial();
         const ringable = RINGABLE.includes(next);
         if (ringable && state === "off") start();
         else if (!ringable && state !== "off") stop("Phone off: calls ring here when you are available.");

@@ -2,7 +2,9 @@
 // its scripts, it is the only thing replaced (the real twilio.min.js still loads and keeps an
 // existing Twilio.Device). No Twilio signalling is reachable here, so the test plays Twilio's
 // part through window.voiceDouble: it rings the registered device, raises device errors, and
-// reads what the page did (the log).
+// reads what the page did (the log). A call the page places (device.connect) is logged; the test
+// places it through the stand-in's TwiML App and tells the double its CallSid (connected), as
+// Twilio's "accept" of an outgoing call does.
 (function () {
   "use strict";
   const log = [];
@@ -55,12 +57,27 @@
       }, 0));
     }
     unregister() { this.state = "unregistered"; log.push(["unregister"]); this.emit("unregistered"); return Promise.resolve(); }
+    connect(options) {
+      const params = (options && options.params) || {};
+      log.push(["connect", params]);
+      if (refusal) {
+        const error = refusal;
+        refusal = null;
+        return Promise.reject(error);
+      }
+      outgoing = new Call({});
+      outgoing.customParameters = new Map(Object.entries(params));
+      return Promise.resolve(outgoing);
+    }
     updateToken(token) { this.token = token; log.push(["updateToken", token]); }
     destroy() { this.state = "destroyed"; log.push(["destroy"]); this.emit("destroyed"); }
   }
 
   const registered = () => devices.filter((device) => device.state === "registered").pop() || null;
   let ringing = null;
+  let outgoing = null; // the page's own call (device.connect)
+  let refusal = null; // the error the next connect() rejects with
+  const twilioError = (code, message) => Object.assign(new Error(message), { code, name: "TwilioError" });
 
   window.voiceDouble = {
     log,
@@ -73,6 +90,15 @@
       return true;
     },
     remoteHangUp() { if (ringing) ringing.disconnect(); },
+    connected(callSid) {
+      // Twilio connected the page's outgoing call (its leg is CallSid): the SDK's "accept"
+      if (!outgoing || outgoing.state !== "pending") return false;
+      outgoing.parameters = { CallSid: callSid };
+      outgoing.state = "open";
+      outgoing.emit("accept", outgoing);
+      return true;
+    },
+    refuseConnect(code, message) { refusal = twilioError(code, message); },
     cancelRinging() {
       // Twilio stopped ringing this browser before it answered (the SDK's "cancel")
       if (!ringing || ringing.state !== "pending") return false;
