@@ -14,6 +14,7 @@ call made, by operation (see ``bench.ddb_counter``).
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -266,6 +267,7 @@ class _Bench:
         self.counter.recording = recorded
         try:
             with self.counter.measure() as tally:
+                _settle()
                 start = time.perf_counter_ns()
                 response = self._send(request)
                 elapsed = time.perf_counter_ns() - start
@@ -274,6 +276,7 @@ class _Bench:
         request.check(response)
         prepared = raw_floor.prepare(recorded)
         with self.counter.measure() as floor_tally:
+            _settle()
             start = time.perf_counter_ns()
             raw_floor.replay(self.raw_client, prepared)
             floor_elapsed = time.perf_counter_ns() - start
@@ -374,6 +377,23 @@ class _Bench:
         self._task_finished(task_id)
 
 
+def _settle() -> None:
+    """Untimed, right before each timed call, the app's and its floor's alike: collect what the
+    harness left behind (the round's preparation, the previous call's response and records), so
+    a collection the harness's own garbage made due does not land in whichever call comes next
+    (always an app's call after the preparation). A collection the timed call's own allocations
+    trigger still happens inside it and counts. Cheap: the loaded modules were frozen out of
+    the collector's sight after the warm-up (``_freeze``)."""
+    gc.collect()
+
+
+def _freeze() -> None:
+    """Move everything alive now (the app's modules, clients, caches) to the permanent
+    generation, so the full collection of ``_settle`` walks only what was made since."""
+    gc.collect()
+    gc.freeze()
+
+
 def raw_dynamodb_client() -> Any:
     """One plain boto3 client, pointed at DynamoDB Local by the environment as the app's is."""
     import boto3
@@ -401,10 +421,14 @@ def run(
         print(f"service_time: {warmup} warm-up rounds, then {iterations} measured", file=out, flush=True)
         for _ in range(warmup):
             bench.round(record=False)
-        for done in range(1, iterations + 1):
-            bench.round(record=True)
-            if done % 50 == 0:
-                print(f"service_time: {done}/{iterations}", file=out, flush=True)
+        _freeze()
+        try:
+            for done in range(1, iterations + 1):
+                bench.round(record=True)
+                if done % 50 == 0:
+                    print(f"service_time: {done}/{iterations}", file=out, flush=True)
+        finally:
+            gc.unfreeze()
         hooked = counter.hooked_clients
     document = _document(bench.series, bench.floors, iterations, warmup, seed, hooked)
     document["counted_only"] = {

@@ -118,6 +118,17 @@ def mask_phones_in(text: str, regions: tuple[str, ...] = ("UA",)) -> str:
     return "".join(masked) + text[done:]
 
 
+_E164 = re.compile(r"\+\d{7,15}")
+
+
+def masked_for_log(number: str) -> str:
+    """A stored customer number for a log line. In E.164 form (as the app stores a number
+    phonenumbers could read) it is masked here exactly as the log serializer would mask it,
+    sparing each such line phonenumbers' matcher (#19: about a quarter of a millisecond a line);
+    any other text is left for the serializer, which masks whatever number it finds in it."""
+    return mask_phone(number) if _E164.fullmatch(number) else number
+
+
 def _stands_alone(text: str, start: int, end: int) -> bool:
     """Not part of an id ('ord_0671234567'), an amount ('671234567.00') or a time ('12:00:00')."""
     before, after = text[max(0, start - 2) : start].rjust(2), text[end : end + 2].ljust(2)

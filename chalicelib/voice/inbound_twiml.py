@@ -3,6 +3,7 @@ speech; the queue's wait documents; the agent's whisper; the survey."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +36,14 @@ def _gather(response: VoiceResponse, catalog: Catalog, action: str, hints: Seque
 
 
 def language_menu(shop_name: str, languages: Sequence[str], action: str, no_input_url: str, *, greet: bool) -> str:
+    """The first thing every caller hears: the same document for every call to a shop (the
+    catalogs are read once per process), so built once per process and shop (#19: it was a
+    fixed ElementTree build and serialisation on every incoming call)."""
+    return _language_menu(shop_name, tuple(languages), action, no_input_url, greet)
+
+
+@functools.lru_cache(maxsize=512)
+def _language_menu(shop_name: str, languages: tuple[str, ...], action: str, no_input_url: str, greet: bool) -> str:
     response = VoiceResponse()
     main = load_catalog(languages[0])
     if greet:

@@ -15,7 +15,7 @@ from chalice import Response
 from chalicelib.domain.api_errors import METHOD_NOT_ALLOWED_ERROR, allow_header, method_not_allowed_message
 from chalicelib.domain.api_keys import bearer_key
 from chalicelib.observability import logger
-from chalicelib.voice.signature import parse_form, public_url, signature_is_valid
+from chalicelib.voice.signature import parse_form, public_url, signature_matches
 
 if TYPE_CHECKING:
     from chalice.app import Request
@@ -224,10 +224,10 @@ def twilio_webhook(current_request: Callable[[], Request]) -> Callable[[TwilioVi
             params = {key: query.getlist(key) for key in query} if query else None
             # The query as received, then sorted (the app's own URLs are sorted; API Gateway does
             # not promise to keep the order Twilio called them in).
-            urls = {public_url(settings().base_url, path, params, sort_keys=s) for s in (False, True)}
+            base_url = settings().base_url
+            urls = dict.fromkeys(public_url(base_url, path, params, sort_keys=s) for s in (False, True))
             signature = request.headers.get("x-twilio-signature")
-            token = settings().auth_token()
-            if not any(signature_is_valid(token, url, form, signature, body=raw_bytes) for url in urls):
+            if not signature_matches(settings().auth_token(), list(urls), form, signature, body=raw_bytes):
                 logger.warning("rejected a webhook with a bad signature", extra={"path": path})
                 return forbidden()
             flat = {key: values[-1] for key, values in form.items()}

@@ -12,7 +12,7 @@ from chalicelib.clock import current_clock
 from chalicelib.domain.api_errors import unknown_fields
 from chalicelib.domain.entities import Order
 from chalicelib.domain.orders import OrderIn
-from chalicelib.domain.phones import normalise_phone
+from chalicelib.domain.phones import masked_for_log, normalise_phone
 from chalicelib.domain.shop import ShopSettings
 from chalicelib.observability import logger, metrics
 from chalicelib.web.destination_guard import refused_destination
@@ -78,7 +78,7 @@ def create_order() -> Response:
             409, "request_in_progress", "a request with this Idempotency-Key is still being handled; retry"
         )
     metrics.add_metric(name="OrdersAccepted", unit="Count", value=1)
-    logger.info("order accepted", extra={"order_id": view["id"], "phone": view["phone"]})
+    logger.info("order accepted", extra={"order_id": view["id"], "phone": masked_for_log(view["phone"])})
     return Response(body=view, status_code=201, headers={"Location": f"/v1/orders/{view['id']}"})
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.domain.entities import Order
-from chalicelib.voice import twiml
+from chalicelib.voice import inbound_twiml, twiml
 from chalicelib.voice.catalog import catalog_dir, load_catalog, placeholders
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,3 +127,23 @@ def test_inbound_voicemail_greets_with_the_recording_notice_then_records() -> No
     assert "This call is recorded" in (root[0].text or "")
     record = root.find("./Record")
     assert record is not None and record.get("action") == "https://x.test/vm"
+
+
+def test_the_language_menu_is_built_once_per_shop_and_served_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    # #19: every incoming call starts with it; an ElementTree build per call was fixed work.
+    inbound_twiml._language_menu.cache_clear()
+    built: list[object] = []
+    real = inbound_twiml.VoiceResponse
+
+    def counted() -> object:
+        built.append(real())
+        return built[-1]
+
+    monkeypatch.setattr(inbound_twiml, "VoiceResponse", counted)
+    first = inbound_twiml.language_menu("Kvitka", ["uk", "en"], "https://x/l?a=1", "https://x/l?a=1", greet=True)
+    again = inbound_twiml.language_menu("Kvitka", ("uk", "en"), "https://x/l?a=1", "https://x/l?a=1", greet=True)
+    other = inbound_twiml.language_menu("Roza", ["uk", "en"], "https://x/l?a=1", "https://x/l?a=1", greet=True)
+    assert first == again and len(built) == 2
+    assert "Kvitka" in first and "Roza" in other and "Kvitka" not in other
+    gather = ET.fromstring(first).find("./Gather")
+    assert gather is not None and gather.get("action") == "https://x/l?a=1"
