@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib import wiring
 from chalicelib.clock import current_clock
 from chalicelib.events.batch import process_stream
-from chalicelib.events.live import count_order
+from chalicelib.events.live import count_orders, record_id
 from chalicelib.observability import logger, metrics, tracer
 from chalicelib.services import crm_push
 
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 
 def order_stream(event: dict[str, Any], context: Any) -> Any:
+    # The live counters first, the whole batch in one write: a retry of a later step counts
+    # nothing twice (each record's marker).
+    count_orders(event, wiring.repository().get_shop)
     return process_stream(event, context, decide_order)
 
 
@@ -34,7 +37,7 @@ def decide_order(record: DynamoDBRecord) -> None:
     shop = wiring.repository().get_shop(keys["shop_id"])
     if shop is None:
         raise LookupError(f"order of unknown shop {keys['shop_id']!r}")
-    count_order(record, shop)  # the live counters first: a retry of a later step counts nothing twice
+    record_id(record)  # a record without its id was not counted (count_orders): it fails here
     store, now = wiring.repository(), current_clock().now()
     if record.event_name is DynamoDBRecordEventName.INSERT:
         outcome = intake.decide_new_order(shop, keys["order_id"], store=store, tasks=store, now=now)
