@@ -23,7 +23,18 @@ def order_stream(event: dict[str, Any], context: Any) -> Any:
     # The live counters first, the whole batch in one write: a retry of a later step counts
     # nothing twice (each record's marker).
     count_orders(event, wiring.repository().get_shop)
-    return process_stream(event, context, decide_order)
+    return process_stream(event, context, decide_order, lanes=order_lanes)
+
+
+def order_lanes(raw: dict[str, Any]) -> set[str]:
+    """An order's records in order, and a customer's orders (by every phone the record shows):
+    dedup keeps the first, one task gathers them."""
+    dynamodb = raw.get("dynamodb") or {}
+    keys = {"order#" + str(((dynamodb.get("Keys") or {}).get("order_id") or {}).get("S"))}
+    for image in (dynamodb.get("OldImage") or {}, dynamodb.get("NewImage") or {}):
+        if "S" in (image.get("phone") or {}):
+            keys.add("phone#" + image["phone"]["S"])
+    return keys
 
 
 @tracer.capture_method
