@@ -11,6 +11,7 @@ decided one by one, each waiting for the one before to finish its requests)."""
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -31,8 +32,12 @@ def process_stream(
     groups = lane_groups(event.get("Records", []), lanes) if lanes else []
     if len(groups) <= 1:
         return _process(event, context, record_handler)
+    # Each lane runs in a copy of the invocation's context variables, as the invocation's own thread.
+    lanes_in_context = [(contextvars.copy_context(), group) for group in groups]
     with ThreadPoolExecutor(min(LANE_WORKERS, len(groups)), thread_name_prefix="stream-lane") as pool:
-        answers = list(pool.map(lambda group: _process_lane(group, context, record_handler), groups))
+        answers = list(
+            pool.map(lambda lane: lane[0].run(_process_lane, lane[1], context, record_handler), lanes_in_context)
+        )
     failures = [failure for answer in answers for failure in answer]
     if len(failures) == len(event["Records"]):
         # As Powertools does when every record failed: the invocation fails, Lambda retries it.

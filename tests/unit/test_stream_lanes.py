@@ -4,6 +4,7 @@ are reported back."""
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from typing import Any
 
@@ -71,3 +72,20 @@ def test_a_failed_record_is_reported_alone_and_a_batch_failing_whole_fails_the_i
 
     with pytest.raises(RuntimeError, match="all 2 records"):
         process_stream(batch, LambdaContext("order_stream"), failing, lanes=order_lanes)
+
+
+def test_lanes_run_under_the_invocations_context_variables() -> None:
+    # What the invocation set for itself (the access probe's function name, say) holds in every lane.
+    invocation: contextvars.ContextVar[str] = contextvars.ContextVar("invocation", default="none")
+    seen: list[str] = []
+    batch = {"Records": [stream_record(1, "o1", "+380671110001"), stream_record(2, "o2", "+380671110002")]}
+
+    def handler(record: Any) -> None:
+        seen.append(invocation.get())
+
+    token = invocation.set("order_stream")
+    try:
+        process_stream(batch, LambdaContext("order_stream"), handler, lanes=order_lanes)
+    finally:
+        invocation.reset(token)
+    assert seen == ["order_stream", "order_stream"]
