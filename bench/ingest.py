@@ -27,6 +27,7 @@ WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWrit
 TARGET_WRITES_PER_UNIQUE = 6
 TARGET_WRITES_PER_DUPLICATE_BEYOND_ORDER = 1
 POSTING_THREADS = 4
+TARGET_ORDERS_PER_S = 50.0  # one shop's new orders, first POST to the streams drained (#19)
 
 
 def _phase(stack: Any, counter: DynamoDBRequestCounter, bodies: list[dict[str, Any]]) -> dict[str, Any]:
@@ -79,6 +80,8 @@ def run(orders: int = 200, progress: TextIO | None = None) -> dict[str, Any]:
         "target_writes_per_unique_order": TARGET_WRITES_PER_UNIQUE,
         "writes_per_duplicate_beyond_the_order": beyond_order,
         "target_writes_per_duplicate_beyond_the_order": TARGET_WRITES_PER_DUPLICATE_BEYOND_ORDER,
+        "target_orders_per_s": TARGET_ORDERS_PER_S,
+        "orders_per_s_target_met": unique["orders_per_s"] >= TARGET_ORDERS_PER_S,
         "target_met": unique["writes_per_order"] <= TARGET_WRITES_PER_UNIQUE
         and beyond_order <= TARGET_WRITES_PER_DUPLICATE_BEYOND_ORDER,
     }
@@ -100,5 +103,7 @@ def render(document: dict[str, Any]) -> str:
         f"Writes per new order {document['writes_per_unique_order']:g} (target at most "
         f"{document['target_writes_per_unique_order']}); per duplicate beyond the order itself "
         f"{document['writes_per_duplicate_beyond_the_order']:g} (target at most "
-        f"{document['target_writes_per_duplicate_beyond_the_order']})."
+        f"{document['target_writes_per_duplicate_beyond_the_order']}). New orders/s "
+        f"{document['unique']['orders_per_s']:g} (posted {document['unique']['posted_per_s']:g}/s; target at least "
+        f"{document['target_orders_per_s']:g} a shop)."
     )

@@ -45,6 +45,7 @@ ENTRY_POINTS = {
         "count_call_and_expire": "call_stream",
         "count_call": "call_stream",
         "count_order": "order_stream",
+        "count_orders": "order_stream",
     },
     "outcomes": {"outcome_stream": "outcome_stream", "after_outcome": "outcome_stream"},
     "crm": {"crm_stream": "crm_stream", "deliver_new": "crm_stream", "crm_retry": "crm_retry"},

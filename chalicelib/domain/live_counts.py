@@ -39,6 +39,18 @@ class FactChange(Generic[F]):
     new: F | None
 
 
+@dataclass(frozen=True, slots=True)
+class CountEntry:
+    """What one stream record adds to its shop's day, once (``record_id``: the record's own id).
+    ``active``: the record is a new call: the shop has calls that day."""
+
+    record_id: str
+    shop_id: str
+    day: str
+    counts: Mapping[str, int]
+    active: bool = False
+
+
 # Bucket widths: (below this many seconds, this wide).
 _BUCKETS = ((120, 1), (600, 10), (3 * 3600, 60), (10**9, 600))
 

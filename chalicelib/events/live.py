@@ -6,6 +6,7 @@ a Twilio failure retries the record, whose count its marker keeps from doubling.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import wiring
@@ -37,6 +38,23 @@ def count_order(record: DynamoDBRecord, shop: ShopSettings) -> None:
     counters = wiring.live_counters()
     change = counters.order_change(*_images(record))
     live_counting.count_order_change(record_id(record), change, currency=shop.currency, counters=counters)
+
+
+def count_orders(event: dict[str, Any], shop_of: Callable[[str], ShopSettings | None]) -> None:
+    """An orders stream batch's records counted together (one transaction per shop-day and up
+    to about 30 records, instead of one each), before any is decided: a record retried after a
+    later step failed is not counted twice (its marker says it was). A record of no known shop
+    or without its id is left to its own handling, which fails it."""
+    counters, entries = wiring.live_counters(), []
+    for raw in event.get("Records", []):
+        dynamodb = raw.get("dynamodb") or {}
+        shop_id = ((dynamodb.get("Keys") or {}).get("shop_id") or {}).get("S")
+        shop = shop_of(shop_id) if shop_id and raw.get("eventID") else None
+        if shop is not None:
+            change = counters.order_change(dynamodb.get("OldImage"), dynamodb.get("NewImage"))
+            entry = live_counting.order_count_entry(raw["eventID"], change, currency=shop.currency)
+            entries += [entry] if entry else []
+    counters.add_counts_together(entries)
 
 
 def call_stream(event: dict[str, Any], context: Any) -> Any:

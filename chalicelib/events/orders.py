@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib import wiring
 from chalicelib.clock import current_clock
 from chalicelib.events.batch import process_stream
-from chalicelib.events.live import count_order
+from chalicelib.events.live import count_orders, record_id
 from chalicelib.observability import logger, metrics, tracer
 from chalicelib.services import crm_push
 
@@ -20,7 +20,21 @@ if TYPE_CHECKING:
 
 
 def order_stream(event: dict[str, Any], context: Any) -> Any:
-    return process_stream(event, context, decide_order)
+    # The live counters first, the whole batch in one write: a retry of a later step counts
+    # nothing twice (each record's marker).
+    count_orders(event, wiring.repository().get_shop)
+    return process_stream(event, context, decide_order, lanes=order_lanes)
+
+
+def order_lanes(raw: dict[str, Any]) -> set[str]:
+    """An order's records in order, and a customer's orders (by every phone the record shows):
+    dedup keeps the first, one task gathers them."""
+    dynamodb = raw.get("dynamodb") or {}
+    keys = {"order#" + str(((dynamodb.get("Keys") or {}).get("order_id") or {}).get("S"))}
+    for image in (dynamodb.get("OldImage") or {}, dynamodb.get("NewImage") or {}):
+        if "S" in (image.get("phone") or {}):
+            keys.add("phone#" + image["phone"]["S"])
+    return keys
 
 
 @tracer.capture_method
@@ -34,7 +48,7 @@ def decide_order(record: DynamoDBRecord) -> None:
     shop = wiring.repository().get_shop(keys["shop_id"])
     if shop is None:
         raise LookupError(f"order of unknown shop {keys['shop_id']!r}")
-    count_order(record, shop)  # the live counters first: a retry of a later step counts nothing twice
+    record_id(record)  # a record without its id was not counted (count_orders): it fails here
     store, now = wiring.repository(), current_clock().now()
     if record.event_name is DynamoDBRecordEventName.INSERT:
         outcome = intake.decide_new_order(shop, keys["order_id"], store=store, tasks=store, now=now)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from chalicelib.domain.live_counts import FactChange, call_counts, change, day_counts, order_counts
+from chalicelib.domain.live_counts import CountEntry, FactChange, call_counts, change, day_counts, order_counts
 from chalicelib.domain.report.facts import CallFact, OrderFact
 from chalicelib.services.ports import DayQueries, LiveCounters
 
@@ -16,10 +16,19 @@ def count_order_change(
     record_id: str, record: FactChange[OrderFact] | None, *, currency: str | None, counters: LiveCounters
 ) -> bool:
     """Add what the order's change changes in its day's counters; False for a record counted before."""
+    entry = order_count_entry(record_id, record, currency=currency)
+    return entry is None or counters.add_counts(entry.record_id, entry.shop_id, entry.day, entry.counts)
+
+
+def order_count_entry(
+    record_id: str, record: FactChange[OrderFact] | None, *, currency: str | None
+) -> CountEntry | None:
+    """What the order's change adds to its day's counters (None: nothing of a day), to be
+    added with its batch's others (``LiveCounters.add_counts_together``)."""
     if record is None:
-        return True
+        return None
     delta = change(order_counts(record.old, currency), order_counts(record.new, currency))
-    return counters.add_counts(record_id, record.shop_id, record.day, delta)
+    return CountEntry(record_id, record.shop_id, record.day, delta)
 
 
 def count_call_change(record_id: str, record: FactChange[CallFact] | None, *, counters: LiveCounters) -> bool:

@@ -5,7 +5,7 @@ it needs; a wider one is composed from narrower ones, never restated."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -18,6 +18,7 @@ from chalicelib.domain.email import OutgoingEmail
 from chalicelib.domain.entities import Call, DialTask, Order, TextMessage
 from chalicelib.domain.erasure import Erased
 from chalicelib.domain.geo_permissions import CountryPermission
+from chalicelib.domain.live_counts import CountEntry
 from chalicelib.domain.outcomes import SavedOutcome
 from chalicelib.domain.predictive import DayCounts, DialLine
 from chalicelib.domain.priority import DueTask
@@ -544,6 +545,8 @@ class LiveCounters(Protocol):
     def add_counts(
         self, record_id: str, shop_id: str, day: str, counts: Mapping[str, int], *, active: bool = False
     ) -> bool: ...
+    # A stream batch's entries added together (each once); the ids of those counted before.
+    def add_counts_together(self, entries: Sequence[CountEntry]) -> set[str]: ...
     # The day's counters replaced by ``counts`` (the backfill: cli.admin rebuild-live-counts).
     def set_counts(self, shop_id: str, day: str, counts: Mapping[str, int], *, active: bool) -> None: ...
 

@@ -25,6 +25,8 @@ EXPECTED_KEYS = {
         "target_writes_per_unique_order",
         "writes_per_duplicate_beyond_the_order",
         "target_writes_per_duplicate_beyond_the_order",
+        "target_orders_per_s",
+        "orders_per_s_target_met",
         "target_met",
     },
     "report_scale": {"peak_mb", "target_peak_mb", "scan_requests", "target_scan_requests", "query_requests"},
