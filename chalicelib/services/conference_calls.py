@@ -16,7 +16,8 @@ leg, gone). So the customer hears an apology and that an agent will call back, a
 task is made at once (``call_back_after_transfer``), due from the call's arrival: a callback's
 call keeps its original place in its group's queue (I6); another call's (no group) is taken by
 the next free agent under the shop's callback rules. One task per call (its id is the call's):
-a repeated webhook adds nothing.
+a repeated webhook adds nothing. A record that is the first agent's leg (agent-first, browser
+call) ends then, as nobody talks to the customer again.
 """
 
 from __future__ import annotations
@@ -95,9 +96,22 @@ def call_back_after_transfer(
             entry = QueueEntry(shop.shop_id, call.group, "callback", task_id, call.customer_phone, language, arrived)
             store.add_queue_entry(entry)
         store.update_call(call.call_sid, callback_task_id=task_id)  # the call keeps its result (talked)
+    _end_agents_leg_record(call, store=store, now=now)
     logger.info("transfer found nobody: the customer is called back", extra={"task_id": task_id})
     control.redirect_call(caller_leg(call), apology_url(language))
     return task_id
+
+
+def _end_agents_leg_record(call: Call, *, store: CallbackRequests, now: datetime) -> None:
+    """A record that is the first agent's leg (agent-first, browser call) ends here: that leg's
+    end was skipped as a transfer's, and the customer's leg, redirected to the apology, reports
+    no end of the room (Twilio requests no Dial action for a redirected call). Nobody talks to
+    the customer again. The record keeps its result and ``handled_by``."""
+    if call.agent_call_sid != call.call_sid or call.ended_at is not None:
+        return  # a customer-first call's record is the customer's leg: its own status ends it
+    since = call.answered_at or call.created_at
+    talk = max(int((now - since).total_seconds()), 0)
+    store.update_call(call.call_sid, status="completed", ended_at=now, duration_seconds=talk)
 
 
 def agent_address(agent: Agent) -> str:

@@ -150,6 +150,36 @@ def test_an_unanswered_cold_transfer_of_an_outbound_call_apologises_and_calls_th
     )
 
 
+def test_an_agent_first_call_whose_cold_transfer_finds_nobody_ends_its_record_keeping_its_agents() -> None:
+    # GIVEN Oleh's agent-first call, talked for two minutes, handed cold to Anna: Oleh's leg (the
+    # record) has left, its end skipped as a transfer's
+    call = _agent_first_callback(
+        answered_at=NOW - timedelta(minutes=2),
+        status="in-progress",
+        handled_by=["oleh"],
+        on_hold=True,
+        transfer_to="anna",
+        transfer_mode="cold",
+        transfer_call_sid="CAanna",
+    )
+    store = Store(call)
+    # WHEN Anna does not answer
+    target_gone(
+        call,
+        missed=True,
+        shop=SHOP,
+        store=store,  # type: ignore[arg-type]
+        conferences=Conferences(),
+        control=Control(),
+        requeue_url=_requeue,
+        apology_url=_apology,
+        now=NOW,
+    )
+    # THEN the record ends now (the report and the timeline see a finished, talked call of Oleh's)
+    assert (call.status, call.ended_at, call.duration_seconds) == ("completed", NOW, 120)
+    assert (call.result, call.handled_by, call.agent_id) == ("agent-talked", ["oleh"], "oleh")
+
+
 def test_an_outside_number_that_does_not_answer_an_outbound_call_apologises_and_calls_back_once() -> None:
     # GIVEN a predictive call (the record is the customer's leg) sent to an outside number
     call = _agent_first_callback(
@@ -187,6 +217,7 @@ def test_an_outside_number_that_does_not_answer_an_outbound_call_apologises_and_
     assert arrived == call.created_at  # due from the call's start
     assert store.queue == []  # no group's place to keep: the next free agent of any group takes it
     assert call.callback_task_id == task_id and call.result == "agent"
+    assert call.ended_at is None  # the customer's leg is the record: its own status ends it
     # AND the same status again (Twilio retries a webhook) adds no second callback
     call.transfer_number, call.transfer_call_sid = OUTSIDE, "CAoutside"
     outside_busy()
