@@ -181,7 +181,9 @@ def customer_left_room(shop: ShopSettings, call_sid: str, *, store: AgentDialSto
     (reserved for the call itself, ``transfers``) goes to wrap-up. Without a transfer the
     agent's own leg ends the call (``agent_left_room``, ``agent_dialer.agent_leg_status``)."""
     call = store.get_call(call_sid)
-    if call is None or call.result != TALKED or not (call.transfer_to or len(call.handled_by or []) > 1):
+    if call is None or call.result != TALKED or call.ended_at is not None:
+        return  # ended already: a transfer that found nobody (``conference_calls.call_back_after_transfer``)
+    if not (call.transfer_to or len(call.handled_by or []) > 1):
         return
     store.update_call(call_sid, status="completed", ended_at=now)
     if call.agent_id:

@@ -12,11 +12,12 @@ sends an inbound caller back to the queue at their place. An outbound call's cus
 agent-first, predictive: the app's REST leg) cannot wait there: the queue's steps, its hang-up
 and its lost-call callback are keyed by a caller's own inbound call, while this leg's progress
 belongs to the dialer that placed it (and for an agent-first call the record is the agent's
-leg, gone). So the customer hears an apology and that an agent will call back, and a callback
-task is made at once (``call_back_after_transfer``), due from the call's arrival: a callback's
+leg, gone). So the customer hears an apology and that an agent will call back (or, a number
+that takes no callback, to call again), and a callback task is made at once (``call_back_after_transfer``), due from the call's arrival: a callback's
 call keeps its original place in its group's queue (I6); another call's (no group) is taken by
 the next free agent under the shop's callback rules. One task per call (its id is the call's):
-a repeated webhook adds nothing.
+a repeated webhook adds nothing. A record that is the first agent's leg (agent-first, browser
+call) ends then, as nobody talks to the customer again.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class AgentLegUrls:
 
 
 LegUrls = Callable[[str], AgentLegUrls]  # agent id -> the leg's URLs
+# (language, whether a callback was made) -> the apology after a transfer that found nobody
+ApologyUrl = Callable[[str, bool], str]
 
 
 # An agent talks to the caller in the call's conference: an inbound caller given to the agent,
@@ -79,11 +82,13 @@ def call_back_after_transfer(
     *,
     store: CallbackRequests,
     control: CallControl,
-    apology_url: Callable[[str], str],
+    apology_url: ApologyUrl,
     now: datetime,
 ) -> str | None:
     """An outbound call's transfer found nobody and its first agent has left: the customer hears
-    the apology (``apology_url(language)``) and a callback task keeps their place. Its id."""
+    the apology (``apology_url``) and a callback task keeps their place. Its id; None when the
+    number takes no callback (withheld, or one the shop never calls): then the apology promises
+    none."""
     call, shop = ctx.call, ctx.shop
     language = call.language or shop.main_language
     task_id = call.callback_task_id
@@ -95,9 +100,22 @@ def call_back_after_transfer(
             entry = QueueEntry(shop.shop_id, call.group, "callback", task_id, call.customer_phone, language, arrived)
             store.add_queue_entry(entry)
         store.update_call(call.call_sid, callback_task_id=task_id)  # the call keeps its result (talked)
-    logger.info("transfer found nobody: the customer is called back", extra={"task_id": task_id})
-    control.redirect_call(caller_leg(call), apology_url(language))
+    _end_agents_leg_record(call, store=store, now=now)
+    logger.info("transfer found nobody: the customer hears the apology", extra={"task_id": task_id})
+    control.redirect_call(caller_leg(call), apology_url(language, task_id is not None))
     return task_id
+
+
+def _end_agents_leg_record(call: Call, *, store: CallbackRequests, now: datetime) -> None:
+    """A record that is the first agent's leg (agent-first, browser call) ends here: that leg's
+    end was skipped as a transfer's, and the customer's leg, redirected to the apology, reports
+    no end of the room (Twilio requests no Dial action for a redirected call). Nobody talks to
+    the customer again. The record keeps its result and ``handled_by``."""
+    if call.agent_call_sid != call.call_sid or call.ended_at is not None:
+        return  # a customer-first call's record is the customer's leg: its own status ends it
+    since = call.answered_at or call.created_at
+    talk = max(int((now - since).total_seconds()), 0)
+    store.update_call(call.call_sid, status="completed", ended_at=now, duration_seconds=talk)
 
 
 def agent_address(agent: Agent) -> str:

@@ -21,7 +21,12 @@ from chalicelib.domain.entities import Call
 from chalicelib.domain.phones import mask_phone, normalise_phone
 from chalicelib.observability import logger
 from chalicelib.services.call_control import ControlRefused, live_call_of
-from chalicelib.services.conference_calls import FINAL_CALL_STATUSES, call_back_after_transfer, caller_leg
+from chalicelib.services.conference_calls import (
+    FINAL_CALL_STATUSES,
+    ApologyUrl,
+    call_back_after_transfer,
+    caller_leg,
+)
 from chalicelib.services.destinations import refused_contact
 from chalicelib.services.inbound import CallContext
 from chalicelib.services.ports import CallControl, ConferenceParticipant, TransferEndStore, TransferStore
@@ -120,7 +125,7 @@ def leg_ended(
     store: TransferEndStore,
     control: CallControl,
     requeue_url: Callable[[str], str],
-    apology_url: Callable[[str], str],
+    apology_url: ApologyUrl,
     now: datetime,
 ) -> bool:
     """The outside leg ended before it joined (no answer, busy, failed): the caller goes back

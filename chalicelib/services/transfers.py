@@ -28,6 +28,7 @@ from chalicelib.observability import logger
 from chalicelib.services.call_control import ControlRefused, live_call_of
 from chalicelib.services.conference_calls import (
     FINAL_CALL_STATUSES,
+    ApologyUrl,
     LegUrls,
     agent_address,
     call_back_after_transfer,
@@ -203,7 +204,7 @@ def participant_event(
     conferences: ConferenceParticipant,
     control: CallControl,
     requeue_url: Callable[[str], str],
-    apology_url: Callable[[str], str],
+    apology_url: ApologyUrl,
     now: datetime,
 ) -> None:
     """The conference's join and leave events during a transfer (nobody stuck on hold)."""
@@ -231,7 +232,7 @@ def target_gone(
     conferences: ConferenceParticipant,
     control: CallControl,
     requeue_url: Callable[[str], str],
-    apology_url: Callable[[str], str],
+    apology_url: ApologyUrl,
     now: datetime,
 ) -> None:
     """The second agent left, or never answered, before the transfer completed: the caller is

@@ -223,9 +223,10 @@ class ConferenceLinks(InboundLinks):
     def requeue(self, lang: str) -> str:
         return self.step("requeue", lang=lang)
 
-    def transfer_failed(self, lang: str) -> str:
-        """An outbound call's customer whose transfer found nobody: the apology, a callback."""
-        return self.step("transfer-failed", lang=lang)
+    def transfer_failed(self, lang: str, called_back: bool = True) -> str:
+        """An outbound call's customer whose transfer found nobody: the apology, and that an
+        agent calls back (``called_back``) or, the number taking no callback, to call again."""
+        return self.step("transfer-failed", lang=lang, callback=None if called_back else "none")
 
     def agent_leg(self, path: str, call_sid: str, agent_id: str, **extra: object) -> str:
         return self.step(f"agent-leg/{path}", agent=agent_id, call=call_sid, **extra)

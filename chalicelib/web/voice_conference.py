@@ -137,8 +137,10 @@ def requeue(form: dict[str, str]) -> Response:
 @webhook
 def transfer_failed(form: dict[str, str]) -> Response:
     """An outbound call's customer whose transfer found nobody: sorry, an agent calls back
-    (the callback task is made before the redirect, ``conference_calls.call_back_after_transfer``)."""
-    return twiml(render.say_and_hang_up(load_catalog(language_of(voice_conference)), "transfer_failed_call_back"))
+    (the callback task is made before the redirect, ``conference_calls.call_back_after_transfer``)
+    or, a number that takes no callback, please call again: never a promise the app cannot keep."""
+    prompt = "transfer_failed_call_again" if _query("callback") == "none" else "transfer_failed_call_back"
+    return twiml(render.say_and_hang_up(load_catalog(language_of(voice_conference)), prompt))
 
 
 # ---- the agent's leg -----------------------------------------------------------------------

@@ -17,7 +17,7 @@ from chalice import Blueprint, Response
 from chalicelib.clock import current_clock
 from chalicelib.domain.routing import agent_language
 from chalicelib.observability import logger
-from chalicelib.services import browser_call_legs, browser_calls
+from chalicelib.services import bridging, browser_call_legs, browser_calls
 from chalicelib.services.agent_dial_legs import CustomerLegUrls
 from chalicelib.voice import inbound_twiml as tw
 from chalicelib.voice import twiml as render
@@ -67,9 +67,10 @@ def desk_call(form: dict[str, str]) -> Response:
                 )
                 == "ringing"
             )
-            if not ringing:
+            if not ringing:  # the agent is free: told so, then their leg ends at /done (the next caller)
                 prompt = browser_call_legs.unreached_prompt("failed")
-                return twiml(render.say_and_hang_up(load_catalog(placed.language), prompt))
+                done = urls().desk_call_done(placed.shop_id, placed.agent_id)
+                return twiml(render.say_and_redirect(load_catalog(placed.language), prompt, done))
     except Exception:
         logger.exception("browser call failed")
         return twiml(render.hang_up())
@@ -82,18 +83,19 @@ def desk_call(form: dict[str, str]) -> Response:
 @voice_desk_call.route(f"{DESK_CALL_PATH}/done", methods=["POST"], content_types=FORM)
 @webhook
 def desk_call_done(form: dict[str, str]) -> Response:
-    """The agent left the room: the customer hung up, the agent did, or a transfer took them out."""
+    """The agent left the room (the customer hung up, the agent did, or a transfer took them
+    out) or heard that the customer was not reached: their leg ends, and an agent free now (no
+    wrap-up) meets the longest-waiting caller at once (issue 17)."""
 
     def settle() -> None:
         shop = repository().get_shop(_query("shop"))
         if shop is not None:
+            now = current_clock().now()
             browser_call_legs.agent_left_room(
-                shop,
-                _query("agent"),
-                form.get("CallSid", ""),
-                store=repository(),
-                control=telephony(),
-                now=current_clock().now(),
+                shop, _query("agent"), form.get("CallSid", ""), store=repository(), control=telephony(), now=now
+            )
+            bridging.agent_freed(
+                shop, _query("agent"), store=repository(), calls=telephony(), links=conference_links(), now=now
             )
 
     acknowledged(settle, "browser call end not recorded")
@@ -151,7 +153,8 @@ def customer_status(form: dict[str, str]) -> Response:
 @voice_desk_call.route(f"{DESK_CALL_PATH}/unreached", methods=["POST"], content_types=FORM)
 @webhook
 def unreached(form: dict[str, str]) -> Response:
-    """The agent, waiting in the room, hears that the customer was not reached, in their language."""
+    """The agent, waiting in the room, hears that the customer was not reached, in their
+    language; then their leg ends at ``/done``, which gives them the next waiting caller."""
     language = "en"
     try:
         shop = repository().get_shop(_query("shop"))
@@ -160,4 +163,5 @@ def unreached(form: dict[str, str]) -> Response:
     except Exception:
         logger.exception("browser call: agent's language not read")
     prompt = browser_call_legs.unreached_prompt(_query("status"))
-    return twiml(render.say_and_hang_up(load_catalog(language), prompt))
+    done = urls().desk_call_done(_query("shop"), _query("agent"))
+    return twiml(render.say_and_redirect(load_catalog(language), prompt, done))

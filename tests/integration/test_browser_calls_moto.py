@@ -226,8 +226,12 @@ def test_a_customer_not_reached_ends_the_call_frees_the_agent_and_the_agent_hear
     # AND Oleh, waiting alone in the room, is taken out of it to hear why, in his language
     [(redirected, url)] = rest.redirects
     assert redirected == sid
-    said, verbs = _said(ET.fromstring(signed_post(client, _path(url), {"CallSid": sid}).body))
-    assert (said, verbs) == ([heard], ["Say", "Hangup"])
+    told = ET.fromstring(signed_post(client, _path(url), {"CallSid": sid}).body)
+    said, verbs = _said(told)
+    assert (said, verbs) == ([heard], ["Say", "Redirect"])
+    # AND then his leg ends (the agent's end of the call, which gives him the next waiting caller)
+    leg_end = signed_post(client, _path(told.findtext("./Redirect") or ""), {"CallSid": sid})
+    assert [child.tag for child in ET.fromstring(leg_end.body)] == ["Hangup"]
     # AND a second end of the same call (a retried callback, the late Dial's action) changes nothing
     signed_post(client, _path(customer["status_url"]), {**ended, "CallStatus": "completed"})
     signed_post(client, _path(dial.get("action") or ""), {"CallSid": sid, "DialCallStatus": "completed"})
@@ -243,7 +247,7 @@ def test_a_customer_leg_twilio_refuses_is_said_to_the_agent_and_nothing_waits(
     _available("oleh")
     rest.fail = CallNotPlacedError("21215: geo permissions", temporary=False)
     said, verbs = _said(_call(client, CUSTOMER, sid="CA" + "c" * 32))
-    assert (said, verbs) == (["Не вдалося зʼєднатися з клієнтом. До побачення."], ["Say", "Hangup"])
+    assert (said, verbs) == (["Не вдалося зʼєднатися з клієнтом. До побачення."], ["Say", "Redirect"])
     record = CallItem.get("CA" + "c" * 32)
     assert (record.status, record.result) == ("failed", "customer-failed")
     assert AgentItem.get("demo", "oleh").status == "available"

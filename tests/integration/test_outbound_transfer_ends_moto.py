@@ -78,3 +78,46 @@ def test_an_outbound_customer_whose_outside_transfer_is_busy_hears_the_apology_a
     task = DialTaskItem.get(record.callback_task_id, consistent_read=True)
     assert (task.kind, task.phone, task.due_at) == ("callback", "+380671234567", NOW - timedelta(minutes=2))
     assert [entry.ref for entry in store.queue_entries("demo", "main")] == [record.callback_task_id]
+
+
+@pytest.mark.parametrize(
+    ("language", "heard"),
+    [
+        ("en", "Sorry, nobody could take your call just now. Please call us again later. Goodbye."),
+        (
+            "uk",
+            "Вибачте, зараз ніхто не зміг прийняти ваш дзвінок. Будь ласка, зателефонуйте нам пізніше. До побачення.",
+        ),
+        ("ru", "Извините, сейчас никто не смог принять ваш звонок. Пожалуйста, позвоните нам позже. До свидания."),
+    ],
+)
+def test_a_customer_whose_number_takes_no_callback_is_asked_to_call_again_not_promised_a_callback(
+    client: Client, clock: FixedClock, rest: FakeTelephony, language: str, heard: str
+) -> None:
+    # GIVEN a predictive call to a number the demo shop does not call back (not in its country)
+    store = DynamoStore()
+    store.upsert_call(
+        Call(
+            call_sid=SID,
+            shop_id="demo",
+            direction="outbound-predictive",
+            customer_phone="+12025550123",
+            shop_number="+380441234567",
+            created_at=NOW - timedelta(minutes=2),
+            day="2015-11-23",
+            language=language,
+        )
+    )
+    store.update_call(
+        SID, result="agent", transfer_number="+380442345678", transfer_mode="cold", transfer_call_sid="CAoutside"
+    )
+    # WHEN the outside number does not answer
+    path = f"/twilio/voice/inbound/outside-leg/status?call={SID}"
+    signed_post(client, path, {"CallSid": "CAoutside", "CallStatus": "no-answer"})
+    # THEN no callback is made, and the apology the customer hears promises none
+    [(redirected, url)] = rest.redirects
+    assert redirected == SID
+    document = ET.fromstring(signed_post(client, url[len(PUBLIC_BASE) :], {"CallSid": SID}).body)
+    assert [say.text for say in document.iter("Say")] == [heard]
+    assert [child.tag for child in document][-1] == "Hangup"
+    assert CallItem.get(SID, consistent_read=True).callback_task_id is None

@@ -23,8 +23,8 @@ SHOP = ShopSettings(
 )
 
 
-def _apology(lang: str) -> str:
-    return f"https://calls.example.test/transfer-failed?lang={lang}"
+def _apology(lang: str, called_back: bool = True) -> str:
+    return f"https://calls.example.test/transfer-failed?lang={lang}" + ("" if called_back else "&callback=none")
 
 
 def _requeue(lang: str) -> str:
@@ -150,6 +150,63 @@ def test_an_unanswered_cold_transfer_of_an_outbound_call_apologises_and_calls_th
     )
 
 
+def test_an_agent_first_call_whose_cold_transfer_finds_nobody_ends_its_record_keeping_its_agents() -> None:
+    # GIVEN Oleh's agent-first call, talked for two minutes, handed cold to Anna: Oleh's leg (the
+    # record) has left, its end skipped as a transfer's
+    call = _agent_first_callback(
+        answered_at=NOW - timedelta(minutes=2),
+        status="in-progress",
+        handled_by=["oleh"],
+        on_hold=True,
+        transfer_to="anna",
+        transfer_mode="cold",
+        transfer_call_sid="CAanna",
+    )
+    store = Store(call)
+    # WHEN Anna does not answer
+    target_gone(
+        call,
+        missed=True,
+        shop=SHOP,
+        store=store,  # type: ignore[arg-type]
+        conferences=Conferences(),
+        control=Control(),
+        requeue_url=_requeue,
+        apology_url=_apology,
+        now=NOW,
+    )
+    # THEN the record ends now (the report and the timeline see a finished, talked call of Oleh's)
+    assert (call.status, call.ended_at, call.duration_seconds) == ("completed", NOW, 120)
+    assert (call.result, call.handled_by, call.agent_id) == ("agent-talked", ["oleh"], "oleh")
+
+
+def test_a_customer_whose_number_takes_no_callback_hears_an_apology_that_promises_none() -> None:
+    # GIVEN Oleh's agent-first call to a number the shop no longer calls (a US number, a UA
+    # shop), handed cold to Anna, who does not answer
+    call = _agent_first_callback(
+        customer_phone="+12025550123",
+        on_hold=True,
+        transfer_to="anna",
+        transfer_mode="cold",
+        transfer_call_sid="CAanna",
+    )
+    store, control = Store(call), Control()
+    target_gone(
+        call,
+        missed=True,
+        shop=SHOP,
+        store=store,  # type: ignore[arg-type]
+        conferences=Conferences(),
+        control=control,
+        requeue_url=_requeue,
+        apology_url=_apology,
+        now=NOW,
+    )
+    # THEN no callback task is made, and the customer's apology is the one that promises none
+    assert store.tasks == {} and store.queue == [] and call.callback_task_id is None
+    assert control.redirected == [("CAcustomer", _apology("uk", called_back=False))]
+
+
 def test_an_outside_number_that_does_not_answer_an_outbound_call_apologises_and_calls_back_once() -> None:
     # GIVEN a predictive call (the record is the customer's leg) sent to an outside number
     call = _agent_first_callback(
@@ -187,6 +244,7 @@ def test_an_outside_number_that_does_not_answer_an_outbound_call_apologises_and_
     assert arrived == call.created_at  # due from the call's start
     assert store.queue == []  # no group's place to keep: the next free agent of any group takes it
     assert call.callback_task_id == task_id and call.result == "agent"
+    assert call.ended_at is None  # the customer's leg is the record: its own status ends it
     # AND the same status again (Twilio retries a webhook) adds no second callback
     call.transfer_number, call.transfer_call_sid = OUTSIDE, "CAoutside"
     outside_busy()

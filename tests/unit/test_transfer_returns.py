@@ -78,7 +78,7 @@ def test_when_the_second_agent_leaves_a_warm_transfer_the_room_is_the_first_agen
         conferences=conferences,
         control=None,  # type: ignore[arg-type]
         requeue_url=lambda sid: f"https://calls.example.test/requeue/{sid}",
-        apology_url=lambda lang: f"https://calls.example.test/transfer-failed?lang={lang}",
+        apology_url=lambda lang, called_back: f"https://calls.example.test/transfer-failed?lang={lang}",
         now=NOW,
     )
 
