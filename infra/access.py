@@ -61,7 +61,7 @@ INDEX_ACTIONS = ("dynamodb:Query",)
 CONFIG_TABLES = frozenset({"shops", "numbers", "api_keys", "agent_tokens", "softphone_identities"})
 # Written by one function each.
 OWN_TABLES = frozenset({"report_runs", "live_counts"})
-# The tables the code scans (shops.py, orders.py, tasks.py, inbound_queue.py: the minute's
+# The tables the code scans (shops.py, orders.py, task_queries.py, inbound_queue.py: the minute's
 # sweep of the callers waiting): Scan is granted only on these. (The agent behind a browser's
 # outgoing call is a Query of the agents' by_client_identity index: the "Indexes" grant.)
 SCANNED_TABLES = frozenset({"shops", "numbers", "api_keys", "orders", "dial_tasks", "queue_entries"})

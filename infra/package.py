@@ -119,6 +119,7 @@ def add_bytecode(deployment_zip: Path, runtime: str) -> list[str]:
     returns the paths added."""
     interpreter = interpreter_for(runtime)
     major, minor = runtime_version(runtime)
+    drop_bytecode(deployment_zip)
     with tempfile.TemporaryDirectory(prefix="lambda-bytecode-") as tmp:
         task = Path(tmp) / "task"
         with zipfile.ZipFile(deployment_zip) as package:
@@ -146,6 +147,22 @@ def add_bytecode(deployment_zip: Path, runtime: str) -> list[str]:
                     package.writestr(_entry(cached), (task / cached).read_bytes())
                     added.append(cached)
     return added
+
+
+def drop_bytecode(deployment_zip: Path) -> None:
+    """Remove the ``.pyc`` files the package picked up from the working tree (a test or a local
+    run writes timestamp-checked ones into ``chalicelib/__pycache__``), so that every one in it
+    is compiled here, unchecked, for the runtime."""
+    with zipfile.ZipFile(deployment_zip) as package:
+        entries = package.infolist()
+        kept = [entry for entry in entries if not entry.filename.endswith(".pyc")]
+        if len(kept) == len(entries):
+            return
+        rewritten = deployment_zip.with_name(deployment_zip.name + ".tmp")
+        with zipfile.ZipFile(rewritten, "w", compression=zipfile.ZIP_DEFLATED) as target:
+            for entry in kept:
+                target.writestr(entry, package.read(entry))
+    rewritten.replace(deployment_zip)
 
 
 def lambda_environment(task: Path) -> dict[str, str]:

@@ -13,9 +13,10 @@ agent-first, predictive: the app's REST leg) cannot wait there: the queue's step
 and its lost-call callback are keyed by a caller's own inbound call, while this leg's progress
 belongs to the dialer that placed it (and for an agent-first call the record is the agent's
 leg, gone). So the customer hears an apology and that an agent will call back (or, a number
-that takes no callback, to call again), and a callback task is made at once (``call_back_after_transfer``), due from the call's arrival: a callback's
-call keeps its original place in its group's queue (I6); another call's (no group) is taken by
-the next free agent under the shop's callback rules. One task per call (its id is the call's):
+that takes no callback, to call again), and a callback task is made at once
+(``call_back_after_transfer``), due from the call's arrival: a callback's call keeps its
+original place in its group's queue (I6); another call's (no group) is taken by the next free
+agent under the shop's callback rules. One task per call (its id is the call's):
 a repeated webhook adds nothing. A record that is the first agent's leg (agent-first, browser
 call) ends then, as nobody talks to the customer again.
 """

@@ -15,7 +15,7 @@ import pytest
 
 from chalicelib.web.page_assets import PACKAGED_SDK
 from infra.chalice_app import PACKAGED_TWIML, PACKAGED_VOICE_SDK, VOICE_SDK, add_catalogs, add_voice_sdk, name_functions
-from infra.package import lambda_environment, pyc_name, runtime_version
+from infra.package import drop_bytecode, lambda_environment, pyc_name, runtime_version
 from tests.infra.conftest import Synthesis
 
 pytestmark = pytest.mark.xdist_group("infra")
@@ -214,3 +214,18 @@ def test_runtime_versions_are_read_from_the_runtime_name() -> None:
         runtime_version("nodejs20.x")
     assert pyc_name("app.py", "cpython-311") == "__pycache__/app.cpython-311.pyc"
     assert pyc_name("chalicelib/web/http.py", "cpython-311") == "chalicelib/web/__pycache__/http.cpython-311.pyc"
+
+
+def test_bytecode_from_the_working_tree_is_dropped_before_the_runtime_s_is_added(tmp_path: Path) -> None:
+    # GIVEN a package that picked up a timestamp-checked .pyc from a local run's __pycache__
+    deployment_zip = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(deployment_zip, "w") as package:
+        package.writestr("app.py", "import chalicelib\n")
+        package.writestr("chalicelib/__init__.py", "")
+        package.writestr("chalicelib/__pycache__/__init__.cpython-311.pyc", b"stale")
+    # WHEN the package is cleared for the runtime's bytecode
+    drop_bytecode(deployment_zip)
+    # THEN the sources stay, byte for byte, and no .pyc is left to shadow the compiled ones
+    with zipfile.ZipFile(deployment_zip) as package:
+        assert sorted(package.namelist()) == ["app.py", "chalicelib/__init__.py"]
+        assert package.read("app.py") == b"import chalicelib\n"

@@ -1,170 +1,42 @@
 """Dial tasks: one customer of one shop to reach about their open orders (O4), through robot
 attempts, agent-first calls and callbacks (I6, I7). A task's state changes are conditional on
-the state the writer saw, and recognise their own write when its answer was lost."""
+the state the writer saw, and recognise their own write when its answer was lost.
+
+One repository in three parts: the customer's task here (opened by its orders, claimed, dialed,
+ended), ``person_tasks`` (agent tasks and callbacks), ``task_queries`` (due and active tasks,
+per shop and across shops); ``task_state`` holds what they share."""
 
 from __future__ import annotations
 
 import secrets
-import zlib
 from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import Attribute
 from pynamodb.exceptions import DoesNotExist, UpdateError
-from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from chalicelib.adapters.dynamo.items import condition_failed, count, from_item, saved, sorted_set, updated
+from chalicelib.adapters.dynamo.items import condition_failed, saved, updated
+from chalicelib.adapters.dynamo.person_tasks import PersonTasks
 from chalicelib.adapters.dynamo.schema import DialTaskItem
+from chalicelib.adapters.dynamo.task_queries import TaskQueries
+from chalicelib.adapters.dynamo.task_state import (
+    claim_task,
+    close_if_empty,
+    defer_due,
+    dialing_call,
+    key_from_read_back,
+    task_entity,
+    task_queue,
+    unclaim_task,
+    update_task,
+    work_shard,
+)
 from chalicelib.domain.entities import DialTask
-from chalicelib.domain.priority import DueTask
-
-# A callback task waits in this state until an agent is free for it. The robot dialer serves
-# only "queued" tasks, so it never robot-dials a callback.
-CALLBACK_WAITING = "waiting"
-# The kinds of task that exist for their orders: one left queued with none is closed, so no
-# dialer claims it (or tries to, every minute) about nothing.
-ORDER_KINDS = ("robot", "agent")
-NO_ORDERS_LEFT = "no-orders-left"
-
-
-def task_entity(item: DialTaskItem) -> DialTask:
-    return from_item(
-        DialTask,
-        item,
-        order_ids=sorted_set(item.order_ids),
-        call_order_ids=sorted_set(item.call_order_ids),
-        contacted=bool(item.contacted),
-        state=item.state or "new",
-        attempts=count(item.attempts),
-    )
-
-
-# How many spreads the cross-shop indexes (``by_shard_due``, ``by_shard_dialing``) have: a
-# minute's search costs one Query per spread however many shops there are, and each spread
-# takes its share of the writes (a GSI partition takes about 1,000 writes a second).
-# Changing it means rewriting every open task's ``work_shard``.
-WORK_SHARDS = 4
-
-
-def work_shard(task_id: str) -> str:
-    return str(zlib.crc32(task_id.encode("utf-8")) % WORK_SHARDS)
-
-
-def task_queue(shop_id: str, kind: str) -> str:
-    """The key of a shop's tasks of one kind in the due and active indexes."""
-    return f"{shop_id}#{kind}"
-
-
-def update_task(item: DialTaskItem, *, actions: list[Action], condition: Condition) -> bool:
-    """A dial task's conditional state change that recognises its own write. When DynamoDB
-    applied the update but the answer was lost, botocore sends it again and the condition fails
-    on the state just written; the token written with it tells that the write was ours, so the
-    caller goes on (sets the index keys) instead of leaving the task in a state no queue or
-    sweep finds. On success (or our own lost write) ``item`` holds the task's new state."""
-    token = secrets.token_hex(8)
-    try:
-        item.update(actions=[*actions, DialTaskItem.write_token.set(token)], condition=condition)
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
-        try:
-            item.refresh(consistent_read=True)
-        except DoesNotExist:
-            return False
-        return item.write_token == token
-    return True
-
-
-def dialing_call(call_sid: str) -> Condition:
-    """The task is dialing, and this call is its current one (or no call is attached yet)."""
-    return (DialTaskItem.state == "dialing") & (
-        DialTaskItem.last_call_sid.does_not_exist() | (DialTaskItem.last_call_sid == call_sid)
-    )
 
 
 def _sets(action: Action, attribute: Attribute[Any]) -> bool:
     return str(action.values[0]) == attribute.attr_name
-
-
-def _key_from_read_back(item: DialTaskItem, index_key: Attribute[str]) -> None:
-    """Set an index key (due or active) that needs the shop and kind the state change read back."""
-    item.update(actions=[index_key.set(task_queue(item.shop_id, item.kind))])
-
-
-def _claim(task_id: str, now: datetime, states: tuple[str, ...], *, with_orders: bool) -> DialTask | None:
-    """``states`` and due -> dialing, counting the attempt and fixing which orders (if any:
-    callbacks may have none) the call is about; None if another dialer took it."""
-    item = DialTaskItem(task_id)
-    actions: list[Action] = [
-        DialTaskItem.state.set("dialing"),
-        DialTaskItem.attempts.add(1),
-        DialTaskItem.dialing_at.set(now),
-        DialTaskItem.queue_key.remove(),
-        DialTaskItem.due_at.remove(),
-        DialTaskItem.last_call_sid.remove(),
-        DialTaskItem.result.remove(),
-    ]
-    condition = DialTaskItem.state.is_in(*states) & (DialTaskItem.due_at <= now)
-    if with_orders:
-        actions.append(DialTaskItem.call_order_ids.set(DialTaskItem.order_ids))
-        condition &= DialTaskItem.order_ids.exists()
-    if not update_task(item, actions=actions, condition=condition):
-        return None
-    _key_from_read_back(item, DialTaskItem.active_key)  # the capacity index
-    return task_entity(item)
-
-
-def _unclaim(task_id: str, call_sid: str | None, state: str, due_at: datetime) -> bool:
-    """dialing -> ``state`` due at ``due_at`` for a call never placed (``call_sid`` None) or
-    never taken: the attempt is not counted."""
-    item = DialTaskItem(task_id)
-    condition = (DialTaskItem.state == "dialing") & (
-        DialTaskItem.last_call_sid.does_not_exist()
-        if call_sid is None
-        else (DialTaskItem.last_call_sid.does_not_exist() | (DialTaskItem.last_call_sid == call_sid))
-    )
-    if not update_task(
-        item,
-        actions=[
-            DialTaskItem.state.set(state),
-            DialTaskItem.attempts.add(-1),
-            DialTaskItem.due_at.set(due_at),
-            DialTaskItem.active_key.remove(),
-            DialTaskItem.dialing_at.remove(),
-            DialTaskItem.call_order_ids.remove(),
-            DialTaskItem.last_call_sid.remove(),
-        ],
-        condition=condition,
-    ):
-        return False
-    _key_from_read_back(item, DialTaskItem.queue_key)
-    _close_if_empty(item)  # its orders were withdrawn while it was being dialed
-    return True
-
-
-def _close_if_empty(item: DialTaskItem, result: str = NO_ORDERS_LEFT) -> None:
-    """A queued task of orders (``item`` as just stored) that has none left is done."""
-    if item.state != "queued" or item.order_ids or item.kind not in ORDER_KINDS:
-        return
-    updated(
-        item,
-        actions=[
-            DialTaskItem.state.set("done"),
-            DialTaskItem.result.set(result),
-            DialTaskItem.queue_key.remove(),
-            DialTaskItem.due_at.remove(),
-        ],
-        condition=(DialTaskItem.state == "queued")
-        & DialTaskItem.order_ids.does_not_exist()
-        & DialTaskItem.kind.is_in(*ORDER_KINDS),
-    )
-
-
-def _defer(task_id: str, due_at: datetime, *states: str) -> None:
-    updated(
-        DialTaskItem(task_id), actions=[DialTaskItem.due_at.set(due_at)], condition=DialTaskItem.state.is_in(*states)
-    )
 
 
 def _attempt_ended(call_result: str, requeue_at: datetime | None, final_result: str | None) -> list[Action]:
@@ -183,7 +55,9 @@ def _attempt_ended(call_result: str, requeue_at: datetime | None, final_result: 
     ]
 
 
-class TaskRepository:
+class TaskRepository(TaskQueries, PersonTasks):
+    """A customer's dial task through its rounds of attempts; with the person tasks and queries."""
+
     def open_customer_task(self, task: DialTask, order_id: str, now: datetime) -> DialTask:
         """Add an open order to the customer's task, creating the task or reopening a finished
         one. Safe under redelivery and races: adding to a set is idempotent, and only one writer
@@ -279,7 +153,7 @@ class TaskRepository:
         ):
             return None
         if queue_key is None:
-            _key_from_read_back(item, DialTaskItem.queue_key)
+            key_from_read_back(item, DialTaskItem.queue_key)
         return item
 
     def _move_queue(self, task_id: str, queue_key: str) -> None:
@@ -316,25 +190,10 @@ class TaskRepository:
         except DoesNotExist:
             return None
 
-    def index_open_tasks(self) -> int:
-        """Give the open tasks stored before the cross-shop indexes their ``work_shard``: a one-off
-        Scan after upgrading (``cli.admin index-dial-tasks``), safe to repeat. Without it such a
-        task is never found by the minute's ``dial_due``. How many tasks it keyed."""
-        keyed = 0
-        open_task = DialTaskItem.due_at.exists() | DialTaskItem.dialing_at.exists()
-        for stored in DialTaskItem.scan(open_task & DialTaskItem.work_shard.does_not_exist()):
-            item = DialTaskItem(stored.task_id)
-            condition = DialTaskItem.task_id.exists() & DialTaskItem.work_shard.does_not_exist()
-            if update_task(
-                item, actions=[DialTaskItem.work_shard.set(work_shard(stored.task_id))], condition=condition
-            ):
-                keyed += 1
-        return keyed
-
     def claim_task_for_dial(self, task_id: str, now: datetime) -> DialTask | None:
         """queued and due -> dialing, counting the attempt and fixing which orders this call is
         about; None if another dialer took it."""
-        return _claim(task_id, now, ("queued",), with_orders=True)
+        return claim_task(task_id, now, ("queued",), with_orders=True)
 
     def attach_call(self, task_id: str, call_sid: str) -> bool:
         """Tie the call to its dialing task; safe to repeat, and from whichever side sees it first
@@ -360,7 +219,7 @@ class TaskRepository:
 
     def defer_task(self, task_id: str, due_at: datetime) -> None:
         """Keep a queued task waiting until ``due_at`` (outside calling hours)."""
-        _defer(task_id, due_at, "queued")
+        defer_due(task_id, due_at, "queued")
 
     def set_task_result(self, task_id: str, call_sid: str, result: str) -> DialTask | None:
         """Remember the customer's decision during the call it was made on (attaching the call
@@ -403,8 +262,8 @@ class TaskRepository:
         if not update_task(item, actions=actions, condition=condition):
             return None
         if requeue_at is not None:
-            _key_from_read_back(item, DialTaskItem.queue_key)
-            _close_if_empty(item)  # its orders were withdrawn during the call
+            key_from_read_back(item, DialTaskItem.queue_key)
+            close_if_empty(item)  # its orders were withdrawn during the call
         elif item.call_order_ids:
             item.update(actions=[DialTaskItem.order_ids.delete(set(item.call_order_ids))])
             if item.order_ids:
@@ -441,7 +300,7 @@ class TaskRepository:
             self._queue_again(seen.task_id, now, from_states=("done", "failed"))
             return self.get_task(seen.task_id)
         if requeue_at is not None and not item.order_ids:
-            _close_if_empty(item)  # its orders were withdrawn during the call
+            close_if_empty(item)  # its orders were withdrawn during the call
         return task_entity(item)
 
     def hand_attempt_to_agents(self, seen: DialTask, call_sid: str, now: datetime) -> DialTask | None:
@@ -472,42 +331,7 @@ class TaskRepository:
 
     def release_claim(self, task_id: str, due_at: datetime) -> bool:
         """dialing -> queued for a call that was never placed: the attempt is not counted."""
-        return _unclaim(task_id, None, "queued", due_at)
-
-    def stale_dialing_task_ids(self, shop_id: str, kind: str, dialing_before: datetime) -> list[str]:
-        query = DialTaskItem.by_active.query(task_queue(shop_id, kind), DialTaskItem.dialing_at <= dialing_before)
-        return [item.task_id for item in query]
-
-    def count_active_tasks(self, shop_id: str, kind: str) -> int:
-        return DialTaskItem.by_active.count(task_queue(shop_id, kind))
-
-    def due_tasks(self, shop_id: str, kind: str, now: datetime, limit: int) -> list[DueTask]:
-        query = DialTaskItem.by_queue_due.query(task_queue(shop_id, kind), DialTaskItem.due_at <= now, limit=limit)
-        return [
-            DueTask(
-                task_id=item.task_id,
-                attempts=count(item.attempts),
-                due_at=item.due_at or now,
-                callback_at=item.callback_at,
-                contacted=bool(item.contacted),
-            )
-            for item in query
-        ]
-
-    def shops_with_tasks_due(self, now: datetime, dialing_before: datetime) -> dict[str, set[str]]:
-        """Shop id -> the kinds of task it has due by ``now`` or dialing since before
-        ``dialing_before`` (stuck calls to settle): a Query per spread of each cross-shop
-        index, reading keys, shop and kind only, never an idle shop's tables."""
-        found: dict[str, set[str]] = {}
-        for shard in map(str, range(WORK_SHARDS)):
-            for index, key in (
-                (DialTaskItem.by_shard_due, DialTaskItem.due_at <= now),
-                (DialTaskItem.by_shard_dialing, DialTaskItem.dialing_at <= dialing_before),
-            ):
-                for item in index.query(shard, key, attributes_to_get=["shop_id", "kind"]):
-                    if item.shop_id:
-                        found.setdefault(item.shop_id, set()).add(item.kind or "robot")
-        return found
+        return unclaim_task(task_id, None, "queued", due_at)
 
     def drop_orders_from_task(self, task_id: str, order_ids: list[str], result: str = "decided-by-sms") -> None:
         """Orders decided outside a call (a text reply) or withdrawn by the shop leave the
@@ -518,71 +342,12 @@ class TaskRepository:
             item, actions=[DialTaskItem.order_ids.delete(set(order_ids))], condition=DialTaskItem.task_id.exists()
         ):
             return
-        _close_if_empty(item, result)
+        close_if_empty(item, result)
 
     def set_task_language(self, task_id: str, language: str) -> None:
         """The customer's language as the shop last gave it (the robot's next call speaks it)."""
         updated(
             DialTaskItem(task_id),
             actions=[DialTaskItem.language.set(language)],
-            condition=DialTaskItem.task_id.exists(),
-        )
-
-    # ---- tasks for people (agent dialer): agent tasks and callbacks ------------------------
-    def claim_person_task(self, task_id: str, now: datetime, *, with_orders: bool) -> DialTask | None:
-        """queued/waiting and due -> dialing for an agent-first call; None if another dialer took it."""
-        return _claim(task_id, now, ("queued", CALLBACK_WAITING), with_orders=with_orders)
-
-    def return_person_task(self, task_id: str, call_sid: str | None, state: str, due_at: datetime) -> bool:
-        """dialing -> ``state`` (queued or waiting) due at ``due_at`` when the agent never took
-        the call (or it was never placed): the attempt is not counted."""
-        return _unclaim(task_id, call_sid, state, due_at)
-
-    def defer_person_task(self, task_id: str, due_at: datetime) -> None:
-        """Keep a waiting agent task or callback until ``due_at`` (outside calling hours)."""
-        _defer(task_id, due_at, "queued", CALLBACK_WAITING)
-
-    def insert_callback_task(
-        self, task_id: str, shop_id: str, phone: str, language: str, arrived_at: datetime, now: datetime
-    ) -> bool:
-        """A callback (I6, I7) keeping the caller's original arrival time as its due time."""
-        item = DialTaskItem(
-            task_id,
-            shop_id=shop_id,
-            phone=phone,
-            kind="callback",
-            language=language,
-            state=CALLBACK_WAITING,
-            attempts=0,
-            created_at=now,
-            queue_key=task_queue(shop_id, "callback"),
-            due_at=arrived_at,
-            work_shard=work_shard(task_id),
-        )
-        if not DialTaskItem.order_ids.null:  # a required list in older schemas
-            item.order_ids = []  # type: ignore[assignment]
-        return saved(item, DialTaskItem.task_id.does_not_exist())
-
-    def claim_callback(self, task_id: str, agent_id: str, now: datetime) -> bool:
-        return updated(
-            DialTaskItem(task_id),
-            actions=[
-                DialTaskItem.state.set("dialing"),
-                DialTaskItem.attempts.add(1),
-                DialTaskItem.dialing_at.set(now),
-                DialTaskItem.result.set(f"agent:{agent_id}"),
-            ],
-            condition=DialTaskItem.state == CALLBACK_WAITING,
-        )
-
-    def finish_callback(self, task_id: str, result: str) -> None:
-        DialTaskItem(task_id).update(
-            actions=[
-                DialTaskItem.state.set("done"),
-                DialTaskItem.result.set(result),
-                DialTaskItem.queue_key.remove(),
-                DialTaskItem.due_at.remove(),
-                DialTaskItem.dialing_at.remove(),
-            ],
             condition=DialTaskItem.task_id.exists(),
         )
