@@ -52,9 +52,13 @@ def chromium(*, voice_double: bool = True) -> Iterator[Any]:
 
 
 def wait_for(driver: Any, condition: Any, what: str) -> Any:
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT, poll_frequency=0.2).until(condition, message=f"the page never showed {what}")
+    # The desk's poll redraws parts of the page: an element found a moment ago may be gone.
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    waiting = WebDriverWait(driver, WAIT, poll_frequency=0.2, ignored_exceptions=ignored)
+    return waiting.until(condition, message=f"the page never showed {what}")
 
 
 def text_of(driver: Any, element_id: str) -> str:

@@ -91,9 +91,13 @@ def test_an_agent_logs_in_goes_available_sees_the_screen_pop_and_confirms_the_or
     assert text_of(browser, "caller-name") == "Olena"
     assert text_of(browser, "pop-shop") == "Kvitka Flowers"
     assert agent_leg.sid in text_of(browser, "call-sid")
-    [row] = browser.find_elements(By.CSS_SELECTOR, "#orders tr.order")
-    assert "WEB-1" in row.text and "255.00 UAH" in row.text and "3 × Red roses" in row.text
-    assert row.find_element(By.CLASS_NAME, "order-status").text == "queued"
+    # (read in one script: the desk's poll may redraw the table between two WebDriver reads)
+    [(row, status)] = browser.execute_script(
+        "return [...document.querySelectorAll('#orders tr.order')]"
+        ".map(row => [row.innerText, row.querySelector('.order-status').innerText]);"
+    )
+    assert "WEB-1" in row and "255.00 UAH" in row and "3 × Red roses" in row
+    assert status == "queued"
     assert "Order WEB-1 (queued)" in text_of(browser, "contacts")
 
     # WHEN he records "confirmed" with a comment
