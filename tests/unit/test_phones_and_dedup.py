@@ -20,6 +20,27 @@ def test_numbers_that_cannot_be_dialled_are_reported_with_a_reason(typed: str) -
     assert check.problem
 
 
+def test_a_number_parsed_again_is_answered_from_the_cache_not_parsed_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A call's webhooks parse the same caller again and again (#19); the answer is pure."""
+    import phonenumbers
+
+    parsed: list[str] = []
+    real_parse = phonenumbers.parse
+
+    def counting_parse(number: str, region: str | None = None) -> phonenumbers.PhoneNumber:
+        parsed.append(number)
+        return real_parse(number, region)
+
+    monkeypatch.setattr(phonenumbers, "parse", counting_parse)
+    normalise_phone.cache_clear()
+    first = normalise_phone("067 765-43-21", "UA")
+    again = normalise_phone("067 765-43-21", "UA")
+    elsewhere = normalise_phone("067 765-43-21", "US")
+    assert first == again and first.e164 == "+380677654321"
+    assert elsewhere != first
+    assert parsed == ["067 765-43-21", "067 765-43-21"]  # once per (number, region)
+
+
 def test_default_region_decides_national_numbers() -> None:
     assert normalise_phone("(415) 555-2671", "US").e164 == "+14155552671"
 

@@ -4,13 +4,13 @@ sequence number keeps a late callback from undoing a later one."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
 
 from chalicelib.adapters.dynamo.items import (
     count,
@@ -22,6 +22,7 @@ from chalicelib.adapters.dynamo.items import (
     shop_phone,
     updated,
 )
+from chalicelib.adapters.dynamo.raw_update import Raw, update_item, values_of
 from chalicelib.adapters.dynamo.retention import kept_until
 from chalicelib.adapters.dynamo.schema import AgentItem, CallItem
 from chalicelib.domain.entities import Call
@@ -38,6 +39,47 @@ def call_entity(item: CallItem) -> Call:
     )
 
 
+# The Call fields copied from the item as stored, and those converted (call_entity's split).
+_CONVERTED = ("day", "duration_seconds", "wait_seconds", "voicemail_seconds")
+_COPIED = tuple(
+    f.name for f in dataclasses.fields(Call) if f.name in CallItem.get_attributes() and f.name not in _CONVERTED
+)
+_READ = (*_COPIED, "shop_day", "duration_seconds", "wait_seconds", "voicemail_seconds")
+
+
+def call_from_raw(raw: Raw) -> Call:
+    """``call_entity`` of an UpdateItem's raw ALL_NEW item, without building a ``CallItem``."""
+    values = values_of(CallItem, raw, _READ)
+    return Call(
+        **{name: values[name] for name in _COPIED},
+        day=day_of(values["shop_day"]),
+        duration_seconds=count(values["duration_seconds"]),
+        wait_seconds=int_or_none(values["wait_seconds"]),
+        voicemail_seconds=int_or_none(values["voicemail_seconds"]),
+    )
+
+
+def _identity(call: Call) -> dict[str, Any]:
+    """The identity a call keeps as first written (if_not_exists); a field a write gives wins
+    over the same identity attribute (one path may appear once in an update)."""
+    static = {
+        "shop_id": call.shop_id,
+        "direction": call.direction,
+        "customer_phone": call.customer_phone,
+        "shop_number": call.shop_number,
+        "created_at": call.created_at,
+        "shop_day": day_key(call.shop_id, call.day),
+        "status": call.status,
+        "shop_phone": shop_phone(call.shop_id, call.customer_phone),
+        "expires_ttl": kept_until(call.shop_id),  # with its recording's metadata (#18)
+    }
+    if call.task_id:
+        static["task_id"] = call.task_id
+    if call.language:
+        static["language"] = call.language
+    return static
+
+
 def _later_sequence(sequence: int) -> Condition:
     return CallItem.last_sequence.does_not_exist() | (CallItem.last_sequence < sequence)
 
@@ -47,35 +89,9 @@ class CallRepository:
         """Create the call item or leave its identity as first written (webhooks may repeat
         or arrive before the dialer records the call), set ``fields`` as given, and return the
         call as stored (one UpdateItem, ALL_NEW)."""
-        item = CallItem(call.call_sid)
-        item.update(actions=self._call_actions(call, fields))
-        return call_entity(item)
-
-    @staticmethod
-    def _call_actions(call: Call, fields: dict[str, Any]) -> list[Action]:
-        """The identity kept as first written (if_not_exists), then ``fields`` as given (a field
-        given wins over the same identity attribute: one path may appear once)."""
-        static = {
-            "shop_id": call.shop_id,
-            "direction": call.direction,
-            "customer_phone": call.customer_phone,
-            "shop_number": call.shop_number,
-            "created_at": call.created_at,
-            "shop_day": day_key(call.shop_id, call.day),
-            "status": call.status,
-            "shop_phone": shop_phone(call.shop_id, call.customer_phone),
-            "expires_ttl": kept_until(call.shop_id),  # with its recording's metadata (#18)
-        }
-        if call.task_id:
-            static["task_id"] = call.task_id
-        if call.language:
-            static["language"] = call.language
-        actions: list[Action] = []
-        for name, value in static.items():
-            if name not in fields:
-                attribute = getattr(CallItem, name)
-                actions.append(attribute.set(attribute | value))  # if_not_exists
-        return actions + setting(CallItem, fields)
+        stored = update_item(CallItem, call.call_sid, keep=_identity(call), put=fields)
+        assert stored is not None  # unconditional
+        return call_from_raw(stored)
 
     def get_call(self, call_sid: str) -> Call | None:
         if not call_sid:
@@ -124,10 +140,10 @@ class CallRepository:
     def upsert_call_with_status(self, call: Call, sequence: int, **fields: Any) -> tuple[bool, Call]:
         """``upsert_call`` and ``apply_call_status`` in one UpdateItem: whether the status was
         applied (False for a callback older than one applied already), and the call as stored."""
-        item = CallItem(call.call_sid)
-        actions = self._call_actions(call, {"last_sequence": sequence, **fields})
-        if updated(item, actions=actions, condition=_later_sequence(sequence)):
-            return True, call_entity(item)
+        put = {"last_sequence": sequence, **fields}
+        stored = update_item(CallItem, call.call_sid, keep=_identity(call), put=put, below=("last_sequence", sequence))
+        if stored is not None:
+            return True, call_from_raw(stored)
         return False, self.upsert_call(call)  # a late callback: only make sure the item exists
 
     def calls_of_day(self, shop_id: str, day: str) -> Iterator[Call]:
