@@ -68,6 +68,32 @@ def test_a_requeue_whose_answer_was_lost_leaves_the_task_due(every_task_update_t
     assert repository().count_active_tasks("demo", "robot") == 0
 
 
+@pytest.mark.parametrize("retry", [True, False], ids=["requeued", "last-attempt"])
+def test_an_attempt_ended_as_seen_whose_answer_was_lost_is_still_ended(
+    every_task_update_twice: None, retry: bool
+) -> None:
+    """The status callback's one-write ending (``seen``): the soak found a busy customer's last
+    attempt ended by a write whose answer was lost, taken for another writer's, so the order
+    stayed queued and the customer was never texted."""
+    repository().claim_task_for_dial(TASK, NOW)
+    repository().attach_call(TASK, "CA1")
+    seen = repository().get_task(TASK)
+    retry_at = NOW + timedelta(minutes=10) if retry else None
+
+    ended = repository().end_attempt(
+        TASK,
+        "CA1",
+        call_result="busy",
+        requeue_at=retry_at,
+        final_result=None if retry else "unreachable",
+        now=NOW,
+        seen=seen,
+    )
+
+    assert ended is not None and ended.state == ("queued" if retry else "failed")
+    assert repository().count_active_tasks("demo", "robot") == 0
+
+
 def test_a_released_claim_whose_answer_was_lost_is_due_again(every_task_update_twice: None) -> None:
     repository().claim_task_for_dial(TASK, NOW)
 

@@ -293,7 +293,7 @@ class TaskRepository(TaskQueries, PersonTasks):
         if call_sid is not None:
             actions.append(DialTaskItem.last_call_sid.set(call_sid))
             condition &= dialing_call(call_sid)
-        if not updated(item, actions=actions, condition=condition):
+        if not update_task(item, actions=actions, condition=condition):  # recognises our own lost answer
             return None
         if requeue_at is None and seen.call_order_ids and item.order_ids:
             # Orders came in during the call: a new round at once (rare, so read back after).
