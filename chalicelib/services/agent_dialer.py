@@ -239,9 +239,14 @@ def end_by_policy(
     shop: ShopSettings, task: DialTask, call_sid: str, result: CallResult, *, store: AgentDialStore, now: datetime
 ) -> None:
     """A person task's customer was not reached: queued again per the shop's retry policy, or,
-    after the last attempt, unreachable with the orders of its call (when this run ended it)."""
+    after the last attempt, unreachable with the orders of its call. The callers saw the task
+    dialing this call; the orders are written before the task's end (give_up), so a failed write
+    leaves the task dialing for whatever ends the attempt again, never queued orders behind a
+    finished task."""
     retry_at = next_attempt_at(task.attempts, result, shop.robot, now)
-    ended = store.end_attempt(
+    if retry_at is None:
+        orders_unreachable(store, shop.shop_id, task.call_order_ids, now)
+    store.end_attempt(
         task.task_id,
         call_sid,
         call_result=result,
@@ -250,8 +255,6 @@ def end_by_policy(
         now=now,
     )
     store.update_call(call_sid, result=f"customer-{result}")
-    if ended is not None and retry_at is None:
-        orders_unreachable(store, shop.shop_id, task.call_order_ids, now)
 
 
 def agent_leg_status(

@@ -105,6 +105,8 @@ def dial_task(
 def _attempt_failed(shop: ShopSettings, claimed: DialTask, *, store: DialerStore, now: datetime) -> None:
     """Twilio refused the call for good (e.g. an invalid number): a failed attempt, retried by policy."""
     retry_at = next_attempt_at(claimed.attempts, "failed", shop.robot, now)
+    if retry_at is None:  # the orders before the task (give_up): the sweep redoes a failed end
+        orders_unreachable(store, shop.shop_id, claimed.call_order_ids, now)
     store.end_attempt(
         claimed.task_id,
         None,
@@ -113,8 +115,6 @@ def _attempt_failed(shop: ShopSettings, claimed: DialTask, *, store: DialerStore
         final_result=None if retry_at else "unreachable",
         now=now,
     )
-    if retry_at is None:
-        orders_unreachable(store, shop.shop_id, claimed.call_order_ids, now)
 
 
 def dial_due_tasks(

@@ -268,6 +268,8 @@ def _end_seen(
         result = unanswered_result(callback.call_status, answered_by)
         retry_at = next_attempt_at(seen.attempts, result, shop.robot, now)
         final_result = None if retry_at else "unreachable"
+        if retry_at is None:  # before the end: see _end_attempt
+            orders_unreachable(store, shop.shop_id, seen.call_order_ids, now)
     ended = store.end_attempt(
         seen.task_id,
         callback.call_sid,
@@ -277,11 +279,7 @@ def _end_seen(
         now=now,
         seen=seen,
     )
-    if ended is None:
-        return False
-    if not seen.result and retry_at is None:
-        orders_unreachable(store, shop.shop_id, seen.call_order_ids, now)
-    return True
+    return ended is not None
 
 
 def _attempt_open(task: DialTask, callback: StatusCallback) -> bool:
@@ -316,6 +314,11 @@ def _end_attempt(
         return
     result = unanswered_result(callback.call_status, answered_by)
     retry_at = next_attempt_at(task.attempts, result, shop.robot, now)
+    if retry_at is None:
+        # The orders first, the task after: if a write fails, the task is still dialing and
+        # the sweep (reconcile_stuck_calls) ends it again; once the task is finished nothing
+        # would come back for orders left queued. Repeated, the transitions change nothing.
+        orders_unreachable(store, shop.shop_id, task.call_order_ids, now)
     store.end_attempt(
         task.task_id,
         callback.call_sid,
@@ -325,8 +328,6 @@ def _end_attempt(
         now=now,
         seen=task,
     )
-    if retry_at is None:
-        orders_unreachable(store, shop.shop_id, task.call_order_ids, now)
 
 
 STALE_DIALING = timedelta(minutes=10)  # far beyond ring time plus a robot conversation
