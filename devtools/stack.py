@@ -27,6 +27,7 @@ from typing import Any
 
 from chalicelib.clock import Clock, SystemClock, use_clock, use_wall_clock
 from devtools.dynamodb_local import DynamoDBLocal
+from devtools.quiet import Quiet, poller_busy
 from devtools.scheduler import ScheduledJob, Scheduler
 from devtools.ses_sink import SesSink
 from devtools.stream_poller import StreamConsumer, StreamPoller
@@ -255,18 +256,30 @@ class LocalStack:
         }
         path.write_text(json.dumps(state, indent=2))
 
-    def wait_quiet(self, timeout: float = 60.0) -> bool:
+    def wait_quiet(self, timeout: float = 60.0) -> Quiet:
         """Until no stream record is pending and no call is in progress (twice in a row,
-        since a finished call writes records and a record can place a call)."""
+        since a finished call writes records and a record can place a call). A round is quiet
+        when, after the stand-in went idle, the streams drain and the stand-in is still idle:
+        the drain is given the time left, not a fixed half second (on a loaded machine that
+        could fail round after round with nothing busy). Falsy on timeout, naming what was
+        still busy."""
         deadline = time.monotonic() + timeout
         quiet_rounds = 0
         while time.monotonic() < deadline and quiet_rounds < 2:
-            left = max(0.1, deadline - time.monotonic())
-            drained = self.poller.drain(timeout=left) if self.poller else True
+            drained = self.poller.drain(timeout=max(0.1, deadline - time.monotonic())) if self.poller else True
             idle = self.standin.wait_idle(timeout=max(0.1, deadline - time.monotonic()))
-            busy_after = self.poller is not None and not self.poller.drain(timeout=0.5)
-            quiet_rounds = quiet_rounds + 1 if drained and idle and not busy_after else 0
-        return quiet_rounds >= 2
+            settled = self.poller.drain(timeout=max(0.1, deadline - time.monotonic())) if self.poller else True
+            still = drained and idle and settled and self.standin.wait_idle(timeout=0.0)  # no call it placed
+            quiet_rounds = quiet_rounds + 1 if still else 0
+        if quiet_rounds >= 2:
+            return Quiet()
+        return Quiet(tuple(self.busy()) or ("records or calls kept coming until the deadline",))
+
+    def busy(self) -> list[str]:
+        """What keeps the stack from being quiet now: the stand-in's calls, conferences and
+        background work, the streams' undelivered records."""
+        standin = self.standin.busy() if self.options.real_twilio is None else []
+        return standin + poller_busy(self.poller)
 
     def stop(self) -> None:
         stoppers: list[Any] = [self.scheduler.stop] if self.scheduler else []

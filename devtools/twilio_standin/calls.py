@@ -154,6 +154,7 @@ class CallEngine:
         self._legs: dict[str, CallLeg] = {}
         self._lock = threading.Lock()
         self._work = 0
+        self._background: dict[str, int] = {}  # spawned work still running, by name
         self._idle = threading.Condition(self._lock)
         self._finishing: set[str] = set()
 
@@ -174,6 +175,8 @@ class CallEngine:
 
     def spawn(self, name: str, target: Callable[[], None]) -> threading.Thread:
         """Run background work that ``wait_idle`` waits for."""
+        with self._lock:
+            self._background[name] = self._background.get(name, 0) + 1
         self.work_started()
 
         def run() -> None:
@@ -182,6 +185,10 @@ class CallEngine:
             except Exception:
                 logger.exception("stand-in background work %s failed", name)
             finally:
+                with self._lock:
+                    self._background[name] -= 1
+                    if not self._background[name]:
+                        del self._background[name]
                 self.work_done()
 
         thread = threading.Thread(target=run, name=name, daemon=True)
@@ -191,6 +198,25 @@ class CallEngine:
     def wait_idle(self, timeout: float) -> bool:
         with self._idle:
             return self._idle.wait_for(lambda: self._work == 0, timeout=timeout)
+
+    def busy(self) -> list[str]:
+        """What keeps ``wait_idle`` waiting, in words: calls not finished (with the last thing
+        that happened on each), conferences still open, background work (texts, conference
+        callbacks) still running. Empty when idle."""
+        with self._lock:
+            unfinished = [leg for leg in self._legs.values() if not leg.ended.is_set()]
+            background = dict(self._background)
+        lines = []
+        for leg in unfinished:
+            events = leg.transcript.events
+            last = f", last: {events[-1].describe()}" if events else ""
+            lines.append(f"call {leg.sid} {leg.direction} {leg.from_} -> {leg.to} {leg.status}{last}")
+        for conference in self.conferences.all():
+            if conference.status != "completed":
+                who = ", ".join(sorted(conference.participants)) or "nobody"
+                lines.append(f"conference {conference.friendly_name} {conference.status} with {who}")
+        lines += [f"background {name}" + (f" x{count}" if count > 1 else "") for name, count in background.items()]
+        return lines
 
     @property
     def legs(self) -> list[CallLeg]:

@@ -249,3 +249,7 @@ class TwilioStandIn:
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until no call is in progress and no callback is pending; False on timeout."""
         return self.engine.wait_idle(timeout)
+
+    def busy(self) -> list[str]:
+        """What keeps ``wait_idle`` waiting (calls, conferences, background work); empty when idle."""
+        return self.engine.busy()

@@ -48,8 +48,10 @@ def test_the_leg_rings_until_the_page_accepts_and_the_whisper_gets_the_pages_key
     _until(lambda: leg.status == "ringing", "the leg ringing")
     # (at speed 0 the script's ring time and the timeout pass at once: the stand-in would be idle)
     assert not standin.wait_idle(timeout=0.3)
-    # THEN it still rings: nothing answered, no whisper asked for
+    # THEN it still rings: nothing answered, no whisper asked for; the stand-in says so
     assert leg.status == "ringing" and shop.to("/whisper") == []
+    [busy] = standin.busy()
+    assert busy.startswith(f"call {sid} outbound-api {SHOP_NUMBER} -> {AGENT} ringing, last: ")
     # WHEN the page accepts and Oleh presses 1 there
     standin.page_accepts(sid, "1")
     # THEN the leg is answered, the whisper runs, and its Gather gets the page's key
