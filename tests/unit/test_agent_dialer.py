@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import Mock
 
 import pytest
 
@@ -303,3 +304,37 @@ def test_twilio_refusing_the_agent_call_frees_the_agent_and_the_task(
     task = store.get_task(task_id)
     assert task is not None and (task.state, task.attempts) == ("queued", 0)
     assert store.list_agents("demo")[0].status == "available"
+
+
+def test_the_last_unanswered_attempt_whose_order_write_fails_leaves_the_task_to_be_called_again(
+    store: FakeAgentDialStore, telephony: FakeTelephony, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The orders are written before the task's end: a failed order write (the webhook's 5xx,
+    never sent again) leaves the task dialing; the agent's leg ending puts it back, and the
+    next unanswered call ends it with its order unreachable."""
+    shop = ShopSettings.model_validate(
+        {"shop_id": "demo", "name": "Kvitka", "caller_id": "+380441234567", "robot": RobotPolicy(max_attempts=1)}
+    )
+    store.add_agent(agent())
+    task_id = agent_task(store, shop)
+    [order_id] = store.get_task(task_id).order_ids  # type: ignore[union-attr]
+    [sid] = run(shop, store, telephony)
+    reservation = _reservation(telephony)
+    agent_dialer_legs_accept(shop, store, telephony, task_id, sid)
+    with monkeypatch.context() as outage:
+        outage.setattr(store, "transition_order", Mock(side_effect=ConnectionError("DynamoDB unreachable")))
+        with pytest.raises(ConnectionError):
+            agent_dial_legs.customer_leg_ended(
+                shop, task_id, sid, "no-answer", store=store, control=telephony, missed_url=MISSED_URL, now=NOON
+            )
+    agent_dialer.agent_leg_status(shop, task_id, "oleh", reservation, _status(sid, "completed"), store=store, now=NOON)
+    assert store.get_task(task_id).state == "queued"  # type: ignore[union-attr]
+
+    [again] = run(shop, store, telephony)
+    agent_dialer_legs_accept(shop, store, telephony, task_id, again)
+    agent_dial_legs.customer_leg_ended(
+        shop, task_id, again, "no-answer", store=store, control=telephony, missed_url=MISSED_URL, now=NOON
+    )
+    task, order = store.get_task(task_id), store.get_order("demo", order_id)
+    assert task is not None and order is not None
+    assert (task.state, task.result, order.status) == ("failed", "unreachable", "unreachable")

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from unittest.mock import Mock
 
 import pytest
 
@@ -470,3 +471,30 @@ def test_a_call_still_in_progress_is_left_alone_by_the_sweep(store: FakeStore, s
     later = NOON + timedelta(minutes=11)
     assert robot_call.reconcile_stuck_calls(shop, store=store, telephony=FakeTelephony(), now=later) == []
     assert store.tasks[task_id].state == "dialing"
+
+
+@pytest.mark.parametrize("why", ["refused", "do-not-call"])
+def test_a_last_attempt_ended_without_a_call_while_the_order_write_fails_is_ended_again_by_the_sweep(
+    why: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The orders are written before the task's end: a failed order write leaves the task
+    dialing, so the sweep puts it back and the next dial ends it with its order unreachable."""
+    shop = make_shop(robot=RobotPolicy(max_concurrent_calls=2, max_attempts=1))
+    store = FakeStore([shop])
+    task_id = queued_task(store, shop)
+    [order_id] = store.tasks[task_id].order_ids
+    refused = FakeTelephony(fail=CallNotPlacedError("Twilio 400 21211: invalid 'To'", temporary=False))
+    if why == "do-not-call":
+        store.add_do_not_call("demo", "+380671234567", "sms", NOON)
+    with monkeypatch.context() as outage:
+        outage.setattr(store, "transition_order", Mock(side_effect=ConnectionError("DynamoDB unreachable")))
+        with pytest.raises(ConnectionError):
+            dialer.dial_task(shop, task_id, store=store, telephony=refused, urls=FakeUrls(), now=NOON)
+    assert store.tasks[task_id].state == "dialing"  # not finished: the sweep will see it
+
+    later = NOON + timedelta(minutes=11)
+    assert robot_call.reconcile_stuck_calls(shop, store=store, telephony=refused, now=later) == [task_id]
+    dialer.dial_task(shop, task_id, store=store, telephony=refused, urls=FakeUrls(), now=later)
+
+    task, order = store.tasks[task_id], store.orders[("demo", order_id)]
+    assert (task.state, task.result, order.status) == ("failed", "unreachable", "unreachable")
