@@ -51,7 +51,9 @@ def _client() -> Any:
     # Created on first use, never at import: moto, DynamoDB Local and the cloud each need their own.
     import boto3
 
-    return boto3.client("dynamodb")
+    from chalicelib.adapters.dynamo.connection import fixed_user_agent
+
+    return boto3.client("dynamodb", config=fixed_user_agent())
 
 
 def run_once(key: str, action: Callable[[], Any], *, keep_for_seconds: int = ONE_WEEK) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from moto import mock_aws
@@ -79,3 +80,32 @@ def test_reset_builds_a_new_shared_client(aws: None) -> None:
     after = OrderItem._get_connection().connection
     assert after is not before
     assert ShopItem._get_connection().connection is after
+
+
+def test_every_dynamodb_request_carries_the_user_agent_built_once(aws: None) -> None:
+    """botocore rebuilds its structured User-Agent twice a request unless the client's config
+    gives one (#19: about a tenth of the app's CPU while ingesting orders)."""
+    from chalicelib.adapters import idempotency
+
+    idempotency._client.cache_clear()
+    sent: list[str] = []
+
+    def capture(request: Any, **kwargs: Any) -> None:
+        header = request.headers["User-Agent"]
+        sent.append(header.decode() if isinstance(header, bytes) else header)
+
+    # GIVEN the tables' shared client and the idempotency layer's client
+    clients = [ShopItem._get_connection().connection.client, idempotency._client()]
+    for client in clients:
+        client.meta.events.register_first("before-send.dynamodb", capture)
+    # WHEN each sends requests
+    ShopItem(shop_id="shop-a", settings={"name": "A"}, created_at=datetime(2015, 11, 23, tzinfo=UTC)).save()
+    assert ShopItem.get("shop-a").settings == {"name": "A"}
+    clients[1].list_tables()
+    idempotency._client.cache_clear()
+    # THEN every request's header starts with the one fixed string (botocore's legacy form naming
+    # the app; boto3 and Powertools append their names), not botocore's structured form
+    assert len(sent) == 3
+    assert all(header.startswith(connection.user_agent()) for header in sent), sent
+    assert not any("ua/2.1" in header for header in sent)
+    assert connection.user_agent().startswith("Botocore/") and connection.user_agent().endswith(" app/callcenter")

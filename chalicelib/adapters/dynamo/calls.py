@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
-from pynamodb.expressions.condition import Condition
 
 from chalicelib.adapters.dynamo.items import (
     count,
@@ -18,7 +17,6 @@ from chalicelib.adapters.dynamo.items import (
     day_of,
     from_item,
     int_or_none,
-    setting,
     shop_phone,
     updated,
 )
@@ -80,10 +78,6 @@ def _identity(call: Call) -> dict[str, Any]:
     return static
 
 
-def _later_sequence(sequence: int) -> Condition:
-    return CallItem.last_sequence.does_not_exist() | (CallItem.last_sequence < sequence)
-
-
 class CallRepository:
     def upsert_call(self, call: Call, **fields: Any) -> Call:
         """Create the call item or leave its identity as first written (webhooks may repeat
@@ -102,14 +96,17 @@ class CallRepository:
             return None
 
     def update_call(self, call_sid: str, **fields: Any) -> None:
-        item = CallItem(call_sid)
-        item.update(actions=setting(CallItem, fields), condition=CallItem.call_sid.exists())
+        """Set ``fields`` on a stored call (UpdateError when it is not stored): one raw UpdateItem
+        (#19), whose ALL_NEW item gives the call's shop."""
+        stored = update_item(CallItem, call_sid, keep={}, put=fields, existing=True)
+        assert stored is not None  # no sequence condition
+        shop_id = values_of(CallItem, stored, ("shop_id",))["shop_id"]
         for given in ("agent_id", "transfer_to"):
-            if fields.get(given) and item.shop_id:
+            if fields.get(given) and shop_id:
                 # The call an agent is given, or is rung for as a transfer's target (#17), becomes
                 # the one on their desk (A3). The update read the item back, so its shop is known.
                 updated(
-                    AgentItem(item.shop_id, fields[given]),
+                    AgentItem(shop_id, fields[given]),
                     actions=[AgentItem.current_call_sid.set(call_sid)],
                     condition=AgentItem.agent_id.exists(),
                 )
@@ -133,9 +130,11 @@ class CallRepository:
         return claimed
 
     def apply_call_status(self, call_sid: str, sequence: int, **fields: Any) -> bool:
-        """Apply a status callback unless a later one was applied already (callbacks reorder)."""
-        actions = [CallItem.last_sequence.set(sequence), *setting(CallItem, fields)]
-        return updated(CallItem(call_sid), actions=actions, condition=_later_sequence(sequence))
+        """Apply a status callback unless a later one was applied already (callbacks reorder):
+        one raw UpdateItem (#19), nothing read back."""
+        put = {"last_sequence": sequence, **fields}
+        below = ("last_sequence", sequence)
+        return update_item(CallItem, call_sid, keep={}, put=put, below=below, returned=False) is not None
 
     def upsert_call_with_status(self, call: Call, sequence: int, **fields: Any) -> tuple[bool, Call]:
         """``upsert_call`` and ``apply_call_status`` in one UpdateItem: whether the status was

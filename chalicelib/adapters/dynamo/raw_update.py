@@ -16,6 +16,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from pynamodb.attributes import Attribute
+from pynamodb.exceptions import UpdateError
 from pynamodb.models import Model
 
 from chalicelib.adapters.dynamo.connection import shared_connection
@@ -41,11 +42,11 @@ def _value(attribute: Attribute[Any], value: Any) -> dict[str, Any] | None:
 
 @lru_cache(maxsize=256)
 def _expressions(
-    kept: tuple[str, ...], given: tuple[str, ...], removed: tuple[str, ...], below: str | None
+    kept: tuple[str, ...], given: tuple[str, ...], removed: tuple[str, ...], below: str | None, key: str | None
 ) -> tuple[str, str | None, dict[str, str]]:
     """The UpdateExpression, the ConditionExpression and the names for one shape of update
     (built once per shape: a webhook's shape repeats on every call). Values are ``:0``,
-    ``:1``... in the order kept, given, then the condition's."""
+    ``:1``... in the order kept, given, then the condition's. ``key``: the item must exist."""
     names: dict[str, str] = {}
     sets: list[str] = []
     for i, name in enumerate((*kept, *given, *removed)):
@@ -58,12 +59,16 @@ def _expressions(
     if removed:
         first = len(kept) + len(given)
         update += " REMOVE " + ", ".join(f"#{first + j}" for j in range(len(removed)))
-    condition = None
+    conditions: list[str] = []
     if below is not None:
         at, value = f"#{len(names)}", f":{len(kept) + len(given)}"
         names[at] = below
-        condition = f"(attribute_not_exists ({at}) OR {at} < {value})"
-    return update.strip(), condition, names
+        conditions.append(f"(attribute_not_exists ({at}) OR {at} < {value})")
+    if key is not None:
+        at = f"#{len(names)}"
+        names[at] = key
+        conditions.append(f"attribute_exists ({at})")
+    return update.strip(), " AND ".join(conditions) or None, names
 
 
 def update_item(
@@ -73,12 +78,16 @@ def update_item(
     keep: dict[str, Any],
     put: dict[str, Any],
     below: tuple[str, int] | None = None,
+    existing: bool = False,
+    returned: bool = True,
 ) -> Raw | None:
     """UpdateItem on ``model``'s item ``hash_key``: each of ``keep`` set only if the item has
     none (``if_not_exists``; one also in ``put`` is left to ``put``), each of ``put`` set as
     given (None as NULL, as PynamoDB stores it); with ``below`` (attribute, number), only if
-    the item has no such attribute or a smaller one. The item as stored (ALL_NEW, raw), None
-    when the condition failed. Names are the model's attribute names (the same as stored here)."""
+    the item has no such attribute or a smaller one; ``existing``: only if the item is stored
+    already, else UpdateError as ``Model.update`` raises for its failed condition. The item as
+    stored (ALL_NEW, raw; empty when not ``returned``), None when the ``below`` condition
+    failed. Names are the model's attribute names (the same as stored here)."""
     attributes = _attributes(model)
     values: dict[str, Any] = {}
     kept: list[str] = []
@@ -100,17 +109,21 @@ def update_item(
     if below is not None:
         attribute = attributes[below[0]]
         values[f":{len(kept) + len(given)}"] = {attribute.attr_type: attribute.serialize(below[1])}
-    update, condition, names = _expressions(
-        tuple(kept), tuple(given), tuple(removed), attributes[below[0]].attr_name if below else None
-    )
     hash_attribute = model._hash_key_attribute()
+    update, condition, names = _expressions(
+        tuple(kept),
+        tuple(given),
+        tuple(removed),
+        attributes[below[0]].attr_name if below else None,
+        hash_attribute.attr_name if existing else None,
+    )
     request: dict[str, Any] = {
         "TableName": model.Meta.table_name,
         "Key": {hash_attribute.attr_name: {hash_attribute.attr_type: hash_attribute.serialize(hash_key)}},
         "UpdateExpression": update,
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
-        "ReturnValues": "ALL_NEW",
+        "ReturnValues": "ALL_NEW" if returned else "NONE",
     }
     if condition is not None:
         request["ConditionExpression"] = condition
@@ -118,10 +131,12 @@ def update_item(
     try:
         answer = client.update_item(**request)
     except client.exceptions.ClientError as error:
-        if error.response.get("Error", {}).get("Code") == CONDITION_FAILED:
-            return None
-        raise
-    attributes_stored: Raw = answer["Attributes"]
+        if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+            raise
+        if existing:
+            raise UpdateError("Failed to update item: it is not stored", cause=error) from error
+        return None
+    attributes_stored: Raw = answer.get("Attributes", {})
     return attributes_stored
 
 
