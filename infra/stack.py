@@ -716,7 +716,9 @@ class CallCenterStack(cdk.Stack):
             event_source_arn=_stream_arn(self.tables[table_suffix]),
             starting_position="TRIM_HORIZON",  # records written before the mapping existed too
             batch_size=self.settings.stream_batch_size,
-            parallelization_factor=parallelization_factors(self.settings.order_stream_parallelization)[table_suffix],
+            parallelization_factor=parallelization_factors(self.settings.order_stream_parallelization)[
+                STREAM_CONSUMERS[table_suffix]
+            ],
             function_response_types=["ReportBatchItemFailures"],
             bisect_batch_on_function_error=True,
             maximum_retry_attempts=self.settings.stream_retry_attempts,

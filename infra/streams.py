@@ -15,20 +15,21 @@ ORDER_STREAM_PARALLELIZATION = MAX_PARALLELIZATION  # the orders stream's defaul
 
 
 def parallelization_factors(orders: int = ORDER_STREAM_PARALLELIZATION) -> dict[str, int]:
-    """The factor per stream, by table suffix (chalicelib.wiring.STREAM_CONSUMERS' keys)."""
+    """The factor per stream, by its consumer's function (chalicelib.wiring.STREAM_CONSUMERS'
+    values; a new consumer fails the lookup until someone decides its factor here)."""
     return {
         # An order's own records stay in order (one item). A customer's orders are separate items:
         # two of them may be decided at once, and intake's conditional writes keep that safe (one
         # dedup claim owner, one task per customer, each transition from the state it starts from).
-        "orders": orders,
+        "order_stream": orders,
         # A task's change dials the shop's due tasks and paces its lines: decisions over the whole
         # shop's tasks, which one invocation at a time per shard keeps from racing each other.
-        "dial_tasks": 1,
+        "task_stream": 1,
         # A call's outcomes reach the shop's CRM outbox in the order they were saved.
-        "call_outcomes": 1,
+        "outcome_stream": 1,
         # A shop's CRM events are posted in the order they were queued (one breaker per batch).
-        "crm_outbox": 1,
+        "crm_stream": 1,
         # The live counters: a call's records are one item; the stream is far from busy enough to
         # need more than one batch per shard.
-        "calls": 1,
+        "call_stream": 1,
     }

@@ -151,3 +151,17 @@ def test_an_item_always_lands_in_the_same_lane():
     assert lane_index(keys, LANES) == lane_index(same_keys_other_order, LANES)
     assert {lane_index({"pk": {"S": f"k{n}"}}, LANES) for n in range(200)} == set(range(LANES))
     assert lane_index(keys, 1) == 0
+
+
+def test_the_local_stack_takes_the_deployed_batches_per_shard():
+    from chalicelib.wiring import STREAM_CONSUMERS
+    from devtools.stack import stream_consumers
+
+    consumers = stream_consumers({name: print for name in STREAM_CONSUMERS.values()}, lambda table: f"arn:{table}")
+
+    by_name = {consumer.name: consumer for consumer in consumers}
+    assert by_name["order_stream"].parallelization == 10  # infra: order_stream_parallelization's default
+    assert {c.parallelization for name, c in by_name.items() if name != "order_stream"} == {1}
+    assert all(c.bisect_on_error for c in consumers)
+    orders_table = {function: table for table, function in STREAM_CONSUMERS.items()}["order_stream"]
+    assert by_name["order_stream"].stream_arn == f"arn:{orders_table}"

@@ -173,7 +173,7 @@ def test_each_stream_consumer_has_one_mapping_that_never_blocks_a_shard(synthesi
         assert mapping["StartingPosition"] == "TRIM_HORIZON"
         # Lambda keeps only an item's records in order across a shard's concurrent batches: the
         # orders stream takes 10 at once (#19), the others, whose consumers need more, one.
-        assert mapping["ParallelizationFactor"] == (10 if table_suffix == "orders" else 1), function_name
+        assert mapping["ParallelizationFactor"] == (10 if function_name == "order_stream" else 1), function_name
         queue_id = mapping["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
         assert synthesis.resources[queue_id]["Type"] == "AWS::SQS::Queue"
         depth_alarms = [
