@@ -27,15 +27,12 @@ handling, has been delivered and handled.
 
 from __future__ import annotations
 
-import base64
-import copy
 import hashlib
 import json
 import logging
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,40 +43,20 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from devtools.stream_records import (
+    DEFAULT_ACCOUNT_ID,
+    LambdaContext,
+    first_failed_index,
+    sequence_number,
+    to_lambda_record,
+)
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_ACCOUNT_ID = "123456789012"
 Handler = Callable[[dict[str, Any], Any], Any]
 _GET_RECORDS_LIMIT = 1000
 _DISCOVERY_INTERVAL = 1.0  # seconds between DescribeStream calls when nothing asks for one sooner
 _GONE_RECHECK_INTERVAL = 5.0  # a deleted table's stream is looked up again this often
-
-
-class LambdaContext:
-    """The attributes and method of Lambda's Python context object that handlers use."""
-
-    def __init__(
-        self,
-        function_name: str,
-        *,
-        region: str = "us-east-1",
-        account_id: str = DEFAULT_ACCOUNT_ID,
-        memory_limit_in_mb: int = 256,
-        timeout_seconds: float = 60.0,
-    ) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
-        self.memory_limit_in_mb = memory_limit_in_mb
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
-        self.identity = None
-        self.client_context = None
-        self._deadline = time.monotonic() + timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 @dataclass
@@ -448,7 +425,7 @@ class _ConsumerWorker:
             for record in records:
                 shard.lane_of(record).buffer.append(record)
         if records:
-            shard.last_fetched_sequence = _sequence(records[-1])
+            shard.last_fetched_sequence = sequence_number(records[-1])
         shard.iterator = response.get("NextShardIterator")
         if shard.iterator is None:
             shard.exhausted = True
@@ -478,8 +455,8 @@ class _ConsumerWorker:
         with self._lanes_lock:
             limit = min(consumer.batch_size, lane.batch_limit or consumer.batch_size)
             batch = lane.buffer[:limit]
-            is_retry = int(_sequence(batch[0])) <= lane.delivered_through
-            lane.delivered_through = max(lane.delivered_through, int(_sequence(batch[-1])))
+            is_retry = int(sequence_number(batch[0])) <= lane.delivered_through
+            lane.delivered_through = max(lane.delivered_through, int(sequence_number(batch[-1])))
         with self.poller._progress:  # counted before the call returns: drain() must see it in flight
             self.poller._deliveries_in_flight += 1
             self.poller._deliveries_started += 1
@@ -527,7 +504,7 @@ class _ConsumerWorker:
                 consumer.name,
                 len(batch),
                 shard.shard_id,
-                _sequence(batch[0]),
+                sequence_number(batch[0]),
             )
             error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
             return _Outcome(0, whole_batch=True, error={**error, "stackTrace": traceback.format_exc()})
@@ -555,7 +532,7 @@ class _ConsumerWorker:
             # Splitting does not use up an attempt (as with Lambda's BisectBatchOnFunctionError).
             lane.batch_limit = max(1, len(remaining) // 2)
             return
-        failing_sequence = _sequence(remaining[0])
+        failing_sequence = sequence_number(remaining[0])
         if lane.failing_sequence == failing_sequence:
             lane.attempts += 1
         else:
@@ -593,8 +570,8 @@ class _ConsumerWorker:
             "responseContext": {"functionError": error.get("errorType", "")},
             "DDBStreamBatchInfo": {
                 "shardId": shard.shard_id,
-                "startSequenceNumber": _sequence(records[0]),
-                "endSequenceNumber": _sequence(records[-1]),
+                "startSequenceNumber": sequence_number(records[0]),
+                "endSequenceNumber": sequence_number(records[-1]),
                 "approximateArrivalOfFirstRecord": first_created,
                 "approximateArrivalOfLastRecord": last_created,
                 "batchSize": len(records),
@@ -610,7 +587,7 @@ class _ConsumerWorker:
             "Consumer %s gave up on %d record(s) from sequence %s after %d attempts; written to %s",
             consumer.name,
             len(records),
-            _sequence(records[0]),
+            sequence_number(records[0]),
             lane.attempts,
             self.poller.failure_log,
         )
@@ -621,72 +598,6 @@ class _ConsumerWorker:
         if now - self._last_error_logged > 10.0:
             self._last_error_logged = now
             logger.exception(message, *args)
-
-
-def _sequence(record: Mapping[str, Any]) -> str:
-    sequence: str = record["dynamodb"]["SequenceNumber"]
-    return sequence
-
-
-def first_failed_index(response: Any, batch: list[dict[str, Any]]) -> tuple[int | None, str | None]:
-    """Read a handler's response as Lambda does with ReportBatchItemFailures.
-
-    Success: None, an empty dict, a missing/None/empty ``batchItemFailures``. An identifier
-    that is missing, empty, or not in the batch fails the whole batch. Otherwise the batch
-    failed from the lowest reported sequence number on.
-    """
-    if not isinstance(response, Mapping):
-        return None, None
-    failures = response.get("batchItemFailures")
-    if not failures:
-        return None, None
-    positions = {_sequence(record): index for index, record in enumerate(batch)}
-    failed: list[int] = []
-    for failure in failures:
-        identifier = failure.get("itemIdentifier") if isinstance(failure, Mapping) else None
-        if not identifier or identifier not in positions:
-            return 0, f"reported an unusable itemIdentifier {identifier!r}: whole batch failed"
-        failed.append(positions[identifier])
-    lowest = min(failed, key=lambda index: int(_sequence(batch[index])))
-    return lowest, f"reported {len(failed)} failed record(s), first {_sequence(batch[lowest])}"
-
-
-def to_lambda_record(raw: Mapping[str, Any], *, region: str, stream_arn: str) -> dict[str, Any]:
-    """A GetRecords record as it appears in a Lambda event (a fresh copy per delivery)."""
-    dynamodb = copy.deepcopy(dict(raw["dynamodb"]))
-    created = dynamodb.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        dynamodb["ApproximateCreationDateTime"] = created.timestamp()
-    for image_key in ("Keys", "NewImage", "OldImage"):
-        if image_key in dynamodb:
-            image = dynamodb[image_key]
-            dynamodb[image_key] = {name: _json_attribute(value) for name, value in image.items()}
-    record: dict[str, Any] = {
-        "eventID": raw["eventID"],
-        "eventName": raw["eventName"],
-        "eventVersion": raw.get("eventVersion", "1.1"),
-        "eventSource": raw.get("eventSource", "aws:dynamodb"),
-        "awsRegion": region,  # DynamoDB Local says "ddblocal"; Lambda gives the table's region
-        "dynamodb": dynamodb,
-        "eventSourceARN": stream_arn,
-    }
-    if "userIdentity" in raw:  # TTL deletions carry it
-        record["userIdentity"] = copy.deepcopy(raw["userIdentity"])
-    return record
-
-
-def _json_attribute(value: dict[str, Any]) -> dict[str, Any]:
-    """boto3 decodes binary attributes to bytes; Lambda events carry them base64-encoded."""
-    (type_name, inner), *_ = value.items()
-    if type_name == "B" and isinstance(inner, bytes | bytearray):
-        return {"B": base64.b64encode(inner).decode("ascii")}
-    if type_name == "BS":
-        return {"BS": [base64.b64encode(item).decode("ascii") for item in inner]}
-    if type_name == "M":
-        return {"M": {name: _json_attribute(item) for name, item in inner.items()}}
-    if type_name == "L":
-        return {"L": [_json_attribute(item) for item in inner]}
-    return value
 
 
 __all__ = [
