@@ -165,3 +165,34 @@ def test_the_local_stack_takes_the_deployed_batches_per_shard():
     assert all(c.bisect_on_error for c in consumers)
     orders_table = {function: table for table, function in STREAM_CONSUMERS.items()}["order_stream"]
     assert by_name["order_stream"].stream_arn == f"arn:{orders_table}"
+
+
+def test_bisection_isolates_a_poison_record_within_its_lane(dynamodb, stream_table, run_poller, tmp_path):
+    # GIVEN a poison record between two good ones of its lane, and a record of another lane
+    table, stream_arn = stream_table()
+    poison, other = keys_in_two_lanes()
+    same_lane = [key for key in (f"c{n}" for n in range(300)) if key_lane(key) == key_lane(poison)][:2]
+    for key in (same_lane[0], poison, same_lane[1], other):
+        put(dynamodb, table, key)
+
+    def answer(event: dict[str, Any], delivery: int) -> None:
+        if poison in [r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]]:
+            raise ValueError("cannot parse order")
+
+    handler = Recorder(answer)
+
+    # WHEN the lanes' consumer bisects failing batches, as the deployed mappings do
+    consumer = StreamConsumer(
+        "c", stream_arn, handler, batch_size=10, max_attempts=2, bisect_on_error=True, parallelization=LANES
+    )
+    poller = run_poller(consumer)
+    assert poller.drain(DRAIN_TIMEOUT)
+
+    # THEN only the poison record was given up; the other lane's record came once, never with it
+    [entry] = read_failure_log(tmp_path / "stream-failures.jsonl")
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in entry["records"]] == [poison]
+    assert handler.deliveries_of(other) == 1
+    assert [handler.keys(batch) for batch in handler.batches if other in handler.keys(batch)] == [[other]]
+    handled = {key for batch in handler.batches if poison not in handler.keys(batch) for key in handler.keys(batch)}
+    assert handled == {*same_lane, other}
+    assert poller.stats()["failures"] == 1
