@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -63,6 +63,23 @@ class StackOptions:
     state_file: Path | None = None  # written for `make call` while `make run` serves
     verified_senders: set[str] | None = None
     real_twilio: RealTwilio | None = None  # None: the stand-in
+
+
+def stream_consumers(handlers: Mapping[str, Any], stream_arn: Callable[[str], str]) -> list[StreamConsumer]:
+    """The local stream consumers, configured as the deployed event source mappings."""
+    from chalicelib.wiring import STREAM_CONSUMERS
+    from infra.streams import parallelization_factors  # the deployed defaults, without CDK
+
+    return [
+        StreamConsumer(
+            name=function,
+            stream_arn=stream_arn(table),
+            handler=handlers[function],
+            bisect_on_error=True,
+            parallelization=parallelization_factors()[function],
+        )
+        for table, function in STREAM_CONSUMERS.items()
+    ]
 
 
 def _request_handler_base() -> type:
@@ -216,19 +233,13 @@ class LocalStack:
         import boto3
 
         from chalicelib.adapters.dynamo.schema import table_name
-        from chalicelib.wiring import STREAM_CONSUMERS
 
         assert self.app_module is not None
         dynamodb = boto3.client("dynamodb", region_name=LOCAL_REGION, endpoint_url=self.dynamodb.endpoint_url)
-        consumers = [
-            StreamConsumer(
-                name=function,
-                stream_arn=dynamodb.describe_table(TableName=table_name(table))["Table"]["LatestStreamArn"],
-                handler=self.app_module.app.handler_map[function],
-                bisect_on_error=True,  # as the deployed event source mappings
-            )
-            for table, function in STREAM_CONSUMERS.items()
-        ]
+        consumers = stream_consumers(
+            self.app_module.app.handler_map,
+            lambda table: str(dynamodb.describe_table(TableName=table_name(table))["Table"]["LatestStreamArn"]),
+        )
         failure_log = PROJECT_ROOT / ".local" / "stream-failures.jsonl"
         return StreamPoller(
             consumers, region=LOCAL_REGION, endpoint_url=self.dynamodb.endpoint_url, failure_log=failure_log

@@ -15,6 +15,11 @@ event source mapping with ``FunctionResponseTypes=ReportBatchItemFailures``:
   failure log (JSON lines, like an on-failure destination) and the shard moves on. With
   ``bisect_on_error`` (the deployed mappings use it) a failing batch is split in halves
   first and only the record that keeps failing is given up.
+* with ``parallelization`` above 1 (the mapping's ParallelizationFactor) a shard's records go to
+  that many lanes by their item's key (partition and sort key together, the unit Lambda keeps in
+  order): each lane delivers its records in order, one batch at a time, with its own retries,
+  bisection and give-up, while the shard's other lanes go on; a shard counts as read (and its
+  children start) only once every lane has handled its records.
 
 ``drain()`` waits until everything written so far, including what handlers write while
 handling, has been delivered and handled.
@@ -22,14 +27,12 @@ handling, has been delivered and handled.
 
 from __future__ import annotations
 
-import base64
-import copy
+import hashlib
 import json
 import logging
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,40 +43,20 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from devtools.stream_records import (
+    DEFAULT_ACCOUNT_ID,
+    LambdaContext,
+    first_failed_index,
+    sequence_number,
+    to_lambda_record,
+)
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_ACCOUNT_ID = "123456789012"
 Handler = Callable[[dict[str, Any], Any], Any]
 _GET_RECORDS_LIMIT = 1000
 _DISCOVERY_INTERVAL = 1.0  # seconds between DescribeStream calls when nothing asks for one sooner
 _GONE_RECHECK_INTERVAL = 5.0  # a deleted table's stream is looked up again this often
-
-
-class LambdaContext:
-    """The attributes and method of Lambda's Python context object that handlers use."""
-
-    def __init__(
-        self,
-        function_name: str,
-        *,
-        region: str = "us-east-1",
-        account_id: str = DEFAULT_ACCOUNT_ID,
-        memory_limit_in_mb: int = 256,
-        timeout_seconds: float = 60.0,
-    ) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
-        self.memory_limit_in_mb = memory_limit_in_mb
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
-        self.identity = None
-        self.client_context = None
-        self._deadline = time.monotonic() + timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 @dataclass
@@ -89,10 +72,13 @@ class StreamConsumer:
     starting_position: str = "TRIM_HORIZON"  # or LATEST, as in the mapping
     bisect_on_error: bool = False
     retry_delay: float = 0.05  # seconds before a failed batch is delivered again
+    parallelization: int = 1  # batches of one shard in flight at once (ParallelizationFactor)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.max_attempts < 1:
             raise ValueError(f"{self.name}: batch_size and max_attempts must be at least 1")
+        if not 1 <= self.parallelization <= 10:
+            raise ValueError(f"{self.name}: parallelization must be 1..10, as Lambda's ParallelizationFactor")
         if self.starting_position not in ("TRIM_HORIZON", "LATEST"):
             raise ValueError(f"{self.name}: starting_position must be TRIM_HORIZON or LATEST")
         if self.function_name is None:
@@ -160,6 +146,8 @@ class StreamPoller:
             worker.wake.set()
         for worker in self._workers:
             worker.thread.join(timeout)
+            for delivery in worker.delivery_threads():
+                delivery.join(timeout)
             if worker.thread.is_alive():
                 logger.warning("Stream consumer %s did not stop within %.0f s", worker.consumer.name, timeout)
         self._workers = []
@@ -242,24 +230,49 @@ def _left(deadline: float) -> float:
 
 
 @dataclass
-class _Shard:
-    shard_id: str
-    parent_id: str | None
-    iterator: str | None = None
-    opened: bool = False
-    exhausted: bool = False  # closed shard read to its end: no more records will come
+class _Lane:
+    """A shard's records of some items, delivered in order one batch at a time."""
+
     buffer: list[dict[str, Any]] = field(default_factory=list)  # fetched, not yet done
-    last_fetched_sequence: str | None = None
+    busy: bool = False  # a batch of it is with the handler
     delivered_through: int = -1  # highest sequence number handed to the handler so far
     failing_sequence: str | None = None  # the record the last failed deliveries stopped at
     attempts: int = 0  # deliveries that failed at failing_sequence
     batch_limit: int | None = None  # set while bisecting a failing batch
     retry_at: float = 0.0
+
+
+@dataclass
+class _Shard:
+    shard_id: str
+    parent_id: str | None
+    lanes: list[_Lane]
+    iterator: str | None = None
+    opened: bool = False
+    exhausted: bool = False  # closed shard read to its end: no more records will come
+    last_fetched_sequence: str | None = None
     empty_poll_tick: int = -1  # tick of the last poll that found nothing left to do
 
     @property
+    def pending(self) -> int:
+        """Records fetched and not yet handled (or given up), in every lane."""
+        return sum(len(lane.buffer) for lane in self.lanes)
+
+    @property
     def finished(self) -> bool:
-        return self.exhausted and not self.buffer
+        return self.exhausted and not self.pending
+
+    def lane_of(self, record: Mapping[str, Any]) -> _Lane:
+        if len(self.lanes) == 1:
+            return self.lanes[0]
+        return self.lanes[lane_index(record["dynamodb"].get("Keys") or {}, len(self.lanes))]
+
+
+def lane_index(keys: Mapping[str, Any], lanes: int) -> int:
+    """The lane of an item's records: its whole key (partition and sort key) hashed, as Lambda
+    keeps an item's records in order across a shard's concurrent batches."""
+    text = json.dumps(keys, sort_keys=True, default=repr)  # repr: binary key attributes, stably
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") % lanes
 
 
 @dataclass
@@ -285,6 +298,14 @@ class _ConsumerWorker:
         self._stream_gone = False
         self._next_discovery = 0.0
         self._last_error_logged = 0.0
+        # Lane state is shared with the delivery threads of a parallelized consumer. Order: this
+        # lock, then the poller's condition, never the other way (drain() reads without it).
+        self._lanes_lock = threading.Lock()
+        self._deliveries: set[threading.Thread] = set()
+
+    def delivery_threads(self) -> list[threading.Thread]:
+        with self._lanes_lock:
+            return list(self._deliveries)
 
     def request_discovery(self) -> None:
         self.discover_requested.set()
@@ -294,7 +315,7 @@ class _ConsumerWorker:
         """Called by drain() under the poller's condition."""
         if self.discovery_tick <= mark:
             return False
-        return all(not shard.buffer and shard.empty_poll_tick > mark for shard in self.shards.copy().values())
+        return all(not shard.pending and shard.empty_poll_tick > mark for shard in self.shards.copy().values())
 
     def _run(self) -> None:
         while not self.poller._stop.is_set():
@@ -347,7 +368,8 @@ class _ConsumerWorker:
                 shard_id = raw_shard["ShardId"]
                 if shard_id in self.shards or shard_id in self.finished_shards:
                     continue
-                self.shards[shard_id] = _Shard(shard_id=shard_id, parent_id=raw_shard.get("ParentShardId"))
+                lanes = [_Lane() for _ in range(self.consumer.parallelization)]
+                self.shards[shard_id] = _Shard(shard_id, raw_shard.get("ParentShardId"), lanes)
                 logger.debug("Consumer %s found shard %s", self.consumer.name, shard_id)
         self._next_discovery = time.monotonic() + interval
         self.discovery_tick = tick
@@ -364,13 +386,18 @@ class _ConsumerWorker:
             request["ExclusiveStartShardId"] = last
 
     def _step(self, shard: _Shard) -> bool:
-        """Fetch what the shard has and deliver one batch; True when anything happened."""
+        """Fetch what the shard has and start a batch in each idle lane; True when anything happened."""
         did_work = False
-        if not shard.exhausted and len(shard.buffer) < self.consumer.batch_size:
+        if not shard.exhausted and shard.pending < self.consumer.batch_size * len(shard.lanes):
             did_work |= self._fetch(shard)
-        if shard.buffer and time.monotonic() >= shard.retry_at:
-            self._deliver(shard)
-            did_work = True
+        for lane in shard.lanes:
+            with self._lanes_lock:
+                ready = bool(lane.buffer) and not lane.busy and time.monotonic() >= lane.retry_at
+                if ready:
+                    lane.busy = True
+            if ready:
+                self._deliver(shard, lane)
+                did_work = True
         return did_work
 
     def _fetch(self, shard: _Shard) -> bool:
@@ -394,13 +421,15 @@ class _ConsumerWorker:
                 return True
             raise
         records = response.get("Records", [])
-        shard.buffer.extend(records)
+        with self._lanes_lock:
+            for record in records:
+                shard.lane_of(record).buffer.append(record)
         if records:
-            shard.last_fetched_sequence = _sequence(records[-1])
+            shard.last_fetched_sequence = sequence_number(records[-1])
         shard.iterator = response.get("NextShardIterator")
         if shard.iterator is None:
             shard.exhausted = True
-        if not shard.buffer:
+        if not shard.pending:
             shard.empty_poll_tick = tick
         return bool(records)
 
@@ -419,24 +448,46 @@ class _ConsumerWorker:
 
     # -- delivery -----------------------------------------------------------------------
 
-    def _deliver(self, shard: _Shard) -> None:
+    def _deliver(self, shard: _Shard, lane: _Lane) -> None:
+        """Hand the lane's next batch to the handler: in this thread for a consumer of one lane a
+        shard, else in a thread of its own, the worker going on with the other lanes."""
         consumer = self.consumer
-        limit = min(consumer.batch_size, shard.batch_limit or consumer.batch_size)
-        batch = shard.buffer[:limit]
-        is_retry = int(_sequence(batch[0])) <= shard.delivered_through
-        shard.delivered_through = max(shard.delivered_through, int(_sequence(batch[-1])))
-        with self.poller._progress:
+        with self._lanes_lock:
+            limit = min(consumer.batch_size, lane.batch_limit or consumer.batch_size)
+            batch = lane.buffer[:limit]
+            is_retry = int(sequence_number(batch[0])) <= lane.delivered_through
+            lane.delivered_through = max(lane.delivered_through, int(sequence_number(batch[-1])))
+        with self.poller._progress:  # counted before the call returns: drain() must see it in flight
             self.poller._deliveries_in_flight += 1
             self.poller._deliveries_started += 1
             self.poller._stats.batches += 1
             self.poller._stats.retries += int(is_retry)
+        if len(shard.lanes) == 1:
+            self._handle(shard, lane, batch)
+            return
+        thread = threading.Thread(
+            target=self._handle, args=(shard, lane, batch), name=f"stream-lane-{consumer.name}", daemon=True
+        )
+        with self._lanes_lock:
+            self._deliveries.add(thread)
+        thread.start()
+
+    def _handle(self, shard: _Shard, lane: _Lane, batch: list[dict[str, Any]]) -> None:
         try:
             outcome = self._invoke(batch, shard)
-            self._settle(shard, batch, outcome)
+            with self._lanes_lock:
+                self._settle(shard, lane, batch, outcome)
+        except Exception:  # a bug here must not leave the lane busy for ever
+            self._log_error_rate_limited("Stream consumer %s failed to settle a batch", self.consumer.name)
         finally:
+            with self._lanes_lock:
+                lane.busy = False
+                self._deliveries.discard(threading.current_thread())
             with self.poller._progress:
                 self.poller._deliveries_in_flight -= 1
                 self.poller._progress.notify_all()
+            if len(shard.lanes) > 1:
+                self.wake.set()  # the lane's next batch need not wait for the poll interval
 
     def _invoke(self, batch: list[dict[str, Any]], shard: _Shard) -> _Outcome:
         consumer = self.consumer
@@ -453,7 +504,7 @@ class _ConsumerWorker:
                 consumer.name,
                 len(batch),
                 shard.shard_id,
-                _sequence(batch[0]),
+                sequence_number(batch[0]),
             )
             error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
             return _Outcome(0, whole_batch=True, error={**error, "stackTrace": traceback.format_exc()})
@@ -468,41 +519,41 @@ class _ConsumerWorker:
             error={"errorType": "BatchItemFailure", "errorMessage": problem or ""},
         )
 
-    def _settle(self, shard: _Shard, batch: list[dict[str, Any]], outcome: _Outcome) -> None:
+    def _settle(self, shard: _Shard, lane: _Lane, batch: list[dict[str, Any]], outcome: _Outcome) -> None:
         consumer = self.consumer
         if outcome.failed_index is None:
-            self._checkpoint(shard, len(batch))
-            shard.failing_sequence, shard.attempts, shard.batch_limit = None, 0, None
+            self._checkpoint(lane, len(batch))
+            lane.failing_sequence, lane.attempts, lane.batch_limit = None, 0, None
             return
-        self._checkpoint(shard, outcome.failed_index)
+        self._checkpoint(lane, outcome.failed_index)
         remaining = batch[outcome.failed_index :]
-        shard.retry_at = time.monotonic() + consumer.retry_delay
+        lane.retry_at = time.monotonic() + consumer.retry_delay
         if consumer.bisect_on_error and outcome.whole_batch and len(remaining) > 1:
             # Splitting does not use up an attempt (as with Lambda's BisectBatchOnFunctionError).
-            shard.batch_limit = max(1, len(remaining) // 2)
+            lane.batch_limit = max(1, len(remaining) // 2)
             return
-        failing_sequence = _sequence(remaining[0])
-        if shard.failing_sequence == failing_sequence:
-            shard.attempts += 1
+        failing_sequence = sequence_number(remaining[0])
+        if lane.failing_sequence == failing_sequence:
+            lane.attempts += 1
         else:
-            shard.failing_sequence, shard.attempts = failing_sequence, 1
-        if shard.attempts < consumer.max_attempts:
+            lane.failing_sequence, lane.attempts = failing_sequence, 1
+        if lane.attempts < consumer.max_attempts:
             return
         # Bisection would have isolated the failing record; without it Lambda drops the batch.
         given_up = remaining[:1] if consumer.bisect_on_error else remaining
-        self._give_up(shard, given_up, outcome.error)
-        del shard.buffer[: len(given_up)]
-        shard.failing_sequence, shard.attempts, shard.batch_limit = None, 0, None
-        shard.retry_at = 0.0
+        self._give_up(shard, lane, given_up, outcome.error)
+        del lane.buffer[: len(given_up)]
+        lane.failing_sequence, lane.attempts, lane.batch_limit = None, 0, None
+        lane.retry_at = 0.0
 
-    def _checkpoint(self, shard: _Shard, count: int) -> None:
+    def _checkpoint(self, lane: _Lane, count: int) -> None:
         if count <= 0:
             return
-        del shard.buffer[:count]
+        del lane.buffer[:count]
         with self.poller._progress:
             self.poller._stats.records += count
 
-    def _give_up(self, shard: _Shard, records: list[dict[str, Any]], error: dict[str, str]) -> None:
+    def _give_up(self, shard: _Shard, lane: _Lane, records: list[dict[str, Any]], error: dict[str, str]) -> None:
         consumer = self.consumer
         region, account = self.poller.region, self.poller.account_id
         lambda_records = [to_lambda_record(raw, region=region, stream_arn=consumer.stream_arn) for raw in records]
@@ -514,13 +565,13 @@ class _ConsumerWorker:
             "requestContext": {
                 "functionArn": f"arn:aws:lambda:{region}:{account}:function:{consumer.function_name}",
                 "condition": "RetryAttemptsExhausted",
-                "approximateInvokeCount": shard.attempts,
+                "approximateInvokeCount": lane.attempts,
             },
             "responseContext": {"functionError": error.get("errorType", "")},
             "DDBStreamBatchInfo": {
                 "shardId": shard.shard_id,
-                "startSequenceNumber": _sequence(records[0]),
-                "endSequenceNumber": _sequence(records[-1]),
+                "startSequenceNumber": sequence_number(records[0]),
+                "endSequenceNumber": sequence_number(records[-1]),
                 "approximateArrivalOfFirstRecord": first_created,
                 "approximateArrivalOfLastRecord": last_created,
                 "batchSize": len(records),
@@ -536,8 +587,8 @@ class _ConsumerWorker:
             "Consumer %s gave up on %d record(s) from sequence %s after %d attempts; written to %s",
             consumer.name,
             len(records),
-            _sequence(records[0]),
-            shard.attempts,
+            sequence_number(records[0]),
+            lane.attempts,
             self.poller.failure_log,
         )
 
@@ -549,76 +600,11 @@ class _ConsumerWorker:
             logger.exception(message, *args)
 
 
-def _sequence(record: Mapping[str, Any]) -> str:
-    sequence: str = record["dynamodb"]["SequenceNumber"]
-    return sequence
-
-
-def first_failed_index(response: Any, batch: list[dict[str, Any]]) -> tuple[int | None, str | None]:
-    """Read a handler's response as Lambda does with ReportBatchItemFailures.
-
-    Success: None, an empty dict, a missing/None/empty ``batchItemFailures``. An identifier
-    that is missing, empty, or not in the batch fails the whole batch. Otherwise the batch
-    failed from the lowest reported sequence number on.
-    """
-    if not isinstance(response, Mapping):
-        return None, None
-    failures = response.get("batchItemFailures")
-    if not failures:
-        return None, None
-    positions = {_sequence(record): index for index, record in enumerate(batch)}
-    failed: list[int] = []
-    for failure in failures:
-        identifier = failure.get("itemIdentifier") if isinstance(failure, Mapping) else None
-        if not identifier or identifier not in positions:
-            return 0, f"reported an unusable itemIdentifier {identifier!r}: whole batch failed"
-        failed.append(positions[identifier])
-    lowest = min(failed, key=lambda index: int(_sequence(batch[index])))
-    return lowest, f"reported {len(failed)} failed record(s), first {_sequence(batch[lowest])}"
-
-
-def to_lambda_record(raw: Mapping[str, Any], *, region: str, stream_arn: str) -> dict[str, Any]:
-    """A GetRecords record as it appears in a Lambda event (a fresh copy per delivery)."""
-    dynamodb = copy.deepcopy(dict(raw["dynamodb"]))
-    created = dynamodb.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        dynamodb["ApproximateCreationDateTime"] = created.timestamp()
-    for image_key in ("Keys", "NewImage", "OldImage"):
-        if image_key in dynamodb:
-            image = dynamodb[image_key]
-            dynamodb[image_key] = {name: _json_attribute(value) for name, value in image.items()}
-    record: dict[str, Any] = {
-        "eventID": raw["eventID"],
-        "eventName": raw["eventName"],
-        "eventVersion": raw.get("eventVersion", "1.1"),
-        "eventSource": raw.get("eventSource", "aws:dynamodb"),
-        "awsRegion": region,  # DynamoDB Local says "ddblocal"; Lambda gives the table's region
-        "dynamodb": dynamodb,
-        "eventSourceARN": stream_arn,
-    }
-    if "userIdentity" in raw:  # TTL deletions carry it
-        record["userIdentity"] = copy.deepcopy(raw["userIdentity"])
-    return record
-
-
-def _json_attribute(value: dict[str, Any]) -> dict[str, Any]:
-    """boto3 decodes binary attributes to bytes; Lambda events carry them base64-encoded."""
-    (type_name, inner), *_ = value.items()
-    if type_name == "B" and isinstance(inner, bytes | bytearray):
-        return {"B": base64.b64encode(inner).decode("ascii")}
-    if type_name == "BS":
-        return {"BS": [base64.b64encode(item).decode("ascii") for item in inner]}
-    if type_name == "M":
-        return {"M": {name: _json_attribute(item) for name, item in inner.items()}}
-    if type_name == "L":
-        return {"L": [_json_attribute(item) for item in inner]}
-    return value
-
-
 __all__ = [
     "LambdaContext",
     "StreamConsumer",
     "StreamPoller",
     "first_failed_index",
+    "lane_index",
     "to_lambda_record",
 ]

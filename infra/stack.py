@@ -38,6 +38,7 @@ from infra.api_keys import AUTHORIZER_FUNCTION, protect_shop_routes
 from infra.api_logs import add_access_logs
 from infra.chalice_app import ChaliceApp
 from infra.scan_findings import AcceptFindings, accepted_findings
+from infra.streams import MAX_PARALLELIZATION, ORDER_STREAM_PARALLELIZATION, parallelization_factors
 from infra.tables import TableSpec, table_specs
 from infra.twilio_function import TWILIO_FUNCTION
 from infra.voice_fallback import DEFAULT_LANGUAGES as DEFAULT_FALLBACK_LANGUAGES
@@ -121,6 +122,9 @@ class DeploySettings:
     stream_batch_size: int = 25
     stream_retry_attempts: int = 5
     stream_max_record_age_seconds: int = 3600
+    # Batches of one orders stream shard handled at once (ParallelizationFactor, #19; the other
+    # streams keep 1: infra/streams.py says why, stream by stream).
+    order_stream_parallelization: int = ORDER_STREAM_PARALLELIZATION
     lambda_memory_mb: int = 512
     # X-Ray: Lambda's active tracing and Powertools' Tracer. Off, no function loads the X-Ray SDK:
     # `import app` costs about a third less CPU (bench cold_start: 2.64 -> 1.68 x baseline); the
@@ -188,6 +192,7 @@ class DeploySettings:
             stream_max_record_age_seconds=int(
                 get("stream_max_record_age_seconds") or base.stream_max_record_age_seconds
             ),
+            order_stream_parallelization=int(get("order_stream_parallelization") or base.order_stream_parallelization),
             lambda_memory_mb=int(get("lambda_memory_mb") or base.lambda_memory_mb),
             tracing=_flag(get("tracing"), base.tracing),
             crm_secret_names=tuple(_list(get("crm_secret_names"))),
@@ -240,6 +245,8 @@ class DeploySettings:
             raise ValueError("stream_retry_attempts: 1..10 (never endless: one bad record would block a shard)")
         if not 60 <= self.stream_max_record_age_seconds <= 86400:
             raise ValueError("stream_max_record_age_seconds: 60..86400")
+        if not 1 <= self.order_stream_parallelization <= MAX_PARALLELIZATION:
+            raise ValueError(f"order_stream_parallelization: 1..{MAX_PARALLELIZATION} (Lambda's ParallelizationFactor)")
         for name in self.crm_secret_names:
             if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", name):
                 raise ValueError(f"crm_secret_names: {name!r} is not a shop's crm.secret_name")
@@ -709,6 +716,9 @@ class CallCenterStack(cdk.Stack):
             event_source_arn=_stream_arn(self.tables[table_suffix]),
             starting_position="TRIM_HORIZON",  # records written before the mapping existed too
             batch_size=self.settings.stream_batch_size,
+            parallelization_factor=parallelization_factors(self.settings.order_stream_parallelization)[
+                STREAM_CONSUMERS[table_suffix]
+            ],
             function_response_types=["ReportBatchItemFailures"],
             bisect_batch_on_function_error=True,
             maximum_retry_attempts=self.settings.stream_retry_attempts,

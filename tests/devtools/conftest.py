@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from devtools.dynamodb_local import DynamoDBLocal
+from devtools.stream_poller import StreamConsumer, StreamPoller
+
+POLLER_REGION = "eu-central-1"
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +43,24 @@ def stream_table(dynamodb: Any) -> Callable[[], tuple[str, str]]:
         return name, description["LatestStreamArn"]
 
     return create
+
+
+@pytest.fixture
+def run_poller(dynamodb_local: DynamoDBLocal, tmp_path: Path) -> Iterator[Callable[..., StreamPoller]]:
+    """Starts a stream poller for the given consumers (failures in tmp_path), stopped after the test."""
+    pollers: list[StreamPoller] = []
+
+    def run(*consumers: StreamConsumer) -> StreamPoller:
+        poller = StreamPoller(
+            list(consumers),
+            region=POLLER_REGION,
+            endpoint_url=dynamodb_local.endpoint_url,
+            failure_log=tmp_path / "stream-failures.jsonl",
+            poll_interval=0.05,
+        )
+        pollers.append(poller.start())
+        return poller
+
+    yield run
+    for poller in pollers:
+        poller.stop()

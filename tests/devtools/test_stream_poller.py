@@ -5,19 +5,19 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devtools.dynamodb_local import DynamoDBLocal
-from devtools.stream_poller import StreamConsumer, StreamPoller, first_failed_index, to_lambda_record
+from devtools.stream_poller import StreamConsumer, first_failed_index, to_lambda_record
+from tests.devtools.conftest import POLLER_REGION
 
 pytestmark = pytest.mark.integration
 
-REGION = "eu-central-1"
+REGION = POLLER_REGION
 DRAIN_TIMEOUT = 30.0
 
 
@@ -53,26 +53,6 @@ def failures_for(keys: set[str], event: dict[str, Any]) -> dict[str, Any]:
             if record["dynamodb"]["Keys"]["pk"]["S"] in keys
         ]
     }
-
-
-@pytest.fixture
-def run_poller(dynamodb_local: DynamoDBLocal, tmp_path: Path) -> Iterator[Callable[..., StreamPoller]]:
-    pollers: list[StreamPoller] = []
-
-    def run(*consumers: StreamConsumer) -> StreamPoller:
-        poller = StreamPoller(
-            list(consumers),
-            region=REGION,
-            endpoint_url=dynamodb_local.endpoint_url,
-            failure_log=tmp_path / "stream-failures.jsonl",
-            poll_interval=0.05,
-        )
-        pollers.append(poller.start())
-        return poller
-
-    yield run
-    for poller in pollers:
-        poller.stop()
 
 
 def put(dynamodb: Any, table: str, key: str, **attributes: str) -> None:

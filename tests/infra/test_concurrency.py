@@ -77,3 +77,10 @@ def test_reserved_concurrency_false_reserves_nothing(guardrails_off_synthesis: S
     for logical_id in guardrails_off_synthesis.function_names:
         assert _reserved(guardrails_off_synthesis, logical_id) is None, logical_id
     assert not guardrails_off_synthesis.of_type("AWS::Lambda::EventInvokeConfig")
+
+
+def test_the_orders_stream_parallelization_is_a_setting_within_lambdas_range() -> None:
+    assert DeploySettings.from_context(Node({"order_stream_parallelization": "4"})).order_stream_parallelization == 4
+    for nonsense in ("0", "11"):
+        with pytest.raises(ValueError, match=r"order_stream_parallelization: 1\.\.10"):
+            DeploySettings.from_context(Node({"order_stream_parallelization": nonsense}))

@@ -171,6 +171,9 @@ def test_each_stream_consumer_has_one_mapping_that_never_blocks_a_shard(synthesi
         assert 0 <= mapping["MaximumRetryAttempts"] <= 10  # -1 (the default) retries forever
         assert 60 <= mapping["MaximumRecordAgeInSeconds"] <= 86400
         assert mapping["StartingPosition"] == "TRIM_HORIZON"
+        # Lambda keeps only an item's records in order across a shard's concurrent batches: the
+        # orders stream takes 10 at once (#19), the others, whose consumers need more, one.
+        assert mapping["ParallelizationFactor"] == (10 if function_name == "order_stream" else 1), function_name
         queue_id = mapping["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
         assert synthesis.resources[queue_id]["Type"] == "AWS::SQS::Queue"
         depth_alarms = [
