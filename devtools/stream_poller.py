@@ -194,6 +194,26 @@ class StreamPoller:
                     return True
                 # Something was delivered after the mark: its writes need another quiet round.
 
+    def pending(self) -> list[str]:
+        """What the poller still holds, in words: deliveries running, and per shard lane the
+        records fetched and not yet handled, with a failing record's tries and next try
+        (``LocalStack.wait_quiet`` names them when it times out). Read without the workers'
+        locks: a snapshot for a message, not for decisions."""
+        lines = [f"{self._deliveries_in_flight} stream deliveries running"] if self._deliveries_in_flight else []
+        now = time.monotonic()
+        for worker in list(self._workers):
+            for shard in list(worker.shards.values()):
+                for number, lane in enumerate(list(shard.lanes)):
+                    if not lane.buffer and lane.failing_sequence is None:
+                        continue
+                    where = f"shard {shard.shard_id}" + (f" lane {number}" if len(shard.lanes) > 1 else "")
+                    line = f"stream {worker.consumer.name} {where}: {len(lane.buffer)} records waiting"
+                    if lane.failing_sequence is not None:
+                        line += f", record {lane.failing_sequence} failed {lane.attempts} times"
+                        line += f", next try in {max(0.0, lane.retry_at - now):.1f} s"
+                    lines.append(line)
+        return lines
+
     # -- used by the workers ----------------------------------------------------------------
 
     def _next_tick(self) -> int:
