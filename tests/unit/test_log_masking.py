@@ -79,7 +79,7 @@ def test_twilio_refusing_a_robot_call_is_logged_with_its_reason_and_no_number() 
     # GIVEN a queued robot task, and Twilio refusing the call with its error text naming the number
     shop = ShopSettings.model_validate({"shop_id": "demo", "name": "Kvitka", "caller_id": "+380441234567"})
     store = FakeStore([shop])
-    order_id = intake.new_order_id(NOON)
+    order_id = intake.new_order_id(NOON, "+380671234567")
     order = OrderIn.model_validate({"phone": "067 123-45-67", "total": "100", "order_number": "A-1"})
     intake.accept_order(shop, order, store=store, now=NOON, order_id=order_id)
     intake.decide_new_order(shop, order_id, store=store, tasks=store, now=NOON)
