@@ -15,7 +15,8 @@ _LANED_ID = re.compile(r"^ord_[0-9a-f]{11}([0-9a-f])[0-9a-f]{10}$")
 
 
 def lane_of_phone(phone: str) -> int:
-    """The lane of a customer: ``phone`` as stored (E.164 when valid, else as sent)."""
+    """The lane of a customer: ``phone`` as stored (E.164 when valid, else as sent). Fixed at
+    creation (the id carries it): an order the shop moves to another phone keeps its key."""
     return zlib.crc32(phone.encode()) % ORDER_LANES
 
 
