@@ -142,7 +142,7 @@ SIDS = st.from_regex(r"\A(CA|RE|SM|AC|PN)[0-9a-f]{32}\Z")
 TIMES = st.datetimes(min_value=datetime(2001, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC))
 AMOUNTS = st.decimals(min_value=0, max_value=10**10, places=2, allow_nan=False, allow_infinity=False)
 ORDER_NUMBERS = st.from_regex(r"\A[A-Z]{1,3}-[0-9]{1,9}\Z")
-ORDER_IDS = st.from_regex(r"\A(ord|tsk)_[0-9a-f]{21}\Z")
+ORDER_IDS = st.from_regex(r"\A(ord_[0-9a-f]{22}|(ord|tsk)_[0-9a-f]{21})\Z")  # ord_: with its lane digit (#19)
 
 
 @settings(max_examples=300, deadline=None)
