@@ -173,6 +173,7 @@ def _calls(count: int, rng: random.Random) -> Iterator[Any]:
 
 def _orders(count: int, rng: random.Random) -> Iterator[Any]:
     """Orders as the app stores them once decided: routed, with their dial task."""
+    from chalicelib.adapters.dynamo.orders import order_keys
     from chalicelib.adapters.dynamo.schema import OrderItem
 
     for index in range(count):
@@ -180,8 +181,8 @@ def _orders(count: int, rng: random.Random) -> Iterator[Any]:
         status = rng.choices(["confirmed", "cancelled", "duplicate", "queued", "unreachable"], [60, 10, 8, 15, 7])[0]
         phone = f"+38067{rng.randrange(10**7):07d}"
         yield OrderItem(
-            SHOP_ID,
-            f"ord_{index:020x}",
+            *order_keys(SHOP_ID, f"ord_{index:020x}"),
+            shop_id=SHOP_ID,
             order_number=f"S-{index}",
             phone=phone,
             customer_name="Synthetic Customer",

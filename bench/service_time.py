@@ -308,7 +308,8 @@ class _Bench:
         _expect(shop is not None, "the demo shop is not loaded")
         assert shop is not None
         order_in = OrderIn.model_validate(order_body(f"R-{self.round_no}"))
-        order = intake.accept_order(shop, order_in, store=store, now=now, order_id=intake.new_order_id(now))
+        order_id = intake.new_order_id(now, intake.stored_phone(shop, order_in))
+        order = intake.accept_order(shop, order_in, store=store, now=now, order_id=order_id)
         with self._counted(DECIDE, record):
             outcome = intake.decide_new_order(shop, order.order_id, store=store, tasks=store, now=now)
         _expect(outcome == "queued", f"order {order.order_id} was decided {outcome!r}, not queued")

@@ -48,7 +48,7 @@ A = TypeVar("A")
 B = TypeVar("B")
 
 # table (without prefix) -> the @app.lambda_function that consumes its stream
-STREAM_CONSUMERS: dict[str, str] = {"orders": "order_stream", "dial_tasks": "task_stream"}
+STREAM_CONSUMERS: dict[str, str] = {"order_lanes": "order_stream", "dial_tasks": "task_stream"}
 STREAM_CONSUMERS |= {"call_outcomes": "outcome_stream", "crm_outbox": "crm_stream"}
 STREAM_CONSUMERS |= {"calls": "call_stream"}  # the live counters (#19)
 

@@ -18,7 +18,7 @@ from chalicelib.domain.shop import ShopSettings, merged_settings
 from chalicelib.services import admin
 from chalicelib.services.crm_push import parked_view
 from chalicelib.wiring import repository, text_outbox
-from cli import erase, live_counts, texts, twilio_numbers
+from cli import copy_orders, erase, live_counts, texts, twilio_numbers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     texts.add_parsers(commands)
     erase.add_parser(commands)
     live_counts.add_parser(commands)
+    copy_orders.add_parser(commands)
     commands.add_parser(
         "index-dial-tasks",
         help="once after upgrading: key the open dial tasks stored before the minute's cross-shop search (a Scan)",
@@ -214,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             return twilio_numbers.run(args, routes=store)
         elif args.command == "erase-customer":
             return erase.run(args, shop=store.get_shop(args.shop), now=now)
+        elif args.command == "copy-orders":
+            return copy_orders.run(args)
         elif args.command == "rebuild-live-counts":
             return live_counts.run(args, shop=store.get_shop(args.shop), now=now)
         elif args.command in texts.COMMANDS:

@@ -596,7 +596,8 @@ class Soak:
 
     # -- orders ---------------------------------------------------------------------------------
     def _orders_phase(self) -> None:
-        from chalicelib.adapters.dynamo.schema import DialTaskItem, OrderItem
+        from chalicelib.adapters.dynamo.orders import shop_orders
+        from chalicelib.adapters.dynamo.schema import DialTaskItem
         from chalicelib.domain.phones import normalise_phone
 
         posts = plan_orders(self.options)
@@ -607,7 +608,7 @@ class Soak:
         self._settle()
         self._faults(on=False)
         kinds = collections.Counter(post.kind for post in posts)
-        stored = [o for shop in (SHOP_A, SHOP_B) for o in OrderItem.query(shop)]
+        stored = [o for shop in (SHOP_A, SHOP_B) for o in shop_orders(shop)]
         by_id = {o.order_id: o for o in stored}
         tasks_of: dict[str, list[str]] = collections.defaultdict(list)
         for task in DialTaskItem.scan():
@@ -712,11 +713,12 @@ class Soak:
         return bool(tasks) and all(t.state in ("done", "failed") for t in tasks)
 
     def _check_calls(self, behaviour_of: dict[str, str]) -> None:
-        from chalicelib.adapters.dynamo.schema import DialTaskItem, OrderItem
+        from chalicelib.adapters.dynamo.orders import shop_orders
+        from chalicelib.adapters.dynamo.schema import DialTaskItem
 
         max_attempts = 3
         tasks = list(DialTaskItem.scan(DialTaskItem.shop_id == SHOP_C))
-        orders = {o.phone: o for o in OrderItem.query(SHOP_C)}
+        orders = {o.phone: o for o in shop_orders(SHOP_C)}
         calls_to = collections.Counter(leg.to for leg in self.stack.standin.calls if leg.direction == "outbound-api")
         texts_to = collections.Counter(m.to for m in self.stack.standin.messages if m.to in behaviour_of)
         expected_status = {
@@ -767,7 +769,8 @@ class Soak:
         )
 
     def _snapshot(self) -> dict[str, Any]:
-        from chalicelib.adapters.dynamo.schema import CallItem, DialTaskItem, OrderItem
+        from chalicelib.adapters.dynamo.orders import shop_orders
+        from chalicelib.adapters.dynamo.schema import CallItem, DialTaskItem
 
         return {
             "calls": sorted(
@@ -778,7 +781,7 @@ class Soak:
                 json.dumps(t.serialize(), sort_keys=True, default=str)
                 for t in DialTaskItem.scan(DialTaskItem.shop_id == SHOP_C)
             ),
-            "orders": sorted(json.dumps(o.serialize(), sort_keys=True, default=str) for o in OrderItem.query(SHOP_C)),
+            "orders": sorted(json.dumps(o.serialize(), sort_keys=True, default=str) for o in shop_orders(SHOP_C)),
         }
 
     def _replay_status_callbacks(self) -> None:

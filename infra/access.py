@@ -64,7 +64,7 @@ OWN_TABLES = frozenset({"report_runs", "live_counts"})
 # The tables the code scans (shops.py, orders.py, task_queries.py, inbound_queue.py: the minute's
 # sweep of the callers waiting): Scan is granted only on these. (The agent behind a browser's
 # outgoing call is a Query of the agents' by_client_identity index: the "Indexes" grant.)
-SCANNED_TABLES = frozenset({"shops", "numbers", "api_keys", "orders", "dial_tasks", "queue_entries"})
+SCANNED_TABLES = frozenset({"shops", "numbers", "api_keys", "order_lanes", "dial_tasks", "queue_entries"})
 
 Secret = Literal["twilio_token", "recording_link", "twilio_api_key", "crm"]
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib import wiring
 from chalicelib.domain.expired_records import expired_recording_sid
+from chalicelib.domain.order_lanes import shop_of_order_key
 from chalicelib.events.batch import process_stream
 from chalicelib.observability import tracer
 from chalicelib.services import live_counting
@@ -48,7 +49,8 @@ def count_orders(event: dict[str, Any], shop_of: Callable[[str], ShopSettings | 
     counters, entries = wiring.live_counters(), []
     for raw in event.get("Records", []):
         dynamodb = raw.get("dynamodb") or {}
-        shop_id = ((dynamodb.get("Keys") or {}).get("shop_id") or {}).get("S")
+        order_key = ((dynamodb.get("Keys") or {}).get("order_key") or {}).get("S")
+        shop_id = shop_of_order_key(order_key) if order_key else None
         shop = shop_of(shop_id) if shop_id and raw.get("eventID") else None
         if shop is not None:
             change = counters.order_change(dynamodb.get("OldImage"), dynamodb.get("NewImage"))

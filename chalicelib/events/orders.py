@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib import wiring
 from chalicelib.clock import current_clock
+from chalicelib.domain.order_lanes import shop_of_order_key
 from chalicelib.events.batch import process_stream
 from chalicelib.events.live import count_orders, record_id
 from chalicelib.observability import logger, metrics, tracer
@@ -45,9 +46,10 @@ def decide_order(record: DynamoDBRecord) -> None:
     from chalicelib.services import intake, order_events
 
     keys = record.dynamodb.keys if record.dynamodb else {}
-    shop = wiring.repository().get_shop(keys["shop_id"])
+    shop_id = shop_of_order_key(keys["order_key"])  # the keys hold the lane's key, not shop_id (#19)
+    shop = wiring.repository().get_shop(shop_id)
     if shop is None:
-        raise LookupError(f"order of unknown shop {keys['shop_id']!r}")
+        raise LookupError(f"order of unknown shop {shop_id!r}")
     record_id(record)  # a record without its id was not counted (count_orders): it fails here
     store, now = wiring.repository(), current_clock().now()
     if record.event_name is DynamoDBRecordEventName.INSERT:

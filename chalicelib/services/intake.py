@@ -16,6 +16,7 @@ from typing import Literal
 
 from chalicelib.domain.dedup import dedup_claim_for, fake_reason
 from chalicelib.domain.entities import DialTask, Order
+from chalicelib.domain.order_lanes import lane_digit, lane_of_phone
 from chalicelib.domain.orders import OrderIn, local_day
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.shop import ShopSettings
@@ -33,9 +34,17 @@ class OrderMissingError(LookupError):
     """The stream named an order the table doesn't return (yet): retry the record."""
 
 
-def new_order_id(now: datetime) -> str:
-    """Time-ordered and unguessable: 'ord_' + milliseconds (hex) + 40 random bits."""
-    return f"ord_{int(now.timestamp() * 1000):011x}{secrets.token_hex(5)}"
+def new_order_id(now: datetime, phone: str) -> str:
+    """Time-ordered and unguessable: 'ord_' + milliseconds (hex) + the customer's lane (one hex
+    digit: the id alone addresses the order's partition, #19) + 40 random bits. ``phone`` as
+    stored (``stored_phone``)."""
+    return f"ord_{int(now.timestamp() * 1000):011x}{lane_digit(lane_of_phone(phone))}{secrets.token_hex(5)}"
+
+
+def stored_phone(shop: ShopSettings, order_in: OrderIn) -> str:
+    """The order's phone as stored: E.164 when valid, else as sent."""
+    phone = normalise_phone(order_in.phone, shop.default_region)
+    return phone.e164 or phone.raw
 
 
 def customer_task_id(shop_id: str, phone: str) -> str:

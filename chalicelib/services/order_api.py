@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib.clock import current_clock
 from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.shop import ShopSettings
-from chalicelib.services.intake import accept_order, new_order_id
+from chalicelib.services.intake import accept_order, new_order_id, stored_phone
 from chalicelib.services.ports import Idempotent, OrderStore
 
 
@@ -18,7 +18,7 @@ def accept_order_now(
 ) -> dict[str, Any]:
     """``idempotency_key`` is kept on the order: erasing its customer finds the stored answer."""
     now = current_clock().now()
-    order_id = new_order_id(now)
+    order_id = new_order_id(now, stored_phone(shop, order_in))
     order = accept_order(shop, order_in, store=store, now=now, order_id=order_id, idempotency_key=idempotency_key)
     return order.public_view()
 

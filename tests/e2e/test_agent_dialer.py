@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+from chalicelib.adapters.dynamo.orders import order_keys
 from chalicelib.adapters.dynamo.schema import CallItem, DialTaskItem
 from chalicelib.adapters.dynamo.store import store as dynamo_store
 from devtools.simclock import SimClock
@@ -92,7 +93,7 @@ def test_an_order_that_needs_a_call_is_dialed_agent_first_once_an_agent_is_avail
 def _task_of(order_id: str) -> str:
     from chalicelib.adapters.dynamo.schema import OrderItem
 
-    return str(OrderItem.get("demo", order_id).task_id)
+    return str(OrderItem.get(*order_keys("demo", order_id)).task_id)
 
 
 def test_a_callers_callback_is_served_by_the_next_available_agent(

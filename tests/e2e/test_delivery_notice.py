@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.adapters.dynamo.schema import AgentItem, table_name
+from chalicelib.adapters.dynamo.schema import AgentItem, OrderItem
 from devtools.simclock import SimClock
 from devtools.stack import LOCAL_REGION, LocalStack
 from devtools.stream_poller import LambdaContext, to_lambda_record
@@ -28,7 +28,8 @@ def texts_to(stack: LocalStack, phone: str) -> list[str]:
 def confirmation_records(stack: LocalStack, order_id: str) -> list[dict[str, Any]]:
     """The orders stream's records of the order becoming confirmed, as Lambda delivers them."""
     client = stack.dynamodb.client("dynamodbstreams")
-    arn = stack.dynamodb.client("dynamodb").describe_table(TableName=table_name("orders"))["Table"]["LatestStreamArn"]
+    orders = stack.dynamodb.client("dynamodb").describe_table(TableName=OrderItem.Meta.table_name)
+    arn = orders["Table"]["LatestStreamArn"]
     records = []
     for shard in client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
         iterator = client.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")

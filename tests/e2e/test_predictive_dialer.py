@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.adapters.dynamo.orders import order_keys
 from chalicelib.adapters.dynamo.schema import CallItem, DialerDayItem, DialTaskItem, OrderItem
 from chalicelib.adapters.dynamo.store import store as dynamo_store
 from chalicelib.clock import wall_now
@@ -89,7 +90,7 @@ def talked_in_own_room(leg: CallLeg) -> bool:
 
 
 def task_of(order_id: str) -> DialTaskItem:
-    return DialTaskItem.get(str(OrderItem.get("demo", order_id).task_id), consistent_read=True)
+    return DialTaskItem.get(str(OrderItem.get(*order_keys("demo", order_id)).task_id), consistent_read=True)
 
 
 def tick(stack: LocalStack, clock: SimClock, minutes: int = 1) -> None:

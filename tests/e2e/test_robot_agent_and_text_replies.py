@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.adapters.dynamo.orders import order_keys
 from chalicelib.adapters.dynamo.schema import DialTaskItem, OrderItem
 from chalicelib.services.admin import create_shop
 from chalicelib.wiring import repository
@@ -84,7 +85,7 @@ def test_key_3_on_the_robots_call_hands_the_order_to_an_agent_who_calls_back(
         "agent",
         "the customer asked for an agent",
     )
-    task = DialTaskItem.get(str(OrderItem.get("demo", order_id).task_id))
+    task = DialTaskItem.get(str(OrderItem.get(*order_keys("demo", order_id)).task_id))
     assert (task.kind, task.state, task.queue_key, task.attempts) == ("agent", "queued", "demo#agent", 0)
     [entry] = [e for e in timeline(shop_api, customer) if e["type"] == "order"]
     assert (entry["route"], entry["route_reason"]) == ("agent", "the customer asked for an agent")
@@ -141,7 +142,7 @@ def test_a_text_after_key_3_is_left_for_the_agent_the_customer_asked_for(stack: 
     )
     order = shop_api.order(order_id)
     assert (order["status"], order["route"]) == ("queued", "agent")
-    assert DialTaskItem.get(str(OrderItem.get("demo", order_id).task_id)).queue_key == "demo#agent"
+    assert DialTaskItem.get(str(OrderItem.get(*order_keys("demo", order_id)).task_id)).queue_key == "demo#agent"
     [text] = [e for e in timeline(shop_api, customer) if e["type"] == "sms"]
     assert (text["body"], text["intent"], text["order_ids"], text["left_open"]) == ("2", "cancel", [], [order_id])
 
@@ -167,7 +168,7 @@ def test_a_text_after_the_robot_read_the_order_out_decides_it_and_no_call_follow
     assert len(legs_to(stack, customer)) == 1
     order = shop_api.order(order_id)
     assert (order["status"], order["route"]) == ("cancelled", "robot")
-    assert DialTaskItem.get(str(OrderItem.get("demo", order_id).task_id)).state == "done"
+    assert DialTaskItem.get(str(OrderItem.get(*order_keys("demo", order_id)).task_id)).state == "done"
 
 
 # ---- item 2: text replies ---------------------------------------------------------------------
@@ -194,7 +195,7 @@ def test_an_unprompted_1_does_not_confirm_an_order_that_waits_for_a_person(
     assert yes.body == no.body == expected
     order = shop_api.order(order_id)
     assert (order["status"], order["route"], order["decided_at"]) == ("queued", "agent", None)
-    task = DialTaskItem.get(str(OrderItem.get("demo", order_id).task_id))
+    task = DialTaskItem.get(str(OrderItem.get(*order_keys("demo", order_id)).task_id))
     assert (task.kind, task.state) == ("agent", "queued")
     # the texts are on the timeline for the agent, marked as left to them
     texts = [e for e in timeline(shop_api, customer) if e["type"] == "sms"]

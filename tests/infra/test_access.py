@@ -102,7 +102,7 @@ def test_the_twilio_function_reads_no_crm_secret_nor_the_softphone_key_and_write
     statements = _role_statements(synthesis, _by_chalice_name(synthesis)["twilio_webhooks"])
     assert not {"CrmSecrets", "TwilioApiKeySecret", "Stream", "FailedRecords"} & set(statements)
     assert not _written(synthesis, "twilio_webhooks") & (CONFIG_TABLES | {"report_runs", "live_counts"})
-    assert {"orders", "calls", "dial_tasks", "queue_entries"} <= _written(synthesis, "twilio_webhooks")
+    assert {"order_lanes", "calls", "dial_tasks", "queue_entries"} <= _written(synthesis, "twilio_webhooks")
 
 
 def test_only_the_api_handler_writes_the_configuration_tables(synthesis: Synthesis) -> None:
@@ -190,13 +190,13 @@ def test_the_access_probe_flags_a_read_outside_a_functions_narrowed_row() -> Non
 
     rows = [
         ["twilio_webhooks", "dynamodb", "GetItem", "callcenter-api_keys", 1],
-        ["crm_retry", "dynamodb", "Query", "callcenter-orders/index/by_shop_phone", 1],
+        ["crm_retry", "dynamodb", "Query", "callcenter-order_lanes/index/by_shop_phone", 1],
         ["crm_retry", "dynamodb", "Query", "callcenter-crm_outbox/index/by_due", 1],
         ["twilio_webhooks", "dynamodb", "GetItem", "callcenter-calls", 1],
     ]
     assert violations(rows) == [
         "twilio_webhooks: GetItem callcenter-api_keys",
-        "crm_retry: Query callcenter-orders/index/by_shop_phone",
+        "crm_retry: Query callcenter-order_lanes/index/by_shop_phone",
     ]
 
 

@@ -165,7 +165,7 @@ class StreamReader:
 
 @pytest.fixture
 def order_stream(aws: None) -> StreamReader:
-    return StreamReader("callcenter-orders")
+    return StreamReader("callcenter-order_lanes")
 
 
 @pytest.fixture

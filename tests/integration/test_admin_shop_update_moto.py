@@ -13,6 +13,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import wiring
+from chalicelib.adapters.dynamo.orders import order_keys
 from chalicelib.adapters.dynamo.schema import OrderItem
 from chalicelib.clock import FixedClock
 from chalicelib.config import reload_settings
@@ -69,7 +70,7 @@ def robot_dials_from(
     before = len(telephony.placed)
     order_id = post_order(client, ORDER, api_key=api_key).json_body["id"]
     client.lambda_.invoke("order_stream", order_stream.next_event())
-    assert OrderItem.get(shop_id, order_id, consistent_read=True).status == "queued"
+    assert OrderItem.get(*order_keys(shop_id, order_id), consistent_read=True).status == "queued"
     client.lambda_.invoke("task_stream", task_stream.next_event())
     assert len(telephony.placed) == before + 1, "the robot did not dial"
     return str(telephony.placed[-1]["from_"])

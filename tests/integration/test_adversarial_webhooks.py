@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from chalicelib import wiring
+from chalicelib.adapters.dynamo.orders import order_keys
 from chalicelib.adapters.dynamo.schema import CallItem, DialTaskItem, OrderItem
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from tests.fakes.twilio import FakeTelephony
@@ -88,7 +89,7 @@ def robot_task(client: Client, order_stream: StreamReader, task_stream: StreamRe
     order_id = post_order(client, order).json_body["id"]
     client.lambda_.invoke("order_stream", order_stream.next_event())
     client.lambda_.invoke("task_stream", task_stream.next_event())
-    task_id = OrderItem.get("demo", order_id, consistent_read=True).task_id
+    task_id = OrderItem.get(*order_keys("demo", order_id), consistent_read=True).task_id
     assert task_id
     return str(task_id)
 

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from chalicelib.adapters.dynamo.orders import shop_orders
 from chalicelib.adapters.dynamo.schema import AgentStatusItem, DialTaskItem, DoNotCallItem, OrderItem, OutcomeItem
 from chalicelib.wiring import repository
 from tests.integration.conftest import API_KEY, post_order
@@ -38,7 +39,7 @@ ORDER = {
 
 
 def stored_orders() -> list[OrderItem]:
-    return list(OrderItem.query("demo"))
+    return list(shop_orders("demo"))
 
 
 def fields_of(response: Any) -> dict[str, str]:

@@ -119,7 +119,7 @@ def test_a_failing_crm_gets_retries_for_a_day_then_the_event_is_parked_and_repla
     crm.answer_with(503)
     agent_dialed_call()
     outcomes, outbox = StreamReader("callcenter-call_outcomes"), StreamReader("callcenter-crm_outbox")
-    orders = StreamReader("callcenter-orders")
+    orders = StreamReader("callcenter-order_lanes")
     assert post(desk, "CA100", {"agent_id": "anna", "outcome": "confirmed"}).status_code == 201
     run(desk, "outcome_stream", outcomes.next_event())
     modified = [r for r in orders.next_event()["Records"] if r["eventName"] == "MODIFY"]

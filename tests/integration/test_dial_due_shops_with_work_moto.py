@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.dynamo.items import day_key
+from chalicelib.adapters.dynamo.orders import order_keys
 from chalicelib.adapters.dynamo.schema import DialTaskItem, OrderItem
 from chalicelib.clock import FixedClock
 from chalicelib.domain.entities import DialTask
@@ -27,8 +28,8 @@ def shop_with_a_due_task(shop_id: str, phone: str, clock: FixedClock) -> str:
     repository().save_shop(demo.model_copy(update={"shop_id": shop_id, "name": shop_id}), now)
     order_id = f"ord-{shop_id}"
     OrderItem(
-        shop_id,
-        order_id,
+        *order_keys(shop_id, order_id),
+        shop_id=shop_id,
         phone=phone,
         payload={},
         total="10",

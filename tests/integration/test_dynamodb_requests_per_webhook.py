@@ -22,6 +22,7 @@ from chalice.test import Client
 
 from bench.ddb_counter import DynamoDBRequestCounter
 from chalicelib.adapters.config_cache import forget_cached_config
+from chalicelib.adapters.dynamo.orders import order_keys
 from chalicelib.adapters.dynamo.schema import CallItem, DialTaskItem, OrderItem, reset_connections
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from chalicelib.wiring import forget_clients
@@ -66,7 +67,7 @@ def requests_of(counter: DynamoDBRequestCounter, send: Any) -> tuple[Any, Counte
 
 def robot_call_placed(client: Client, telephony: FakeTelephony) -> tuple[str, str]:
     order_id = post_order(client, ORDER).json_body["id"]
-    run_stream(client, "order_stream", StreamReader("callcenter-orders").next_event())
+    run_stream(client, "order_stream", StreamReader("callcenter-order_lanes").next_event())
     run_stream(client, "task_stream", StreamReader("callcenter-dial_tasks").next_event())
     task_id = order(order_id).task_id
     return task_id, DialTaskItem.get(task_id).last_call_sid
@@ -75,7 +76,7 @@ def robot_call_placed(client: Client, telephony: FakeTelephony) -> tuple[str, st
 def order_of_task(task_id: str) -> OrderItem:
     """The order a freshly dialled task calls about (read before the call ends it)."""
     (order_id,) = DialTaskItem.get(task_id).order_ids
-    return OrderItem.get("demo", order_id)
+    return OrderItem.get(*order_keys("demo", order_id))
 
 
 def path_of(url: str) -> str:

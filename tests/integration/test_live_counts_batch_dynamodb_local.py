@@ -101,7 +101,7 @@ def test_the_orders_stream_counts_its_batch_in_one_write(
 
     # GIVEN six new orders of the demo shop, decided from the orders stream (an order counts
     # from its decision: the decisions' records are the ones counted)
-    stream = LocalStream(engine, "callcenter-orders")
+    stream = LocalStream(engine, "callcenter-order_lanes")
     before = live_counters().day_counts("demo", DAY)[0].get("orders", 0)
     order_ids = [accept({"order_number": f"B-{n}", "phone": f"067123{n:04d}", "total": "10"}) for n in range(6)]
     context = LambdaContext("order_stream", region="eu-central-1", account_id="123456789012")

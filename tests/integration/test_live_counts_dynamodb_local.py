@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.dynamo.items import day_key
+from chalicelib.adapters.dynamo.orders import order_keys
 from chalicelib.adapters.dynamo.reports import DynamoReportQueries
 from chalicelib.adapters.dynamo.schema import CallItem, OrderItem
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
@@ -67,8 +68,8 @@ class Stream:
 def save_order(shop: ShopSettings, order: OrderFact) -> None:
     day = order.received_at.astimezone(shop.zone).date().isoformat()
     OrderItem(
-        shop.shop_id,
-        order.order_id,
+        *order_keys(shop.shop_id, order.order_id),
+        shop_id=shop.shop_id,
         phone="+380501112233",
         payload={},
         total=str(order.total),

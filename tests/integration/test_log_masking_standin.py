@@ -36,7 +36,7 @@ def test_a_call_twilio_refuses_is_logged_with_twilios_words_and_no_number_in_cle
     # GIVEN a shop whose caller ID is not verified at Twilio, and a customer's order queued for the robot
     shop = ShopSettings.model_validate({"shop_id": "demo", "name": "Kvitka", "caller_id": NOT_OURS})
     store = FakeStore([shop])
-    order_id = intake.new_order_id(NOON)
+    order_id = intake.new_order_id(NOON, "+380671234567")
     order = OrderIn.model_validate({"phone": "067 123-45-67", "total": "100", "order_number": "A-1"})
     intake.accept_order(shop, order, store=store, now=NOON, order_id=order_id)
     intake.decide_new_order(shop, order_id, store=store, tasks=store, now=NOON)

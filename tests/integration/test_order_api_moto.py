@@ -6,6 +6,7 @@ import json
 
 from chalice.test import Client
 
+from chalicelib.adapters.dynamo.orders import shop_orders
 from chalicelib.adapters.dynamo.schema import OrderItem
 from tests.integration.conftest import post_order
 
@@ -21,7 +22,7 @@ ORDER = {
 
 
 def stored_orders() -> list[OrderItem]:
-    return list(OrderItem.query("demo"))
+    return list(shop_orders("demo"))
 
 
 def test_a_posted_order_is_stored_with_its_phone_in_e164_and_can_be_read_back(client: Client) -> None:

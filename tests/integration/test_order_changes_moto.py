@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from chalicelib.adapters.dynamo.orders import order_keys, order_ref
 from chalicelib.adapters.dynamo.schema import CrmEventItem, DialTaskItem, OrderItem
 from chalicelib.clock import FixedClock
 from chalicelib.config import reload_settings
@@ -260,7 +261,7 @@ def test_a_new_phone_moves_the_order_to_the_new_customers_task_and_the_call_goes
     assert changed.status_code == 200, changed.body
     assert (changed.json_body["phone"], changed.json_body["status"]) == (NEW, "queued")
     new_task = customer_task_id("demo", NEW)
-    assert OrderItem.get("demo", order_id).task_id == new_task
+    assert OrderItem.get(*order_keys("demo", order_id)).task_id == new_task
     assert (DialTaskItem.get(old_task).state, DialTaskItem.get(old_task).result) == ("done", "moved-by-shop")
     assert DialTaskItem.get(new_task).order_ids == {order_id}
     run(client, "task_stream", task_stream)
@@ -296,7 +297,7 @@ def test_a_new_slot_and_address_are_what_the_robot_and_the_delivery_read(
     telephony: FakeTelephony,  # noqa: F811
 ) -> None:
     order_id = queued_order(client, order_stream)
-    OrderItem("demo", order_id).update(actions=[OrderItem.delivery_slot.set({"start": "x", "end": "y"})])
+    order_ref("demo", order_id).update(actions=[OrderItem.delivery_slot.set({"start": "x", "end": "y"})])
     slot = {"start": "2015-11-24T10:00:00+02:00", "end": "2015-11-24T12:00:00+02:00"}
 
     changed = patch(client, order_id, {"delivery": {"address": "Lviv, Rynok 5", "slot": slot}, "comment": "ring twice"})
@@ -391,7 +392,7 @@ def test_the_old_number_pressing_1_after_the_phone_changed_decides_nothing(
 
 def test_a_text_reply_after_the_shop_cancelled_confirms_nothing(client: Client, order_stream: StreamReader) -> None:
     order_id = queued_order(client, order_stream)
-    OrderItem("demo", order_id).update(actions=[OrderItem.status.set("unreachable")])  # asked by text (O7)
+    order_ref("demo", order_id).update(actions=[OrderItem.status.set("unreachable")])  # asked by text (O7)
     assert cancel(client, order_id).status_code == 200
 
     reply = signed_post(
@@ -456,7 +457,7 @@ def test_an_unreachable_order_given_a_new_phone_is_called_there(
     # GIVEN an order the robot gave up on (its task failed after the last attempt)
     order_id = queued_order(client, order_stream)
     old_task = customer_task_id("demo", OLD)
-    OrderItem("demo", order_id).update(actions=[OrderItem.status.set("unreachable")])
+    order_ref("demo", order_id).update(actions=[OrderItem.status.set("unreachable")])
     DialTaskItem(old_task).update(actions=[DialTaskItem.state.set("failed"), DialTaskItem.order_ids.delete({order_id})])
     # WHEN the shop gives it the number the customer really uses
     changed = patch(client, order_id, {"phone": NEW})
@@ -470,7 +471,7 @@ def test_an_unreachable_order_given_a_new_phone_is_called_there(
 def test_orders_stored_before_the_index_are_found_after_the_one_off_command(client: Client) -> None:
     # GIVEN an order stored before the index existed (no key for it)
     order_id = post_order(client, ORDER).json_body["id"]
-    OrderItem("demo", order_id).update(actions=[OrderItem.shop_order_number.remove()])
+    order_ref("demo", order_id).update(actions=[OrderItem.shop_order_number.remove()])
     assert client.http.get("/v1/orders?order_number=A-14", headers=KEY).json_body == {"orders": []}
     # WHEN the operator runs the command (twice: safe to repeat)
     assert admin_cli(["index-order-numbers"]) == 0
@@ -478,4 +479,4 @@ def test_orders_stored_before_the_index_are_found_after_the_one_off_command(clie
     # THEN the shop finds it by its number
     found = client.http.get("/v1/orders?order_number=a-14", headers=KEY).json_body["orders"]
     assert [order["id"] for order in found] == [order_id]
-    assert OrderItem.get("demo", order_id).shop_order_number == "demo#a-14"
+    assert OrderItem.get(*order_keys("demo", order_id)).shop_order_number == "demo#a-14"

@@ -12,6 +12,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import wiring
+from chalicelib.adapters.dynamo.orders import order_keys
 from chalicelib.adapters.dynamo.schema import CallItem, DialTaskItem, OrderItem
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from tests.fakes.twilio import FakeTelephony
@@ -41,7 +42,7 @@ def run_stream(client: Client, function: str, event: dict[str, Any]) -> dict[str
 
 
 def order(order_id: str) -> OrderItem:
-    return OrderItem.get("demo", order_id, consistent_read=True)
+    return OrderItem.get(*order_keys("demo", order_id), consistent_read=True)
 
 
 def test_dedup_on_the_stream_gives_one_task_per_customer_and_flags_the_rest(
@@ -76,7 +77,7 @@ def test_a_record_that_cannot_be_processed_is_reported_alone(client: Client, ord
     ghost = {**event["Records"][0], "eventID": "ghost"}
     ghost["dynamodb"] = {
         **ghost["dynamodb"],
-        "Keys": {"shop_id": {"S": "demo"}, "order_id": {"S": "ord_missing"}},
+        "Keys": {"order_key": {"S": "demo#0"}, "order_id": {"S": "ord_missing"}},
         "SequenceNumber": "999999",
     }
     result = run_stream(client, "order_stream", {"Records": [*event["Records"], ghost]})

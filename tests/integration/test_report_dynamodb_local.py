@@ -236,7 +236,7 @@ def test_a_25_hour_day_builds_by_query_only_and_the_email_has_its_exact_figures(
     # besides the Queries, one GetItem: the dialer's counters of the day (drops, live answers)
     assert set(operations) == {"Query", "GetItem"} and operations["GetItem"] == 1
     assert {table for _, table in requests} == {
-        "callcenter-orders",
+        "callcenter-order_lanes",
         "callcenter-calls",
         "callcenter-agent_status_log",
         "callcenter-dialer_days",

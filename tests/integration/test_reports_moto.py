@@ -18,6 +18,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from chalicelib import wiring
+from chalicelib.adapters.dynamo.orders import order_keys
 from chalicelib.adapters.dynamo.reports import DynamoReportQueries
 from chalicelib.adapters.dynamo.schema import CallItem, OrderItem, ShopItem, create_tables, reset_connections
 from chalicelib.adapters.email import EmailSendFailed, SesEmailSender
@@ -120,8 +121,8 @@ def add_order(
 ) -> None:
     received_at = DAY_START_UTC + timedelta(days=(day - REPORT_DAY).days, hours=10)
     OrderItem(
+        *order_keys(shop_id, order_id),
         shop_id=shop_id,
-        order_id=order_id,
         phone="+380671234567",
         payload={"items": []},
         total=total,

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from chalicelib.adapters.dynamo.orders import order_keys
 from chalicelib.adapters.dynamo.schema import CallItem, MessageItem, OrderItem, OutcomeItem
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock, wall_now
 from chalicelib.domain.entities import Call, TextMessage
@@ -45,7 +46,7 @@ def write_a_customers_records(tag: str) -> dict[str, datetime]:
     store.log_message(TextMessage.of(shop, PHONE, f"SM{tag}", "outbound", "hello", LONG_AGO, purpose="test"))
     store.save_outcome(SavedOutcome(f"CA{tag}", "demo", PHONE, "anna", "confirmed", LONG_AGO))
     return {
-        "order": OrderItem.get("demo", order_id).expires_ttl,
+        "order": OrderItem.get(*order_keys("demo", order_id)).expires_ttl,
         "call": CallItem.get(f"CA{tag}").expires_ttl,
         "text": next(m for m in MessageItem.query(f"demo#{PHONE}") if m.message_sid == f"SM{tag}").expires_ttl,
         "outcome": next(iter(OutcomeItem.query(f"CA{tag}"))).expires_ttl,
@@ -66,7 +67,7 @@ def test_a_customers_records_expire_after_the_shops_retention_days_by_the_wall_c
     admin.create_shop({"shop_id": "demo", "privacy": {"retention_days": 90}}, store=repository(), now=LONG_AGO)
     # THEN what is written from then on is kept 90 real days, whatever the business date
     assert_kept_for(write_a_customers_records("2"), timedelta(days=90))
-    assert OrderItem.get("demo", "ord_2").received_at == LONG_AGO  # business time stays business time
+    assert OrderItem.get(*order_keys("demo", "ord_2")).received_at == LONG_AGO  # business time stays business time
 
 
 def test_a_retention_shorter_than_the_reports_read_is_refused_naming_the_setting(aws: None) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.adapters.dynamo.orders import order_keys, order_ref
 from chalicelib.adapters.dynamo.schema import CallItem, DialTaskItem, OrderItem, create_tables, reset_connections
 from chalicelib.config import reload_settings
 from chalicelib.domain.robot_call_ref import RobotCallRef
@@ -47,8 +48,8 @@ def dialing_task(name: str, orders: tuple[str, ...], *, attempt: int = 1) -> Rob
     task_id = f"tsk_{name}"
     for order_id in orders:
         OrderItem(
-            SHOP,
-            order_id,
+            *order_keys(SHOP, order_id),
+            shop_id=SHOP,
             phone="+380671234567",
             payload={},
             total="10",
@@ -78,7 +79,7 @@ def test_an_answer_on_another_attempt_writes_nothing(engine: None) -> None:
     earlier = RobotCallRef(ref.task_id, SHOP, "uk", ref.order_ids, 1)
     assert repository().answer_robot_call(earlier, "CA-stale", person=True, answered_by="human") is False
     assert DialTaskItem.get(ref.task_id).contacted is None
-    assert OrderItem.get(SHOP, "o-stale").reached is False
+    assert OrderItem.get(*order_keys(SHOP, "o-stale")).reached is False
     with pytest.raises(CallItem.DoesNotExist):
         CallItem.get("CA-stale")  # not even the call record: all or nothing
 
@@ -88,17 +89,17 @@ def test_an_answer_marks_task_call_and_orders_and_a_repeat_is_harmless(engine: N
     for _ in range(2):  # Twilio may post the answer again
         assert repository().answer_robot_call(ref, "CA-answer", person=True, answered_by="human", answered_at=NOW)
     assert DialTaskItem.get(ref.task_id).contacted is True
-    assert [OrderItem.get(SHOP, o).reached for o in ref.order_ids] == [True, True]
+    assert [OrderItem.get(*order_keys(SHOP, o)).reached for o in ref.order_ids] == [True, True]
     call = CallItem.get("CA-answer")
     assert (call.answered_by, call.answered_at) == ("human", NOW)
 
 
 def test_a_decision_leaves_an_order_decided_meanwhile_and_decides_the_rest(engine: None) -> None:
     ref = dialing_task("decide", ("o-d1", "o-d2"))
-    OrderItem(SHOP, "o-d1").update(actions=[OrderItem.status.set("cancelled")])  # by a text reply
+    order_ref(SHOP, "o-d1").update(actions=[OrderItem.status.set("cancelled")])  # by a text reply
     moved = repository().decide_robot_call(ref, "CA-decide", "confirmed", order_status="confirmed", now=NOW)
     assert moved == ["o-d2"]
-    assert [OrderItem.get(SHOP, o).status for o in ref.order_ids] == ["cancelled", "confirmed"]
+    assert [OrderItem.get(*order_keys(SHOP, o)).status for o in ref.order_ids] == ["cancelled", "confirmed"]
     assert DialTaskItem.get(ref.task_id).result == "confirmed"
     assert CallItem.get("CA-decide").result == "confirmed"
     # The same keypress again: the task and call take it again, no order moves twice.
@@ -108,7 +109,7 @@ def test_a_decision_leaves_an_order_decided_meanwhile_and_decides_the_rest(engin
 def test_a_decision_on_someone_elses_call_writes_nothing(engine: None) -> None:
     ref = dialing_task("other", ("o-x",))
     assert repository().decide_robot_call(ref, "CA-intruder", "cancelled", order_status="cancelled", now=NOW) is None
-    assert OrderItem.get(SHOP, "o-x").status == "queued"
+    assert OrderItem.get(*order_keys(SHOP, "o-x")).status == "queued"
     assert DialTaskItem.get(ref.task_id).result is None
 
 
@@ -119,16 +120,16 @@ def test_key_3_routes_the_open_orders_to_an_agent_and_the_calls_end_hands_the_ta
         actions=[DialTaskItem.kind.set("robot"), DialTaskItem.active_key.set("demo#robot")]
     )
     assert repository().answer_robot_call(ref, "CA-agent", person=True, answered_by="human", answered_at=NOW)
-    assert [OrderItem.get(SHOP, o).asked_by for o in ref.order_ids] == ["robot", "robot"]
-    OrderItem(SHOP, "o-g1").update(actions=[OrderItem.status.set("confirmed")])
+    assert [OrderItem.get(*order_keys(SHOP, o)).asked_by for o in ref.order_ids] == ["robot", "robot"]
+    order_ref(SHOP, "o-g1").update(actions=[OrderItem.status.set("confirmed")])
     # WHEN the customer presses 3
     reason = "the customer asked for an agent"
     moved = repository().decide_robot_call(ref, "CA-agent", "agent", order_status=None, now=NOW, agent_reason=reason)
     # THEN the open order is a person's: route agent, no longer one a text decides
     assert moved == ["o-g2"]
-    routed = OrderItem.get(SHOP, "o-g2")
+    routed = OrderItem.get(*order_keys(SHOP, "o-g2"))
     assert (routed.status, routed.route, routed.route_reason, routed.asked_by) == ("queued", "agent", reason, None)
-    assert OrderItem.get(SHOP, "o-g1").route is None  # decided meanwhile: left as it was
+    assert OrderItem.get(*order_keys(SHOP, "o-g1")).route is None  # decided meanwhile: left as it was
     # WHEN the call ends: the task is due at once in the agent queue, for a new round
     seen = repository().get_task(ref.task_id)
     assert seen is not None and seen.result == "agent"

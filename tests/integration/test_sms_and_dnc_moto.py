@@ -11,6 +11,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import wiring
+from chalicelib.adapters.dynamo.orders import order_keys, order_ref
 from chalicelib.adapters.dynamo.schema import DoNotCallItem, MessageItem, OrderItem
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from tests.fakes.twilio import FakeTelephony
@@ -50,10 +51,10 @@ def queued_order(client: Client, order_stream: StreamReader) -> str:
 
 def test_a_yes_by_text_confirms_the_order_and_the_reply_says_so(client: Client, order_stream: StreamReader) -> None:
     order_id = queued_order(client, order_stream)
-    OrderItem("demo", order_id).update(actions=[OrderItem.asked_by.set("robot")])  # the robot read it out
+    order_ref("demo", order_id).update(actions=[OrderItem.asked_by.set("robot")])  # the robot read it out
     reply = text(client, "Yes")
     assert reply.find("./Message").text == "Kvitka Flowers: замовлення A-7 підтверджено. Дякуємо!"  # type: ignore[union-attr]
-    assert OrderItem.get("demo", order_id).status == "confirmed"
+    assert OrderItem.get(*order_keys("demo", order_id)).status == "confirmed"
     [logged] = MessageItem.query(f"demo#{CUSTOMER}")
     assert (logged.direction, logged.intent, logged.order_ids) == ("inbound", "confirm", {order_id})
 
@@ -63,11 +64,11 @@ def test_a_cancel_by_text_needs_the_order_number_and_two_wrong_ones_leave_it_to_
 ) -> None:
     # GIVEN the robot read the order out, and a text comes from the customer's number
     order_id = queued_order(client, order_stream)
-    OrderItem("demo", order_id).update(actions=[OrderItem.asked_by.set("robot")])
+    order_ref("demo", order_id).update(actions=[OrderItem.asked_by.set("robot")])
     for body in ("2 A-6", "2 A-8"):
         reply = text(client, body)
         assert "нічого не скасовано" in (reply.find("./Message").text or "")  # type: ignore[union-attr]
-    stored = OrderItem.get("demo", order_id)
+    stored = OrderItem.get(*order_keys("demo", order_id))
     assert (stored.status, stored.cancel_misses, stored.asked_by) == ("queued", 2, None)
 
 
@@ -77,7 +78,7 @@ def test_a_yes_nobody_asked_for_leaves_the_order_for_its_call(client: Client, or
     assert [m.text for m in reply.findall("./Message")] == [
         "Kvitka Flowers: щодо замовлення A-7 ми вам зателефонуємо; ваше повідомлення збережено."
     ]
-    assert OrderItem.get("demo", order_id).status == "queued"
+    assert OrderItem.get(*order_keys("demo", order_id)).status == "queued"
     [logged] = MessageItem.query(f"demo#{CUSTOMER}")
     assert (logged.intent, logged.order_ids, logged.left_open) == ("confirm", None, {order_id})
 
@@ -91,7 +92,7 @@ def test_stop_by_text_blocks_the_next_call(
     order_id = queued_order(client, order_stream)
     client.lambda_.invoke("task_stream", task_stream.next_event())
     assert telephony.placed == []
-    order = OrderItem.get("demo", order_id)
+    order = OrderItem.get(*order_keys("demo", order_id))
     assert (order.status, order.route_reason) == ("unreachable", "do not call")
 
 
@@ -107,7 +108,7 @@ def test_a_forged_text_is_403_and_changes_nothing(client: Client, order_stream: 
         client, "/twilio/sms/incoming", {"From": CUSTOMER, "To": "+380441234567", "Body": "2"}, token="x"
     )
     assert forged.status_code == 403
-    assert OrderItem.get("demo", order_id).status == "queued"
+    assert OrderItem.get(*order_keys("demo", order_id)).status == "queued"
 
 
 def test_the_do_not_call_api_adds_and_removes_a_customer(client: Client) -> None:

@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 import pytest
 
-from chalicelib.adapters.dynamo.schema import DialTaskItem, OrderItem
+from chalicelib.adapters.dynamo.orders import shop_orders
+from chalicelib.adapters.dynamo.schema import DialTaskItem
 from chalicelib.clock import FixedClock, use_clock, use_wall_clock
 from chalicelib.domain.orders import OrderIn
 from chalicelib.domain.shop import DedupPolicy
@@ -69,15 +70,16 @@ class LocalStream:
 def accept(body: dict[str, Any], received_at: datetime = NOON) -> str:
     shop = repository().get_shop("demo")
     assert shop is not None
-    order_id = intake.new_order_id(received_at)
-    intake.accept_order(shop, OrderIn.model_validate(body), store=repository(), now=received_at, order_id=order_id)
+    order_in = OrderIn.model_validate(body)
+    order_id = intake.new_order_id(received_at, intake.stored_phone(shop, order_in))
+    intake.accept_order(shop, order_in, store=repository(), now=received_at, order_id=order_id)
     return order_id
 
 
 def test_the_orders_stream_handler_decides_real_stream_records(local_tables: DynamoDBLocal) -> None:
     import app
 
-    stream = LocalStream(local_tables, "callcenter-orders")
+    stream = LocalStream(local_tables, "callcenter-order_lanes")
     first = accept({"order_number": "L-1", "phone": "0671230001", "total": "10"})
     duplicate = accept({"order_number": "L-1", "phone": "+380671230001", "total": "10"})
     fake = accept({"order_number": "L-2", "phone": "000", "total": "10"})
@@ -88,7 +90,7 @@ def test_the_orders_stream_handler_decides_real_stream_records(local_tables: Dyn
     context = LambdaContext("order_stream", region=REGION, account_id="123456789012")
     assert app.order_stream(event, context) == {"batchItemFailures": []}
     assert app.order_stream(event, context) == {"batchItemFailures": []}  # redelivered
-    statuses = {o.order_id: (o.status, o.duplicate_of) for o in OrderItem.query("demo")}
+    statuses = {o.order_id: (o.status, o.duplicate_of) for o in shop_orders("demo")}
     assert statuses[first] == ("queued", None)
     assert statuses[duplicate] == ("duplicate", first)
     assert statuses[fake][0] == "fake"

@@ -60,7 +60,7 @@ def agent(agent_id: str = "oleh", *, status: str = "available", since: datetime 
 
 def agent_task(store: FakeAgentDialStore, shop: ShopSettings, phone: str = "067 123-45-67", number: str = "A-1") -> str:
     body = {"phone": phone, "total": "100", "order_number": number, "customer_name": "Olena", "needs_call": True}
-    order_id = intake.new_order_id(NOON)
+    order_id = intake.new_order_id(NOON, "+380671234567")
     intake.accept_order(shop, OrderIn.model_validate(body), store=store, now=NOON, order_id=order_id)
     intake.decide_new_order(shop, order_id, store=store, tasks=store, now=NOON)
     order = store.get_order("demo", order_id)

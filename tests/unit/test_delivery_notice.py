@@ -29,7 +29,7 @@ def shop_with(**settings: Any) -> ShopSettings:
 
 def confirmed_order(store: FakeStore, shop: ShopSettings, **fields: Any) -> Order:
     body = {"phone": PHONE, "total": "250", "order_number": "D-1"} | fields
-    order_id = intake.new_order_id(NOON)
+    order_id = intake.new_order_id(NOON, "+380671234567")
     intake.accept_order(shop, OrderIn.model_validate(body), store=store, now=NOON, order_id=order_id)
     intake.decide_new_order(shop, order_id, store=store, tasks=store, now=NOON)
     moved = store.transition_order("demo", order_id, {"queued"}, "confirmed")

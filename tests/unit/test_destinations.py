@@ -158,7 +158,7 @@ def test_a_failed_alert_still_refuses_the_number() -> None:
 def stored_order(store: FakeStore | FakeAgentDialStore, settings: ShopSettings, phone: str, **fields: object) -> str:
     """An order taken before the doors checked numbers (or by a way around them)."""
     body = {"phone": phone, "total": "100", "order_number": "A-1", "customer_name": "Olena", **fields}
-    order_id = intake.new_order_id(NOON)
+    order_id = intake.new_order_id(NOON, "+380671234567")
     intake.accept_order(settings, OrderIn.model_validate(body), store=store, now=NOON, order_id=order_id)
     intake.decide_new_order(settings, order_id, store=store, tasks=store, now=NOON)
     return order_id

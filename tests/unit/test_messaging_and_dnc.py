@@ -35,7 +35,7 @@ def store(shop: ShopSettings) -> FakeStore:
 
 def queued_order(store: FakeStore, shop: ShopSettings, number: str = "A-1", **fields: Any) -> Order:
     body = {"phone": PHONE, "total": "250", "order_number": number, "customer_name": "Olena"} | fields
-    order_id = intake.new_order_id(NOON)
+    order_id = intake.new_order_id(NOON, "+380671234567")
     intake.accept_order(shop, OrderIn.model_validate(body), store=store, now=NOON, order_id=order_id)
     intake.decide_new_order(shop, order_id, store=store, tasks=store, now=NOON)
     order = store.get_order("demo", order_id)

@@ -32,7 +32,7 @@ def make_shop(**overrides: object) -> ShopSettings:
 
 def post(store: FakeStore, shop: ShopSettings, now: datetime = NOON, **fields: Any) -> str:
     body = {"phone": "067 123-45-67", "total": "100", "order_number": "A-1", "customer_name": "Olena"} | fields
-    order_id = intake.new_order_id(now)
+    order_id = intake.new_order_id(now, "+380671234567")
     intake.accept_order(shop, OrderIn.model_validate(body), store=store, now=now, order_id=order_id)
     return order_id
 

@@ -92,7 +92,7 @@ def queued_caller(store: FakeBlendingStore, shop: ShopSettings, sid: str, at: da
 def ringing_customer(store: FakeBlendingStore, shop: ShopSettings, telephony: FakeTelephony) -> tuple[str, str, str]:
     """One agent task dialed customer-first: (task id, line key, CallSid)."""
     body = {"phone": "067 123-45-01", "total": "100", "order_number": "A-1", "needs_call": True}
-    order_id = intake.new_order_id(NOON)
+    order_id = intake.new_order_id(NOON, "+380671234567")
     intake.accept_order(shop, OrderIn.model_validate(body), store=store, now=NOON, order_id=order_id)
     intake.decide_new_order(shop, order_id, store=store, tasks=store, now=NOON)
     run = predictive_dialer.pace(shop, store=store, telephony=telephony, urls=FakePredictiveUrls(), now=NOON)

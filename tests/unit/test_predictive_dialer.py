@@ -80,7 +80,7 @@ def agent_tasks(store: FakePredictiveStore, shop: ShopSettings, count: int, firs
     task_ids = []
     for n in range(first, first + count):
         body = {"phone": f"067 123-45-{n:02d}", "total": "100", "order_number": f"A-{n}", "needs_call": True}
-        order_id = intake.new_order_id(NOON + timedelta(seconds=n))
+        order_id = intake.new_order_id(NOON + timedelta(seconds=n), "+380671234567")
         intake.accept_order(shop, OrderIn.model_validate(body), store=store, now=NOON, order_id=order_id)
         intake.decide_new_order(shop, order_id, store=store, tasks=store, now=NOON)
         order = store.get_order("demo", order_id)

@@ -18,7 +18,7 @@ from devtools.stream_poller import LambdaContext
 def stream_record(sequence: int, order_id: str, phone: str, *, old_phone: str | None = None) -> dict[str, Any]:
     dynamodb: dict[str, Any] = {
         "SequenceNumber": str(sequence),
-        "Keys": {"shop_id": {"S": "demo"}, "order_id": {"S": order_id}},
+        "Keys": {"order_key": {"S": "demo#0"}, "order_id": {"S": order_id}},
         "NewImage": {"order_id": {"S": order_id}, "phone": {"S": phone}},
     }
     if old_phone:

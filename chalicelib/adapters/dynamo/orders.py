@@ -16,6 +16,7 @@ from chalicelib.adapters.dynamo.schema import DedupClaimItem, OrderItem
 from chalicelib.clock import storage_expiry
 from chalicelib.domain.dedup import DedupClaim
 from chalicelib.domain.entities import Order
+from chalicelib.domain.order_lanes import order_key, shop_order_keys
 
 ACTIVE_ORDER_STATUSES = ("received", "queued")
 ORDERS_BY_NUMBER_LIMIT = 100  # a shop's orders under one number: the original and its repeats
@@ -26,10 +27,28 @@ def shop_order_number(shop_id: str, order_number: str | None) -> str | None:
     return f"{shop_id}#{order_number.casefold()}" if order_number else None
 
 
+def order_keys(shop_id: str, order_id: str) -> tuple[str, str]:
+    """The orders table's (hash, range) key of an order: its id names its lane (#19), so no
+    read finds it first."""
+    return order_key(shop_id, order_id), order_id
+
+
+def order_ref(shop_id: str, order_id: str) -> OrderItem:
+    """The order's item by its key alone: for an update, a delete or a transaction."""
+    return OrderItem(*order_keys(shop_id, order_id), shop_id=shop_id)
+
+
+def shop_orders(shop_id: str, *, consistent_read: bool = False) -> Iterator[OrderItem]:
+    """Every order of a shop, lane by lane: a Query per lane, never a Scan (tools and tests; the
+    app reads a shop's orders by day, customer or number)."""
+    for key in shop_order_keys(shop_id):
+        yield from OrderItem.query(key, consistent_read=consistent_read)
+
+
 def order_item(order: Order) -> OrderItem:
     return OrderItem(
-        order.shop_id,
-        order.order_id,
+        *order_keys(order.shop_id, order.order_id),
+        shop_id=order.shop_id,
         order_number=order.order_number,
         phone=order.phone,
         phone_valid=order.phone_valid,
@@ -71,7 +90,7 @@ class OrderRepository:
 
     def get_order(self, shop_id: str, order_id: str) -> Order | None:
         try:
-            return order_entity(OrderItem.get(shop_id, order_id, consistent_read=True))
+            return order_entity(OrderItem.get(*order_keys(shop_id, order_id), consistent_read=True))
         except DoesNotExist:
             return None
 
@@ -79,7 +98,7 @@ class OrderRepository:
         self, shop_id: str, order_id: str, from_statuses: set[str], to_status: str, **fields: Any
     ) -> Order | None:
         """Move an order to ``to_status`` if it is still in one of ``from_statuses``."""
-        item = OrderItem(shop_id, order_id)
+        item = order_ref(shop_id, order_id)
         if not updated(
             item,
             actions=[OrderItem.status.set(to_status), *setting(OrderItem, fields)],
@@ -93,20 +112,20 @@ class OrderRepository:
         no read follows)."""
         marked = []
         for order_id in order_ids:
-            item = OrderItem(shop_id, order_id)
+            item = order_ref(shop_id, order_id)
             item.update(actions=setting(OrderItem, fields), condition=OrderItem.order_id.exists())
             marked.append(order_entity(item))
         return marked
 
     def note_first_dial(self, shop_id: str, order_ids: list[str], now: datetime) -> None:
         for order_id in order_ids:
-            OrderItem(shop_id, order_id).update(
+            order_ref(shop_id, order_id).update(
                 actions=[OrderItem.first_dial_at.set(OrderItem.first_dial_at | now)],
                 condition=OrderItem.order_id.exists(),
             )
 
     def orders_by_ids(self, shop_id: str, order_ids: list[str]) -> list[Order]:
-        keys = [(shop_id, order_id) for order_id in order_ids]
+        keys = [order_keys(shop_id, order_id) for order_id in order_ids]
         # Strongly consistent: a robot call speaks of the orders still open right now.
         found = {item.order_id: order_entity(item) for item in OrderItem.batch_get(keys, consistent_read=True)}
         return [found[order_id] for order_id in order_ids if order_id in found]
@@ -137,7 +156,7 @@ class OrderRepository:
 
     def choose_delivery_slot(self, shop_id: str, order_id: str, slot: dict[str, str]) -> Order | None:
         """Store the caller's delivery slot on an order still active; None when it is not."""
-        item = OrderItem(shop_id, order_id)
+        item = order_ref(shop_id, order_id)
         condition = OrderItem.order_id.exists() & OrderItem.status.is_in(*ACTIVE_ORDER_STATUSES)
         if not updated(item, actions=[OrderItem.delivery_slot.set(slot)], condition=condition):
             return None
@@ -159,7 +178,7 @@ class OrderRepository:
         keyed = 0
         missing = OrderItem.order_number.exists() & OrderItem.shop_order_number.does_not_exist()
         for stored in OrderItem.scan(missing):
-            item = OrderItem(stored.shop_id, stored.order_id)
+            item = order_ref(stored.shop_id, stored.order_id)
             key = shop_order_number(stored.shop_id, stored.order_number)
             condition = OrderItem.order_id.exists() & OrderItem.shop_order_number.does_not_exist()
             if key and updated(item, actions=[OrderItem.shop_order_number.set(key)], condition=condition):
@@ -171,7 +190,7 @@ class OrderRepository:
     ) -> Order | None:
         """Set ``fields`` on the order as ``seen``, if it is still in one of ``from_statuses``
         and no other change came in since it was read; None when either does not hold."""
-        item = OrderItem(seen.shop_id, seen.order_id)
+        item = order_ref(seen.shop_id, seen.order_id)
         # A field given as None is removed (a PynamoDB attribute cannot be SET to null).
         actions = setting(OrderItem, {name: value for name, value in fields.items() if value is not None})
         actions += [getattr(OrderItem, name).remove() for name, value in fields.items() if value is None]

@@ -10,6 +10,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from chalicelib.adapters.dynamo.items import Write, setting, transact
+from chalicelib.adapters.dynamo.orders import order_ref
 from chalicelib.adapters.dynamo.schema import CallItem, DialTaskItem, OrderItem
 from chalicelib.adapters.dynamo.tasks import dialing_call
 from chalicelib.domain.robot_call_ref import RobotCallRef
@@ -43,7 +44,7 @@ class RobotCallRepository:
         if person:
             writes += [
                 (
-                    OrderItem(ref.shop_id, order_id),
+                    order_ref(ref.shop_id, order_id),
                     [OrderItem.reached.set(True), OrderItem.asked_by.set("robot")],
                     OrderItem.order_id.exists(),
                 )
@@ -98,7 +99,7 @@ class RobotCallRepository:
         orders = list(ref.order_ids) if order_actions else []
         writes += [
             (
-                OrderItem(ref.shop_id, order_id),
+                order_ref(ref.shop_id, order_id),
                 order_actions,
                 # Still queued, and still on this call's task: an order the shop moved to another
                 # phone meanwhile is not this customer's to decide (#16 item 14).

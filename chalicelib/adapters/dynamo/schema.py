@@ -202,11 +202,16 @@ class OrderItem(Model):
     """One order as received. Inserts feed the orders stream (dedup, dial tasks)."""
 
     class Meta(_Meta):
-        table_name = table_name("orders")
+        # A new name with the new keys (#19): CloudFormation replaces a table whose key schema
+        # changed only under another name; ``cli.admin copy-orders`` moves the old "orders" items.
+        table_name = table_name("order_lanes")
         stream_view_type = "NEW_AND_OLD_IMAGES"
 
-    shop_id = UnicodeAttribute(hash_key=True)
+    # "<shop_id>#<lane>" (domain.order_lanes): a shop's orders spread over partitions, one
+    # customer's in one, so the stream keeps a customer's records in order, not a shop's.
+    order_key = UnicodeAttribute(hash_key=True)
     order_id = UnicodeAttribute(range_key=True)
+    shop_id = UnicodeAttribute()
     order_number = UnicodeAttribute(null=True)
     phone = UnicodeAttribute()  # E.164 when valid, else as sent
     phone_valid = BooleanAttribute(default=True)
