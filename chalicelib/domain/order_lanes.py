@@ -1,6 +1,7 @@
 """Which partition key an order lives under (#19): a shop's orders spread over ``ORDER_LANES``
-lanes, one customer's orders in one lane, so the orders stream runs a shop's customers in
-parallel and one customer's records in order (Lambda keeps order per partition key only)."""
+lanes, one customer's orders in one lane, so a shop's orders and its stream spread over the
+table's partitions instead of one. Across a shard's concurrent batches Lambda keeps only an item's
+records in order; intake's conditional writes make a customer's orders safe to decide at once."""
 
 from __future__ import annotations
 

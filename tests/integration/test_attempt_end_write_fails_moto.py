@@ -14,6 +14,7 @@ from chalice.test import Client
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import wiring
+from chalicelib.adapters.dynamo.orders import order_keys
 from chalicelib.adapters.dynamo.schema import DialTaskItem, OrderItem
 from chalicelib.clock import FixedClock
 from chalicelib.events import dialing
@@ -85,7 +86,7 @@ def test_the_last_attempts_order_ends_unreachable_after_a_failed_write_and_one_t
     failing: type[Any],
 ) -> None:
     order_id = to_last_attempt(client, clock, order_stream, task_stream, telephony)
-    task_id = OrderItem.get("demo", order_id).task_id
+    task_id = OrderItem.get(*order_keys("demo", order_id)).task_id
     with updates_failing(failing):
         assert busy(client, telephony).status_code >= 500  # Twilio does not send it again
     # The ending was not (fully) written: the task is still on its call, so the sweep sees it.
@@ -99,7 +100,7 @@ def test_the_last_attempts_order_ends_unreachable_after_a_failed_write_and_one_t
     dialing.dial_due({})
     drain(client, order_stream, "order_stream")
 
-    order = OrderItem.get("demo", order_id, consistent_read=True)
+    order = OrderItem.get(*order_keys("demo", order_id), consistent_read=True)
     task = DialTaskItem.get(task_id, consistent_read=True)
     assert (order.status, task.state, task.result, task.attempts) == ("unreachable", "failed", "unreachable", 3)
     assert [text["to"] for text in telephony.texts] == [CUSTOMER]  # asked to confirm by text, once
