@@ -199,6 +199,11 @@ def warm_transfer(
         live = [r for r in rooms.all() if r.friendly_name == transfer.call_sid and r.status == "in-progress"]
         return [p.call_sid for room in live for p in room.live()]
 
+    def room_held() -> str:
+        """What the call's conference held, for a stuck step's message (who was in, their legs)."""
+        named = [r for r in rooms.all() if r.friendly_name == transfer.call_sid]
+        return "; ".join(room_state(stack, room) for room in named) or "no room"
+
     try:
         fresh = _until(lambda: [r.friendly_name for r in rooms.all() if r.sid not in before and len(r.live()) == 2])
         transfer.call_sid = fresh[0]
@@ -206,11 +211,11 @@ def warm_transfer(
         transfer.to_agent = next(agent_id for agent_id in AGENTS if agent_id != transfer.from_agent)
         started = desk(transfer.from_agent, "transfer", {"to_agent": transfer.to_agent, "mode": "warm"})
         transfer.steps.append(f"transfer {started.status_code} {started.json().get('state')}")
-        _until(lambda: len(in_room()) == 3)  # the second agent joined; the caller holds
+        _until(lambda: len(in_room()) == 3, room_held)  # the second agent joined; the caller holds
         transfer.steps.append("consulted")
         completed = desk(transfer.from_agent, "transfer/complete")
         transfer.steps.append(f"complete {completed.status_code} {completed.json().get('state')}")
-        _until(lambda: len(in_room()) == 2)  # the first agent left: the caller and the second agent
+        _until(lambda: len(in_room()) == 2, room_held)  # the first agent left: the caller and the second agent
         clock.sleep(60)
         for sid in [sid for sid in in_room() if sid != transfer.call_sid]:  # the second agent hangs up
             stack.standin.engine.update_call(
@@ -239,14 +244,28 @@ def _agent_of(stack: LocalStack, session: requests.Session, tokens: dict[str, st
     return None
 
 
-def _until(condition: Callable[[], T | None]) -> T:
+def _until(condition: Callable[[], T | None], held: Callable[[], str] | None = None) -> T:
     deadline = wall_time.monotonic() + WAIT_REAL_SECONDS
     while wall_time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         wall_time.sleep(0.05)
-    raise TimeoutError(getattr(condition, "__name__", "a condition"))
+    raise TimeoutError(f"{getattr(condition, '__name__', 'a condition')}: {held() if held else ''}")
+
+
+def room_state(stack: LocalStack, room: Any) -> str:
+    """A conference as the stand-in has it: its status (why it ended) and each participant's leg
+    (who it calls, the leg's status, on hold, ends the room on exit, removed)."""
+    people = [
+        f"{p.call_sid[-6:]} to {p.leg.to} {p.leg.status}"
+        + "".join(
+            f" {flag}" for flag, on in (("hold", p.hold), ("end-on-exit", p.end_on_exit), ("removed", p.removed)) if on
+        )
+        for p in room.live()
+    ]
+    ended = f" ({room.reason_ended})" if room.reason_ended else ""
+    return f"room {room.sid[-6:]} {room.status}{ended}: {', '.join(people) or 'nobody'}"
 
 
 def answered_by(stack: LocalStack, address: str) -> int:

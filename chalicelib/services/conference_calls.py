@@ -127,8 +127,15 @@ def ring_agent(
     ctx: CallContext, agent: Agent, *, telephony: Telephony, urls: LegUrls, store: InboundStore, now: datetime
 ) -> bool:
     """Place the reserved agent's leg; False when Twilio refused it (the agent is released and
-    the caller stays in the queue)."""
+    the caller stays in the queue). Once per reservation: a hold round that found the bridging
+    redirect overdue takes the caller out by the queue's exit, and the redirect may still come
+    (``/bridge``); the second finds the leg placed and the caller just joins the room (two legs
+    would ring the agent twice, and the call would keep the leg not in the room)."""
     call, shop = ctx.call, ctx.shop
+    since = agent.status_since.isoformat() if agent.status_since else ""
+    if not store.claim_agent_leg(call.call_sid, f"{agent.agent_id}@{since}"):
+        logger.info("agent's leg already placed for this reservation", extra={"agent_id": agent.agent_id})
+        return True
     leg = urls(agent.agent_id)
     try:
         agent_call_sid = telephony.place_call(

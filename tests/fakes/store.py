@@ -28,6 +28,7 @@ class FakeStore:
         self.claims: dict[str, tuple[str, datetime | None]] = {}
         self.tasks: dict[str, DialTask] = {}
         self.calls: dict[str, Call] = {}
+        self.agent_legs: dict[str, str] = {}  # call -> the reservation whose agent's leg was placed
         self.call_sequences: dict[str, int] = {}
         self.do_not_call: dict[tuple[str, str], str] = {}
         self.dialing_since: dict[str, datetime] = {}
@@ -377,6 +378,12 @@ class FakeStore:
     def update_call(self, call_sid: str, **fields: Any) -> None:
         for name, value in fields.items():
             setattr(self.calls[call_sid], name, value)
+
+    def claim_agent_leg(self, call_sid: str, reservation: str) -> bool:
+        if self.agent_legs.get(call_sid) == reservation:
+            return False
+        self.agent_legs[call_sid] = reservation
+        return True
 
     def claim_queued_call(self, call_sid: str, agent_id: str, result: str) -> bool:
         call = self.calls.get(call_sid)

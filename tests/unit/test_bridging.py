@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from chalicelib.domain.routing import Agent
 from chalicelib.services import bridging, inbound
 from chalicelib.services.conference_calls import AgentLegUrls
-from chalicelib.services.inbound_queue import Heard, JoinConference, Queued
+from chalicelib.services.inbound_queue import Heard, JoinConference, Queued, queue_left
 from chalicelib.voice.links import InboundLinks
 from tests.fakes.twilio import FakeTelephony
 from tests.unit.test_predictive_blending import NOON, FakeBlendingStore, agent, queued_caller, shop_with
@@ -129,6 +129,29 @@ def test_a_redirect_that_never_came_is_made_good_by_a_later_hold_round() -> None
 
     assert held.leave
     assert store.get_call("CAcaller1").result == "connecting"  # type: ignore[union-attr]
+
+
+def test_a_redirect_coming_after_the_hold_round_took_the_caller_out_rings_the_agent_once() -> None:
+    # GIVEN the caller being bridged to Anna, the redirect slow, and a hold round that found it
+    # overdue and took the caller out by the queue's exit, which rang Anna's leg
+    store, caller = _shop_and_store()
+    bridging.set_status(caller.shop, "anna", "available", store=store, calls=FakeTelephony(), links=LINKS, now=NOON)
+    later = NOON + timedelta(seconds=inbound.BRIDGING_OVERDUE_SECONDS + 1)
+    assert inbound.hold_round(inbound.context("CAcaller1", store=store), 200, store=store, now=later).leave  # type: ignore[arg-type]
+    legs = FakeTelephony()
+    left = queue_left(
+        Heard("CAcaller1", "uk"), {"QueueResult": "leave", "QueueTime": "200"},
+        store=store, now=later, telephony=legs, leg_urls=leg_urls,
+    )  # fmt: skip
+    assert isinstance(left, JoinConference)
+
+    # WHEN the redirect comes after all (/bridge)
+    step = bridging.connect(Heard("CAcaller1", "uk"), store=store, telephony=legs, leg_urls=leg_urls, now=later)
+
+    # THEN the caller joins the room and Anna's phone rings once: the call keeps that one leg
+    assert isinstance(step, JoinConference) and (step.call_sid, step.agent_id) == ("CAcaller1", "anna")
+    assert len(legs.placed) == 1
+    assert store.get_call("CAcaller1").agent_call_sid == "CA" + f"{1:032x}"  # type: ignore[union-attr]
 
 
 def test_an_agent_with_nobody_waiting_or_a_callback_first_redirects_nobody() -> None:

@@ -129,6 +129,15 @@ class CallRepository:
             )
         return claimed
 
+    def claim_agent_leg(self, call_sid: str, reservation: str) -> bool:
+        """One agent's leg per reservation: the queue's exit and ``/bridge`` may both meet it."""
+        return updated(
+            CallItem(call_sid),
+            actions=[CallItem.agent_leg_for.set(reservation)],
+            condition=CallItem.call_sid.exists()
+            & (CallItem.agent_leg_for.does_not_exist() | (CallItem.agent_leg_for != reservation)),
+        )
+
     def apply_call_status(self, call_sid: str, sequence: int, **fields: Any) -> bool:
         """Apply a status callback unless a later one was applied already (callbacks reorder):
         one raw UpdateItem (#19), nothing read back."""

@@ -358,6 +358,7 @@ class CallItem(Model):
     transcription = UnicodeAttribute(null=True)  # Twilio's text of the voicemail
     transcription_status = UnicodeAttribute(null=True)  # completed | failed
     agent_call_sid = UnicodeAttribute(null=True)  # the agent's leg into the call's conference (#17)
+    agent_leg_for = UnicodeAttribute(null=True)  # the reservation whose agent's leg was placed: once only
     customer_call_sid = UnicodeAttribute(null=True)  # an agent-first call's leg to the customer, in its conference
     on_hold = BooleanAttribute(null=True)  # the caller on hold in the conference
     transfer_to = UnicodeAttribute(null=True)  # the agent a transfer under way goes to

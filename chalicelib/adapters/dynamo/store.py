@@ -140,6 +140,7 @@ class DynamoStore:
     get_call = _Via("calls", CallRepository.get_call)
     update_call = _Via("calls", CallRepository.update_call)
     claim_queued_call = _Via("calls", CallRepository.claim_queued_call)
+    claim_agent_leg = _Via("calls", CallRepository.claim_agent_leg)
     apply_call_status = _Via("calls", CallRepository.apply_call_status)
     upsert_call_with_status = _Via("calls", CallRepository.upsert_call_with_status)
     calls_of_day = _Via("calls", CallRepository.calls_of_day)
