@@ -5,38 +5,13 @@ its retry; the stand-in's part is in tests/standin/test_browser_agents.py."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from devtools.dynamodb_local import DynamoDBLocal
 from devtools.quiet import Quiet, poller_busy
-from devtools.stream_poller import StreamConsumer, StreamPoller
+from devtools.stream_poller import StreamConsumer
 
 
-@pytest.fixture
-def poller_of(dynamodb_local: DynamoDBLocal, tmp_path: Path) -> Iterator[Any]:
-    pollers: list[StreamPoller] = []
-
-    def start(consumer: StreamConsumer) -> StreamPoller:
-        poller = StreamPoller(
-            [consumer],
-            region="eu-central-1",
-            endpoint_url=dynamodb_local.endpoint_url,
-            failure_log=tmp_path / "failures.jsonl",
-            poll_interval=0.05,
-        )
-        pollers.append(poller.start())
-        return poller
-
-    yield start
-    for poller in pollers:
-        poller.stop()
-
-
-def test_a_record_that_keeps_failing_is_named_with_its_stream_and_tries(dynamodb, stream_table, poller_of) -> None:
+def test_a_record_that_keeps_failing_is_named_with_its_stream_and_tries(dynamodb, stream_table, run_poller) -> None:
     table, stream_arn = stream_table()
     dynamodb.put_item(TableName=table, Item={"pk": {"S": "poison"}})
     calls: list[int] = []
@@ -45,7 +20,7 @@ def test_a_record_that_keeps_failing_is_named_with_its_stream_and_tries(dynamodb
         calls.append(1)
         raise RuntimeError("CRM unreachable")
 
-    poller = poller_of(StreamConsumer("crm_outbox_stream", stream_arn, handler, retry_delay=600))
+    poller = run_poller(StreamConsumer("crm_outbox_stream", stream_arn, handler, retry_delay=600))
     deadline = time.monotonic() + 30
     while not (calls and any("failed" in line for line in poller_busy(poller))):
         assert time.monotonic() < deadline, f"the record was never delivered: {poller_busy(poller)}"
