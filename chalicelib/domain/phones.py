@@ -22,6 +22,11 @@ class PhoneCheck:
     def valid(self) -> bool:
         return self.problem is None
 
+    @property
+    def stored(self) -> str:
+        """The number as the app keeps it: E.164 when it parsed, else as sent."""
+        return self.e164 or self.raw
+
 
 @lru_cache(maxsize=1024)
 def normalise_phone(raw: str, default_region: str) -> PhoneCheck:

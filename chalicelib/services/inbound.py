@@ -63,8 +63,7 @@ def arrive(form: dict[str, str], *, store: Store, now: datetime) -> Arrival | No
 
 
 def _caller(form: dict[str, str], shop: ShopSettings) -> str:
-    caller = normalise_phone(form.get("From", ""), shop.default_region)
-    return caller.e164 or caller.raw
+    return normalise_phone(form.get("From", ""), shop.default_region).stored
 
 
 def inbound_call(form: dict[str, str], shop: ShopSettings, now: datetime, language: str | None = None) -> Call:

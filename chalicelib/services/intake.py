@@ -43,8 +43,7 @@ def new_order_id(now: datetime, phone: str) -> str:
 
 def stored_phone(shop: ShopSettings, order_in: OrderIn) -> str:
     """The order's phone as stored: E.164 when valid, else as sent."""
-    phone = normalise_phone(order_in.phone, shop.default_region)
-    return phone.e164 or phone.raw
+    return normalise_phone(order_in.phone, shop.default_region).stored
 
 
 def customer_task_id(shop_id: str, phone: str) -> str:
@@ -67,7 +66,7 @@ def accept_order(
         shop_id=shop.shop_id,
         order_id=order_id,
         order_number=order_in.order_number,
-        phone=phone.e164 or phone.raw,
+        phone=phone.stored,
         phone_valid=phone.valid,
         phone_problem=phone.problem,
         customer_name=order_in.customer_name,

@@ -40,7 +40,7 @@ def incoming_sms(form: dict[str, str]) -> Response:
         return twiml(str(reply))
     texts = messaging.receive_sms(
         shop,
-        sender.e164 or sender.raw,
+        sender.stored,
         form.get("Body", ""),
         form.get("OptOutType") or None,
         form.get("MessageSid", ""),
